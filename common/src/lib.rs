@@ -1,0 +1,17 @@
+//! The wire contract between `mtm-agent` and `mtm-server`: the signed CBOR envelope, the typed
+//! messages it carries, MQTT topic names and token (voucher) code generation.
+//!
+//! This crate does no I/O and depends on nothing else of ours, so both sides (and tests) agree on
+//! one definition of every byte that crosses the broker.
+
+pub mod envelope;
+pub mod keys;
+pub mod messages;
+pub mod token_code;
+pub mod topics;
+
+pub use envelope::{Envelope, WireError, MAX_ENVELOPE_BYTES, PROTOCOL_VERSION};
+pub use messages::*;
+
+/// The sender id the control plane signs with.
+pub const CONTROL_PLANE_ID: &str = "cp";

@@ -1,0 +1,404 @@
+//! The typed messages carried in an [`crate::Envelope`] body.
+//!
+//! `UpMessage` goes from an agent to the control plane on `up/{agent_id}`; `DownMessage` goes the
+//! other way on `down/{agent_id}`; a [`Catalog`] is published retained on `packages`.
+//! Times are unix milliseconds (UTC), durations seconds, byte counts bytes.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Prefix of the router comment that ties a hotspot user to the token that made it.
+pub const COMMENT_PREFIX: &str = "mtm:";
+
+/// The comment an agent writes on every hotspot user it creates: `mtm:{token_id}`.
+pub fn router_comment(token_id: Uuid) -> String {
+    format!("{COMMENT_PREFIX}{token_id}")
+}
+
+/// The token id in a router comment, if it is a well-formed `mtm:` comment.
+pub fn token_id_from_comment(comment: &str) -> Option<Uuid> {
+    comment
+        .strip_prefix(COMMENT_PREFIX)
+        .and_then(|id| Uuid::parse_str(id).ok())
+}
+
+/// The hotspot user profile name a package becomes on every router.
+pub fn profile_name(package_slug: &str) -> String {
+    format!("mtm-{package_slug}")
+}
+
+// ---------------------------------------------------------------- up: agent -> control plane
+
+/// Everything an agent sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+pub enum UpMessage {
+    /// First message after every connect.
+    Hello(Hello),
+    /// Periodic router and agent health.
+    Health(Health),
+    /// Usage changes since the previous report.
+    Usage(UsageReport),
+    /// Every hotspot user and active session on the router, for reconciliation.
+    Inventory(Inventory),
+    /// A `CreateToken` command was applied (or found already applied).
+    TokenApplied(TokenApplied),
+    /// Any other command finished.
+    CommandDone(CommandDone),
+    /// A command could not be carried out.
+    CommandFailed(CommandFailed),
+    /// The agent disabled a token whose validity window ran out.
+    TokenExpired(TokenExpired),
+}
+
+/// Sent after every connect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The agent's own version.
+    pub agent_version: String,
+    /// Highest control-plane `seq` the agent has seen, so the control plane can resend the rest.
+    pub last_cp_seq: u64,
+    /// Package catalog version the router carries, if any.
+    pub catalog_version: Option<u64>,
+}
+
+/// Router and agent health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Health {
+    /// Whether the agent can talk to its router right now.
+    pub router_reachable: bool,
+    /// `cpu-load`, percent.
+    pub cpu_load: Option<u8>,
+    /// Bytes free.
+    pub free_memory: Option<u64>,
+    /// Bytes total.
+    pub total_memory: Option<u64>,
+    /// Router uptime, seconds.
+    pub uptime_s: Option<u64>,
+    /// RouterOS version string, e.g. `7.15.3 (stable)`.
+    pub routeros_version: Option<String>,
+    /// Board name, e.g. `hAP ax^3`.
+    pub board_name: Option<String>,
+    /// Messages waiting in the agent's outbox.
+    pub outbox_len: u64,
+    /// Active hotspot sessions now.
+    pub active_sessions: u32,
+}
+
+/// Usage changes for the tokens whose counters moved since the last report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UsageReport {
+    /// One entry per hotspot user that changed.
+    pub entries: Vec<Usage>,
+}
+
+/// One hotspot user's counters, as cumulative router values plus the change since last report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Usage {
+    /// From the user's `mtm:` comment; `None` for a user mtm did not make.
+    pub token_id: Option<Uuid>,
+    /// Hotspot user name (the voucher code).
+    pub username: String,
+    /// Has an active session now.
+    pub active: bool,
+    /// When the agent first saw this user logged in.
+    pub first_login_at: Option<i64>,
+    /// Cumulative uptime on the router.
+    pub uptime_s: u64,
+    /// Cumulative bytes from the client (upload).
+    pub bytes_in: u64,
+    /// Cumulative bytes to the client (download).
+    pub bytes_out: u64,
+    /// Uptime added since the last report.
+    pub delta_uptime_s: u64,
+    /// Upload added since the last report.
+    pub delta_bytes_in: u64,
+    /// Download added since the last report.
+    pub delta_bytes_out: u64,
+    /// A counter went backwards (reset on the router): reported, never hidden.
+    pub counters_reset: bool,
+}
+
+/// A full picture of the router's hotspot, sent periodically and on `Resync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Inventory {
+    /// Every hotspot user.
+    pub users: Vec<RouterUser>,
+    /// Every active session.
+    pub sessions: Vec<ActiveSession>,
+}
+
+/// A hotspot user as the router shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RouterUser {
+    /// Router item id, `*1A`.
+    pub router_id: String,
+    /// User name.
+    pub name: String,
+    /// Profile name.
+    pub profile: Option<String>,
+    /// Comment (an mtm token carries `mtm:{token_id}`).
+    pub comment: Option<String>,
+    /// `limit-uptime`, seconds.
+    pub limit_uptime_s: Option<u64>,
+    /// `limit-bytes-total`.
+    pub limit_bytes_total: Option<u64>,
+    /// Cumulative uptime.
+    pub uptime_s: u64,
+    /// Cumulative upload.
+    pub bytes_in: u64,
+    /// Cumulative download.
+    pub bytes_out: u64,
+    /// Disabled on the router.
+    pub disabled: bool,
+    /// SHA-256 hex of the password, so tampering shows without the password travelling.
+    pub password_sha256: Option<String>,
+}
+
+/// An active hotspot session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ActiveSession {
+    /// Router item id.
+    pub router_id: String,
+    /// Hotspot user name.
+    pub user: String,
+    /// Client IP address.
+    pub address: Option<String>,
+    /// Client MAC address.
+    pub mac_address: Option<String>,
+    /// Session uptime.
+    pub uptime_s: u64,
+    /// Session upload.
+    pub bytes_in: u64,
+    /// Session download.
+    pub bytes_out: u64,
+}
+
+/// A `CreateToken` was carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenApplied {
+    /// The command this answers.
+    pub command_id: Uuid,
+    /// The token now on the router.
+    pub token_id: Uuid,
+    /// The router's `.id` for the hotspot user.
+    pub router_user_id: String,
+    /// True when the user already existed (a repeated command), so nothing was added.
+    pub already_present: bool,
+}
+
+/// A command other than `CreateToken` finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandDone {
+    /// The command this answers.
+    pub command_id: Uuid,
+    /// What was done, for the event log.
+    pub detail: String,
+}
+
+/// A command could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandFailed {
+    /// The command this answers.
+    pub command_id: Uuid,
+    /// Why, in words (RouterOS trap text, verification failure, ...).
+    pub reason: String,
+    /// The agent will try again by itself (e.g. router unreachable).
+    pub retryable: bool,
+}
+
+/// The agent disabled a token and logged its session out when its validity window ran out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenExpired {
+    /// The token.
+    pub token_id: Uuid,
+    /// When it expired.
+    pub expired_at: i64,
+}
+
+// ---------------------------------------------------------------- down: control plane -> agent
+
+/// Everything the control plane sends to one agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+pub enum DownMessage {
+    /// Every `UpMessage` with `seq <= up_to_seq` is committed; the agent may drop them.
+    Ack {
+        /// Highest committed sequence number.
+        up_to_seq: u64,
+    },
+    /// Something to do on the router.
+    Command(Command),
+}
+
+/// A command with a stable id: resending it never applies it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Stable across resends; the agent's inbox is keyed by it.
+    pub id: Uuid,
+    /// When the control plane first issued it (unix ms); the agent refuses commands older than
+    /// its window.
+    pub issued_at: i64,
+    /// What to do.
+    pub kind: CommandKind,
+}
+
+/// The things an agent can be told to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c")]
+pub enum CommandKind {
+    /// Add a hotspot user for a token (idempotent by its `mtm:{token_id}` comment).
+    CreateToken(CreateToken),
+    /// Disable a token's hotspot user.
+    DisableToken {
+        /// The token.
+        token_id: Uuid,
+    },
+    /// Enable a token's hotspot user.
+    EnableToken {
+        /// The token.
+        token_id: Uuid,
+    },
+    /// Remove a token's hotspot user.
+    RemoveToken {
+        /// The token.
+        token_id: Uuid,
+    },
+    /// Log out the token's active sessions.
+    LogoutToken {
+        /// The token.
+        token_id: Uuid,
+    },
+    /// Log out every active session on the router (emergency override).
+    LogoutAll,
+    /// Disable every mtm hotspot user on the router (emergency override).
+    DisableAll,
+    /// Make the router's `mtm-*` profiles match this catalog.
+    ApplyCatalog(Catalog),
+    /// Send a full inventory now.
+    Resync,
+}
+
+/// Everything the router needs to make one voucher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateToken {
+    /// The token's id; written to the router as the comment `mtm:{token_id}`.
+    pub token_id: Uuid,
+    /// Hotspot user name (the voucher code).
+    pub code: String,
+    /// Hotspot password, if the package uses one.
+    pub password: Option<String>,
+    /// Package slug; the router profile is `mtm-{slug}`.
+    pub package_slug: String,
+    /// `limit-uptime`, seconds.
+    pub limit_uptime_s: Option<u64>,
+    /// `limit-bytes-total`.
+    pub limit_bytes_total: Option<u64>,
+    /// Valid this long after first login; the agent enforces it.
+    pub validity_s: Option<u64>,
+}
+
+/// The package catalog every router carries, versioned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Catalog {
+    /// Increases with every change.
+    pub version: u64,
+    /// All active packages.
+    pub packages: Vec<PackageSpec>,
+}
+
+/// One package as a router profile sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PackageSpec {
+    /// Short name; the profile is `mtm-{slug}`.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// RouterOS `rate-limit`, e.g. `2M/5M`.
+    pub rate_limit: Option<String>,
+    /// `shared-users`.
+    pub shared_users: u32,
+    /// `session-timeout`, seconds.
+    pub session_timeout_s: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::{from_cbor, to_cbor};
+
+    #[test]
+    fn comments_round_trip() {
+        let id = Uuid::new_v4();
+        assert_eq!(token_id_from_comment(&router_comment(id)), Some(id));
+        assert_eq!(token_id_from_comment("mtm:not-a-uuid"), None);
+        assert_eq!(token_id_from_comment("batch42"), None);
+        assert_eq!(profile_name("1h"), "mtm-1h");
+    }
+
+    #[test]
+    fn every_message_round_trips_through_cbor() {
+        let id = Uuid::new_v4();
+        let downs = vec![
+            DownMessage::Ack { up_to_seq: 9 },
+            DownMessage::Command(Command {
+                id,
+                issued_at: 5,
+                kind: CommandKind::CreateToken(CreateToken {
+                    token_id: id,
+                    code: "ABCD2345".into(),
+                    password: None,
+                    package_slug: "1h".into(),
+                    limit_uptime_s: Some(3600),
+                    limit_bytes_total: None,
+                    validity_s: Some(86400),
+                }),
+            }),
+            DownMessage::Command(Command {
+                id,
+                issued_at: 5,
+                kind: CommandKind::ApplyCatalog(Catalog {
+                    version: 3,
+                    packages: vec![PackageSpec {
+                        slug: "1h".into(),
+                        name: "One hour".into(),
+                        rate_limit: Some("2M/5M".into()),
+                        shared_users: 1,
+                        session_timeout_s: None,
+                    }],
+                }),
+            }),
+            DownMessage::Command(Command {
+                id,
+                issued_at: 5,
+                kind: CommandKind::Resync,
+            }),
+        ];
+        for m in downs {
+            assert_eq!(from_cbor::<DownMessage>(&to_cbor(&m).unwrap()).unwrap(), m);
+        }
+        let ups = vec![
+            UpMessage::Hello(Hello {
+                agent_version: "0.1.0".into(),
+                last_cp_seq: 3,
+                catalog_version: None,
+            }),
+            UpMessage::Health(Health::default()),
+            UpMessage::Inventory(Inventory::default()),
+            UpMessage::TokenApplied(TokenApplied {
+                command_id: id,
+                token_id: id,
+                router_user_id: "*1A".into(),
+                already_present: false,
+            }),
+            UpMessage::CommandFailed(CommandFailed {
+                command_id: id,
+                reason: "no such item".into(),
+                retryable: false,
+            }),
+        ];
+        for m in ups {
+            assert_eq!(from_cbor::<UpMessage>(&to_cbor(&m).unwrap()).unwrap(), m);
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Agent configuration: a TOML file, then `MTM_*` environment overrides, then validation.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// An environment override could not be parsed.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is missing or out of range.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// Everything one agent needs to know.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// This agent's id; topic-safe (letters, digits, `-`, `_`).
+    pub agent_id: String,
+    /// Where the redb file (`agent.redb`) and the key file (`agent.key`) live.
+    pub data_dir: PathBuf,
+    /// The control plane's ed25519 public key, hex; only commands it signed are obeyed.
+    pub control_plane_key: String,
+    /// The broker.
+    pub mqtt: MqttConfig,
+    /// The RouterOS API endpoint.
+    pub router: RouterConfig,
+    /// How often telemetry is gathered.
+    pub intervals: Intervals,
+    /// Commands (and control-plane envelopes) older than this are refused; inbox entries are
+    /// kept at least this long.
+    pub command_window_s: u64,
+    /// Where the local status endpoint listens, if anywhere.
+    pub status_listen: Option<SocketAddr>,
+    /// Log JSON lines instead of text.
+    pub log_json: bool,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            agent_id: String::new(),
+            data_dir: PathBuf::from("/var/lib/mtm-agent"),
+            control_plane_key: String::new(),
+            mqtt: MqttConfig::default(),
+            router: RouterConfig::default(),
+            intervals: Intervals::default(),
+            command_window_s: 86_400,
+            status_listen: None,
+            log_json: false,
+        }
+    }
+}
+
+/// Broker connection.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker host name or address.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Per-agent user name, if the broker wants one.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<String>,
+    /// TLS to the broker, when set.
+    pub tls: Option<TlsConfig>,
+    /// MQTT keep-alive, seconds.
+    pub keep_alive_s: u64,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            username: None,
+            password: None,
+            tls: None,
+            keep_alive_s: 30,
+        }
+    }
+}
+
+/// TLS towards the broker.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the CA certificate(s) the broker's certificate must chain to.
+    pub ca_file: PathBuf,
+}
+
+/// RouterOS API endpoint.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    /// `host:port` of the API (8728 plain, 8729 API-SSL).
+    pub addr: String,
+    /// API user.
+    pub username: String,
+    /// API password.
+    pub password: String,
+    /// Use API-SSL.
+    pub tls: bool,
+    /// Accept the router's self-signed certificate (API-SSL only).
+    pub insecure_self_signed: bool,
+    /// PEM CA for a verified API-SSL certificate.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            addr: "192.168.88.1:8728".into(),
+            username: "mtm-agent".into(),
+            password: String::new(),
+            tls: false,
+            insecure_self_signed: false,
+            ca_file: None,
+        }
+    }
+}
+
+/// Telemetry periods, seconds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Intervals {
+    /// Usage poll (users and active sessions).
+    pub usage_poll_s: u64,
+    /// Health report.
+    pub health_s: u64,
+    /// Full inventory.
+    pub inventory_s: u64,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals {
+            usage_poll_s: 10,
+            health_s: 60,
+            inventory_s: 300,
+        }
+    }
+}
+
+// Secrets never reach a log line, even through `{:?}`.
+impl fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("agent_id", &self.agent_id)
+            .field("data_dir", &self.data_dir)
+            .field("control_plane_key", &self.control_plane_key)
+            .field("mqtt", &self.mqtt)
+            .field("router", &self.router)
+            .field("intervals", &self.intervals)
+            .field("command_window_s", &self.command_window_s)
+            .field("status_listen", &self.status_listen)
+            .field("log_json", &self.log_json)
+            .finish()
+    }
+}
+
+impl fmt::Debug for MqttConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MqttConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("keep_alive_s", &self.keep_alive_s)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RouterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterConfig")
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("tls", &self.tls)
+            .field("insecure_self_signed", &self.insecure_self_signed)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+impl AgentConfig {
+    /// Read `path` (TOML), apply `MTM_*` environment overrides, and validate.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut cfg = Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })?;
+        cfg.apply_env(|name| std::env::var(name).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parse TOML text (no environment, no validation).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Apply overrides from `lookup` (the process environment in [`AgentConfig::load`]).
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            v.trim().parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.into(),
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = lookup("MTM_AGENT_ID") {
+            self.agent_id = v;
+        }
+        if let Some(v) = lookup("MTM_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = lookup("MTM_CONTROL_PLANE_KEY") {
+            self.control_plane_key = v;
+        }
+        if let Some(v) = lookup("MTM_MQTT_HOST") {
+            self.mqtt.host = v;
+        }
+        if let Some(v) = lookup("MTM_MQTT_PORT") {
+            self.mqtt.port = parse("MTM_MQTT_PORT", &v)?;
+        }
+        if let Some(v) = lookup("MTM_MQTT_USERNAME") {
+            self.mqtt.username = Some(v);
+        }
+        if let Some(v) = lookup("MTM_MQTT_PASSWORD") {
+            self.mqtt.password = Some(v);
+        }
+        if let Some(v) = lookup("MTM_MQTT_CA_FILE") {
+            self.mqtt.tls = Some(TlsConfig { ca_file: v.into() });
+        }
+        if let Some(v) = lookup("MTM_ROUTER_ADDR") {
+            self.router.addr = v;
+        }
+        if let Some(v) = lookup("MTM_ROUTER_USERNAME") {
+            self.router.username = v;
+        }
+        if let Some(v) = lookup("MTM_ROUTER_PASSWORD") {
+            self.router.password = v;
+        }
+        if let Some(v) = lookup("MTM_STATUS_LISTEN") {
+            self.status_listen = Some(parse("MTM_STATUS_LISTEN", &v)?);
+        }
+        if let Some(v) = lookup("MTM_LOG_JSON") {
+            self.log_json = parse("MTM_LOG_JSON", &v)?;
+        }
+        Ok(())
+    }
+
+    /// Check every value that would otherwise fail later, with a message naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if !mtm_common::topics::valid_agent_id(&self.agent_id) {
+            return bad(format!(
+                "agent_id {:?} must be 1-64 letters, digits, '-' or '_'",
+                self.agent_id
+            ));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir must be set".into());
+        }
+        if let Err(e) = mtm_common::keys::parse_public_key(&self.control_plane_key) {
+            return bad(format!("control_plane_key: {e}"));
+        }
+        if self.mqtt.host.trim().is_empty() {
+            return bad("mqtt.host must be set".into());
+        }
+        if self.mqtt.port == 0 {
+            return bad("mqtt.port must not be 0".into());
+        }
+        if self.mqtt.keep_alive_s < 5 || self.mqtt.keep_alive_s > 3600 {
+            return bad("mqtt.keep_alive_s must be between 5 and 3600".into());
+        }
+        if self.mqtt.password.is_some() && self.mqtt.username.is_none() {
+            return bad("mqtt.password is set but mqtt.username is not".into());
+        }
+        if let Some(tls) = &self.mqtt.tls {
+            if !tls.ca_file.is_file() {
+                return bad(format!(
+                    "mqtt.tls.ca_file {} does not exist",
+                    tls.ca_file.display()
+                ));
+            }
+        }
+        if self
+            .router
+            .addr
+            .rsplit_once(':')
+            .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
+            return bad(format!(
+                "router.addr {:?} must be host:port",
+                self.router.addr
+            ));
+        }
+        if self.router.username.is_empty() {
+            return bad("router.username must be set".into());
+        }
+        if self.router.insecure_self_signed && !self.router.tls {
+            return bad("router.insecure_self_signed needs router.tls = true".into());
+        }
+        let i = &self.intervals;
+        for (name, v) in [
+            ("intervals.usage_poll_s", i.usage_poll_s),
+            ("intervals.health_s", i.health_s),
+            ("intervals.inventory_s", i.inventory_s),
+        ] {
+            if v == 0 || v > 86_400 {
+                return bad(format!("{name} must be between 1 and 86400"));
+            }
+        }
+        if self.command_window_s < 60 {
+            return bad("command_window_s must be at least 60".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> String {
+        let cp = mtm_common::keys::public_key_hex(
+            &mtm_common::keys::generate_signing_key().verifying_key(),
+        );
+        format!(
+            r#"
+agent_id = "cafe-1"
+data_dir = "/tmp/x"
+control_plane_key = "{cp}"
+[mqtt]
+host = "broker"
+username = "cafe-1"
+password = "s3cret-mqtt"
+[router]
+addr = "10.0.0.1:8728"
+password = "s3cret-router"
+"#
+        )
+    }
+
+    #[test]
+    fn parses_with_defaults_and_validates() {
+        let cfg = AgentConfig::from_toml(&sample()).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.mqtt.port, 1883);
+        assert_eq!(cfg.intervals.usage_poll_s, 10);
+        assert_eq!(cfg.command_window_s, 86_400);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = sample().replace("[router]", "[router]\nadress = \"x\"");
+        let err = AgentConfig::from_toml(&text).unwrap_err();
+        assert!(err.contains("adress"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_win_and_bad_values_are_named() {
+        let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
+        cfg.apply_env(|k| match k {
+            "MTM_MQTT_PORT" => Some("1884".into()),
+            "MTM_ROUTER_ADDR" => Some("10.0.0.2:8729".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.mqtt.port, 1884);
+        assert_eq!(cfg.router.addr, "10.0.0.2:8729");
+        let err = cfg
+            .apply_env(|k| (k == "MTM_MQTT_PORT").then(|| "lots".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("MTM_MQTT_PORT"));
+    }
+
+    #[test]
+    fn invalid_values_say_which_key() {
+        let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
+        cfg.control_plane_key = "nope".into();
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("control_plane_key"));
+        let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
+        cfg.router.addr = "noport".into();
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("router.addr"));
+        let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
+        cfg.agent_id = "a/b".into();
+        assert!(cfg.validate().unwrap_err().to_string().contains("agent_id"));
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let cfg = AgentConfig::from_toml(&sample()).unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+    }
+}

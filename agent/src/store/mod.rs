@@ -1,0 +1,258 @@
+//! The agent's durable state in one redb file: the outbox of sealed up-messages, the inbox of
+//! commands, the sequence counters, and the telemetry baselines.
+//!
+//! Every change that must be atomic with an outgoing message (a command's result, a usage
+//! baseline) is made inside one [`Txn`], so a power cut leaves either both or neither.
+
+mod inbox;
+mod outbox;
+mod telemetry;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
+
+use ed25519_dalek::SigningKey;
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use tokio::sync::Notify;
+
+pub use inbox::{InboxOutcome, InboxRecord};
+pub use outbox::OUTBOX_CAP;
+pub use telemetry::{Baseline, Validity};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "agent.redb";
+
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+pub(crate) const INBOX: TableDefinition<u128, &[u8]> = TableDefinition::new("inbox");
+pub(crate) const PENDING: TableDefinition<u64, u128> = TableDefinition::new("pending");
+pub(crate) const BASELINE: TableDefinition<&str, &[u8]> = TableDefinition::new("baseline");
+pub(crate) const VALIDITY: TableDefinition<u128, &[u8]> = TableDefinition::new("validity");
+
+pub(crate) const NEXT_SEQ: &str = "next_seq";
+pub(crate) const LAST_ACKED: &str = "last_acked";
+pub(crate) const LAST_CP_SEQ: &str = "last_cp_seq";
+pub(crate) const CATALOG_VERSION: &str = "catalog_version";
+pub(crate) const NEXT_ARRIVAL: &str = "next_arrival";
+pub(crate) const COMMANDS_APPLIED: &str = "commands_applied";
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb reported an error.
+    #[error("redb: {0}")]
+    Db(#[from] redb::Error),
+    /// A record could not be encoded or decoded.
+    #[error("record: {0}")]
+    Codec(#[from] mtm_common::WireError),
+    /// The lock around the database was poisoned by a panic elsewhere.
+    #[error("store lock poisoned")]
+    Poisoned,
+}
+
+macro_rules! redb_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+redb_from!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::CompactionError
+);
+
+/// The open database plus what is needed to seal messages into the outbox.
+pub struct Store {
+    db: RwLock<Database>,
+    key: SigningKey,
+    agent_id: String,
+    path: PathBuf,
+    /// Woken after every commit that added to the outbox.
+    pub(crate) outbox_changed: Notify,
+    deleted_since_compact: AtomicU64,
+}
+
+/// One write transaction. Messages enqueued here get their `seq` inside it, so the counter and
+/// the outbox can never disagree.
+pub struct Txn<'s> {
+    pub(crate) tx: WriteTransaction,
+    pub(crate) store: &'s Store,
+    pub(crate) now_ms: i64,
+    enqueued: usize,
+}
+
+/// Milliseconds since the unix epoch by the agent's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Open (or create) `data_dir/agent.redb` and compact it once.
+    pub fn open(data_dir: &Path, key: SigningKey, agent_id: &str) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Db(redb::Error::Io(e)))?;
+        let path = data_dir.join(DB_FILE);
+        let mut db = Database::create(&path)?;
+        db.compact()?;
+        let tx = db.begin_write()?;
+        {
+            // Create every table up front so readers never meet a missing one.
+            tx.open_table(META)?;
+            tx.open_table(OUTBOX)?;
+            tx.open_table(INBOX)?;
+            tx.open_table(PENDING)?;
+            tx.open_table(BASELINE)?;
+            tx.open_table(VALIDITY)?;
+        }
+        tx.commit()?;
+        Ok(Store {
+            db: RwLock::new(db),
+            key,
+            agent_id: agent_id.to_owned(),
+            path,
+            outbox_changed: Notify::new(),
+            deleted_since_compact: AtomicU64::new(0),
+        })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The agent id messages are sealed as.
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    fn db(&self) -> Result<RwLockReadGuard<'_, Database>, StoreError> {
+        self.db.read().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Run `f` in one write transaction and commit it; the publisher is woken if `f` enqueued.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Txn<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let db = self.db()?;
+        let mut txn = Txn {
+            tx: db.begin_write()?,
+            store: self,
+            now_ms: now_ms(),
+            enqueued: 0,
+        };
+        let out = f(&mut txn)?;
+        let enqueued = txn.enqueued;
+        txn.tx.commit()?;
+        if enqueued > 0 {
+            self.outbox_changed.notify_one();
+        }
+        Ok(out)
+    }
+
+    /// Read one counter from the meta table (0 when never written).
+    pub fn meta(&self, name: &str) -> Result<u64, StoreError> {
+        let db = self.db()?;
+        let tx = db.begin_read()?;
+        let t = tx.open_table(META)?;
+        Ok(t.get(name)?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    /// The package catalog version last applied to the router.
+    pub fn catalog_version(&self) -> Result<Option<u64>, StoreError> {
+        let db = self.db()?;
+        let tx = db.begin_read()?;
+        let t = tx.open_table(META)?;
+        Ok(t.get(CATALOG_VERSION)?.map(|v| v.value()))
+    }
+
+    /// Messages waiting for an ack.
+    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+        let db = self.db()?;
+        let tx = db.begin_read()?;
+        Ok(tx.open_table(OUTBOX)?.len()?)
+    }
+
+    /// The next `seq` to be used (1 for a fresh store).
+    pub fn next_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.meta(NEXT_SEQ)?.max(1))
+    }
+
+    /// Compact the file if many rows were deleted since the last compaction.
+    pub fn maybe_compact(&self, threshold: u64) -> Result<bool, StoreError> {
+        if self.deleted_since_compact.load(Ordering::Relaxed) < threshold {
+            return Ok(false);
+        }
+        let mut db = self.db.write().map_err(|_| StoreError::Poisoned)?;
+        db.compact()?;
+        self.deleted_since_compact.store(0, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    pub(crate) fn note_deleted(&self, n: u64) {
+        self.deleted_since_compact.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+impl Txn<'_> {
+    /// When this transaction began, by the agent clock.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    pub(crate) fn get_meta(&self, name: &str) -> Result<u64, StoreError> {
+        let t = self.tx.open_table(META)?;
+        let v = t.get(name)?.map(|v| v.value()).unwrap_or(0);
+        Ok(v)
+    }
+
+    pub(crate) fn set_meta(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
+        self.tx.open_table(META)?.insert(name, value)?;
+        Ok(())
+    }
+
+    /// Remember the catalog version now on the router.
+    pub fn set_catalog_version(&mut self, version: u64) -> Result<(), StoreError> {
+        self.set_meta(CATALOG_VERSION, version)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = mtm_common::keys::generate_signing_key();
+        let store = Store::open(dir.path(), key, "agent-t").unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn meta_defaults_and_persists_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = mtm_common::keys::generate_signing_key();
+        {
+            let s = Store::open(dir.path(), key.clone(), "a").unwrap();
+            assert_eq!(s.next_seq().unwrap(), 1);
+            assert_eq!(s.catalog_version().unwrap(), None);
+            s.write(|t| t.set_catalog_version(7)).unwrap();
+        }
+        let s = Store::open(dir.path(), key, "a").unwrap();
+        assert_eq!(s.catalog_version().unwrap(), Some(7));
+    }
+}

@@ -1,0 +1,250 @@
+//! The outbox: sealed up-messages by `seq`, kept until the control plane acknowledges them.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use mtm_common::{Envelope, UpMessage, Usage, UsageReport};
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use super::{Store, StoreError, Txn, LAST_ACKED, NEXT_SEQ, OUTBOX};
+
+/// Most messages the outbox holds before the oldest usage reports are merged.
+pub const OUTBOX_CAP: u64 = 100_000;
+
+const KIND_OTHER: u8 = 0;
+const KIND_USAGE: u8 = 1;
+
+// One alarm a minute is loud enough without drowning the log.
+static LAST_ALARM_MS: AtomicI64 = AtomicI64::new(0);
+
+impl Txn<'_> {
+    /// Seal `msg` with the next `seq` and add it to the outbox; returns the `seq`.
+    pub fn enqueue(&mut self, msg: &UpMessage) -> Result<u64, StoreError> {
+        let seq = self.get_meta(NEXT_SEQ)?.max(1);
+        let env = Envelope::seal(
+            self.store.signing_key(),
+            self.store.agent_id(),
+            seq,
+            self.now_ms,
+            msg,
+        )?;
+        let kind = match msg {
+            UpMessage::Usage(_) => KIND_USAGE,
+            _ => KIND_OTHER,
+        };
+        let mut row = Vec::with_capacity(1 + env.body.len() + 128);
+        row.push(kind);
+        row.extend_from_slice(&env.to_bytes()?);
+        let len = {
+            let mut t = self.tx.open_table(OUTBOX)?;
+            t.insert(seq, row.as_slice())?;
+            t.len()?
+        };
+        self.set_meta(NEXT_SEQ, seq + 1)?;
+        self.enqueued += 1;
+        if len >= OUTBOX_CAP * 9 / 10 {
+            let last = LAST_ALARM_MS.load(Ordering::Relaxed);
+            if self.now_ms - last > 60_000 {
+                LAST_ALARM_MS.store(self.now_ms, Ordering::Relaxed);
+                tracing::error!(
+                    outbox_len = len,
+                    cap = OUTBOX_CAP,
+                    "outbox is nearly full: the control plane has not acknowledged for a long time"
+                );
+            }
+        }
+        if len >= OUTBOX_CAP {
+            self.merge_oldest_usage()?;
+        }
+        Ok(seq)
+    }
+
+    /// Fold the second-oldest usage report into the oldest, so the outbox shrinks by one and no
+    /// delta is lost.
+    fn merge_oldest_usage(&mut self) -> Result<(), StoreError> {
+        let vk = self.store.signing_key().verifying_key();
+        let mut found: Vec<(u64, Envelope, UsageReport)> = Vec::new();
+        {
+            let t = self.tx.open_table(OUTBOX)?;
+            for row in t.iter()?.take(10_000) {
+                let (k, v) = row?;
+                let bytes = v.value();
+                if bytes.first() != Some(&KIND_USAGE) {
+                    continue;
+                }
+                let env = Envelope::from_bytes(&bytes[1..])?;
+                if let UpMessage::Usage(r) = env.open::<UpMessage>(&vk)? {
+                    found.push((k.value(), env, r));
+                }
+                if found.len() == 2 {
+                    break;
+                }
+            }
+        }
+        let (Some((seq_b, _, b)), Some((seq_a, env_a, mut a))) = (found.pop(), found.pop()) else {
+            return Ok(());
+        };
+        for e in b.entries {
+            merge_usage(&mut a.entries, e);
+        }
+        let merged = Envelope::seal(
+            self.store.signing_key(),
+            self.store.agent_id(),
+            seq_a,
+            env_a.at,
+            &UpMessage::Usage(a),
+        )?;
+        let mut row = vec![KIND_USAGE];
+        row.extend_from_slice(&merged.to_bytes()?);
+        let mut t = self.tx.open_table(OUTBOX)?;
+        t.insert(seq_a, row.as_slice())?;
+        t.remove(seq_b)?;
+        Ok(())
+    }
+}
+
+/// Add a later usage entry to an earlier list: cumulative values from the later one, deltas
+/// summed.
+fn merge_usage(entries: &mut Vec<Usage>, later: Usage) {
+    match entries.iter_mut().find(|e| e.username == later.username) {
+        Some(e) => {
+            e.delta_uptime_s += later.delta_uptime_s;
+            e.delta_bytes_in += later.delta_bytes_in;
+            e.delta_bytes_out += later.delta_bytes_out;
+            e.uptime_s = later.uptime_s;
+            e.bytes_in = later.bytes_in;
+            e.bytes_out = later.bytes_out;
+            e.active = later.active;
+            e.first_login_at = e.first_login_at.or(later.first_login_at);
+            e.counters_reset |= later.counters_reset;
+            e.token_id = e.token_id.or(later.token_id);
+        }
+        None => entries.push(later),
+    }
+}
+
+impl Store {
+    /// Drop every message with `seq <= up_to_seq`; returns how many were removed.
+    pub fn ack(&self, up_to_seq: u64) -> Result<u64, StoreError> {
+        let removed = self.write(|t| {
+            let next = t.get_meta(NEXT_SEQ)?.max(1);
+            if up_to_seq >= next {
+                // The control plane has seen higher seqs than we hold (a wiped store): jump
+                // past them, or every new message would look like a duplicate to it.
+                tracing::warn!(
+                    up_to_seq,
+                    next,
+                    "ack beyond our counter; moving seq forward"
+                );
+                t.set_meta(NEXT_SEQ, up_to_seq + 1)?;
+            }
+            let mut n = 0u64;
+            {
+                let mut tbl = t.tx.open_table(OUTBOX)?;
+                tbl.retain_in(..=up_to_seq, |_, _| {
+                    n += 1;
+                    false
+                })?;
+            }
+            if up_to_seq > t.get_meta(LAST_ACKED)? {
+                t.set_meta(LAST_ACKED, up_to_seq)?;
+            }
+            Ok(n)
+        })?;
+        self.note_deleted(removed);
+        Ok(removed)
+    }
+
+    /// Up to `limit` sealed messages with `seq >= from`, in order.
+    pub fn outbox_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let db = self.db()?;
+        let tx = db.begin_read()?;
+        let t = tx.open_table(OUTBOX)?;
+        let mut out = Vec::new();
+        for row in t.range(from..)?.take(limit) {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().get(1..).unwrap_or_default().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Enqueue one message in its own transaction.
+    pub fn enqueue(&self, msg: &UpMessage) -> Result<u64, StoreError> {
+        self.write(|t| t.enqueue(msg))
+    }
+
+    /// The highest `seq` the control plane acknowledged.
+    pub fn last_acked(&self) -> Result<u64, StoreError> {
+        self.meta(LAST_ACKED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::temp_store;
+    use mtm_common::{Health, UpMessage};
+
+    fn usage(user: &str, d: u64) -> UpMessage {
+        UpMessage::Usage(UsageReport {
+            entries: vec![Usage {
+                username: user.into(),
+                bytes_in: d * 10,
+                delta_bytes_in: d,
+                ..Default::default()
+            }],
+        })
+    }
+
+    #[test]
+    fn seqs_are_consecutive_and_ack_deletes_up_to() {
+        let (_d, s) = temp_store();
+        let seqs: Vec<u64> = (0..5)
+            .map(|_| s.enqueue(&UpMessage::Health(Health::default())).unwrap())
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        let rows = s.outbox_from(1, 100).unwrap();
+        let vk = s.signing_key().verifying_key();
+        for (seq, bytes) in &rows {
+            let env = Envelope::from_bytes(bytes).unwrap();
+            assert_eq!(env.seq, *seq);
+            assert_eq!(env.from, "agent-t");
+            env.open::<UpMessage>(&vk).unwrap();
+        }
+        assert_eq!(s.ack(3).unwrap(), 3);
+        assert_eq!(s.outbox_len().unwrap(), 2);
+        assert_eq!(s.last_acked().unwrap(), 3);
+        assert_eq!(s.outbox_from(0, 10).unwrap()[0].0, 4);
+        // An old ack changes nothing.
+        assert_eq!(s.ack(2).unwrap(), 0);
+        assert_eq!(s.last_acked().unwrap(), 3);
+    }
+
+    #[test]
+    fn ack_beyond_counter_moves_seq_forward() {
+        let (_d, s) = temp_store();
+        s.ack(41).unwrap();
+        assert_eq!(s.enqueue(&usage("A", 1)).unwrap(), 42);
+    }
+
+    #[test]
+    fn merge_keeps_every_delta() {
+        let (_d, s) = temp_store();
+        s.enqueue(&usage("A", 1)).unwrap();
+        s.enqueue(&usage("A", 2)).unwrap();
+        s.enqueue(&usage("B", 4)).unwrap();
+        s.write(|t| t.merge_oldest_usage()).unwrap();
+        let rows = s.outbox_from(0, 10).unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);
+        let vk = s.signing_key().verifying_key();
+        let UpMessage::Usage(r) = Envelope::from_bytes(&rows[0].1)
+            .unwrap()
+            .open::<UpMessage>(&vk)
+            .unwrap()
+        else {
+            panic!("not usage")
+        };
+        assert_eq!(r.entries.len(), 1);
+        assert_eq!(r.entries[0].delta_bytes_in, 3);
+        assert_eq!(r.entries[0].bytes_in, 20);
+    }
+}

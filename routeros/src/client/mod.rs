@@ -1,0 +1,377 @@
+//! Async RouterOS API client: one connection, tagged and pipelined commands.
+//!
+//! A reader task decodes reply sentences and routes them by `.tag` to the waiting command; a
+//! writer task batches outgoing sentences. When the connection drops, every command in flight
+//! is failed at once.
+
+pub mod io;
+mod login;
+mod stream;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::Error;
+use crate::proto::{encode_sentence, Sentence};
+use crate::Row;
+
+pub use io::{AsyncIo, BoxedIo};
+pub use stream::Stream;
+
+/// How the connection is secured.
+#[derive(Clone, Debug)]
+pub enum Tls {
+    /// Plain TCP (service `api`, port 8728).
+    Plain,
+    /// API-SSL with certificate verification: against `ca_pem` if given, otherwise against the
+    /// system store (`SSL_CERT_FILE` or /etc/ssl/certs/ca-certificates.crt).
+    Verified {
+        /// PEM bundle of trusted CA certificates.
+        ca_pem: Option<Vec<u8>>,
+        /// Name the certificate must be valid for (a DNS name or an IP address).
+        server_name: String,
+    },
+    /// API-SSL accepting any certificate (explicit opt-in for routers with self-signed ones).
+    InsecureSelfSigned,
+}
+
+/// Connection settings.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `host:port`.
+    pub addr: String,
+    /// API user name.
+    pub username: String,
+    /// API password.
+    pub password: String,
+    /// Transport security.
+    pub tls: Tls,
+    /// Limit for TCP connect, TLS handshake and login together.
+    pub connect_timeout: Duration,
+    /// Limit for each command.
+    pub command_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// Plain TCP settings with a 5 s connect and 10 s command timeout.
+    pub fn plain(
+        addr: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        ClientConfig {
+            addr: addr.into(),
+            username: username.into(),
+            password: password.into(),
+            tls: Tls::Plain,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The outcome of a command: `!re` rows and the attributes of `!done`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reply {
+    /// One row per `!re` sentence.
+    pub rows: Vec<Row>,
+    /// Attributes of `!done` (e.g. `ret`).
+    pub done: Row,
+}
+
+impl Reply {
+    /// `=ret=` of `!done`, if present.
+    pub fn ret(&self) -> Option<&str> {
+        self.done.get("ret").map(String::as_str)
+    }
+}
+
+/// Why the connection ended; turned into an [`Error`] for every waiter.
+#[derive(Clone, Debug)]
+pub(crate) enum CloseReason {
+    Closed,
+    Fatal(String),
+    Protocol(String),
+    Io(String),
+}
+
+impl CloseReason {
+    pub(crate) fn to_error(&self) -> Error {
+        match self {
+            CloseReason::Closed => Error::Closed,
+            CloseReason::Fatal(m) => Error::Fatal(m.clone()),
+            CloseReason::Protocol(m) => Error::Protocol(m.clone()),
+            CloseReason::Io(m) => Error::Io(std::io::Error::other(m.clone())),
+        }
+    }
+}
+
+pub(crate) type Event = Result<Sentence, CloseReason>;
+
+#[derive(Default)]
+pub(crate) struct Shared {
+    pending: HashMap<Vec<u8>, mpsc::UnboundedSender<Event>>,
+    closed: Option<CloseReason>,
+}
+
+impl Shared {
+    /// Marks the connection closed (first reason wins) and fails every waiter.
+    pub(crate) fn close(&mut self, reason: CloseReason) {
+        if self.closed.is_none() {
+            self.closed = Some(reason.clone());
+        }
+        let reason = self.closed.clone().unwrap_or(reason);
+        for (_, tx) in self.pending.drain() {
+            let _ = tx.send(Err(reason.clone()));
+        }
+    }
+
+    /// Routes one reply sentence; returns false when it belongs to no known command.
+    pub(crate) fn dispatch(&mut self, s: Sentence) -> bool {
+        let Some(tag) = s.tag().map(<[u8]>::to_vec) else {
+            return false;
+        };
+        let last = s.first() == b"!done";
+        let delivered = match self.pending.get(&tag) {
+            Some(tx) => tx.send(Ok(s)).is_ok(),
+            None => false,
+        };
+        if last || !delivered {
+            self.pending.remove(&tag);
+        }
+        delivered
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Mutex<Shared>>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
+    next_tag: AtomicU64,
+    pub(crate) command_timeout: Duration,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A RouterOS API session. Cheap to clone; all clones share one connection.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Removes a command's routing entry however the command ends (done, error, timeout, drop).
+pub(crate) struct PendingGuard {
+    shared: Arc<Mutex<Shared>>,
+    tag: Vec<u8>,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.shared.lock() {
+            s.pending.remove(&self.tag);
+        }
+    }
+}
+
+impl Client {
+    /// Connects, sets up TLS if configured, and logs in (plain login, falling back to the
+    /// MD5 challenge when the router answers with `=ret=`).
+    pub async fn connect(cfg: &ClientConfig) -> Result<Client, Error> {
+        let fut = async {
+            let stream = io::open(cfg).await?;
+            let client = Client::from_stream(stream, cfg.command_timeout);
+            login::login(&client, &cfg.username, &cfg.password).await?;
+            Ok::<_, Error>(client)
+        };
+        match tokio::time::timeout(cfg.connect_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout("connect")),
+        }
+    }
+
+    /// Wraps an established byte stream (already TLS-wrapped if needed) without logging in.
+    pub fn from_stream(stream: io::BoxedIo, command_timeout: Duration) -> Client {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let (rd, wr) = tokio::io::split(stream);
+        let reader = tokio::spawn(io::reader_task(rd, shared.clone()));
+        let writer = tokio::spawn(io::writer_task(wr, out_rx, shared.clone()));
+        Client {
+            inner: Arc::new(Inner {
+                shared,
+                out,
+                next_tag: AtomicU64::new(1),
+                command_timeout,
+                tasks: vec![reader, writer],
+            }),
+        }
+    }
+
+    /// True once the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner
+            .shared
+            .lock()
+            .map(|s| s.closed.is_some())
+            .unwrap_or(true)
+    }
+
+    /// Runs one command and collects its reply. `words` is the command word followed by
+    /// attribute (`=k=v`) and query (`?...`) words; any `.tag=` word is replaced by our own.
+    /// A `!trap` becomes [`Error::Trap`] once the command's `!done` has arrived.
+    pub async fn command(&self, words: &[&str]) -> Result<Reply, Error> {
+        let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+        self.command_bytes(&words).await
+    }
+
+    /// [`Client::command`] with byte words, for values that are not UTF-8.
+    pub async fn command_bytes(&self, words: &[&[u8]]) -> Result<Reply, Error> {
+        let fut = async {
+            let (mut rx, _guard) = self.start(words)?;
+            collect(&mut rx).await
+        };
+        match tokio::time::timeout(self.inner.command_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout("command")),
+        }
+    }
+
+    /// Starts a streaming command (`listen`, `print =follow=`, ...). Rows arrive through the
+    /// returned [`Stream`] until it is cancelled or the router ends it.
+    pub async fn stream(&self, words: &[&str]) -> Result<Stream, Error> {
+        let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+        let tag = self.new_tag();
+        let (rx, guard) = self.start_tagged(&words, tag.clone())?;
+        Ok(Stream::new(self.clone(), tag, rx, guard))
+    }
+
+    /// Sends `/quit` and waits (briefly) for the router to close the connection.
+    pub async fn close(self) {
+        if self.is_closed() {
+            return;
+        }
+        let mut buf = Vec::new();
+        encode_sentence(&[b"/quit".as_slice()], &mut buf);
+        let _ = self.inner.out.send(buf);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !self.is_closed() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub(crate) fn new_tag(&self) -> Vec<u8> {
+        self.inner
+            .next_tag
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string()
+            .into_bytes()
+    }
+
+    fn start(
+        &self,
+        words: &[&[u8]],
+    ) -> Result<(mpsc::UnboundedReceiver<Event>, PendingGuard), Error> {
+        let tag = self.new_tag();
+        self.start_tagged(words, tag)
+    }
+
+    /// Registers the tag, then sends the sentence with `.tag=` appended.
+    pub(crate) fn start_tagged(
+        &self,
+        words: &[&[u8]],
+        tag: Vec<u8>,
+    ) -> Result<(mpsc::UnboundedReceiver<Event>, PendingGuard), Error> {
+        if words.is_empty() {
+            return Err(Error::Protocol("empty command".into()));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut s = self
+                .inner
+                .shared
+                .lock()
+                .map_err(|_| Error::Protocol("client state poisoned".into()))?;
+            if let Some(r) = &s.closed {
+                return Err(r.to_error());
+            }
+            s.pending.insert(tag.clone(), tx);
+        }
+        let guard = PendingGuard {
+            shared: self.inner.shared.clone(),
+            tag: tag.clone(),
+        };
+        self.send_raw(words, &tag)?;
+        Ok((rx, guard))
+    }
+
+    /// Queues a sentence with the given tag, not tracking its replies.
+    pub(crate) fn send_raw(&self, words: &[&[u8]], tag: &[u8]) -> Result<(), Error> {
+        let mut buf = Vec::with_capacity(64);
+        for w in words.iter().filter(|w| !w.starts_with(b".tag=")) {
+            crate::proto::encode_word(w, &mut buf);
+        }
+        let mut t = b".tag=".to_vec();
+        t.extend_from_slice(tag);
+        crate::proto::encode_word(&t, &mut buf);
+        buf.push(0);
+        self.inner.out.send(buf).map_err(|_| Error::Closed)
+    }
+}
+
+/// Parses the trap attributes into an [`Error::Trap`].
+pub(crate) fn trap_error(s: &Sentence) -> Error {
+    let row = s.row();
+    Error::Trap {
+        message: row.get("message").cloned().unwrap_or_default(),
+        category: row.get("category").and_then(|c| c.parse().ok()),
+    }
+}
+
+/// Reads replies for one command until `!done`.
+async fn collect(rx: &mut mpsc::UnboundedReceiver<Event>) -> Result<Reply, Error> {
+    let mut reply = Reply::default();
+    let mut trap: Option<Error> = None;
+    loop {
+        let s = match rx.recv().await {
+            Some(Ok(s)) => s,
+            Some(Err(reason)) => return Err(reason.to_error()),
+            None => return Err(Error::Closed),
+        };
+        match s.first() {
+            b"!re" => reply.rows.push(s.row()),
+            b"!trap" if trap.is_none() => trap = Some(trap_error(&s)),
+            b"!done" => {
+                return match trap {
+                    Some(e) => Err(e),
+                    None => {
+                        reply.done = s.row();
+                        Ok(reply)
+                    }
+                };
+            }
+            // `!empty` (7.18+) only announces that no rows follow; unknown words are skipped
+            // like librouteros does.
+            _ => {}
+        }
+    }
+}

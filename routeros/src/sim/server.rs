@@ -1,0 +1,433 @@
+//! Listeners and per-connection protocol handling: login state machine, tags, `/cancel`,
+//! `/quit`, streaming commands.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use super::menus::{execute, trap, Exec, Out, Request, StreamSpec};
+use super::query::{matches, project};
+use super::state::{fmt_id, RouterState};
+use super::{Power, SimConfig};
+use crate::client::BoxedIo;
+use crate::proto::{encode_word, Decoder};
+
+/// Sentences a client may send before logging in.
+const MAX_BEFORE_LOGIN: u32 = 16;
+
+/// What every connection shares.
+pub struct Ctx {
+    pub state: Arc<Mutex<RouterState>>,
+    pub cfg: SimConfig,
+    pub power: watch::Sender<Power>,
+    pub emit_empty: bool,
+    pub pre_643: bool,
+}
+
+pub fn lock(state: &Mutex<RouterState>) -> std::sync::MutexGuard<'_, RouterState> {
+    // State stays consistent between statements; a panic elsewhere must not stop the router.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Latin-1 view of wire bytes: one char per byte, so bytes survive unchanged.
+pub fn l1(b: &[u8]) -> String {
+    b.iter().map(|&c| c as char).collect()
+}
+
+/// Back to wire bytes (chars above U+00FF cannot come from the wire; they become UTF-8).
+pub fn l1b(s: &str) -> Vec<u8> {
+    if s.chars().all(|c| (c as u32) < 256) {
+        s.chars().map(|c| c as u8).collect()
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+fn encode_out(out: &Out, tag: Option<&str>, buf: &mut Vec<u8>) {
+    encode_word(out.word.as_bytes(), buf);
+    if let Some(t) = tag {
+        encode_word(&l1b(&format!(".tag={t}")), buf);
+    }
+    for (k, v) in &out.attrs {
+        encode_word(&l1b(&format!("={k}={v}")), buf);
+    }
+    buf.push(0);
+}
+
+fn encode_all(outs: &[Out], tag: Option<&str>, buf: &mut Vec<u8>) {
+    for o in outs {
+        encode_out(o, tag, buf);
+    }
+}
+
+/// Accepts connections until shutdown; while unreachable the port is closed.
+pub async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, ctx: Arc<Ctx>) {
+    let addr = listener.local_addr().ok();
+    let mut listener = Some(listener);
+    let mut power = ctx.power.subscribe();
+    loop {
+        let p = *power.borrow_and_update();
+        match p {
+            Power::Shutdown => return,
+            Power::Unreachable => {
+                listener = None;
+                if power.changed().await.is_err() {
+                    return;
+                }
+            }
+            Power::Up => {
+                let Some(l) = &listener else {
+                    listener = rebind(addr).await;
+                    continue;
+                };
+                tokio::select! {
+                    r = l.accept() => {
+                        if let Ok((tcp, _)) = r {
+                            let _ = tcp.set_nodelay(true);
+                            let ctx = ctx.clone();
+                            let tls = tls.clone();
+                            tokio::spawn(async move {
+                                let io: BoxedIo = match tls {
+                                    None => Box::new(tcp),
+                                    Some(acc) => match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
+                                        Ok(Ok(s)) => Box::new(s),
+                                        _ => return,
+                                    },
+                                };
+                                serve(io, ctx).await;
+                            });
+                        }
+                    }
+                    r = power.changed() => if r.is_err() { return },
+                }
+            }
+        }
+    }
+}
+
+async fn rebind(addr: Option<SocketAddr>) -> Option<TcpListener> {
+    let addr = addr?;
+    for _ in 0..100 {
+        if let Ok(l) = TcpListener::bind(addr).await {
+            return Some(l);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+struct Conn {
+    logged_in: bool,
+    challenge: Option<[u8; 16]>,
+    before_login: u32,
+    streams: HashMap<String, JoinHandle<()>>,
+    out_tx: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        for (_, h) in self.streams.drain() {
+            h.abort();
+        }
+    }
+}
+
+/// Serves one API connection until the client leaves, `/quit`, or the router goes away.
+pub async fn serve(io: BoxedIo, ctx: Arc<Ctx>) {
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let mut conn = Conn {
+        logged_in: false,
+        challenge: None,
+        before_login: 0,
+        streams: HashMap::new(),
+        out_tx,
+    };
+    let mut power = ctx.power.subscribe();
+    let mut dec = Decoder::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if *power.borrow_and_update() != Power::Up {
+            return;
+        }
+        tokio::select! {
+            r = rd.read(&mut buf) => {
+                let n = match r { Ok(0) | Err(_) => break, Ok(n) => n };
+                dec.extend(&buf[..n]);
+                // Stream output queued earlier goes first, so cancel replies come after it.
+                let mut out = Vec::new();
+                while let Ok(b) = out_rx.try_recv() {
+                    out.extend_from_slice(&b);
+                }
+                let mut close = false;
+                loop {
+                    match dec.next_sentence() {
+                        Ok(Some(s)) => {
+                            let words: Vec<String> = s.words.iter().map(|w| l1(w)).collect();
+                            if handle(&mut conn, &ctx, &words, &mut out) {
+                                close = true;
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(_) => { close = true; break; }
+                    }
+                }
+                if !out.is_empty() && wr.write_all(&out).await.is_err() {
+                    break;
+                }
+                if close {
+                    let _ = wr.shutdown().await;
+                    break;
+                }
+            }
+            Some(first) = out_rx.recv() => {
+                let mut out = first;
+                while let Ok(b) = out_rx.try_recv() {
+                    out.extend_from_slice(&b);
+                }
+                if wr.write_all(&out).await.is_err() {
+                    break;
+                }
+            }
+            r = power.changed() => if r.is_err() { break },
+        }
+    }
+}
+
+fn version_before(version: &str, major: u32, minor: u32) -> bool {
+    let v: Vec<u32> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(2)
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    (
+        v.first().copied().unwrap_or(0),
+        v.get(1).copied().unwrap_or(0),
+    ) < (major, minor)
+}
+
+/// True when `version` is at least `major.minor`.
+pub fn version_at_least(version: &str, major: u32, minor: u32) -> bool {
+    !version_before(version, major, minor)
+}
+
+/// Handles one sentence, appending replies to `out`; true means close the connection.
+fn handle(conn: &mut Conn, ctx: &Ctx, words: &[String], out: &mut Vec<u8>) -> bool {
+    let tag = words
+        .iter()
+        .skip(1)
+        .find_map(|w| w.strip_prefix(".tag="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let tag = tag.as_deref();
+    let req = Request::parse(words);
+    match req.command.as_str() {
+        "/quit" => {
+            // Never tagged: the reason is the bare next word.
+            out.extend(fatal("session terminated on request"));
+            return true;
+        }
+        "/login" => {
+            let replies = login(conn, ctx, &req);
+            encode_all(&replies, tag, out);
+            return false;
+        }
+        _ => {}
+    }
+    if !conn.logged_in {
+        conn.before_login += 1;
+        if conn.before_login > MAX_BEFORE_LOGIN {
+            out.extend(fatal("too many commands before login"));
+            return true;
+        }
+        encode_all(&trap("not logged in", None), tag, out);
+        return false;
+    }
+    if req.command == "/cancel" {
+        cancel(conn, &req, tag, out);
+        return false;
+    }
+    let exec = {
+        let mut st = lock(&ctx.state);
+        execute(&mut st, &req, ctx.emit_empty)
+    };
+    match exec {
+        Exec::Done(replies) => encode_all(&replies, tag, out),
+        Exec::Stream(spec) => {
+            encode_all(&spec.initial, tag, out);
+            let rx = lock(&ctx.state).changes.subscribe();
+            let key = tag.unwrap_or("").to_string();
+            let task = tokio::spawn(run_stream(
+                spec,
+                tag.map(str::to_string),
+                ctx.state.clone(),
+                rx,
+                conn.out_tx.clone(),
+            ));
+            if let Some(old) = conn.streams.insert(key, task) {
+                old.abort();
+            }
+        }
+    }
+    false
+}
+
+fn fatal(reason: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    encode_word(b"!fatal", &mut b);
+    encode_word(&l1b(reason), &mut b);
+    b.push(0);
+    b
+}
+
+fn cancel(conn: &mut Conn, req: &Request, tag: Option<&str>, out: &mut Vec<u8>) {
+    let targets: Vec<String> = match req.attrs.get("tag") {
+        Some(t) => conn.streams.keys().filter(|k| *k == t).cloned().collect(),
+        None => conn.streams.keys().cloned().collect(),
+    };
+    let interrupted = Out {
+        word: "!trap",
+        attrs: vec![
+            ("category".into(), "2".into()),
+            ("message".into(), "interrupted".into()),
+        ],
+    };
+    let done = Out {
+        word: "!done",
+        attrs: vec![],
+    };
+    for t in &targets {
+        if let Some(h) = conn.streams.remove(t) {
+            h.abort();
+        }
+        let t = (!t.is_empty()).then_some(t.as_str());
+        encode_out(&interrupted, t, out);
+    }
+    // Observed order: the interrupted trap, the cancel's own !done, the cancelled !done.
+    encode_out(&done, tag, out);
+    for t in &targets {
+        encode_out(&done, (!t.is_empty()).then_some(t.as_str()), out);
+    }
+}
+
+async fn run_stream(
+    spec: StreamSpec,
+    tag: Option<String>,
+    state: Arc<Mutex<RouterState>>,
+    mut rx: broadcast::Receiver<super::state::Change>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
+) {
+    loop {
+        let change = match rx.recv().await {
+            Ok(c) => c,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if change.table != spec.table {
+            continue;
+        }
+        let row = if change.dead {
+            let mut r = super::Row::new();
+            r.insert(".id".into(), fmt_id(change.id));
+            r.insert(".dead".into(), "true".into());
+            r
+        } else {
+            let Some(row) = lock(&state).row(spec.table, change.id) else {
+                continue;
+            };
+            if !matches(&row, &spec.query) {
+                continue;
+            }
+            let mut r = project(row, spec.proplist.as_deref());
+            if spec.listen {
+                r.insert(".id".into(), fmt_id(change.id));
+            }
+            r
+        };
+        let mut buf = Vec::new();
+        encode_out(
+            &Out {
+                word: "!re",
+                attrs: row.into_iter().collect(),
+            },
+            tag.as_deref(),
+            &mut buf,
+        );
+        if out.send(buf).is_err() {
+            return;
+        }
+    }
+}
+
+/// The login state machine (API-NOTES §3).
+fn login(conn: &mut Conn, ctx: &Ctx, req: &Request) -> Vec<Out> {
+    let fail = || {
+        let msg = if ctx.pre_643 {
+            "cannot log in"
+        } else {
+            "invalid user name or password (6)"
+        };
+        trap(msg, None)
+    };
+    let name = req.attrs.get("name");
+    if let Some(resp) = req.attrs.get("response") {
+        let ok = ctx.cfg.legacy_auth
+            && conn.challenge.take().is_some_and(|ch| {
+                ctx.cfg.logins.iter().any(|(u, p)| {
+                    Some(&l1(u.as_bytes())) == name && verify_response(p.as_bytes(), &ch, resp)
+                })
+            });
+        if !ok {
+            return fail();
+        }
+        conn.logged_in = true;
+        return vec![Out {
+            word: "!done",
+            attrs: vec![],
+        }];
+    }
+    match name {
+        Some(name) if !ctx.pre_643 => {
+            let pass = req.attrs.get("password").map(String::as_str).unwrap_or("");
+            let ok = ctx
+                .cfg
+                .logins
+                .iter()
+                .any(|(u, p)| l1(u.as_bytes()) == *name && l1(p.as_bytes()) == pass);
+            if !ok {
+                return fail();
+            }
+            conn.logged_in = true;
+            vec![Out {
+                word: "!done",
+                attrs: vec![],
+            }]
+        }
+        _ => {
+            let ch: [u8; 16] = rand::random();
+            conn.challenge = Some(ch);
+            vec![Out {
+                word: "!done",
+                attrs: vec![("ret".into(), hex::encode(ch))],
+            }]
+        }
+    }
+}
+
+fn verify_response(password: &[u8], challenge: &[u8; 16], response: &str) -> bool {
+    let mut h = Md5::new();
+    h.update([0u8]);
+    h.update(password);
+    h.update(challenge);
+    let expected = format!("00{}", hex::encode(h.finalize()));
+    expected.eq_ignore_ascii_case(response)
+}

@@ -1,0 +1,333 @@
+//! Checks on an agent's `Inventory`: rogue users and sessions, tampered and missing tokens.
+
+use super::tokens::is_empty_password_hash;
+use super::{AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup, TokenState};
+use mtm_common::{profile_name, token_id_from_comment, ActiveSession, Inventory, RouterUser};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use uuid::Uuid;
+
+/// What to load from the store before [`check_inventory`]: the token ids the users' `mtm:`
+/// comments name and every user and session name (a name may be an issued code whose comment
+/// was removed, or whose user was deleted between inventories).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryKeys {
+    /// Token ids from well-formed `mtm:` comments, sorted, without repeats.
+    pub token_ids: Vec<Uuid>,
+    /// Hotspot user names and session user names, sorted, without repeats.
+    pub codes: Vec<String>,
+}
+
+impl InventoryKeys {
+    /// The keys an inventory refers to.
+    pub fn of(inventory: &Inventory) -> InventoryKeys {
+        let mut token_ids: Vec<Uuid> = inventory
+            .users
+            .iter()
+            .filter_map(|u| u.comment.as_deref().and_then(token_id_from_comment))
+            .collect();
+        token_ids.sort();
+        token_ids.dedup();
+        let mut codes: Vec<String> = inventory
+            .users
+            .iter()
+            .map(|u| u.name.clone())
+            .chain(inventory.sessions.iter().map(|s| s.user.clone()))
+            .collect();
+        codes.sort();
+        codes.dedup();
+        InventoryKeys { token_ids, codes }
+    }
+}
+
+/// Every rogue and tampered token an inventory shows.
+///
+/// Call it for each `Inventory` an agent sends, with `issued` holding at least the tokens
+/// [`InventoryKeys::of`] names. Users and sessions that are fine produce nothing.
+pub fn check_inventory(
+    router: &RouterRef,
+    inventory: &Inventory,
+    issued: &dyn TokenLookup,
+    config: &ReconcileConfig,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    // Rogue findings by user name, so sessions of a rogue user join its evidence.
+    let mut rogue_by_name: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names: HashSet<&str> = HashSet::new();
+
+    for user in &inventory.users {
+        names.insert(user.name.as_str());
+        if let Some(f) = check_user(router, user, issued, config) {
+            if f.kind == AlertKind::RogueToken {
+                rogue_by_name.insert(user.name.clone(), findings.len());
+            }
+            findings.push(f);
+        }
+    }
+
+    for session in &inventory.sessions {
+        if let Some(&i) = rogue_by_name.get(&session.user) {
+            if let Some(list) = findings[i].evidence["sessions"].as_array_mut() {
+                list.push(session_json(session));
+            }
+            continue;
+        }
+        let builtin = config.builtin_users.iter().any(|b| b == &session.user);
+        let trial = builtin || is_trial_session(&session.user);
+        if trial {
+            if !config.allow_trial_sessions {
+                let f = rogue_session(router, session, "trial_session");
+                rogue_by_name.insert(session.user.clone(), findings.len());
+                findings.push(f);
+            }
+            continue;
+        }
+        if names.contains(session.user.as_str()) {
+            continue;
+        }
+        // A user created and deleted between two inventories leaves only its session behind.
+        // A known code is a token whose user the agent removed (or will add): not rogue.
+        if issued.by_code(&router.agent_id, &session.user).is_none() {
+            let f = rogue_session(router, session, "session_without_user");
+            rogue_by_name.insert(session.user.clone(), findings.len());
+            findings.push(f);
+        }
+    }
+    findings
+}
+
+/// Tokens the ledger says this router carries but its inventory does not show.
+///
+/// `expected` are the tokens issued for this router whose user must exist now (states
+/// `applied`, `in_use`, `used_up`, `expired`, `disabled`; others are skipped, so passing more
+/// is harmless). A token whose `RemoveToken` is queued must be passed as `removed`.
+pub fn check_missing(
+    router: &RouterRef,
+    inventory: &Inventory,
+    expected: &[IssuedToken],
+) -> Vec<Finding> {
+    let ids: HashSet<Uuid> = inventory
+        .users
+        .iter()
+        .filter_map(|u| u.comment.as_deref().and_then(token_id_from_comment))
+        .collect();
+    let names: HashSet<&str> = inventory.users.iter().map(|u| u.name.as_str()).collect();
+    expected
+        .iter()
+        .filter(|t| t.agent_id == router.agent_id)
+        .filter(|t| !matches!(t.state, TokenState::Issued | TokenState::Removed))
+        .filter(|t| !ids.contains(&t.token_id) && !names.contains(t.code.as_str()))
+        .map(|t| {
+            let diff = vec![difference("present", json!(true), json!(false))];
+            tampered(router, t, diff, Severity::Warning, None)
+        })
+        .collect()
+}
+
+/// True for the user names RouterOS gives trial logins: `T-` and the client's MAC address.
+fn is_trial_session(user: &str) -> bool {
+    user.strip_prefix("T-").is_some_and(|mac| {
+        mac.len() == 17 && mac.split(':').all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+    })
+}
+
+fn check_user(
+    router: &RouterRef,
+    user: &RouterUser,
+    issued: &dyn TokenLookup,
+    config: &ReconcileConfig,
+) -> Option<Finding> {
+    let claimed = user.comment.as_deref().and_then(token_id_from_comment);
+    let Some(token_id) = claimed else {
+        if config.builtin_users.iter().any(|b| b == &user.name) {
+            return None;
+        }
+        // A sold token whose comment was edited away is still that token: tampered, not rogue.
+        if let Some(t) = issued.by_code(&router.agent_id, &user.name) {
+            let diff = vec![difference(
+                "comment",
+                json!(mtm_common::router_comment(t.token_id)),
+                json!(user.comment),
+            )];
+            return Some(tampered(router, t, diff, Severity::Critical, Some(user)));
+        }
+        let reason = match user.comment.as_deref() {
+            Some(c) if c.starts_with(mtm_common::COMMENT_PREFIX) => "malformed_mtm_comment",
+            _ => "no_mtm_comment",
+        };
+        return Some(rogue_user(router, user, reason, None));
+    };
+    let Some(token) = issued.by_id(token_id) else {
+        return Some(rogue_user(router, user, "unknown_token", None));
+    };
+    if token.agent_id != router.agent_id {
+        let mut f = rogue_user(router, user, "token_for_another_router", Some(token));
+        f.evidence["token_agent_id"] = json!(token.agent_id);
+        return Some(f);
+    }
+    if token.code != user.name {
+        let mut f = rogue_user(router, user, "code_mismatch", Some(token));
+        f.evidence["token_code"] = json!(token.code);
+        return Some(f);
+    }
+    let diff = differences(token, user);
+    if diff.is_empty() {
+        return None;
+    }
+    // A recreated user is only suspicious by itself; changed limits or profile mean money.
+    let severity = if diff.iter().all(|d| d["field"] == "router_id") {
+        Severity::Warning
+    } else {
+        Severity::Critical
+    };
+    Some(tampered(router, token, diff, severity, Some(user)))
+}
+
+/// What on the router differs from what the ledger issued, as `{field, expected, found}`.
+fn differences(token: &IssuedToken, user: &RouterUser) -> Vec<Value> {
+    let mut diff = Vec::new();
+    let profile = profile_name(&token.package_slug);
+    if user.profile.as_deref() != Some(profile.as_str()) {
+        diff.push(difference("profile", json!(profile), json!(user.profile)));
+    }
+    let unlimited_zero = |v: Option<u64>| v.filter(|&n| n != 0);
+    if unlimited_zero(token.limit_uptime_s) != unlimited_zero(user.limit_uptime_s) {
+        diff.push(difference(
+            "limit_uptime_s",
+            json!(token.limit_uptime_s),
+            json!(user.limit_uptime_s),
+        ));
+    }
+    if unlimited_zero(token.limit_bytes_total) != unlimited_zero(user.limit_bytes_total) {
+        diff.push(difference(
+            "limit_bytes_total",
+            json!(token.limit_bytes_total),
+            json!(user.limit_bytes_total),
+        ));
+    }
+    // Only a reported hash can be compared (an agent without the `sensitive` policy cannot read
+    // passwords). Hashes stay out of the evidence: a short numeric password is easy to recover.
+    if let Some(found) = user.password_sha256.as_deref() {
+        let same = match token.password_sha256.as_deref() {
+            Some(expected) => expected.eq_ignore_ascii_case(found),
+            None => is_empty_password_hash(found),
+        };
+        if !same {
+            diff.push(difference("password", json!("as issued"), json!("changed")));
+        }
+    }
+    if matches!(token.state, TokenState::Expired | TokenState::Disabled) && !user.disabled {
+        diff.push(difference("disabled", json!(true), json!(false)));
+    }
+    if let Some(applied_id) = token.router_user_id.as_deref() {
+        if applied_id != user.router_id {
+            diff.push(difference("router_id", json!(applied_id), json!(user.router_id)));
+        }
+    }
+    diff
+}
+
+fn difference(field: &str, expected: Value, found: Value) -> Value {
+    json!({ "field": field, "expected": expected, "found": found })
+}
+
+fn tampered(
+    router: &RouterRef,
+    token: &IssuedToken,
+    diff: Vec<Value>,
+    severity: Severity,
+    user: Option<&RouterUser>,
+) -> Finding {
+    let fields: Vec<&str> = diff.iter().filter_map(|d| d["field"].as_str()).collect();
+    let key = format!("tampered_token:{}:{}", token.token_id, fields.join(","));
+    let summary = format!(
+        "token {} on router {} differs from the ledger: {}",
+        token.code,
+        router.agent_id,
+        fields.join(", ")
+    );
+    let mut f = router.finding(
+        AlertKind::TamperedToken,
+        severity,
+        key,
+        summary,
+        json!({
+            "user": token.code,
+            "router_user_id": user.map(|u| u.router_id.clone()),
+            "package_slug": token.package_slug,
+            "token_state": token.state,
+            "differences": diff,
+        }),
+    );
+    f.token_id = Some(token.token_id);
+    f.staff_id = token.staff_id;
+    f.shift_id = token.shift_id;
+    f
+}
+
+fn rogue_user(
+    router: &RouterRef,
+    user: &RouterUser,
+    reason: &str,
+    claimed: Option<&IssuedToken>,
+) -> Finding {
+    let summary = format!(
+        "hotspot user {} on router {} was not issued by mtm ({})",
+        user.name,
+        router.agent_id,
+        reason.replace('_', " ")
+    );
+    let mut f = router.finding(
+        AlertKind::RogueToken,
+        Severity::Critical,
+        format!("rogue_token:{}:{}", router.agent_id, user.name),
+        summary,
+        json!({
+            "user": user.name,
+            "reason": reason,
+            "router_user_id": user.router_id,
+            "comment": user.comment,
+            "profile": user.profile,
+            "limit_uptime_s": user.limit_uptime_s,
+            "limit_bytes_total": user.limit_bytes_total,
+            "uptime_s": user.uptime_s,
+            "bytes_in": user.bytes_in,
+            "bytes_out": user.bytes_out,
+            "disabled": user.disabled,
+            "sessions": [],
+        }),
+    );
+    f.token_id = claimed.map(|t| t.token_id);
+    f
+}
+
+fn rogue_session(router: &RouterRef, session: &ActiveSession, reason: &str) -> Finding {
+    let summary = format!(
+        "session of {} on router {} has no issued token ({})",
+        session.user,
+        router.agent_id,
+        reason.replace('_', " ")
+    );
+    router.finding(
+        AlertKind::RogueToken,
+        Severity::Critical,
+        format!("rogue_token:{}:{}", router.agent_id, session.user),
+        summary,
+        json!({
+            "user": session.user,
+            "reason": reason,
+            "sessions": [session_json(session)],
+        }),
+    )
+}
+
+fn session_json(s: &ActiveSession) -> Value {
+    json!({
+        "router_id": s.router_id,
+        "address": s.address,
+        "mac_address": s.mac_address,
+        "uptime_s": s.uptime_s,
+        "bytes_in": s.bytes_in,
+        "bytes_out": s.bytes_out,
+    })
+}

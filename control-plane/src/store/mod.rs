@@ -1,0 +1,219 @@
+//! The store: one trait, one implementation per database, one test suite for all of them.
+
+mod model;
+pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
+
+pub use model::*;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The change conflicts with what is stored (duplicate name, shift already open, ...).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request is not allowed in the current state (no open shift, no router, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// A stored value could not be read back (corrupt or foreign data).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Password hashing failed.
+    #[error("password hash: {0}")]
+    Hash(String),
+}
+
+/// Short form of store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the control plane keeps. Implementations must make each method atomic.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // --- users and sessions
+    /// Create a user (argon2id hash).
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    /// A user by id.
+    async fn user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// Check a username and password; `None` if wrong or disabled.
+    async fn check_password(&self, username: &str, password: &str) -> StoreResult<Option<User>>;
+    /// Number of users (to know whether an admin exists).
+    async fn count_users(&self) -> StoreResult<u64>;
+    /// Store a new session.
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// A live (unexpired) session.
+    async fn session(&self, id: &str, now: i64) -> StoreResult<Option<Session>>;
+    /// End one session.
+    async fn delete_session(&self, id: &str) -> StoreResult<()>;
+    /// End every session of a user.
+    async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<u64>;
+
+    // --- locations, routers, packages
+    /// Create a location.
+    async fn create_location(&self, location: NewLocation) -> StoreResult<Location>;
+    /// All locations.
+    async fn list_locations(&self) -> StoreResult<Vec<Location>>;
+    /// Enroll a router; the MQTT password is stored as a SHA-256 hash.
+    async fn create_router(&self, router: NewRouter) -> StoreResult<Router>;
+    /// A router by its agent id.
+    async fn router_by_agent(&self, agent_id: &str) -> StoreResult<Option<Router>>;
+    /// Check an agent's MQTT credentials.
+    async fn check_mqtt_password(&self, agent_id: &str, password: &str) -> StoreResult<bool>;
+    /// All routers with their latest health.
+    async fn list_routers(&self) -> StoreResult<Vec<RouterStatus>>;
+    /// Record an agent's retained status.
+    async fn set_router_online(&self, agent_id: &str, online: bool, now: i64) -> StoreResult<()>;
+    /// Create a package.
+    async fn create_package(&self, package: NewPackage) -> StoreResult<Package>;
+    /// All active packages.
+    async fn list_packages(&self) -> StoreResult<Vec<Package>>;
+
+    // --- shifts and tokens
+    /// Clock in at a location (one open shift per staff member).
+    async fn open_shift(
+        &self,
+        staff_id: Uuid,
+        location_id: Uuid,
+        opening_float_minor: i64,
+        actor: &str,
+    ) -> StoreResult<Shift>;
+    /// Clock out: computes expected cash and variance, confirms the shift's revenue, ends the
+    /// staff member's sessions.
+    async fn close_shift(
+        &self,
+        staff_id: Uuid,
+        declared_cash_minor: i64,
+        actor: &str,
+    ) -> StoreResult<Shift>;
+    /// The staff member's open shift.
+    async fn open_shift_of(&self, staff_id: Uuid) -> StoreResult<Option<Shift>>;
+    /// Issue a token at the staff member's open shift: token, ledger, revenue, audit and the
+    /// `CreateToken` command, in one transaction. Returns the token and the command.
+    async fn issue_token(&self, req: IssueToken) -> StoreResult<(Token, StoredCommand)>;
+    /// A token by id.
+    async fn token(&self, id: Uuid) -> StoreResult<Option<Token>>;
+    /// Tokens matching a filter, newest first.
+    async fn list_tokens(&self, filter: &TokenFilter) -> StoreResult<TokenPage>;
+
+    // --- commands and ingest
+    /// Commands for an agent that are not closed yet, oldest first.
+    async fn open_commands(&self, agent_id: &str) -> StoreResult<Vec<StoredCommand>>;
+    /// Mark a command as sent once more.
+    async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()>;
+    /// The next control-plane envelope seq (persisted before use).
+    async fn next_cp_seq(&self) -> StoreResult<u64>;
+    /// Apply a batch of verified messages from one agent in one transaction, skipping any with
+    /// `seq` at or below the last committed one.
+    async fn apply_up(
+        &self,
+        agent_id: &str,
+        items: &[UpItem],
+        now: i64,
+    ) -> StoreResult<ApplyOutcome>;
+
+    // --- audit and chains
+    /// Append to the audit log.
+    async fn audit(&self, entry: AuditEntry, now: i64) -> StoreResult<()>;
+    /// Check the token ledger and audit log chains.
+    async fn verify_chains(&self) -> StoreResult<Vec<ChainReport>>;
+    /// Counts for metrics.
+    async fn counts(&self) -> StoreResult<StoreCounts>;
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Open the store a database URL names (`sqlite://...`), running migrations.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Invalid(format!(
+            "unsupported database URL scheme (only sqlite:// so far): {}",
+            url.split(':').next().unwrap_or("")
+        )))
+    }
+}
+
+/// The hash chained into the next row: sha256(prev_hash || canonical content), hex.
+pub fn chain_hash(prev_hash: &str, content: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(b"\n");
+    h.update(content.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The hash before the first row.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Canonical content of a ledger row (JSON array: unambiguous for any field values).
+pub fn ledger_content(
+    id: i64,
+    token_id: &str,
+    event: &str,
+    detail: &str,
+    actor: &str,
+    at: i64,
+) -> String {
+    serde_json::json!([id, token_id, event, detail, actor, at]).to_string()
+}
+
+/// Canonical content of an audit row.
+pub fn audit_content(
+    id: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> String {
+    serde_json::json!([id, at, actor, action, target, detail]).to_string()
+}
+
+/// SHA-256 hex of an MQTT password. Agent passwords are 32 random bytes, so a fast hash is
+/// enough (no dictionary to guard against) and keeps every broker connect cheap.
+pub fn mqtt_password_hash(password: &str) -> String {
+    hex::encode(Sha256::digest(password.as_bytes()))
+}
+
+/// argon2id hash of a user password.
+pub fn hash_password(password: &str) -> StoreResult<String> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Hash(e.to_string()))
+}
+
+/// Check a password against an argon2 hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,372 @@
+//! The store conformance suite: every function takes a freshly seeded fixture, so each backend
+//! runs the same assertions (see `store_suite!`).
+
+use crate::store::*;
+use crate::testutil::{Fixture, PASSWORD};
+use mtm_common::{CommandKind, Health, Hello, TokenApplied, UpMessage, Usage, UsageReport};
+
+/// Instantiate the suite for one backend; `$make` is an async expression giving a `Fixture`.
+macro_rules! store_suite {
+    ($make:expr) => {
+        #[tokio::test]
+        async fn users_and_passwords() {
+            crate::store::suite::users_and_passwords($make).await
+        }
+        #[tokio::test]
+        async fn sessions_expire_and_end() {
+            crate::store::suite::sessions_expire_and_end($make).await
+        }
+        #[tokio::test]
+        async fn routers_and_mqtt_credentials() {
+            crate::store::suite::routers_and_mqtt_credentials($make).await
+        }
+        #[tokio::test]
+        async fn shifts_gate_issuing_and_compute_variance() {
+            crate::store::suite::shifts_gate_issuing_and_compute_variance($make).await
+        }
+        #[tokio::test]
+        async fn ingest_applies_once_and_moves_token_state() {
+            crate::store::suite::ingest_applies_once_and_moves_token_state($make).await
+        }
+        #[tokio::test]
+        async fn token_listing_filters_and_pages() {
+            crate::store::suite::token_listing_filters_and_pages($make).await
+        }
+        #[tokio::test]
+        async fn chains_verify_and_cp_seq_grows() {
+            crate::store::suite::chains_verify_and_cp_seq_grows($make).await
+        }
+    };
+}
+pub(crate) use store_suite;
+
+pub async fn users_and_passwords(f: Fixture) {
+    let s = &f.store;
+    let u = s.check_password("staff", PASSWORD).await.unwrap().unwrap();
+    assert_eq!(u.id, f.staff.id);
+    assert_eq!(u.role, Role::Staff);
+    assert_eq!(u.location_ids, vec![f.location.id]);
+    assert!(s
+        .check_password("staff", "wrong password")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .check_password("nobody", PASSWORD)
+        .await
+        .unwrap()
+        .is_none());
+    let dup = s
+        .create_user(NewUser {
+            username: "staff".into(),
+            password: PASSWORD.into(),
+            role: Role::Manager,
+            location_ids: vec![],
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let short = s
+        .create_user(NewUser {
+            username: "x".into(),
+            password: "short".into(),
+            role: Role::Staff,
+            location_ids: vec![],
+        })
+        .await;
+    assert!(matches!(short, Err(StoreError::Invalid(_))));
+    assert_eq!(s.count_users().await.unwrap(), 3);
+    assert_eq!(
+        s.user(f.admin.id).await.unwrap().unwrap().role,
+        Role::SuperAdmin
+    );
+}
+
+pub async fn sessions_expire_and_end(f: Fixture) {
+    let s = &f.store;
+    let now = now_ms();
+    let mk = |id: &str, exp| Session {
+        id: id.into(),
+        user_id: f.staff.id,
+        csrf: "c".into(),
+        expires_at: exp,
+    };
+    s.create_session(&mk("a", now + 60_000)).await.unwrap();
+    s.create_session(&mk("b", now + 60_000)).await.unwrap();
+    s.create_session(&mk("old", now - 1)).await.unwrap();
+    assert_eq!(
+        s.session("a", now).await.unwrap().unwrap().user_id,
+        f.staff.id
+    );
+    assert!(s.session("old", now).await.unwrap().is_none());
+    s.delete_session("a").await.unwrap();
+    assert!(s.session("a", now).await.unwrap().is_none());
+    assert!(s.session("b", now).await.unwrap().is_some());
+    s.delete_user_sessions(f.staff.id).await.unwrap();
+    assert!(s.session("b", now).await.unwrap().is_none());
+}
+
+pub async fn routers_and_mqtt_credentials(f: Fixture) {
+    let s = &f.store;
+    assert!(s
+        .check_mqtt_password("agent-1", &f.mqtt_password)
+        .await
+        .unwrap());
+    assert!(!s.check_mqtt_password("agent-1", "nope").await.unwrap());
+    assert!(!s
+        .check_mqtt_password("agent-x", &f.mqtt_password)
+        .await
+        .unwrap());
+    let bad = s
+        .create_router(NewRouter {
+            location_id: f.location.id,
+            name: "r".into(),
+            agent_id: "bad/id".into(),
+            public_key_hex: f.router.public_key_hex.clone(),
+            mqtt_password: "p".into(),
+        })
+        .await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    let dup = s
+        .create_router(NewRouter {
+            location_id: f.location.id,
+            name: "r".into(),
+            agent_id: "agent-1".into(),
+            public_key_hex: f.router.public_key_hex.clone(),
+            mqtt_password: "p".into(),
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    s.set_router_online("agent-1", true, 5).await.unwrap();
+    let r = s.router_by_agent("agent-1").await.unwrap().unwrap();
+    assert!(r.online);
+    assert_eq!(r.last_seen, Some(5));
+    assert_eq!(s.counts().await.unwrap().agents_online, 1);
+    s.set_router_online("agent-1", false, 9).await.unwrap();
+    assert!(!s.router_by_agent("agent-1").await.unwrap().unwrap().online);
+}
+
+pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
+    let s = &f.store;
+    let req = |code: &str| IssueToken {
+        id: uuid::Uuid::new_v4(),
+        code: code.into(),
+        password: None,
+        package_id: f.package.id,
+        staff_id: f.staff.id,
+        staff_username: "staff".into(),
+        command_id: uuid::Uuid::new_v4(),
+    };
+    let no_shift = s.issue_token(req("AAAA2222")).await;
+    assert!(
+        matches!(no_shift, Err(StoreError::Invalid(_))),
+        "{no_shift:?}"
+    );
+    s.open_shift(f.staff.id, f.location.id, 1000, "staff")
+        .await
+        .unwrap();
+    let again = s.open_shift(f.staff.id, f.location.id, 0, "staff").await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    let (t1, cmd) = s.issue_token(req("AAAA2222")).await.unwrap();
+    assert_eq!(t1.state, TokenState::Issued);
+    assert_eq!(t1.price_minor, 500);
+    assert!(
+        matches!(&cmd.kind, CommandKind::CreateToken(c) if c.token_id == t1.id && c.package_slug == "1h")
+    );
+    let dup = s.issue_token(req("AAAA2222")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    s.issue_token(req("BBBB3333")).await.unwrap();
+    let open = s.open_commands("agent-1").await.unwrap();
+    assert_eq!(open.len(), 2);
+    assert_eq!(open[0].id, cmd.id);
+    s.mark_command_sent(cmd.id, 1).await.unwrap();
+    let open = s.open_commands("agent-1").await.unwrap();
+    assert_eq!((open[0].state.as_str(), open[0].attempts), ("sent", 1));
+    s.create_session(&Session {
+        id: "sess".into(),
+        user_id: f.staff.id,
+        csrf: "c".into(),
+        expires_at: now_ms() + 60_000,
+    })
+    .await
+    .unwrap();
+    let shift = s.close_shift(f.staff.id, 1800, "staff").await.unwrap();
+    assert_eq!(shift.expected_cash_minor, Some(2000));
+    assert_eq!(shift.variance_minor, Some(-200));
+    assert!(
+        s.session("sess", now_ms()).await.unwrap().is_none(),
+        "clock-out ends sessions"
+    );
+    assert!(s.open_shift_of(f.staff.id).await.unwrap().is_none());
+    let after = s.issue_token(req("CCCC4444")).await;
+    assert!(matches!(after, Err(StoreError::Invalid(_))));
+    // The manager does not belong to another location, so cannot open a shift there.
+    let other = s
+        .create_location(NewLocation {
+            name: "Elsewhere".into(),
+            timezone: "UTC".into(),
+        })
+        .await
+        .unwrap();
+    let wrong = s.open_shift(f.staff.id, other.id, 0, "staff").await;
+    assert!(matches!(wrong, Err(StoreError::Invalid(_))));
+}
+
+fn item(seq: u64, message: UpMessage) -> UpItem {
+    UpItem {
+        seq,
+        at: 1_000 + seq as i64,
+        message,
+    }
+}
+
+pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
+    let s = &f.store;
+    let (token, cmd) = f.issue().await;
+    let hello = UpMessage::Hello(Hello {
+        agent_version: "0.1.0".into(),
+        last_cp_seq: 0,
+        catalog_version: Some(2),
+    });
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: token.id,
+        router_user_id: "*1".into(),
+        already_present: false,
+    });
+    let out = s
+        .apply_up("agent-1", &[item(1, hello), item(2, applied.clone())], 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        ApplyOutcome {
+            last_seq: 2,
+            applied: 2,
+            duplicates: 0,
+            saw_hello: true
+        }
+    );
+    let t = s.token(token.id).await.unwrap().unwrap();
+    assert_eq!(t.state, TokenState::Applied);
+    assert!(s.open_commands("agent-1").await.unwrap().is_empty());
+    let r = s.router_by_agent("agent-1").await.unwrap().unwrap();
+    assert_eq!(
+        (r.last_seq, r.catalog_version, r.last_seen),
+        (2, Some(2), Some(50))
+    );
+    // A replay is skipped, not applied twice.
+    let out = s
+        .apply_up("agent-1", &[item(2, applied)], 60)
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (2, 0, 1));
+    let usage = |uptime, active| {
+        UpMessage::Usage(UsageReport {
+            entries: vec![Usage {
+                token_id: Some(token.id),
+                username: token.code.clone(),
+                active,
+                uptime_s: uptime,
+                bytes_in: 10,
+                bytes_out: 20,
+                delta_uptime_s: 60,
+                ..Default::default()
+            }],
+        })
+    };
+    s.apply_up("agent-1", &[item(3, usage(60, true))], 70)
+        .await
+        .unwrap();
+    let t = s.token(token.id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.state, t.uptime_s, t.bytes_out),
+        (TokenState::InUse, 60, 20)
+    );
+    assert!(t.first_login_at.is_some());
+    s.apply_up("agent-1", &[item(4, usage(3600, false))], 80)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.token(token.id).await.unwrap().unwrap().state,
+        TokenState::UsedUp
+    );
+    let health = UpMessage::Health(Health {
+        router_reachable: true,
+        active_sessions: 3,
+        ..Default::default()
+    });
+    s.apply_up("agent-1", &[item(5, health)], 90).await.unwrap();
+    let routers = s.list_routers().await.unwrap();
+    assert_eq!(routers[0].active_sessions, Some(3));
+    assert_eq!(routers[0].last_usage_at, Some(1_004));
+    let unknown = s.apply_up("agent-zz", &[], 1).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))));
+}
+
+pub async fn token_listing_filters_and_pages(f: Fixture) {
+    let s = &f.store;
+    for _ in 0..3 {
+        f.issue().await;
+    }
+    let all = s.list_tokens(&TokenFilter::default()).await.unwrap();
+    assert_eq!((all.total, all.items.len()), (3, 3));
+    let page = s
+        .list_tokens(&TokenFilter {
+            limit: Some(2),
+            offset: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (3, 1));
+    let mine = s
+        .list_tokens(&TokenFilter {
+            staff_id: Some(f.staff.id),
+            state: Some(TokenState::Issued),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.total, 3);
+    let none = s
+        .list_tokens(&TokenFilter {
+            staff_id: Some(f.manager.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+    let future = s
+        .list_tokens(&TokenFilter {
+            from: Some(now_ms() + 10_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(future.total, 0);
+}
+
+pub async fn chains_verify_and_cp_seq_grows(f: Fixture) {
+    let s = &f.store;
+    f.issue().await;
+    f.issue().await;
+    s.audit(
+        AuditEntry {
+            actor: "admin".into(),
+            action: "test".into(),
+            target: "x".into(),
+            detail: serde_json::json!({"a": "b|c"}),
+        },
+        now_ms(),
+    )
+    .await
+    .unwrap();
+    for r in s.verify_chains().await.unwrap() {
+        assert!(r.rows >= 2, "{r:?}");
+        assert_eq!(r.first_bad_row, None, "{r:?}");
+    }
+    let a = s.next_cp_seq().await.unwrap();
+    let b = s.next_cp_seq().await.unwrap();
+    assert_eq!(b, a + 1);
+    s.ping().await.unwrap();
+}

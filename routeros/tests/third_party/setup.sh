@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the third-party RouterOS clients used by routeros/tests/third_party.rs:
+# librouteros (PyPI) into a venv at /var/tmp/mtm-py, node-routeros (npm) into ./node_modules.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="${MTM_PY_VENV:-/var/tmp/mtm-py}"
+command -v python3 >/dev/null || { echo "setup.sh: python3 is required" >&2; exit 1; }
+command -v npm >/dev/null || { echo "setup.sh: npm (node) is required" >&2; exit 1; }
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet -r "$here/requirements.txt"
+cd "$here"
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --silent
+else
+  npm install --no-audit --no-fund --silent
+fi
+echo "third-party clients ready: $("$venv/bin/python" -c 'import librouteros,importlib.metadata as m; print("librouteros", m.version("librouteros"))'), node-routeros $(node -p 'require("node-routeros/package.json").version')"

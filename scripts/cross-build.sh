@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Static cross builds of mtm-agent for the field devices (issue #4, "Footprint and builds").
+#
+#   scripts/cross-build.sh [--sim] [--out DIR] [TARGET...]
+#
+# TARGET defaults to all three: aarch64-unknown-linux-musl (64-bit Pi OS, RouterOS arm64
+# containers), armv7-unknown-linux-gnueabihf (older Pis, RouterOS arm containers; glibc with a
+# static C runtime because the armv7 musl std cannot be fetched here) and x86_64-unknown-linux-musl
+# (RouterOS x86 / CHR containers, PCs). `--sim` builds routeros-sim instead of the agent: same heavy
+# dependencies (tokio, rustls/ring), used to prove the toolchain before the agent existed.
+#
+# Builds go to their own target dir (MTM_CROSS_TARGET_DIR, default /var/tmp/mtm-target-cross) so a
+# long LTO build never holds the lock on the shared dev target dir. Each result must be statically
+# linked (checked with `file`); it is copied to OUT/<TARGETARCH>[/<variant>]/<bin> (the layout that
+# deploy/Containerfile.agent expects) and its stripped size is printed.
+# Linkers per target are in .cargo/config.toml; the C compilers for ring are set here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { printf 'cross-build: %s\n' "$*" >&2; exit 1; }
+
+all_targets=(aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf x86_64-unknown-linux-musl)
+package=mtm-agent
+bin=mtm-agent
+target_dir="${MTM_CROSS_TARGET_DIR:-/var/tmp/mtm-target-cross}"
+out=""
+targets=()
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sim) package=mtm-routeros; bin=routeros-sim ;;
+    --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1" ;;
+    *) targets+=("$1") ;;
+  esac
+  shift
+done
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+out="${out:-$target_dir/dist}"
+
+# Debian packages: cross compilers for ring's C/asm, musl-gcc, `file` for the static check.
+need=()
+command -v file >/dev/null || need+=(file)
+for t in "${targets[@]}"; do
+  case "$t" in
+    x86_64-unknown-linux-musl) command -v musl-gcc >/dev/null || need+=(musl-tools) ;;
+    aarch64-unknown-linux-musl) command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu) ;;
+    armv7-unknown-linux-gnueabihf)
+      command -v arm-linux-gnueabihf-gcc >/dev/null || need+=(gcc-arm-linux-gnueabihf)
+      [ -f /usr/arm-linux-gnueabihf/lib/libc.a ] || need+=(libc6-dev-armhf-cross) ;;
+    *) die "unsupported target $t (supported: ${all_targets[*]})" ;;
+  esac
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+fi
+rustup target add "${targets[@]}" >/dev/null
+
+# Container platform directory for a target (TARGETARCH[/TARGETVARIANT] in buildx terms).
+platform_dir() {
+  case "$1" in
+    x86_64-*) echo amd64 ;;
+    aarch64-*) echo arm64 ;;
+    armv7-*) echo arm/v7 ;;
+  esac
+}
+
+export CARGO_TERM_COLOR=never
+summary=()
+for t in "${targets[@]}"; do
+  case "$t" in
+    x86_64-unknown-linux-musl) cc="musl-gcc"; ar="ar" ;;
+    aarch64-unknown-linux-musl) cc=aarch64-linux-gnu-gcc; ar=aarch64-linux-gnu-ar ;;
+    armv7-unknown-linux-gnueabihf) cc=arm-linux-gnueabihf-gcc; ar=arm-linux-gnueabihf-ar ;;
+  esac
+  tu="${t//-/_}"
+  echo "== $package ($bin) for $t (CC=$cc)"
+  env "CC_$tu=$cc" "AR_$tu=$ar" CARGO_TARGET_DIR="$target_dir" \
+    cargo build --locked --profile agent -p "$package" --bin "$bin" --target "$t"
+
+  exe="$target_dir/$t/agent/$bin"
+  [ -x "$exe" ] || die "$exe was not produced"
+  desc="$(file -b "$exe")"
+  case "$desc" in
+    *"statically linked"*|*"static-pie linked"*) ;;
+    *) die "$exe is not statically linked: $desc" ;;
+  esac
+  case "$desc" in
+    *", stripped"*) ;;
+    *) die "$exe is not stripped (the agent profile sets strip = true): $desc" ;;
+  esac
+  dest="$out/$(platform_dir "$t")"
+  mkdir -p "$dest"
+  cp "$exe" "$dest/$bin"
+  size=$(stat -c %s "$exe")
+  summary+=("$(printf '%-32s %10d bytes  %6.2f MiB  %s' "$t" "$size" "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" "$dest/$bin")")
+done
+
+echo
+echo "== stripped sizes ($bin, profile agent)"
+printf '%s\n' "${summary[@]}"

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Runs the static aarch64 and armv7 builds under Debian's qemu-user (issue #4, "Footprint and builds").
+#
+#   scripts/qemu-smoke.sh [--sim] [--no-build]
+#
+# Default: for each of arm64 (qemu-aarch64) and arm/v7 (qemu-arm), `mtm-agent --version` and
+# `--help` must succeed and name the program, then `mtm-agent check --config FILE` must pass
+# against a routeros-sim running natively on 127.0.0.1 and a private Mosquitto on a free port,
+# and must fail with a wrong router password.
+# `--sim`: smoke routeros-sim's `--version`/`--help` instead (the toolchain proof used before the
+# agent existed). `--no-build`: use the binaries already in the dist dir.
+# Binaries come from scripts/cross-build.sh (dist dir $MTM_CROSS_TARGET_DIR/dist).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { printf 'qemu-smoke: FAIL: %s\n' "$*" >&2; exit 1; }
+say() { printf '== %s\n' "$*"; }
+
+bin=mtm-agent
+build=1
+sim_flag=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sim) bin=routeros-sim; sim_flag=(--sim) ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument $1" ;;
+  esac
+  shift
+done
+
+target_dir="${MTM_CROSS_TARGET_DIR:-/var/tmp/mtm-target-cross}"
+dist="$target_dir/dist"
+if ! command -v qemu-aarch64 >/dev/null || ! command -v qemu-arm >/dev/null; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user
+fi
+
+if [ "$build" = 1 ]; then
+  scripts/cross-build.sh "${sim_flag[@]}" aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Wait until FILE contains a line matching REGEX (at most 30 s); print the first match.
+await_line() {
+  local file="$1" regex="$2" _
+  for _ in $(seq 1 300); do
+    if grep -Eo "$regex" "$file" 2>/dev/null | head -n1 | grep .; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Native simulator and broker for `check`, started once for both architectures.
+start_services() {
+  local sim="${MTM_SIM_BIN:-}"
+  if [ -z "$sim" ]; then
+    if [ "$build" = 1 ] || [ ! -x "$dist/amd64/routeros-sim" ]; then
+      scripts/cross-build.sh --sim x86_64-unknown-linux-musl >/dev/null
+    fi
+    sim="$dist/amd64/routeros-sim"
+  fi
+  "$sim" --listen 127.0.0.1:0 --login api:pass >"$work/sim.log" 2>&1 &
+  pids+=($!)
+  router_addr="$(await_line "$work/sim.log" 'listening on [0-9.]+:[0-9]+' | awk '{print $3}')" \
+    || die "routeros-sim did not print 'listening on ADDR': $(cat "$work/sim.log")"
+  say "routeros-sim listening on $router_addr"
+
+  command -v mosquitto >/dev/null || {
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto
+  }
+  mqtt_port="$(free_port)"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
+  mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+  pids+=($!)
+  local _
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null || die "private mosquitto did not start: $(cat "$work/mosquitto.log")"
+  say "mosquitto listening on 127.0.0.1:$mqtt_port"
+}
+
+# Agent config for `check`. The control-plane key is RFC 8032's first test public key: any valid
+# ed25519 point will do, `check` only pins it.
+write_config() {
+  local file="$1" arch="$2" password="$3"
+  cat >"$file" <<EOF
+agent_id = "qemu-smoke-${arch//\//-}"
+data_dir = "$work/data-${arch//\//-}"
+control_plane_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+
+[mqtt]
+host = "127.0.0.1"
+port = $mqtt_port
+
+[router]
+addr = "$router_addr"
+username = "api"
+password = "$password"
+EOF
+}
+
+if [ "$bin" = mtm-agent ]; then
+  start_services
+fi
+
+for arch in arm64 arm/v7; do
+  case "$arch" in arm64) qemu="qemu-aarch64" ;; arm/v7) qemu="qemu-arm" ;; esac
+  exe="$dist/$arch/$bin"
+  [ -x "$exe" ] || die "$exe missing (run scripts/cross-build.sh ${sim_flag[*]})"
+  say "$bin ($arch) under $qemu"
+  out="$("$qemu" "$exe" --version 2>&1)" || die "$arch: --version failed: $out"
+  grep -q "$bin" <<<"$out" || die "$arch: --version does not name $bin: '$out'"
+  echo "   --version: $out"
+  out="$("$qemu" "$exe" --help 2>&1)" || die "$arch: --help failed: $out"
+  grep -qi 'usage' <<<"$out" || die "$arch: --help shows no usage: '$out'"
+  echo "   --help: ok"
+
+  if [ "$bin" = mtm-agent ]; then
+    write_config "$work/good.toml" "$arch" pass
+    if ! out="$(timeout 120 "$qemu" "$exe" check --config "$work/good.toml" 2>&1)"; then
+      die "$arch: check against the simulator failed: $out"
+    fi
+    echo "   check (good credentials): ok"
+    write_config "$work/bad.toml" "$arch" wrong-password
+    if out="$(timeout 120 "$qemu" "$exe" check --config "$work/bad.toml" 2>&1)"; then
+      die "$arch: check passed with a wrong router password: $out"
+    fi
+    echo "   check (wrong router password): refused, as it should be"
+  fi
+done
+say "qemu smoke passed ($bin: arm64, arm/v7)"

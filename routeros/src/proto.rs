@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::Row;
 
-/// The largest word this codec accepts (the 4-byte form's limit is 0x0FFF_FFFF; the 5-byte
-/// form could go to 4 GiB, but a peer announcing that is almost certainly broken or hostile).
+/// The largest word a [`Decoder`] accepts by default. The 5-byte form could announce 4 GiB, but
+/// a peer doing that is broken or hostile; [`Decoder::with_max_word_len`] raises the limit.
 pub const MAX_WORD_LEN: usize = 64 * 1024 * 1024;
 
 /// A framing error found while decoding.
@@ -17,8 +17,8 @@ pub enum DecodeError {
     /// The first byte of a length prefix is a reserved control byte (0xF1..=0xFF).
     #[error("reserved control byte 0x{0:02X} in word length prefix")]
     ControlByte(u8),
-    /// A word announced a length larger than [`MAX_WORD_LEN`].
-    #[error("word of {0} bytes exceeds the {MAX_WORD_LEN}-byte limit")]
+    /// A word announced a length larger than the decoder's limit.
+    #[error("word of {0} bytes exceeds the decoder's size limit")]
     TooLong(u64),
 }
 
@@ -117,18 +117,36 @@ pub fn split_attribute(word: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// Incremental sentence decoder. Feed bytes with [`Decoder::extend`], then call
 /// [`Decoder::next_sentence`] until it returns `Ok(None)`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
     pos: usize,
     words: Vec<Vec<u8>>,
     failed: Option<DecodeError>,
+    max_word_len: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::with_max_word_len(MAX_WORD_LEN)
+    }
 }
 
 impl Decoder {
-    /// A decoder with an empty buffer.
+    /// A decoder with an empty buffer and the default word size limit.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder that rejects words longer than `max` bytes.
+    pub fn with_max_word_len(max: usize) -> Self {
+        Decoder {
+            buf: Vec::new(),
+            pos: 0,
+            words: Vec::new(),
+            failed: None,
+            max_word_len: max,
+        }
     }
 
     /// Appends received bytes.
@@ -162,6 +180,11 @@ impl Decoder {
         loop {
             let avail = &self.buf[self.pos..];
             let (len, hdr) = match decode_len(avail) {
+                Ok(Some((len, _))) if len > self.max_word_len => {
+                    let e = DecodeError::TooLong(len as u64);
+                    self.failed = Some(e.clone());
+                    return Err(e);
+                }
                 Ok(Some(v)) => v,
                 Ok(None) => return Ok(None),
                 Err(e) => {
@@ -206,8 +229,7 @@ pub fn decode_len(b: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
     for &x in &b[1..hdr] {
         v = (v << 8) | x as u64;
     }
-    if v > MAX_WORD_LEN as u64 {
-        return Err(DecodeError::TooLong(v));
-    }
-    Ok(Some((v as usize, hdr)))
+    usize::try_from(v)
+        .map(|len| Some((len, hdr)))
+        .map_err(|_| DecodeError::TooLong(v))
 }

@@ -4,6 +4,8 @@
 //! the test through the handle (log in, use traffic, advance simulated time).
 
 pub mod customers;
+pub mod items;
+mod login;
 pub mod menus;
 pub mod query;
 pub mod server;

@@ -128,17 +128,18 @@ pub struct DispenseAttempt {
     pub staff_location_ids: Vec<Uuid>,
 }
 
-/// Allow a dispense (returning the shift to sell it in) or refuse it with the alert to raise.
+/// Allow a dispense (returning the shift to sell it in) or refuse it with the alert to raise
+/// (boxed: a finding is large and the refusal is the rare path).
 ///
 /// Every dispense needs an open shift at the same location, so every voucher lands in some
 /// shift's expected cash.
-pub fn check_dispense(attempt: &DispenseAttempt) -> Result<Uuid, Finding> {
+pub fn check_dispense(attempt: &DispenseAttempt) -> Result<Uuid, Box<Finding>> {
     let refuse = |kind: AlertKind, reason: &str| {
         let summary = match kind {
             AlertKind::DispenseOutsideShift => "dispense refused: no open shift".to_string(),
             _ => "dispense refused: shift is at another location".to_string(),
         };
-        Finding {
+        Box::new(Finding {
             kind,
             severity: Severity::Warning,
             agent_id: None,
@@ -164,18 +165,24 @@ pub fn check_dispense(attempt: &DispenseAttempt) -> Result<Uuid, Finding> {
                 "shift_location_id": attempt.open_shift.map(|s| s.location_id),
                 "staff_location_ids": attempt.staff_location_ids,
             }),
-        }
+        })
     };
     let Some(shift) = attempt.open_shift else {
         return Err(refuse(AlertKind::DispenseOutsideShift, "no_open_shift"));
     };
     if shift.location_id != attempt.location_id {
-        return Err(refuse(AlertKind::DispenseWrongLocation, "shift_at_other_location"));
+        return Err(refuse(
+            AlertKind::DispenseWrongLocation,
+            "shift_at_other_location",
+        ));
     }
     if !attempt.staff_location_ids.is_empty()
         && !attempt.staff_location_ids.contains(&attempt.location_id)
     {
-        return Err(refuse(AlertKind::DispenseWrongLocation, "not_a_location_of_staff"));
+        return Err(refuse(
+            AlertKind::DispenseWrongLocation,
+            "not_a_location_of_staff",
+        ));
     }
     Ok(shift.shift_id)
 }

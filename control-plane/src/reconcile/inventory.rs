@@ -1,7 +1,9 @@
 //! Checks on an agent's `Inventory`: rogue users and sessions, tampered and missing tokens.
 
 use super::tokens::is_empty_password_hash;
-use super::{AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup, TokenState};
+use super::{
+    AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup, TokenState,
+};
 use mtm_common::{profile_name, token_id_from_comment, ActiveSession, Inventory, RouterUser};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -127,7 +129,10 @@ pub fn check_missing(
 /// True for the user names RouterOS gives trial logins: `T-` and the client's MAC address.
 fn is_trial_session(user: &str) -> bool {
     user.strip_prefix("T-").is_some_and(|mac| {
-        mac.len() == 17 && mac.split(':').all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+        mac.len() == 17
+            && mac
+                .split(':')
+                .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
     })
 }
 
@@ -221,7 +226,11 @@ fn differences(token: &IssuedToken, user: &RouterUser) -> Vec<Value> {
     }
     if let Some(applied_id) = token.router_user_id.as_deref() {
         if applied_id != user.router_id {
-            diff.push(difference("router_id", json!(applied_id), json!(user.router_id)));
+            diff.push(difference(
+                "router_id",
+                json!(applied_id),
+                json!(user.router_id),
+            ));
         }
     }
     diff

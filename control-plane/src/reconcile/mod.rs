@@ -22,6 +22,7 @@
 mod cash;
 mod daily;
 mod inventory;
+mod report;
 mod silent;
 mod tokens;
 mod usage;
@@ -30,12 +31,15 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-pub use cash::{check_dispense, check_shift_close, DispenseAttempt, OpenShift, ShiftClose, ShiftCloseOutcome};
-pub use daily::{
-    daily_report, DailyInputs, RecordedAlert, ReconciliationReport, ReportBody, RevenueDay,
-    RouterDay, ShiftLine, ShiftSummary, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,
+pub use cash::{
+    check_dispense, check_shift_close, DispenseAttempt, OpenShift, ShiftClose, ShiftCloseOutcome,
 };
+pub use daily::daily_report;
 pub use inventory::{check_inventory, check_missing, InventoryKeys};
+pub use report::{
+    DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
+    ShiftSummary, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,
+};
 pub use silent::check_router_silent;
 pub use tokens::{password_sha256, IssuedIndex, IssuedToken, TokenLookup, TokenState};
 pub use usage::check_usage;

@@ -31,7 +31,10 @@ pub fn check_router_silent(
             router.agent_id,
             ms / 1000
         ),
-        None => format!("router {} has never reported, during an open shift", router.agent_id),
+        None => format!(
+            "router {} has never reported, during an open shift",
+            router.agent_id
+        ),
     };
     Some(router.finding(
         AlertKind::RouterSilent,

@@ -184,10 +184,8 @@ impl IssuedIndex {
 
     /// Add or replace a token.
     pub fn insert(&mut self, token: IssuedToken) {
-        self.by_code.insert(
-            (token.agent_id.clone(), token.code.clone()),
-            token.token_id,
-        );
+        self.by_code
+            .insert((token.agent_id.clone(), token.code.clone()), token.token_id);
         self.by_id.insert(token.token_id, token);
     }
 

@@ -33,7 +33,12 @@ pub fn check_usage(
             continue;
         };
         if token.agent_id != router.agent_id {
-            findings.push(rogue(router, usage, "token_for_another_router", Some(token)));
+            findings.push(rogue(
+                router,
+                usage,
+                "token_for_another_router",
+                Some(token),
+            ));
             continue;
         }
         if token.code != usage.username {
@@ -70,7 +75,10 @@ fn check_token_usage(
                 "reused_token:{}:counters_reset:{}:{}:{}",
                 token.token_id, usage.uptime_s, usage.bytes_in, usage.bytes_out
             ),
-            format!("token {} had its counters reset on router {}", token.code, router.agent_id),
+            format!(
+                "token {} had its counters reset on router {}",
+                token.code, router.agent_id
+            ),
             json!({
                 "user": token.code,
                 "reason": "counters_reset",
@@ -104,7 +112,10 @@ fn check_token_usage(
             router,
             token,
             format!("reused_token:{}:beyond_package", token.token_id),
-            format!("token {} was used beyond its package {}", token.code, token.package_slug),
+            format!(
+                "token {} was used beyond its package {}",
+                token.code, token.package_slug
+            ),
             json!({
                 "user": token.code,
                 "reason": "beyond_package",
@@ -117,7 +128,9 @@ fn check_token_usage(
 
     if token.state.is_ended() {
         let after_bytes = usage.delta_bytes_in + usage.delta_bytes_out;
-        if usage.delta_uptime_s > config.uptime_tolerance_s || after_bytes > config.bytes_tolerance_min {
+        if usage.delta_uptime_s > config.uptime_tolerance_s
+            || after_bytes > config.bytes_tolerance_min
+        {
             findings.push(reused(
                 router,
                 token,
@@ -155,7 +168,13 @@ fn reused(
     summary: String,
     evidence: serde_json::Value,
 ) -> Finding {
-    let mut f = router.finding(AlertKind::ReusedToken, Severity::Critical, key, summary, evidence);
+    let mut f = router.finding(
+        AlertKind::ReusedToken,
+        Severity::Critical,
+        key,
+        summary,
+        evidence,
+    );
     f.token_id = Some(token.token_id);
     f.staff_id = token.staff_id;
     f.shift_id = token.shift_id;
@@ -163,7 +182,12 @@ fn reused(
 }
 
 /// Same dedup key as the inventory check's, so one hand-made user raises one alert.
-fn rogue(router: &RouterRef, usage: &Usage, reason: &str, claimed: Option<&IssuedToken>) -> Finding {
+fn rogue(
+    router: &RouterRef,
+    usage: &Usage,
+    reason: &str,
+    claimed: Option<&IssuedToken>,
+) -> Finding {
     let mut f = router.finding(
         AlertKind::RogueToken,
         Severity::Critical,

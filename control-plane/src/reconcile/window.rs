@@ -36,7 +36,11 @@ pub struct DayWindow {
 
 impl DayWindow {
     /// The business day named `date`, for a location closing at `close` in `zone`.
-    pub fn new(date: Date, close: Time, zone: &dyn ZoneOffset) -> Result<DayWindow, ReconcileError> {
+    pub fn new(
+        date: Date,
+        close: Time,
+        zone: &dyn ZoneOffset,
+    ) -> Result<DayWindow, ReconcileError> {
         let next = date.next_day().ok_or(ReconcileError::DateOutOfRange)?;
         let start = local_to_utc(PrimitiveDateTime::new(date, close), zone);
         let end = local_to_utc(PrimitiveDateTime::new(next, close), zone);
@@ -49,12 +53,20 @@ impl DayWindow {
     }
 
     /// The business day named by `date` (`YYYY-MM-DD`) for a close time `HH:MM`.
-    pub fn parse(date: &str, close: &str, zone: &dyn ZoneOffset) -> Result<DayWindow, ReconcileError> {
+    pub fn parse(
+        date: &str,
+        close: &str,
+        zone: &dyn ZoneOffset,
+    ) -> Result<DayWindow, ReconcileError> {
         DayWindow::new(parse_date(date)?, parse_close_time(close)?, zone)
     }
 
     /// The business day an instant (unix ms) falls in.
-    pub fn containing(at_ms: i64, close: Time, zone: &dyn ZoneOffset) -> Result<DayWindow, ReconcileError> {
+    pub fn containing(
+        at_ms: i64,
+        close: Time,
+        zone: &dyn ZoneOffset,
+    ) -> Result<DayWindow, ReconcileError> {
         let utc = OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
             .map_err(|_| ReconcileError::DateOutOfRange)?;
         let local = utc.to_offset(zone.offset_at(utc.unix_timestamp()));
@@ -117,9 +129,15 @@ pub fn parse_fixed_zone(s: &str) -> Result<UtcOffset, ReconcileError> {
 pub fn parse_date(s: &str) -> Result<Date, ReconcileError> {
     let mut parts = s.trim().splitn(3, '-');
     let mut next = || parts.next().ok_or(ReconcileError::DateOutOfRange);
-    let y: i32 = next()?.parse().map_err(|_| ReconcileError::DateOutOfRange)?;
-    let m: u8 = next()?.parse().map_err(|_| ReconcileError::DateOutOfRange)?;
-    let d: u8 = next()?.parse().map_err(|_| ReconcileError::DateOutOfRange)?;
+    let y: i32 = next()?
+        .parse()
+        .map_err(|_| ReconcileError::DateOutOfRange)?;
+    let m: u8 = next()?
+        .parse()
+        .map_err(|_| ReconcileError::DateOutOfRange)?;
+    let d: u8 = next()?
+        .parse()
+        .map_err(|_| ReconcileError::DateOutOfRange)?;
     let month = Month::try_from(m).map_err(|_| ReconcileError::DateOutOfRange)?;
     Date::from_calendar_date(y, month, d).map_err(|_| ReconcileError::DateOutOfRange)
 }

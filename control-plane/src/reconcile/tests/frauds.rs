@@ -24,7 +24,10 @@ fn rogue_user_added_by_hand_without_a_comment() {
         vec![session("FREEWIFI", 5), session("ABCD2345", 6)],
     );
     let f = only(inventory_findings(&inv, &[t]));
-    assert_eq!((f.kind, f.severity), (AlertKind::RogueToken, Severity::Critical));
+    assert_eq!(
+        (f.kind, f.severity),
+        (AlertKind::RogueToken, Severity::Critical)
+    );
     assert_eq!(f.agent_id.as_deref(), Some(AGENT));
     assert_eq!(f.location_id, Some(location()));
     assert_eq!(f.token_id, None);
@@ -46,9 +49,20 @@ fn rogue_user_with_a_forged_or_unknown_comment() {
     let findings = inventory_findings(&inventory(vec![forged, malformed], vec![]), &[]);
     let reasons: Vec<(&str, &str)> = findings
         .iter()
-        .map(|f| (f.evidence["user"].as_str().unwrap(), f.evidence["reason"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f.evidence["user"].as_str().unwrap(),
+                f.evidence["reason"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(reasons, vec![("FORGED22", "unknown_token"), ("BADCMT22", "malformed_mtm_comment")]);
+    assert_eq!(
+        reasons,
+        vec![
+            ("FORGED22", "unknown_token"),
+            ("BADCMT22", "malformed_mtm_comment")
+        ]
+    );
     assert!(findings.iter().all(|f| f.kind == AlertKind::RogueToken));
 }
 
@@ -59,7 +73,10 @@ fn rogue_user_copying_a_real_tokens_comment() {
     let mut copy = user_for(&t);
     copy.router_id = "*F2".into();
     copy.name = "COPY2345".into();
-    let f = only(inventory_findings(&inventory(vec![user_for(&t), copy], vec![]), std::slice::from_ref(&t)));
+    let f = only(inventory_findings(
+        &inventory(vec![user_for(&t), copy], vec![]),
+        std::slice::from_ref(&t),
+    ));
     assert_eq!(f.kind, AlertKind::RogueToken);
     assert_eq!(f.evidence["reason"], "code_mismatch");
     assert_eq!(f.evidence["user"], "COPY2345");
@@ -71,13 +88,21 @@ fn rogue_user_copying_a_real_tokens_comment() {
 fn rogue_copy_of_a_token_on_another_router() {
     let mut t = token(1, "ABCD2345");
     t.agent_id = OTHER_AGENT.into();
-    let f = only(inventory_findings(&inventory(vec![user_for(&t)], vec![]), &[]));
+    let f = only(inventory_findings(
+        &inventory(vec![user_for(&t)], vec![]),
+        &[],
+    ));
     assert_eq!(f.kind, AlertKind::RogueToken);
     // Not in the index: unknown. With the ledger's token loaded: another router's.
     assert_eq!(f.evidence["reason"], "unknown_token");
     let index = IssuedIndex::new([t.clone()]);
     let inv = inventory(vec![user_for(&t)], vec![]);
-    let f = only(check_inventory(&router(), &inv, &index, &ReconcileConfig::default()));
+    let f = only(check_inventory(
+        &router(),
+        &inv,
+        &index,
+        &ReconcileConfig::default(),
+    ));
     assert_eq!(f.evidence["reason"], "token_for_another_router");
     assert_eq!(f.evidence["token_agent_id"], OTHER_AGENT);
 }
@@ -94,27 +119,47 @@ fn rogue_user_created_and_deleted_between_inventories_is_seen_in_sessions() {
 
 #[test]
 fn trial_sessions_are_rogue_where_trial_is_not_allowed() {
-    let inv = inventory(vec![], vec![session("T-34:12:F9:8A:21:0C", 12), session(DEFAULT_TRIAL_USER, 13)]);
+    let inv = inventory(
+        vec![],
+        vec![
+            session("T-34:12:F9:8A:21:0C", 12),
+            session(DEFAULT_TRIAL_USER, 13),
+        ],
+    );
     let findings = inventory_findings(&inv, &[]);
     assert_eq!(findings.len(), 2);
-    assert!(findings.iter().all(|f| f.evidence["reason"] == "trial_session"));
+    assert!(findings
+        .iter()
+        .all(|f| f.evidence["reason"] == "trial_session"));
 }
 
 #[test]
 fn rogue_user_in_usage_has_the_same_dedup_key_as_in_inventory() {
-    let u = Usage { username: "FREEWIFI".into(), uptime_s: 400, delta_uptime_s: 60, active: true, ..Usage::default() };
+    let u = Usage {
+        username: "FREEWIFI".into(),
+        uptime_s: 400,
+        delta_uptime_s: 60,
+        active: true,
+        ..Usage::default()
+    };
     let f = only(usage_findings(&report(vec![u]), &[]));
     assert_eq!(f.kind, AlertKind::RogueToken);
     assert_eq!(f.evidence["reason"], "no_mtm_comment");
     assert_eq!(f.evidence["uptime_s"], 400);
-    let inv_f = only(inventory_findings(&inventory(vec![hand_made("FREEWIFI", None)], vec![]), &[]));
+    let inv_f = only(inventory_findings(
+        &inventory(vec![hand_made("FREEWIFI", None)], vec![]),
+        &[],
+    ));
     assert_eq!(f.dedup_key, inv_f.dedup_key);
 }
 
 fn tampered_one(t: &IssuedToken, edit: impl FnOnce(&mut RouterUser)) -> Finding {
     let mut u = user_for(t);
     edit(&mut u);
-    let f = only(inventory_findings(&inventory(vec![u], vec![]), std::slice::from_ref(t)));
+    let f = only(inventory_findings(
+        &inventory(vec![u], vec![]),
+        std::slice::from_ref(t),
+    ));
     assert_eq!(f.kind, AlertKind::TamperedToken);
     assert_eq!(f.token_id, Some(t.token_id));
     assert_eq!(f.staff_id, Some(staff()));
@@ -128,7 +173,10 @@ fn tampered_profile_bigger_package_than_paid_for() {
     let t = token(1, "ABCD2345");
     let f = tampered_one(&t, |u| u.profile = Some("mtm-1d".into()));
     assert_eq!(f.severity, Severity::Critical);
-    assert_eq!(f.evidence["differences"], json!([{ "field": "profile", "expected": "mtm-1h", "found": "mtm-1d" }]));
+    assert_eq!(
+        f.evidence["differences"],
+        json!([{ "field": "profile", "expected": "mtm-1h", "found": "mtm-1d" }])
+    );
 }
 
 #[test]
@@ -145,7 +193,13 @@ fn tampered_limits() {
             { "field": "limit_bytes_total", "expected": null, "found": 5_000_000_000u64 },
         ])
     );
-    assert_eq!(f.dedup_key, format!("tampered_token:{}:limit_uptime_s,limit_bytes_total", t.token_id));
+    assert_eq!(
+        f.dedup_key,
+        format!(
+            "tampered_token:{}:limit_uptime_s,limit_bytes_total",
+            t.token_id
+        )
+    );
 }
 
 #[test]
@@ -153,7 +207,10 @@ fn tampered_password_without_the_hash_in_the_evidence() {
     let t = token(1, "ABCD2345");
     let new_hash = password_sha256(Some("1234")).unwrap();
     let f = tampered_one(&t, |u| u.password_sha256 = Some(new_hash.clone()));
-    assert_eq!(f.evidence["differences"], json!([{ "field": "password", "expected": "as issued", "found": "changed" }]));
+    assert_eq!(
+        f.evidence["differences"],
+        json!([{ "field": "password", "expected": "as issued", "found": "changed" }])
+    );
     assert!(!f.evidence.to_string().contains(&new_hash));
     assert!(!f.dedup_key.contains(&new_hash));
 }
@@ -163,7 +220,10 @@ fn tampered_expired_token_enabled_again_for_resale() {
     let mut t = token(1, "ABCD2345");
     t.state = TokenState::Expired;
     let f = tampered_one(&t, |u| u.disabled = false);
-    assert_eq!(f.evidence["differences"], json!([{ "field": "disabled", "expected": true, "found": false }]));
+    assert_eq!(
+        f.evidence["differences"],
+        json!([{ "field": "disabled", "expected": true, "found": false }])
+    );
 }
 
 #[test]
@@ -179,15 +239,27 @@ fn tampered_user_deleted_and_recreated_by_hand() {
     let t = token(1, "ABCD2345");
     let f = tampered_one(&t, |u| u.router_id = "*2F".into());
     assert_eq!(f.severity, Severity::Warning);
-    assert_eq!(f.evidence["differences"], json!([{ "field": "router_id", "expected": "*1", "found": "*2F" }]));
+    assert_eq!(
+        f.evidence["differences"],
+        json!([{ "field": "router_id", "expected": "*1", "found": "*2F" }])
+    );
 }
 
 #[test]
 fn a_sold_token_missing_from_the_router() {
     let t = token(1, "ABCD2345");
-    let f = only(inventory_findings(&inventory(vec![], vec![]), std::slice::from_ref(&t)));
-    assert_eq!((f.kind, f.severity), (AlertKind::TamperedToken, Severity::Warning));
-    assert_eq!(f.evidence["differences"], json!([{ "field": "present", "expected": true, "found": false }]));
+    let f = only(inventory_findings(
+        &inventory(vec![], vec![]),
+        std::slice::from_ref(&t),
+    ));
+    assert_eq!(
+        (f.kind, f.severity),
+        (AlertKind::TamperedToken, Severity::Warning)
+    );
+    assert_eq!(
+        f.evidence["differences"],
+        json!([{ "field": "present", "expected": true, "found": false }])
+    );
 }
 
 #[test]
@@ -197,7 +269,10 @@ fn reused_counters_reset_on_the_router() {
     let mut u = usage(&t, 0, 120);
     u.counters_reset = true;
     let f = only(usage_findings(&report(vec![u]), std::slice::from_ref(&t)));
-    assert_eq!((f.kind, f.severity), (AlertKind::ReusedToken, Severity::Critical));
+    assert_eq!(
+        (f.kind, f.severity),
+        (AlertKind::ReusedToken, Severity::Critical)
+    );
     assert_eq!(f.token_id, Some(t.token_id));
     assert_eq!(f.evidence["reason"], "counters_reset");
     assert_eq!(f.evidence["used_uptime_s_before"], 3000);
@@ -210,11 +285,20 @@ fn reused_beyond_its_package_even_when_the_reset_was_not_flagged() {
     let mut t = token(1, "ABCD2345");
     t.state = TokenState::UsedUp;
     t.used_uptime_s = HOUR;
-    let f = only(usage_findings(&report(vec![usage(&t, 0, 600)]), std::slice::from_ref(&t)));
+    let f = only(usage_findings(
+        &report(vec![usage(&t, 0, 600)]),
+        std::slice::from_ref(&t),
+    ));
     assert_eq!(f.kind, AlertKind::ReusedToken);
     assert_eq!(f.evidence["reason"], "beyond_package");
-    assert_eq!(f.evidence["beyond"], json!([{ "field": "uptime_s", "limit": HOUR, "used": HOUR + 600, "tolerance": 120 }]));
-    assert_eq!(f.dedup_key, format!("reused_token:{}:beyond_package", t.token_id));
+    assert_eq!(
+        f.evidence["beyond"],
+        json!([{ "field": "uptime_s", "limit": HOUR, "used": HOUR + 600, "tolerance": 120 }])
+    );
+    assert_eq!(
+        f.dedup_key,
+        format!("reused_token:{}:beyond_package", t.token_id)
+    );
 }
 
 #[test]
@@ -238,7 +322,10 @@ fn reused_after_it_expired() {
     t.state = TokenState::Expired;
     t.expired_at = Some(MORNING_MS);
     t.used_uptime_s = 1200;
-    let f = only(usage_findings(&report(vec![usage(&t, 1200, 2400)]), std::slice::from_ref(&t)));
+    let f = only(usage_findings(
+        &report(vec![usage(&t, 1200, 2400)]),
+        std::slice::from_ref(&t),
+    ));
     assert_eq!(f.kind, AlertKind::ReusedToken);
     assert_eq!(f.evidence["reason"], "used_after_end");
     assert_eq!(f.evidence["token_state"], "expired");
@@ -250,7 +337,10 @@ fn the_same_evidence_gives_the_same_dedup_keys() {
     let t = token(1, "ABCD2345");
     let mut u = user_for(&t);
     u.profile = Some("mtm-1d".into());
-    let inv = inventory(vec![u, hand_made("FREEWIFI", None)], vec![session("GHOST234", 1)]);
+    let inv = inventory(
+        vec![u, hand_made("FREEWIFI", None)],
+        vec![session("GHOST234", 1)],
+    );
     let keys = |f: Vec<Finding>| f.into_iter().map(|f| f.dedup_key).collect::<Vec<_>>();
     let first = keys(inventory_findings(&inv, std::slice::from_ref(&t)));
     assert_eq!(first.len(), 3);

@@ -7,14 +7,16 @@ mod normal;
 mod till;
 
 use super::*;
-use mtm_common::{router_comment, ActiveSession, Inventory, RouterUser, Usage, UsageReport};
+use mtm_common::{
+    profile_name, router_comment, ActiveSession, Inventory, RouterUser, Usage, UsageReport,
+};
 use uuid::Uuid;
 
 pub(super) const AGENT: &str = "cafe-a-r1";
 pub(super) const OTHER_AGENT: &str = "cafe-b-r1";
 pub(super) const HOUR: u64 = 3600;
-/// 2026-11-25 09:00 UTC, a morning at the cafe.
-pub(super) const MORNING_MS: i64 = 1_764_061_200_000;
+/// 2026-11-25 09:00 UTC (10:00 at the cafe, UTC+01:00).
+pub(super) const MORNING_MS: i64 = 1_795_597_200_000;
 
 pub(super) fn location() -> Uuid {
     Uuid::from_u128(0x10)
@@ -56,7 +58,10 @@ pub(super) fn token(n: u128, code: &str) -> IssuedToken {
 /// The hotspot user the agent makes for a token: exactly what was issued.
 pub(super) fn user_for(t: &IssuedToken) -> RouterUser {
     RouterUser {
-        router_id: t.router_user_id.clone().unwrap_or_else(|| "*99".to_string()),
+        router_id: t
+            .router_user_id
+            .clone()
+            .unwrap_or_else(|| "*99".to_string()),
         name: t.code.clone(),
         profile: Some(profile_name(&t.package_slug)),
         comment: Some(router_comment(t.token_id)),

@@ -3,7 +3,11 @@
 use super::*;
 
 fn day_tokens() -> Vec<IssuedToken> {
-    vec![token(1, "ABCD2345"), token(2, "EFGH6789"), token(3, "JKMN2345")]
+    vec![
+        token(1, "ABCD2345"),
+        token(2, "EFGH6789"),
+        token(3, "JKMN2345"),
+    ]
 }
 
 #[test]
@@ -22,7 +26,10 @@ fn a_normal_day_raises_nothing() {
     // Token 1 used 20 minutes so far; token 2 hit its hour, overshooting by one poll.
     tokens[0].used_uptime_s = 600;
     tokens[1].used_uptime_s = HOUR - 60;
-    let r = report(vec![usage(&tokens[0], 600, 1200), usage(&tokens[1], HOUR - 60, HOUR + 50)]);
+    let r = report(vec![
+        usage(&tokens[0], 600, 1200),
+        usage(&tokens[1], HOUR - 60, HOUR + 50),
+    ]);
     assert_eq!(usage_findings(&r, &tokens), vec![]);
 
     let close = ShiftClose {
@@ -41,19 +48,38 @@ fn a_normal_day_raises_nothing() {
     };
     let out = check_shift_close(&close);
     assert_eq!(out.finding, None);
-    assert_eq!((out.expected_cash_minor, out.variance_minor, out.confirmed_revenue_minor), (3_500, 0, 1_500));
+    assert_eq!(
+        (
+            out.expected_cash_minor,
+            out.variance_minor,
+            out.confirmed_revenue_minor
+        ),
+        (3_500, 0, 1_500)
+    );
 
     let attempt = DispenseAttempt {
         staff_id: staff(),
         location_id: location(),
         at: MORNING_MS,
         package_slug: "1h".into(),
-        open_shift: Some(OpenShift { shift_id: shift(), location_id: location() }),
+        open_shift: Some(OpenShift {
+            shift_id: shift(),
+            location_id: location(),
+        }),
         staff_location_ids: vec![location()],
     };
     assert_eq!(check_dispense(&attempt), Ok(shift()));
 
-    assert_eq!(check_router_silent(&router(), MORNING_MS + 60_000, Some(MORNING_MS), 300_000, true), None);
+    assert_eq!(
+        check_router_silent(
+            &router(),
+            MORNING_MS + 60_000,
+            Some(MORNING_MS),
+            300_000,
+            true
+        ),
+        None
+    );
 }
 
 #[test]
@@ -79,7 +105,10 @@ fn a_token_whose_token_applied_is_in_flight_is_not_rogue() {
     user.router_id = "*7".into();
     let inv = inventory(vec![user], vec![session("ABCD2345", 3)]);
     assert_eq!(inventory_findings(&inv, std::slice::from_ref(&t)), vec![]);
-    assert_eq!(usage_findings(&report(vec![usage(&t, 0, 60)]), &[t]), vec![]);
+    assert_eq!(
+        usage_findings(&report(vec![usage(&t, 0, 60)]), &[t]),
+        vec![]
+    );
 }
 
 #[test]
@@ -91,7 +120,10 @@ fn an_issued_token_not_yet_on_the_router_is_not_missing() {
         r.state = TokenState::Removed;
         r
     };
-    assert_eq!(inventory_findings(&inventory(vec![], vec![]), &[t, removed]), vec![]);
+    assert_eq!(
+        inventory_findings(&inventory(vec![], vec![]), &[t, removed]),
+        vec![]
+    );
 }
 
 #[test]
@@ -102,14 +134,26 @@ fn the_built_in_default_trial_user_is_not_rogue() {
         profile: Some("default".into()),
         ..RouterUser::default()
     };
-    assert_eq!(inventory_findings(&inventory(vec![trial.clone()], vec![]), &[]), vec![]);
-    let u = Usage { username: DEFAULT_TRIAL_USER.into(), ..Usage::default() };
+    assert_eq!(
+        inventory_findings(&inventory(vec![trial.clone()], vec![]), &[]),
+        vec![]
+    );
+    let u = Usage {
+        username: DEFAULT_TRIAL_USER.into(),
+        ..Usage::default()
+    };
     assert_eq!(usage_findings(&report(vec![u]), &[]), vec![]);
 
     // Where a location allows trial logins, their sessions are normal too.
-    let config = ReconcileConfig { allow_trial_sessions: true, ..ReconcileConfig::default() };
+    let config = ReconcileConfig {
+        allow_trial_sessions: true,
+        ..ReconcileConfig::default()
+    };
     let inv = inventory(vec![trial], vec![session("T-34:12:F9:8A:21:0C", 12)]);
-    assert_eq!(check_inventory(&router(), &inv, &IssuedIndex::default(), &config), vec![]);
+    assert_eq!(
+        check_inventory(&router(), &inv, &IssuedIndex::default(), &config),
+        vec![]
+    );
 }
 
 #[test]
@@ -127,14 +171,24 @@ fn router_normalisations_are_not_tampering() {
     t.password_sha256 = None;
     t.limit_bytes_total = None;
     let mut u = user_for(&t);
-    u.password_sha256 = Some("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855".into());
+    u.password_sha256 =
+        Some("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855".into());
     u.limit_bytes_total = Some(0);
-    assert_eq!(inventory_findings(&inventory(vec![u.clone()], vec![]), std::slice::from_ref(&t)), vec![]);
+    assert_eq!(
+        inventory_findings(
+            &inventory(vec![u.clone()], vec![]),
+            std::slice::from_ref(&t)
+        ),
+        vec![]
+    );
     // An agent that cannot read passwords reports none: nothing to compare, nothing raised.
     let t2 = token(2, "EFGH6789");
     let mut u2 = user_for(&t2);
     u2.password_sha256 = None;
-    assert_eq!(inventory_findings(&inventory(vec![u, u2], vec![]), &[t, t2]), vec![]);
+    assert_eq!(
+        inventory_findings(&inventory(vec![u, u2], vec![]), &[t, t2]),
+        vec![]
+    );
 }
 
 #[test]
@@ -145,9 +199,15 @@ fn an_expired_token_disabled_by_the_agent_is_fine() {
     t.used_uptime_s = 1800;
     let mut u = user_for(&t);
     u.disabled = true;
-    assert_eq!(inventory_findings(&inventory(vec![u], vec![]), std::slice::from_ref(&t)), vec![]);
+    assert_eq!(
+        inventory_findings(&inventory(vec![u], vec![]), std::slice::from_ref(&t)),
+        vec![]
+    );
     // The last poll before the disable may arrive after TokenExpired: within one poll interval.
-    assert_eq!(usage_findings(&report(vec![usage(&t, 1800, 1860)]), &[t]), vec![]);
+    assert_eq!(
+        usage_findings(&report(vec![usage(&t, 1800, 1860)]), &[t]),
+        vec![]
+    );
 }
 
 #[test]
@@ -167,6 +227,12 @@ fn cash_within_the_threshold_and_quiet_routers_without_shifts_raise_nothing() {
         closed_by: None,
     };
     assert_eq!(check_shift_close(&close).finding, None);
-    assert_eq!(check_router_silent(&router(), MORNING_MS, Some(0), 300_000, false), None);
-    assert_eq!(check_router_silent(&router(), MORNING_MS, None, 300_000, false), None);
+    assert_eq!(
+        check_router_silent(&router(), MORNING_MS, Some(0), 300_000, false),
+        None
+    );
+    assert_eq!(
+        check_router_silent(&router(), MORNING_MS, None, 300_000, false),
+        None
+    );
 }

@@ -1,0 +1,205 @@
+//! Ingest: verify what agents publish, apply it in one transaction per agent per batch, then ack.
+//!
+//! Order of checks for `up/{agent}`: topic, size, known sender, envelope, `from` == topic agent,
+//! signature, body. A rejected message is counted by reason and logged once per (agent, reason);
+//! nothing here can stop the loop.
+
+use crate::commands::Dispatcher;
+use crate::metrics::Metrics;
+use crate::mqtt::Incoming;
+use crate::store::{now_ms, Store, UpItem};
+use mtm_common::{keys, topics, Envelope, UpMessage, WireError, MAX_ENVELOPE_BYTES};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Most messages taken into one batch.
+const MAX_BATCH: usize = 256;
+
+/// Why a message was refused; `reason()` is the metrics label.
+#[derive(Debug, thiserror::Error)]
+pub enum Reject {
+    /// Not an `up/{agent}` or `status/{agent}` topic.
+    #[error("unexpected topic")]
+    Topic,
+    /// The agent id is not enrolled.
+    #[error("unknown sender")]
+    UnknownSender,
+    /// The envelope's `from` is not the topic's agent.
+    #[error("sender does not match topic")]
+    SenderMismatch,
+    /// The enrolled key does not parse.
+    #[error("enrolled key unusable")]
+    BadKey,
+    /// Envelope-level failure (size, CBOR, version, signature, body).
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The store failed while looking up the sender.
+    #[error("store: {0}")]
+    Store(String),
+}
+
+impl Reject {
+    /// A short, stable label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Reject::Topic => "topic",
+            Reject::UnknownSender => "unknown_sender",
+            Reject::SenderMismatch => "sender_mismatch",
+            Reject::BadKey => "bad_key",
+            Reject::Wire(w) => w.reason(),
+            Reject::Store(_) => "store",
+        }
+    }
+}
+
+/// The ingest stage: owns no state a replica would need from another.
+pub struct Ingest {
+    store: Arc<dyn Store>,
+    dispatcher: Arc<Dispatcher>,
+    metrics: Arc<Metrics>,
+    logged: Mutex<HashSet<(String, &'static str)>>,
+}
+
+impl Ingest {
+    /// An ingest stage applying to `store` and acking through `dispatcher`.
+    pub fn new(store: Arc<dyn Store>, dispatcher: Arc<Dispatcher>, metrics: Arc<Metrics>) -> Self {
+        Ingest {
+            store,
+            dispatcher,
+            metrics,
+            logged: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Consume messages until the channel closes, batching whatever has queued up.
+    pub async fn run(self: Arc<Self>, mut rx: mpsc::Receiver<Incoming>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            self.handle_batch(batch).await;
+        }
+    }
+
+    /// Verify, apply and ack one batch.
+    pub async fn handle_batch(&self, batch: Vec<Incoming>) {
+        let mut per_agent: BTreeMap<String, Vec<UpItem>> = BTreeMap::new();
+        for msg in batch {
+            let Some(agent) = topics::agent_of(&msg.topic).map(str::to_owned) else {
+                self.reject("?", Reject::Topic);
+                continue;
+            };
+            if msg.topic == topics::status(&agent) {
+                self.status(&agent, &msg.payload).await;
+                continue;
+            }
+            if msg.topic != topics::up(&agent) {
+                self.reject(&agent, Reject::Topic);
+                continue;
+            }
+            match self.verify(&agent, &msg.payload).await {
+                Ok(item) => per_agent.entry(agent).or_default().push(item),
+                Err(r) => self.reject(&agent, r),
+            }
+        }
+        for (agent, items) in per_agent {
+            self.apply(&agent, items).await;
+        }
+    }
+
+    /// Check one `up/{agent}` payload and open it.
+    pub async fn verify(&self, agent: &str, payload: &[u8]) -> Result<UpItem, Reject> {
+        if payload.len() > MAX_ENVELOPE_BYTES {
+            return Err(WireError::Oversized(payload.len()).into());
+        }
+        let router = self
+            .store
+            .router_by_agent(agent)
+            .await
+            .map_err(|e| Reject::Store(e.to_string()))?
+            .ok_or(Reject::UnknownSender)?;
+        let key = keys::parse_public_key(&router.public_key_hex).map_err(|_| Reject::BadKey)?;
+        let env = Envelope::from_bytes(payload)?;
+        if env.from != agent {
+            return Err(Reject::SenderMismatch);
+        }
+        let message: UpMessage = env.open(&key)?;
+        Ok(UpItem {
+            seq: env.seq,
+            at: env.at,
+            message,
+        })
+    }
+
+    async fn apply(&self, agent: &str, items: Vec<UpItem>) {
+        let outcome = match self.store.apply_up(agent, &items, now_ms()).await {
+            Ok(o) => o,
+            Err(e) => {
+                // Not acked: the agent keeps the messages and sends them again.
+                tracing::error!(agent, error = %e, "could not apply batch");
+                self.metrics.reject("store");
+                return;
+            }
+        };
+        self.metrics.inc(&self.metrics.ingest_batches);
+        self.metrics
+            .add(&self.metrics.ingest_applied, outcome.applied as u64);
+        self.metrics
+            .add(&self.metrics.ingest_duplicates, outcome.duplicates as u64);
+        if let Err(e) = self.dispatcher.ack(agent, outcome.last_seq).await {
+            tracing::warn!(agent, error = %e, "could not ack");
+        }
+        if outcome.saw_hello {
+            if let Err(e) = self.dispatcher.resend_open(agent).await {
+                tracing::warn!(agent, error = %e, "could not resend commands");
+            }
+        }
+    }
+
+    async fn status(&self, agent: &str, payload: &[u8]) {
+        let online = match payload {
+            topics::ONLINE => true,
+            topics::OFFLINE => false,
+            _ => {
+                self.reject(agent, Reject::Topic);
+                return;
+            }
+        };
+        match self.store.router_by_agent(agent).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return self.reject(agent, Reject::UnknownSender),
+            Err(e) => return self.reject(agent, Reject::Store(e.to_string())),
+        }
+        if let Err(e) = self.store.set_router_online(agent, online, now_ms()).await {
+            tracing::error!(agent, error = %e, "could not record status");
+            return;
+        }
+        if online {
+            if let Err(e) = self.dispatcher.resend_open(agent).await {
+                tracing::warn!(agent, error = %e, "could not resend commands");
+            }
+        }
+    }
+
+    fn reject(&self, agent: &str, r: Reject) {
+        let reason = r.reason();
+        self.metrics.reject(reason);
+        let first = self
+            .logged
+            .lock()
+            .map(|mut l| l.insert((agent.to_owned(), reason)))
+            .unwrap_or(true);
+        if first {
+            tracing::warn!(agent, reason, error = %r, "rejected agent message (logged once per agent and reason)");
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "ingest_tests.rs"]
+mod tests;

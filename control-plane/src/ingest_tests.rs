@@ -1,0 +1,235 @@
+use super::*;
+use crate::mqtt::testing::Recorder;
+use crate::store::TokenState;
+use crate::testutil::{sqlite_fixture, Fixture};
+use ed25519_dalek::SigningKey;
+use mtm_common::{DownMessage, Hello, TokenApplied};
+use std::sync::atomic::Ordering;
+
+struct Rig {
+    f: Fixture,
+    rec: Arc<Recorder>,
+    cp: SigningKey,
+    metrics: Arc<Metrics>,
+    ingest: Ingest,
+}
+
+async fn rig() -> Rig {
+    let f = sqlite_fixture().await;
+    let rec = Arc::new(Recorder::default());
+    let cp = mtm_common::keys::generate_signing_key();
+    let metrics = Arc::new(Metrics::default());
+    let dispatcher = Arc::new(Dispatcher::new(
+        f.store.clone(),
+        rec.clone(),
+        cp.clone(),
+        metrics.clone(),
+    ));
+    let ingest = Ingest::new(f.store.clone(), dispatcher, metrics.clone());
+    Rig {
+        f,
+        rec,
+        cp,
+        metrics,
+        ingest,
+    }
+}
+
+fn up(topic_agent: &str, payload: Vec<u8>) -> Incoming {
+    Incoming {
+        topic: topics::up(topic_agent),
+        payload,
+    }
+}
+
+fn sealed(key: &SigningKey, from: &str, seq: u64, msg: &UpMessage) -> Vec<u8> {
+    Envelope::seal(key, from, seq, now_ms(), msg)
+        .unwrap()
+        .to_bytes()
+        .unwrap()
+}
+
+impl Rig {
+    fn acks(&self) -> Vec<u64> {
+        self.rec
+            .down_to("agent-1", &self.cp.verifying_key())
+            .into_iter()
+            .filter_map(|(_, m)| match m {
+                DownMessage::Ack { up_to_seq } => Some(up_to_seq),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn rejects(&self, reason: &str) -> u64 {
+        self.metrics.rejects().get(reason).copied().unwrap_or(0)
+    }
+
+    async fn assert_refused(&self, msg: Incoming, reason: &str) {
+        let before = self.rec.sent.lock().unwrap().len();
+        self.ingest.handle_batch(vec![msg]).await;
+        assert_eq!(self.rejects(reason), 1, "{:?}", self.metrics.rejects());
+        assert_eq!(
+            self.rec.sent.lock().unwrap().len(),
+            before,
+            "nothing is acked"
+        );
+        let r = self
+            .f
+            .store
+            .router_by_agent("agent-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.last_seq, 0, "nothing is applied");
+    }
+}
+
+#[tokio::test]
+async fn good_message_is_stored_then_acked_and_replay_is_acked_not_applied() {
+    let rig = rig().await;
+    let (token, cmd) = rig.f.issue().await;
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: token.id,
+        router_user_id: "*5".into(),
+        already_present: false,
+    });
+    let payload = sealed(&rig.f.agent_key, "agent-1", 1, &applied);
+    rig.ingest
+        .handle_batch(vec![up("agent-1", payload.clone())])
+        .await;
+    let t = rig.f.store.token(token.id).await.unwrap().unwrap();
+    assert_eq!(t.state, TokenState::Applied);
+    assert_eq!(rig.acks(), vec![1]);
+    assert_eq!(rig.metrics.ingest_applied.load(Ordering::Relaxed), 1);
+    rig.ingest.handle_batch(vec![up("agent-1", payload)]).await;
+    assert_eq!(rig.acks(), vec![1, 1], "a replay is acknowledged again");
+    assert_eq!(rig.metrics.ingest_applied.load(Ordering::Relaxed), 1);
+    assert_eq!(rig.metrics.ingest_duplicates.load(Ordering::Relaxed), 1);
+    assert!(rig.metrics.rejects().is_empty());
+}
+
+#[tokio::test]
+async fn batch_of_several_messages_is_acked_once_up_to_the_highest_seq() {
+    let rig = rig().await;
+    let h = UpMessage::Health(Default::default());
+    let batch = (1..=3)
+        .map(|seq| up("agent-1", sealed(&rig.f.agent_key, "agent-1", seq, &h)))
+        .collect();
+    rig.ingest.handle_batch(batch).await;
+    assert_eq!(rig.acks(), vec![3]);
+    let r = rig
+        .f
+        .store
+        .router_by_agent("agent-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.last_seq, 3);
+}
+
+#[tokio::test]
+async fn unknown_sender_is_refused() {
+    let rig = rig().await;
+    let other = mtm_common::keys::generate_signing_key();
+    let msg = UpMessage::Health(Default::default());
+    let m = up("agent-9", sealed(&other, "agent-9", 1, &msg));
+    rig.assert_refused(m, "unknown_sender").await;
+}
+
+#[tokio::test]
+async fn bad_signature_is_refused() {
+    let rig = rig().await;
+    let other = mtm_common::keys::generate_signing_key();
+    let msg = UpMessage::Health(Default::default());
+    let m = up("agent-1", sealed(&other, "agent-1", 1, &msg));
+    rig.assert_refused(m, "bad_signature").await;
+}
+
+#[tokio::test]
+async fn sender_topic_mismatch_is_refused() {
+    let rig = rig().await;
+    let msg = UpMessage::Health(Default::default());
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-2", 1, &msg));
+    rig.assert_refused(m, "sender_mismatch").await;
+}
+
+#[tokio::test]
+async fn oversized_payload_is_refused_before_decoding() {
+    let rig = rig().await;
+    let m = up("agent-1", vec![0u8; MAX_ENVELOPE_BYTES + 1]);
+    rig.assert_refused(m, "oversized").await;
+}
+
+#[tokio::test]
+async fn malformed_envelope_is_refused() {
+    let rig = rig().await;
+    rig.assert_refused(up("agent-1", b"\xffnot cbor".to_vec()), "malformed")
+        .await;
+}
+
+#[tokio::test]
+async fn signed_body_of_the_wrong_type_is_refused() {
+    let rig = rig().await;
+    let env = Envelope::seal(&rig.f.agent_key, "agent-1", 1, 0, &"hello").unwrap();
+    let m = up("agent-1", env.to_bytes().unwrap());
+    rig.assert_refused(m, "malformed_body").await;
+}
+
+#[tokio::test]
+async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
+    let rig = rig().await;
+    let (_, cmd) = rig.f.issue().await;
+    rig.ingest
+        .handle_batch(vec![Incoming {
+            topic: topics::status("agent-1"),
+            payload: topics::ONLINE.to_vec(),
+        }])
+        .await;
+    assert!(
+        rig.f
+            .store
+            .router_by_agent("agent-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .online
+    );
+    let hello = UpMessage::Hello(Hello {
+        agent_version: "t".into(),
+        last_cp_seq: 0,
+        catalog_version: None,
+    });
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &hello));
+    rig.ingest.handle_batch(vec![m]).await;
+    let cmds: Vec<(u64, uuid::Uuid)> = rig
+        .rec
+        .down_to("agent-1", &rig.cp.verifying_key())
+        .into_iter()
+        .filter_map(|(seq, m)| match m {
+            DownMessage::Command(c) => Some((seq, c.id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cmds.len(), 2, "sent on online and again on hello");
+    assert!(cmds.iter().all(|(_, id)| *id == cmd.id));
+    assert!(cmds[1].0 > cmds[0].0, "each send is sealed with a new seq");
+    let open = rig.f.store.open_commands("agent-1").await.unwrap();
+    assert_eq!(open[0].attempts, 2);
+    rig.ingest
+        .handle_batch(vec![Incoming {
+            topic: topics::status("agent-1"),
+            payload: topics::OFFLINE.to_vec(),
+        }])
+        .await;
+    assert!(
+        !rig.f
+            .store
+            .router_by_agent("agent-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .online
+    );
+}

@@ -1,0 +1,105 @@
+//! Counters for `/metrics` (Prometheus text format).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Process-wide counters; gauges come from the store when scraped.
+#[derive(Default)]
+pub struct Metrics {
+    /// Messages applied from agents.
+    pub ingest_applied: AtomicU64,
+    /// Duplicate messages (acked again, not applied).
+    pub ingest_duplicates: AtomicU64,
+    /// Batches committed.
+    pub ingest_batches: AtomicU64,
+    /// Commands published (including resends).
+    pub commands_sent: AtomicU64,
+    /// Acks published.
+    pub acks_sent: AtomicU64,
+    rejects: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    /// Add one to a counter.
+    pub fn inc(&self, c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Add `n` to a counter.
+    pub fn add(&self, c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count one rejected message.
+    pub fn reject(&self, reason: &'static str) {
+        if let Ok(mut m) = self.rejects.lock() {
+            *m.entry(reason).or_default() += 1;
+        }
+    }
+
+    /// Rejects so far by reason.
+    pub fn rejects(&self) -> BTreeMap<&'static str, u64> {
+        self.rejects.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Render counters plus the given gauges.
+    pub fn render(&self, commands_open: u64, agents_online: u64, routers: u64) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, v: u64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        };
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        counter(
+            "mtm_ingest_applied_total",
+            "Agent messages applied.",
+            g(&self.ingest_applied),
+        );
+        counter(
+            "mtm_ingest_duplicates_total",
+            "Duplicate agent messages acked again.",
+            g(&self.ingest_duplicates),
+        );
+        counter(
+            "mtm_ingest_batches_total",
+            "Ingest batches committed.",
+            g(&self.ingest_batches),
+        );
+        counter(
+            "mtm_commands_sent_total",
+            "Commands published to agents.",
+            g(&self.commands_sent),
+        );
+        counter(
+            "mtm_acks_sent_total",
+            "Acks published to agents.",
+            g(&self.acks_sent),
+        );
+        out.push_str("# HELP mtm_ingest_rejects_total Agent messages rejected, by reason.\n# TYPE mtm_ingest_rejects_total counter\n");
+        for (reason, n) in self.rejects() {
+            out.push_str(&format!(
+                "mtm_ingest_rejects_total{{reason=\"{reason}\"}} {n}\n"
+            ));
+        }
+        for (name, help, v) in [
+            (
+                "mtm_commands_pending",
+                "Commands not yet closed by their agent.",
+                commands_open,
+            ),
+            (
+                "mtm_agents_online",
+                "Agents whose status is online.",
+                agents_online,
+            ),
+            ("mtm_routers", "Routers enrolled.", routers),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"
+            ));
+        }
+        out
+    }
+}

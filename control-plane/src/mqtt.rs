@@ -1,0 +1,290 @@
+//! MQTT: the embedded rumqttd broker (agents authenticated against the store) and the control
+//! plane's own rumqttc client, used the same way whether the broker is embedded or external.
+
+use crate::store::Store;
+use async_trait::async_trait;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Where the broker is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum MqttConfig {
+    /// Run rumqttd inside the server, listening on `bind` (port 0 picks a free port).
+    Embedded {
+        /// Listen address.
+        bind: SocketAddr,
+    },
+    /// Use an external broker (Mosquitto, EMQX, ...); replicas share ingest.
+    External {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Username, if the broker wants one.
+        #[serde(default)]
+        username: Option<String>,
+        /// Password, if the broker wants one (never logged).
+        #[serde(default)]
+        password: Option<String>,
+    },
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig::Embedded {
+            bind: SocketAddr::from(([127, 0, 0, 1], 1884)),
+        }
+    }
+}
+
+/// Why MQTT setup or a publish failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    /// The broker could not be started.
+    #[error("broker: {0}")]
+    Broker(String),
+    /// A publish could not be queued.
+    #[error("publish: {0}")]
+    Publish(String),
+}
+
+/// Publishes payloads; the real one is rumqttc, tests use a recorder.
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// Publish at QoS 1, not retained.
+    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError>;
+}
+
+#[async_trait]
+impl Publisher for AsyncClient {
+    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError> {
+        AsyncClient::publish(self, topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .map_err(|e| MqttError::Publish(e.to_string()))
+    }
+}
+
+/// One message received from the broker.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Topic it arrived on.
+    pub topic: String,
+    /// Raw payload.
+    pub payload: Vec<u8>,
+}
+
+/// The server's own broker credentials in embedded mode; made fresh at every start.
+#[derive(Clone)]
+pub struct InternalCredentials {
+    /// Username (not an agent id pattern agents could register: it contains a dot).
+    pub username: String,
+    /// Random password.
+    pub password: String,
+}
+
+impl InternalCredentials {
+    /// Fresh random credentials.
+    pub fn generate() -> Self {
+        InternalCredentials {
+            username: "mtm.control-plane".into(),
+            password: hex::encode(rand::random::<[u8; 32]>()),
+        }
+    }
+}
+
+/// Start rumqttd on `bind` and return the address it listens on. Agents log in with their agent
+/// id and MQTT password, checked against the store on the caller's runtime.
+///
+/// rumqttd runs on its own threads and cannot be stopped; it lives as long as the process.
+pub fn start_embedded(
+    bind: SocketAddr,
+    store: Arc<dyn Store>,
+    internal: InternalCredentials,
+) -> Result<SocketAddr, MqttError> {
+    let addr = if bind.port() == 0 {
+        // rumqttd does not report the port it bound, so find a free one first.
+        let l = TcpListener::bind(bind).map_err(|e| MqttError::Broker(e.to_string()))?;
+        l.local_addr()
+            .map_err(|e| MqttError::Broker(e.to_string()))?
+    } else {
+        bind
+    };
+    let handle = tokio::runtime::Handle::current();
+    let mut connections = rumqttd::ConnectionSettings {
+        connection_timeout_ms: 10_000,
+        max_payload_size: mtm_common::MAX_ENVELOPE_BYTES + 4096,
+        max_inflight_count: 200,
+        auth: None,
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    connections.set_auth_handler(move |_client_id: String, user: String, pass: String| {
+        let store = store.clone();
+        let internal = internal.clone();
+        let handle = handle.clone();
+        async move {
+            if user == internal.username {
+                return constant_eq(pass.as_bytes(), internal.password.as_bytes());
+            }
+            if !mtm_common::topics::valid_agent_id(&user) {
+                return false;
+            }
+            // The store lives on the server's runtime, not rumqttd's.
+            let check = handle.spawn(async move { store.check_mqtt_password(&user, &pass).await });
+            matches!(check.await, Ok(Ok(true)))
+        }
+    });
+    let server = rumqttd::ServerSettings {
+        name: "mtm-v4".into(),
+        listen: addr,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections,
+    };
+    let config = rumqttd::Config {
+        id: 0,
+        router: rumqttd::RouterConfig {
+            max_connections: 10_000,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 100 * 1024 * 1024,
+            max_segment_count: 10,
+            ..Default::default()
+        },
+        v4: Some(HashMap::from([("1".to_string(), server)])),
+        ..Default::default()
+    };
+    let mut broker = rumqttd::Broker::new(config);
+    std::thread::Builder::new()
+        .name("mtm-broker".into())
+        .spawn(move || {
+            if let Err(e) = broker.start() {
+                tracing::error!(error = %e, "embedded broker stopped");
+            }
+        })
+        .map_err(|e| MqttError::Broker(e.to_string()))?;
+    Ok(addr)
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Settings for the control plane's client connection.
+pub struct ClientSettings {
+    /// Broker host.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Credentials, if any.
+    pub credentials: Option<(String, String)>,
+    /// Subscribe through `$share/mtm/...` so replicas split the load.
+    pub shared: bool,
+}
+
+/// Connect the control plane's client. Every publish on the subscribed topics is forwarded to
+/// `tx`; after every (re)connect the subscriptions are renewed.
+pub fn connect_client(
+    settings: ClientSettings,
+    tx: mpsc::Sender<Incoming>,
+) -> (AsyncClient, JoinHandle<()>) {
+    let id = format!("mtm-cp-{}", uuid::Uuid::new_v4().simple());
+    let mut opts = MqttOptions::new(id, settings.host, settings.port);
+    opts.set_keep_alive(Duration::from_secs(15));
+    opts.set_clean_session(true);
+    let max = mtm_common::MAX_ENVELOPE_BYTES + 4096;
+    opts.set_max_packet_size(max, max);
+    if let Some((u, p)) = settings.credentials {
+        opts.set_credentials(u, p);
+    }
+    let (client, mut eventloop) = AsyncClient::new(opts, 256);
+    let up = if settings.shared {
+        mtm_common::topics::UP_SHARED
+    } else {
+        mtm_common::topics::UP_ALL
+    };
+    let sub = client.clone();
+    let task = tokio::spawn(async move {
+        let mut failures = 0u32;
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    failures = 0;
+                    tracing::info!("connected to MQTT broker");
+                    for topic in [up, mtm_common::topics::STATUS_ALL] {
+                        if let Err(e) = sub.try_subscribe(topic, QoS::AtLeastOnce) {
+                            tracing::error!(error = %e, topic, "subscribe failed");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let msg = Incoming {
+                        topic: p.topic,
+                        payload: p.payload.to_vec(),
+                    };
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    if failures == 1 || failures % 30 == 0 {
+                        tracing::warn!(error = %e, failures, "MQTT connection error; retrying");
+                    }
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(failures.min(10))))
+                        .await;
+                }
+            }
+        }
+    });
+    (client, task)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records every publish, for tests.
+    #[derive(Default)]
+    pub struct Recorder {
+        pub sent: Mutex<Vec<(String, Vec<u8>)>>,
+    }
+
+    #[async_trait]
+    impl Publisher for Recorder {
+        async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError> {
+            self.sent.lock().unwrap().push((topic.to_owned(), payload));
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        /// Every `DownMessage` sent to `agent`, opened with the control plane's key.
+        pub fn down_to(
+            &self,
+            agent: &str,
+            cp: &ed25519_dalek::VerifyingKey,
+        ) -> Vec<(u64, mtm_common::DownMessage)> {
+            let topic = mtm_common::topics::down(agent);
+            self.sent
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, _)| *t == topic)
+                .map(|(_, p)| {
+                    let env = mtm_common::Envelope::from_bytes(p).unwrap();
+                    assert_eq!(env.from, mtm_common::CONTROL_PLANE_ID);
+                    (env.seq, env.open(cp).unwrap())
+                })
+                .collect()
+        }
+    }
+}

@@ -173,15 +173,10 @@ fn random_and_mutated_inputs_never_panic() {
             let n = rng.gen_range(1..=rest.len());
             d.extend(&rest[..n]);
             rest = &rest[n..];
-            loop {
-                match d.next_sentence() {
-                    Ok(Some(s)) => {
-                        decoded += 1;
-                        let _ = s.row();
-                        let _ = s.tag();
-                    }
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(s)) = d.next_sentence() {
+                decoded += 1;
+                let _ = s.row();
+                let _ = s.tag();
             }
         }
     }

@@ -42,7 +42,7 @@ pub(crate) const COMMANDS_APPLIED: &str = "commands_applied";
 pub enum StoreError {
     /// redb reported an error.
     #[error("redb: {0}")]
-    Db(#[from] redb::Error),
+    Db(Box<redb::Error>),
     /// A record could not be encoded or decoded.
     #[error("record: {0}")]
     Codec(#[from] mtm_common::WireError),
@@ -55,12 +55,13 @@ macro_rules! redb_from {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Db(e.into())
+                StoreError::Db(Box::new(e.into()))
             }
         }
     )*};
 }
 redb_from!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
@@ -100,7 +101,7 @@ pub fn now_ms() -> i64 {
 impl Store {
     /// Open (or create) `data_dir/agent.redb` and compact it once.
     pub fn open(data_dir: &Path, key: SigningKey, agent_id: &str) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Db(redb::Error::Io(e)))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::from(redb::Error::Io(e)))?;
         let path = data_dir.join(DB_FILE);
         let mut db = Database::create(&path)?;
         db.compact()?;
@@ -133,6 +134,11 @@ impl Store {
     /// The agent id messages are sealed as.
     pub fn agent_id(&self) -> &str {
         &self.agent_id
+    }
+
+    /// The agent's public key.
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
     }
 
     pub(crate) fn signing_key(&self) -> &SigningKey {

@@ -97,6 +97,16 @@ impl Txn<'_> {
         Ok(())
     }
 
+    /// Store a validity window unless one is already tracked (a repeated create must not
+    /// restart the clock).
+    pub fn set_validity_if_absent(&mut self, token: Uuid, v: &Validity) -> Result<(), StoreError> {
+        let mut t = self.tx.open_table(VALIDITY)?;
+        if t.get(token.as_u128())?.is_none() {
+            t.insert(token.as_u128(), to_cbor(v)?.as_slice())?;
+        }
+        Ok(())
+    }
+
     /// Forget a validity window (token removed).
     pub fn remove_validity(&mut self, token: Uuid) -> Result<(), StoreError> {
         self.tx.open_table(VALIDITY)?.remove(token.as_u128())?;

@@ -1,0 +1,135 @@
+//! Starting and stopping the agent, and its status.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::AgentConfig;
+use crate::error::AgentError;
+use crate::keyfile::load_or_create_key;
+use crate::router::{client_config, RouterLink};
+use crate::runtime::{self, Shared};
+use crate::store::Store;
+use crate::{mqtt, status};
+
+/// What a technician (or a test) sees of a running agent.
+#[derive(Serialize, Clone, Debug)]
+pub struct AgentStatus {
+    /// This agent's id.
+    pub agent_id: String,
+    /// The broker connection is up.
+    pub mqtt_connected: bool,
+    /// The router answered last time.
+    pub router_reachable: bool,
+    /// Messages waiting for the control plane's ack.
+    pub outbox_len: u64,
+    /// Highest `seq` the control plane acknowledged.
+    pub last_acked_seq: u64,
+    /// The next `seq` to be used.
+    pub next_seq: u64,
+    /// Commands finished since the store was made.
+    pub commands_applied: u64,
+    /// Package catalog version on the router.
+    pub catalog_version: Option<u64>,
+}
+
+/// The agent.
+pub struct Agent;
+
+/// A running agent.
+pub struct AgentHandle {
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    status_addr: Option<SocketAddr>,
+}
+
+fn status_of(shared: &Shared) -> AgentStatus {
+    let s = &shared.store;
+    AgentStatus {
+        agent_id: shared.cfg.agent_id.clone(),
+        mqtt_connected: shared.mqtt_connected.load(Ordering::Relaxed),
+        router_reachable: runtime::router_reachable(shared),
+        outbox_len: s.outbox_len().unwrap_or(0),
+        last_acked_seq: s.last_acked().unwrap_or(0),
+        next_seq: s.next_seq().unwrap_or(0),
+        commands_applied: s.commands_applied().unwrap_or(0),
+        catalog_version: s.catalog_version().unwrap_or(None),
+    }
+}
+
+impl Agent {
+    /// Validate `cfg`, open the key and the store, and spawn every task; returns at once.
+    pub async fn start(cfg: AgentConfig) -> Result<AgentHandle, AgentError> {
+        cfg.validate()?;
+        let key = load_or_create_key(&cfg.data_dir)?;
+        let cp_key = mtm_common::keys::parse_public_key(&cfg.control_plane_key)
+            .map_err(|e| crate::ConfigError::Invalid(format!("control_plane_key: {e}")))?;
+        let store = Arc::new(Store::open(&cfg.data_dir, key, &cfg.agent_id)?);
+        let router_cfg = client_config(&cfg.router).map_err(crate::ConfigError::Invalid)?;
+        let reachable = Arc::new(AtomicBool::new(false));
+        let link = RouterLink::new(router_cfg, reachable.clone());
+        let opts = mqtt::options(&cfg.mqtt, &cfg.agent_id)?;
+        let status_listener = match cfg.status_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let shared = Arc::new(Shared::new(cfg, store, cp_key, link, reachable));
+        let (tx, rx) = watch::channel(false);
+        let mut tasks = vec![
+            tokio::spawn(mqtt::run(shared.clone(), opts, rx.clone())),
+            tokio::spawn(runtime::command_runner(shared.clone(), rx.clone())),
+            tokio::spawn(runtime::telemetry_loop(shared.clone(), rx.clone())),
+        ];
+        let mut status_addr = None;
+        if let Some(l) = status_listener {
+            status_addr = l.local_addr().ok();
+            let sh = shared.clone();
+            let f: status::StatusFn = Arc::new(move || status_of(&sh));
+            tasks.push(tokio::spawn(status::serve(l, f, rx)));
+        }
+        tracing::info!(agent_id = %shared.cfg.agent_id, "agent started");
+        Ok(AgentHandle {
+            shared,
+            shutdown: tx,
+            tasks,
+            status_addr,
+        })
+    }
+}
+
+impl AgentHandle {
+    /// The agent's status now.
+    pub fn status(&self) -> AgentStatus {
+        status_of(&self.shared)
+    }
+
+    /// Where the status endpoint listens, if configured.
+    pub fn status_addr(&self) -> Option<SocketAddr> {
+        self.status_addr
+    }
+
+    /// The agent's public key, hex (what the control plane registers).
+    pub fn public_key_hex(&self) -> String {
+        mtm_common::keys::public_key_hex(&self.shared.store.verifying_key())
+    }
+
+    /// Stop every task (publishing `offline` first) and close the store.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for mut t in self.tasks {
+            if tokio::time::timeout(Duration::from_secs(5), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+            }
+        }
+        tracing::info!("agent stopped");
+    }
+}

@@ -1,0 +1,253 @@
+//! Carrying out one verified command on the router. Every command is idempotent: a voucher is
+//! found by its `mtm:{token_id}` comment before anything is added.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use mtm_common::{
+    profile_name, router_comment, token_id_from_comment, Catalog, Command, CommandDone,
+    CommandKind, CreateToken, TokenApplied, UpMessage,
+};
+use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
+use uuid::Uuid;
+
+use crate::store::{StoreError, Txn, Validity};
+use crate::telemetry::inventory;
+
+/// Store changes that go in the same transaction as the command's result.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// A validity window to start tracking (kept if already tracked).
+    pub validity: Option<(Uuid, Validity)>,
+    /// A validity window to forget.
+    pub forget_validity: Option<Uuid>,
+    /// The catalog version now on the router.
+    pub catalog_version: Option<u64>,
+    /// Further messages to send with the result (an inventory for `Resync`).
+    pub extra: Vec<UpMessage>,
+}
+
+impl Effects {
+    /// Apply these effects inside `t`.
+    pub fn apply(self, t: &mut Txn<'_>) -> Result<(), StoreError> {
+        if let Some((token, v)) = self.validity {
+            t.set_validity_if_absent(token, &v)?;
+        }
+        if let Some(token) = self.forget_validity {
+            t.remove_validity(token)?;
+        }
+        if let Some(v) = self.catalog_version {
+            t.set_catalog_version(v)?;
+        }
+        for m in &self.extra {
+            t.enqueue(m)?;
+        }
+        Ok(())
+    }
+}
+
+fn done(cmd: &Command, detail: impl Into<String>) -> UpMessage {
+    UpMessage::CommandDone(CommandDone {
+        command_id: cmd.id,
+        detail: detail.into(),
+    })
+}
+
+/// Carry out `cmd`. `Err` means the router did not do it: a connection error (retry later) or
+/// a trap (report it).
+pub async fn apply(client: &Client, cmd: &Command) -> Result<(UpMessage, Effects), Error> {
+    let mut fx = Effects::default();
+    let msg = match &cmd.kind {
+        CommandKind::CreateToken(ct) => create_token(client, cmd, ct, &mut fx).await?,
+        CommandKind::DisableToken { token_id } => match user_of(client, *token_id).await? {
+            Some(u) => {
+                client.set_hotspot_user_disabled(&u.id, true).await?;
+                let n = logout_user(client, &u.name).await?;
+                done(
+                    cmd,
+                    format!("disabled {}, {n} session(s) logged out", u.name),
+                )
+            }
+            None => return Err(no_user(*token_id)),
+        },
+        CommandKind::EnableToken { token_id } => match user_of(client, *token_id).await? {
+            Some(u) => {
+                client.set_hotspot_user_disabled(&u.id, false).await?;
+                done(cmd, format!("enabled {}", u.name))
+            }
+            None => return Err(no_user(*token_id)),
+        },
+        CommandKind::RemoveToken { token_id } => {
+            fx.forget_validity = Some(*token_id);
+            match user_of(client, *token_id).await? {
+                Some(u) => {
+                    logout_user(client, &u.name).await?;
+                    client.remove_hotspot_user(&u.id).await?;
+                    done(cmd, format!("removed {}", u.name))
+                }
+                None => done(cmd, "already absent"),
+            }
+        }
+        CommandKind::LogoutToken { token_id } => match user_of(client, *token_id).await? {
+            Some(u) => {
+                let n = logout_user(client, &u.name).await?;
+                done(cmd, format!("{n} session(s) of {} logged out", u.name))
+            }
+            None => return Err(no_user(*token_id)),
+        },
+        CommandKind::LogoutAll => {
+            let sessions = client.active_sessions().await?;
+            for s in &sessions {
+                remove_session(client, &s.id).await?;
+            }
+            done(cmd, format!("{} session(s) logged out", sessions.len()))
+        }
+        CommandKind::DisableAll => {
+            let users = client.hotspot_users().await?;
+            let mut names = HashSet::new();
+            for u in users.iter().filter(|u| is_mtm(u)) {
+                if !u.disabled {
+                    client.set_hotspot_user_disabled(&u.id, true).await?;
+                }
+                names.insert(u.name.clone());
+            }
+            for s in client.active_sessions().await? {
+                if names.contains(&s.user) {
+                    remove_session(client, &s.id).await?;
+                }
+            }
+            done(cmd, format!("{} mtm user(s) disabled", names.len()))
+        }
+        CommandKind::ApplyCatalog(cat) => {
+            let detail = apply_catalog(client, cat).await?;
+            fx.catalog_version = Some(cat.version);
+            done(cmd, detail)
+        }
+        CommandKind::Resync => {
+            fx.extra
+                .push(UpMessage::Inventory(inventory(client).await?));
+            done(cmd, "inventory sent")
+        }
+    };
+    Ok((msg, fx))
+}
+
+fn no_user(token_id: Uuid) -> Error {
+    Error::Trap {
+        message: format!("no hotspot user for token {token_id}"),
+        category: None,
+    }
+}
+
+fn is_mtm(u: &HotspotUser) -> bool {
+    u.comment
+        .as_deref()
+        .and_then(token_id_from_comment)
+        .is_some()
+}
+
+async fn user_of(client: &Client, token_id: Uuid) -> Result<Option<HotspotUser>, Error> {
+    client
+        .hotspot_user_by_comment(&router_comment(token_id))
+        .await
+}
+
+// A session that ended between print and remove is not an error.
+async fn remove_session(client: &Client, id: &str) -> Result<(), Error> {
+    match client.remove_active_session(id).await {
+        Err(Error::Trap { message, .. }) if message.contains("no such item") => Ok(()),
+        r => r,
+    }
+}
+
+/// Log out every session of `name`; returns how many.
+pub async fn logout_user(client: &Client, name: &str) -> Result<usize, Error> {
+    let mut n = 0;
+    for s in client.active_sessions().await? {
+        if s.user == name {
+            remove_session(client, &s.id).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+async fn create_token(
+    client: &Client,
+    cmd: &Command,
+    ct: &CreateToken,
+    fx: &mut Effects,
+) -> Result<UpMessage, Error> {
+    if let Some(v) = ct.validity_s {
+        fx.validity = Some((
+            ct.token_id,
+            Validity {
+                username: ct.code.clone(),
+                validity_s: v,
+                first_login_at: None,
+                expired_at: None,
+            },
+        ));
+    }
+    let applied = |router_user_id: String, already_present: bool| {
+        UpMessage::TokenApplied(TokenApplied {
+            command_id: cmd.id,
+            token_id: ct.token_id,
+            router_user_id,
+            already_present,
+        })
+    };
+    let comment = router_comment(ct.token_id);
+    if let Some(u) = client.hotspot_user_by_comment(&comment).await? {
+        return Ok(applied(u.id, true));
+    }
+    let wanted = profile_name(&ct.package_slug);
+    let profiles = client.user_profiles().await?;
+    let profile = if profiles.iter().any(|p| p.name == wanted) {
+        wanted
+    } else {
+        tracing::warn!(profile = %wanted, token_id = %ct.token_id,
+            "profile missing on the router; using `default`");
+        "default".to_owned()
+    };
+    let id = client
+        .add_hotspot_user(&NewHotspotUser {
+            name: ct.code.clone(),
+            password: ct.password.clone(),
+            profile: Some(profile),
+            comment: Some(comment),
+            limit_uptime: ct.limit_uptime_s.map(Duration::from_secs),
+            limit_bytes_total: ct.limit_bytes_total,
+        })
+        .await?;
+    Ok(applied(id, false))
+}
+
+async fn apply_catalog(client: &Client, cat: &Catalog) -> Result<String, Error> {
+    let mut wanted = HashSet::new();
+    for p in &cat.packages {
+        let name = profile_name(&p.slug);
+        client
+            .upsert_user_profile(&UserProfile {
+                id: String::new(),
+                name: name.clone(),
+                rate_limit: p.rate_limit.clone(),
+                shared_users: Some(p.shared_users.max(1)),
+                session_timeout: p.session_timeout_s.map(Duration::from_secs),
+            })
+            .await?;
+        wanted.insert(name);
+    }
+    let mut removed = 0;
+    for p in client.user_profiles().await? {
+        if p.name.starts_with("mtm-") && !wanted.contains(&p.name) {
+            client.remove_user_profile(&p.id).await?;
+            removed += 1;
+        }
+    }
+    Ok(format!(
+        "catalog v{}: {} profile(s) set, {removed} removed",
+        cat.version,
+        wanted.len()
+    ))
+}

@@ -1,0 +1,227 @@
+//! The broker link. Each connection is a fresh rumqttc client, so nothing queued for a dead
+//! connection is replayed out of order: after every connect the agent announces itself, sends a
+//! `Hello`, and publishes the whole outbox from the lowest unacknowledged `seq` upwards.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mtm_common::{topics, DownMessage, Hello, UpMessage, MAX_ENVELOPE_BYTES};
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, EventLoop, LastWill, MqttOptions, Packet, QoS,
+    TlsConfiguration, Transport,
+};
+use tokio::sync::watch;
+
+use crate::backoff::Backoff;
+use crate::config::MqttConfig;
+use crate::downlink;
+use crate::error::AgentError;
+use crate::runtime::Shared;
+use crate::store::{now_ms, InboxOutcome};
+
+/// Build the rumqttc options: last will, credentials, TLS, packet limits.
+pub fn options(cfg: &MqttConfig, agent_id: &str) -> Result<MqttOptions, AgentError> {
+    let mut o = MqttOptions::new(format!("mtm-agent-{agent_id}"), &cfg.host, cfg.port);
+    o.set_keep_alive(Duration::from_secs(cfg.keep_alive_s.max(5)));
+    // The broker keeps our subscription and queues commands while we are away; our own outbox
+    // covers the other direction.
+    o.set_clean_session(false);
+    let max = MAX_ENVELOPE_BYTES + 64 * 1024;
+    o.set_max_packet_size(max, max);
+    o.set_last_will(LastWill::new(
+        topics::status(agent_id),
+        topics::OFFLINE.to_vec(),
+        QoS::AtLeastOnce,
+        true,
+    ));
+    if let Some(user) = &cfg.username {
+        o.set_credentials(user, cfg.password.clone().unwrap_or_default());
+    }
+    if let Some(tls) = &cfg.tls {
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            Arc::new(tls_config(&tls.ca_file)?),
+        )));
+    }
+    Ok(o)
+}
+
+fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, AgentError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let err = |m: String| AgentError::Mqtt(format!("mqtt.tls.ca_file {}: {m}", ca_file.display()));
+    let pem = std::fs::read(ca_file).map_err(|e| err(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        roots
+            .add(cert.map_err(|e| err(e.to_string()))?)
+            .map_err(|e| err(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(err("no certificates found".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Keep a broker connection up until `shutdown` turns true.
+pub async fn run(shared: Arc<Shared>, opts: MqttOptions, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let (client, mut el) = AsyncClient::new(opts.clone(), 256);
+        let outcome = session(&shared, &client, &mut el, &mut shutdown, &mut backoff).await;
+        shared.mqtt_connected.store(false, Ordering::Relaxed);
+        match outcome {
+            Ok(()) => {
+                say_goodbye(&shared, &client, &mut el).await;
+                return;
+            }
+            Err(e) => {
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt disconnected");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+/// A graceful stop: `offline` now rather than when the broker notices.
+async fn say_goodbye(shared: &Shared, client: &AsyncClient, el: &mut EventLoop) {
+    let topic = topics::status(&shared.cfg.agent_id);
+    let _ = client.try_publish(topic, QoS::AtLeastOnce, true, topics::OFFLINE.to_vec());
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while el.poll().await.is_ok() {}
+    })
+    .await;
+}
+
+async fn session(
+    shared: &Arc<Shared>,
+    client: &AsyncClient,
+    el: &mut EventLoop,
+    shutdown: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Result<(), String> {
+    let mut publisher: Option<tokio::task::JoinHandle<()>> = None;
+    let result = loop {
+        tokio::select! {
+            ev = el.poll() => match ev {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    if ack.code != ConnectReturnCode::Success {
+                        break Err(format!("broker refused: {:?}", ack.code));
+                    }
+                    tracing::info!(host = %shared.cfg.mqtt.host, "mqtt connected");
+                    shared.mqtt_connected.store(true, Ordering::Relaxed);
+                    backoff.reset();
+                    if let Some(p) = publisher.take() {
+                        p.abort();
+                    }
+                    publisher = Some(tokio::spawn(publish_loop(shared.clone(), client.clone())));
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => on_down(shared, &p.payload),
+                Ok(_) => {}
+                Err(e) => break Err(e.to_string()),
+            },
+            _ = shutdown.changed() => break Ok(()),
+        }
+    };
+    if let Some(p) = publisher.take() {
+        p.abort();
+    }
+    result
+}
+
+/// Announce, subscribe, say hello, then publish the outbox in `seq` order forever.
+async fn publish_loop(shared: Arc<Shared>, client: AsyncClient) {
+    if let Err(e) = publish_inner(&shared, &client).await {
+        tracing::debug!(error = %e, "publisher stopped");
+    }
+}
+
+async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), String> {
+    let id = &shared.cfg.agent_id;
+    client
+        .publish(
+            topics::status(id),
+            QoS::AtLeastOnce,
+            true,
+            topics::ONLINE.to_vec(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .subscribe(topics::down(id), QoS::AtLeastOnce)
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = &shared.store;
+    let hello = UpMessage::Hello(Hello {
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        last_cp_seq: store.last_cp_seq().map_err(|e| e.to_string())?,
+        catalog_version: store.catalog_version().map_err(|e| e.to_string())?,
+    });
+    store.enqueue(&hello).map_err(|e| e.to_string())?;
+    let up = topics::up(id);
+    let mut cursor = 0u64;
+    loop {
+        let rows = match store.outbox_from(cursor, 64) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the outbox failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            store.outbox_changed.notified().await;
+            continue;
+        }
+        for (seq, bytes) in rows {
+            client
+                .publish(up.clone(), QoS::AtLeastOnce, false, bytes)
+                .await
+                .map_err(|e| e.to_string())?;
+            cursor = seq + 1;
+        }
+    }
+}
+
+/// Handle one payload from the down topic. Refusals are logged once per distinct reason text.
+fn on_down(shared: &Shared, payload: &[u8]) {
+    let window_ms = (shared.cfg.command_window_s as i64).saturating_mul(1000);
+    let v = match downlink::verify(payload, &shared.cp_key, now_ms(), window_ms) {
+        Ok(v) => v,
+        Err(r) => {
+            shared.refuse_once(&r);
+            return;
+        }
+    };
+    let store = &shared.store;
+    let res = match &v.message {
+        DownMessage::Ack { up_to_seq } => {
+            let r = store.ack(*up_to_seq).map(|n| {
+                tracing::debug!(up_to_seq, removed = n, "ack");
+            });
+            let _ = store.note_cp_seq(v.seq);
+            r
+        }
+        DownMessage::Command(cmd) => store.receive_command(cmd, v.seq).map(|o| {
+            tracing::info!(command_id = %cmd.id, outcome = ?o, "command received");
+            if o == InboxOutcome::Queued {
+                shared.commands.notify_one();
+            }
+        }),
+    };
+    if let Err(e) = res {
+        tracing::error!(error = %e, "store failed while handling a down message");
+    }
+}

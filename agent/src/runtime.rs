@@ -1,0 +1,262 @@
+//! The agent's long-running tasks besides the broker link: the command runner (one command at
+//! a time, in arrival order, retried while the router is unreachable) and the telemetry clock.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use mtm_common::{CommandFailed, UpMessage};
+use tokio::sync::{watch, Notify};
+use tokio::time::MissedTickBehavior;
+
+use crate::backoff::Backoff;
+use crate::commands;
+use crate::config::AgentConfig;
+use crate::downlink::Refusal;
+use crate::router::{is_retryable, RouterLink};
+use crate::store::{now_ms, Store};
+use crate::telemetry;
+
+/// Compact the redb file once this many rows were deleted since the last compaction.
+const COMPACT_AFTER_DELETES: u64 = 20_000;
+
+/// State every task shares.
+pub struct Shared {
+    /// The configuration the agent started with.
+    pub cfg: AgentConfig,
+    /// The durable store.
+    pub store: Arc<Store>,
+    /// The pinned control-plane key.
+    pub cp_key: VerifyingKey,
+    /// Whether the broker connection is up.
+    pub mqtt_connected: AtomicBool,
+    /// Whether the router answered last time.
+    pub router_reachable: Arc<AtomicBool>,
+    /// Woken when a new command is queued.
+    pub commands: Notify,
+    /// The router session.
+    pub router: tokio::sync::Mutex<RouterLink>,
+    refused: Mutex<HashSet<String>>,
+}
+
+impl Shared {
+    /// Bundle the shared state.
+    pub fn new(
+        cfg: AgentConfig,
+        store: Arc<Store>,
+        cp_key: VerifyingKey,
+        router: RouterLink,
+        router_reachable: Arc<AtomicBool>,
+    ) -> Self {
+        Shared {
+            cfg,
+            store,
+            cp_key,
+            mqtt_connected: AtomicBool::new(false),
+            router_reachable,
+            commands: Notify::new(),
+            router: tokio::sync::Mutex::new(router),
+            refused: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Log a refused down-message, once per distinct reason.
+    pub fn refuse_once(&self, r: &Refusal) {
+        let text = r.to_string();
+        let Ok(mut seen) = self.refused.lock() else {
+            return;
+        };
+        if seen.len() > 1000 {
+            seen.clear();
+        }
+        if seen.insert(text.clone()) {
+            tracing::warn!(reason = %text, "down message refused");
+        }
+    }
+}
+
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Run queued commands in arrival order until shutdown.
+pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(15));
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let next = match shared.store.next_pending() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the inbox failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    _ = stopped(&mut shutdown) => return,
+                }
+            }
+        };
+        let Some(cmd) = next else {
+            tokio::select! {
+                _ = shared.commands.notified() => continue,
+                _ = stopped(&mut shutdown) => return,
+            }
+        };
+        let res = {
+            let mut link = shared.router.lock().await;
+            let r = match link.client().await {
+                Ok(c) => commands::apply(c, &cmd).await,
+                Err(e) => Err(e),
+            };
+            link.observe(&r);
+            r
+        };
+        let write = match res {
+            Ok((msg, fx)) => {
+                backoff.reset();
+                tracing::info!(command_id = %cmd.id, "command applied");
+                shared.store.write(|t| {
+                    t.finish_command(cmd.id, &msg)?;
+                    fx.apply(t)
+                })
+            }
+            Err(e) if is_retryable(&e) => {
+                let wait = backoff.next_delay();
+                tracing::debug!(command_id = %cmd.id, error = %e, "router unreachable; command waits");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = stopped(&mut shutdown) => return,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(command_id = %cmd.id, error = %e, "command failed on the router");
+                let failed = UpMessage::CommandFailed(CommandFailed {
+                    command_id: cmd.id,
+                    reason: e.to_string(),
+                    retryable: false,
+                });
+                shared.store.write(|t| t.finish_command(cmd.id, &failed))
+            }
+        };
+        if let Err(e) = write {
+            tracing::error!(command_id = %cmd.id, error = %e, "recording a command result failed");
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stopped(&mut shutdown) => return,
+            }
+        }
+    }
+}
+
+fn ticker(secs: u64) -> tokio::time::Interval {
+    let mut i = tokio::time::interval(Duration::from_secs(secs.max(1)));
+    i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    i
+}
+
+/// Usage polls, health reports, inventories and housekeeping until shutdown.
+pub async fn telemetry_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let iv = shared.cfg.intervals.clone();
+    let mut usage = ticker(iv.usage_poll_s);
+    let mut health = ticker(iv.health_s);
+    let mut inventory = ticker(iv.inventory_s);
+    let mut housekeeping = ticker(60);
+    let window_ms = (shared.cfg.command_window_s as i64).saturating_mul(1000);
+    loop {
+        tokio::select! {
+            _ = usage.tick() => usage_once(&shared).await,
+            _ = health.tick() => health_once(&shared).await,
+            _ = inventory.tick() => inventory_once(&shared).await,
+            _ = housekeeping.tick() => {
+                let store = &shared.store;
+                if let Err(e) = store.compact_inbox(now_ms(), window_ms) {
+                    tracing::error!(error = %e, "inbox compaction failed");
+                }
+                match store.maybe_compact(COMPACT_AFTER_DELETES) {
+                    Ok(true) => tracing::info!("store compacted"),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "store compaction failed"),
+                }
+            }
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+async fn usage_once(shared: &Shared) {
+    let mut link = shared.router.lock().await;
+    let r = match link.client().await {
+        Ok(c) => telemetry::usage_cycle(c, &shared.store).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(telemetry::TelemetryError::Router(e)) = &r {
+        let e: Result<(), _> = Err(clone_err(e));
+        link.observe(&e);
+    } else if let Err(e) = &r {
+        tracing::error!(error = %e, "usage poll failed");
+    }
+}
+
+// `mtm_routeros::Error` is not Clone; keep what `observe` needs to classify it.
+fn clone_err(e: &mtm_routeros::Error) -> mtm_routeros::Error {
+    use mtm_routeros::Error as E;
+    match e {
+        E::Io(io) => E::Io(std::io::Error::new(io.kind(), io.to_string())),
+        E::Timeout(w) => E::Timeout(w),
+        E::Protocol(m) => E::Protocol(m.clone()),
+        E::Login(m) => E::Login(m.clone()),
+        E::Trap { message, category } => E::Trap {
+            message: message.clone(),
+            category: *category,
+        },
+        E::Fatal(m) => E::Fatal(m.clone()),
+        E::Closed => E::Closed,
+        E::Tls(m) => E::Tls(m.clone()),
+    }
+}
+
+async fn health_once(shared: &Shared) {
+    let outbox_len = shared.store.outbox_len().unwrap_or(0);
+    let h = {
+        let mut link = shared.router.lock().await;
+        let h = telemetry::health(link.client().await, outbox_len).await;
+        if !h.router_reachable {
+            link.observe::<()>(&Err(mtm_routeros::Error::Closed));
+        }
+        h
+    };
+    if let Err(e) = shared.store.enqueue(&UpMessage::Health(h)) {
+        tracing::error!(error = %e, "enqueueing health failed");
+    }
+}
+
+async fn inventory_once(shared: &Shared) {
+    let inv = {
+        let mut link = shared.router.lock().await;
+        let r = match link.client().await {
+            Ok(c) => telemetry::inventory(c).await,
+            Err(e) => Err(e),
+        };
+        link.observe(&r);
+        r
+    };
+    match inv {
+        Ok(inv) => {
+            if let Err(e) = shared.store.enqueue(&UpMessage::Inventory(inv)) {
+                tracing::error!(error = %e, "enqueueing inventory failed");
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "inventory skipped: router unreachable"),
+    }
+}
+
+/// Whether the router is reachable right now, as far as the agent knows.
+pub fn router_reachable(shared: &Shared) -> bool {
+    shared.router_reachable.load(Ordering::Relaxed)
+}

@@ -1,0 +1,92 @@
+//! A tiny HTTP/1.1 GET responder for technicians: `/status` (JSON) and `/healthz`. No web
+//! framework, so the binary stays small.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::agent::AgentStatus;
+
+/// Something that can report the agent's status.
+pub type StatusFn = Arc<dyn Fn() -> AgentStatus + Send + Sync>;
+
+/// Serve until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, status: StatusFn, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            acc = listener.accept() => match acc {
+                Ok((sock, _)) => {
+                    let status = status.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), answer(sock, status)).await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "status endpoint accept failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn answer(mut sock: TcpStream, status: StatusFn) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 2048];
+    let mut n = 0;
+    // Read until the end of the request head (or the buffer is full: then it is not ours).
+    while n < buf.len() {
+        let m = sock.read(&mut buf[n..]).await?;
+        if m == 0 {
+            break;
+        }
+        n += m;
+        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let head = String::from_utf8_lossy(&buf[..n]);
+    let mut parts = head.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (code, ctype, body) = match (method, path) {
+        ("GET", "/status") => match serde_json::to_string(&status()) {
+            Ok(j) => ("200 OK", "application/json", j),
+            Err(e) => ("500 Internal Server Error", "text/plain", e.to_string()),
+        },
+        ("GET", "/healthz") => ("200 OK", "text/plain", "ok".to_owned()),
+        ("GET", _) => ("404 Not Found", "text/plain", "not found".to_owned()),
+        _ => (
+            "405 Method Not Allowed",
+            "text/plain",
+            "GET only".to_owned(),
+        ),
+    };
+    let resp = format!(
+        "HTTP/1.1 {code}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(resp.as_bytes()).await?;
+    sock.shutdown().await
+}
+
+/// GET `path` from `addr` and return the body (used by `mtm-agent status`).
+pub async fn get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut sock = TcpStream::connect(addr).await?;
+    sock.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
+    let mut out = Vec::new();
+    sock.read_to_end(&mut out).await?;
+    let text = String::from_utf8_lossy(&out);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((code, body.to_owned()))
+}

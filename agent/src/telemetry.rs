@@ -1,0 +1,312 @@
+//! What the router shows, turned into up-messages: usage deltas (only what changed, against a
+//! persisted baseline), health, full inventories, and validity-window expiry.
+
+use std::collections::{HashMap, HashSet};
+
+use mtm_common::{
+    token_id_from_comment, ActiveSession, Health, Inventory, RouterUser, TokenExpired, UpMessage,
+    Usage, UsageReport,
+};
+use mtm_routeros::{Client, Error, HotspotUser};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::commands::logout_user;
+use crate::store::{Baseline, Store, StoreError, Validity};
+
+/// A telemetry cycle failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The router call failed.
+    #[error("router: {0}")]
+    Router(#[from] Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A full picture of the router's hotspot users and sessions.
+pub async fn inventory(client: &Client) -> Result<Inventory, Error> {
+    let users = client.hotspot_users().await?;
+    let sessions = client.active_sessions().await?;
+    Ok(Inventory {
+        users: users
+            .into_iter()
+            .map(|u| RouterUser {
+                password_sha256: u
+                    .password
+                    .as_ref()
+                    .map(|p| hex::encode(Sha256::digest(p.as_bytes()))),
+                router_id: u.id,
+                name: u.name,
+                profile: u.profile,
+                comment: u.comment,
+                limit_uptime_s: u.limit_uptime.map(|d| d.as_secs()),
+                limit_bytes_total: u.limit_bytes_total,
+                uptime_s: u.uptime.as_secs(),
+                bytes_in: u.bytes_in,
+                bytes_out: u.bytes_out,
+                disabled: u.disabled,
+            })
+            .collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| ActiveSession {
+                router_id: s.id,
+                user: s.user,
+                address: s.address,
+                mac_address: s.mac_address,
+                uptime_s: s.uptime.as_secs(),
+                bytes_in: s.bytes_in,
+                bytes_out: s.bytes_out,
+            })
+            .collect(),
+    })
+}
+
+/// Health of the router (or just `router_reachable: false`) plus the outbox length.
+pub async fn health(client: Result<&Client, Error>, outbox_len: u64) -> Health {
+    let mut h = Health {
+        outbox_len,
+        ..Default::default()
+    };
+    let Ok(client) = client else {
+        return h;
+    };
+    if let Ok(r) = client.system_resource().await {
+        h.router_reachable = true;
+        h.cpu_load = Some(r.cpu_load);
+        h.free_memory = Some(r.free_memory);
+        h.total_memory = Some(r.total_memory);
+        h.uptime_s = Some(r.uptime.as_secs());
+        h.routeros_version = Some(r.version);
+        h.board_name = Some(r.board_name);
+        if let Ok(s) = client.active_sessions().await {
+            h.active_sessions = s.len() as u32;
+        }
+    }
+    h
+}
+
+/// The usage entries for users whose counters or active flag changed, and their new baselines.
+pub fn usage_diff(
+    users: &[HotspotUser],
+    active: &HashSet<String>,
+    baselines: &HashMap<String, Baseline>,
+    now_ms: i64,
+) -> Vec<(Usage, Baseline)> {
+    let mut out = Vec::new();
+    for u in users {
+        let prev = baselines.get(&u.name).cloned().unwrap_or_default();
+        let is_active = active.contains(&u.name);
+        let uptime = u.uptime.as_secs();
+        let mut reset = false;
+        // A counter below its baseline was reset on the router: count from zero, and say so.
+        let mut delta = |cur: u64, old: u64| {
+            if cur < old {
+                reset = true;
+                cur
+            } else {
+                cur - old
+            }
+        };
+        let d_up = delta(uptime, prev.uptime_s);
+        let d_in = delta(u.bytes_in, prev.bytes_in);
+        let d_out = delta(u.bytes_out, prev.bytes_out);
+        let used = is_active || uptime > 0 || u.bytes_in > 0 || u.bytes_out > 0;
+        let first_login_at = prev.first_login_at.or(used.then_some(now_ms));
+        let changed = d_up > 0
+            || d_in > 0
+            || d_out > 0
+            || reset
+            || is_active != prev.active
+            || first_login_at != prev.first_login_at;
+        if !changed {
+            continue;
+        }
+        out.push((
+            Usage {
+                token_id: u.comment.as_deref().and_then(token_id_from_comment),
+                username: u.name.clone(),
+                active: is_active,
+                first_login_at,
+                uptime_s: uptime,
+                bytes_in: u.bytes_in,
+                bytes_out: u.bytes_out,
+                delta_uptime_s: d_up,
+                delta_bytes_in: d_in,
+                delta_bytes_out: d_out,
+                counters_reset: reset,
+            },
+            Baseline {
+                uptime_s: uptime,
+                bytes_in: u.bytes_in,
+                bytes_out: u.bytes_out,
+                active: is_active,
+                first_login_at,
+            },
+        ));
+    }
+    out
+}
+
+/// One usage poll: report changes, enforce validity windows, and commit the report, the new
+/// baselines and any expiry in one transaction. Returns how many usage entries were sent.
+pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, TelemetryError> {
+    let users = client.hotspot_users().await?;
+    let sessions = client.active_sessions().await?;
+    let active: HashSet<String> = sessions.iter().map(|s| s.user.clone()).collect();
+    let baselines = store.baselines()?;
+    let now = crate::store::now_ms();
+    let changes = usage_diff(&users, &active, &baselines, now);
+    let on_router: HashSet<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    let gone: Vec<String> = baselines
+        .keys()
+        .filter(|k| !on_router.contains(k.as_str()))
+        .cloned()
+        .collect();
+
+    // Validity windows: start the clock at first login, expire at the deadline.
+    let first_logins: HashMap<&str, i64> = changes
+        .iter()
+        .filter_map(|(u, b)| b.first_login_at.map(|t| (u.username.as_str(), t)))
+        .chain(
+            baselines
+                .iter()
+                .filter_map(|(k, b)| b.first_login_at.map(|t| (k.as_str(), t))),
+        )
+        .collect();
+    let mut validity_updates: Vec<(Uuid, Validity)> = Vec::new();
+    let mut expired: Vec<Uuid> = Vec::new();
+    for (token, mut v) in store.validities()? {
+        if v.expired_at.is_some() {
+            continue;
+        }
+        let mut touched = false;
+        if v.first_login_at.is_none() {
+            if let Some(t) = first_logins.get(v.username.as_str()) {
+                v.first_login_at = Some(*t);
+                touched = true;
+            }
+        }
+        if v.deadline_ms().is_some_and(|d| d <= now) {
+            if let Some(u) = users.iter().find(|u| u.name == v.username) {
+                if !u.disabled {
+                    client.set_hotspot_user_disabled(&u.id, true).await?;
+                }
+                logout_user(client, &u.name).await?;
+            }
+            tracing::info!(%token, user = %v.username, "validity window over: token disabled");
+            v.expired_at = Some(now);
+            expired.push(token);
+            touched = true;
+        }
+        if touched {
+            validity_updates.push((token, v));
+        }
+    }
+
+    if changes.is_empty() && gone.is_empty() && validity_updates.is_empty() {
+        return Ok(0);
+    }
+    let n = changes.len();
+    store.write(|t| {
+        for name in &gone {
+            t.remove_baseline(name)?;
+        }
+        for (u, b) in &changes {
+            t.set_baseline(&u.username, b)?;
+        }
+        if !changes.is_empty() {
+            t.enqueue(&UpMessage::Usage(UsageReport {
+                entries: changes.iter().map(|(u, _)| u.clone()).collect(),
+            }))?;
+        }
+        for (token, v) in &validity_updates {
+            t.set_validity(*token, v)?;
+        }
+        for token in &expired {
+            t.enqueue(&UpMessage::TokenExpired(TokenExpired {
+                token_id: *token,
+                expired_at: now,
+            }))?;
+        }
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn user(name: &str, up: u64, bin: u64, bout: u64) -> HotspotUser {
+        HotspotUser {
+            id: format!("*{name}"),
+            name: name.into(),
+            uptime: Duration::from_secs(up),
+            bytes_in: bin,
+            bytes_out: bout,
+            comment: Some(mtm_common::router_comment(Uuid::nil())),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_changes_are_reported_and_deltas_add_up() {
+        let mut base = HashMap::new();
+        let active: HashSet<String> = ["A".to_string()].into();
+        let users = vec![user("A", 10, 100, 1000), user("B", 0, 0, 0)];
+        let r = usage_diff(&users, &active, &base, 5);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].0.delta_bytes_in, 100);
+        assert_eq!(r[0].0.first_login_at, Some(5));
+        assert_eq!(r[0].0.token_id, Some(Uuid::nil()));
+        base.insert("A".into(), r[0].1.clone());
+        // Nothing moved: nothing reported.
+        assert!(usage_diff(&users, &active, &base, 6).is_empty());
+        let users = vec![user("A", 15, 150, 1000)];
+        let r = usage_diff(&users, &active, &base, 7);
+        assert_eq!(r[0].0.delta_bytes_in, 50);
+        assert_eq!(r[0].0.delta_uptime_s, 5);
+        assert_eq!(r[0].0.first_login_at, Some(5));
+        assert!(!r[0].0.counters_reset);
+    }
+
+    #[test]
+    fn counters_going_backwards_are_flagged_and_counted_from_zero() {
+        let mut base = HashMap::new();
+        base.insert(
+            "A".to_string(),
+            Baseline {
+                uptime_s: 100,
+                bytes_in: 500,
+                bytes_out: 500,
+                active: false,
+                first_login_at: Some(1),
+            },
+        );
+        let r = usage_diff(&[user("A", 3, 40, 600)], &HashSet::new(), &base, 9);
+        assert!(r[0].0.counters_reset);
+        assert_eq!(r[0].0.delta_uptime_s, 3);
+        assert_eq!(r[0].0.delta_bytes_in, 40);
+        assert_eq!(r[0].0.delta_bytes_out, 100);
+    }
+
+    #[test]
+    fn logout_alone_is_a_change() {
+        let mut base = HashMap::new();
+        base.insert(
+            "A".to_string(),
+            Baseline {
+                active: true,
+                first_login_at: Some(1),
+                ..Default::default()
+            },
+        );
+        let r = usage_diff(&[user("A", 0, 0, 0)], &HashSet::new(), &base, 9);
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].0.active);
+    }
+}

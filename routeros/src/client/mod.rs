@@ -200,7 +200,13 @@ impl Client {
         let fut = async {
             let stream = io::open(cfg).await?;
             let client = Client::from_stream(stream, cfg.command_timeout);
-            login::login(&client, &cfg.username, &cfg.password).await?;
+            // A slow login is a connect failure, whichever of the two limits hit first.
+            login::login(&client, &cfg.username, &cfg.password)
+                .await
+                .map_err(|e| match e {
+                    Error::Timeout(_) => Error::Timeout("connect"),
+                    e => e,
+                })?;
             Ok::<_, Error>(client)
         };
         match tokio::time::timeout(cfg.connect_timeout, fut).await {

@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --sim) package=mtm-routeros; bin=routeros-sim ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) targets+=("$1") ;;
   esac

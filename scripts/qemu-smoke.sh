@@ -3,12 +3,13 @@
 #
 #   scripts/qemu-smoke.sh [--sim] [--no-build]
 #
-# Default: for each of arm64 (qemu-aarch64) and arm/v7 (qemu-arm), `mtm-agent --version` and
-# `--help` must succeed and name the program, then `mtm-agent check --config FILE` must pass
+# Default: for each of arm64 (qemu-aarch64) and arm/v7 (qemu-arm), `mtm-agent --help` and
+# `--version` must succeed and name the program, then `mtm-agent check --config FILE` must pass
 # against a routeros-sim running natively on 127.0.0.1 and a private Mosquitto on a free port,
 # and must fail with a wrong router password.
-# `--sim`: smoke routeros-sim's `--version`/`--help` instead (the toolchain proof used before the
-# agent existed). `--no-build`: use the binaries already in the dist dir.
+# `--sim`: instead run the cross-built routeros-sim under qemu (`--help`, then a real API login
+# and print over loopback): the toolchain proof used before the agent existed.
+# `--no-build`: use the binaries already in the dist dir.
 # Binaries come from scripts/cross-build.sh (dist dir $MTM_CROSS_TARGET_DIR/dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --sim) bin=routeros-sim; sim_flag=(--sim) ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument $1" ;;
   esac
   shift
@@ -118,29 +119,91 @@ if [ "$bin" = mtm-agent ]; then
   start_services
 fi
 
+# Log in to a RouterOS API server at ADDR as api:pass and print the router's version.
+api_probe() {
+  python3 - "$1" <<'PY'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=20)
+def enc(w):
+    b = w.encode()
+    n = len(b)
+    return (bytes([n]) if n < 0x80 else (n | 0x8000).to_bytes(2, "big")) + b
+def send(*words):
+    s.sendall(b"".join(enc(w) for w in words) + b"\0")
+buf = b""
+def read_word():
+    global buf
+    def need(k):
+        global buf
+        while len(buf) < k:
+            chunk = s.recv(4096)
+            if not chunk:
+                sys.exit("connection closed")
+            buf += chunk
+    need(1)
+    n = buf[0]
+    if n >= 0x80:
+        need(2)
+        n, hdr = int.from_bytes(buf[:2], "big") & 0x3FFF, 2
+    else:
+        hdr = 1
+    need(hdr + n)
+    w, buf = buf[hdr:hdr + n].decode(), buf[hdr + n:]
+    return w
+def sentences():
+    while True:
+        words = []
+        while (w := read_word()) != "":
+            words.append(w)
+        yield words
+replies = sentences()
+send("/login", "=name=api", "=password=pass")
+r = next(replies)
+if r[0] != "!done":
+    sys.exit(f"login refused: {r}")
+send("/system/resource/print")
+r = next(replies)
+if r[0] != "!re":
+    sys.exit(f"no resource row: {r}")
+print(next(w for w in r if w.startswith("=version=")))
+PY
+}
+
 for arch in arm64 arm/v7; do
   case "$arch" in arm64) qemu="qemu-aarch64" ;; arm/v7) qemu="qemu-arm" ;; esac
   exe="$dist/$arch/$bin"
   [ -x "$exe" ] || die "$exe missing (run scripts/cross-build.sh ${sim_flag[*]})"
   say "$bin ($arch) under $qemu"
-  out="$("$qemu" "$exe" --version 2>&1)" || die "$arch: --version failed: $out"
-  grep -q "$bin" <<<"$out" || die "$arch: --version does not name $bin: '$out'"
-  echo "   --version: $out"
   out="$("$qemu" "$exe" --help 2>&1)" || die "$arch: --help failed: $out"
   grep -qi 'usage' <<<"$out" || die "$arch: --help shows no usage: '$out'"
   echo "   --help: ok"
 
-  if [ "$bin" = mtm-agent ]; then
-    write_config "$work/good.toml" "$arch" pass
-    if ! out="$(timeout 120 "$qemu" "$exe" check --config "$work/good.toml" 2>&1)"; then
-      die "$arch: check against the simulator failed: $out"
-    fi
-    echo "   check (good credentials): ok"
-    write_config "$work/bad.toml" "$arch" wrong-password
-    if out="$(timeout 120 "$qemu" "$exe" check --config "$work/bad.toml" 2>&1)"; then
-      die "$arch: check passed with a wrong router password: $out"
-    fi
-    echo "   check (wrong router password): refused, as it should be"
+  if [ "$bin" = routeros-sim ]; then
+    # routeros-sim's --version takes the RouterOS version to emulate, so it is not probed here;
+    # instead the emulated binary serves a real API login over loopback.
+    log="$work/sim-${arch//\//-}.log"
+    "$qemu" "$exe" --listen 127.0.0.1:0 --login api:pass >"$log" 2>&1 &
+    pids+=($!)
+    addr="$(await_line "$log" 'listening on [0-9.]+:[0-9]+' | awk '{print $3}')" \
+      || die "$arch: routeros-sim did not start: $(cat "$log")"
+    out="$(api_probe "$addr")" || die "$arch: API login to routeros-sim failed: $out"
+    echo "   API login and /system/resource/print: $out"
+    continue
   fi
+
+  out="$("$qemu" "$exe" --version 2>&1)" || die "$arch: --version failed: $out"
+  grep -q "$bin" <<<"$out" || die "$arch: --version does not name $bin: '$out'"
+  echo "   --version: $out"
+  write_config "$work/good.toml" "$arch" pass
+  if ! out="$(timeout 120 "$qemu" "$exe" check --config "$work/good.toml" 2>&1)"; then
+    die "$arch: check against the simulator failed: $out"
+  fi
+  echo "   check (good credentials): ok"
+  write_config "$work/bad.toml" "$arch" wrong-password
+  if out="$(timeout 120 "$qemu" "$exe" check --config "$work/bad.toml" 2>&1)"; then
+    die "$arch: check passed with a wrong router password: $out"
+  fi
+  echo "   check (wrong router password): refused, as it should be"
 done
 say "qemu smoke passed ($bin: arm64, arm/v7)"

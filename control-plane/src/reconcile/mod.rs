@@ -25,6 +25,7 @@ mod inventory;
 mod report;
 mod silent;
 mod tokens;
+mod tzif;
 mod usage;
 mod window;
 
@@ -42,6 +43,7 @@ pub use report::{
 };
 pub use silent::check_router_silent;
 pub use tokens::{password_sha256, IssuedIndex, IssuedToken, TokenLookup, TokenState};
+pub use tzif::TzifZone;
 pub use usage::check_usage;
 pub use window::{parse_close_time, parse_date, parse_fixed_zone, DayWindow, ZoneOffset};
 

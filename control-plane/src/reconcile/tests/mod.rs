@@ -5,6 +5,7 @@ mod daily;
 mod frauds;
 mod normal;
 mod till;
+mod zones;
 
 use super::*;
 use mtm_common::{

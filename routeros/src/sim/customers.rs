@@ -30,7 +30,7 @@ pub fn login(
         }
     }
     if let Some(l) = user_limit(u, "limit-uptime") {
-        if u.uptime.as_secs() >= l {
+        if u.uptime.as_millis() >= u128::from(l) {
             return Err(format!("user {user} has reached uptime limit"));
         }
     }

@@ -220,7 +220,7 @@ impl RouterState {
     pub fn time_left(&self, s: &Session) -> Option<Duration> {
         let user = self.user_by_name(&s.user)?;
         let by_limit = user_limit(user, "limit-uptime")
-            .map(|l| Duration::from_secs(l).saturating_sub(user.uptime));
+            .map(|l| Duration::from_millis(l).saturating_sub(user.uptime));
         let by_timeout = self
             .session_timeout_for(user)
             .map(|t| t.saturating_sub(s.uptime));
@@ -368,11 +368,11 @@ impl RouterState {
     }
 }
 
-/// A numeric limit (limit-uptime in seconds, limit-bytes-* in bytes) when set and non-zero.
+/// A numeric limit (limit-uptime in milliseconds, limit-bytes-* in bytes) when set and non-zero.
 pub fn user_limit(u: &User, key: &str) -> Option<u64> {
     let v = u.props.get(key)?;
     let n = if key == "limit-uptime" {
-        parse_duration(v).ok()?.as_secs()
+        u64::try_from(parse_duration(v).ok()?.as_millis()).unwrap_or(u64::MAX)
     } else {
         v.parse().ok()?
     };

@@ -44,14 +44,21 @@ impl InventoryKeys {
 
 /// Every rogue and tampered token an inventory shows.
 ///
-/// Call it for each `Inventory` an agent sends, with `issued` holding at least the tokens
-/// [`InventoryKeys::of`] names. Users and sessions that are fine produce nothing.
+/// Call it for each `Inventory` an agent sends, with `taken_at` the envelope's `at` (the agent's
+/// clock, which also stamps `applied_at` and `expired_at`) and `issued` holding at least the
+/// tokens [`InventoryKeys::of`] names. Users and sessions that are fine produce nothing.
 pub fn check_inventory(
     router: &RouterRef,
     inventory: &Inventory,
+    taken_at: i64,
     issued: &dyn TokenLookup,
     config: &ReconcileConfig,
 ) -> Vec<Finding> {
+    let obs = Observation {
+        router,
+        taken_at,
+        config,
+    };
     let mut findings = Vec::new();
     // Rogue findings by user name, so sessions of a rogue user join its evidence.
     let mut rogue_by_name: BTreeMap<String, usize> = BTreeMap::new();
@@ -59,7 +66,7 @@ pub fn check_inventory(
 
     for user in &inventory.users {
         names.insert(user.name.as_str());
-        if let Some(f) = check_user(router, user, issued, config) {
+        if let Some(f) = check_user(&obs, user, issued) {
             if f.kind == AlertKind::RogueToken {
                 rogue_by_name.insert(user.name.clone(), findings.len());
             }
@@ -102,10 +109,13 @@ pub fn check_inventory(
 ///
 /// `expected` are the tokens issued for this router whose user must exist now (states
 /// `applied`, `in_use`, `used_up`, `expired`, `disabled`; others are skipped, so passing more
-/// is harmless). A token whose `RemoveToken` is queued must be passed as `removed`.
+/// is harmless). A token whose `RemoveToken` is queued must be passed as `removed`. Tokens
+/// confirmed on the router after `taken_at` (the inventory envelope's `at`) are skipped: the
+/// inventory was taken before their user existed.
 pub fn check_missing(
     router: &RouterRef,
     inventory: &Inventory,
+    taken_at: i64,
     expected: &[IssuedToken],
 ) -> Vec<Finding> {
     let ids: HashSet<Uuid> = inventory
@@ -118,6 +128,7 @@ pub fn check_missing(
         .iter()
         .filter(|t| t.agent_id == router.agent_id)
         .filter(|t| !matches!(t.state, TokenState::Issued | TokenState::Removed))
+        .filter(|t| t.applied_at.is_none_or(|a| a <= taken_at))
         .filter(|t| !ids.contains(&t.token_id) && !names.contains(t.code.as_str()))
         .map(|t| {
             let diff = vec![difference("present", json!(true), json!(false))];
@@ -136,12 +147,19 @@ fn is_trial_session(user: &str) -> bool {
     })
 }
 
+/// One inventory being checked.
+struct Observation<'a> {
+    router: &'a RouterRef,
+    taken_at: i64,
+    config: &'a ReconcileConfig,
+}
+
 fn check_user(
-    router: &RouterRef,
+    obs: &Observation<'_>,
     user: &RouterUser,
     issued: &dyn TokenLookup,
-    config: &ReconcileConfig,
 ) -> Option<Finding> {
+    let (router, config) = (obs.router, obs.config);
     let claimed = user.comment.as_deref().and_then(token_id_from_comment);
     let Some(token_id) = claimed else {
         if config.builtin_users.iter().any(|b| b == &user.name) {
@@ -175,7 +193,7 @@ fn check_user(
         f.evidence["token_code"] = json!(token.code);
         return Some(f);
     }
-    let diff = differences(token, user);
+    let diff = differences(obs, token, user);
     if diff.is_empty() {
         return None;
     }
@@ -189,7 +207,7 @@ fn check_user(
 }
 
 /// What on the router differs from what the ledger issued, as `{field, expected, found}`.
-fn differences(token: &IssuedToken, user: &RouterUser) -> Vec<Value> {
+fn differences(obs: &Observation<'_>, token: &IssuedToken, user: &RouterUser) -> Vec<Value> {
     let mut diff = Vec::new();
     let profile = profile_name(&token.package_slug);
     if user.profile.as_deref() != Some(profile.as_str()) {
@@ -221,7 +239,10 @@ fn differences(token: &IssuedToken, user: &RouterUser) -> Vec<Value> {
             diff.push(difference("password", json!("as issued"), json!("changed")));
         }
     }
-    if matches!(token.state, TokenState::Expired | TokenState::Disabled) && !user.disabled {
+    // Ended a poll interval before the inventory was taken: the agent has disabled it by then.
+    let must_be_disabled = matches!(token.state, TokenState::Expired | TokenState::Disabled)
+        && token.ended_before(obs.taken_at, obs.config.grace_ms());
+    if must_be_disabled && !user.disabled {
         diff.push(difference("disabled", json!(true), json!(false)));
     }
     if let Some(applied_id) = token.router_user_id.as_deref() {

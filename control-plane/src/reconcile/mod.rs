@@ -227,6 +227,14 @@ impl Default for ReconcileConfig {
     }
 }
 
+impl ReconcileConfig {
+    /// One poll interval in milliseconds: how long after a token ends the router may still
+    /// show it in use.
+    pub(crate) fn grace_ms(&self) -> i64 {
+        i64::try_from(self.uptime_tolerance_s.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+}
+
 /// The hotspot user RouterOS creates on every router and refuses to remove.
 pub const DEFAULT_TRIAL_USER: &str = "default-trial";
 

@@ -105,8 +105,12 @@ pub struct IssuedToken {
     pub first_login_at: Option<i64>,
     /// Limit reached at (`None` when unknown; the state still says `used_up`).
     pub used_up_at: Option<i64>,
-    /// Validity window ran out at.
+    /// Validity window ran out at (`TokenExpired::expired_at`).
     pub expired_at: Option<i64>,
+    /// When it became `disabled` or `removed` (the agent's confirmation, or the queuing of the
+    /// removal). Without it (and `expired_at`) a check cannot tell an ended token's last
+    /// legitimate use from a later one, so it raises nothing.
+    pub ended_at: Option<i64>,
     /// Uptime used so far: the sum of every usage delta ingested before the report being checked.
     pub used_uptime_s: u64,
     /// Bytes (in + out) used so far, the same way.
@@ -136,9 +140,22 @@ impl IssuedToken {
             first_login_at: None,
             used_up_at: None,
             expired_at: None,
+            ended_at: None,
             used_uptime_s: 0,
             used_bytes: 0,
         }
+    }
+}
+
+impl IssuedToken {
+    /// Whether the token's life on the router had ended more than `grace_ms` before `at`, so
+    /// a router observation taken at `at` must show it ended.
+    pub(crate) fn ended_before(&self, at: i64, grace_ms: i64) -> bool {
+        self.state.is_ended()
+            && self
+                .ended_at
+                .or(self.expired_at)
+                .is_some_and(|end| end.saturating_add(grace_ms) < at)
     }
 }
 

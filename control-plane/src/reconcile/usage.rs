@@ -7,12 +7,14 @@ use serde_json::json;
 /// Every reused or rogue token a usage report shows.
 ///
 /// Call it for each `Usage` report an agent sends, before adding the report's deltas to the
-/// store, with each token's `used_uptime_s`/`used_bytes` as they were before this report.
+/// store, with `taken_at` the envelope's `at` and each token's `used_uptime_s`/`used_bytes` as
+/// they were before this report.
 /// `issued` must hold the tokens the entries' `token_id`s name and, for entries without one,
 /// the tokens with those codes on this router.
 pub fn check_usage(
     router: &RouterRef,
     report: &UsageReport,
+    taken_at: i64,
     issued: &dyn TokenLookup,
     config: &ReconcileConfig,
 ) -> Vec<Finding> {
@@ -45,7 +47,7 @@ pub fn check_usage(
             findings.push(rogue(router, usage, "code_mismatch", Some(token)));
             continue;
         }
-        findings.extend(check_token_usage(router, token, usage, config));
+        findings.extend(check_token_usage(router, token, usage, taken_at, config));
     }
     findings
 }
@@ -55,6 +57,7 @@ fn check_token_usage(
     router: &RouterRef,
     token: &IssuedToken,
     usage: &Usage,
+    taken_at: i64,
     config: &ReconcileConfig,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -126,7 +129,9 @@ fn check_token_usage(
         ));
     }
 
-    if token.state.is_ended() {
+    // Only a report taken a poll interval after the end can hold use after it: an earlier one
+    // may carry the last minutes before the agent disabled the user.
+    if token.ended_before(taken_at, config.grace_ms()) {
         let after_bytes = usage.delta_bytes_in + usage.delta_bytes_out;
         if usage.delta_uptime_s > config.uptime_tolerance_s
             || after_bytes > config.bytes_tolerance_min
@@ -146,6 +151,8 @@ fn check_token_usage(
                     "reason": "used_after_end",
                     "token_state": token.state,
                     "expired_at": token.expired_at,
+                    "ended_at": token.ended_at,
+                    "report_taken_at": taken_at,
                     "router_counters": counters,
                 }),
             ));

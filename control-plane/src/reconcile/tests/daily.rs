@@ -214,6 +214,7 @@ fn the_report_lists_the_days_alerts_and_the_cash_variance() {
     let rogue = check_inventory(
         &router(),
         &inventory(vec![], vec![session("GHOST234", 1)]),
+        NOW_MS,
         &IssuedIndex::default(),
         &ReconcileConfig::default(),
     );

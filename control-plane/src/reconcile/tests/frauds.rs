@@ -100,6 +100,7 @@ fn rogue_copy_of_a_token_on_another_router() {
     let f = only(check_inventory(
         &router(),
         &inv,
+        NOW_MS,
         &index,
         &ReconcileConfig::default(),
     ));
@@ -219,6 +220,7 @@ fn tampered_password_without_the_hash_in_the_evidence() {
 fn tampered_expired_token_enabled_again_for_resale() {
     let mut t = token(1, "ABCD2345");
     t.state = TokenState::Expired;
+    t.expired_at = Some(NOW_MS - 3_600_000);
     let f = tampered_one(&t, |u| u.disabled = false);
     assert_eq!(
         f.evidence["differences"],

@@ -18,6 +18,8 @@ pub(super) const OTHER_AGENT: &str = "cafe-b-r1";
 pub(super) const HOUR: u64 = 3600;
 /// 2026-11-25 09:00 UTC (10:00 at the cafe, UTC+01:00).
 pub(super) const MORNING_MS: i64 = 1_795_597_200_000;
+/// When the inventories and usage reports of the tests were taken: four hours later.
+pub(super) const NOW_MS: i64 = MORNING_MS + 4 * 3_600_000;
 
 pub(super) fn location() -> Uuid {
     Uuid::from_u128(0x10)
@@ -113,14 +115,14 @@ pub(super) fn inventory(users: Vec<RouterUser>, sessions: Vec<ActiveSession>) ->
 /// Run both router-side checks the control plane runs on an inventory.
 pub(super) fn inventory_findings(inv: &Inventory, tokens: &[IssuedToken]) -> Vec<Finding> {
     let index = IssuedIndex::new(tokens.iter().cloned());
-    let mut f = check_inventory(&router(), inv, &index, &ReconcileConfig::default());
-    f.extend(check_missing(&router(), inv, tokens));
+    let mut f = check_inventory(&router(), inv, NOW_MS, &index, &ReconcileConfig::default());
+    f.extend(check_missing(&router(), inv, NOW_MS, tokens));
     f
 }
 
 pub(super) fn usage_findings(r: &UsageReport, tokens: &[IssuedToken]) -> Vec<Finding> {
     let index = IssuedIndex::new(tokens.iter().cloned());
-    check_usage(&router(), r, &index, &ReconcileConfig::default())
+    check_usage(&router(), r, NOW_MS, &index, &ReconcileConfig::default())
 }
 
 /// The only finding, or a panic that shows them all.

@@ -151,7 +151,7 @@ fn the_built_in_default_trial_user_is_not_rogue() {
     };
     let inv = inventory(vec![trial], vec![session("T-34:12:F9:8A:21:0C", 12)]);
     assert_eq!(
-        check_inventory(&router(), &inv, &IssuedIndex::default(), &config),
+        check_inventory(&router(), &inv, NOW_MS, &IssuedIndex::default(), &config),
         vec![]
     );
 }
@@ -195,7 +195,7 @@ fn router_normalisations_are_not_tampering() {
 fn an_expired_token_disabled_by_the_agent_is_fine() {
     let mut t = token(1, "ABCD2345");
     t.state = TokenState::Expired;
-    t.expired_at = Some(MORNING_MS + 86_400_000);
+    t.expired_at = Some(NOW_MS - 3_600_000);
     t.used_uptime_s = 1800;
     let mut u = user_for(&t);
     u.disabled = true;
@@ -203,9 +203,37 @@ fn an_expired_token_disabled_by_the_agent_is_fine() {
         inventory_findings(&inventory(vec![u], vec![]), std::slice::from_ref(&t)),
         vec![]
     );
-    // The last poll before the disable may arrive after TokenExpired: within one poll interval.
+    // A poll's worth of uptime after the end is the router's reaction time, not reuse.
     assert_eq!(
         usage_findings(&report(vec![usage(&t, 1800, 1860)]), &[t]),
+        vec![]
+    );
+}
+
+#[test]
+fn observations_taken_before_the_ledger_caught_up_raise_nothing() {
+    // The control plane may apply a batch [Inventory, Usage, TokenExpired, TokenApplied] before
+    // checking it: what the router showed before the expiry or the add is no evidence.
+    let mut expired = token(1, "ABCD2345");
+    expired.state = TokenState::Expired;
+    expired.expired_at = Some(NOW_MS - 30_000);
+    let mut late = token(2, "EFGH6789");
+    late.applied_at = Some(NOW_MS + 5_000);
+    let inv = inventory(vec![user_for(&expired)], vec![session("ABCD2345", 1)]);
+    assert_eq!(inventory_findings(&inv, &[expired.clone(), late]), vec![]);
+    // The report covering the minutes before the disable, taken just after it.
+    let r = report(vec![usage(&expired, 0, 1800)]);
+    assert_eq!(usage_findings(&r, std::slice::from_ref(&expired)), vec![]);
+    // A disabled token whose end time the store did not record: nothing to judge by.
+    let mut disabled = token(3, "JKMN2345");
+    disabled.state = TokenState::Disabled;
+    let inv = inventory(vec![user_for(&disabled)], vec![]);
+    assert_eq!(
+        inventory_findings(&inv, std::slice::from_ref(&disabled)),
+        vec![]
+    );
+    assert_eq!(
+        usage_findings(&report(vec![usage(&disabled, 0, 900)]), &[disabled]),
         vec![]
     );
 }

@@ -1,0 +1,134 @@
+//! Commands end to end: simulator router, system Mosquitto, fake control plane.
+
+mod common;
+
+use common::*;
+use mtm_common::{keys, token_id_from_comment, DownMessage, UpMessage};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_token_is_applied_once_and_a_repeat_is_answered() {
+    let rig = rig("cmd", MOSQUITTO, true).await;
+    let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
+
+    let cmd = create_token("ABCD2345");
+    cp.command(&cmd).await;
+    wait_until(20, "TokenApplied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    let users = router.users();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].name, "ABCD2345");
+    // The `mtm-1h` profile is not on this router, so the agent fell back to `default`.
+    assert_eq!(users[0].profile.as_deref(), Some("default"));
+    let mtm_common::CommandKind::CreateToken(ct) = &cmd.kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        users[0].comment.as_deref().and_then(token_id_from_comment),
+        Some(ct.token_id)
+    );
+
+    // The same command again (a control-plane resend): answered from the inbox, not applied.
+    cp.command(&cmd).await;
+    wait_until(20, "second answer", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 2
+    })
+    .await;
+    let answers = cp.collect(|m| match m {
+        UpMessage::TokenApplied(t) => Some(t.clone()),
+        _ => None,
+    });
+    assert_eq!(answers[0], answers[1]);
+    assert!(!answers[0].already_present);
+    assert_eq!(router.users().len(), 1);
+    assert_eq!(agent.status().commands_applied, 1);
+    wait_until(10, "outbox acked", || agent.status().outbox_len == 0).await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_stale_commands_are_refused() {
+    let rig = rig("refuse", MOSQUITTO, true).await;
+    let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
+
+    let wrong_key = keys::generate_signing_key();
+    cp.send_with(
+        &wrong_key,
+        now_ms(),
+        &DownMessage::Command(create_token("FORGED22")),
+    )
+    .await;
+    let old = now_ms() - 2 * 86_400_000;
+    cp.send_with(
+        &cp.key.clone(),
+        old,
+        &DownMessage::Command(create_token("STALE222")),
+    )
+    .await;
+    let mut too_old = create_token("OLDCMD22");
+    too_old.issued_at = old;
+    cp.command(&too_old).await;
+    // A good command after them: once it is applied, the bad ones were seen and dropped.
+    cp.command(&create_token("GOOD2222")).await;
+    wait_until(20, "good command", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    let names: Vec<String> = router.users().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, vec!["GOOD2222".to_string()]);
+    assert_eq!(agent.status().commands_applied, 1);
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_empties_the_outbox_and_without_it_nothing_is_dropped() {
+    let rig = rig("ack", MOSQUITTO, false).await;
+    let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
+    for i in 0..3 {
+        cp.command(&create_token(&format!("ACKTEST{i}"))).await;
+    }
+    wait_until(20, "three results", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 3
+    })
+    .await;
+    let st = agent.status();
+    assert!(st.outbox_len >= 4, "hello + 3 results kept: {st:?}");
+    let up_to = cp.seen.lock().unwrap().last_committed;
+    cp.send(&DownMessage::Ack { up_to_seq: up_to }).await;
+    wait_until(10, "outbox emptied", || {
+        let s = agent.status();
+        s.last_acked_seq == up_to && s.outbox_len == s.next_seq - 1 - up_to
+    })
+    .await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_wait_for_an_unreachable_router_and_apply_once() {
+    let rig = rig("unreach", MOSQUITTO, true).await;
+    let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
+    wait_until(20, "router reachable", || agent.status().router_reachable).await;
+    router.set_reachable(false);
+    wait_until(20, "router unreachable", || {
+        !agent.status().router_reachable
+    })
+    .await;
+    let cmds: Vec<_> = (0..3)
+        .map(|i| create_token(&format!("QUEUED2{i}")))
+        .collect();
+    for c in &cmds {
+        cp.command(c).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(agent.status().commands_applied, 0);
+    router.set_reachable(true);
+    wait_until(30, "three applied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 3
+    })
+    .await;
+    let mut names: Vec<String> = router.users().into_iter().map(|u| u.name).collect();
+    names.sort();
+    assert_eq!(names, vec!["QUEUED20", "QUEUED21", "QUEUED22"]);
+    rig.stop().await;
+}

@@ -78,6 +78,8 @@ pub struct IssuedToken {
     pub limit_uptime_s: Option<u64>,
     /// `limit-bytes-total` the token was issued with.
     pub limit_bytes_total: Option<u64>,
+    /// Valid this long after first login (the agent enforces it), seconds.
+    pub validity_s: Option<u64>,
     /// SHA-256 hex of the password it was issued with ([`password_sha256`]); `None` when the
     /// package uses no password.
     pub password_sha256: Option<String>,
@@ -126,6 +128,7 @@ impl IssuedToken {
             package_slug: package_slug.to_string(),
             limit_uptime_s: None,
             limit_bytes_total: None,
+            validity_s: None,
             password_sha256: None,
             state: TokenState::Issued,
             issued_at: 0,

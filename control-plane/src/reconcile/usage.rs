@@ -129,6 +129,37 @@ fn check_token_usage(
         ));
     }
 
+    // A validity window the agent should have closed: use a poll interval past its deadline.
+    let first_login = token.first_login_at.or(usage.first_login_at);
+    if let (Some(validity), Some(first), false) =
+        (token.validity_s, first_login, token.state.is_ended())
+    {
+        let deadline =
+            first.saturating_add(i64::try_from(validity.saturating_mul(1000)).unwrap_or(i64::MAX));
+        if taken_at > deadline.saturating_add(config.grace_ms())
+            && usage.delta_uptime_s > config.uptime_tolerance_s
+        {
+            findings.push(reused(
+                router,
+                token,
+                format!("reused_token:{}:beyond_validity", token.token_id),
+                format!(
+                    "token {} was used after its validity window closed",
+                    token.code
+                ),
+                json!({
+                    "user": token.code,
+                    "reason": "beyond_validity",
+                    "first_login_at": first,
+                    "validity_s": validity,
+                    "deadline": deadline,
+                    "report_taken_at": taken_at,
+                    "router_counters": counters,
+                }),
+            ));
+        }
+    }
+
     // Only a report taken a poll interval after the end can hold use after it: an earlier one
     // may carry the last minutes before the agent disabled the user.
     if token.ended_before(taken_at, config.grace_ms()) {

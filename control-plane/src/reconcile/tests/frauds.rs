@@ -348,3 +348,24 @@ fn the_same_evidence_gives_the_same_dedup_keys() {
     assert_eq!(first.len(), 3);
     assert_eq!(first, keys(inventory_findings(&inv, &[t])));
 }
+
+#[test]
+fn reused_after_its_validity_window_when_the_agent_did_not_expire_it() {
+    let mut t = token(1, "ABCD2345");
+    t.state = TokenState::InUse;
+    t.validity_s = Some(HOUR);
+    t.first_login_at = Some(NOW_MS - 3 * 3_600_000);
+    t.used_uptime_s = 600;
+    let f = only(usage_findings(
+        &report(vec![usage(&t, 600, 1200)]),
+        std::slice::from_ref(&t),
+    ));
+    assert_eq!(f.evidence["reason"], "beyond_validity");
+    assert_eq!(f.evidence["deadline"], NOW_MS - 2 * 3_600_000);
+    // Within the window, or a poll's worth past it, is normal.
+    t.first_login_at = Some(NOW_MS - 3_600_000 - 60_000);
+    assert_eq!(
+        usage_findings(&report(vec![usage(&t, 600, 1200)]), &[t]),
+        vec![]
+    );
+}

@@ -18,6 +18,22 @@
 //! - Counters that stay equal between polls raise nothing; limits are compared after RouterOS's
 //!   own normalisation (an absent limit and `0` both mean unlimited), and usage beyond a package
 //!   is judged with a tolerance of one poll interval ([`ReconcileConfig`]).
+//! - Router observations are judged by when they were taken (the envelope's `at`), so a batch
+//!   the store applied before checking (a `TokenApplied` or `TokenExpired` behind the
+//!   `Inventory`) cannot make an earlier picture look wrong. An ended token without an end time
+//!   raises nothing.
+//!
+//! Wiring, per verified up-message of agent `a` (router `r`, location `l`, envelope `at`):
+//! - `Inventory`: load the tokens [`InventoryKeys::of`] names (by id, and by code on `r`) plus
+//!   `r`'s tokens in states applied..disabled, into an [`IssuedIndex`]; call
+//!   [`check_inventory`] and [`check_missing`] with `taken_at = at`.
+//! - `Usage`: load the entries' tokens with `used_*` as summed *before* this report; call
+//!   [`check_usage`].
+//! - Shift close: [`check_shift_close`]; store its figures on the shift. Dispense:
+//!   [`check_dispense`] before issuing. Every minute: [`check_router_silent`] per router.
+//! - At each location's close time: [`daily_report`] for the day [`DayWindow::containing`]
+//!   the close instant minus one millisecond; store body and hash, never update them.
+//! - Insert each [`Finding`] as an alert unless one with its `dedup_key` exists.
 
 mod cash;
 mod daily;

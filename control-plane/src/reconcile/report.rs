@@ -226,7 +226,7 @@ pub struct ReconciliationReport {
 
 impl ReconciliationReport {
     /// The exact bytes the hash covers: the body as compact JSON (fields in declaration order,
-    /// maps sorted, lists sorted by [`daily_report`]).
+    /// maps sorted, lists sorted by [`super::daily_report`]).
     pub fn canonical_json(body: &ReportBody) -> Result<Vec<u8>, ReconcileError> {
         serde_json::to_vec(body).map_err(|e| ReconcileError::Serialise(e.to_string()))
     }

@@ -2,12 +2,30 @@
 //! (SQLite, PostgreSQL to come), runs or joins the MQTT broker, verifies and ingests what agents
 //! send, queues signed commands to them, and serves the staff pages and the JSON API.
 
+pub mod app;
+pub mod auth;
 pub mod commands;
+pub mod config;
+pub mod demo;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
+pub mod packages;
 pub mod reconcile;
+pub mod routers;
+pub mod server;
+pub mod shifts;
 pub mod store;
+pub mod system;
+pub mod tokens;
+pub mod users;
+pub mod web;
+
+pub use app::{app, AppState};
+pub use config::ServerConfig;
+pub use mqtt::MqttConfig;
+pub use server::{start, ServerHandle};
+pub use store::Store;
 
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -189,10 +189,12 @@ pub struct ClientSettings {
 }
 
 /// Connect the control plane's client. Every publish on the subscribed topics is forwarded to
-/// `tx`; after every (re)connect the subscriptions are renewed.
+/// `tx`; after every (re)connect the subscriptions are renewed, and `subscribed` turns true once
+/// the broker has confirmed both.
 pub fn connect_client(
     settings: ClientSettings,
     tx: mpsc::Sender<Incoming>,
+    subscribed: tokio::sync::watch::Sender<bool>,
 ) -> (AsyncClient, JoinHandle<()>) {
     let id = format!("mtm-cp-{}", uuid::Uuid::new_v4().simple());
     let mut opts = MqttOptions::new(id, settings.host, settings.port);
@@ -212,10 +214,18 @@ pub fn connect_client(
     let sub = client.clone();
     let task = tokio::spawn(async move {
         let mut failures = 0u32;
+        let mut subacks = 0u32;
         loop {
             match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    subacks += 1;
+                    if subacks == 2 {
+                        subscribed.send_replace(true);
+                    }
+                }
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     failures = 0;
+                    subacks = 0;
                     tracing::info!("connected to MQTT broker");
                     for topic in [up, mtm_common::topics::STATUS_ALL] {
                         if let Err(e) = sub.try_subscribe(topic, QoS::AtLeastOnce) {
@@ -234,6 +244,7 @@ pub fn connect_client(
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    subscribed.send_replace(false);
                     failures = failures.saturating_add(1);
                     if failures == 1 || failures % 30 == 0 {
                         tracing::warn!(error = %e, failures, "MQTT connection error; retrying");

@@ -69,6 +69,8 @@ pub trait Store: Send + Sync {
     async fn list_locations(&self) -> StoreResult<Vec<Location>>;
     /// Enroll a router; the MQTT password is stored as a SHA-256 hash.
     async fn create_router(&self, router: NewRouter) -> StoreResult<Router>;
+    /// A router by id.
+    async fn router(&self, id: Uuid) -> StoreResult<Option<Router>>;
     /// A router by its agent id.
     async fn router_by_agent(&self, agent_id: &str) -> StoreResult<Option<Router>>;
     /// Check an agent's MQTT credentials.

@@ -286,6 +286,14 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::NotFound("router just created".into()))
     }
 
+    async fn router(&self, id: Uuid) -> StoreResult<Option<Router>> {
+        let row = sqlx::query("SELECT * FROM routers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(router_from_row).transpose()
+    }
+
     async fn router_by_agent(&self, agent_id: &str) -> StoreResult<Option<Router>> {
         let row = sqlx::query("SELECT * FROM routers WHERE agent_id = $1")
             .bind(agent_id)

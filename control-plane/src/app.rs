@@ -1,0 +1,144 @@
+//! The HTTP application: shared state, the one error type, and the router built from every
+//! feature module's routes.
+
+use crate::auth::{self, RateLimiter};
+use crate::commands::Dispatcher;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{middleware, Json, Router};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Settings the handlers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Cookies marked Secure, HSTS sent.
+    pub secure_cookies: bool,
+    /// Voucher code length.
+    pub token_code_len: usize,
+    /// Hotspot login URL printed on vouchers.
+    pub public_url: Option<String>,
+    /// Where agents reach the broker.
+    pub mqtt_addr: SocketAddr,
+    /// The control plane's public key, hex (agents pin it).
+    pub control_plane_public_key: String,
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Sends commands to agents.
+    pub dispatcher: Arc<Dispatcher>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// JWT signing keys.
+    pub jwt: Arc<auth::JwtKeys>,
+    /// Login attempt limits.
+    pub limiter: Arc<RateLimiter>,
+    /// Page templates.
+    pub templates: Arc<minijinja::Environment<'static>>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+}
+
+/// Every route of the server.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::web::router())
+        .merge(crate::auth::router())
+        .merge(crate::users::router())
+        .merge(crate::routers::router())
+        .merge(crate::packages::router())
+        .merge(crate::shifts::router())
+        .merge(crate::tokens::router())
+        .merge(crate::system::router())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::session_layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::security_headers,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .with_state(state)
+}
+
+/// What a handler can fail with; JSON for the API, a redirect or short page for browsers.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid session (API: 401).
+    #[error("login required")]
+    Unauthenticated,
+    /// No valid session on a page: go to the login page.
+    #[error("login required")]
+    LoginRedirect,
+    /// The role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The CSRF token is missing or wrong.
+    #[error("missing or bad CSRF token")]
+    Csrf,
+    /// Not there (or not yours).
+    #[error("not found")]
+    NotFound,
+    /// Bad input.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts.
+    #[error("too many attempts; try again later")]
+    TooManyRequests,
+    /// Something broke; details are logged, not shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => AppError::NotFound,
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Invalid(m) => AppError::BadRequest(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<minijinja::Error> for AppError {
+    fn from(e: minijinja::Error) -> Self {
+        AppError::Internal(format!("template: {e}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            AppError::LoginRedirect => return Redirect::to("/login").into_response(),
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+/// Short form of handler results.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,186 @@
+//! Server configuration: defaults, then a TOML file, then `MTM_*` environment variables.
+
+use crate::mqtt::MqttConfig;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: toml::de::Error,
+    },
+    /// An environment variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// Variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Everything `mtm-server` needs to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Holds the SQLite file, the control-plane key (`cp.key`) and the JWT secret.
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://...`; empty means `sqlite://{data_dir}/mtm.db`.
+    pub database_url: String,
+    /// HTTP listen address.
+    pub http_bind: SocketAddr,
+    /// Embedded or external broker.
+    pub mqtt: MqttConfig,
+    /// Length of voucher codes.
+    pub token_code_len: usize,
+    /// Mark cookies Secure and send HSTS (set when served over TLS).
+    pub secure_cookies: bool,
+    /// Public URL of the hotspot login page printed on vouchers, if any.
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            http_bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mqtt: MqttConfig::default(),
+            token_code_len: 8,
+            secure_cookies: false,
+            public_url: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Defaults, overlaid by `file` (if given), overlaid by `MTM_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+            None => ServerConfig::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Apply `MTM_*` overrides from `get` (the environment, or a map in tests).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env {
+                name: name.into(),
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = get("MTM_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("MTM_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("MTM_HTTP_BIND") {
+            self.http_bind = parse("MTM_HTTP_BIND", &v)?;
+        }
+        if let Some(v) = get("MTM_MQTT_BIND") {
+            self.mqtt = MqttConfig::Embedded {
+                bind: parse("MTM_MQTT_BIND", &v)?,
+            };
+        }
+        if let Some(host) = get("MTM_MQTT_HOST") {
+            let port = match get("MTM_MQTT_PORT") {
+                Some(p) => parse("MTM_MQTT_PORT", &p)?,
+                None => 1883,
+            };
+            self.mqtt = MqttConfig::External {
+                host,
+                port,
+                username: get("MTM_MQTT_USERNAME"),
+                password: get("MTM_MQTT_PASSWORD"),
+            };
+        }
+        if let Some(v) = get("MTM_TOKEN_CODE_LEN") {
+            self.token_code_len = parse("MTM_TOKEN_CODE_LEN", &v)?;
+        }
+        if let Some(v) = get("MTM_SECURE_COOKIES") {
+            self.secure_cookies = parse("MTM_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = get("MTM_PUBLIC_URL") {
+            self.public_url = Some(v).filter(|s| !s.is_empty());
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data folder.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("mtm.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn toml_then_env_override_defaults() {
+        let cfg: ServerConfig = toml::from_str(
+            r#"
+            data_dir = "/srv/mtm"
+            http_bind = "0.0.0.0:9000"
+            [mqtt]
+            mode = "embedded"
+            bind = "0.0.0.0:1884"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.effective_database_url(), "sqlite:///srv/mtm/mtm.db");
+        assert_eq!(cfg.token_code_len, 8);
+        let mut cfg = cfg;
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("MTM_MQTT_HOST", "broker"),
+            ("MTM_DATABASE_URL", "postgres://db/mtm"),
+            ("MTM_SECURE_COOKIES", "true"),
+        ]);
+        cfg.apply_env(|k| env.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(cfg.effective_database_url(), "postgres://db/mtm");
+        assert!(cfg.secure_cookies);
+        assert!(
+            matches!(cfg.mqtt, MqttConfig::External { ref host, port: 1883, .. } if host == "broker")
+        );
+        let bad = cfg.apply_env(|k| (k == "MTM_HTTP_BIND").then(|| "nonsense".to_string()));
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+        assert!(toml::from_str::<ServerConfig>("unknown_key = 1").is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! Starting and stopping the whole server: store, keys, broker, ingest, dispatcher and HTTP.
+
+use crate::app::{app, AppState, Settings};
+use crate::auth::{JwtKeys, RateLimiter};
+use crate::commands::Dispatcher;
+use crate::config::ServerConfig;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::mqtt::{self, ClientSettings, InternalCredentials, MqttConfig};
+use crate::store::{self, Store};
+use anyhow::Context;
+use ed25519_dalek::SigningKey;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server.
+pub struct ServerHandle {
+    http_addr: SocketAddr,
+    mqtt_addr: SocketAddr,
+    cp_public_key_hex: String,
+    store: Arc<dyn Store>,
+    client: rumqttc::AsyncClient,
+    stop_http: oneshot::Sender<()>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Where HTTP listens.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Where agents reach the broker.
+    pub fn mqtt_addr(&self) -> SocketAddr {
+        self.mqtt_addr
+    }
+
+    /// The control plane's public key, hex (agents pin it).
+    pub fn control_plane_public_key_hex(&self) -> String {
+        self.cp_public_key_hex.clone()
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Stop HTTP, ingest and the MQTT client. The embedded broker's threads cannot be stopped
+    /// by rumqttd and end with the process.
+    pub async fn shutdown(self) {
+        let _ = self.stop_http.send(());
+        let _ = self.client.disconnect().await;
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Read a 32-byte secret stored as hex in `path`, or make one (file mode 0600).
+fn load_or_create_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes =
+            hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
+        return bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{} must hold 32 bytes of hex", path.display()));
+    }
+    let secret: [u8; 32] = rand::random();
+    write_private(path, &hex::encode(secret))?;
+    Ok(secret)
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// The control plane's signing key from `DATA/cp.key`, made on first start.
+pub fn load_or_create_cp_key(data_dir: &Path) -> anyhow::Result<SigningKey> {
+    let seed = load_or_create_secret(&data_dir.join("cp.key"))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Open the store the config names (creating the data folder), running migrations.
+pub async fn open_store(cfg: &ServerConfig) -> anyhow::Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    store::open(&cfg.effective_database_url())
+        .await
+        .context("opening the database")
+}
+
+/// Start everything; returns once HTTP listens and the MQTT client has connected (or, for an
+/// external broker that is down, after a grace period while it keeps retrying).
+pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
+    let store = open_store(&cfg).await?;
+    let cp_key = load_or_create_cp_key(&cfg.data_dir)?;
+    let jwt_secret = load_or_create_secret(&cfg.data_dir.join("jwt.secret"))?;
+    let cp_public_key_hex = mtm_common::keys::public_key_hex(&cp_key.verifying_key());
+    let metrics = Arc::new(Metrics::default());
+
+    let (client_settings, mqtt_addr) = match &cfg.mqtt {
+        MqttConfig::Embedded { bind } => {
+            let internal = InternalCredentials::generate();
+            let addr = mqtt::start_embedded(*bind, store.clone(), internal.clone())?;
+            wait_listening(addr).await?;
+            let settings = ClientSettings {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+                credentials: Some((internal.username, internal.password)),
+                shared: false,
+            };
+            (settings, addr)
+        }
+        MqttConfig::External {
+            host,
+            port,
+            username,
+            password,
+        } => {
+            let addr = tokio::net::lookup_host((host.as_str(), *port))
+                .await
+                .with_context(|| format!("resolving {host}"))?
+                .next()
+                .with_context(|| format!("{host} has no address"))?;
+            let settings = ClientSettings {
+                host: host.clone(),
+                port: *port,
+                credentials: username
+                    .clone()
+                    .map(|u| (u, password.clone().unwrap_or_default())),
+                shared: true,
+            };
+            (settings, addr)
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let (connected_tx, connected_rx) = tokio::sync::watch::channel(false);
+    let (client, mqtt_task) = mqtt::connect_client(client_settings, tx, connected_tx);
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        Arc::new(client.clone()),
+        cp_key,
+        metrics.clone(),
+    ));
+    let ingest = Arc::new(Ingest::new(
+        store.clone(),
+        dispatcher.clone(),
+        metrics.clone(),
+    ));
+    let ingest_task = tokio::spawn(ingest.run(rx));
+
+    let state = AppState {
+        store: store.clone(),
+        dispatcher,
+        metrics,
+        jwt: Arc::new(JwtKeys::new(&jwt_secret)),
+        limiter: Arc::new(RateLimiter::default()),
+        templates: Arc::new(crate::web::templates()?),
+        settings: Arc::new(Settings {
+            secure_cookies: cfg.secure_cookies,
+            token_code_len: cfg.token_code_len,
+            public_url: cfg.public_url.clone(),
+            mqtt_addr,
+            control_plane_public_key: cp_public_key_hex.clone(),
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.http_bind)
+        .await
+        .with_context(|| format!("binding HTTP on {}", cfg.http_bind))?;
+    let http_addr = listener.local_addr()?;
+    let (stop_http, stop_rx) = oneshot::channel::<()>();
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+
+    let mut connected = connected_rx;
+    let wait = tokio::time::timeout(Duration::from_secs(10), connected.wait_for(|c| *c)).await;
+    if !matches!(wait, Ok(Ok(_))) {
+        tracing::warn!("MQTT broker not reachable yet; still retrying in the background");
+    }
+    Ok(ServerHandle {
+        http_addr,
+        mqtt_addr,
+        cp_public_key_hex,
+        store,
+        client,
+        stop_http,
+        tasks: vec![mqtt_task, ingest_task, http_task],
+    })
+}
+
+/// rumqttd binds on its own thread; wait until it accepts connections.
+async fn wait_listening(addr: SocketAddr) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("embedded broker did not start listening on {addr}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,284 @@
+//! Tokens: dispensing (staff with an open shift), the voucher page and its live status, and the
+//! token API.
+
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AnyRole, Auth, CurrentUser, ManagerUp, StaffOnly};
+use crate::store::{now_ms, IssueToken, Role, Token, TokenFilter, TokenPage, TokenState};
+use crate::web::{render, Page};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Token routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/tokens/generate", post(generate_json))
+        .route("/api/tokens/my-tokens", get(my_tokens))
+        .route("/api/tokens/all", get(all_tokens))
+        .route("/api/tokens/{id}", get(token_json))
+        .route("/dispense", get(dispense_page).post(dispense_form))
+        .route("/tokens/{id}", get(voucher_page))
+        .route("/tokens/{id}/status", get(status_fragment))
+}
+
+/// A token as the API and pages show it.
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    /// The token, including usage totals.
+    #[serde(flatten)]
+    pub token: Token,
+    /// Words for staff: "sent to router", "active on router", ...
+    pub state_label: &'static str,
+    /// The router carrying it is online now.
+    pub router_online: bool,
+    /// Not yet on the router because the router is offline.
+    pub waiting_offline: bool,
+}
+
+async fn view(state: &AppState, token: Token) -> AppResult<TokenView> {
+    let online = state
+        .store
+        .router(token.router_id)
+        .await?
+        .is_some_and(|r| r.online);
+    let waiting_offline = token.state == TokenState::Issued && !online;
+    let state_label = match token.state {
+        TokenState::Issued if online => "sent to router",
+        TokenState::Issued => "waiting for router",
+        TokenState::Applied => "active on router",
+        TokenState::InUse => "in use",
+        TokenState::UsedUp => "used up",
+        TokenState::Expired => "expired",
+        TokenState::Disabled => "disabled",
+        TokenState::Removed => "removed",
+    };
+    Ok(TokenView {
+        token,
+        state_label,
+        router_online: online,
+        waiting_offline,
+    })
+}
+
+/// Issue a token for the caller's open shift and send it to the location's router at once.
+/// A router that is offline gets it when it comes back.
+pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> AppResult<Token> {
+    let mut last = None;
+    // A code collision is astronomically rare; a fresh code settles it.
+    for _ in 0..3 {
+        let req = IssueToken {
+            id: Uuid::new_v4(),
+            code: mtm_common::token_code::generate(state.settings.token_code_len),
+            password: Some(mtm_common::token_code::generate_password(6)),
+            package_id,
+            staff_id: cur.user.id,
+            staff_username: cur.user.username.clone(),
+            command_id: Uuid::new_v4(),
+        };
+        match state.store.issue_token(req).await {
+            Ok((token, cmd)) => {
+                if let Err(e) = state.dispatcher.send(&cmd).await {
+                    tracing::warn!(error = %e, token = %token.id, "command stored; send failed, will resend");
+                }
+                return Ok(token);
+            }
+            Err(crate::store::StoreError::Conflict(m)) => last = Some(m),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Conflict(last.unwrap_or_default()))
+}
+
+/// Body of `POST /api/tokens/generate`.
+#[derive(Deserialize)]
+pub struct GenerateRequest {
+    /// Package to sell.
+    pub package_id: Uuid,
+}
+
+async fn generate_json(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<StaffOnly>,
+    Json(req): Json<GenerateRequest>,
+) -> AppResult<Json<TokenView>> {
+    let token = dispense(&state, &cur, req.package_id).await?;
+    Ok(Json(view(&state, token).await?))
+}
+
+/// A token the caller may see: staff only their own.
+async fn visible_token(state: &AppState, cur: &CurrentUser, id: Uuid) -> AppResult<Token> {
+    let token = state.store.token(id).await?.ok_or(AppError::NotFound)?;
+    if cur.user.role == Role::Staff && token.staff_id != cur.user.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(token)
+}
+
+async fn token_json(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<TokenView>> {
+    let token = visible_token(&state, &cur, id).await?;
+    Ok(Json(view(&state, token).await?))
+}
+
+/// Query of `GET /api/tokens/my-tokens`: a time window, paged.
+#[derive(Deserialize, Default)]
+pub struct MyTokensQuery {
+    /// From (unix ms); default: start of today (UTC).
+    pub from: Option<i64>,
+    /// To (unix ms).
+    pub to: Option<i64>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Offset.
+    pub offset: Option<u32>,
+}
+
+fn start_of_today() -> i64 {
+    let now = now_ms();
+    now - now.rem_euclid(86_400_000)
+}
+
+async fn my_tokens(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<StaffOnly>,
+    Query(q): Query<MyTokensQuery>,
+) -> AppResult<Json<TokenPage>> {
+    let filter = TokenFilter {
+        staff_id: Some(cur.user.id),
+        from: Some(q.from.unwrap_or_else(start_of_today)),
+        to: q.to,
+        limit: q.limit,
+        offset: q.offset,
+        ..Default::default()
+    };
+    Ok(Json(state.store.list_tokens(&filter).await?))
+}
+
+async fn all_tokens(
+    State(state): State<AppState>,
+    _: Auth<ManagerUp>,
+    Query(filter): Query<TokenFilter>,
+) -> AppResult<Json<TokenPage>> {
+    Ok(Json(state.store.list_tokens(&filter).await?))
+}
+
+/// The staff counter: clock in, or package buttons and today's vouchers.
+pub async fn dispense_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<StaffOnly>,
+) -> AppResult<Html<String>> {
+    dispense_page_with(&state, &cur, None).await
+}
+
+/// The counter page with an error message on top.
+pub async fn dispense_page_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let shift = state.store.open_shift_of(cur.user.id).await?;
+    let locations: Vec<_> = state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .filter(|l| cur.user.location_ids.contains(&l.id))
+        .collect();
+    let packages = state.store.list_packages().await?;
+    let page = state
+        .store
+        .list_tokens(&TokenFilter {
+            staff_id: Some(cur.user.id),
+            from: Some(start_of_today()),
+            limit: Some(200),
+            ..Default::default()
+        })
+        .await?;
+    let mut tokens = Vec::with_capacity(page.items.len());
+    for t in page.items {
+        tokens.push(view(state, t).await?);
+    }
+    let today_revenue: i64 = tokens.iter().map(|t| t.token.price_minor).sum();
+    let currency = packages
+        .first()
+        .map(|p| p.currency.clone())
+        .unwrap_or_default();
+    render(
+        state,
+        "dispense.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "shift": shift, "locations": locations, "packages": packages,
+            "today_count": tokens.len(), "tokens": tokens, "today_revenue": today_revenue,
+            "currency": currency, "error": error,
+        }),
+    )
+}
+
+/// Form of `POST /dispense`.
+#[derive(Deserialize)]
+pub struct DispenseForm {
+    /// Package to sell.
+    pub package_id: Uuid,
+}
+
+async fn dispense_form(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<StaffOnly>,
+    Form(form): Form<DispenseForm>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    match dispense(&state, &cur, form.package_id).await {
+        Ok(token) => Ok(Redirect::to(&format!("/tokens/{}", token.id)).into_response()),
+        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
+            Ok(dispense_page_with(&state, &cur, Some(m))
+                .await?
+                .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn status_ctx(state: &AppState, token: Token) -> AppResult<serde_json::Value> {
+    let package_name = state
+        .store
+        .list_packages()
+        .await?
+        .into_iter()
+        .find(|p| p.id == token.package_id)
+        .map(|p| p.name)
+        .unwrap_or_else(|| token.package_slug.clone());
+    let v = view(state, token).await?;
+    Ok(serde_json::json!({
+        "token": v.token, "state_label": v.state_label, "waiting_offline": v.waiting_offline,
+        // Poll until the router has confirmed; after that the state changes only slowly.
+        "polling": v.token.state == TokenState::Issued,
+        "package_name": package_name, "login_url": state.settings.public_url,
+    }))
+}
+
+async fn voucher_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    let token = visible_token(&state, &cur, id).await?;
+    let ctx = status_ctx(&state, token).await?;
+    render(&state, "voucher.html", &Page::of(&cur), ctx)
+}
+
+async fn status_fragment(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    let token = visible_token(&state, &cur, id).await?;
+    let ctx = status_ctx(&state, token).await?;
+    render(&state, "token_status.html", &Page::of(&cur), ctx)
+}

@@ -1,0 +1,188 @@
+//! The web layer shared by every page: templates (embedded, auto-escaped), the page context,
+//! security headers, static files, and the home redirect.
+
+use crate::app::{AppResult, AppState};
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::store::Role;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use minijinja::Environment;
+use serde::Serialize;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    (
+        "dispense.html",
+        include_str!("../../templates/dispense.html"),
+    ),
+    ("voucher.html", include_str!("../../templates/voucher.html")),
+    (
+        "token_status.html",
+        include_str!("../../templates/token_status.html"),
+    ),
+    (
+        "overview.html",
+        include_str!("../../templates/overview.html"),
+    ),
+];
+
+const HTMX: &str = include_str!("../../static/htmx.min.js");
+const CSS: &str = include_str!("../../static/mtm.css");
+
+/// Build the template environment. Templates are named `*.html`, so everything is escaped.
+pub fn templates() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    for (name, src) in TEMPLATES {
+        env.add_template(name, src)?;
+    }
+    env.add_filter("money", money);
+    env.add_filter("hm", hm);
+    Ok(env)
+}
+
+/// `500|money("USD")` → `5.00 USD`.
+fn money(minor: i64, currency: String) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
+}
+
+/// Unix ms → `HH:MM` (UTC).
+fn hm(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+/// What every page's layout needs: who is logged in and the CSRF token for its forms.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Page {
+    /// Logged-in username.
+    pub username: Option<String>,
+    /// Their role.
+    pub role: Option<Role>,
+    /// CSRF token for forms and htmx requests.
+    pub csrf: Option<String>,
+}
+
+impl Page {
+    /// A page for nobody in particular (login).
+    pub fn anonymous() -> Self {
+        Page::default()
+    }
+
+    /// A page for `cur`.
+    pub fn of(cur: &CurrentUser) -> Self {
+        Page {
+            username: Some(cur.user.username.clone()),
+            role: Some(cur.user.role),
+            csrf: Some(cur.session.csrf.clone()),
+        }
+    }
+}
+
+/// Render `name` with `ctx` plus the page context under `page`.
+pub fn render(
+    state: &AppState,
+    name: &str,
+    page: &Page,
+    ctx: serde_json::Value,
+) -> AppResult<Html<String>> {
+    let tmpl = state.templates.get_template(name)?;
+    let ctx = minijinja::context! { page => page, ..minijinja::Value::from_serialize(&ctx) };
+    Ok(Html(tmpl.render(ctx)?))
+}
+
+/// Static files and the home redirect.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/htmx.min.js", get(htmx))
+        .route("/static/mtm.css", get(css))
+}
+
+async fn home(MaybeUser(user): MaybeUser) -> Redirect {
+    match user.map(|u| u.user.role) {
+        None => Redirect::to("/login"),
+        Some(Role::Staff) => Redirect::to("/dispense"),
+        Some(_) => Redirect::to("/overview"),
+    }
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn htmx() -> Response {
+    asset(HTMX, "text/javascript; charset=utf-8")
+}
+
+async fn css() -> Response {
+    asset(CSS, "text/css; charset=utf-8")
+}
+
+/// Security headers on every response. No inline scripts or styles are allowed by the CSP; htmx
+/// is told (in the layout) not to inject its indicator styles.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    );
+    set(h, "x-frame-options", "DENY");
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "referrer-policy", "no-referrer");
+    if state.settings.secure_cookies {
+        set(
+            h,
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_time_filters() {
+        assert_eq!(money(500, "USD".into()), "5.00 USD");
+        assert_eq!(money(-1205, "KES".into()), "-12.05 KES");
+        assert_eq!(hm(3_600_000 + 5 * 60_000), "01:05");
+    }
+
+    #[test]
+    fn templates_parse_and_escape() {
+        let env = templates().unwrap();
+        let out = env
+            .get_template("login.html")
+            .unwrap()
+            .render(minijinja::context! { page => Page::anonymous(), username => "<script>\"x" })
+            .unwrap();
+        assert!(!out.contains("<script>\"x"));
+        assert!(out.contains("&lt;script&gt;"));
+    }
+}

@@ -191,6 +191,22 @@ pub fn execute(st: &mut RouterState, req: &Request, emit_empty: bool) -> Exec {
     Exec::Done(out)
 }
 
+/// The value of a key-property equality (`?name=X`) that every selected row must satisfy:
+/// only when the query is a plain AND of conditions (no `?#` operations).
+fn key_filter<'a>(table: Table, query: &'a [QueryWord]) -> Option<&'a str> {
+    let key = match table {
+        Table::Users | Table::Profiles => "name",
+        Table::Active | Table::Cookies => "user",
+    };
+    if query.iter().any(|q| matches!(q, QueryWord::Ops(_))) {
+        return None;
+    }
+    query.iter().find_map(|q| match q {
+        QueryWord::Eq(k, v) if k == key => Some(v.as_str()),
+        _ => None,
+    })
+}
+
 fn proplist(req: &Request) -> Option<Vec<String>> {
     req.attrs.get(".proplist").map(|p| {
         p.split(',')
@@ -260,7 +276,11 @@ fn table_command(
         });
     }
     if verb == "print" {
-        let rows = st.rows(table).into_iter().map(|(_, r)| r).collect();
+        let rows = st
+            .rows_keyed(table, key_filter(table, &req.query))
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
         return Exec::Done(print_rows(rows, req, emit_empty));
     }
     let out = match (table, verb) {

@@ -305,25 +305,36 @@ impl RouterState {
 
     /// Rows of a table, in id order.
     pub fn rows(&self, table: Table) -> Vec<(u32, Row)> {
+        self.rows_keyed(table, None)
+    }
+
+    /// Rows whose key property (`name` for users and profiles, `user` for sessions and
+    /// cookies) equals `key`, or all rows; lets `?name=X` skip rendering every other item.
+    pub fn rows_keyed(&self, table: Table, key: Option<&str>) -> Vec<(u32, Row)> {
+        let hit = |v: Option<&String>| key.is_none_or(|k| v.is_some_and(|v| v == k));
         match table {
             Table::Users => self
                 .users
                 .iter()
+                .filter(|u| hit(u.props.get("name")))
                 .map(|u| (u.id, self.user_row(u)))
                 .collect(),
             Table::Profiles => self
                 .profiles
                 .iter()
+                .filter(|p| hit(p.props.get("name")))
                 .map(|p| (p.id, self.profile_row(p)))
                 .collect(),
             Table::Active => self
                 .sessions
                 .iter()
+                .filter(|s| hit(Some(&s.user)))
                 .map(|s| (s.id, self.session_row(s)))
                 .collect(),
             Table::Cookies => self
                 .cookies
                 .iter()
+                .filter(|c| hit(Some(&c.user)))
                 .map(|c| (c.id, self.cookie_row(c)))
                 .collect(),
         }

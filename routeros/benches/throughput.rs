@@ -1,0 +1,181 @@
+//! Vouchers added per second and queries per second: this client against routeros-sim, beside
+//! librouteros and node-routeros against the same simulator in the same run.
+//!
+//! `routeros/tests/third_party/setup.sh && cargo bench -p mtm-routeros --bench throughput`
+//! (env `BENCH_N` sets the operations per client, default 5000; the Python client does N/5).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use mtm_routeros::{Client, ClientConfig, NewHotspotUser, SimConfig, Simulator};
+
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    adds: f64,
+    queries: f64,
+}
+
+async fn ours(addr: String, n: usize, in_flight: usize, prefix: &str) -> Rates {
+    let c = Client::connect(&ClientConfig::plain(addr, "admin", ""))
+        .await
+        .expect("connect");
+    let t = Instant::now();
+    let mut set: tokio::task::JoinSet<Result<(), mtm_routeros::Error>> =
+        tokio::task::JoinSet::new();
+    for i in 0..n {
+        if set.len() >= in_flight {
+            set.join_next()
+                .await
+                .expect("task")
+                .expect("join")
+                .expect("add");
+        }
+        let c = c.clone();
+        let name = format!("{prefix}{i}");
+        set.spawn(async move {
+            c.add_hotspot_user(&NewHotspotUser {
+                comment: Some(format!("mtm:{name}")),
+                name,
+                password: Some("4821".into()),
+                limit_uptime: Some(std::time::Duration::from_secs(3600)),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("join").expect("add");
+    }
+    let adds = n as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for i in 0..n {
+        if set.len() >= in_flight {
+            set.join_next()
+                .await
+                .expect("task")
+                .expect("join")
+                .expect("query");
+        }
+        let c = c.clone();
+        let q = format!("?name={prefix}{i}");
+        set.spawn(async move {
+            let r = c
+                .command(&["/ip/hotspot/user/print", &q, "=.proplist=.id,name"])
+                .await?;
+            assert_eq!(r.rows.len(), 1);
+            Ok::<_, mtm_routeros::Error>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("join").expect("query");
+    }
+    let queries = n as f64 / t.elapsed().as_secs_f64();
+    c.close().await;
+    Rates { adds, queries }
+}
+
+fn script(cmd: &mut Command, what: &str) -> Rates {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e} (run tests/third_party/setup.sh)"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let num = |key: &str| -> f64 {
+        let at = text
+            .find(key)
+            .unwrap_or_else(|| panic!("{what}: no {key} in {text}"))
+            + key.len()
+            + 2;
+        text[at..]
+            .split([',', '}'])
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    Rates {
+        adds: num("\"adds_per_sec\""),
+        queries: num("\"queries_per_sec\""),
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = rt
+        .block_on(Simulator::start(SimConfig::default()))
+        .expect("sim");
+    let addr = sim.addr();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/third_party");
+    let venv = std::env::var("MTM_PY_VENV").unwrap_or_else(|_| "/var/tmp/mtm-py".into());
+    let port = addr.port().to_string();
+
+    let mut rows: Vec<(String, usize, Rates)> = Vec::new();
+    let pipelined = rt.block_on(ours(addr.to_string(), n, 256, "RP"));
+    rows.push(("mtm-routeros, 256 in flight".into(), n, pipelined));
+    let seq = rt.block_on(ours(addr.to_string(), n / 5, 1, "RS"));
+    rows.push(("mtm-routeros, 1 in flight".into(), n / 5, seq));
+    let py_n = (n / 5).max(1);
+    let lr = script(
+        Command::new(Path::new(&venv).join("bin/python"))
+            .current_dir(&dir)
+            .args([
+                "librouteros_bench.py",
+                "127.0.0.1",
+                &port,
+                &py_n.to_string(),
+            ]),
+        "librouteros",
+    );
+    rows.push(("librouteros 4.2.2 (sync)".into(), py_n, lr));
+    let node = |conc: usize, n: usize| {
+        script(
+            Command::new("node").current_dir(&dir).args([
+                "node_routeros_bench.js",
+                "127.0.0.1",
+                &port,
+                &n.to_string(),
+                &conc.to_string(),
+            ]),
+            "node-routeros",
+        )
+    };
+    let node_best = node(256, n);
+    rows.push(("node-routeros 1.6.9, 256 in flight".into(), n, node_best));
+    // node-routeros writes every word with its own socket.write and leaves Nagle on, so one
+    // command at a time waits for delayed ACKs (~45 ms each): a small sample is enough.
+    let node_seq_n = (n / 100).max(10);
+    rows.push((
+        "node-routeros 1.6.9, 1 in flight".into(),
+        node_seq_n,
+        node(1, node_seq_n),
+    ));
+
+    println!("| client | ops | adds/s | queries/s |");
+    println!("|---|---:|---:|---:|");
+    for (name, ops, r) in &rows {
+        println!("| {name} | {ops} | {:.0} | {:.0} |", r.adds, r.queries);
+    }
+    println!();
+    println!(
+        "mtm-routeros vs librouteros: {:.1}x adds, {:.1}x queries (target 10x)",
+        pipelined.adds / lr.adds,
+        pipelined.queries / lr.queries
+    );
+    println!(
+        "mtm-routeros vs node-routeros (both pipelined): {:.1}x adds, {:.1}x queries (target 3x)",
+        pipelined.adds / node_best.adds,
+        pipelined.queries / node_best.queries
+    );
+    rt.block_on(sim.shutdown());
+}

@@ -27,6 +27,9 @@ pub fn options(cfg: &MqttConfig, agent_id: &str) -> Result<MqttOptions, AgentErr
     // The broker keeps our subscription and queues commands while we are away; our own outbox
     // covers the other direction.
     o.set_clean_session(false);
+    // A command is acknowledged to the broker only after it is in the inbox, so a crash in
+    // between makes the broker deliver it again.
+    o.set_manual_acks(true);
     let max = MAX_ENVELOPE_BYTES + 64 * 1024;
     o.set_max_packet_size(max, max);
     o.set_last_will(LastWill::new(
@@ -128,7 +131,17 @@ async fn session(
                     }
                     publisher = Some(tokio::spawn(publish_loop(shared.clone(), client.clone())));
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => on_down(shared, &p.payload),
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if !on_down(shared, &p.payload) {
+                        continue;
+                    }
+                    // Acked from a task: the request channel may be full of our own publishes,
+                    // and only this loop drains it.
+                    let c = client.clone();
+                    tokio::spawn(async move {
+                        let _ = c.ack(&p).await;
+                    });
+                }
                 Ok(_) => {}
                 Err(e) => break Err(e.to_string()),
             },
@@ -196,13 +209,14 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
 }
 
 /// Handle one payload from the down topic. Refusals are logged once per distinct reason text.
-fn on_down(shared: &Shared, payload: &[u8]) {
+/// Returns false when the store failed, so the message is not acknowledged to the broker.
+fn on_down(shared: &Shared, payload: &[u8]) -> bool {
     let window_ms = (shared.cfg.command_window_s as i64).saturating_mul(1000);
     let v = match downlink::verify(payload, &shared.cp_key, now_ms(), window_ms) {
         Ok(v) => v,
         Err(r) => {
             shared.refuse_once(&r);
-            return;
+            return true;
         }
     };
     let store = &shared.store;
@@ -221,7 +235,11 @@ fn on_down(shared: &Shared, payload: &[u8]) {
             }
         }),
     };
-    if let Err(e) = res {
-        tracing::error!(error = %e, "store failed while handling a down message");
+    match res {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "store failed while handling a down message");
+            false
+        }
     }
 }

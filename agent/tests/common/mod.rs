@@ -341,13 +341,18 @@ pub struct Rig {
 }
 
 pub async fn rig(prefix: &str, mqtt_port: u16, auto_ack: bool) -> Rig {
+    rig_split(prefix, mqtt_port, mqtt_port, auto_ack).await
+}
+
+/// Like [`rig`], with the agent reaching the broker on `agent_port` (e.g. through a [`Proxy`]).
+pub async fn rig_split(prefix: &str, mqtt_port: u16, agent_port: u16, auto_ack: bool) -> Rig {
     let router = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let id = unique_id(prefix);
     let agent_key = mtm_agent::load_or_create_key(dir.path()).unwrap();
     let cp = Cp::start(mqtt_port, &id, agent_key.verifying_key()).await;
     cp.auto_ack.store(auto_ack, Ordering::Relaxed);
-    let cfg = agent_config(&id, dir.path(), &cp.public_hex(), mqtt_port, router.addr());
+    let cfg = agent_config(&id, dir.path(), &cp.public_hex(), agent_port, router.addr());
     let agent = mtm_agent::Agent::start(cfg).await.unwrap();
     wait_until(20, "hello", || {
         cp.count(|m| matches!(m, UpMessage::Hello(_))) >= 1

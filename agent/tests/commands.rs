@@ -84,7 +84,7 @@ async fn forged_or_stale_commands_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_empties_the_outbox_and_without_it_nothing_is_dropped() {
     let rig = rig("ack", MOSQUITTO, false).await;
-    let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
+    let (cp, agent) = (&rig.cp, &rig.agent);
     for i in 0..3 {
         cp.command(&create_token(&format!("ACKTEST{i}"))).await;
     }

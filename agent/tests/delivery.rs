@@ -63,9 +63,8 @@ async fn usage_during_a_broker_outage_arrives_exactly_once() {
         usage_sums(cp, "USAGE222") == want && agent.status().outbox_len == 0
     })
     .await;
-    let seen = cp.seen.lock().unwrap();
-    assert_eq!(seen.out_of_order, 0, "resend kept seq order");
-    drop(seen);
+    let out_of_order = cp.seen.lock().unwrap().out_of_order;
+    assert_eq!(out_of_order, 0, "resend kept seq order");
     rig.stop().await;
 }
 

@@ -130,3 +130,139 @@ impl Fixture {
             .unwrap()
     }
 }
+
+/// An app over a seeded store, with a recording publisher and a fresh control-plane key.
+pub struct TestApp {
+    pub f: Fixture,
+    pub state: crate::app::AppState,
+    pub rec: Arc<crate::mqtt::testing::Recorder>,
+    pub cp: SigningKey,
+}
+
+/// Build a [`TestApp`].
+pub async fn test_app() -> TestApp {
+    use crate::app::{AppState, Settings};
+    let f = sqlite_fixture().await;
+    let rec = Arc::new(crate::mqtt::testing::Recorder::default());
+    let cp = mtm_common::keys::generate_signing_key();
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let dispatcher = Arc::new(crate::commands::Dispatcher::new(
+        f.store.clone(),
+        rec.clone(),
+        cp.clone(),
+        metrics.clone(),
+    ));
+    let state = AppState {
+        store: f.store.clone(),
+        dispatcher,
+        metrics,
+        jwt: Arc::new(crate::auth::JwtKeys::new(&[7u8; 32])),
+        limiter: Arc::new(crate::auth::RateLimiter::default()),
+        templates: Arc::new(crate::web::templates().unwrap()),
+        settings: Arc::new(Settings {
+            secure_cookies: true,
+            token_code_len: 8,
+            public_url: Some("http://hotspot.lan/login".into()),
+            mqtt_addr: "127.0.0.1:1884".parse().unwrap(),
+            control_plane_public_key: mtm_common::keys::public_key_hex(&cp.verifying_key()),
+        }),
+    };
+    TestApp { f, state, rec, cp }
+}
+
+/// One HTTP exchange's result.
+pub struct Reply {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// Send a request through the whole app.
+    pub async fn call(&self, req: axum::http::Request<axum::body::Body>) -> Reply {
+        use tower::ServiceExt;
+        let resp = crate::app::app(self.state.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// A JSON request, with an optional bearer token.
+    pub async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let mut b = axum::http::Request::builder().method(method).uri(path);
+        if let Some(t) = bearer {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                axum::body::Body::from(v.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        self.call(b.body(body).unwrap()).await
+    }
+
+    /// A form POST or a GET with the session cookie.
+    pub async fn page(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<&str>,
+    ) -> Reply {
+        let mut b = axum::http::Request::builder().method(method).uri(path);
+        if let Some(c) = cookie {
+            b = b.header("cookie", format!("{}={c}", crate::auth::COOKIE));
+        }
+        let body = match form {
+            Some(f) => {
+                b = b.header("content-type", "application/x-www-form-urlencoded");
+                axum::body::Body::from(f.to_owned())
+            }
+            None => axum::body::Body::empty(),
+        };
+        self.call(b.body(body).unwrap()).await
+    }
+
+    /// Log in over the API; returns (jwt, csrf).
+    pub async fn login(&self, username: &str) -> (String, String) {
+        let r = self
+            .json(
+                "POST",
+                "/api/auth/login",
+                None,
+                Some(serde_json::json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        (
+            v["token"].as_str().unwrap().to_owned(),
+            v["csrf_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}

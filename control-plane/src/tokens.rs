@@ -282,3 +282,7 @@ async fn status_fragment(
     let ctx = status_ctx(&state, token).await?;
     render(&state, "token_status.html", &Page::of(&cur), ctx)
 }
+
+#[cfg(test)]
+#[path = "tokens_tests.rs"]
+mod tests;

@@ -1,0 +1,222 @@
+use crate::store::UpItem;
+use crate::testutil::test_app;
+use axum::http::StatusCode;
+use mtm_common::{CommandKind, DownMessage, TokenApplied, UpMessage};
+use serde_json::json;
+
+#[tokio::test]
+async fn dispense_over_the_api_from_clock_in_to_active_on_router_to_clock_out() {
+    let app = test_app().await;
+    let (staff, _) = app.login("staff").await;
+    let pkg = app.f.package.id;
+    let early = app
+        .json(
+            "POST",
+            "/api/tokens/generate",
+            Some(&staff),
+            Some(json!({"package_id": pkg})),
+        )
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::BAD_REQUEST,
+        "no dispensing without a shift"
+    );
+    let shift = app
+        .json(
+            "POST",
+            "/api/shifts/clock-in",
+            Some(&staff),
+            Some(json!({"opening_float_minor": 1000})),
+        )
+        .await;
+    assert_eq!(shift.status, StatusCode::OK, "{}", shift.body);
+    let packages = app
+        .json("GET", "/api/packages", Some(&staff), None)
+        .await
+        .json();
+    assert_eq!(packages[0]["slug"], "1h");
+    let r = app
+        .json(
+            "POST",
+            "/api/tokens/generate",
+            Some(&staff),
+            Some(json!({"package_id": pkg})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let t = r.json();
+    let id: uuid::Uuid = t["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(t["state"], "issued");
+    assert_eq!(t["state_label"], "waiting for router", "router is offline");
+    assert_eq!(t["waiting_offline"], true);
+    assert!(mtm_common::token_code::is_valid(
+        t["code"].as_str().unwrap()
+    ));
+    // The command went out at once, signed by the control plane.
+    let sent = app.rec.down_to("agent-1", &app.cp.verifying_key());
+    let cmd = match &sent[..] {
+        [(_, DownMessage::Command(c))] => c.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        matches!(&cmd.kind, CommandKind::CreateToken(c) if c.token_id == id && c.code == t["code"])
+    );
+    // The agent confirms: the token is active on the router.
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: id,
+        router_user_id: "*1".into(),
+        already_present: false,
+    });
+    let item = UpItem {
+        seq: 1,
+        at: 1,
+        message: applied,
+    };
+    app.f.store.apply_up("agent-1", &[item], 1).await.unwrap();
+    let t = app
+        .json("GET", &format!("/api/tokens/{id}"), Some(&staff), None)
+        .await
+        .json();
+    assert_eq!(t["state"], "applied");
+    assert_eq!(t["state_label"], "active on router");
+    let mine = app
+        .json("GET", "/api/tokens/my-tokens", Some(&staff), None)
+        .await
+        .json();
+    assert_eq!(mine["total"], 1);
+    let (manager, _) = app.login("manager").await;
+    let all = app
+        .json(
+            "GET",
+            &format!(
+                "/api/tokens/all?location_id={}&state=applied&limit=10",
+                app.f.location.id
+            ),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(all.json()["total"], 1, "{}", all.body);
+    let bad_filter = app
+        .json(
+            "GET",
+            "/api/tokens/all?state=nonsense",
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(bad_filter.status, StatusCode::BAD_REQUEST);
+    // Another staff member cannot see it.
+    let admin = app.login("admin").await.0;
+    let other = app
+        .json("POST", "/api/auth/register", Some(&admin), Some(json!({"username": "staff2", "password": crate::testutil::PASSWORD, "role": "staff", "location_ids": [app.f.location.id]})))
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    let (staff2, _) = app.login("staff2").await;
+    let hidden = app
+        .json("GET", &format!("/api/tokens/{id}"), Some(&staff2), None)
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let out = app
+        .json(
+            "POST",
+            "/api/shifts/clock-out",
+            Some(&staff),
+            Some(json!({"declared_cash_minor": 1500})),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert_eq!(out.json()["variance_minor"], 0);
+    let after = app.json("GET", "/api/auth/me", Some(&staff), None).await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "clock-out ends the session"
+    );
+}
+
+#[tokio::test]
+async fn dispense_page_shows_the_voucher_at_once_and_polls_until_active() {
+    let app = test_app().await;
+    let (jwt, csrf) = app.login("staff").await;
+    let loc = app.f.location.id;
+    let r = app
+        .page(
+            "POST",
+            "/shifts/clock-in",
+            Some(&jwt),
+            Some(&format!(
+                "_csrf={csrf}&location_id={loc}&opening_float_minor=0"
+            )),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.page("GET", "/dispense", Some(&jwt), None).await;
+    assert!(
+        page.body.contains("One hour") && page.body.contains("5.00 USD"),
+        "{}",
+        page.body
+    );
+    let r = app
+        .page(
+            "POST",
+            "/dispense",
+            Some(&jwt),
+            Some(&format!("_csrf={csrf}&package_id={}", app.f.package.id)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    let id: uuid::Uuid = location.trim_start_matches("/tokens/").parse().unwrap();
+    let token = app.f.store.token(id).await.unwrap().unwrap();
+    let voucher = app.page("GET", &location, Some(&jwt), None).await;
+    assert_eq!(voucher.status, StatusCode::OK);
+    assert!(voucher.body.contains(&token.code));
+    assert!(voucher.body.contains("router is offline"));
+    assert!(voucher
+        .body
+        .contains(&format!("hx-get=\"/tokens/{id}/status\"")));
+    app.f
+        .store
+        .set_router_online("agent-1", true, 1)
+        .await
+        .unwrap();
+    let frag = app
+        .page("GET", &format!("{location}/status"), Some(&jwt), None)
+        .await;
+    assert!(frag.body.contains("sent to router"), "{}", frag.body);
+    let cmd = app
+        .f
+        .store
+        .open_commands("agent-1")
+        .await
+        .unwrap()
+        .remove(0);
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: id,
+        router_user_id: "*1".into(),
+        already_present: false,
+    });
+    let item = UpItem {
+        seq: 1,
+        at: 1,
+        message: applied,
+    };
+    app.f.store.apply_up("agent-1", &[item], 1).await.unwrap();
+    let frag = app
+        .page("GET", &format!("{location}/status"), Some(&jwt), None)
+        .await;
+    assert!(frag.body.contains("active on router"), "{}", frag.body);
+    assert!(
+        !frag.body.contains("hx-trigger"),
+        "polling stops once active"
+    );
+    let counter = app.page("GET", "/dispense", Some(&jwt), None).await;
+    assert!(
+        counter.body.contains(&token.code),
+        "today's vouchers list it"
+    );
+}

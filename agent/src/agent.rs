@@ -128,6 +128,7 @@ impl AgentHandle {
                 .is_err()
             {
                 t.abort();
+                let _ = t.await;
             }
         }
         tracing::info!("agent stopped");

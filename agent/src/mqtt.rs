@@ -128,6 +128,7 @@ async fn session(
                     backoff.reset();
                     if let Some(p) = publisher.take() {
                         p.abort();
+                        let _ = p.await;
                     }
                     publisher = Some(tokio::spawn(publish_loop(shared.clone(), client.clone())));
                 }
@@ -148,8 +149,10 @@ async fn session(
             _ = shutdown.changed() => break Ok(()),
         }
     };
+    // Awaited so the task (and its hold on the store) is gone when the session ends.
     if let Some(p) = publisher.take() {
         p.abort();
+        let _ = p.await;
     }
     result
 }

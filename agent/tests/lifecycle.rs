@@ -1,0 +1,141 @@
+//! Validity windows, the package catalog, and usage baselines across a restart.
+
+mod common;
+
+use common::*;
+use mtm_common::{Catalog, Command, CommandKind, PackageSpec, UpMessage};
+use uuid::Uuid;
+
+fn usage_in(cp: &Cp, user: &str) -> u64 {
+    cp.collect(|m| match m {
+        UpMessage::Usage(r) => Some(r.entries.clone()),
+        _ => None,
+    })
+    .into_iter()
+    .flatten()
+    .filter(|e| e.username == user)
+    .map(|e| e.delta_bytes_in)
+    .sum()
+}
+
+fn usage_out(cp: &Cp, user: &str) -> u64 {
+    cp.collect(|m| match m {
+        UpMessage::Usage(r) => Some(r.entries.clone()),
+        _ => None,
+    })
+    .into_iter()
+    .flatten()
+    .filter(|e| e.username == user)
+    .map(|e| e.delta_bytes_out)
+    .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validity_window_expires_a_used_token() {
+    let rig = rig("validity", MOSQUITTO, true).await;
+    let (router, cp) = (&rig.router, &rig.cp);
+    let mut cmd = create_token("VALID222");
+    let CommandKind::CreateToken(ct) = &mut cmd.kind else {
+        unreachable!()
+    };
+    ct.validity_s = Some(2);
+    let token_id = ct.token_id;
+    cp.command(&cmd).await;
+    wait_until(20, "applied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    router
+        .customer_login("VALID222", "1234", "AA:BB:CC:DD:EE:02")
+        .unwrap();
+    wait_until(20, "expired", || {
+        cp.count(|m| matches!(m, UpMessage::TokenExpired(t) if t.token_id == token_id)) == 1
+    })
+    .await;
+    let u = router
+        .users()
+        .into_iter()
+        .find(|u| u.name == "VALID222")
+        .unwrap();
+    assert!(u.disabled);
+    assert!(router.sessions().iter().all(|s| s.user != "VALID222"));
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_sets_profiles_and_tokens_use_them() {
+    let rig = rig("catalog", MOSQUITTO, true).await;
+    let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
+    let catalog = |version, slugs: &[&str]| Command {
+        id: Uuid::new_v4(),
+        issued_at: now_ms(),
+        kind: CommandKind::ApplyCatalog(Catalog {
+            version,
+            packages: slugs
+                .iter()
+                .map(|s| PackageSpec {
+                    slug: s.to_string(),
+                    name: s.to_string(),
+                    rate_limit: Some("2M/5M".into()),
+                    shared_users: 1,
+                    session_timeout_s: Some(3600),
+                })
+                .collect(),
+        }),
+    };
+    cp.command(&catalog(1, &["1h", "old"])).await;
+    cp.command(&catalog(2, &["1h"])).await;
+    cp.command(&create_token("PROFILE2")).await;
+    wait_until(20, "applied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    assert_eq!(agent.status().catalog_version, Some(2));
+    assert_eq!(cp.count(|m| matches!(m, UpMessage::CommandDone(_))), 2);
+    let u = &router.users()[0];
+    assert_eq!(u.profile.as_deref(), Some("mtm-1h"));
+    let profiles: Vec<String> = router.with_state(|st| {
+        st.profiles
+            .iter()
+            .filter_map(|p| p.props.get("name").cloned())
+            .collect()
+    });
+    assert!(profiles.contains(&"mtm-1h".to_string()), "{profiles:?}");
+    assert!(!profiles.contains(&"mtm-old".to_string()), "{profiles:?}");
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_baseline_survives_a_restart() {
+    let Rig {
+        router,
+        dir,
+        id,
+        cp,
+        agent,
+    } = rig("restart", MOSQUITTO, true).await;
+    cp.command(&create_token("RESTART2")).await;
+    wait_until(20, "applied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    router
+        .customer_login("RESTART2", "1234", "AA:BB:CC:DD:EE:03")
+        .unwrap();
+    router.use_traffic("RESTART2", 500, 0);
+    wait_until(20, "usage", || usage_in(&cp, "RESTART2") == 500).await;
+    agent.shutdown().await;
+    router.use_traffic("RESTART2", 70, 0);
+    let cfg = agent_config(&id, dir.path(), &cp.public_hex(), MOSQUITTO, router.addr());
+    let agent = mtm_agent::Agent::start(cfg).await.unwrap();
+    wait_until(20, "usage after restart", || {
+        usage_in(&cp, "RESTART2") >= 570
+    })
+    .await;
+    // A later change is reported; the earlier delta is not repeated with it.
+    router.use_traffic("RESTART2", 0, 5);
+    wait_until(20, "later usage", || usage_out(&cp, "RESTART2") == 5).await;
+    assert_eq!(usage_in(&cp, "RESTART2"), 570);
+    agent.shutdown().await;
+    router.shutdown().await;
+}

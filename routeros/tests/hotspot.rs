@@ -133,6 +133,26 @@ async fn disable_remove_and_active_remove() {
     c.set_hotspot_user_disabled(&id, false).await.unwrap();
     sim.customer_login("D1", "pw", "02:00:00:00:00:01").unwrap();
     let s = c.active_sessions().await.unwrap();
+    assert_eq!(
+        c.active_session_by_user("D1").await.unwrap().as_ref(),
+        s.first()
+    );
+    assert!(c.active_session_by_user("nobody").await.unwrap().is_none());
+    c.set_hotspot_user(
+        &id,
+        &NewHotspotUser {
+            comment: Some("moved".into()),
+            limit_uptime: Some(H),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let u = c.hotspot_user_by_name("D1").await.unwrap().unwrap();
+    assert_eq!(
+        (u.comment.as_deref(), u.limit_uptime, u.password.as_deref()),
+        (Some("moved"), Some(H), Some("pw"))
+    );
     c.remove_active_session(&s[0].id).await.unwrap();
     assert!(sim.sessions().is_empty());
     let cookies = c.hotspot_cookies().await.unwrap();

@@ -174,6 +174,27 @@ impl UserProfile {
     }
 }
 
+/// Attribute words for the optional fields of a user.
+fn user_fields(user: &NewHotspotUser) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(p) = &user.password {
+        words.push(format!("=password={p}"));
+    }
+    if let Some(p) = &user.profile {
+        words.push(format!("=profile={p}"));
+    }
+    if let Some(c) = &user.comment {
+        words.push(format!("=comment={c}"));
+    }
+    if let Some(d) = user.limit_uptime {
+        words.push(format!("=limit-uptime={}", format_duration(d)));
+    }
+    if let Some(b) = user.limit_bytes_total {
+        words.push(format!("=limit-bytes-total={b}"));
+    }
+    words
+}
+
 impl Client {
     async fn users_where(&self, query: Option<String>) -> Result<Vec<HotspotUser>, Error> {
         let props = format!("=.proplist={USER_PROPS}");
@@ -211,27 +232,36 @@ impl Client {
             "/ip/hotspot/user/add".to_string(),
             format!("=name={}", user.name),
         ];
-        if let Some(p) = &user.password {
-            words.push(format!("=password={p}"));
-        }
-        if let Some(p) = &user.profile {
-            words.push(format!("=profile={p}"));
-        }
-        if let Some(c) = &user.comment {
-            words.push(format!("=comment={c}"));
-        }
-        if let Some(d) = user.limit_uptime {
-            words.push(format!("=limit-uptime={}", format_duration(d)));
-        }
-        if let Some(b) = user.limit_bytes_total {
-            words.push(format!("=limit-bytes-total={b}"));
-        }
+        words.extend(user_fields(user));
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         let reply = self.command(&refs).await?;
         reply
             .ret()
             .map(str::to_string)
             .ok_or_else(|| Error::Protocol("add returned no =ret= id".into()))
+    }
+
+    /// Sets the given fields on an existing user (`None` fields are left unchanged; `name`
+    /// is changed only when non-empty).
+    pub async fn set_hotspot_user(&self, id: &str, user: &NewHotspotUser) -> Result<(), Error> {
+        let mut words = vec!["/ip/hotspot/user/set".to_string(), format!("=.id={id}")];
+        if !user.name.is_empty() {
+            words.push(format!("=name={}", user.name));
+        }
+        words.extend(user_fields(user));
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        self.command(&refs).await?;
+        Ok(())
+    }
+
+    /// The active session of a hotspot user, if logged in.
+    pub async fn active_session_by_user(&self, user: &str) -> Result<Option<ActiveSession>, Error> {
+        let props = format!("=.proplist={ACTIVE_PROPS}");
+        let q = format!("?user={user}");
+        let reply = self
+            .command(&["/ip/hotspot/active/print", &props, &q])
+            .await?;
+        reply.rows.first().map(ActiveSession::from_row).transpose()
     }
 
     /// Enables or disables a user.

@@ -123,23 +123,24 @@ pub fn logout_user(st: &mut RouterState, user: &str) {
 
 /// Adds traffic to a user's session(s) and totals; logs out when a byte limit is reached.
 pub fn use_traffic(st: &mut RouterState, user: &str, bytes_in: u64, bytes_out: u64) {
-    let Some(idx) = st
-        .users
-        .iter()
-        .position(|u| u.props.get("name").is_some_and(|n| n == user))
-    else {
+    if st.users.by_name(user).is_none() {
         return;
-    };
+    }
     if let Some(s) = st.sessions.iter_mut().find(|s| s.user == user) {
         s.bytes_in += bytes_in;
         s.bytes_out += bytes_out;
     }
-    let u = &mut st.users[idx];
-    u.bytes_in += bytes_in;
-    u.bytes_out += bytes_out;
-    u.packets_in += bytes_in.div_ceil(1000);
-    u.packets_out += bytes_out.div_ceil(1000);
-    if bytes_exhausted(&st.users[idx]) {
+    let exhausted = match st.users.by_name_mut(user) {
+        Some(u) => {
+            u.bytes_in += bytes_in;
+            u.bytes_out += bytes_out;
+            u.packets_in += bytes_in.div_ceil(1000);
+            u.packets_out += bytes_out.div_ceil(1000);
+            bytes_exhausted(u)
+        }
+        None => false,
+    };
+    if exhausted {
         logout_user(st, user);
     }
 }
@@ -154,11 +155,7 @@ pub fn advance(st: &mut RouterState, d: Duration) {
         let step = left.map_or(d, |l| l.min(d));
         let user = st.sessions[i].user.clone();
         st.sessions[i].uptime += step;
-        if let Some(u) = st
-            .users
-            .iter_mut()
-            .find(|u| u.props.get("name").is_some_and(|n| *n == user))
-        {
+        if let Some(u) = st.users.by_name_mut(&user) {
             u.uptime += step;
         }
         if left.is_some_and(|l| l <= d) {

@@ -12,18 +12,15 @@ pub(crate) fn resolve(st: &RouterState, table: Table, req: &Request) -> Result<V
     let Some(list) = req.attrs.get(".id").or_else(|| req.attrs.get("numbers")) else {
         return Err(trap("no such item", None));
     };
-    let rows = st.rows(table);
     let mut ids = Vec::new();
     for item in list.split(',').filter(|s| !s.is_empty()) {
         let id = if let Some(hex) = item.strip_prefix('*') {
             let Ok(id) = u32::from_str_radix(hex, 16) else {
                 return Err(trap("invalid internal item number", None));
             };
-            rows.iter().find(|(i, _)| *i == id).map(|(i, _)| *i)
+            exists(st, table, id).then_some(id)
         } else {
-            rows.iter()
-                .find(|(_, r)| r.get("name").is_some_and(|n| n == item))
-                .map(|(i, _)| *i)
+            by_name(st, table, item)
         };
         match id {
             Some(id) => ids.push(id),
@@ -34,6 +31,24 @@ pub(crate) fn resolve(st: &RouterState, table: Table, req: &Request) -> Result<V
         return Err(trap("no such item", None));
     }
     Ok(ids)
+}
+
+fn exists(st: &RouterState, table: Table, id: u32) -> bool {
+    match table {
+        Table::Users => st.users.get(id).is_some(),
+        Table::Profiles => st.profiles.iter().any(|p| p.id == id),
+        Table::Active => st.sessions.iter().any(|s| s.id == id),
+        Table::Cookies => st.cookies.iter().any(|c| c.id == id),
+    }
+}
+
+/// Items referenced by name: users and profiles only.
+fn by_name(st: &RouterState, table: Table, name: &str) -> Option<u32> {
+    match table {
+        Table::Users => st.users.by_name(name).map(|u| u.id),
+        Table::Profiles => st.profile_by_name(name).map(|p| p.id),
+        Table::Active | Table::Cookies => None,
+    }
 }
 
 pub(crate) fn with_ids(
@@ -195,7 +210,7 @@ pub(crate) fn add_user(st: &mut RouterState, req: &Request) -> Vec<Out> {
         ("disabled", "false"),
     ]);
     all.extend(props);
-    st.users.push(User {
+    st.users.insert(User {
         id,
         props: all,
         uptime: Default::default(),
@@ -259,18 +274,18 @@ pub(crate) fn set_items(st: &mut RouterState, table: Table, req: &Request) -> Ve
         }
     }
     for &id in &ids {
-        let target = match table {
-            Table::Users => st
-                .users
-                .iter_mut()
-                .find(|u| u.id == id)
-                .map(|u| &mut u.props),
-            _ => st
-                .profiles
-                .iter_mut()
-                .find(|p| p.id == id)
-                .map(|p| &mut p.props),
-        };
+        if table == Table::Users {
+            for (k, v) in &props {
+                st.users.set_prop(id, k, v);
+            }
+            st.notify(table, id, false);
+            continue;
+        }
+        let target = st
+            .profiles
+            .iter_mut()
+            .find(|p| p.id == id)
+            .map(|p| &mut p.props);
         if let Some(p) = target {
             for (k, v) in &props {
                 p.insert(k.clone(), v.clone());
@@ -291,7 +306,9 @@ pub(crate) fn remove_items(st: &mut RouterState, table: Table, req: &Request) ->
             if st.users.iter().any(|u| u.builtin && ids.contains(&u.id)) {
                 return trap("default trial user can not be removed", None);
             }
-            st.users.retain(|u| !ids.contains(&u.id));
+            for id in &ids {
+                st.users.remove(*id);
+            }
         }
         Table::Profiles => {
             if st.profiles.iter().any(|p| p.builtin && ids.contains(&p.id)) {

@@ -193,7 +193,7 @@ pub fn execute(st: &mut RouterState, req: &Request, emit_empty: bool) -> Exec {
 
 /// The value of a key-property equality (`?name=X`) that every selected row must satisfy:
 /// only when the query is a plain AND of conditions (no `?#` operations).
-fn key_filter<'a>(table: Table, query: &'a [QueryWord]) -> Option<&'a str> {
+fn key_filter(table: Table, query: &[QueryWord]) -> Option<&str> {
     let key = match table {
         Table::Users | Table::Profiles => "name",
         Table::Active | Table::Cookies => "user",

@@ -11,6 +11,7 @@ pub mod query;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -82,7 +82,7 @@ pub struct Cookie {
 /// Everything the router knows.
 #[derive(Debug)]
 pub struct RouterState {
-    pub users: Vec<User>,
+    pub users: super::users::Users,
     pub profiles: Vec<Profile>,
     pub sessions: Vec<Session>,
     pub cookies: Vec<Cookie>,
@@ -148,7 +148,11 @@ impl RouterState {
             packets_out: 0,
         };
         RouterState {
-            users: vec![trial],
+            users: {
+                let mut u = super::users::Users::default();
+                u.insert(trial);
+                u
+            },
             profiles: vec![default_profile],
             sessions: Vec::new(),
             cookies: Vec::new(),
@@ -192,9 +196,7 @@ impl RouterState {
     }
 
     pub fn user_by_name(&self, name: &str) -> Option<&User> {
-        self.users
-            .iter()
-            .find(|u| u.props.get("name").is_some_and(|n| n == name))
+        self.users.by_name(name)
     }
 
     pub fn profile_by_name(&self, name: &str) -> Option<&Profile> {
@@ -313,12 +315,19 @@ impl RouterState {
     pub fn rows_keyed(&self, table: Table, key: Option<&str>) -> Vec<(u32, Row)> {
         let hit = |v: Option<&String>| key.is_none_or(|k| v.is_some_and(|v| v == k));
         match table {
-            Table::Users => self
-                .users
-                .iter()
-                .filter(|u| hit(u.props.get("name")))
-                .map(|u| (u.id, self.user_row(u)))
-                .collect(),
+            Table::Users => match key {
+                Some(k) => self
+                    .users
+                    .by_name(k)
+                    .map(|u| (u.id, self.user_row(u)))
+                    .into_iter()
+                    .collect(),
+                None => self
+                    .users
+                    .iter()
+                    .map(|u| (u.id, self.user_row(u)))
+                    .collect(),
+            },
             Table::Profiles => self
                 .profiles
                 .iter()
@@ -342,10 +351,24 @@ impl RouterState {
 
     /// One row by id.
     pub fn row(&self, table: Table, id: u32) -> Option<Row> {
-        self.rows(table)
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| r)
+        match table {
+            Table::Users => self.users.get(id).map(|u| self.user_row(u)),
+            Table::Profiles => self
+                .profiles
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| self.profile_row(p)),
+            Table::Active => self
+                .sessions
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| self.session_row(s)),
+            Table::Cookies => self
+                .cookies
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| self.cookie_row(c)),
+        }
     }
 
     /// `/system/resource` figures; cpu load and free memory wander a little on every read.

@@ -93,6 +93,26 @@ pub async fn seed(store: Arc<dyn Store>) -> Fixture {
     }
 }
 
+/// The PostgreSQL server the suite runs against (`MTM_TEST_POSTGRES_URL` overrides). The tests
+/// fail, never skip, when it is unreachable.
+pub fn postgres_url() -> String {
+    std::env::var("MTM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL store in its own schema.
+pub async fn postgres_store_raw() -> crate::store::postgres::PgStore {
+    let schema = format!("mtm_test_{}", uuid::Uuid::new_v4().simple());
+    crate::store::postgres::PgStore::open_in_schema(&postgres_url(), &schema)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", postgres_url()))
+}
+
+/// A seeded fresh PostgreSQL store.
+pub async fn postgres_fixture() -> Fixture {
+    seed(Arc::new(postgres_store_raw().await)).await
+}
+
 /// A seeded fresh SQLite store.
 pub async fn sqlite_fixture() -> Fixture {
     let (store, dir) = sqlite_store().await;

@@ -1,6 +1,7 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
 mod model;
+pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
@@ -138,13 +139,15 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Open the store a database URL names (`sqlite://...`), running migrations.
+/// Open the store a database URL names (`sqlite://...` or `postgres://...`), running migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
         Err(StoreError::Invalid(format!(
-            "unsupported database URL scheme (only sqlite:// so far): {}",
+            "unsupported database URL scheme: {}",
             url.split(':').next().unwrap_or("")
         )))
     }

@@ -1,0 +1,283 @@
+//! Applying verified agent messages: one transaction per batch, duplicates skipped by seq.
+
+use super::chain::append_ledger;
+use super::rows::*;
+use super::PgStore;
+use crate::store::*;
+use mtm_common::{UpMessage, Usage};
+use serde_json::json;
+use sqlx::{PgConnection, Row};
+
+pub(super) async fn apply_up(
+    s: &PgStore,
+    agent_id: &str,
+    items: &[UpItem],
+    now: i64,
+) -> StoreResult<ApplyOutcome> {
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    // The row lock keeps two replicas from applying the same agent's messages at once.
+    let router = sqlx::query("SELECT * FROM routers WHERE agent_id = $1 FOR UPDATE")
+        .bind(agent_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+    let router = router_from_row(&router)?;
+    let mut sorted: Vec<&UpItem> = items.iter().collect();
+    sorted.sort_by_key(|i| i.seq);
+    let mut out = ApplyOutcome {
+        last_seq: router.last_seq,
+        ..Default::default()
+    };
+    for item in sorted {
+        if item.seq <= out.last_seq {
+            out.duplicates += 1;
+            continue;
+        }
+        apply_one(&mut tx, &router, item).await?;
+        out.last_seq = item.seq;
+        out.applied += 1;
+        out.saw_hello |= matches!(item.message, UpMessage::Hello(_));
+    }
+    if out.applied > 0 {
+        sqlx::query("UPDATE routers SET last_seq = $1, last_seen = $2, online = 1 WHERE id = $3")
+            .bind(out.last_seq as i64)
+            .bind(now)
+            .bind(router.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn apply_one(tx: &mut PgConnection, router: &Router, item: &UpItem) -> StoreResult<()> {
+    let rid = router.id.to_string();
+    let actor = router.agent_id.as_str();
+    match &item.message {
+        UpMessage::Hello(h) => {
+            sqlx::query(
+                "UPDATE routers SET agent_version = $1, catalog_version = $2 WHERE id = $3",
+            )
+            .bind(&h.agent_version)
+            .bind(h.catalog_version.map(|v| v as i64))
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        UpMessage::Health(h) => {
+            sqlx::query(
+                "INSERT INTO router_health (router_id, at, router_reachable, cpu_load, free_memory,
+                   total_memory, uptime_s, routeros_version, board_name, outbox_len, active_sessions)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&rid)
+            .bind(item.at)
+            .bind(h.router_reachable as i64)
+            .bind(h.cpu_load.map(i64::from))
+            .bind(h.free_memory.map(|v| v as i64))
+            .bind(h.total_memory.map(|v| v as i64))
+            .bind(h.uptime_s.map(|v| v as i64))
+            .bind(&h.routeros_version)
+            .bind(&h.board_name)
+            .bind(h.outbox_len as i64)
+            .bind(i64::from(h.active_sessions))
+            .execute(&mut *tx)
+            .await?;
+        }
+        UpMessage::Usage(report) => {
+            for u in &report.entries {
+                apply_usage(tx, router, item.at, u).await?;
+            }
+        }
+        UpMessage::Inventory(inv) => {
+            let snapshot = serde_json::to_string(inv)
+                .map_err(|e| StoreError::Invalid(format!("inventory: {e}")))?;
+            sqlx::query(
+                "INSERT INTO router_inventory (router_id, at, snapshot) VALUES ($1, $2, $3)
+                 ON CONFLICT (router_id) DO UPDATE SET at = excluded.at, snapshot = excluded.snapshot",
+            )
+            .bind(&rid)
+            .bind(item.at)
+            .bind(snapshot)
+            .execute(&mut *tx)
+            .await?;
+        }
+        UpMessage::TokenApplied(t) => {
+            let changed = sqlx::query(
+                "UPDATE tokens SET state = CASE WHEN state = 'issued' THEN 'applied' ELSE state END,
+                   applied_at = $1, router_user_id = $2, updated_at = $1
+                 WHERE id = $3 AND router_id = $4 AND applied_at IS NULL",
+            )
+            .bind(item.at)
+            .bind(&t.router_user_id)
+            .bind(t.token_id.to_string())
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 {
+                let detail = json!({"router_user_id": t.router_user_id, "already_present": t.already_present, "command_id": t.command_id});
+                append_ledger(tx, t.token_id, "applied", &detail, actor, item.at).await?;
+            }
+            close_command(tx, router, t.command_id, "done", "applied", item.at).await?;
+        }
+        UpMessage::CommandDone(d) => {
+            close_command(tx, router, d.command_id, "done", &d.detail, item.at).await?;
+        }
+        UpMessage::CommandFailed(f) => {
+            if f.retryable {
+                sqlx::query(
+                    "UPDATE agent_commands SET result = $1 WHERE id = $2 AND agent_id = $3",
+                )
+                .bind(&f.reason)
+                .bind(f.command_id.to_string())
+                .bind(&router.agent_id)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                close_command(tx, router, f.command_id, "failed", &f.reason, item.at).await?;
+                let token: Option<String> = sqlx::query_scalar(
+                    "SELECT token_id FROM agent_commands WHERE id = $1 AND agent_id = $2",
+                )
+                .bind(f.command_id.to_string())
+                .bind(&router.agent_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
+                if let Some(tid) = token.and_then(|t| Uuid::parse_str(&t).ok()) {
+                    let detail = json!({"command_id": f.command_id, "reason": f.reason});
+                    append_ledger(tx, tid, "command_failed", &detail, actor, item.at).await?;
+                }
+            }
+        }
+        UpMessage::TokenExpired(e) => {
+            let changed = sqlx::query(
+                "UPDATE tokens SET state = 'expired', expired_at = $1, updated_at = $1
+                 WHERE id = $2 AND router_id = $3 AND state NOT IN ('expired', 'removed')",
+            )
+            .bind(e.expired_at)
+            .bind(e.token_id.to_string())
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 {
+                let detail = json!({"expired_at": e.expired_at});
+                append_ledger(tx, e.token_id, "expired", &detail, actor, item.at).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn close_command(
+    tx: &mut PgConnection,
+    router: &Router,
+    id: Uuid,
+    state: &str,
+    result: &str,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE agent_commands SET state = $1, result = $2, closed_at = $3
+         WHERE id = $4 AND agent_id = $5 AND state IN ('pending', 'sent')",
+    )
+    .bind(state)
+    .bind(result)
+    .bind(at)
+    .bind(id.to_string())
+    .bind(&router.agent_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn apply_usage(
+    tx: &mut PgConnection,
+    router: &Router,
+    at: i64,
+    u: &Usage,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in, bytes_out,
+           delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(router.id.to_string())
+    .bind(u.token_id.map(|t| t.to_string()))
+    .bind(&u.username)
+    .bind(at)
+    .bind(u.active as i64)
+    .bind(u.uptime_s as i64)
+    .bind(u.bytes_in as i64)
+    .bind(u.bytes_out as i64)
+    .bind(u.delta_uptime_s as i64)
+    .bind(u.delta_bytes_in as i64)
+    .bind(u.delta_bytes_out as i64)
+    .bind(u.counters_reset as i64)
+    .execute(&mut *tx)
+    .await?;
+    let Some(token_id) = u.token_id else {
+        return Ok(());
+    };
+    // Only the router that carries a token may report on it.
+    let row = sqlx::query(
+        "SELECT t.state, t.first_login_at, p.limit_uptime_s, p.limit_bytes_total
+         FROM tokens t JOIN packages p ON p.id = t.package_id
+         WHERE t.id = $1 AND t.router_id = $2",
+    )
+    .bind(token_id.to_string())
+    .bind(router.id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let state: String = row.try_get("state")?;
+    let state = TokenState::parse(&state)
+        .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
+    let had_login: Option<i64> = row.try_get("first_login_at")?;
+    let limit_up: Option<i64> = row.try_get("limit_uptime_s")?;
+    let limit_bytes: Option<i64> = row.try_get("limit_bytes_total")?;
+    let used = u.active || u.uptime_s > 0 || u.first_login_at.is_some();
+    let first_login = had_login.or(u.first_login_at).or(used.then_some(at));
+    let exhausted = limit_up.is_some_and(|l| u.uptime_s as i64 >= l)
+        || limit_bytes.is_some_and(|l| (u.bytes_in + u.bytes_out) as i64 >= l);
+    let next = match state {
+        TokenState::Issued | TokenState::Applied | TokenState::InUse if exhausted => {
+            TokenState::UsedUp
+        }
+        TokenState::Issued | TokenState::Applied if used => TokenState::InUse,
+        s => s,
+    };
+    sqlx::query(
+        "UPDATE tokens SET state = $1, first_login_at = $2, uptime_s = $3, bytes_in = $4,
+           bytes_out = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(next.as_str())
+    .bind(first_login)
+    .bind(u.uptime_s as i64)
+    .bind(u.bytes_in as i64)
+    .bind(u.bytes_out as i64)
+    .bind(at)
+    .bind(token_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let actor = router.agent_id.as_str();
+    if had_login.is_none() && first_login.is_some() {
+        let detail = json!({"first_login_at": first_login});
+        append_ledger(tx, token_id, "first_use", &detail, actor, at).await?;
+    }
+    if next == TokenState::UsedUp && state != TokenState::UsedUp {
+        let detail =
+            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
+        append_ledger(tx, token_id, "used_up", &detail, actor, at).await?;
+    }
+    if u.counters_reset {
+        let detail =
+            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
+        append_ledger(tx, token_id, "counters_reset", &detail, actor, at).await?;
+    }
+    Ok(())
+}

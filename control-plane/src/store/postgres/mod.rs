@@ -1,0 +1,599 @@
+//! The PostgreSQL backend, for production and several replicas. Within a process writes go
+//! through one async mutex (as on SQLite); across replicas, chained appends take a transaction
+//! advisory lock per chain and ingest locks the agent's router row, so no two writers interleave.
+
+mod chain;
+mod ingest;
+mod rows;
+mod tokens;
+
+use super::*;
+use rows::*;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// A store in a PostgreSQL database.
+pub struct PgStore {
+    pool: PgPool,
+    write: Mutex<()>,
+}
+
+impl PgStore {
+    /// Connect to `url` (`postgres://...`) and migrate.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connect with `search_path` set to `schema` (created if missing) and migrate there; tests
+    /// use a fresh schema each so they never collide.
+    pub async fn open_in_schema(url: &str, schema: &str) -> StoreResult<Self> {
+        if !schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::Invalid(
+                "schema name: a-z, 0-9 and _ only".into(),
+            ));
+        }
+        let base = PgConnectOptions::from_str(url)?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&admin)
+            .await?;
+        admin.close().await;
+        Self::open_with(base.options([("search_path", schema)])).await
+    }
+
+    async fn open_with(opts: PgConnectOptions) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        Ok(PgStore {
+            pool,
+            write: Mutex::new(()),
+        })
+    }
+
+    /// The pool, for tests that poke at tables directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn user_locations(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>> {
+        let rows = sqlx::query("SELECT location_id FROM user_locations WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| uuid_col(r, "location_id")).collect()
+    }
+
+    async fn user_from_row(&self, row: &sqlx::postgres::PgRow) -> StoreResult<User> {
+        let id = uuid_col(row, "id")?;
+        let role: String = row.try_get("role")?;
+        Ok(User {
+            id,
+            username: row.try_get("username")?,
+            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
+            location_ids: self.user_locations(id).await?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::Invalid(format!("{what} refers to something that does not exist"))
+        }
+        _ => StoreError::Db(e),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        if user.username.trim().is_empty() || user.password.len() < 8 {
+            return Err(StoreError::Invalid(
+                "username required and password of at least 8 characters".into(),
+            ));
+        }
+        let pw = user.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+            .await
+            .map_err(|e| StoreError::Hash(e.to_string()))??;
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(user.username.trim())
+        .bind(&hash)
+        .bind(user.role.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "user"))?;
+        for loc in &user.location_ids {
+            sqlx::query("INSERT INTO user_locations (user_id, location_id) VALUES ($1, $2)")
+                .bind(id.to_string())
+                .bind(loc.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, "user location"))?;
+        }
+        tx.commit().await?;
+        Ok(User {
+            id,
+            username: user.username.trim().to_owned(),
+            role: user.role,
+            disabled: false,
+            location_ids: user.location_ids,
+            created_at: now,
+        })
+    }
+
+    async fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.user_from_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn check_password(&self, username: &str, password: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            // Spend the same time as a real check so timing does not reveal usernames.
+            let pw = password.to_owned();
+            let _ = tokio::task::spawn_blocking(move || hash_password(&pw)).await;
+            return Ok(None);
+        };
+        let hash: String = row.try_get("password_hash")?;
+        let pw = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+            .await
+            .unwrap_or(false);
+        let user = self.user_from_row(&row).await?;
+        Ok((ok && !user.disabled).then_some(user))
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        let _w = self.write.lock().await;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.id)
+        .bind(s.user_id.to_string())
+        .bind(&s.csrf)
+        .bind(now_ms())
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id: &str, now: i64) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT s.* FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Session {
+                id: r.try_get("id")?,
+                user_id: uuid_col(&r, "user_id")?,
+                csrf: r.try_get("csrf")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id: &str) -> StoreResult<()> {
+        let _w = self.write.lock().await;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<u64> {
+        let _w = self.write.lock().await;
+        let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn create_location(&self, loc: NewLocation) -> StoreResult<Location> {
+        if loc.name.trim().is_empty() || loc.timezone.trim().is_empty() {
+            return Err(StoreError::Invalid("name and timezone required".into()));
+        }
+        let l = Location {
+            id: Uuid::new_v4(),
+            name: loc.name.trim().to_owned(),
+            timezone: loc.timezone.trim().to_owned(),
+            created_at: now_ms(),
+        };
+        let _w = self.write.lock().await;
+        sqlx::query(
+            "INSERT INTO locations (id, name, timezone, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(l.id.to_string())
+        .bind(&l.name)
+        .bind(&l.timezone)
+        .bind(l.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_on_unique(e, "location"))?;
+        Ok(l)
+    }
+
+    async fn list_locations(&self) -> StoreResult<Vec<Location>> {
+        let rows = sqlx::query("SELECT * FROM locations ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Location {
+                    id: uuid_col(r, "id")?,
+                    name: r.try_get("name")?,
+                    timezone: r.try_get("timezone")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_router(&self, r: NewRouter) -> StoreResult<Router> {
+        if !mtm_common::topics::valid_agent_id(&r.agent_id) {
+            return Err(StoreError::Invalid(
+                "agent id must be 1-64 ASCII letters, digits, - or _".into(),
+            ));
+        }
+        mtm_common::keys::parse_public_key(&r.public_key_hex)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        let _w = self.write.lock().await;
+        sqlx::query(
+            "INSERT INTO routers (id, location_id, name, agent_id, public_key_hex, mqtt_password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.to_string())
+        .bind(r.location_id.to_string())
+        .bind(&r.name)
+        .bind(&r.agent_id)
+        .bind(r.public_key_hex.trim().to_lowercase())
+        .bind(mqtt_password_hash(&r.mqtt_password))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_on_unique(e, "router"))?;
+        drop(_w);
+        self.router_by_agent(&r.agent_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("router just created".into()))
+    }
+
+    async fn router(&self, id: Uuid) -> StoreResult<Option<Router>> {
+        let row = sqlx::query("SELECT * FROM routers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(router_from_row).transpose()
+    }
+
+    async fn router_by_agent(&self, agent_id: &str) -> StoreResult<Option<Router>> {
+        let row = sqlx::query("SELECT * FROM routers WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(router_from_row).transpose()
+    }
+
+    async fn check_mqtt_password(&self, agent_id: &str, password: &str) -> StoreResult<bool> {
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT mqtt_password_hash FROM routers WHERE agent_id = $1")
+                .bind(agent_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(hash.is_some_and(|h| constant_time_eq(&h, &mqtt_password_hash(password))))
+    }
+
+    async fn list_routers(&self) -> StoreResult<Vec<RouterStatus>> {
+        let rows = sqlx::query(
+            "SELECT r.*,
+               (SELECT active_sessions FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_sessions,
+               (SELECT router_reachable FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_reachable,
+               (SELECT MAX(at) FROM usage u WHERE u.router_id = r.id) AS last_usage_at,
+               (SELECT COUNT(*) FROM agent_commands c WHERE c.router_id = r.id AND c.state IN ('pending','sent')) AS pending
+             FROM routers r ORDER BY r.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RouterStatus {
+                    router: router_from_row(r)?,
+                    active_sessions: r.try_get::<Option<i64>, _>("h_sessions")?.map(|v| v as u32),
+                    router_reachable: r.try_get::<Option<i64>, _>("h_reachable")?.map(|v| v != 0),
+                    last_usage_at: r.try_get("last_usage_at")?,
+                    pending_commands: r.try_get::<i64, _>("pending")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_router_online(&self, agent_id: &str, online: bool, now: i64) -> StoreResult<()> {
+        let _w = self.write.lock().await;
+        sqlx::query("UPDATE routers SET online = $1, last_seen = CASE WHEN $1 = 1 THEN $2 ELSE last_seen END WHERE agent_id = $3")
+            .bind(online as i64)
+            .bind(now)
+            .bind(agent_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_package(&self, p: NewPackage) -> StoreResult<Package> {
+        let slug_ok = !p.slug.is_empty()
+            && p.slug.len() <= 32
+            && p.slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
+            return Err(StoreError::Invalid(
+                "package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency"
+                    .into(),
+            ));
+        }
+        let pkg = Package {
+            id: Uuid::new_v4(),
+            slug: p.slug,
+            name: p.name.trim().to_owned(),
+            price_minor: p.price_minor,
+            currency: p.currency.to_uppercase(),
+            limit_uptime_s: p.limit_uptime_s,
+            limit_bytes_total: p.limit_bytes_total,
+            rate_limit: p.rate_limit,
+            shared_users: p.shared_users.max(1),
+            validity_s: p.validity_s,
+            uses_password: p.uses_password,
+            active: true,
+        };
+        let _w = self.write.lock().await;
+        sqlx::query(
+            "INSERT INTO packages (id, slug, name, price_minor, currency, limit_uptime_s, limit_bytes_total,
+               rate_limit, shared_users, validity_s, uses_password, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(pkg.id.to_string())
+        .bind(&pkg.slug)
+        .bind(&pkg.name)
+        .bind(pkg.price_minor)
+        .bind(&pkg.currency)
+        .bind(pkg.limit_uptime_s.map(|v| v as i64))
+        .bind(pkg.limit_bytes_total.map(|v| v as i64))
+        .bind(&pkg.rate_limit)
+        .bind(pkg.shared_users as i64)
+        .bind(pkg.validity_s.map(|v| v as i64))
+        .bind(pkg.uses_password as i64)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_on_unique(e, "package"))?;
+        Ok(pkg)
+    }
+
+    async fn list_packages(&self) -> StoreResult<Vec<Package>> {
+        let rows =
+            sqlx::query("SELECT * FROM packages WHERE active = 1 ORDER BY price_minor, slug")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(package_from_row).collect()
+    }
+
+    async fn open_shift(
+        &self,
+        staff_id: Uuid,
+        location_id: Uuid,
+        opening_float_minor: i64,
+        actor: &str,
+    ) -> StoreResult<Shift> {
+        tokens::open_shift(self, staff_id, location_id, opening_float_minor, actor).await
+    }
+
+    async fn close_shift(&self, staff_id: Uuid, declared: i64, actor: &str) -> StoreResult<Shift> {
+        tokens::close_shift(self, staff_id, declared, actor).await
+    }
+
+    async fn open_shift_of(&self, staff_id: Uuid) -> StoreResult<Option<Shift>> {
+        let row = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
+            .bind(staff_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(shift_from_row).transpose()
+    }
+
+    async fn issue_token(&self, req: IssueToken) -> StoreResult<(Token, StoredCommand)> {
+        tokens::issue_token(self, req).await
+    }
+
+    async fn token(&self, id: Uuid) -> StoreResult<Option<Token>> {
+        let row = sqlx::query(&format!("{TOKEN_SELECT} WHERE t.id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self, f: &TokenFilter) -> StoreResult<TokenPage> {
+        tokens::list_tokens(self, f).await
+    }
+
+    async fn open_commands(&self, agent_id: &str) -> StoreResult<Vec<StoredCommand>> {
+        let rows = sqlx::query(
+            "SELECT * FROM agent_commands WHERE agent_id = $1 AND state IN ('pending','sent') ORDER BY issued_at, id",
+        )
+        .bind(agent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(command_from_row).collect()
+    }
+
+    async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()> {
+        let _w = self.write.lock().await;
+        sqlx::query(
+            "UPDATE agent_commands SET state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END,
+               attempts = attempts + 1, sent_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn next_cp_seq(&self) -> StoreResult<u64> {
+        let _w = self.write.lock().await;
+        let seq: i64 =
+            sqlx::query_scalar("UPDATE cp_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(seq as u64)
+    }
+
+    async fn apply_up(
+        &self,
+        agent_id: &str,
+        items: &[UpItem],
+        now: i64,
+    ) -> StoreResult<ApplyOutcome> {
+        ingest::apply_up(self, agent_id, items, now).await
+    }
+
+    async fn audit(&self, entry: AuditEntry, now: i64) -> StoreResult<()> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        chain::append_audit(&mut tx, &entry, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn verify_chains(&self) -> StoreResult<Vec<ChainReport>> {
+        Ok(vec![
+            chain::verify_ledger(&self.pool).await?,
+            chain::verify_audit(&self.pool).await?,
+        ])
+    }
+
+    async fn counts(&self) -> StoreResult<StoreCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM agent_commands WHERE state IN ('pending','sent')) AS c,
+                    (SELECT COUNT(*) FROM routers WHERE online = 1) AS o,
+                    (SELECT COUNT(*) FROM routers) AS r",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoreCounts {
+            commands_open: row.try_get::<i64, _>("c")? as u64,
+            agents_online: row.try_get::<i64, _>("o")? as u64,
+            routers: row.try_get::<i64, _>("r")? as u64,
+        })
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::suite::store_suite;
+    use crate::testutil::postgres_fixture;
+    use sqlx::Row;
+
+    store_suite!(postgres_fixture().await);
+
+    #[tokio::test]
+    async fn ledger_and_audit_refuse_update_and_delete_and_tampering_is_named() {
+        let store = std::sync::Arc::new(crate::testutil::postgres_store_raw().await);
+        let f = crate::testutil::seed(store.clone()).await;
+        f.issue().await;
+        f.issue().await;
+        let pool = store.pool();
+        for sql in [
+            "UPDATE token_ledger SET event = 'x'",
+            "DELETE FROM token_ledger",
+            "TRUNCATE token_ledger",
+            "UPDATE audit_log SET actor = 'x'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ] {
+            let err = sqlx::query(sql).execute(pool).await.unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        // Someone with database rights drops the trigger and edits row 2: verify names it.
+        sqlx::query("DROP TRIGGER token_ledger_no_update ON token_ledger")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE token_ledger SET actor = 'someone' WHERE id = 2")
+            .execute(pool)
+            .await
+            .unwrap();
+        let reports = crate::store::Store::verify_chains(&*store).await.unwrap();
+        assert_eq!(reports[0].first_bad_row, Some(2));
+        assert_eq!(reports[1].first_bad_row, None);
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM token_ledger")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(n, 2);
+    }
+}

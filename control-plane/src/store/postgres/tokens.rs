@@ -1,0 +1,341 @@
+//! Shifts and tokens: the transactions behind clock-in, clock-out and dispensing.
+
+use super::chain::{append_audit, append_ledger};
+use super::rows::*;
+use super::PgStore;
+use crate::store::*;
+use mtm_common::{CommandKind, CreateToken};
+use serde_json::json;
+
+pub(super) async fn open_shift(
+    s: &PgStore,
+    staff_id: Uuid,
+    location_id: Uuid,
+    float: i64,
+    actor: &str,
+) -> StoreResult<Shift> {
+    if float < 0 {
+        return Err(StoreError::Invalid(
+            "opening float cannot be negative".into(),
+        ));
+    }
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    let member: Option<i64> = sqlx::query_scalar(
+        "SELECT 1::BIGINT FROM user_locations WHERE user_id = $1 AND location_id = $2",
+    )
+    .bind(staff_id.to_string())
+    .bind(location_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if member.is_none() {
+        return Err(StoreError::Invalid(
+            "you do not belong to this location".into(),
+        ));
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO shifts (id, staff_id, location_id, opened_at, opening_float_minor)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.to_string())
+    .bind(staff_id.to_string())
+    .bind(location_id.to_string())
+    .bind(now)
+    .bind(float)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict("a shift is already open".into())
+        }
+        _ => StoreError::Db(e),
+    })?;
+    let audit = AuditEntry {
+        actor: actor.into(),
+        action: "shift.open".into(),
+        target: id.to_string(),
+        detail: json!({"location_id": location_id, "opening_float_minor": float}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    tx.commit().await?;
+    Ok(Shift {
+        id,
+        staff_id,
+        location_id,
+        opened_at: now,
+        opening_float_minor: float,
+        closed_at: None,
+        declared_cash_minor: None,
+        expected_cash_minor: None,
+        variance_minor: None,
+    })
+}
+
+pub(super) async fn close_shift(
+    s: &PgStore,
+    staff_id: Uuid,
+    declared: i64,
+    actor: &str,
+) -> StoreResult<Shift> {
+    if declared < 0 {
+        return Err(StoreError::Invalid(
+            "declared cash cannot be negative".into(),
+        ));
+    }
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    let row = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
+        .bind(staff_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Invalid("no open shift".into()))?;
+    let mut shift = shift_from_row(&row)?;
+    let revenue: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(expected_minor), 0)::BIGINT FROM revenue_records WHERE shift_id = $1",
+    )
+    .bind(shift.id.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    let expected = shift.opening_float_minor + revenue;
+    let variance = declared - expected;
+    sqlx::query(
+        "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
+           variance_minor = $4 WHERE id = $5",
+    )
+    .bind(now)
+    .bind(declared)
+    .bind(expected)
+    .bind(variance)
+    .bind(shift.id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE revenue_records SET confirmed_at = $1 WHERE shift_id = $2")
+        .bind(now)
+        .bind(shift.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    // Clock-out ends the staff member's sessions at once.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(staff_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let audit = AuditEntry {
+        actor: actor.into(),
+        action: "shift.close".into(),
+        target: shift.id.to_string(),
+        detail: json!({"declared_cash_minor": declared, "expected_cash_minor": expected, "variance_minor": variance}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    tx.commit().await?;
+    shift.closed_at = Some(now);
+    shift.declared_cash_minor = Some(declared);
+    shift.expected_cash_minor = Some(expected);
+    shift.variance_minor = Some(variance);
+    Ok(shift)
+}
+
+pub(super) async fn issue_token(
+    s: &PgStore,
+    req: IssueToken,
+) -> StoreResult<(Token, StoredCommand)> {
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    let shift = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
+        .bind(req.staff_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Invalid("clock in first: no open shift".into()))?;
+    let shift = shift_from_row(&shift)?;
+    let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1 AND active = 1")
+        .bind(req.package_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("package".into()))?;
+    let pkg = package_from_row(&pkg)?;
+    let router =
+        sqlx::query("SELECT * FROM routers WHERE location_id = $1 ORDER BY created_at, id LIMIT 1")
+            .bind(shift.location_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Invalid("this location has no router".into()))?;
+    let router = router_from_row(&router)?;
+    let password = if pkg.uses_password {
+        req.password.clone()
+    } else {
+        None
+    };
+    sqlx::query(
+        "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id, shift_id,
+           price_minor, currency, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11)",
+    )
+    .bind(req.id.to_string())
+    .bind(&req.code)
+    .bind(&password)
+    .bind(pkg.id.to_string())
+    .bind(req.staff_id.to_string())
+    .bind(shift.location_id.to_string())
+    .bind(router.id.to_string())
+    .bind(shift.id.to_string())
+    .bind(pkg.price_minor)
+    .bind(&pkg.currency)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict("token code already used".into())
+        }
+        _ => StoreError::Db(e),
+    })?;
+    let detail = json!({
+        "code": req.code, "package": pkg.slug, "price_minor": pkg.price_minor,
+        "currency": pkg.currency, "location_id": shift.location_id, "router_id": router.id,
+        "shift_id": shift.id, "staff_id": req.staff_id,
+        "password_sha256": password.as_deref().map(mqtt_password_hash),
+    });
+    append_ledger(&mut tx, req.id, "issued", &detail, &req.staff_username, now).await?;
+    sqlx::query(
+        "INSERT INTO revenue_records (id, token_id, shift_id, staff_id, location_id, expected_minor, currency, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(req.id.to_string())
+    .bind(shift.id.to_string())
+    .bind(req.staff_id.to_string())
+    .bind(shift.location_id.to_string())
+    .bind(pkg.price_minor)
+    .bind(&pkg.currency)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let audit = AuditEntry {
+        actor: req.staff_username.clone(),
+        action: "token.issue".into(),
+        target: req.id.to_string(),
+        detail: json!({"code": req.code, "package": pkg.slug, "router": router.agent_id}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    let kind = CommandKind::CreateToken(CreateToken {
+        token_id: req.id,
+        code: req.code.clone(),
+        password: password.clone(),
+        package_slug: pkg.slug.clone(),
+        limit_uptime_s: pkg.limit_uptime_s,
+        limit_bytes_total: pkg.limit_bytes_total,
+        validity_s: pkg.validity_s,
+    });
+    let payload = mtm_common::envelope::to_cbor(&kind)
+        .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
+    sqlx::query(
+        "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, token_id, state, issued_at)
+         VALUES ($1, $2, $3, 'create_token', $4, $5, 'pending', $6)",
+    )
+    .bind(req.command_id.to_string())
+    .bind(router.id.to_string())
+    .bind(&router.agent_id)
+    .bind(payload)
+    .bind(req.id.to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let token = Token {
+        id: req.id,
+        code: req.code,
+        password,
+        package_id: pkg.id,
+        package_slug: pkg.slug,
+        staff_id: req.staff_id,
+        location_id: shift.location_id,
+        router_id: router.id,
+        shift_id: Some(shift.id),
+        price_minor: pkg.price_minor,
+        currency: pkg.currency,
+        state: TokenState::Issued,
+        created_at: now,
+        applied_at: None,
+        first_login_at: None,
+        expired_at: None,
+        uptime_s: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+    };
+    let cmd = StoredCommand {
+        id: req.command_id,
+        agent_id: router.agent_id,
+        issued_at: now,
+        kind,
+        state: "pending".into(),
+        attempts: 0,
+    };
+    Ok((token, cmd))
+}
+
+pub(super) async fn list_tokens(s: &PgStore, f: &TokenFilter) -> StoreResult<TokenPage> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut add = |cond: &str, b: Bind| {
+        binds.push(b);
+        conds.push(cond.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(l) = f.location_id {
+        add("t.location_id = ?", Bind::Text(l.to_string()));
+    }
+    if let Some(st) = f.staff_id {
+        add("t.staff_id = ?", Bind::Text(st.to_string()));
+    }
+    if let Some(state) = f.state {
+        add("t.state = ?", Bind::Text(state.as_str().into()));
+    }
+    if let Some(from) = f.from {
+        add("t.created_at >= ?", Bind::Int(from));
+    }
+    if let Some(to) = f.to {
+        add("t.created_at < ?", Bind::Int(to));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    let limit = f.limit.unwrap_or(50).clamp(1, 500) as i64;
+    let offset = f.offset.unwrap_or(0) as i64;
+    let count_sql = format!("SELECT COUNT(*) FROM tokens t{filter}");
+    let mut q = sqlx::query_scalar::<_, i64>(&count_sql);
+    for b in &binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    let total = q.fetch_one(&s.pool).await?;
+    let list_sql = format!(
+        "{TOKEN_SELECT}{filter} ORDER BY t.created_at DESC, t.id LIMIT {limit} OFFSET {offset}"
+    );
+    let mut q = sqlx::query(&list_sql);
+    for b in &binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    let rows = q.fetch_all(&s.pool).await?;
+    let items = rows
+        .iter()
+        .map(token_from_row)
+        .collect::<StoreResult<_>>()?;
+    Ok(TokenPage {
+        items,
+        total: total as u64,
+    })
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}

@@ -218,7 +218,7 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
     let v = match downlink::verify(payload, &shared.cp_key, now_ms(), window_ms) {
         Ok(v) => v,
         Err(r) => {
-            shared.refuse_once(&r);
+            shared.refuse_once(payload, &r);
             return true;
         }
     };
@@ -244,5 +244,30 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
             tracing::error!(error = %e, "store failed while handling a down message");
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TlsConfig;
+
+    #[test]
+    fn tls_options_need_a_readable_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["broker".into()]).unwrap();
+        let good = dir.path().join("ca.pem");
+        std::fs::write(&good, ca.cert.pem()).unwrap();
+        let bad = dir.path().join("bad.pem");
+        std::fs::write(&bad, "not a certificate").unwrap();
+        let mut cfg = MqttConfig {
+            tls: Some(TlsConfig { ca_file: good }),
+            ..Default::default()
+        };
+        let o = options(&cfg, "a1").unwrap();
+        assert!(matches!(o.transport(), Transport::Tls(_)));
+        cfg.tls = Some(TlsConfig { ca_file: bad });
+        let e = options(&cfg, "a1").unwrap_err().to_string();
+        assert!(e.contains("bad.pem"), "{e}");
     }
 }

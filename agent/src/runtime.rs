@@ -38,7 +38,7 @@ pub struct Shared {
     pub commands: Notify,
     /// The router session.
     pub router: tokio::sync::Mutex<RouterLink>,
-    refused: Mutex<HashSet<String>>,
+    refused: Mutex<HashSet<[u8; 32]>>,
 }
 
 impl Shared {
@@ -62,17 +62,19 @@ impl Shared {
         }
     }
 
-    /// Log a refused down-message, once per distinct reason.
-    pub fn refuse_once(&self, r: &Refusal) {
-        let text = r.to_string();
+    /// Log a refused down-message once: a replayed or resent copy of the same payload is
+    /// dropped silently.
+    pub fn refuse_once(&self, payload: &[u8], r: &Refusal) {
+        use sha2::{Digest, Sha256};
+        let digest: [u8; 32] = Sha256::digest(payload).into();
         let Ok(mut seen) = self.refused.lock() else {
             return;
         };
-        if seen.len() > 1000 {
+        if seen.len() > 10_000 {
             seen.clear();
         }
-        if seen.insert(text.clone()) {
-            tracing::warn!(reason = %text, "down message refused");
+        if seen.insert(digest) {
+            tracing::warn!(reason = %r, "down message refused");
         }
     }
 }

@@ -154,9 +154,29 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Txn<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.write_with(redb::Durability::Immediate, f)
+    }
+
+    /// Like [`Store::write`], without waiting for the disk: for changes that are safe to lose
+    /// in a power cut (losing an ack only means a resend the control plane ignores), which
+    /// spares the SD card an fsync per ack.
+    pub(crate) fn write_lazy<T>(
+        &self,
+        f: impl FnOnce(&mut Txn<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write_with(redb::Durability::Eventual, f)
+    }
+
+    fn write_with<T>(
+        &self,
+        durability: redb::Durability,
+        f: impl FnOnce(&mut Txn<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let db = self.db()?;
+        let mut tx = db.begin_write()?;
+        tx.set_durability(durability);
         let mut txn = Txn {
-            tx: db.begin_write()?,
+            tx,
             store: self,
             now_ms: now_ms(),
             enqueued: 0,

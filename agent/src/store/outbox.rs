@@ -125,7 +125,7 @@ fn merge_usage(entries: &mut Vec<Usage>, later: Usage) {
 impl Store {
     /// Drop every message with `seq <= up_to_seq`; returns how many were removed.
     pub fn ack(&self, up_to_seq: u64) -> Result<u64, StoreError> {
-        let removed = self.write(|t| {
+        let removed = self.write_lazy(|t| {
             let next = t.get_meta(NEXT_SEQ)?.max(1);
             if up_to_seq >= next {
                 // The control plane has seen higher seqs than we hold (a wiped store): jump

@@ -1,0 +1,122 @@
+//! The `mtm-agent` subcommands: keygen, check, status.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+fn agent_bin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mtm-agent"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write_config(dir: &std::path::Path, router: &str, router_pw: &str, extra: &str) -> String {
+    let cp =
+        mtm_common::keys::public_key_hex(&mtm_common::keys::generate_signing_key().verifying_key());
+    let path = dir.join("agent.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+agent_id = "{}"
+data_dir = "{}"
+control_plane_key = "{cp}"
+{extra}
+[mqtt]
+host = "127.0.0.1"
+port = {MOSQUITTO}
+[router]
+addr = "{router}"
+username = "admin"
+password = "{router_pw}"
+"#,
+            unique_id("cli"),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn keygen_makes_one_key_and_prints_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let a = agent_bin(&["keygen", "--data-dir", d]);
+    let b = agent_bin(&["keygen", "--data-dir", d]);
+    assert!(a.status.success(), "{}", text(&a));
+    let key = String::from_utf8_lossy(&a.stdout).trim().to_owned();
+    assert_eq!(key.len(), 64);
+    assert!(mtm_common::keys::parse_public_key(&key).is_ok());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_what_is_wrong() {
+    let router = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = router.addr().to_string();
+
+    let good = write_config(dir.path(), &addr, "pw", "");
+    let o = tokio::task::spawn_blocking(move || agent_bin(&["check", "--config", &good]))
+        .await
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("router: ok") && t.contains("broker: ok"), "{t}");
+
+    let bad = write_config(dir.path(), &addr, "wrong", "");
+    let o = tokio::task::spawn_blocking(move || agent_bin(&["check", "--config", &bad]))
+        .await
+        .unwrap();
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(t.contains("router: FAILED"), "{t}");
+    assert!(!t.contains("wrong"), "password leaked: {t}");
+
+    let unknown = write_config(dir.path(), &addr, "pw", "colour = \"blue\"");
+    let o = agent_bin(&["check", "--config", &unknown]);
+    let t = text(&o);
+    assert!(!o.status.success());
+    assert!(t.contains("colour"), "{t}");
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_endpoint_and_status_command() {
+    let router = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = unique_id("status");
+    let cp =
+        mtm_common::keys::public_key_hex(&mtm_common::keys::generate_signing_key().verifying_key());
+    let mut cfg = agent_config(&id, dir.path(), &cp, MOSQUITTO, router.addr());
+    cfg.status_listen = Some("127.0.0.1:0".parse().unwrap());
+    let agent = mtm_agent::Agent::start(cfg).await.unwrap();
+    let addr = agent.status_addr().unwrap().to_string();
+    let (code, body) = mtm_agent::status::get(&addr, "/healthz").await.unwrap();
+    assert_eq!((code, body.as_str()), (200, "ok"));
+    let (code, _) = mtm_agent::status::get(&addr, "/nope").await.unwrap();
+    assert_eq!(code, 404);
+    let a = addr.clone();
+    let o = tokio::task::spawn_blocking(move || agent_bin(&["status", "--addr", &a]))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["agent_id"], id.as_str());
+    assert!(v["next_seq"].as_u64().unwrap() >= 1);
+    agent.shutdown().await;
+    router.shutdown().await;
+}

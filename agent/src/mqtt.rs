@@ -182,10 +182,13 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
     let store = &shared.store;
     let hello = UpMessage::Hello(Hello {
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-        last_cp_seq: store.last_cp_seq().map_err(|e| e.to_string())?,
-        catalog_version: store.catalog_version().map_err(|e| e.to_string())?,
+        last_cp_seq: store.last_cp_seq().unwrap_or(0),
+        catalog_version: store.catalog_version().unwrap_or(None),
     });
-    store.enqueue(&hello).map_err(|e| e.to_string())?;
+    // Without a hello the outbox still goes out; the control plane learns of us from it.
+    if let Err(e) = store.enqueue(&hello) {
+        tracing::error!(error = %e, "enqueueing hello failed");
+    }
     let up = topics::up(id);
     let mut cursor = 0u64;
     loop {

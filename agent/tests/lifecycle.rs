@@ -139,3 +139,83 @@ async fn usage_baseline_survives_a_restart() {
     agent.shutdown().await;
     router.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_controls_and_resync() {
+    let rig = rig("controls", MOSQUITTO, true).await;
+    let (router, cp) = (&rig.router, &rig.cp);
+    let mk = create_token("CTRL2222");
+    let CommandKind::CreateToken(ct) = &mk.kind else {
+        unreachable!()
+    };
+    let token_id = ct.token_id;
+    let cmd = |kind| Command {
+        id: Uuid::new_v4(),
+        issued_at: now_ms(),
+        kind,
+    };
+    let done = |cp: &Cp| cp.count(|m| matches!(m, UpMessage::CommandDone(_)));
+    let user = || router.users().into_iter().find(|u| u.name == "CTRL2222");
+    cp.command(&mk).await;
+    wait_until(20, "applied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    router
+        .customer_login("CTRL2222", "1234", "AA:BB:CC:DD:EE:04")
+        .unwrap();
+
+    cp.command(&cmd(CommandKind::LogoutToken { token_id }))
+        .await;
+    wait_until(20, "logout", || done(cp) == 1).await;
+    assert!(router.sessions().is_empty());
+
+    cp.command(&cmd(CommandKind::DisableToken { token_id }))
+        .await;
+    wait_until(20, "disable", || done(cp) == 2).await;
+    assert!(user().unwrap().disabled);
+
+    cp.command(&cmd(CommandKind::EnableToken { token_id }))
+        .await;
+    wait_until(20, "enable", || done(cp) == 3).await;
+    assert!(!user().unwrap().disabled);
+
+    cp.command(&cmd(CommandKind::Resync)).await;
+    wait_until(20, "inventory", || done(cp) == 4).await;
+    let inv = cp.collect(|m| match m {
+        UpMessage::Inventory(i) => Some(i.clone()),
+        _ => None,
+    });
+    let last = inv.last().unwrap();
+    let u = last.users.iter().find(|u| u.name == "CTRL2222").unwrap();
+    // sha256("1234")
+    assert_eq!(
+        u.password_sha256.as_deref(),
+        Some("03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4")
+    );
+
+    router
+        .customer_login("CTRL2222", "1234", "AA:BB:CC:DD:EE:04")
+        .unwrap();
+    cp.command(&cmd(CommandKind::DisableAll)).await;
+    wait_until(20, "disable all", || done(cp) == 5).await;
+    assert!(user().unwrap().disabled);
+    assert!(router.sessions().is_empty());
+
+    cp.command(&cmd(CommandKind::RemoveToken { token_id }))
+        .await;
+    wait_until(20, "remove", || done(cp) == 6).await;
+    assert!(user().is_none());
+    // Removing again is not an error: the token is already gone.
+    cp.command(&cmd(CommandKind::RemoveToken { token_id }))
+        .await;
+    wait_until(20, "remove again", || done(cp) == 7).await;
+
+    cp.command(&cmd(CommandKind::DisableToken { token_id }))
+        .await;
+    wait_until(20, "failure reported", || {
+        cp.count(|m| matches!(m, UpMessage::CommandFailed(f) if !f.retryable)) == 1
+    })
+    .await;
+    rig.stop().await;
+}

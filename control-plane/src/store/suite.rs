@@ -29,6 +29,10 @@ macro_rules! store_suite {
             crate::store::suite::ingest_applies_once_and_moves_token_state($make).await
         }
         #[tokio::test]
+        async fn late_messages_within_the_window_apply_once() {
+            crate::store::suite::late_messages_within_the_window_apply_once($make).await
+        }
+        #[tokio::test]
         async fn token_listing_filters_and_pages() {
             crate::store::suite::token_listing_filters_and_pages($make).await
         }
@@ -301,6 +305,50 @@ pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
     assert_eq!(routers[0].last_usage_at, Some(1_004));
     let unknown = s.apply_up("agent-zz", &[], 1).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))));
+}
+
+pub async fn late_messages_within_the_window_apply_once(f: Fixture) {
+    let s = &f.store;
+    let health = |n| {
+        UpMessage::Health(Health {
+            active_sessions: n,
+            ..Default::default()
+        })
+    };
+    // Another replica applied seq 5 first; seq 4 arrives late and still counts, once.
+    let out = s
+        .apply_up("agent-1", &[item(5, health(5))], 1)
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied), (5, 1));
+    let out = s
+        .apply_up("agent-1", &[item(4, health(4))], 2)
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (5, 1, 0));
+    let out = s
+        .apply_up(
+            "agent-1",
+            &[
+                item(4, health(4)),
+                item(5, health(5)),
+                item(6, health(6)),
+                item(6, health(6)),
+            ],
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (6, 1, 3));
+    // Far below the window is stale.
+    s.apply_up("agent-1", &[item(5000, health(1))], 4)
+        .await
+        .unwrap();
+    let out = s
+        .apply_up("agent-1", &[item(7, health(7))], 5)
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 0, 1));
 }
 
 pub async fn token_listing_filters_and_pages(f: Fixture) {

@@ -1,4 +1,5 @@
-//! Applying verified agent messages: one transaction per batch, duplicates skipped by seq.
+//! Applying verified agent messages: one transaction per batch, duplicates skipped by seq
+//! (exactly within a reorder window, so replicas applying out of order lose nothing).
 
 use super::chain::append_ledger;
 use super::rows::*;
@@ -28,17 +29,28 @@ pub(super) async fn apply_up(
         last_seq: router.last_seq,
         ..Default::default()
     };
+    let rid = router.id.to_string();
     for item in sorted {
-        if item.seq <= out.last_seq {
+        if already_applied(&mut tx, &rid, item.seq, out.last_seq).await? {
             out.duplicates += 1;
             continue;
         }
         apply_one(&mut tx, &router, item).await?;
-        out.last_seq = item.seq;
+        sqlx::query("INSERT INTO up_seen (router_id, seq) VALUES ($1, $2)")
+            .bind(&rid)
+            .bind(item.seq as i64)
+            .execute(&mut *tx)
+            .await?;
+        out.last_seq = out.last_seq.max(item.seq);
         out.applied += 1;
         out.saw_hello |= matches!(item.message, UpMessage::Hello(_));
     }
     if out.applied > 0 {
+        sqlx::query("DELETE FROM up_seen WHERE router_id = $1 AND seq <= $2")
+            .bind(&rid)
+            .bind(out.last_seq.saturating_sub(REORDER_WINDOW) as i64)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE routers SET last_seq = $1, last_seen = $2, online = 1 WHERE id = $3")
             .bind(out.last_seq as i64)
             .bind(now)
@@ -48,6 +60,32 @@ pub(super) async fn apply_up(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// How far below the highest applied seq a message may still arrive late (from another replica)
+/// and be applied; anything older is stale.
+const REORDER_WINDOW: u64 = 1024;
+
+/// A seq is a duplicate if it is older than the reorder window or was applied within it.
+async fn already_applied(
+    tx: &mut SqliteConnection,
+    router_id: &str,
+    seq: u64,
+    last_seq: u64,
+) -> StoreResult<bool> {
+    if seq <= last_seq.saturating_sub(REORDER_WINDOW) {
+        return Ok(true);
+    }
+    if seq > last_seq {
+        return Ok(false);
+    }
+    let seen: Option<String> =
+        sqlx::query_scalar("SELECT router_id FROM up_seen WHERE router_id = $1 AND seq = $2")
+            .bind(router_id)
+            .bind(seq as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(seen.is_some())
 }
 
 async fn apply_one(tx: &mut SqliteConnection, router: &Router, item: &UpItem) -> StoreResult<()> {

@@ -12,6 +12,10 @@ pub const OUTBOX_CAP: u64 = 100_000;
 
 const KIND_OTHER: u8 = 0;
 const KIND_USAGE: u8 = 1;
+const KIND_INVENTORY: u8 = 2;
+
+/// Meta key: `seq` of the newest inventory in the outbox.
+const LAST_INVENTORY_SEQ: &str = "last_inventory_seq";
 
 // One alarm a minute is loud enough without drowning the log.
 static LAST_ALARM_MS: AtomicI64 = AtomicI64::new(0);
@@ -29,8 +33,18 @@ impl Txn<'_> {
         )?;
         let kind = match msg {
             UpMessage::Usage(_) => KIND_USAGE,
+            UpMessage::Inventory(_) => KIND_INVENTORY,
             _ => KIND_OTHER,
         };
+        if kind == KIND_INVENTORY {
+            // A full inventory supersedes an unsent older one: during a long outage only the
+            // newest is kept, instead of one large message every few minutes.
+            let prev = self.get_meta(LAST_INVENTORY_SEQ)?;
+            if prev > 0 && self.tx.open_table(OUTBOX)?.remove(prev)?.is_some() {
+                self.store.note_deleted(1);
+            }
+            self.set_meta(LAST_INVENTORY_SEQ, seq)?;
+        }
         let mut row = Vec::with_capacity(1 + env.body.len() + 128);
         row.push(kind);
         row.extend_from_slice(&env.to_bytes()?);
@@ -217,6 +231,20 @@ mod tests {
         // An old ack changes nothing.
         assert_eq!(s.ack(2).unwrap(), 0);
         assert_eq!(s.last_acked().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_new_inventory_replaces_an_unsent_one() {
+        let (_d, s) = temp_store();
+        let inv = UpMessage::Inventory(Default::default());
+        s.enqueue(&inv).unwrap();
+        s.enqueue(&usage("A", 1)).unwrap();
+        s.enqueue(&inv).unwrap();
+        let seqs: Vec<u64> = s.outbox_from(0, 10).unwrap().iter().map(|r| r.0).collect();
+        assert_eq!(seqs, vec![2, 3]);
+        s.ack(3).unwrap();
+        s.enqueue(&inv).unwrap();
+        assert_eq!(s.outbox_len().unwrap(), 1);
     }
 
     #[test]

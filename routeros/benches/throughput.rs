@@ -111,11 +111,27 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sim = rt
-        .block_on(Simulator::start(SimConfig::default()))
-        .expect("sim");
-    let addr = sim.addr();
+    // The simulator gets its own thread and single-threaded runtime, like a separate router;
+    // the client runs on a single-threaded runtime of its own (one connection, one core).
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let sim_thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("sim runtime");
+        rt.block_on(async {
+            let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+            addr_tx.send(sim.addr()).expect("send addr");
+            let _ = stop_rx.await;
+            sim.shutdown().await;
+        });
+    });
+    let addr = addr_rx.recv().expect("sim address");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/third_party");
     let venv = std::env::var("MTM_PY_VENV").unwrap_or_else(|_| "/var/tmp/mtm-py".into());
     let port = addr.port().to_string();
@@ -123,6 +139,12 @@ fn main() {
     let mut rows: Vec<(String, usize, Rates)> = Vec::new();
     let pipelined = rt.block_on(ours(addr.to_string(), n, 256, "RP"));
     rows.push(("mtm-routeros, 256 in flight".into(), n, pipelined));
+    if std::env::var_os("BENCH_ONLY_OURS").is_some() {
+        println!("mtm-routeros, 256 in flight: {pipelined:?}");
+        let _ = stop_tx.send(());
+        let _ = sim_thread.join();
+        return;
+    }
     let seq = rt.block_on(ours(addr.to_string(), n / 5, 1, "RS"));
     rows.push(("mtm-routeros, 1 in flight".into(), n / 5, seq));
     let py_n = (n / 5).max(1);
@@ -177,5 +199,6 @@ fn main() {
         pipelined.adds / node_best.adds,
         pipelined.queries / node_best.queries
     );
-    rt.block_on(sim.shutdown());
+    let _ = stop_tx.send(());
+    let _ = sim_thread.join();
 }

@@ -9,7 +9,7 @@ mod login;
 mod stream;
 pub mod tls;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -116,7 +116,7 @@ pub(crate) type Event = Result<Sentence, CloseReason>;
 
 #[derive(Default)]
 pub(crate) struct Shared {
-    pending: HashMap<Vec<u8>, mpsc::UnboundedSender<Event>>,
+    pending: BTreeMap<u64, mpsc::UnboundedSender<Event>>,
     closed: Option<CloseReason>,
 }
 
@@ -127,14 +127,15 @@ impl Shared {
             self.closed = Some(reason.clone());
         }
         let reason = self.closed.clone().unwrap_or(reason);
-        for (_, tx) in self.pending.drain() {
+        for (_, tx) in std::mem::take(&mut self.pending) {
             let _ = tx.send(Err(reason.clone()));
         }
     }
 
     /// Routes one reply sentence; returns false when it belongs to no known command.
     pub(crate) fn dispatch(&mut self, s: Sentence) -> bool {
-        let Some(tag) = s.tag().map(<[u8]>::to_vec) else {
+        // Our tags are decimal counters; anything else is not a reply we wait for.
+        let Some(tag) = s.tag().and_then(parse_tag) else {
             return false;
         };
         let last = s.first() == b"!done";
@@ -182,7 +183,7 @@ impl std::fmt::Debug for Client {
 /// Removes a command's routing entry however the command ends (done, error, timeout, drop).
 pub(crate) struct PendingGuard {
     shared: Arc<Mutex<Shared>>,
-    tag: Vec<u8>,
+    tag: u64,
 }
 
 impl Drop for PendingGuard {
@@ -267,7 +268,7 @@ impl Client {
     pub async fn stream(&self, words: &[&str]) -> Result<Stream, Error> {
         let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
         let tag = self.new_tag();
-        let (rx, guard) = self.start_tagged(&words, tag.clone())?;
+        let (rx, guard) = self.start_tagged(&words, tag)?;
         Ok(Stream::new(self.clone(), tag, rx, guard))
     }
 
@@ -285,12 +286,8 @@ impl Client {
         }
     }
 
-    pub(crate) fn new_tag(&self) -> Vec<u8> {
-        self.inner
-            .next_tag
-            .fetch_add(1, Ordering::Relaxed)
-            .to_string()
-            .into_bytes()
+    pub(crate) fn new_tag(&self) -> u64 {
+        self.inner.next_tag.fetch_add(1, Ordering::Relaxed)
     }
 
     fn start(
@@ -305,7 +302,7 @@ impl Client {
     pub(crate) fn start_tagged(
         &self,
         words: &[&[u8]],
-        tag: Vec<u8>,
+        tag: u64,
     ) -> Result<(mpsc::UnboundedReceiver<Event>, PendingGuard), Error> {
         if words.is_empty() {
             return Err(Error::Protocol("empty command".into()));
@@ -320,28 +317,34 @@ impl Client {
             if let Some(r) = &s.closed {
                 return Err(r.to_error());
             }
-            s.pending.insert(tag.clone(), tx);
+            s.pending.insert(tag, tx);
         }
         let guard = PendingGuard {
             shared: self.inner.shared.clone(),
-            tag: tag.clone(),
+            tag,
         };
-        self.send_raw(words, &tag)?;
+        self.send_raw(words, tag)?;
         Ok((rx, guard))
     }
 
     /// Queues a sentence with the given tag, not tracking its replies.
-    pub(crate) fn send_raw(&self, words: &[&[u8]], tag: &[u8]) -> Result<(), Error> {
+    pub(crate) fn send_raw(&self, words: &[&[u8]], tag: u64) -> Result<(), Error> {
         let mut buf = Vec::with_capacity(64);
         for w in words.iter().filter(|w| !w.starts_with(b".tag=")) {
             crate::proto::encode_word(w, &mut buf);
         }
-        let mut t = b".tag=".to_vec();
-        t.extend_from_slice(tag);
-        crate::proto::encode_word(&t, &mut buf);
+        let t = format!(".tag={tag}");
+        crate::proto::encode_word(t.as_bytes(), &mut buf);
         buf.push(0);
         self.inner.out.send(buf).map_err(|_| Error::Closed)
     }
+}
+
+fn parse_tag(t: &[u8]) -> Option<u64> {
+    if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(t.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// Parses the trap attributes into an [`Error::Trap`].

@@ -9,7 +9,7 @@ use crate::Row;
 /// A running streaming command. Dropping it without [`Stream::cancel`] still sends `/cancel`.
 pub struct Stream {
     client: Client,
-    tag: Vec<u8>,
+    tag: u64,
     rx: mpsc::UnboundedReceiver<Event>,
     finished: bool,
     _guard: PendingGuard,
@@ -18,7 +18,7 @@ pub struct Stream {
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stream")
-            .field("tag", &String::from_utf8_lossy(&self.tag))
+            .field("tag", &self.tag)
             .field("finished", &self.finished)
             .finish()
     }
@@ -27,7 +27,7 @@ impl std::fmt::Debug for Stream {
 impl Stream {
     pub(crate) fn new(
         client: Client,
-        tag: Vec<u8>,
+        tag: u64,
         rx: mpsc::UnboundedReceiver<Event>,
         guard: PendingGuard,
     ) -> Self {
@@ -42,7 +42,7 @@ impl Stream {
 
     /// The `.tag` this command runs under.
     pub fn tag(&self) -> String {
-        String::from_utf8_lossy(&self.tag).into_owned()
+        self.tag.to_string()
     }
 
     /// The next row. `None` once the command has ended (`!done`, or the `interrupted` trap of
@@ -98,11 +98,8 @@ impl Stream {
         if self.finished {
             return Ok(());
         }
-        let arg = [b"=tag=".as_slice(), &self.tag].concat();
-        let cancel = self
-            .client
-            .command_bytes(&[b"/cancel".as_slice(), &arg])
-            .await;
+        let arg = format!("=tag={}", self.tag);
+        let cancel = self.client.command(&["/cancel", &arg]).await;
         let timeout = self.client.inner.command_timeout;
         let drained = tokio::time::timeout(timeout, async {
             while let Some(ev) = self.rx.recv().await {
@@ -124,9 +121,11 @@ impl Stream {
 impl Drop for Stream {
     fn drop(&mut self) {
         if !self.finished {
-            let arg = [b"=tag=".as_slice(), &self.tag].concat();
+            let arg = format!("=tag={}", self.tag);
             let tag = self.client.new_tag();
-            let _ = self.client.send_raw(&[b"/cancel".as_slice(), &arg], &tag);
+            let _ = self
+                .client
+                .send_raw(&[b"/cancel".as_slice(), arg.as_bytes()], tag);
         }
     }
 }

@@ -17,7 +17,7 @@ use super::query::{matches, project};
 use super::state::{fmt_id, RouterState};
 use super::{Power, SimConfig};
 use crate::client::BoxedIo;
-use crate::proto::{encode_word, Decoder};
+use crate::proto::{encode_len, encode_word, Decoder};
 
 /// Sentences a client may send before logging in.
 const MAX_BEFORE_LOGIN: u32 = 16;
@@ -38,7 +38,28 @@ pub fn lock(state: &Mutex<RouterState>) -> std::sync::MutexGuard<'_, RouterState
 
 /// Latin-1 view of wire bytes: one char per byte, so bytes survive unchanged.
 pub fn l1(b: &[u8]) -> String {
+    if b.is_ascii() {
+        // ASCII is the same in Latin-1 and UTF-8.
+        return String::from_utf8_lossy(b).into_owned();
+    }
     b.iter().map(|&c| c as char).collect()
+}
+
+/// Appends the Latin-1 bytes of `s` (see [`l1b`]) without an intermediate allocation.
+fn push_l1(s: &str, out: &mut Vec<u8>) {
+    if s.is_ascii() || s.chars().any(|c| (c as u32) > 255) {
+        out.extend_from_slice(s.as_bytes());
+    } else {
+        out.extend(s.chars().map(|c| c as u8));
+    }
+}
+
+fn l1_len(s: &str) -> usize {
+    if s.is_ascii() || s.chars().any(|c| (c as u32) > 255) {
+        s.len()
+    } else {
+        s.chars().count()
+    }
 }
 
 /// Back to wire bytes (chars above U+00FF cannot come from the wire; they become UTF-8).
@@ -53,10 +74,16 @@ pub fn l1b(s: &str) -> Vec<u8> {
 fn encode_out(out: &Out, tag: Option<&str>, buf: &mut Vec<u8>) {
     encode_word(out.word.as_bytes(), buf);
     if let Some(t) = tag {
-        encode_word(&l1b(&format!(".tag={t}")), buf);
+        encode_len(5 + l1_len(t), buf);
+        buf.extend_from_slice(b".tag=");
+        push_l1(t, buf);
     }
     for (k, v) in &out.attrs {
-        encode_word(&l1b(&format!("={k}={v}")), buf);
+        encode_len(2 + l1_len(k) + l1_len(v), buf);
+        buf.push(b'=');
+        push_l1(k, buf);
+        buf.push(b'=');
+        push_l1(v, buf);
     }
     buf.push(0);
 }

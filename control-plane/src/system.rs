@@ -21,7 +21,15 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/system/info", get(info))
+        .route("/api/openapi.json", get(openapi))
         .route("/overview", get(overview))
+}
+
+/// The published API, hand-written and checked against the routes by a test.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -90,4 +98,90 @@ async fn overview(
         &Page::of(&cur),
         serde_json::json!({ "routers": routers, "tokens": tokens.items }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::test_app;
+    use axum::http::StatusCode;
+
+    #[tokio::test]
+    async fn every_documented_operation_exists_and_is_guarded_as_documented() {
+        let app = test_app().await;
+        let served = app.page("GET", "/api/openapi.json", None, None).await;
+        assert_eq!(served.status, StatusCode::OK);
+        let doc = served.json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut checked = 0;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+            for (method, op) in ops.as_object().unwrap() {
+                let m = method.to_uppercase();
+                let public = op["security"].as_array().unwrap().is_empty();
+                let anon = app.json(&m, &concrete, None, None).await;
+                assert_ne!(
+                    anon.status,
+                    StatusCode::NOT_FOUND,
+                    "{m} {path} is not routed"
+                );
+                assert_ne!(anon.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
+                if public {
+                    assert_ne!(
+                        anon.status,
+                        StatusCode::UNAUTHORIZED,
+                        "{m} {path} is public"
+                    );
+                } else {
+                    assert_eq!(
+                        anon.status,
+                        StatusCode::UNAUTHORIZED,
+                        "{m} {path} needs a session"
+                    );
+                    let roles = op["x-roles"].as_array().unwrap();
+                    assert!(!roles.is_empty(), "{m} {path} names its roles");
+                    let admin_allowed = roles.iter().any(|r| r == "super_admin");
+                    // A fresh session each time: one of these operations is logout.
+                    let (admin, _) = app.login("admin").await;
+                    let r = app.json(&m, &concrete, Some(&admin), None).await;
+                    if !admin_allowed {
+                        assert_eq!(r.status, StatusCode::FORBIDDEN, "{m} {path} denies admins");
+                    } else {
+                        assert_ne!(r.status, StatusCode::FORBIDDEN, "{m} {path} allows admins");
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "{checked}");
+    }
+
+    #[tokio::test]
+    async fn health_readiness_and_metrics() {
+        let app = test_app().await;
+        assert_eq!(app.page("GET", "/healthz", None, None).await.body, "ok");
+        assert_eq!(
+            app.page("GET", "/readyz", None, None).await.status,
+            StatusCode::OK
+        );
+        app.state.metrics.reject("bad_signature");
+        app.f
+            .store
+            .set_router_online("agent-1", true, 1)
+            .await
+            .unwrap();
+        app.f.issue().await;
+        let m = app.page("GET", "/metrics", None, None).await;
+        assert!(m.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        for line in [
+            "mtm_ingest_rejects_total{reason=\"bad_signature\"} 1",
+            "mtm_commands_pending 1",
+            "mtm_agents_online 1",
+            "mtm_ingest_applied_total 0",
+        ] {
+            assert!(m.body.contains(line), "{line} in {}", m.body);
+        }
+    }
 }

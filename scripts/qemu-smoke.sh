@@ -199,11 +199,14 @@ for arch in arm64 arm/v7; do
   if ! out="$(timeout 120 "$qemu" "$exe" check --config "$work/good.toml" 2>&1)"; then
     die "$arch: check against the simulator failed: $out"
   fi
-  echo "   check (good credentials): ok"
+  grep -q '^router: ok' <<<"$out" || die "$arch: check did not report the router login: $out"
+  grep -q '^broker: ok' <<<"$out" || die "$arch: check did not report the broker: $out"
+  echo "   check (good credentials): $(grep '^router: ok' <<<"$out")"
   write_config "$work/bad.toml" "$arch" wrong-password
   if out="$(timeout 120 "$qemu" "$exe" check --config "$work/bad.toml" 2>&1)"; then
     die "$arch: check passed with a wrong router password: $out"
   fi
+  grep -q '^router: FAILED' <<<"$out" || die "$arch: check failed, but not on the router login: $out"
   echo "   check (wrong router password): refused, as it should be"
 done
 say "qemu smoke passed ($bin: arm64, arm/v7)"

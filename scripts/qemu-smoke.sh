@@ -209,4 +209,31 @@ for arch in arm64 arm/v7; do
   grep -q '^router: FAILED' <<<"$out" || die "$arch: check failed, but not on the router login: $out"
   echo "   check (wrong router password): refused, as it should be"
 done
+
+if [ "$bin" = mtm-agent ]; then
+  # The RouterOS container contract: the image's base config (deploy/Containerfile.agent) plus the
+  # env list firmware-config/container.rsc sets, plus the identity enrollment provides, must be a
+  # config the real agent accepts and works with. Test-only overrides: the router and data dir.
+  say "container config (Containerfile.agent + container.rsc env list) under qemu-aarch64"
+  base="$work/container-agent.toml"
+  awk '/^COPY <<EOT \/etc\/mtm-agent\/agent.toml$/ { on = 1; next } on && /^EOT$/ { exit } on { print }' \
+    deploy/Containerfile.agent >"$base"
+  [ -s "$base" ] || die "no base agent config found in deploy/Containerfile.agent"
+  env_args=()
+  while IFS=$'\t' read -r k v; do
+    v="${v//\{\{api_user\}\}/api}"
+    v="${v//\{\{api_password\}\}/pass}"
+    env_args+=("$k=$v")
+  done < <(sed -n 's/^\/container\/envs\/add name="mtm-agent" key="\([A-Z_]*\)" value="\(.*\)"$/\1\t\2/p' firmware-config/container.rsc)
+  [ ${#env_args[@]} -ge 4 ] || die "container.rsc's env list not found"
+  env_args+=(
+    "MTM_ROUTER_ADDR=$router_addr" "MTM_DATA_DIR=$work/data-container"
+    "MTM_AGENT_ID=qemu-container" "MTM_CONTROL_PLANE_KEY=d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    "MTM_MQTT_HOST=127.0.0.1" "MTM_MQTT_PORT=$mqtt_port"
+  )
+  out="$(env -i "${env_args[@]}" timeout 120 qemu-aarch64 "$dist/arm64/mtm-agent" check --config "$base" 2>&1)" \
+    || die "container config: check failed: $out"
+  grep -q '^router: ok' <<<"$out" || die "container config: no router login: $out"
+  echo "   $(grep '^router: ok' <<<"$out")"
+fi
 say "qemu smoke passed ($bin: arm64, arm/v7)"

@@ -61,9 +61,22 @@ services = doc.get("services") or {}
 for name in ("mtm-server", "postgres", "mosquitto"):
     if name not in services:
         sys.exit(f"compose.yaml: service {name} missing")
+import os
 for name, svc in services.items():
     if "image" not in svc and "build" not in svc:
         sys.exit(f"compose.yaml: service {name} has neither image nor build")
+    build = svc.get("build")
+    if build:
+        ctx = os.path.normpath(os.path.join("deploy", build["context"]))
+        if not os.path.isfile(os.path.join(ctx, build["dockerfile"])):
+            sys.exit(f"compose.yaml: {name}: {build['dockerfile']} not found in context {ctx}")
+    for vol in svc.get("volumes", []):
+        src = vol.split(":", 1)[0]
+        if src.startswith(".") and not os.path.exists(os.path.join("deploy", src)):
+            sys.exit(f"compose.yaml: {name}: bind mount {src} does not exist")
+    for dep in svc.get("depends_on", {}):
+        if dep not in services:
+            sys.exit(f"compose.yaml: {name} depends on unknown service {dep}")
 # ACL: only the directives Mosquitto knows, and every agent pattern confined to its own topics.
 for no, line in enumerate(open("deploy/mosquitto/acl"), 1):
     line = line.strip()

@@ -126,7 +126,12 @@ if [ -f "$boot_dir/enroll.env" ] && [ ! -f "$marker_dir/enrolled" ]; then
   elif ! "$bin_dst" enroll --help >/dev/null 2>&1; then
     log "this mtm-agent has no 'enroll' subcommand yet: the config must already hold agent_id, control_plane_key and [mqtt]"
   else
-    if MTM_DATA_DIR=/var/lib/mtm-agent "$bin_dst" enroll --server "$server" --code "$code" --config "$conf_dst"; then
+    # Pass the config and data dir in whichever form this agent's `enroll` takes.
+    enroll_help="$("$bin_dst" enroll --help 2>&1 || true)"
+    args=(enroll --server "$server" --code "$code")
+    if grep -q -- '--config' <<<"$enroll_help"; then args+=(--config "$conf_dst"); fi
+    if grep -q -- '--data-dir' <<<"$enroll_help"; then args+=(--data-dir /var/lib/mtm-agent); fi
+    if MTM_DATA_DIR=/var/lib/mtm-agent "$bin_dst" "${args[@]}"; then
       chown -R mtm-agent:mtm-agent "$state_dir"
       touch "$marker_dir/enrolled"
       rm -f "$boot_dir/enroll.env"

@@ -21,9 +21,18 @@ impl AgentConfig {
         Ok(cfg)
     }
 
-    /// Parse TOML text (no environment, no validation).
+    /// Parse TOML text (no environment, no validation). The error names the line but does not
+    /// quote it, since the line may hold a password.
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            match line {
+                Some(n) => format!("line {n}: {}", e.message().trim()),
+                None => e.message().trim().to_owned(),
+            }
+        })
     }
 
     /// Apply overrides from `lookup` (the process environment in [`AgentConfig::load`]).
@@ -227,6 +236,14 @@ password = "s3cret-router"
         let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
         cfg.agent_id = "a/b".into();
         assert!(cfg.validate().unwrap_err().to_string().contains("agent_id"));
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_the_line() {
+        let text = sample().replace("password = \"s3cret-router\"", "password = s3cret-router");
+        let err = AgentConfig::from_toml(&text).unwrap_err();
+        assert!(err.starts_with("line "), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]

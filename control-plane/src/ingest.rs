@@ -158,6 +158,11 @@ impl Ingest {
             if let Err(e) = self.dispatcher.resend_open(agent).await {
                 tracing::warn!(agent, error = %e, "could not resend commands");
             }
+            // A router that missed a catalog change gets the current one.
+            let synced = crate::packages::sync_catalog(&*self.store, &self.dispatcher, agent).await;
+            if let Err(e) = synced {
+                tracing::warn!(agent, error = %e, "could not queue the catalog");
+            }
         }
     }
 

@@ -3,7 +3,7 @@ use crate::mqtt::testing::Recorder;
 use crate::store::TokenState;
 use crate::testutil::{sqlite_fixture, Fixture};
 use ed25519_dalek::SigningKey;
-use mtm_common::{DownMessage, Hello, TokenApplied};
+use mtm_common::{CommandKind, DownMessage, Hello, TokenApplied};
 use std::sync::atomic::Ordering;
 
 struct Rig {
@@ -203,20 +203,45 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
     });
     let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &hello));
     rig.ingest.handle_batch(vec![m]).await;
-    let cmds: Vec<(u64, uuid::Uuid)> = rig
-        .rec
-        .down_to("agent-1", &rig.cp.verifying_key())
-        .into_iter()
+    let sent = rig.rec.down_to("agent-1", &rig.cp.verifying_key());
+    let cmds: Vec<(u64, uuid::Uuid)> = sent
+        .iter()
         .filter_map(|(seq, m)| match m {
-            DownMessage::Command(c) => Some((seq, c.id)),
+            DownMessage::Command(c) if matches!(c.kind, CommandKind::CreateToken(_)) => {
+                Some((*seq, c.id))
+            }
             _ => None,
         })
         .collect();
+    // The hello reported no catalog, so the current one was queued too.
+    let catalogs: Vec<_> = sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            DownMessage::Command(c) => match &c.kind {
+                CommandKind::ApplyCatalog(cat) => Some(cat.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(catalogs.len(), 1);
+    assert_eq!(catalogs[0].packages[0].slug, "1h");
+    assert_eq!(catalogs[0].version, rig.f.package.created_at as u64);
     assert_eq!(cmds.len(), 2, "sent on online and again on hello");
     assert!(cmds.iter().all(|(_, id)| *id == cmd.id));
     assert!(cmds[1].0 > cmds[0].0, "each send is sealed with a new seq");
     let open = rig.f.store.open_commands("agent-1").await.unwrap();
     assert_eq!(open[0].attempts, 2);
+    // A hello that reports the current catalog queues nothing more.
+    let hello = UpMessage::Hello(Hello {
+        agent_version: "t".into(),
+        last_cp_seq: 0,
+        catalog_version: Some(catalogs[0].version),
+    });
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 2, &hello));
+    rig.ingest.handle_batch(vec![m]).await;
+    let open = rig.f.store.open_commands("agent-1").await.unwrap();
+    assert_eq!(open.len(), 2, "the token and the one catalog");
     rig.ingest
         .handle_batch(vec![Incoming {
             topic: topics::status("agent-1"),

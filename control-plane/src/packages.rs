@@ -1,12 +1,15 @@
-//! Token packages: what a voucher is sold as.
+//! Token packages: what a voucher is sold as, and the catalog that turns them into router
+//! profiles (`mtm-{slug}`) on every router.
 
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, AnyRole, Auth};
-use crate::store::{now_ms, AuditEntry, NewPackage, Package};
+use crate::commands::Dispatcher;
+use crate::store::{now_ms, AuditEntry, NewPackage, Package, Store, StoreError};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use mtm_common::{Catalog, CommandKind, PackageSpec};
 
 /// Package routes.
 pub fn router() -> Router<AppState> {
@@ -30,5 +33,54 @@ async fn create(
         detail: serde_json::json!({"slug": p.slug, "price_minor": p.price_minor, "currency": p.currency}),
     };
     state.store.audit(entry, now_ms()).await?;
+    for r in state.store.list_routers().await? {
+        if let Err(e) = sync_catalog(&*state.store, &state.dispatcher, &r.router.agent_id).await {
+            tracing::warn!(agent = %r.router.agent_id, error = %e, "catalog not queued");
+        }
+    }
     Ok((StatusCode::CREATED, Json(p)))
+}
+
+/// The catalog of packages on sale; its version is the newest package's creation time, so it
+/// grows with every change.
+pub fn catalog(packages: &[Package]) -> Catalog {
+    Catalog {
+        version: packages
+            .iter()
+            .map(|p| p.created_at.max(0) as u64)
+            .max()
+            .unwrap_or(0),
+        packages: packages
+            .iter()
+            .map(|p| PackageSpec {
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+                rate_limit: p.rate_limit.clone(),
+                shared_users: p.shared_users,
+                session_timeout_s: None,
+            })
+            .collect(),
+    }
+}
+
+/// Queue and send the current catalog to an agent whose router reports another version.
+/// Returns whether a command was queued.
+pub async fn sync_catalog(
+    store: &dyn Store,
+    dispatcher: &Dispatcher,
+    agent_id: &str,
+) -> Result<bool, crate::commands::SendError> {
+    let router = store
+        .router_by_agent(agent_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(agent_id.into()))?;
+    let cat = catalog(&store.list_packages().await?);
+    if cat.packages.is_empty() || router.catalog_version == Some(cat.version) {
+        return Ok(false);
+    }
+    let cmd = store
+        .enqueue_command(agent_id, CommandKind::ApplyCatalog(cat), true)
+        .await?;
+    dispatcher.send(&cmd).await?;
+    Ok(true)
 }

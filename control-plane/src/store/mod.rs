@@ -115,6 +115,14 @@ pub trait Store: Send + Sync {
     // --- commands and ingest
     /// Commands for an agent that are not closed yet, oldest first.
     async fn open_commands(&self, agent_id: &str) -> StoreResult<Vec<StoredCommand>>;
+    /// Store a command for an agent, closing open commands of the same kind it supersedes
+    /// (e.g. an older catalog) when `supersede` is set.
+    async fn enqueue_command(
+        &self,
+        agent_id: &str,
+        kind: mtm_common::CommandKind,
+        supersede: bool,
+    ) -> StoreResult<StoredCommand>;
     /// Mark a command as sent once more.
     async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()>;
     /// The next control-plane envelope seq (persisted before use).
@@ -215,6 +223,22 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// The stored name of a command's kind.
+pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
+    use mtm_common::CommandKind as K;
+    match kind {
+        K::CreateToken(_) => "create_token",
+        K::DisableToken { .. } => "disable_token",
+        K::EnableToken { .. } => "enable_token",
+        K::RemoveToken { .. } => "remove_token",
+        K::LogoutToken { .. } => "logout_token",
+        K::LogoutAll => "logout_all",
+        K::DisableAll => "disable_all",
+        K::ApplyCatalog(_) => "apply_catalog",
+        K::Resync => "resync",
+    }
 }
 
 /// Unix milliseconds now.

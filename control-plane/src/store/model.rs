@@ -189,6 +189,8 @@ pub struct Package {
     pub uses_password: bool,
     /// Offered for sale.
     pub active: bool,
+    /// Created at (the catalog version is the newest of these).
+    pub created_at: i64,
 }
 
 /// One staff member's time at one location.

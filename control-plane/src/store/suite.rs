@@ -33,6 +33,10 @@ macro_rules! store_suite {
             crate::store::suite::late_messages_within_the_window_apply_once($make).await
         }
         #[tokio::test]
+        async fn queued_commands_supersede_their_kind() {
+            crate::store::suite::queued_commands_supersede_their_kind($make).await
+        }
+        #[tokio::test]
         async fn token_listing_filters_and_pages() {
             crate::store::suite::token_listing_filters_and_pages($make).await
         }
@@ -349,6 +353,29 @@ pub async fn late_messages_within_the_window_apply_once(f: Fixture) {
         .await
         .unwrap();
     assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 0, 1));
+}
+
+pub async fn queued_commands_supersede_their_kind(f: Fixture) {
+    let s = &f.store;
+    let cat = |v| {
+        CommandKind::ApplyCatalog(mtm_common::Catalog {
+            version: v,
+            packages: vec![],
+        })
+    };
+    s.enqueue_command("agent-1", cat(1), true).await.unwrap();
+    s.enqueue_command("agent-1", CommandKind::Resync, false)
+        .await
+        .unwrap();
+    let newest = s.enqueue_command("agent-1", cat(2), true).await.unwrap();
+    let open = s.open_commands("agent-1").await.unwrap();
+    assert_eq!(open.len(), 2);
+    assert!(open.iter().any(|c| c.id == newest.id && c.kind == cat(2)));
+    assert!(open.iter().any(|c| c.kind == CommandKind::Resync));
+    let missing = s
+        .enqueue_command("nobody", CommandKind::Resync, false)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
 }
 
 pub async fn token_listing_filters_and_pages(f: Fixture) {

@@ -49,6 +49,7 @@ pub(super) fn package_from_row(r: &PgRow) -> StoreResult<Package> {
         validity_s: opt_u64(r, "validity_s")?,
         uses_password: r.try_get::<i64, _>("uses_password")? != 0,
         active: r.try_get::<i64, _>("active")? != 0,
+        created_at: r.try_get("created_at")?,
     })
 }
 

@@ -371,6 +371,7 @@ impl Store for SqliteStore {
             validity_s: p.validity_s,
             uses_password: p.uses_password,
             active: true,
+            created_at: now_ms(),
         };
         let _w = self.write.lock().await;
         sqlx::query(
@@ -389,7 +390,7 @@ impl Store for SqliteStore {
         .bind(pkg.shared_users as i64)
         .bind(pkg.validity_s.map(|v| v as i64))
         .bind(pkg.uses_password as i64)
-        .bind(now_ms())
+        .bind(pkg.created_at)
         .execute(&self.pool)
         .await
         .map_err(|e| conflict_on_unique(e, "package"))?;
@@ -450,6 +451,58 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(command_from_row).collect()
+    }
+
+    async fn enqueue_command(
+        &self,
+        agent_id: &str,
+        kind: mtm_common::CommandKind,
+        supersede: bool,
+    ) -> StoreResult<StoredCommand> {
+        let now = now_ms();
+        let name = command_kind_name(&kind);
+        let payload = mtm_common::envelope::to_cbor(&kind)
+            .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
+        let id = Uuid::new_v4();
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+        if supersede {
+            sqlx::query(
+                "UPDATE agent_commands SET state = 'failed', result = 'superseded', closed_at = $1
+                 WHERE agent_id = $2 AND kind = $3 AND state IN ('pending', 'sent')",
+            )
+            .bind(now)
+            .bind(agent_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+        )
+        .bind(id.to_string())
+        .bind(router_id)
+        .bind(agent_id)
+        .bind(name)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(StoredCommand {
+            id,
+            agent_id: agent_id.to_owned(),
+            issued_at: now,
+            kind,
+            state: "pending".into(),
+            attempts: 0,
+        })
     }
 
     async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()> {

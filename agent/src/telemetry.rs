@@ -88,12 +88,17 @@ pub async fn health(client: Result<&Client, Error>, outbox_len: u64) -> Health {
     h
 }
 
+/// 2024-01-01 UTC. A clock before this has not been set yet (a Raspberry Pi has no RTC and boots
+/// in 1970 until NTP answers): first logins are not stamped and nothing expires until it is.
+pub const PLAUSIBLE_CLOCK_MS: i64 = 1_704_067_200_000;
+
 /// The usage entries for users whose counters or active flag changed, and their new baselines.
+/// `now_ms` is `None` while the clock is not plausible.
 pub fn usage_diff(
     users: &[HotspotUser],
     active: &HashSet<String>,
     baselines: &HashMap<String, Baseline>,
-    now_ms: i64,
+    now_ms: Option<i64>,
 ) -> Vec<(Usage, Baseline)> {
     let mut out = Vec::new();
     for u in users {
@@ -114,7 +119,7 @@ pub fn usage_diff(
         let d_in = delta(u.bytes_in, prev.bytes_in);
         let d_out = delta(u.bytes_out, prev.bytes_out);
         let used = is_active || uptime > 0 || u.bytes_in > 0 || u.bytes_out > 0;
-        let first_login_at = prev.first_login_at.or(used.then_some(now_ms));
+        let first_login_at = prev.first_login_at.or(now_ms.filter(|_| used));
         let changed = d_up > 0
             || d_in > 0
             || d_out > 0
@@ -158,7 +163,8 @@ pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, Teleme
     let active: HashSet<String> = sessions.iter().map(|s| s.user.clone()).collect();
     let baselines = store.baselines()?;
     let now = crate::store::now_ms();
-    let changes = usage_diff(&users, &active, &baselines, now);
+    let clock_ok = now >= PLAUSIBLE_CLOCK_MS;
+    let changes = usage_diff(&users, &active, &baselines, clock_ok.then_some(now));
     let on_router: HashSet<&str> = users.iter().map(|u| u.name.as_str()).collect();
     let gone: Vec<String> = baselines
         .keys()
@@ -178,7 +184,12 @@ pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, Teleme
         .collect();
     let mut validity_updates: Vec<(Uuid, Validity)> = Vec::new();
     let mut expired: Vec<Uuid> = Vec::new();
-    for (token, mut v) in store.validities()? {
+    let validities = if clock_ok {
+        store.validities()?
+    } else {
+        HashMap::new()
+    };
+    for (token, mut v) in validities {
         if v.expired_at.is_some() {
             continue;
         }
@@ -258,16 +269,16 @@ mod tests {
         let mut base = HashMap::new();
         let active: HashSet<String> = ["A".to_string()].into();
         let users = vec![user("A", 10, 100, 1000), user("B", 0, 0, 0)];
-        let r = usage_diff(&users, &active, &base, 5);
+        let r = usage_diff(&users, &active, &base, Some(5));
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].0.delta_bytes_in, 100);
         assert_eq!(r[0].0.first_login_at, Some(5));
         assert_eq!(r[0].0.token_id, Some(Uuid::nil()));
         base.insert("A".into(), r[0].1.clone());
         // Nothing moved: nothing reported.
-        assert!(usage_diff(&users, &active, &base, 6).is_empty());
+        assert!(usage_diff(&users, &active, &base, Some(6)).is_empty());
         let users = vec![user("A", 15, 150, 1000)];
-        let r = usage_diff(&users, &active, &base, 7);
+        let r = usage_diff(&users, &active, &base, Some(7));
         assert_eq!(r[0].0.delta_bytes_in, 50);
         assert_eq!(r[0].0.delta_uptime_s, 5);
         assert_eq!(r[0].0.first_login_at, Some(5));
@@ -287,11 +298,19 @@ mod tests {
                 first_login_at: Some(1),
             },
         );
-        let r = usage_diff(&[user("A", 3, 40, 600)], &HashSet::new(), &base, 9);
+        let r = usage_diff(&[user("A", 3, 40, 600)], &HashSet::new(), &base, Some(9));
         assert!(r[0].0.counters_reset);
         assert_eq!(r[0].0.delta_uptime_s, 3);
         assert_eq!(r[0].0.delta_bytes_in, 40);
         assert_eq!(r[0].0.delta_bytes_out, 100);
+    }
+
+    #[test]
+    fn an_unset_clock_stamps_no_first_login() {
+        let active: HashSet<String> = ["A".to_string()].into();
+        let r = usage_diff(&[user("A", 1, 1, 1)], &active, &HashMap::new(), None);
+        assert_eq!(r[0].0.first_login_at, None);
+        assert_eq!(r[0].0.delta_bytes_in, 1);
     }
 
     #[test]
@@ -305,7 +324,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        let r = usage_diff(&[user("A", 0, 0, 0)], &HashSet::new(), &base, 9);
+        let r = usage_diff(&[user("A", 0, 0, 0)], &HashSet::new(), &base, Some(9));
         assert_eq!(r.len(), 1);
         assert!(!r[0].0.active);
     }

@@ -246,7 +246,7 @@ pub fn connect_client(
                 Err(e) => {
                     subscribed.send_replace(false);
                     failures = failures.saturating_add(1);
-                    if failures == 1 || failures % 30 == 0 {
+                    if failures == 1 || failures.is_multiple_of(30) {
                         tracing::warn!(error = %e, failures, "MQTT connection error; retrying");
                     }
                     tokio::time::sleep(Duration::from_millis(500 * u64::from(failures.min(10))))

@@ -129,8 +129,9 @@ impl Store {
         Ok(tx.open_table(INBOX)?.len()?)
     }
 
-    /// Forget finished commands issued and finished more than `window_ms` ago; a command that
-    /// old is refused on arrival anyway, so forgetting it cannot let it run twice.
+    /// Forget commands finished (and received) more than `window_ms` ago. A replay of their
+    /// envelopes is refused by time by then, and the control plane stopped resending them
+    /// once their result (kept in the outbox until acknowledged) reached it.
     pub fn compact_inbox(&self, now_ms: i64, window_ms: i64) -> Result<u64, StoreError> {
         let n = self.write(|t| {
             let mut n = 0;

@@ -56,8 +56,8 @@ pub struct AgentConfig {
     pub router: RouterConfig,
     /// How often telemetry is gathered.
     pub intervals: Intervals,
-    /// Commands (and control-plane envelopes) older than this are refused; inbox entries are
-    /// kept at least this long.
+    /// Control-plane envelopes whose time is further than this from the agent clock are
+    /// refused; finished inbox entries are kept at least this long.
     pub command_window_s: u64,
     /// Where the local status endpoint listens, if anywhere.
     pub status_listen: Option<SocketAddr>,

@@ -137,8 +137,12 @@ fn main() {
     let port = addr.port().to_string();
 
     let mut rows: Vec<(String, usize, Rates)> = Vec::new();
-    let pipelined = rt.block_on(ours(addr.to_string(), n, 256, "RP"));
-    rows.push(("mtm-routeros, 256 in flight".into(), n, pipelined));
+    let depth: usize = std::env::var("BENCH_DEPTH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let pipelined = rt.block_on(ours(addr.to_string(), n, depth, "RP"));
+    rows.push((format!("mtm-routeros, {depth} in flight"), n, pipelined));
     if std::env::var_os("BENCH_ONLY_OURS").is_some() {
         println!("mtm-routeros, 256 in flight: {pipelined:?}");
         let _ = stop_tx.send(());
@@ -160,27 +164,46 @@ fn main() {
         "librouteros",
     );
     rows.push(("librouteros 4.2.2 (sync)".into(), py_n, lr));
-    let node = |conc: usize, n: usize| {
+    let node = |conc: usize, n: usize, nodelay: bool| {
+        let mut args = vec![
+            "node_routeros_bench.js".to_string(),
+            "127.0.0.1".into(),
+            port.clone(),
+            n.to_string(),
+            conc.to_string(),
+        ];
+        if nodelay {
+            args.push("nodelay".into());
+        }
         script(
-            Command::new("node").current_dir(&dir).args([
-                "node_routeros_bench.js",
-                "127.0.0.1",
-                &port,
-                &n.to_string(),
-                &conc.to_string(),
-            ]),
+            Command::new("node").current_dir(&dir).args(&args),
             "node-routeros",
         )
     };
-    let node_best = node(256, n);
-    rows.push(("node-routeros 1.6.9, 256 in flight".into(), n, node_best));
-    // node-routeros writes every word with its own socket.write and leaves Nagle on, so one
-    // command at a time waits for delayed ACKs (~45 ms each): a small sample is enough.
-    let node_seq_n = (n / 100).max(10);
+    let node_default = node(256, n / 5, false);
+    rows.push((
+        "node-routeros 1.6.9, 256 in flight".into(),
+        n / 5,
+        node_default,
+    ));
+    let node_best = node(256, n, true);
+    rows.push((
+        "node-routeros 1.6.9, 256 in flight, TCP_NODELAY".into(),
+        n,
+        node_best,
+    ));
+    // One command at a time: with Nagle on (the library default) each command waits for
+    // delayed ACKs, so a small sample is enough.
+    let few = (n / 100).max(10);
     rows.push((
         "node-routeros 1.6.9, 1 in flight".into(),
-        node_seq_n,
-        node(1, node_seq_n),
+        few,
+        node(1, few, false),
+    ));
+    rows.push((
+        "node-routeros 1.6.9, 1 in flight, TCP_NODELAY".into(),
+        n / 5,
+        node(1, n / 5, true),
     ));
 
     println!("| client | ops | adds/s | queries/s |");
@@ -195,7 +218,7 @@ fn main() {
         pipelined.queries / lr.queries
     );
     println!(
-        "mtm-routeros vs node-routeros (both pipelined): {:.1}x adds, {:.1}x queries (target 3x)",
+        "mtm-routeros vs node-routeros (both 256 in flight, node with TCP_NODELAY): {:.1}x adds, {:.1}x queries (target 3x)",
         pipelined.adds / node_best.adds,
         pipelined.queries / node_best.queries
     );

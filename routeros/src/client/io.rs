@@ -80,7 +80,11 @@ pub(crate) async fn writer_task(
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
     shared: Arc<Mutex<Shared>>,
 ) {
-    while let Some(mut buf) = rx.recv().await {
+    // One reused buffer: a fresh large allocation per batch costs more than the write.
+    let mut buf = Vec::with_capacity(64 * 1024);
+    while let Some(first) = rx.recv().await {
+        buf.clear();
+        buf.extend_from_slice(&first);
         while buf.len() < 256 * 1024 {
             match rx.try_recv() {
                 Ok(more) => buf.extend_from_slice(&more),

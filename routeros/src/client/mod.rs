@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
@@ -114,9 +114,21 @@ impl CloseReason {
 
 pub(crate) type Event = Result<Sentence, CloseReason>;
 
+/// Who waits for a tag's replies.
+pub(crate) enum Waiter {
+    /// A plain command: the reader assembles the reply and hands it over once, at `!done`.
+    Command {
+        reply: Reply,
+        trap: Option<Error>,
+        tx: oneshot::Sender<Result<Reply, Error>>,
+    },
+    /// A streaming command: every sentence is passed on.
+    Stream(mpsc::UnboundedSender<Event>),
+}
+
 #[derive(Default)]
 pub(crate) struct Shared {
-    pending: BTreeMap<u64, mpsc::UnboundedSender<Event>>,
+    pending: BTreeMap<u64, Waiter>,
     closed: Option<CloseReason>,
 }
 
@@ -127,8 +139,15 @@ impl Shared {
             self.closed = Some(reason.clone());
         }
         let reason = self.closed.clone().unwrap_or(reason);
-        for (_, tx) in std::mem::take(&mut self.pending) {
-            let _ = tx.send(Err(reason.clone()));
+        for (_, w) in std::mem::take(&mut self.pending) {
+            match w {
+                Waiter::Command { tx, .. } => {
+                    let _ = tx.send(Err(reason.to_error()));
+                }
+                Waiter::Stream(tx) => {
+                    let _ = tx.send(Err(reason.clone()));
+                }
+            }
         }
     }
 
@@ -139,12 +158,28 @@ impl Shared {
             return false;
         };
         let last = s.first() == b"!done";
-        let delivered = match self.pending.get(&tag) {
-            Some(tx) => tx.send(Ok(s)).is_ok(),
+        let delivered = match self.pending.get_mut(&tag) {
+            Some(Waiter::Stream(tx)) => tx.send(Ok(s)).is_ok(),
+            Some(Waiter::Command { reply, trap, .. }) => {
+                match s.first() {
+                    b"!re" => reply.rows.push(s.row()),
+                    b"!trap" if trap.is_none() => *trap = Some(trap_error(&s)),
+                    b"!done" => reply.done = s.row(),
+                    // `!empty` (7.18+) only announces that no rows follow; unknown reply
+                    // words are skipped, as librouteros does.
+                    _ => {}
+                }
+                true
+            }
             None => false,
         };
         if last || !delivered {
-            self.pending.remove(&tag);
+            if let Some(Waiter::Command { reply, trap, tx }) = self.pending.remove(&tag) {
+                let _ = tx.send(match trap {
+                    Some(e) => Err(e),
+                    None => Ok(reply),
+                });
+            }
         }
         delivered
     }
@@ -254,8 +289,14 @@ impl Client {
     /// [`Client::command`] with byte words, for values that are not UTF-8.
     pub async fn command_bytes(&self, words: &[&[u8]]) -> Result<Reply, Error> {
         let fut = async {
-            let (mut rx, _guard) = self.start(words)?;
-            collect(&mut rx).await
+            let (tx, rx) = oneshot::channel();
+            let waiter = Waiter::Command {
+                reply: Reply::default(),
+                trap: None,
+                tx,
+            };
+            let _guard = self.start_tagged(words, self.new_tag(), waiter)?;
+            rx.await.unwrap_or(Err(Error::Closed))
         };
         match tokio::time::timeout(self.inner.command_timeout, fut).await {
             Ok(r) => r,
@@ -268,7 +309,8 @@ impl Client {
     pub async fn stream(&self, words: &[&str]) -> Result<Stream, Error> {
         let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
         let tag = self.new_tag();
-        let (rx, guard) = self.start_tagged(&words, tag)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let guard = self.start_tagged(&words, tag, Waiter::Stream(tx))?;
         Ok(Stream::new(self.clone(), tag, rx, guard))
     }
 
@@ -290,24 +332,16 @@ impl Client {
         self.inner.next_tag.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn start(
-        &self,
-        words: &[&[u8]],
-    ) -> Result<(mpsc::UnboundedReceiver<Event>, PendingGuard), Error> {
-        let tag = self.new_tag();
-        self.start_tagged(words, tag)
-    }
-
     /// Registers the tag, then sends the sentence with `.tag=` appended.
     pub(crate) fn start_tagged(
         &self,
         words: &[&[u8]],
         tag: u64,
-    ) -> Result<(mpsc::UnboundedReceiver<Event>, PendingGuard), Error> {
+        waiter: Waiter,
+    ) -> Result<PendingGuard, Error> {
         if words.is_empty() {
             return Err(Error::Protocol("empty command".into()));
         }
-        let (tx, rx) = mpsc::unbounded_channel();
         {
             let mut s = self
                 .inner
@@ -317,14 +351,14 @@ impl Client {
             if let Some(r) = &s.closed {
                 return Err(r.to_error());
             }
-            s.pending.insert(tag, tx);
+            s.pending.insert(tag, waiter);
         }
         let guard = PendingGuard {
             shared: self.inner.shared.clone(),
             tag,
         };
         self.send_raw(words, tag)?;
-        Ok((rx, guard))
+        Ok(guard)
     }
 
     /// Queues a sentence with the given tag, not tracking its replies.
@@ -353,34 +387,5 @@ pub(crate) fn trap_error(s: &Sentence) -> Error {
     Error::Trap {
         message: row.get("message").cloned().unwrap_or_default(),
         category: row.get("category").and_then(|c| c.parse().ok()),
-    }
-}
-
-/// Reads replies for one command until `!done`.
-async fn collect(rx: &mut mpsc::UnboundedReceiver<Event>) -> Result<Reply, Error> {
-    let mut reply = Reply::default();
-    let mut trap: Option<Error> = None;
-    loop {
-        let s = match rx.recv().await {
-            Some(Ok(s)) => s,
-            Some(Err(reason)) => return Err(reason.to_error()),
-            None => return Err(Error::Closed),
-        };
-        match s.first() {
-            b"!re" => reply.rows.push(s.row()),
-            b"!trap" if trap.is_none() => trap = Some(trap_error(&s)),
-            b"!done" => {
-                return match trap {
-                    Some(e) => Err(e),
-                    None => {
-                        reply.done = s.row();
-                        Ok(reply)
-                    }
-                };
-            }
-            // `!empty` (7.18+) only announces that no rows follow; unknown words are skipped
-            // like librouteros does.
-            _ => {}
-        }
     }
 }

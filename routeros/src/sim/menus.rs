@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use super::customers;
 use super::items::{add_profile, add_user, remove_items, set_items, with_ids};
 use super::query::{matches, parse_query_word, project, QueryWord};
+use super::server::l1;
 use super::state::{RouterState, Table};
 use super::Row;
+use crate::proto::split_attribute;
 
 /// A request after parsing the sentence (words as Latin-1 strings).
 #[derive(Debug, Clone, Default)]
@@ -21,18 +23,20 @@ pub struct Request {
 }
 
 impl Request {
-    /// Splits words into command, attributes and query words (`.tag` is handled by the caller).
-    pub fn parse(words: &[String]) -> Request {
+    /// Splits wire words into command, attributes and query words (`.tag` is handled by the
+    /// caller); bytes become Latin-1 strings.
+    pub fn from_words(words: &[Vec<u8>]) -> Request {
         let mut req = Request {
-            command: words.first().cloned().unwrap_or_default(),
+            command: words.first().map(|w| l1(w)).unwrap_or_default(),
             ..Default::default()
         };
         for w in words.iter().skip(1) {
-            if let Some(rest) = w.strip_prefix('=') {
-                let (k, v) = rest.split_once('=').unwrap_or((rest, ""));
-                req.attrs.insert(k.to_string(), v.to_string());
-            } else if let Some(q) = parse_query_word(w) {
-                req.query.push(q);
+            if let Some((k, v)) = split_attribute(w) {
+                req.attrs.insert(l1(k), l1(v));
+            } else if w.starts_with(b"?") {
+                if let Some(q) = parse_query_word(&l1(w)) {
+                    req.query.push(q);
+                }
             }
         }
         req

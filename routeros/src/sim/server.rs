@@ -180,6 +180,8 @@ pub async fn serve(io: BoxedIo, ctx: Arc<Ctx>) {
     let mut power = ctx.power.subscribe();
     let mut dec = Decoder::new();
     let mut buf = vec![0u8; 64 * 1024];
+    // Reused across reads: replies for a whole batch of pipelined commands go out in one write.
+    let mut out = Vec::with_capacity(64 * 1024);
     loop {
         if *power.borrow_and_update() != Power::Up {
             return;
@@ -189,7 +191,7 @@ pub async fn serve(io: BoxedIo, ctx: Arc<Ctx>) {
                 let n = match r { Ok(0) | Err(_) => break, Ok(n) => n };
                 dec.extend(&buf[..n]);
                 // Stream output queued earlier goes first, so cancel replies come after it.
-                let mut out = Vec::new();
+                out.clear();
                 while let Ok(b) = out_rx.try_recv() {
                     out.extend_from_slice(&b);
                 }
@@ -197,8 +199,7 @@ pub async fn serve(io: BoxedIo, ctx: Arc<Ctx>) {
                 loop {
                     match dec.next_sentence() {
                         Ok(Some(s)) => {
-                            let words: Vec<String> = s.words.iter().map(|w| l1(w)).collect();
-                            if handle(&mut conn, &ctx, &words, &mut out) {
+                            if handle(&mut conn, &ctx, &s.words, &mut out) {
                                 close = true;
                                 break;
                             }
@@ -216,7 +217,8 @@ pub async fn serve(io: BoxedIo, ctx: Arc<Ctx>) {
                 }
             }
             Some(first) = out_rx.recv() => {
-                let mut out = first;
+                out.clear();
+                out.extend_from_slice(&first);
                 while let Ok(b) = out_rx.try_recv() {
                     out.extend_from_slice(&b);
                 }
@@ -247,15 +249,15 @@ pub fn version_at_least(version: &str, major: u32, minor: u32) -> bool {
 }
 
 /// Handles one sentence, appending replies to `out`; true means close the connection.
-fn handle(conn: &mut Conn, ctx: &Ctx, words: &[String], out: &mut Vec<u8>) -> bool {
+fn handle(conn: &mut Conn, ctx: &Ctx, words: &[Vec<u8>], out: &mut Vec<u8>) -> bool {
     let tag = words
         .iter()
         .skip(1)
-        .find_map(|w| w.strip_prefix(".tag="))
+        .find_map(|w| w.strip_prefix(b".tag="))
         .filter(|t| !t.is_empty())
-        .map(str::to_string);
+        .map(l1);
     let tag = tag.as_deref();
-    let req = Request::parse(words);
+    let req = Request::from_words(words);
     match req.command.as_str() {
         "/quit" => {
             // Never tagged: the reason is the bare next word.

@@ -1,8 +1,11 @@
 // Throughput of node-routeros against routeros-sim, CONC commands in flight (tagged, as the
-// library does). Usage: node node_routeros_bench.js HOST PORT N CONC -> prints one JSON line.
+// library does). Usage: node node_routeros_bench.js HOST PORT N CONC [nodelay] -> one JSON line.
+// "nodelay" turns Nagle off on the library's socket after connect (the library leaves it on and
+// writes every word separately, so each command otherwise waits for delayed ACKs).
 const { RouterOSAPI } = require("node-routeros");
 
-const [host, port, n, conc] = process.argv.slice(2).map((v, i) => (i === 0 ? v : Number(v)));
+const [host, port, n, conc] = process.argv.slice(2, 6).map((v, i) => (i === 0 ? v : Number(v)));
+const nodelay = process.argv[6] === "nodelay";
 
 async function batched(count, f) {
   for (let i = 0; i < count; i += conc) {
@@ -15,7 +18,8 @@ async function batched(count, f) {
 async function main() {
   const conn = new RouterOSAPI({ host, port, user: "admin", password: "", timeout: 30 });
   await conn.connect();
-  const tag = `N${conc}_`;
+  if (nodelay) conn.connector.socket.setNoDelay(true);
+  const tag = `N${conc}${nodelay ? "d" : ""}_`;
   let t = process.hrtime.bigint();
   await batched(n, (i) =>
     conn.write("/ip/hotspot/user/add", [`=name=${tag}${i}`, "=password=4821", `=comment=mtm:${tag}${i}`, "=limit-uptime=1h"]));

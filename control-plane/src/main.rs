@@ -111,6 +111,15 @@ async fn main() -> anyhow::Result<()> {
                     location_ids: vec![],
                 })
                 .await?;
+            let entry = mtm_control_plane::store::AuditEntry {
+                actor: "cli".into(),
+                action: "user.create".into(),
+                target: user.id.to_string(),
+                detail: serde_json::json!({"username": user.username, "role": user.role}),
+            };
+            store
+                .audit(entry, mtm_control_plane::store::now_ms())
+                .await?;
             println!("created super admin {} ({})", user.username, user.id);
         }
         Cmd::Audit {

@@ -1,16 +1,19 @@
-//! Users: admins create accounts with a role and locations.
+//! Users: admins create accounts with a role and locations, and can end a user's sessions.
 
+use crate::app::AppError;
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, Auth};
 use crate::store::{now_ms, AuditEntry, NewUser, User};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 
 /// User routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/auth/register", post(register))
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/users/{id}/end-sessions", post(end_sessions))
 }
 
 async fn register(
@@ -27,4 +30,48 @@ async fn register(
     };
     state.store.audit(entry, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Log a user out everywhere at once (their next request is refused).
+async fn end_sessions(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<uuid::Uuid>,
+) -> AppResult<Json<serde_json::Value>> {
+    state.store.user(id).await?.ok_or(AppError::NotFound)?;
+    let ended = state.store.delete_user_sessions(id).await?;
+    let entry = AuditEntry {
+        actor: cur.user.username.clone(),
+        action: "user.end_sessions".into(),
+        target: id.to_string(),
+        detail: serde_json::json!({ "ended": ended }),
+    };
+    state.store.audit(entry, now_ms()).await?;
+    Ok(Json(serde_json::json!({ "ended": ended })))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::test_app;
+    use axum::http::StatusCode;
+
+    #[tokio::test]
+    async fn an_admin_ends_a_users_sessions_at_once() {
+        let app = test_app().await;
+        let (staff, _) = app.login("staff").await;
+        let (admin, _) = app.login("admin").await;
+        let path = format!("/api/users/{}/end-sessions", app.f.staff.id);
+        let denied = app.json("POST", &path, Some(&staff), None).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        let r = app.json("POST", &path, Some(&admin), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.json()["ended"], 1);
+        let after = app.json("GET", "/api/auth/me", Some(&staff), None).await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+        let missing = format!("/api/users/{}/end-sessions", uuid::Uuid::new_v4());
+        assert_eq!(
+            app.json("POST", &missing, Some(&admin), None).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
 }

@@ -19,6 +19,32 @@ fi
 say "RouterOS scripts (menus, arguments, placeholders, quoting)"
 python3 firmware-config/check_rsc.py
 
+say "container.rsc and container-7.20.rsc differ only in the 7.20 list syntax"
+python3 - <<'EOF'
+import sys
+def commands(path):
+    return [l for l in open(path) if l.strip() and not l.startswith("#")]
+old, new = commands("firmware-config/container.rsc"), commands("firmware-config/container-7.20.rsc")
+subst = [
+    ('[find where name="mtm-agent"]', '[find where list="mtm-agent"]'),
+    ('/container/envs/add name=', '/container/envs/add list='),
+    ('[/container/mounts/find where name=', '[/container/mounts/find where list='),
+    ('/container/mounts/add name=', '/container/mounts/add list='),
+    (' envlist="mtm-agent" mounts=', ' envlists="mtm-agent" mountlists='),
+]
+converted = []
+for line in old:
+    for a, b in subst:
+        line = line.replace(a, b)
+    converted.append(line)
+if converted != new:
+    for a, b in zip(converted, new):
+        if a != b:
+            sys.exit(f"container-7.20.rsc drifted from container.rsc:\n  expected {a.strip()}\n  found    {b.strip()}")
+    sys.exit("container-7.20.rsc and container.rsc have different numbers of commands")
+print("in step")
+EOF
+
 say "shellcheck"
 shellcheck firmware-config/check.sh firmware-config/raspberry-pi/firstboot.sh \
   scripts/cross-build.sh scripts/qemu-smoke.sh

@@ -91,16 +91,18 @@ MENUS = {
     "/container/config": menu(
         ["registry-url", "tmpdir", "ram-high"], verbs=("set", "print")
     ),
-    # API-NOTES 8.1 step 6 (7.4-7.19 syntax)
-    "/container/envs": menu(["name", "key", "value"]),
+    # API-NOTES 8.1 step 6: `name=` is the 7.4-7.19 syntax. `list=` is 7.20+ (container-7.20.rsc),
+    # not in API-NOTES (which marks the 7.20 change unverified): taken from published 7.20 scripts.
+    "/container/envs": menu(["name", "list", "key", "value"]),
     # Not in API-NOTES: RouterOS container mounts (help.mikrotik.com "Container"), same
-    # `name=` generation as envs; asked for by the brief so the agent's data survives an upgrade.
-    "/container/mounts": menu(["name", "src", "dst"]),
-    # API-NOTES 8.1 step 7; `mounts=` pairs with /container/mounts above.
+    # `name=`/`list=` generations as envs; keeps the agent's key and buffer across upgrades.
+    "/container/mounts": menu(["name", "list", "src", "dst"]),
+    # API-NOTES 8.1 step 7; `mounts=` pairs with /container/mounts above; `envlists=` and
+    # `mountlists=` are their 7.20+ forms (same source as `list=` above).
     "/container": menu(
         [
             "remote-image", "file", "interface", "root-dir", "envlist", "mounts", "logging",
-            "start-on-boot", "name",
+            "start-on-boot", "name", "envlists", "mountlists",
         ],
         readonly={"status"},
         verbs=("add", "set", "find", "print", "get", "remove", "start", "stop"),

@@ -26,9 +26,8 @@
 #   {{enroll_code}}     one-time enrollment code an admin issued for this router
 #
 # Environment lists: this is the RouterOS 7.4-7.19 syntax (`name=` on /container/envs and
-# /container/mounts, `envlist=` on /container/add). RouterOS 7.20 added several env lists per
-# container and refuses `name=` here with "unknown parameter name": on 7.20+ check the new
-# argument names with `/container/envs/add ?` and adapt these lines (unverified on a real 7.20).
+# /container/mounts, `envlist=`/`mounts=` on /container/add). RouterOS 7.20 refuses `name=` there
+# with "unknown parameter name": use container-7.20.rsc on 7.20 and later.
 # Env values are readable by every router user with `read` policy: the API password below is only
 # as secret as the router's read-only accounts are trusted; the agent's own key never leaves
 # {{disk}}/mtm-data.

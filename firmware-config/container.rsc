@@ -36,6 +36,16 @@
 # MTM_ENROLL_SERVER/MTM_ENROLL_CODE variables set, enrolls (its key is made inside the container),
 # stores what the server returned in /data and starts. After that the code is spent and harmless;
 # remove the two variables when convenient.
+#
+# Until enrollment exists: add the identity an admin gives you to the env list, one line each for
+# MTM_AGENT_ID, MTM_CONTROL_PLANE_KEY, MTM_MQTT_HOST, MTM_MQTT_PORT, MTM_MQTT_USERNAME and
+# MTM_MQTT_PASSWORD, e.g. /container/envs/add name="mtm-agent" key="MTM_AGENT_ID" value="cafe-01-r1"
+# and give the admin the agent's public key. After this script (the agent stops at once without an
+# identity), run
+#   /container/set [find where interface="veth-mtm"] cmd="keygen --data-dir /data"
+# start it, read the key with /log/print where topics~"container", then
+#   /container/set [find where interface="veth-mtm"] cmd="run --config /etc/mtm-agent/agent.toml"
+# and start it again. The key stays in /data.
 
 :if ([:len [/interface/veth/find where name="veth-mtm"]] = 0) do={ /interface/veth/add name="veth-mtm" address="172.17.0.2/24" gateway="172.17.0.1" }
 :if ([:len [/interface/bridge/find where name="containers"]] = 0) do={ /interface/bridge/add name="containers" }

@@ -225,6 +225,28 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Map unique and foreign-key violations to clear errors; anything else stays a database error.
+pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::Invalid(format!("{what} refers to something that does not exist"))
+        }
+        _ => StoreError::Db(e),
+    }
+}
+
+/// Compare secrets (hex hashes) without an early exit.
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// The stored name of a command's kind.
 pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
     use mtm_common::CommandKind as K;

@@ -1,0 +1,232 @@
+//! Users, routers, packages and queued commands: the longer inserts behind the trait.
+
+use super::rows::*;
+use super::PgStore;
+use crate::store::*;
+use sqlx::Row;
+
+pub(super) async fn create_user(s: &PgStore, user: NewUser) -> StoreResult<User> {
+    if user.username.trim().is_empty() || user.password.len() < 8 {
+        return Err(StoreError::Invalid(
+            "username required and password of at least 8 characters".into(),
+        ));
+    }
+    let pw = user.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| StoreError::Hash(e.to_string()))??;
+    let id = Uuid::new_v4();
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.to_string())
+    .bind(user.username.trim())
+    .bind(&hash)
+    .bind(user.role.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, "user"))?;
+    for loc in &user.location_ids {
+        sqlx::query("INSERT INTO user_locations (user_id, location_id) VALUES ($1, $2)")
+            .bind(id.to_string())
+            .bind(loc.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, "user location"))?;
+    }
+    tx.commit().await?;
+    Ok(User {
+        id,
+        username: user.username.trim().to_owned(),
+        role: user.role,
+        disabled: false,
+        location_ids: user.location_ids,
+        created_at: now,
+    })
+}
+
+pub(super) async fn check_password(
+    s: &PgStore,
+    username: &str,
+    password: &str,
+) -> StoreResult<Option<User>> {
+    let row = sqlx::query("SELECT * FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&s.pool)
+        .await?;
+    let Some(row) = row else {
+        // Spend the same time as a real check so timing does not reveal usernames.
+        let pw = password.to_owned();
+        let _ = tokio::task::spawn_blocking(move || hash_password(&pw)).await;
+        return Ok(None);
+    };
+    let hash: String = row.try_get("password_hash")?;
+    let pw = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+        .await
+        .unwrap_or(false);
+    let user = s.user_from_row(&row).await?;
+    Ok((ok && !user.disabled).then_some(user))
+}
+
+pub(super) async fn create_router(s: &PgStore, r: NewRouter) -> StoreResult<Router> {
+    if !mtm_common::topics::valid_agent_id(&r.agent_id) {
+        return Err(StoreError::Invalid(
+            "agent id must be 1-64 ASCII letters, digits, - or _".into(),
+        ));
+    }
+    mtm_common::keys::parse_public_key(&r.public_key_hex)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let id = Uuid::new_v4();
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    sqlx::query(
+        "INSERT INTO routers (id, location_id, name, agent_id, public_key_hex, mqtt_password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(r.location_id.to_string())
+    .bind(&r.name)
+    .bind(&r.agent_id)
+    .bind(r.public_key_hex.trim().to_lowercase())
+    .bind(mqtt_password_hash(&r.mqtt_password))
+    .bind(now)
+    .execute(&s.pool)
+    .await
+    .map_err(|e| conflict_on_unique(e, "router"))?;
+    drop(_w);
+    s.router_by_agent(&r.agent_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("router just created".into()))
+}
+
+pub(super) async fn list_routers(s: &PgStore) -> StoreResult<Vec<RouterStatus>> {
+    let rows = sqlx::query(
+        "SELECT r.*,
+           (SELECT active_sessions FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_sessions,
+           (SELECT router_reachable FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_reachable,
+           (SELECT MAX(at) FROM usage u WHERE u.router_id = r.id) AS last_usage_at,
+           (SELECT COUNT(*) FROM agent_commands c WHERE c.router_id = r.id AND c.state IN ('pending','sent')) AS pending
+         FROM routers r ORDER BY r.name",
+    )
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RouterStatus {
+                router: router_from_row(r)?,
+                active_sessions: r.try_get::<Option<i64>, _>("h_sessions")?.map(|v| v as u32),
+                router_reachable: r.try_get::<Option<i64>, _>("h_reachable")?.map(|v| v != 0),
+                last_usage_at: r.try_get("last_usage_at")?,
+                pending_commands: r.try_get::<i64, _>("pending")? as u64,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn create_package(s: &PgStore, p: NewPackage) -> StoreResult<Package> {
+    let slug_ok = !p.slug.is_empty()
+        && p.slug.len() <= 32
+        && p.slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
+        return Err(StoreError::Invalid(
+            "package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency"
+                .into(),
+        ));
+    }
+    let pkg = Package {
+        id: Uuid::new_v4(),
+        slug: p.slug,
+        name: p.name.trim().to_owned(),
+        price_minor: p.price_minor,
+        currency: p.currency.to_uppercase(),
+        limit_uptime_s: p.limit_uptime_s,
+        limit_bytes_total: p.limit_bytes_total,
+        rate_limit: p.rate_limit,
+        shared_users: p.shared_users.max(1),
+        validity_s: p.validity_s,
+        uses_password: p.uses_password,
+        active: true,
+        created_at: now_ms(),
+    };
+    let _w = s.write.lock().await;
+    sqlx::query(
+        "INSERT INTO packages (id, slug, name, price_minor, currency, limit_uptime_s, limit_bytes_total,
+           rate_limit, shared_users, validity_s, uses_password, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(pkg.id.to_string())
+    .bind(&pkg.slug)
+    .bind(&pkg.name)
+    .bind(pkg.price_minor)
+    .bind(&pkg.currency)
+    .bind(pkg.limit_uptime_s.map(|v| v as i64))
+    .bind(pkg.limit_bytes_total.map(|v| v as i64))
+    .bind(&pkg.rate_limit)
+    .bind(pkg.shared_users as i64)
+    .bind(pkg.validity_s.map(|v| v as i64))
+    .bind(pkg.uses_password as i64)
+    .bind(pkg.created_at)
+    .execute(&s.pool)
+    .await
+    .map_err(|e| conflict_on_unique(e, "package"))?;
+    Ok(pkg)
+}
+
+pub(super) async fn enqueue_command(
+    s: &PgStore,
+    agent_id: &str,
+    kind: mtm_common::CommandKind,
+    supersede: bool,
+) -> StoreResult<StoredCommand> {
+    let now = now_ms();
+    let name = command_kind_name(&kind);
+    let payload = mtm_common::envelope::to_cbor(&kind)
+        .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
+    let id = Uuid::new_v4();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
+        .bind(agent_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+    if supersede {
+        sqlx::query(
+            "UPDATE agent_commands SET state = 'failed', result = 'superseded', closed_at = $1
+             WHERE agent_id = $2 AND kind = $3 AND state IN ('pending', 'sent')",
+        )
+        .bind(now)
+        .bind(agent_id)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+    )
+    .bind(id.to_string())
+    .bind(router_id)
+    .bind(agent_id)
+    .bind(name)
+    .bind(payload)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(StoredCommand {
+        id,
+        agent_id: agent_id.to_owned(),
+        issued_at: now,
+        kind,
+        state: "pending".into(),
+        attempts: 0,
+    })
+}

@@ -258,3 +258,55 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
             .online
     );
 }
+
+#[tokio::test]
+async fn a_finished_catalog_records_the_routers_version_and_is_not_queued_again() {
+    let rig = rig().await;
+    let hello = UpMessage::Hello(Hello {
+        agent_version: "t".into(),
+        last_cp_seq: 0,
+        catalog_version: None,
+    });
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &hello));
+    rig.ingest.handle_batch(vec![m]).await;
+    let open = rig.f.store.open_commands("agent-1").await.unwrap();
+    let [cmd] = &open[..] else { panic!("{open:?}") };
+    let CommandKind::ApplyCatalog(cat) = &cmd.kind else {
+        panic!("{cmd:?}")
+    };
+    let dispatcher = Dispatcher::new(
+        rig.f.store.clone(),
+        rig.rec.clone(),
+        rig.cp.clone(),
+        rig.metrics.clone(),
+    );
+    let again = crate::packages::sync_catalog(&*rig.f.store, &dispatcher, "agent-1")
+        .await
+        .unwrap();
+    assert!(!again, "the same catalog is not queued twice");
+    let done = UpMessage::CommandDone(mtm_common::CommandDone {
+        command_id: cmd.id,
+        detail: "ok".into(),
+    });
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 2, &done));
+    rig.ingest.handle_batch(vec![m]).await;
+    let r = rig
+        .f
+        .store
+        .router_by_agent("agent-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.catalog_version, Some(cat.version));
+    assert!(rig
+        .f
+        .store
+        .open_commands("agent-1")
+        .await
+        .unwrap()
+        .is_empty());
+    let again = crate::packages::sync_catalog(&*rig.f.store, &dispatcher, "agent-1")
+        .await
+        .unwrap();
+    assert!(!again, "the router is up to date");
+}

@@ -10,6 +10,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use mtm_common::{Catalog, CommandKind, PackageSpec};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Package routes.
 pub fn router() -> Router<AppState> {
@@ -78,9 +80,38 @@ pub async fn sync_catalog(
     if cat.packages.is_empty() || router.catalog_version == Some(cat.version) {
         return Ok(false);
     }
+    let already_queued = store
+        .open_commands(agent_id)
+        .await?
+        .iter()
+        .any(|c| matches!(&c.kind, CommandKind::ApplyCatalog(q) if q.version == cat.version));
+    if already_queued {
+        return Ok(false);
+    }
     let cmd = store
         .enqueue_command(agent_id, CommandKind::ApplyCatalog(cat), true)
         .await?;
     dispatcher.send(&cmd).await?;
     Ok(true)
+}
+
+/// Every `every`, bring online routers whose catalog is behind up to date (covers packages
+/// written straight to the store, and routers that missed a push).
+pub async fn catalog_loop(store: Arc<dyn Store>, dispatcher: Arc<Dispatcher>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let routers = match store.list_routers().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "catalog check: cannot list routers");
+                continue;
+            }
+        };
+        for r in routers.iter().filter(|r| r.router.online) {
+            if let Err(e) = sync_catalog(&*store, &dispatcher, &r.router.agent_id).await {
+                tracing::warn!(agent = %r.router.agent_id, error = %e, "catalog not queued");
+            }
+        }
+    }
 }

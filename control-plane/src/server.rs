@@ -166,6 +166,11 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         metrics.clone(),
     ));
     let ingest_task = tokio::spawn(ingest.run(rx));
+    let catalog_task = tokio::spawn(crate::packages::catalog_loop(
+        store.clone(),
+        dispatcher.clone(),
+        Duration::from_secs(10),
+    ));
 
     let state = AppState {
         store: store.clone(),
@@ -209,7 +214,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store,
         client,
         stop_http,
-        tasks: vec![mqtt_task, ingest_task, http_task],
+        tasks: vec![mqtt_task, ingest_task, catalog_task, http_task],
     })
 }
 

@@ -161,6 +161,7 @@ async fn apply_one(tx: &mut SqliteConnection, router: &Router, item: &UpItem) ->
         }
         UpMessage::CommandDone(d) => {
             close_command(tx, router, d.command_id, "done", &d.detail, item.at).await?;
+            note_catalog_applied(tx, router, d.command_id).await?;
         }
         UpMessage::CommandFailed(f) => {
             if f.retryable {
@@ -204,6 +205,34 @@ async fn apply_one(tx: &mut SqliteConnection, router: &Router, item: &UpItem) ->
                 append_ledger(tx, e.token_id, "expired", &detail, actor, item.at).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A finished `ApplyCatalog` means the router now carries that catalog version.
+async fn note_catalog_applied(
+    tx: &mut SqliteConnection,
+    router: &Router,
+    command_id: Uuid,
+) -> StoreResult<()> {
+    let payload: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM agent_commands WHERE id = $1 AND agent_id = $2 AND kind = 'apply_catalog'",
+    )
+    .bind(command_id.to_string())
+    .bind(&router.agent_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(payload) = payload else {
+        return Ok(());
+    };
+    if let Ok(mtm_common::CommandKind::ApplyCatalog(cat)) =
+        mtm_common::envelope::from_cbor(&payload)
+    {
+        sqlx::query("UPDATE routers SET catalog_version = $1 WHERE id = $2")
+            .bind(cat.version as i64)
+            .bind(router.id.to_string())
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

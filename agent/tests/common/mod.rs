@@ -321,7 +321,16 @@ pub fn agent_config(
     }
 }
 
+/// Logs for a failing test: `RUST_LOG=mtm_agent=debug cargo test ...`.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 pub async fn sim() -> mtm_routeros::SimHandle {
+    logs();
     mtm_routeros::Simulator::start(mtm_routeros::SimConfig {
         logins: vec![("admin".into(), "pw".into())],
         ..Default::default()

@@ -17,60 +17,49 @@ struct Rates {
 }
 
 async fn ours(addr: String, n: usize, in_flight: usize, prefix: &str) -> Rates {
+    use futures::stream::{self, StreamExt, TryStreamExt};
     let c = Client::connect(&ClientConfig::plain(addr, "admin", ""))
         .await
         .expect("connect");
+    // All commands are driven from one task, at most `in_flight` outstanding at a time.
     let t = Instant::now();
-    let mut set: tokio::task::JoinSet<Result<(), mtm_routeros::Error>> =
-        tokio::task::JoinSet::new();
-    for i in 0..n {
-        if set.len() >= in_flight {
-            set.join_next()
+    stream::iter(0..n)
+        .map(|i| {
+            let name = format!("{prefix}{i}");
+            let c = &c;
+            async move {
+                c.add_hotspot_user(&NewHotspotUser {
+                    comment: Some(format!("mtm:{name}")),
+                    name,
+                    password: Some("4821".into()),
+                    limit_uptime: Some(std::time::Duration::from_secs(3600)),
+                    ..Default::default()
+                })
                 .await
-                .expect("task")
-                .expect("join")
-                .expect("add");
-        }
-        let c = c.clone();
-        let name = format!("{prefix}{i}");
-        set.spawn(async move {
-            c.add_hotspot_user(&NewHotspotUser {
-                comment: Some(format!("mtm:{name}")),
-                name,
-                password: Some("4821".into()),
-                limit_uptime: Some(std::time::Duration::from_secs(3600)),
-                ..Default::default()
-            })
-            .await
-            .map(|_| ())
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        r.expect("join").expect("add");
-    }
+            }
+        })
+        .buffer_unordered(in_flight)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+        .expect("add");
     let adds = n as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    for i in 0..n {
-        if set.len() >= in_flight {
-            set.join_next()
-                .await
-                .expect("task")
-                .expect("join")
-                .expect("query");
-        }
-        let c = c.clone();
-        let q = format!("?name={prefix}{i}");
-        set.spawn(async move {
-            let r = c
-                .command(&["/ip/hotspot/user/print", &q, "=.proplist=.id,name"])
-                .await?;
-            assert_eq!(r.rows.len(), 1);
-            Ok::<_, mtm_routeros::Error>(())
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        r.expect("join").expect("query");
-    }
+    stream::iter(0..n)
+        .map(|i| {
+            let q = format!("?name={prefix}{i}");
+            let c = &c;
+            async move {
+                let r = c
+                    .command(&["/ip/hotspot/user/print", &q, "=.proplist=.id,name"])
+                    .await?;
+                assert_eq!(r.rows.len(), 1);
+                Ok::<_, mtm_routeros::Error>(())
+            }
+        })
+        .buffer_unordered(in_flight)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+        .expect("query");
     let queries = n as f64 / t.elapsed().as_secs_f64();
     c.close().await;
     Rates { adds, queries }
@@ -116,10 +105,20 @@ fn main() {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let sim_thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("sim runtime");
+        // BENCH_SIM_THREADS=N runs the simulator on a multi-threaded runtime instead.
+        let rt = match std::env::var("BENCH_SIM_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            Some(n) => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .enable_all()
+                .build(),
+            None => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+        }
+        .expect("sim runtime");
         rt.block_on(async {
             let sim = Simulator::start(SimConfig::default()).await.expect("sim");
             addr_tx.send(sim.addr()).expect("send addr");

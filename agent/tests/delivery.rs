@@ -68,7 +68,8 @@ async fn usage_during_a_broker_outage_arrives_exactly_once() {
     rig.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// A current-thread runtime, as a plain `#[tokio::test]` in another crate would use.
+#[tokio::test]
 async fn works_over_embedded_rumqttd() {
     let port = start_rumqttd();
     let rig = rig("rumqttd", port, true).await;

@@ -112,7 +112,7 @@ const PROFILE_KEYS: &[&str] = &[
 fn validate(
     st: &RouterState,
     table: Table,
-    attrs: &BTreeMap<String, String>,
+    attrs: BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, Vec<Out>> {
     let keys = if table == Table::Users {
         USER_KEYS
@@ -129,7 +129,7 @@ fn validate(
         }
         let value = match k.as_str() {
             "limit-uptime" | "session-timeout" | "mac-cookie-timeout" | "keepalive-timeout"
-            | "status-autorefresh" => match parse_duration(v) {
+            | "status-autorefresh" => match parse_duration(&v) {
                 Ok(d) if !(k == "session-timeout" && v.is_empty()) => {
                     crate::values::format_duration(d)
                 }
@@ -140,8 +140,8 @@ fn validate(
                     ))
                 }
             },
-            "idle-timeout" if v == "none" => v.clone(),
-            "idle-timeout" => match parse_duration(v) {
+            "idle-timeout" if v == "none" => v,
+            "idle-timeout" => match parse_duration(&v) {
                 Ok(d) => crate::values::format_duration(d),
                 Err(_) => {
                     return Err(trap(
@@ -151,18 +151,18 @@ fn validate(
                 }
             },
             "limit-bytes-in" | "limit-bytes-out" | "limit-bytes-total" => {
-                match crate::values::parse_bytes(v) {
+                match crate::values::parse_bytes(&v) {
                     Ok(n) => n.to_string(),
                     Err(_) => return Err(trap(format!("invalid value for argument {k}"), Some(1))),
                 }
             }
-            "shared-users" if v == "unlimited" => v.clone(),
+            "shared-users" if v == "unlimited" => v,
             "shared-users" => match v.parse::<u32>() {
                 Ok(n) if n > 0 => n.to_string(),
                 _ => return Err(trap(format!("invalid value for argument {k}"), Some(1))),
             },
             "disabled" | "add-mac-cookie" | "transparent-proxy" | "advertise" => {
-                match parse_bool(v) {
+                match parse_bool(&v) {
                     Ok(b) => b.to_string(),
                     Err(_) => {
                         return Err(trap(
@@ -173,17 +173,17 @@ fn validate(
                 }
             }
             "profile" => {
-                if st.profile_by_name(v).is_none() {
+                if st.profile_by_name(&v).is_none() {
                     return Err(trap("input does not match any value of profile", Some(1)));
                 }
-                v.clone()
+                v
             }
             "server" if v != "all" && v != "hotspot1" => {
                 return Err(trap("input does not match any value of server", Some(1)));
             }
-            _ => v.clone(),
+            _ => v,
         };
-        out.insert(k.clone(), value);
+        out.insert(k, value);
     }
     Ok(out)
 }
@@ -191,25 +191,28 @@ fn validate(
 const DUP_USER: &str = "failure: already have user with this name for this server";
 const DUP_PROFILE: &str = "failure: already have profile with such name";
 
-pub(crate) fn add_user(st: &mut RouterState, req: &Request) -> Vec<Out> {
-    let props = match validate(st, Table::Users, &req.attrs) {
+pub(crate) fn add_user(st: &mut RouterState, req: &mut Request) -> Vec<Out> {
+    let props = match validate(st, Table::Users, std::mem::take(&mut req.attrs)) {
         Ok(p) => p,
         Err(t) => return t,
     };
-    let name = props.get("name").cloned().unwrap_or_default();
-    if name.is_empty() {
-        return trap("failure: name must be set", None);
-    }
-    if st.user_by_name(&name).is_some() {
-        return trap(DUP_USER, None);
+    match props.get("name") {
+        None => return trap("failure: name must be set", None),
+        Some(n) if n.is_empty() => return trap("failure: name must be set", None),
+        Some(n) if st.user_by_name(n).is_some() => return trap(DUP_USER, None),
+        Some(_) => {}
     }
     let id = st.alloc_id();
-    let mut all = super::state::props(&[
+    let mut all = props;
+    for (k, v) in [
         ("server", "all"),
         ("profile", "default"),
         ("disabled", "false"),
-    ]);
-    all.extend(props);
+    ] {
+        if !all.contains_key(k) {
+            all.insert(k.to_string(), v.to_string());
+        }
+    }
     st.users.insert(User {
         id,
         props: all,
@@ -224,8 +227,8 @@ pub(crate) fn add_user(st: &mut RouterState, req: &Request) -> Vec<Out> {
     vec![done_ret(fmt_id(id))]
 }
 
-pub(crate) fn add_profile(st: &mut RouterState, req: &Request) -> Vec<Out> {
-    let props = match validate(st, Table::Profiles, &req.attrs) {
+pub(crate) fn add_profile(st: &mut RouterState, req: &mut Request) -> Vec<Out> {
+    let props = match validate(st, Table::Profiles, std::mem::take(&mut req.attrs)) {
         Ok(p) => p,
         Err(t) => return t,
     };
@@ -248,12 +251,12 @@ pub(crate) fn add_profile(st: &mut RouterState, req: &Request) -> Vec<Out> {
     vec![done_ret(fmt_id(id))]
 }
 
-pub(crate) fn set_items(st: &mut RouterState, table: Table, req: &Request) -> Vec<Out> {
+pub(crate) fn set_items(st: &mut RouterState, table: Table, req: &mut Request) -> Vec<Out> {
     let ids = match resolve(st, table, req) {
         Ok(ids) => ids,
         Err(t) => return t,
     };
-    let props = match validate(st, table, &req.attrs) {
+    let props = match validate(st, table, std::mem::take(&mut req.attrs)) {
         Ok(p) => p,
         Err(t) => return t,
     };

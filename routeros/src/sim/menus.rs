@@ -123,8 +123,10 @@ const DIRS: &[&str] = &[
 ];
 
 /// Runs one command against the router state.
-pub fn execute(st: &mut RouterState, req: &Request, emit_empty: bool) -> Exec {
-    let Some(path) = req.command.strip_prefix('/') else {
+pub fn execute(st: &mut RouterState, req: &mut Request, emit_empty: bool) -> Exec {
+    // The command word is copied so that `req` can be handed on mutably.
+    let command = req.command.clone();
+    let Some(path) = command.strip_prefix('/') else {
         return Exec::Done(trap("no such command prefix", None));
     };
     let (menu, verb) = path.rsplit_once('/').unwrap_or(("", path));
@@ -248,7 +250,7 @@ fn table_command(
     st: &mut RouterState,
     table: Table,
     verb: &str,
-    req: &Request,
+    req: &mut Request,
     emit_empty: bool,
 ) -> Exec {
     if verb == "print"
@@ -293,10 +295,9 @@ fn table_command(
         (Table::Users | Table::Profiles, "set") => set_items(st, table, req),
         (Table::Users, "comment") => set_items(st, table, req),
         (Table::Users, "enable" | "disable") => {
-            let mut r = req.clone();
-            r.attrs
+            req.attrs
                 .insert("disabled".into(), (verb == "disable").to_string());
-            set_items(st, table, &r)
+            set_items(st, table, req)
         }
         (Table::Users, "reset-counters") => with_ids(st, table, req, |st, ids| {
             for u in st.users.iter_mut().filter(|u| ids.contains(&u.id)) {

@@ -257,7 +257,7 @@ fn handle(conn: &mut Conn, ctx: &Ctx, words: &[Vec<u8>], out: &mut Vec<u8>) -> b
         .filter(|t| !t.is_empty())
         .map(l1);
     let tag = tag.as_deref();
-    let req = Request::from_words(words);
+    let mut req = Request::from_words(words);
     match req.command.as_str() {
         "/quit" => {
             // Never tagged: the reason is the bare next word.
@@ -286,7 +286,7 @@ fn handle(conn: &mut Conn, ctx: &Ctx, words: &[Vec<u8>], out: &mut Vec<u8>) -> b
     }
     let exec = {
         let mut st = lock(&ctx.state);
-        execute(&mut st, &req, ctx.emit_empty)
+        execute(&mut st, &mut req, ctx.emit_empty)
     };
     match exec {
         Exec::Done(replies) => encode_all(&replies, tag, out),

@@ -8,7 +8,8 @@ use super::state::User;
 /// Users in id order with a name index. Names change only through [`Users::set_prop`].
 #[derive(Debug, Default)]
 pub struct Users {
-    items: BTreeMap<u32, User>,
+    // Boxed: B-tree nodes of large values cost more to split and move than the pointer chase.
+    items: BTreeMap<u32, Box<User>>,
     names: HashMap<String, u32>,
 }
 
@@ -22,7 +23,7 @@ impl Users {
         if let Some(n) = name_of(&u) {
             self.names.insert(n.clone(), u.id);
         }
-        self.items.insert(u.id, u);
+        self.items.insert(u.id, Box::new(u));
     }
 
     /// Removes a user by id.
@@ -31,17 +32,17 @@ impl Users {
         if let Some(n) = name_of(&u) {
             self.names.remove(n);
         }
-        Some(u)
+        Some(*u)
     }
 
     /// All users in id order.
     pub fn iter(&self) -> impl Iterator<Item = &User> {
-        self.items.values()
+        self.items.values().map(|u| &**u)
     }
 
     /// All users, mutable (counters only: use [`Users::set_prop`] for properties).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut User> {
-        self.items.values_mut()
+        self.items.values_mut().map(|u| &mut **u)
     }
 
     /// Number of users, built-ins included.
@@ -56,23 +57,26 @@ impl Users {
 
     /// By id.
     pub fn get(&self, id: u32) -> Option<&User> {
-        self.items.get(&id)
+        self.items.get(&id).map(|u| &**u)
     }
 
     /// By id, mutable.
     pub fn get_mut(&mut self, id: u32) -> Option<&mut User> {
-        self.items.get_mut(&id)
+        self.items.get_mut(&id).map(|u| &mut **u)
     }
 
     /// By name.
     pub fn by_name(&self, name: &str) -> Option<&User> {
-        self.names.get(name).and_then(|id| self.items.get(id))
+        self.names
+            .get(name)
+            .and_then(|id| self.items.get(id))
+            .map(|u| &**u)
     }
 
     /// By name, mutable.
     pub fn by_name_mut(&mut self, name: &str) -> Option<&mut User> {
         let id = *self.names.get(name)?;
-        self.items.get_mut(&id)
+        self.items.get_mut(&id).map(|u| &mut **u)
     }
 
     /// Sets one property, keeping the name index right.

@@ -101,6 +101,7 @@ pub async fn sessions_expire_and_end(f: Fixture) {
     s.create_session(&mk("a", now + 60_000)).await.unwrap();
     s.create_session(&mk("b", now + 60_000)).await.unwrap();
     s.create_session(&mk("old", now - 1)).await.unwrap();
+    s.create_session(&mk("c", now + 60_000)).await.unwrap();
     assert_eq!(
         s.session("a", now).await.unwrap().unwrap().user_id,
         f.staff.id

@@ -121,6 +121,11 @@ impl Store for PgStore {
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
         let _w = self.write.lock().await;
+        // Expired sessions are dead anyway; clearing them here keeps the table small.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )

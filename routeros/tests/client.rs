@@ -205,6 +205,21 @@ async fn stream_follow_listen_and_cancel() {
 }
 
 #[tokio::test]
+async fn stream_that_traps_reports_the_trap_once_then_ends() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let mut s = c.stream(&["/ip/hotspot/user/frobnicate"]).await.unwrap();
+    let e = s.next().await.unwrap().unwrap_err();
+    assert!(e.is_trap("no such command"), "{e:?}");
+    assert!(s.next().await.is_none());
+    assert!(
+        c.command(&[]).await.is_err(),
+        "an empty command is refused locally"
+    );
+    assert_eq!(c.identity().await.unwrap(), "MikroTik");
+}
+
+#[tokio::test]
 async fn close_quits_and_later_commands_fail_as_connection_errors() {
     let sim = sim().await;
     let c = client(&sim).await;

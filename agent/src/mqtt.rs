@@ -11,7 +11,7 @@ use rumqttc::{
     AsyncClient, ConnectReturnCode, Event, EventLoop, LastWill, MqttOptions, Packet, QoS,
     TlsConfiguration, Transport,
 };
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::backoff::Backoff;
 use crate::config::MqttConfig;
@@ -108,6 +108,19 @@ async fn say_goodbye(shared: &Shared, client: &AsyncClient, el: &mut EventLoop) 
     .await;
 }
 
+/// One task per session that acknowledges received publishes in the order they arrived.
+fn spawn_acker(client: AsyncClient) -> mpsc::UnboundedSender<rumqttc::Publish> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<rumqttc::Publish>();
+    tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            if client.ack(&p).await.is_err() {
+                break;
+            }
+        }
+    });
+    tx
+}
+
 async fn session(
     shared: &Arc<Shared>,
     client: &AsyncClient,
@@ -116,6 +129,7 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<(), String> {
     let mut publisher: Option<tokio::task::JoinHandle<()>> = None;
+    let mut acker: Option<mpsc::UnboundedSender<rumqttc::Publish>> = None;
     let result = loop {
         tokio::select! {
             ev = el.poll() => match ev {
@@ -134,14 +148,15 @@ async fn session(
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     if !on_down(shared, &p.payload) {
-                        continue;
+                        // Not recorded: drop the session so the broker redelivers it. Skipping
+                        // its ack would make every later ack out of order, which brokers refuse.
+                        break Err("could not record a message from the control plane".into());
                     }
-                    // Acked from a task: the request channel may be full of our own publishes,
-                    // and only this loop drains it.
-                    let c = client.clone();
-                    tokio::spawn(async move {
-                        let _ = c.ack(&p).await;
-                    });
+                    // Acked from one task, in arrival order (brokers such as rumqttd drop a
+                    // client that acks out of order), not from this loop: the request channel
+                    // may be full of our own publishes, and only this loop drains it.
+                    let acker = acker.get_or_insert_with(|| spawn_acker(client.clone()));
+                    let _ = acker.send(p);
                 }
                 Ok(_) => {}
                 Err(e) => break Err(e.to_string()),

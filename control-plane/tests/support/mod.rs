@@ -1,0 +1,184 @@
+//! Helpers for tests that drive the real binaries: find them, spawn them, read the address lines
+//! they print, wait for conditions, and talk to the JSON API.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// Path of a workspace binary, next to this package's own `mtm-server`. Panics (the test fails)
+/// with the command to run when it has not been built.
+pub fn bin(name: &str) -> PathBuf {
+    let server = PathBuf::from(env!("CARGO_BIN_EXE_mtm-server"));
+    let path = server.with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// A spawned binary whose stdout lines are collected, killed on drop.
+pub struct Proc {
+    child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+    name: String,
+}
+
+impl Proc {
+    /// Spawn `path` with `args`; stderr is inherited so its logs show in test output.
+    pub async fn spawn(path: PathBuf, args: &[&str]) -> Proc {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mut child = Command::new(&path)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", path.display()));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc {
+            child,
+            lines: rx,
+            name,
+        }
+    }
+
+    /// The rest of the first stdout line that starts with `prefix` (e.g. an address).
+    pub async fn line_after(&mut self, prefix: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{} printed no `{prefix}` line in time", self.name))
+                .unwrap_or_else(|| panic!("{} exited before printing `{prefix}`", self.name));
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.trim().to_string();
+            }
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// The OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+}
+
+/// Poll `check` until it is true, failing the test with `what` after `limit`.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// GET a URL and parse JSON (Null on any failure, so it can be polled).
+pub async fn http_get_json(url: &str) -> Value {
+    match reqwest::get(url).await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
+/// A JSON API client with bearer tokens.
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    /// Talk to the server at `base` (`http://127.0.0.1:PORT`).
+    pub fn new(base: &str) -> Api {
+        let base = if base.starts_with("http") {
+            base.to_string()
+        } else {
+            format!("http://{base}")
+        };
+        Api {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Log in and return the bearer token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "login {username}: {}", r.status());
+        let v: Value = r.json().await.unwrap();
+        v["token"]
+            .as_str()
+            .expect("token in login reply")
+            .to_string()
+    }
+
+    /// POST JSON, asserting success.
+    pub async fn post<T: DeserializeOwned>(&self, token: &str, path: &str, body: Value) -> T {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "POST {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {path}: {e}: {text}"))
+    }
+
+    /// GET JSON, asserting success.
+    pub async fn get<T: DeserializeOwned>(&self, token: &str, path: &str) -> T {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
+    }
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 struct SimProcess {
     child: Child,
     port: u16,
+    tls_port: Option<u16>,
 }
 
 impl Drop for SimProcess {
@@ -29,16 +30,26 @@ fn start_sim(extra: &[&str]) -> SimProcess {
         .spawn()
         .expect("spawn routeros-sim");
     let stdout = child.stdout.take().expect("stdout");
+    let mut reader = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read sim stdout");
+    reader.read_line(&mut line).expect("read sim stdout");
     let addr = line
         .trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-    SimProcess { child, port }
+    let mut tls_port = None;
+    if extra.contains(&"--tls-listen") {
+        let mut tls = String::new();
+        reader.read_line(&mut tls).expect("read tls line");
+        let tls = tls.trim().strip_prefix("tls on ").expect("tls line");
+        tls_port = Some(tls.rsplit(':').next().unwrap().parse().unwrap());
+    }
+    SimProcess {
+        child,
+        port,
+        tls_port,
+    }
 }
 
 pub fn dir() -> PathBuf {
@@ -125,4 +136,71 @@ fn node_routeros_legacy_challenge_login() {
         "pw",
     ]);
     run(cmd, "node-routeros (challenge login)");
+}
+
+#[test]
+fn librouteros_over_api_ssl() {
+    let sim = start_sim(&["--tls-listen", "127.0.0.1:0"]);
+    let mut cmd = Command::new(python());
+    let port = sim.tls_port.unwrap().to_string();
+    cmd.args([
+        "librouteros_check.py",
+        "127.0.0.1",
+        &port,
+        "admin",
+        "",
+        "ssl",
+    ]);
+    run(cmd, "librouteros (API-SSL)");
+}
+
+fn routeros_api(extra: &[&str], mode: &str, tls: bool) {
+    let mut args = vec!["--login", "api:pw"];
+    args.extend_from_slice(extra);
+    if tls {
+        args.extend_from_slice(&["--tls-listen", "127.0.0.1:0"]);
+    }
+    let sim = start_sim(&args);
+    let port = if tls { sim.tls_port.unwrap() } else { sim.port }.to_string();
+    let mut cmd = Command::new(python());
+    cmd.args([
+        "routeros_api_check.py",
+        "127.0.0.1",
+        &port,
+        "api",
+        "pw",
+        mode,
+    ]);
+    run(cmd, &format!("RouterOS-api ({mode})"));
+}
+
+#[test]
+fn routeros_api_plaintext_login() {
+    routeros_api(&[], "plain", false);
+}
+
+#[test]
+fn routeros_api_default_challenge_login_needs_legacy_auth() {
+    routeros_api(&["--legacy-auth"], "challenge", false);
+    // Without legacy auth (RouterOS >= 6.45.1 behaviour) the library's default login fails.
+    let sim = start_sim(&["--login", "api:pw"]);
+    let out = Command::new(python())
+        .current_dir(dir())
+        .args([
+            "routeros_api_check.py",
+            "127.0.0.1",
+            &sim.port.to_string(),
+            "api",
+            "pw",
+            "challenge",
+        ])
+        .output()
+        .expect("run python");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid user name or password"));
+}
+
+#[test]
+fn routeros_api_over_api_ssl() {
+    routeros_api(&[], "ssl", true);
 }

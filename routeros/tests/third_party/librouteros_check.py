@@ -1,5 +1,7 @@
 """librouteros (unmodified, from PyPI) against routeros-sim: login, add a hotspot user, query it
-back, trap on a duplicate, remove it. Usage: librouteros_check.py HOST PORT [USER PASSWORD]"""
+back, trap on a duplicate, remove it. Usage: librouteros_check.py HOST PORT [USER PASSWORD [ssl]]
+"ssl": API-SSL with certificate verification off (the simulator's CA is not trusted)."""
+import ssl
 import sys
 
 from librouteros import connect
@@ -10,7 +12,13 @@ host, port = sys.argv[1], int(sys.argv[2])
 user = sys.argv[3] if len(sys.argv) > 3 else "admin"
 password = sys.argv[4] if len(sys.argv) > 4 else ""
 
-api = connect(host=host, port=port, username=user, password=password, timeout=10)
+wrapper = None
+if len(sys.argv) > 5 and sys.argv[5] == "ssl":
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    wrapper = ctx.wrap_socket
+api = connect(host=host, port=port, username=user, password=password, timeout=10, ssl_wrapper=wrapper)
 users = api.path("ip", "hotspot", "user")
 
 new_id = users.add(name="PYV0UCH3R", password="4821", comment="mtm:librouteros", **{"limit-uptime": "1h"})

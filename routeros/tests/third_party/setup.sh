@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party RouterOS clients used by routeros/tests/third_party.rs:
-# librouteros (PyPI) into a venv at /var/tmp/mtm-py, node-routeros (npm) into ./node_modules.
+# librouteros and RouterOS-api (PyPI) into a venv at /var/tmp/mtm-py, node-routeros (npm) into
+# ./node_modules. Exact versions: requirements.txt, package-lock.json.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="${MTM_PY_VENV:-/var/tmp/mtm-py}"
@@ -16,4 +17,4 @@ if [ -f package-lock.json ]; then
 else
   npm install --no-audit --no-fund --silent
 fi
-echo "third-party clients ready: $("$venv/bin/python" -c 'import librouteros,importlib.metadata as m; print("librouteros", m.version("librouteros"))'), node-routeros $(node -p 'require("node-routeros/package.json").version')"
+echo "third-party clients ready: $("$venv/bin/python" -c 'import librouteros,importlib.metadata as m; print("librouteros", m.version("librouteros") + ", RouterOS-api", m.version("RouterOS-api"))'), node-routeros $(node -p 'require("node-routeros/package.json").version')"

@@ -207,7 +207,7 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
     let up = topics::up(id);
     let mut cursor = 0u64;
     loop {
-        let rows = match store.outbox_from(cursor, 64) {
+        let rows = match store.take_for_publish(cursor, 64) {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::error!(error = %e, "reading the outbox failed");

@@ -79,6 +79,12 @@ pub struct Store {
     /// Woken after every commit that added to the outbox.
     pub(crate) outbox_changed: Notify,
     deleted_since_compact: AtomicU64,
+    /// Highest `seq` handed to the broker client by this process (everything already in the
+    /// outbox at start counts as possibly sent).
+    published_high: AtomicU64,
+    /// Held while the publisher reads and marks rows, and while a merge picks its rows, so a
+    /// merge never rewrites a row the publisher is about to send.
+    pub(crate) publish_gate: std::sync::Mutex<()>,
 }
 
 /// One write transaction. Messages enqueued here get their `seq` inside it, so the counter and
@@ -116,6 +122,12 @@ impl Store {
             tx.open_table(VALIDITY)?;
         }
         tx.commit()?;
+        let next_seq = {
+            let tx = db.begin_read()?;
+            let t = tx.open_table(META)?;
+            let v = t.get(NEXT_SEQ)?.map(|v| v.value()).unwrap_or(1);
+            v
+        };
         Ok(Store {
             db: RwLock::new(db),
             key,
@@ -123,6 +135,8 @@ impl Store {
             path,
             outbox_changed: Notify::new(),
             deleted_since_compact: AtomicU64::new(0),
+            published_high: AtomicU64::new(next_seq.saturating_sub(1)),
+            publish_gate: std::sync::Mutex::new(()),
         })
     }
 
@@ -227,6 +241,29 @@ impl Store {
         db.compact()?;
         self.deleted_since_compact.store(0, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Record that `seq` was handed to the broker client.
+    pub fn mark_published(&self, seq: u64) {
+        self.published_high.fetch_max(seq, Ordering::Relaxed);
+    }
+
+    /// Up to `limit` rows from `from` on, marked as published before they are returned.
+    pub fn take_for_publish(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let _gate = self.publish_gate.lock().map_err(|_| StoreError::Poisoned)?;
+        let rows = self.outbox_from(from, limit)?;
+        if let Some((last, _)) = rows.last() {
+            self.mark_published(*last);
+        }
+        Ok(rows)
+    }
+
+    pub(crate) fn published_high(&self) -> u64 {
+        self.published_high.load(Ordering::Relaxed)
     }
 
     pub(crate) fn note_deleted(&self, n: u64) {

@@ -72,14 +72,22 @@ impl Txn<'_> {
         Ok(seq)
     }
 
-    /// Fold the second-oldest usage report into the oldest, so the outbox shrinks by one and no
-    /// delta is lost.
+    /// Fold the oldest never-published usage report into the next one, so the outbox shrinks by
+    /// one and no delta is lost. Only never-published rows are touched: the control plane may
+    /// hold a published one (unacknowledged) and would ignore a changed copy under its `seq`.
+    /// The sum moves to the later `seq`, so no fact arrives before the facts it follows.
     fn merge_oldest_usage(&mut self) -> Result<(), StoreError> {
         let vk = self.store.signing_key().verifying_key();
+        let store = self.store;
+        let _gate = store
+            .publish_gate
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?;
         let mut found: Vec<(u64, Envelope, UsageReport)> = Vec::new();
+        let first = store.published_high() + 1;
         {
             let t = self.tx.open_table(OUTBOX)?;
-            for row in t.iter()?.take(10_000) {
+            for row in t.range(first..)?.take(10_000) {
                 let (k, v) = row?;
                 let bytes = v.value();
                 if bytes.first() != Some(&KIND_USAGE) {
@@ -94,7 +102,7 @@ impl Txn<'_> {
                 }
             }
         }
-        let (Some((seq_b, _, b)), Some((seq_a, env_a, mut a))) = (found.pop(), found.pop()) else {
+        let (Some((seq_b, env_b, b)), Some((seq_a, _, mut a))) = (found.pop(), found.pop()) else {
             return Ok(());
         };
         for e in b.entries {
@@ -103,15 +111,16 @@ impl Txn<'_> {
         let merged = Envelope::seal(
             self.store.signing_key(),
             self.store.agent_id(),
-            seq_a,
-            env_a.at,
+            seq_b,
+            env_b.at,
             &UpMessage::Usage(a),
         )?;
         let mut row = vec![KIND_USAGE];
         row.extend_from_slice(&merged.to_bytes()?);
         let mut t = self.tx.open_table(OUTBOX)?;
-        t.insert(seq_a, row.as_slice())?;
-        t.remove(seq_b)?;
+        t.insert(seq_b, row.as_slice())?;
+        t.remove(seq_a)?;
+        self.store.note_deleted(1);
         Ok(())
     }
 }
@@ -255,16 +264,18 @@ mod tests {
     }
 
     #[test]
-    fn merge_keeps_every_delta() {
+    fn merge_keeps_every_delta_and_spares_published_rows() {
         let (_d, s) = temp_store();
+        s.enqueue(&usage("A", 100)).unwrap();
+        s.mark_published(1);
         s.enqueue(&usage("A", 1)).unwrap();
         s.enqueue(&usage("A", 2)).unwrap();
         s.enqueue(&usage("B", 4)).unwrap();
         s.write(|t| t.merge_oldest_usage()).unwrap();
         let rows = s.outbox_from(0, 10).unwrap();
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3, 4]);
         let vk = s.signing_key().verifying_key();
-        let UpMessage::Usage(r) = Envelope::from_bytes(&rows[0].1)
+        let UpMessage::Usage(r) = Envelope::from_bytes(&rows[1].1)
             .unwrap()
             .open::<UpMessage>(&vk)
             .unwrap()

@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::shifts::router())
         .merge(crate::tokens::router())
         .merge(crate::system::router())
+        .merge(crate::alerts::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session_layer,

@@ -66,6 +66,7 @@ async fn view(state: &AppState, token: Token) -> AppResult<TokenView> {
 /// Issue a token for the caller's open shift and send it to the location's router at once.
 /// A router that is offline gets it when it comes back.
 pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> AppResult<Token> {
+    refuse_outside_shift(state, cur, package_id).await?;
     let mut last = None;
     // A code collision is astronomically rare; a fresh code settles it.
     for _ in 0..3 {
@@ -90,6 +91,53 @@ pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> 
         }
     }
     Err(AppError::Conflict(last.unwrap_or_default()))
+}
+
+/// Refuse (and alert on) a dispense without an open shift at one of the caller's locations.
+async fn refuse_outside_shift(
+    state: &AppState,
+    cur: &CurrentUser,
+    package_id: Uuid,
+) -> AppResult<()> {
+    use crate::reconcile::{check_dispense, DispenseAttempt, OpenShift};
+    let shift = state.store.open_shift_of(cur.user.id).await?;
+    // Without a shift the page does not say where the staff member stands; their first
+    // location is the best evidence there is.
+    let Some(location_id) = shift
+        .as_ref()
+        .map(|s| s.location_id)
+        .or_else(|| cur.user.location_ids.first().copied())
+    else {
+        return Err(AppError::BadRequest("you belong to no location".into()));
+    };
+    let package_slug = state
+        .store
+        .list_packages()
+        .await?
+        .into_iter()
+        .find(|p| p.id == package_id)
+        .map(|p| p.slug)
+        .unwrap_or_default();
+    let attempt = DispenseAttempt {
+        staff_id: cur.user.id,
+        location_id,
+        at: now_ms(),
+        package_slug,
+        open_shift: shift.map(|s| OpenShift {
+            shift_id: s.id,
+            location_id: s.location_id,
+        }),
+        staff_location_ids: cur.user.location_ids.clone(),
+    };
+    if let Err(finding) = check_dispense(&attempt) {
+        if let Err(e) = state.store.raise_alert(&finding, now_ms()).await {
+            tracing::error!(error = %e, "could not store the dispense alert");
+        }
+        return Err(AppError::BadRequest(
+            "clock in first: no open shift at your location".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Body of `POST /api/tokens/generate`.

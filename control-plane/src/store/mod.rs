@@ -136,6 +136,25 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
 
+    // --- alerts
+    /// Store a finding as an open alert; `None` if one with its dedup key exists already.
+    async fn raise_alert(
+        &self,
+        finding: &crate::reconcile::Finding,
+        now: i64,
+    ) -> StoreResult<Option<Alert>>;
+    /// Alerts matching a filter, newest first.
+    async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
+    /// Acknowledge or resolve an alert with a note, audited in the same transaction.
+    async fn set_alert_state(
+        &self,
+        id: Uuid,
+        state: AlertState,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Alert>;
+
     // --- audit and chains
     /// Append to the audit log.
     async fn audit(&self, entry: AuditEntry, now: i64) -> StoreResult<()>;

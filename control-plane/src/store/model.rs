@@ -460,3 +460,89 @@ pub struct StoreCounts {
     /// Routers enrolled.
     pub routers: u64,
 }
+
+/// Where an alert is in its handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// Nobody has looked yet.
+    Open,
+    /// Someone is on it.
+    Acknowledged,
+    /// Closed, with a note.
+    Resolved,
+}
+
+impl AlertState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Open => "open",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Option<AlertState> {
+        [
+            AlertState::Open,
+            AlertState::Acknowledged,
+            AlertState::Resolved,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Evidence that something is off, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Id.
+    pub id: Uuid,
+    /// `rogue_token`, `cash_short`, ... (see `reconcile::AlertKind`).
+    pub kind: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// Location.
+    pub location_id: Option<Uuid>,
+    /// Router.
+    pub router_id: Option<Uuid>,
+    /// Agent.
+    pub agent_id: Option<String>,
+    /// Staff member involved.
+    pub staff_id: Option<Uuid>,
+    /// Shift involved.
+    pub shift_id: Option<Uuid>,
+    /// Token involved.
+    pub token_id: Option<Uuid>,
+    /// Same evidence, same key.
+    pub dedup_key: String,
+    /// One line for people.
+    pub summary: String,
+    /// The facts.
+    pub evidence: serde_json::Value,
+    /// Raised at.
+    pub created_at: i64,
+    /// Handling state.
+    pub state: AlertState,
+    /// Note from whoever acknowledged or resolved it.
+    pub note: Option<String>,
+    /// Who last changed its state.
+    pub resolved_by: Option<String>,
+    /// When its state last changed.
+    pub updated_at: Option<i64>,
+}
+
+/// Filters for listing alerts, newest first.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AlertFilter {
+    /// Only this state.
+    pub state: Option<AlertState>,
+    /// Only this location.
+    pub location_id: Option<Uuid>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: Option<u32>,
+}

@@ -37,6 +37,10 @@ macro_rules! store_suite {
             crate::store::suite::queued_commands_supersede_their_kind($make).await
         }
         #[tokio::test]
+        async fn alerts_raise_once_and_resolve_with_a_note() {
+            crate::store::suite::alerts_raise_once_and_resolve_with_a_note($make).await
+        }
+        #[tokio::test]
         async fn token_listing_filters_and_pages() {
             crate::store::suite::token_listing_filters_and_pages($make).await
         }
@@ -377,6 +381,81 @@ pub async fn queued_commands_supersede_their_kind(f: Fixture) {
         .enqueue_command("nobody", CommandKind::Resync, false)
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
+}
+
+pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
+    use crate::reconcile::{AlertKind, Finding, Severity};
+    let s = &f.store;
+    let finding = Finding {
+        kind: AlertKind::RogueToken,
+        severity: Severity::Critical,
+        agent_id: Some("agent-1".into()),
+        router_id: Some(f.router.id),
+        location_id: Some(f.location.id),
+        staff_id: None,
+        shift_id: None,
+        token_id: None,
+        dedup_key: "rogue:agent-1:XYZ".into(),
+        summary: "user XYZ on the router was not issued".into(),
+        evidence: serde_json::json!({"user": "XYZ"}),
+    };
+    let a = s.raise_alert(&finding, 10).await.unwrap().unwrap();
+    assert_eq!(
+        (a.kind.as_str(), a.state),
+        ("rogue_token", AlertState::Open)
+    );
+    assert_eq!(a.evidence["user"], "XYZ");
+    assert!(
+        s.raise_alert(&finding, 11).await.unwrap().is_none(),
+        "same evidence, no new alert"
+    );
+    let open = s
+        .list_alerts(&AlertFilter {
+            state: Some(AlertState::Open),
+            location_id: Some(f.location.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    let done = s
+        .set_alert_state(
+            a.id,
+            AlertState::Resolved,
+            "staff member warned",
+            "manager",
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.state, done.note.as_deref()),
+        (AlertState::Resolved, Some("staff member warned"))
+    );
+    assert_eq!(done.resolved_by.as_deref(), Some("manager"));
+    let again = s
+        .set_alert_state(a.id, AlertState::Acknowledged, "x", "manager", 30)
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    let missing = s
+        .set_alert_state(uuid::Uuid::new_v4(), AlertState::Resolved, "x", "m", 1)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+    let open = s
+        .list_alerts(&AlertFilter {
+            state: Some(AlertState::Open),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(open.is_empty());
+    assert_eq!(
+        s.list_alerts(&AlertFilter::default()).await.unwrap().len(),
+        1
+    );
+    for r in s.verify_chains().await.unwrap() {
+        assert_eq!(r.first_bad_row, None);
+    }
 }
 
 pub async fn token_listing_filters_and_pages(f: Fixture) {

@@ -2,6 +2,7 @@
 //! through one async mutex (as on SQLite); across replicas, chained appends take a transaction
 //! advisory lock per chain and ingest locks the agent's router row, so no two writers interleave.
 
+mod alerts;
 mod chain;
 mod entities;
 mod ingest;
@@ -359,6 +360,29 @@ impl Store for PgStore {
         now: i64,
     ) -> StoreResult<ApplyOutcome> {
         ingest::apply_up(self, agent_id, items, now).await
+    }
+
+    async fn raise_alert(
+        &self,
+        finding: &crate::reconcile::Finding,
+        now: i64,
+    ) -> StoreResult<Option<Alert>> {
+        alerts::raise_alert(self, finding, now).await
+    }
+
+    async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        alerts::list_alerts(self, filter).await
+    }
+
+    async fn set_alert_state(
+        &self,
+        id: Uuid,
+        state: AlertState,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Alert> {
+        alerts::set_alert_state(self, id, state, note, actor, now).await
     }
 
     async fn audit(&self, entry: AuditEntry, now: i64) -> StoreResult<()> {

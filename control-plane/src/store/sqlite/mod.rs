@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL, foreign keys on. Writes go through one async mutex so
 //! chained appends and read-then-write transactions never race (SQLite has one writer anyway).
 
+mod alerts;
 mod chain;
 mod entities;
 mod ingest;
@@ -335,6 +336,29 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<ApplyOutcome> {
         ingest::apply_up(self, agent_id, items, now).await
+    }
+
+    async fn raise_alert(
+        &self,
+        finding: &crate::reconcile::Finding,
+        now: i64,
+    ) -> StoreResult<Option<Alert>> {
+        alerts::raise_alert(self, finding, now).await
+    }
+
+    async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        alerts::list_alerts(self, filter).await
+    }
+
+    async fn set_alert_state(
+        &self,
+        id: Uuid,
+        state: AlertState,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Alert> {
+        alerts::set_alert_state(self, id, state, note, actor, now).await
     }
 
     async fn audit(&self, entry: AuditEntry, now: i64) -> StoreResult<()> {

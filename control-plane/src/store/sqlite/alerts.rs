@@ -1,0 +1,133 @@
+//! Alerts: raised once per dedup key, listed, acknowledged and resolved (audited).
+
+use super::chain::append_audit;
+use super::rows::*;
+use super::SqliteStore;
+use crate::store::*;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+fn alert_from_row(r: &SqliteRow) -> StoreResult<Alert> {
+    let state: String = r.try_get("state")?;
+    let evidence: String = r.try_get("evidence")?;
+    Ok(Alert {
+        id: uuid_col(r, "id")?,
+        kind: r.try_get("kind")?,
+        severity: r.try_get("severity")?,
+        location_id: opt_uuid_col(r, "location_id")?,
+        router_id: opt_uuid_col(r, "router_id")?,
+        agent_id: r.try_get("agent_id")?,
+        staff_id: opt_uuid_col(r, "staff_id")?,
+        shift_id: opt_uuid_col(r, "shift_id")?,
+        token_id: opt_uuid_col(r, "token_id")?,
+        dedup_key: r
+            .try_get::<Option<String>, _>("dedup_key")?
+            .unwrap_or_default(),
+        summary: r.try_get("summary")?,
+        evidence: serde_json::from_str(&evidence)
+            .map_err(|e| StoreError::Corrupt(format!("alert evidence: {e}")))?,
+        created_at: r.try_get("created_at")?,
+        state: AlertState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("alert state {state}")))?,
+        note: r.try_get("note")?,
+        resolved_by: r.try_get("resolved_by")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub(super) async fn raise_alert(
+    s: &SqliteStore,
+    f: &crate::reconcile::Finding,
+    now: i64,
+) -> StoreResult<Option<Alert>> {
+    let id = Uuid::new_v4();
+    let _w = s.write.lock().await;
+    let inserted = sqlx::query(
+        "INSERT INTO alerts (id, kind, severity, location_id, router_id, agent_id, staff_id, shift_id,
+           token_id, dedup_key, summary, evidence, created_at, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open')
+         ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(f.kind.as_str())
+    .bind(f.severity.as_str())
+    .bind(f.location_id.map(|v| v.to_string()))
+    .bind(f.router_id.map(|v| v.to_string()))
+    .bind(&f.agent_id)
+    .bind(f.staff_id.map(|v| v.to_string()))
+    .bind(f.shift_id.map(|v| v.to_string()))
+    .bind(f.token_id.map(|v| v.to_string()))
+    .bind(&f.dedup_key)
+    .bind(&f.summary)
+    .bind(f.evidence.to_string())
+    .bind(now)
+    .execute(&s.pool)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&s.pool)
+        .await?;
+    Ok(Some(alert_from_row(&row)?))
+}
+
+pub(super) async fn list_alerts(s: &SqliteStore, f: &AlertFilter) -> StoreResult<Vec<Alert>> {
+    let limit = i64::from(f.limit.unwrap_or(50).clamp(1, 500));
+    let offset = i64::from(f.offset.unwrap_or(0));
+    let rows = sqlx::query(
+        "SELECT * FROM alerts
+         WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR location_id = $2)
+         ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+    )
+    .bind(f.state.map(|v| v.as_str()))
+    .bind(f.location_id.map(|v| v.to_string()))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter().map(alert_from_row).collect()
+}
+
+pub(super) async fn set_alert_state(
+    s: &SqliteStore,
+    id: Uuid,
+    state: AlertState,
+    note: &str,
+    actor: &str,
+    now: i64,
+) -> StoreResult<Alert> {
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let changed = sqlx::query(
+        "UPDATE alerts SET state = $1, note = $2, resolved_by = $3, updated_at = $4
+         WHERE id = $5 AND state <> 'resolved'",
+    )
+    .bind(state.as_str())
+    .bind(note)
+    .bind(actor)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("alert".into()))?;
+    if changed == 0 {
+        return Err(StoreError::Conflict("alert is already resolved".into()));
+    }
+    let entry = AuditEntry {
+        actor: actor.into(),
+        action: format!("alert.{}", state.as_str()),
+        target: id.to_string(),
+        detail: serde_json::json!({ "note": note }),
+    };
+    append_audit(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    alert_from_row(&row)
+}

@@ -11,7 +11,8 @@ use anyhow::Context;
 use mtm_agent::{Agent, AgentConfig, AgentHandle};
 use mtm_routeros::sim::{CustomerProfile, SimConfig, SimHandle, Simulator};
 
-use crate::store::{NewLocation, NewPackage, NewRouter, NewUser, Role};
+use crate::store::{Location, NewLocation, NewPackage, NewRouter, NewUser, Package, Role};
+use crate::ServerHandle;
 use crate::{MqttConfig, ServerConfig};
 
 /// Options of `mtm-server demo`.
@@ -38,135 +39,215 @@ const SITES: [(&str, &str); 3] = [
     ("Cafe Market", "market"),
 ];
 
+/// What a demo needs besides its folder.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Folder for the database and keys; emptied first.
+    pub data_dir: PathBuf,
+    /// HTTP port (0 picks a free one).
+    pub http_port: u16,
+    /// How many locations, each with one router and agent (at most three).
+    pub sites: usize,
+    /// Whether simulated customers use the vouchers by themselves.
+    pub customers: bool,
+    /// The agents' usage poll interval.
+    pub usage_poll_s: u64,
+}
+
+/// A running demo: the server, the simulated routers and their agents, and what was seeded.
+pub struct Demo {
+    /// The folder holding the database, keys and agent state.
+    pub data_dir: PathBuf,
+    /// The server.
+    pub server: ServerHandle,
+    /// One simulated router per location, in the order of `locations`.
+    pub routers: Vec<SimHandle>,
+    /// One agent per router.
+    pub agents: Vec<AgentHandle>,
+    /// The seeded locations.
+    pub locations: Vec<Location>,
+    /// The seeded packages.
+    pub packages: Vec<Package>,
+}
+
+/// Password of the demo's staff account (also printed at start).
+pub const STAFF_PASSWORD: &str = ACCOUNTS[2].1;
+/// Password of the demo's manager account.
+pub const MANAGER_PASSWORD: &str = ACCOUNTS[1].1;
+/// Password of the demo's admin account.
+pub const ADMIN_PASSWORD: &str = ACCOUNTS[0].1;
+
+impl Demo {
+    /// The base URL of the pages.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.http_addr())
+    }
+
+    /// Stop agents, routers and server.
+    pub async fn stop(self) {
+        for agent in self.agents {
+            agent.shutdown().await;
+        }
+        for sim in self.routers {
+            sim.shutdown().await;
+        }
+        self.server.shutdown().await;
+    }
+    /// Start everything and seed it.
+    pub async fn start(opts: DemoOptions) -> anyhow::Result<Demo> {
+        let args = &opts;
+        let customers = opts.customers.then_some(CustomerProfile {
+            tick: Duration::from_secs(1),
+            login_chance: 0.2,
+            bytes_per_tick: (40_000, 400_000),
+        });
+        if args.data_dir.exists() {
+            std::fs::remove_dir_all(&args.data_dir)
+                .with_context(|| format!("emptying {}", args.data_dir.display()))?;
+        }
+        std::fs::create_dir_all(&args.data_dir)?;
+        let data_dir = args.data_dir.canonicalize()?;
+
+        let cfg = ServerConfig {
+            data_dir: data_dir.clone(),
+            database_url: format!("sqlite://{}", data_dir.join("mtm.db").display()),
+            http_bind: SocketAddr::from(([127, 0, 0, 1], args.http_port)),
+            mqtt: MqttConfig::Embedded {
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
+            ..ServerConfig::default()
+        };
+        let server = crate::start(cfg).await.context("starting the server")?;
+        let store = server.store();
+
+        let mut sims: Vec<SimHandle> = Vec::new();
+        let mut agents: Vec<AgentHandle> = Vec::new();
+        let mut locations = Vec::new();
+        for (name, slug) in SITES.into_iter().take(opts.sites.clamp(1, SITES.len())) {
+            let location = store
+                .create_location(NewLocation {
+                    name: name.to_string(),
+                    timezone: "UTC".to_string(),
+                })
+                .await?;
+            locations.push(location.clone());
+
+            let sim = Simulator::start(SimConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                logins: vec![("mtm-agent".into(), "router-demo-pass".into())],
+                identity: format!("{slug}-gw"),
+                customers: customers.clone(),
+                ..SimConfig::default()
+            })
+            .await?;
+
+            let agent_id = format!("{slug}-r1");
+            let agent_dir = data_dir.join("agents").join(&agent_id);
+            std::fs::create_dir_all(&agent_dir)?;
+            let key = mtm_agent::load_or_create_key(&agent_dir)?;
+            let mqtt_password = mtm_common::token_code::generate(16);
+            store
+                .create_router(NewRouter {
+                    location_id: location.id,
+                    name: format!("{name} gateway"),
+                    agent_id: agent_id.clone(),
+                    public_key_hex: mtm_common::keys::public_key_hex(&key.verifying_key()),
+                    mqtt_password: mqtt_password.clone(),
+                })
+                .await?;
+
+            let agent_cfg = AgentConfig {
+                agent_id: agent_id.clone(),
+                data_dir: agent_dir,
+                control_plane_key: server.control_plane_public_key_hex(),
+                mqtt: mtm_agent::MqttConfig {
+                    host: server.mqtt_addr().ip().to_string(),
+                    port: server.mqtt_addr().port(),
+                    username: Some(agent_id),
+                    password: Some(mqtt_password),
+                    ..Default::default()
+                },
+                router: mtm_agent::RouterConfig {
+                    addr: sim.addr().to_string(),
+                    username: "mtm-agent".into(),
+                    password: "router-demo-pass".into(),
+                    ..Default::default()
+                },
+                intervals: mtm_agent::Intervals {
+                    usage_poll_s: opts.usage_poll_s,
+                    health_s: 10,
+                    inventory_s: 60,
+                },
+                ..AgentConfig::default()
+            };
+            agents.push(Agent::start(agent_cfg).await?);
+            sims.push(sim);
+        }
+
+        let mut packages = Vec::new();
+        for (slug, name, price, uptime) in [
+            ("30m", "30 minutes", 300, 1800u64),
+            ("1h", "1 hour", 500, 3600),
+            ("1d", "1 day", 2000, 86_400),
+        ] {
+            let package = store
+                .create_package(NewPackage {
+                    slug: slug.into(),
+                    name: name.into(),
+                    price_minor: price,
+                    currency: "USD".into(),
+                    limit_uptime_s: Some(uptime),
+                    limit_bytes_total: None,
+                    rate_limit: Some("2M/5M".into()),
+                    shared_users: 1,
+                    validity_s: Some(7 * 86_400),
+                    uses_password: false,
+                })
+                .await?;
+            packages.push(package);
+        }
+
+        for (username, password, role) in ACCOUNTS {
+            let location_ids = if role == Role::Staff {
+                vec![locations[0].id]
+            } else {
+                vec![]
+            };
+            store
+                .create_user(NewUser {
+                    username: username.into(),
+                    password: password.into(),
+                    role,
+                    location_ids,
+                })
+                .await?;
+        }
+
+        Ok(Demo {
+            data_dir,
+            server,
+            routers: sims,
+            agents,
+            locations,
+            packages,
+        })
+    }
+}
+
 /// Run the demo until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    if args.data_dir.exists() {
-        std::fs::remove_dir_all(&args.data_dir)
-            .with_context(|| format!("emptying {}", args.data_dir.display()))?;
-    }
-    std::fs::create_dir_all(&args.data_dir)?;
-    let data_dir = args.data_dir.canonicalize()?;
-
-    let cfg = ServerConfig {
-        data_dir: data_dir.clone(),
-        database_url: format!("sqlite://{}", data_dir.join("mtm.db").display()),
-        http_bind: SocketAddr::from(([127, 0, 0, 1], args.http_port)),
-        mqtt: MqttConfig::Embedded {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        },
-        ..ServerConfig::default()
-    };
-    let server = crate::start(cfg).await.context("starting the server")?;
-    let store = server.store();
-
-    let mut sims: Vec<SimHandle> = Vec::new();
-    let mut agents: Vec<AgentHandle> = Vec::new();
-    let mut location_ids = Vec::new();
-    for (name, slug) in SITES {
-        let location = store
-            .create_location(NewLocation {
-                name: name.to_string(),
-                timezone: "UTC".to_string(),
-            })
-            .await?;
-        location_ids.push(location.id);
-
-        let sim = Simulator::start(SimConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            logins: vec![("mtm-agent".into(), "router-demo-pass".into())],
-            identity: format!("{slug}-gw"),
-            customers: Some(CustomerProfile {
-                tick: Duration::from_secs(1),
-                login_chance: 0.2,
-                bytes_per_tick: (40_000, 400_000),
-            }),
-            ..SimConfig::default()
-        })
-        .await?;
-
-        let agent_id = format!("{slug}-r1");
-        let agent_dir = data_dir.join("agents").join(&agent_id);
-        std::fs::create_dir_all(&agent_dir)?;
-        let key = mtm_agent::load_or_create_key(&agent_dir)?;
-        let mqtt_password = mtm_common::token_code::generate(16);
-        store
-            .create_router(NewRouter {
-                location_id: location.id,
-                name: format!("{name} gateway"),
-                agent_id: agent_id.clone(),
-                public_key_hex: mtm_common::keys::public_key_hex(&key.verifying_key()),
-                mqtt_password: mqtt_password.clone(),
-            })
-            .await?;
-
-        let agent_cfg = AgentConfig {
-            agent_id: agent_id.clone(),
-            data_dir: agent_dir,
-            control_plane_key: server.control_plane_public_key_hex(),
-            mqtt: mtm_agent::MqttConfig {
-                host: server.mqtt_addr().ip().to_string(),
-                port: server.mqtt_addr().port(),
-                username: Some(agent_id),
-                password: Some(mqtt_password),
-                ..Default::default()
-            },
-            router: mtm_agent::RouterConfig {
-                addr: sim.addr().to_string(),
-                username: "mtm-agent".into(),
-                password: "router-demo-pass".into(),
-                ..Default::default()
-            },
-            intervals: mtm_agent::Intervals {
-                usage_poll_s: 5,
-                health_s: 10,
-                inventory_s: 60,
-            },
-            ..AgentConfig::default()
-        };
-        agents.push(Agent::start(agent_cfg).await?);
-        sims.push(sim);
-    }
-
-    for (slug, name, price, uptime) in [
-        ("30m", "30 minutes", 300, 1800u64),
-        ("1h", "1 hour", 500, 3600),
-        ("1d", "1 day", 2000, 86_400),
-    ] {
-        store
-            .create_package(NewPackage {
-                slug: slug.into(),
-                name: name.into(),
-                price_minor: price,
-                currency: "USD".into(),
-                limit_uptime_s: Some(uptime),
-                limit_bytes_total: None,
-                rate_limit: Some("2M/5M".into()),
-                shared_users: 1,
-                validity_s: Some(7 * 86_400),
-                uses_password: false,
-            })
-            .await?;
-    }
-
-    for (username, password, role) in ACCOUNTS {
-        let location_ids = if role == Role::Staff {
-            vec![location_ids[0]]
-        } else {
-            vec![]
-        };
-        store
-            .create_user(NewUser {
-                username: username.into(),
-                password: password.into(),
-                role,
-                location_ids,
-            })
-            .await?;
-    }
-
-    let url = format!("http://{}", server.http_addr());
-    println!("mtm demo is running at {url}");
-    println!("  data folder: {}", data_dir.display());
+    let demo = Demo::start(DemoOptions {
+        data_dir: args.data_dir,
+        http_port: args.http_port,
+        sites: SITES.len(),
+        customers: true,
+        usage_poll_s: 5,
+    })
+    .await?;
+    let server = &demo.server;
+    let sims = &demo.routers;
+    println!("mtm demo is running at {}", demo.url());
+    println!("  data folder: {}", demo.data_dir.display());
     println!("  MQTT broker: {}", server.mqtt_addr());
     for (i, sim) in sims.iter().enumerate() {
         println!(
@@ -184,12 +265,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     tokio::signal::ctrl_c().await?;
     println!("stopping");
-    for agent in agents {
-        agent.shutdown().await;
-    }
-    for sim in sims {
-        sim.shutdown().await;
-    }
-    server.shutdown().await;
+    demo.stop().await;
     Ok(())
 }

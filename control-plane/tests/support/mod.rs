@@ -182,3 +182,4 @@ impl Api {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
     }
 }
+pub mod browser;

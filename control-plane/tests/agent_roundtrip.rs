@@ -91,10 +91,12 @@ async fn a_voucher_goes_to_the_simulated_router_and_usage_comes_back() {
         })
         .await
         .unwrap();
-    let mut cfg = AgentConfig::default();
-    cfg.agent_id = "cafe-r1".into();
-    cfg.data_dir = agent_dir;
-    cfg.control_plane_key = server.control_plane_public_key_hex();
+    let mut cfg = AgentConfig {
+        agent_id: "cafe-r1".into(),
+        data_dir: agent_dir,
+        control_plane_key: server.control_plane_public_key_hex(),
+        ..Default::default()
+    };
     cfg.mqtt.host = server.mqtt_addr().ip().to_string();
     cfg.mqtt.port = server.mqtt_addr().port();
     cfg.mqtt.username = Some("cafe-r1".into());

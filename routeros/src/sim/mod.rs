@@ -10,6 +10,7 @@ pub mod menus;
 pub mod query;
 pub mod server;
 pub mod state;
+mod system;
 pub mod tls;
 pub mod users;
 

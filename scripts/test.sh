@@ -47,6 +47,9 @@ fi
 say "Rust targets for the agent's cross builds"
 rustup target add aarch64-unknown-linux-musl x86_64-unknown-linux-musl armv7-unknown-linux-gnueabihf >/dev/null
 
+say "Router scripts, Raspberry Pi kit, deploy files"
+firmware-config/check.sh
+
 say "Format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
@@ -56,3 +59,6 @@ cargo build --workspace --bins
 
 say "Tests"
 cargo test --workspace --no-fail-fast 2>&1 | tee /var/tmp/mtm-test.log
+
+say "Static agent builds for the devices, run under qemu-user against the simulator"
+scripts/qemu-smoke.sh

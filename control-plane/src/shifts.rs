@@ -1,8 +1,9 @@
-//! Shifts: clock in with an opening float, clock out with the declared cash.
+//! Shifts: clock in with an opening float, clock out with the declared cash (a drawer that does
+//! not match raises a cash alert).
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, StaffOnly};
-use crate::store::Shift;
+use crate::store::{now_ms, Shift, TokenFilter};
 use crate::tokens::dispense_page_with;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -55,6 +56,58 @@ async fn clock_in(state: &AppState, cur: &CurrentUser, req: &ClockIn) -> AppResu
         .await?)
 }
 
+/// Cash variance beyond which clock-out raises an alert. Per-location thresholds come with the
+/// location settings; until then any difference is evidence worth a look.
+pub const CASH_THRESHOLD_MINOR: i64 = 0;
+
+/// Close the caller's shift and raise a cash short/over alert when the drawer does not match.
+async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<Shift> {
+    use crate::reconcile::{check_shift_close, ShiftClose};
+    let shift = state
+        .store
+        .close_shift(cur.user.id, declared, &cur.user.username)
+        .await?;
+    let expected = shift
+        .expected_cash_minor
+        .unwrap_or(shift.opening_float_minor);
+    let closed_at = shift.closed_at.unwrap_or_else(now_ms);
+    let sold = state
+        .store
+        .list_tokens(&TokenFilter {
+            staff_id: Some(cur.user.id),
+            from: Some(shift.opened_at),
+            to: Some(closed_at + 1),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await?;
+    let currency = sold
+        .items
+        .first()
+        .map(|t| t.currency.clone())
+        .unwrap_or_default();
+    let outcome = check_shift_close(&ShiftClose {
+        shift_id: shift.id,
+        staff_id: cur.user.id,
+        location_id: shift.location_id,
+        opened_at: shift.opened_at,
+        closed_at,
+        opening_float_minor: shift.opening_float_minor,
+        expected_revenue_minor: expected - shift.opening_float_minor,
+        tokens_sold: sold.total,
+        declared_cash_minor: declared,
+        threshold_minor: CASH_THRESHOLD_MINOR,
+        currency,
+        closed_by: None,
+    });
+    if let Some(finding) = outcome.finding {
+        if let Err(e) = state.store.raise_alert(&finding, now_ms()).await {
+            tracing::error!(error = %e, shift = %shift.id, "could not store the cash alert");
+        }
+    }
+    Ok(shift)
+}
+
 async fn clock_in_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
@@ -69,11 +122,7 @@ async fn clock_out_json(
     Auth(cur, _): Auth<StaffOnly>,
     Json(req): Json<ClockOut>,
 ) -> AppResult<Json<Shift>> {
-    let shift = state
-        .store
-        .close_shift(cur.user.id, req.declared_cash_minor, &cur.user.username)
-        .await?;
-    Ok(Json(shift))
+    Ok(Json(close(&state, &cur, req.declared_cash_minor).await?))
 }
 
 async fn current(
@@ -114,5 +163,82 @@ async fn clock_out_form(
             .await?
             .into_response()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::test_app;
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_short_drawer_at_clock_out_raises_a_cash_alert_and_an_exact_one_does_not() {
+        let app = test_app().await;
+        let (staff, _) = app.login("staff").await;
+        let r = app
+            .json(
+                "POST",
+                "/api/shifts/clock-in",
+                Some(&staff),
+                Some(json!({"opening_float_minor": 1000})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = app
+            .json(
+                "POST",
+                "/api/tokens/generate",
+                Some(&staff),
+                Some(json!({"package_id": app.f.package.id})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let out = app
+            .json(
+                "POST",
+                "/api/shifts/clock-out",
+                Some(&staff),
+                Some(json!({"declared_cash_minor": 1200})),
+            )
+            .await;
+        assert_eq!(out.json()["variance_minor"], -300);
+        let (manager, _) = app.login("manager").await;
+        let alerts = app
+            .json("GET", "/api/alerts", Some(&manager), None)
+            .await
+            .json();
+        let list = alerts.as_array().unwrap();
+        assert_eq!(list.len(), 1, "{alerts}");
+        assert_eq!(list[0]["kind"], "cash_short");
+        assert_eq!(list[0]["evidence"]["expected_cash_minor"], 1500);
+        assert_eq!(list[0]["evidence"]["tokens_sold"], 1);
+
+        let (staff, _) = app.login("staff").await;
+        app.json(
+            "POST",
+            "/api/shifts/clock-in",
+            Some(&staff),
+            Some(json!({"opening_float_minor": 0})),
+        )
+        .await;
+        let out = app
+            .json(
+                "POST",
+                "/api/shifts/clock-out",
+                Some(&staff),
+                Some(json!({"declared_cash_minor": 0})),
+            )
+            .await;
+        assert_eq!(out.json()["variance_minor"], 0);
+        let alerts = app
+            .json("GET", "/api/alerts", Some(&manager), None)
+            .await
+            .json();
+        assert_eq!(
+            alerts.as_array().unwrap().len(),
+            1,
+            "an exact drawer raises nothing"
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
@@ -130,11 +130,14 @@ pub(crate) enum Waiter {
 pub(crate) struct Shared {
     pending: BTreeMap<u64, Waiter>,
     closed: Option<CloseReason>,
+    /// Fired once the connection has ended.
+    ended: Arc<Notify>,
 }
 
 impl Shared {
     /// Marks the connection closed (first reason wins) and fails every waiter.
     pub(crate) fn close(&mut self, reason: CloseReason) {
+        self.ended.notify_waiters();
         if self.closed.is_none() {
             self.closed = Some(reason.clone());
         }
@@ -316,16 +319,21 @@ impl Client {
 
     /// Sends `/quit` and waits (briefly) for the router to close the connection.
     pub async fn close(self) {
+        let ended = match self.inner.shared.lock() {
+            Ok(s) => s.ended.clone(),
+            Err(_) => return,
+        };
+        // Registered before checking, so the end cannot slip between check and wait.
+        let notified = ended.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         if self.is_closed() {
             return;
         }
         let mut buf = Vec::new();
         encode_sentence(&[b"/quit".as_slice()], &mut buf);
         let _ = self.inner.out.send(buf);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while !self.is_closed() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), notified).await;
     }
 
     pub(crate) fn new_tag(&self) -> u64 {

@@ -109,3 +109,97 @@ async fn create_router(
         }),
     ))
 }
+
+/// How long a router may stay quiet during an open shift before it is an alert: five health
+/// intervals of the agent's default minute.
+pub const SILENT_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// Raise a router-silent alert for every router that has not reported for `silent_after_ms`
+/// while its location has an open shift. Returns how many alerts were new.
+pub async fn check_silent_routers(
+    store: &dyn crate::store::Store,
+    now: i64,
+    silent_after_ms: i64,
+) -> Result<usize, crate::store::StoreError> {
+    use crate::reconcile::{check_router_silent, RouterRef};
+    let open = store.open_shift_locations().await?;
+    let mut raised = 0;
+    for r in store.list_routers().await? {
+        let r = r.router;
+        let who = RouterRef {
+            agent_id: r.agent_id.clone(),
+            router_id: Some(r.id),
+            location_id: Some(r.location_id),
+        };
+        let has_shift = open.contains(&r.location_id);
+        if let Some(f) = check_router_silent(&who, now, r.last_seen, silent_after_ms, has_shift) {
+            if store.raise_alert(&f, now).await?.is_some() {
+                raised += 1;
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// Run [`check_silent_routers`] every minute.
+pub async fn silent_loop(store: std::sync::Arc<dyn crate::store::Store>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = check_silent_routers(&*store, now_ms(), SILENT_AFTER_MS).await {
+            tracing::warn!(error = %e, "router silence check failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::AlertFilter;
+    use crate::testutil::sqlite_fixture;
+
+    #[tokio::test]
+    async fn a_quiet_router_during_an_open_shift_raises_one_alert() {
+        let f = sqlite_fixture().await;
+        let now = now_ms();
+        assert_eq!(
+            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            0,
+            "no shift, no alert"
+        );
+        f.store
+            .open_shift(f.staff.id, f.location.id, 0, "staff")
+            .await
+            .unwrap();
+        f.store
+            .set_router_online("agent-1", true, now - 1000)
+            .await
+            .unwrap();
+        assert_eq!(
+            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            0,
+            "heard from recently"
+        );
+        let later = now + SILENT_AFTER_MS + 1;
+        assert_eq!(
+            check_silent_routers(&*f.store, later, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            check_silent_routers(&*f.store, later + 60_000, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            0,
+            "one silence, one alert"
+        );
+        let alerts = f.store.list_alerts(&AlertFilter::default()).await.unwrap();
+        assert_eq!(alerts[0].kind, "router_silent");
+        assert_eq!(alerts[0].agent_id.as_deref(), Some("agent-1"));
+    }
+}

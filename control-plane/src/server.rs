@@ -166,6 +166,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         metrics.clone(),
     ));
     let ingest_task = tokio::spawn(ingest.run(rx));
+    let silent_task = tokio::spawn(crate::routers::silent_loop(store.clone()));
     let catalog_task = tokio::spawn(crate::packages::catalog_loop(
         store.clone(),
         dispatcher.clone(),
@@ -214,7 +215,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store,
         client,
         stop_http,
-        tasks: vec![mqtt_task, ingest_task, catalog_task, http_task],
+        tasks: vec![mqtt_task, ingest_task, catalog_task, silent_task, http_task],
     })
 }
 

@@ -102,6 +102,8 @@ pub trait Store: Send + Sync {
         declared_cash_minor: i64,
         actor: &str,
     ) -> StoreResult<Shift>;
+    /// Locations where some shift is open now.
+    async fn open_shift_locations(&self) -> StoreResult<Vec<Uuid>>;
     /// The staff member's open shift.
     async fn open_shift_of(&self, staff_id: Uuid) -> StoreResult<Option<Shift>>;
     /// Issue a token at the staff member's open shift: token, ledger, revenue, audit and the

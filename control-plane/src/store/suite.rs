@@ -174,9 +174,11 @@ pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
         matches!(no_shift, Err(StoreError::Invalid(_))),
         "{no_shift:?}"
     );
+    assert!(s.open_shift_locations().await.unwrap().is_empty());
     s.open_shift(f.staff.id, f.location.id, 1000, "staff")
         .await
         .unwrap();
+    assert_eq!(s.open_shift_locations().await.unwrap(), vec![f.location.id]);
     let again = s.open_shift(f.staff.id, f.location.id, 0, "staff").await;
     assert!(matches!(again, Err(StoreError::Conflict(_))));
     let (t1, cmd) = s.issue_token(req("AAAA2222")).await.unwrap();

@@ -264,6 +264,16 @@ impl Store for SqliteStore {
         tokens::close_shift(self, staff_id, declared, actor).await
     }
 
+    async fn open_shift_locations(&self) -> StoreResult<Vec<Uuid>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT location_id FROM shifts WHERE closed_at IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        ids.iter()
+            .map(|s| Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("location id".into())))
+            .collect()
+    }
+
     async fn open_shift_of(&self, staff_id: Uuid) -> StoreResult<Option<Shift>> {
         let row = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
             .bind(staff_id.to_string())

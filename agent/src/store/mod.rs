@@ -82,8 +82,8 @@ pub struct Store {
     /// Highest `seq` handed to the broker client by this process (everything already in the
     /// outbox at start counts as possibly sent).
     published_high: AtomicU64,
-    /// Held while the publisher reads and marks rows, and while a merge picks its rows, so a
-    /// merge never rewrites a row the publisher is about to send.
+    /// Held by the publisher while it reads and marks rows, and by every write transaction
+    /// until it commits, so a merge never rewrites a row the publisher has taken.
     pub(crate) publish_gate: std::sync::Mutex<()>,
 }
 
@@ -187,6 +187,9 @@ impl Store {
         f: impl FnOnce(&mut Txn<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let db = self.db()?;
+        // Held through the commit: the publisher then reads either all of this transaction or
+        // none of it, and a merge below never rewrites a row it has already taken.
+        let _gate = self.publish_gate.lock().map_err(|_| StoreError::Poisoned)?;
         let mut tx = db.begin_write()?;
         tx.set_durability(durability);
         let mut txn = Txn {

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use mtm_common::{Envelope, UpMessage, Usage, UsageReport};
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::ReadableTableMetadata;
 
 use super::{Store, StoreError, Txn, LAST_ACKED, NEXT_SEQ, OUTBOX};
 
@@ -16,6 +16,8 @@ const KIND_INVENTORY: u8 = 2;
 
 /// Meta key: `seq` of the newest inventory in the outbox.
 const LAST_INVENTORY_SEQ: &str = "last_inventory_seq";
+/// Meta key: `seq` of the newest usage report.
+const LAST_USAGE_SEQ: &str = "last_usage_seq";
 
 // One alarm a minute is loud enough without drowning the log.
 static LAST_ALARM_MS: AtomicI64 = AtomicI64::new(0);
@@ -24,6 +26,28 @@ impl Txn<'_> {
     /// Seal `msg` with the next `seq` and add it to the outbox; returns the `seq`.
     pub fn enqueue(&mut self, msg: &UpMessage) -> Result<u64, StoreError> {
         let seq = self.get_meta(NEXT_SEQ)?.max(1);
+        let kind = match msg {
+            UpMessage::Usage(_) => KIND_USAGE,
+            UpMessage::Inventory(_) => KIND_INVENTORY,
+            _ => KIND_OTHER,
+        };
+        let coalesced;
+        let msg = match (msg, kind) {
+            (UpMessage::Usage(new), KIND_USAGE) => match self.take_unsent_usage()? {
+                Some(mut prev) => {
+                    for e in &new.entries {
+                        merge_usage(&mut prev.entries, e.clone());
+                    }
+                    coalesced = UpMessage::Usage(prev);
+                    &coalesced
+                }
+                None => msg,
+            },
+            _ => msg,
+        };
+        if kind == KIND_USAGE {
+            self.set_meta(LAST_USAGE_SEQ, seq)?;
+        }
         let env = Envelope::seal(
             self.store.signing_key(),
             self.store.agent_id(),
@@ -31,11 +55,6 @@ impl Txn<'_> {
             self.now_ms,
             msg,
         )?;
-        let kind = match msg {
-            UpMessage::Usage(_) => KIND_USAGE,
-            UpMessage::Inventory(_) => KIND_INVENTORY,
-            _ => KIND_OTHER,
-        };
         if kind == KIND_INVENTORY {
             // A full inventory supersedes an unsent older one: during a long outage only the
             // newest is kept, instead of one large message every few minutes.
@@ -55,6 +74,9 @@ impl Txn<'_> {
         };
         self.set_meta(NEXT_SEQ, seq + 1)?;
         self.enqueued += 1;
+        // Unsent usage is already coalesced, so a full outbox means published messages the
+        // control plane never acknowledged: they may be in its hands and are never rewritten
+        // or dropped; the alarm is all that can be done.
         if len >= OUTBOX_CAP * 9 / 10 {
             let last = LAST_ALARM_MS.load(Ordering::Relaxed);
             if self.now_ms - last > 60_000 {
@@ -66,62 +88,31 @@ impl Txn<'_> {
                 );
             }
         }
-        if len >= OUTBOX_CAP {
-            self.merge_oldest_usage()?;
-        }
         Ok(seq)
     }
 
-    /// Fold the oldest never-published usage report into the next one, so the outbox shrinks by
-    /// one and no delta is lost. Only never-published rows are touched: the control plane may
-    /// hold a published one (unacknowledged) and would ignore a changed copy under its `seq`.
-    /// The sum moves to the later `seq`, so no fact arrives before the facts it follows.
-    fn merge_oldest_usage(&mut self) -> Result<(), StoreError> {
-        let vk = self.store.signing_key().verifying_key();
-        let store = self.store;
-        let _gate = store
-            .publish_gate
-            .lock()
-            .map_err(|_| StoreError::Poisoned)?;
-        let mut found: Vec<(u64, Envelope, UsageReport)> = Vec::new();
-        let first = store.published_high() + 1;
-        {
-            let t = self.tx.open_table(OUTBOX)?;
-            for row in t.range(first..)?.take(10_000) {
-                let (k, v) = row?;
-                let bytes = v.value();
-                if bytes.first() != Some(&KIND_USAGE) {
-                    continue;
-                }
-                let env = Envelope::from_bytes(&bytes[1..])?;
-                if let UpMessage::Usage(r) = env.open::<UpMessage>(&vk)? {
-                    found.push((k.value(), env, r));
-                }
-                if found.len() == 2 {
-                    break;
-                }
-            }
+    /// Remove and return the newest usage report if it was never published, so a new report
+    /// can absorb it (one row per outage instead of one per poll). Its deltas move to the new,
+    /// later `seq`.
+    fn take_unsent_usage(&mut self) -> Result<Option<UsageReport>, StoreError> {
+        let prev = self.get_meta(LAST_USAGE_SEQ)?;
+        if prev == 0 || prev <= self.store.published_high() {
+            return Ok(None);
         }
-        let (Some((seq_b, env_b, b)), Some((seq_a, _, mut a))) = (found.pop(), found.pop()) else {
-            return Ok(());
+        let row = self
+            .tx
+            .open_table(OUTBOX)?
+            .remove(prev)?
+            .map(|v| v.value().to_vec());
+        let Some(row) = row else {
+            return Ok(None);
         };
-        for e in b.entries {
-            merge_usage(&mut a.entries, e);
-        }
-        let merged = Envelope::seal(
-            self.store.signing_key(),
-            self.store.agent_id(),
-            seq_b,
-            env_b.at,
-            &UpMessage::Usage(a),
-        )?;
-        let mut row = vec![KIND_USAGE];
-        row.extend_from_slice(&merged.to_bytes()?);
-        let mut t = self.tx.open_table(OUTBOX)?;
-        t.insert(seq_b, row.as_slice())?;
-        t.remove(seq_a)?;
         self.store.note_deleted(1);
-        Ok(())
+        let env = Envelope::from_bytes(row.get(1..).unwrap_or_default())?;
+        match env.open::<UpMessage>(&self.store.signing_key().verifying_key())? {
+            UpMessage::Usage(r) => Ok(Some(r)),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -263,27 +254,51 @@ mod tests {
         assert_eq!(s.enqueue(&usage("A", 1)).unwrap(), 42);
     }
 
+    fn open_usage(s: &Store, bytes: &[u8]) -> UsageReport {
+        let vk = s.signing_key().verifying_key();
+        match Envelope::from_bytes(bytes)
+            .unwrap()
+            .open::<UpMessage>(&vk)
+            .unwrap()
+        {
+            UpMessage::Usage(r) => r,
+            other => panic!("not usage: {other:?}"),
+        }
+    }
+
     #[test]
-    fn merge_keeps_every_delta_and_spares_published_rows() {
+    fn unsent_usage_coalesces_into_the_latest_seq() {
         let (_d, s) = temp_store();
         s.enqueue(&usage("A", 100)).unwrap();
         s.mark_published(1);
         s.enqueue(&usage("A", 1)).unwrap();
+        s.enqueue(&UpMessage::Health(Health::default())).unwrap();
         s.enqueue(&usage("A", 2)).unwrap();
         s.enqueue(&usage("B", 4)).unwrap();
-        s.write(|t| t.merge_oldest_usage()).unwrap();
         let rows = s.outbox_from(0, 10).unwrap();
-        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3, 4]);
-        let vk = s.signing_key().verifying_key();
-        let UpMessage::Usage(r) = Envelope::from_bytes(&rows[1].1)
-            .unwrap()
-            .open::<UpMessage>(&vk)
-            .unwrap()
-        else {
-            panic!("not usage")
-        };
-        assert_eq!(r.entries.len(), 1);
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 3, 5]);
+        assert_eq!(open_usage(&s, &rows[0].1).entries[0].delta_bytes_in, 100);
+        let r = open_usage(&s, &rows[2].1);
+        assert_eq!(r.entries.len(), 2);
         assert_eq!(r.entries[0].delta_bytes_in, 3);
         assert_eq!(r.entries[0].bytes_in, 20);
+        assert_eq!(r.entries[1].delta_bytes_in, 4);
+        // Once taken by the publisher, a row is never rewritten.
+        assert_eq!(s.take_for_publish(0, 10).unwrap().len(), 3);
+        s.enqueue(&usage("A", 7)).unwrap();
+        assert_eq!(s.outbox_len().unwrap(), 4);
+    }
+
+    #[test]
+    fn rows_from_before_a_restart_count_as_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = mtm_common::keys::generate_signing_key();
+        {
+            let s = Store::open(dir.path(), key.clone(), "a").unwrap();
+            s.enqueue(&usage("A", 1)).unwrap();
+        }
+        let s = Store::open(dir.path(), key, "a").unwrap();
+        s.enqueue(&usage("A", 2)).unwrap();
+        assert_eq!(s.outbox_len().unwrap(), 2);
     }
 }

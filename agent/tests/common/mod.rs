@@ -167,10 +167,12 @@ impl Cp {
                             let mut s = seen.lock().unwrap();
                             if env.seq <= s.last_committed {
                                 s.duplicates += 1;
-                            } else {
-                                if env.seq != s.last_committed + 1 && s.last_committed != 0 {
+                                // A seq below the committed one that was never seen would be
+                                // lost by the real control plane: the agent sent out of order.
+                                if !s.messages.contains_key(&env.seq) {
                                     s.out_of_order += 1;
                                 }
+                            } else {
                                 s.last_committed = env.seq;
                                 s.messages.insert(env.seq, msg);
                             }

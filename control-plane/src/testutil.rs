@@ -100,12 +100,46 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-/// A fresh PostgreSQL store in its own schema.
+/// A fresh PostgreSQL store in its own schema, named `mtm_test_{unix seconds}_{random}` so that
+/// schemas left by runs over an hour old can be dropped without touching a running one.
 pub async fn postgres_store_raw() -> crate::store::postgres::PgStore {
-    let schema = format!("mtm_test_{}", uuid::Uuid::new_v4().simple());
+    drop_stale_schemas().await;
+    let secs = crate::store::now_ms() / 1000;
+    let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
     crate::store::postgres::PgStore::open_in_schema(&postgres_url(), &schema)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", postgres_url()))
+}
+
+async fn drop_stale_schemas() {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await else {
+            return;
+        };
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::TEXT FROM pg_namespace WHERE nspname LIKE 'mtm\\_test\\_%'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default();
+        let cutoff = crate::store::now_ms() / 1000 - 3600;
+        for name in names {
+            let stamp = name
+                .strip_prefix("mtm_test_")
+                .and_then(|r| r.split('_').next());
+            if stamp
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|t| t < cutoff)
+            {
+                let _ = sqlx::query(&format!("DROP SCHEMA {name} CASCADE"))
+                    .execute(&pool)
+                    .await;
+            }
+        }
+        pool.close().await;
+    })
+    .await;
 }
 
 /// A seeded fresh PostgreSQL store.

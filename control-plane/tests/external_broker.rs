@@ -34,7 +34,13 @@ async fn applied_total(http: &reqwest::Client, addr: std::net::SocketAddr) -> u6
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_ingest_and_store_each_message_once() {
-    let schema = format!("mtm_test_{}", uuid::Uuid::new_v4().simple());
+    // Named like the store suite's schemas (`mtm_test_{secs}_{random}`) so its cleanup of
+    // schemas over an hour old removes this one too.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
     // Create and migrate the schema, so both replicas find it ready.
     drop(
         PgStore::open_in_schema(&pg_url(), &schema)

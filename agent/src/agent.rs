@@ -32,7 +32,7 @@ pub struct AgentStatus {
     pub last_acked_seq: u64,
     /// The next `seq` to be used.
     pub next_seq: u64,
-    /// Commands finished since the store was made.
+    /// Commands carried out (not failed) since the store was made.
     pub commands_applied: u64,
     /// Package catalog version on the router.
     pub catalog_version: Option<u64>,

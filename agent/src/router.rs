@@ -107,3 +107,44 @@ impl RouterLink {
         self.reachable.load(Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_config_follows_the_tls_settings() {
+        let mut cfg = RouterConfig {
+            addr: "10.0.0.1:8729".into(),
+            password: "x".into(),
+            ..Default::default()
+        };
+        assert!(matches!(client_config(&cfg).unwrap().tls, Tls::Plain));
+        cfg.tls = true;
+        match client_config(&cfg).unwrap().tls {
+            Tls::Verified {
+                ca_pem: None,
+                server_name,
+            } => assert_eq!(server_name, "10.0.0.1"),
+            other => panic!("{other:?}"),
+        }
+        cfg.insecure_self_signed = true;
+        assert!(matches!(
+            client_config(&cfg).unwrap().tls,
+            Tls::InsecureSelfSigned
+        ));
+        cfg.insecure_self_signed = false;
+        cfg.ca_file = Some("/nonexistent/ca.pem".into());
+        assert!(client_config(&cfg).unwrap_err().contains("router.ca_file"));
+    }
+
+    #[test]
+    fn traps_are_final_and_connection_errors_retry() {
+        assert!(is_retryable(&Error::Closed));
+        assert!(is_retryable(&Error::Login("bad".into())));
+        assert!(!is_retryable(&Error::Trap {
+            message: "failure: already have user with this name".into(),
+            category: None,
+        }));
+    }
+}

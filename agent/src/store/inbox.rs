@@ -156,7 +156,7 @@ impl Store {
         Ok(n)
     }
 
-    /// Commands finished since the store was made.
+    /// Commands carried out (not failed) since the store was made.
     pub fn commands_applied(&self) -> Result<u64, StoreError> {
         self.meta(COMMANDS_APPLIED)
     }
@@ -187,8 +187,10 @@ impl Txn<'_> {
                 .open_table(INBOX)?
                 .insert(key, to_cbor(&rec)?.as_slice())?;
         }
-        let applied = self.get_meta(COMMANDS_APPLIED)?;
-        self.set_meta(COMMANDS_APPLIED, applied + 1)?;
+        if !matches!(result, UpMessage::CommandFailed(_)) {
+            let applied = self.get_meta(COMMANDS_APPLIED)?;
+            self.set_meta(COMMANDS_APPLIED, applied + 1)?;
+        }
         self.enqueue(result)?;
         Ok(())
     }

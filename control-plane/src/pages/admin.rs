@@ -1,0 +1,507 @@
+//! The admin console: routers and agents (versions, last seen, catalog convergence), enrolling
+//! routers, locations and packages, users, the audit chains, and emergency overrides that are
+//! confirmed twice (a button, then a typed confirmation) and audited.
+
+use super::{csv_response, render, Format};
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::store::{now_ms, AuditEntry, NewLocation, NewPackage, NewRouter, NewUser, Role};
+use crate::web::Page;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use mtm_common::CommandKind;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Admin routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(home))
+        .route("/admin/routers", get(routers).post(create_router))
+        .route("/admin/locations", post(create_location))
+        .route("/admin/packages", post(create_package))
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/end-sessions", post(end_sessions))
+        .route(
+            "/admin/routers/{id}/override/{action}",
+            get(confirm_page).post(override_router),
+        )
+}
+
+async fn audit(
+    state: &AppState,
+    cur: &CurrentUser,
+    action: &str,
+    target: String,
+    detail: serde_json::Value,
+) -> AppResult<()> {
+    let entry = AuditEntry {
+        actor: cur.user.username.clone(),
+        action: action.into(),
+        target,
+        detail,
+    };
+    Ok(state.store.audit(entry, now_ms()).await?)
+}
+
+/// Database counts and, on request, the audit and ledger chain check.
+async fn home(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Query(q): Query<HomeQuery>,
+) -> AppResult<Html<String>> {
+    let counts = state.store.counts().await?;
+    let chains = if q.verify.is_some() {
+        Some(state.store.verify_chains().await?)
+    } else {
+        None
+    };
+    render(
+        "admin_home.html",
+        &Page::of(&cur),
+        serde_json::json!({
+            "counts": counts, "chains": chains, "version": env!("CARGO_PKG_VERSION"),
+            "public_key": state.settings.control_plane_public_key,
+            "mqtt_addr": state.settings.mqtt_addr.to_string(),
+        }),
+    )
+}
+
+/// `?verify=1` runs the chain check.
+#[derive(Debug, Deserialize, Default)]
+pub struct HomeQuery {
+    /// Present: verify the chains.
+    pub verify: Option<String>,
+}
+
+async fn routers_page(
+    state: &AppState,
+    cur: &CurrentUser,
+    f: &Format,
+    enrolled: Option<serde_json::Value>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let routers = state.store.list_routers().await?;
+    let locations = state.store.list_locations().await?;
+    let packages = state.store.list_packages().await?;
+    let catalog_version = crate::packages::catalog(&packages).version;
+    let loc_name = |id: Uuid| {
+        locations
+            .iter()
+            .find(|l| l.id == id)
+            .map(|l| l.name.clone())
+            .unwrap_or_default()
+    };
+    let rows: Vec<serde_json::Value> = routers
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "r": r, "location": loc_name(r.router.location_id),
+                "converged": packages.is_empty() || r.router.catalog_version == Some(catalog_version),
+            })
+        })
+        .collect();
+    if f.format.as_deref() == Some("csv") {
+        let body: Vec<Vec<String>> = routers
+            .iter()
+            .map(|r| {
+                let x = &r.router;
+                vec![
+                    x.name.clone(),
+                    loc_name(x.location_id),
+                    x.agent_id.clone(),
+                    x.agent_version.clone().unwrap_or_default(),
+                    x.online.to_string(),
+                    x.last_seen.map(|v| v.to_string()).unwrap_or_default(),
+                    x.catalog_version.map(|v| v.to_string()).unwrap_or_default(),
+                    r.pending_commands.to_string(),
+                ]
+            })
+            .collect();
+        let head = &[
+            "router",
+            "location",
+            "agent_id",
+            "agent_version",
+            "online",
+            "last_seen_ms",
+            "catalog_version",
+            "pending_commands",
+        ];
+        return Ok(csv_response("routers", head, &body));
+    }
+    Ok(render(
+        "admin_routers.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "routers": rows, "locations": locations, "packages": packages,
+            "catalog_version": catalog_version, "enrolled": enrolled, "error": error,
+        }),
+    )?
+    .into_response())
+}
+
+async fn routers(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Query(f): Query<Format>,
+) -> AppResult<Response> {
+    routers_page(&state, &cur, &f, None, None).await
+}
+
+/// Form of `POST /admin/routers`.
+#[derive(Debug, Deserialize)]
+pub struct RouterForm {
+    /// Location.
+    pub location_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Agent id (its MQTT username).
+    pub agent_id: String,
+    /// The agent's ed25519 public key, hex.
+    pub public_key_hex: String,
+}
+
+/// Turn a bad-input error into the page with the message on top; anything else stays an error.
+fn user_error(e: AppError) -> AppResult<String> {
+    match e {
+        AppError::BadRequest(m) | AppError::Conflict(m) => Ok(m),
+        e => Err(e),
+    }
+}
+
+async fn create_router(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Form(form): Form<RouterForm>,
+) -> AppResult<Response> {
+    let password = hex::encode(rand::random::<[u8; 24]>());
+    let made = state
+        .store
+        .create_router(NewRouter {
+            location_id: form.location_id,
+            name: form.name,
+            agent_id: form.agent_id.trim().to_owned(),
+            public_key_hex: form.public_key_hex.trim().to_owned(),
+            mqtt_password: password.clone(),
+        })
+        .await;
+    let router = match made {
+        Ok(r) => r,
+        Err(e) => {
+            let m = user_error(e.into())?;
+            return routers_page(&state, &cur, &Format::default(), None, Some(m)).await;
+        }
+    };
+    audit(
+        &state,
+        &cur,
+        "router.enroll",
+        router.id.to_string(),
+        serde_json::json!({"agent_id": router.agent_id, "location_id": router.location_id, "public_key_hex": router.public_key_hex}),
+    )
+    .await?;
+    // Shown this once; only its hash is stored.
+    let enrolled = serde_json::json!({
+        "name": router.name, "agent_id": router.agent_id, "mqtt_password": password,
+        "control_plane_public_key": state.settings.control_plane_public_key,
+        "mqtt_addr": state.settings.mqtt_addr.to_string(),
+    });
+    routers_page(&state, &cur, &Format::default(), Some(enrolled), None).await
+}
+
+async fn create_location(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Form(form): Form<NewLocation>,
+) -> AppResult<Response> {
+    match state.store.create_location(form).await {
+        Ok(l) => {
+            let detail = serde_json::json!({"name": l.name, "timezone": l.timezone});
+            audit(&state, &cur, "location.create", l.id.to_string(), detail).await?;
+            Ok(Redirect::to("/admin/routers").into_response())
+        }
+        Err(e) => {
+            let m = user_error(e.into())?;
+            routers_page(&state, &cur, &Format::default(), None, Some(m)).await
+        }
+    }
+}
+
+/// Form of `POST /admin/packages` (limits in minutes and megabytes, as people think of them).
+#[derive(Debug, Deserialize)]
+pub struct PackageForm {
+    /// Short name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Price in minor units.
+    pub price_minor: i64,
+    /// ISO currency code.
+    pub currency: String,
+    /// Uptime limit in minutes; empty for none.
+    #[serde(default)]
+    pub limit_minutes: String,
+    /// Data limit in MB; empty for none.
+    #[serde(default)]
+    pub limit_mb: String,
+    /// RouterOS rate limit.
+    #[serde(default)]
+    pub rate_limit: String,
+}
+
+fn opt_u64(s: &str, what: &str) -> AppResult<Option<u64>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| AppError::BadRequest(format!("{what} must be a whole number")))
+}
+
+async fn create_package(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Form(f): Form<PackageForm>,
+) -> AppResult<Response> {
+    let made = async {
+        let p = NewPackage {
+            slug: f.slug,
+            name: f.name,
+            price_minor: f.price_minor,
+            currency: f.currency,
+            limit_uptime_s: opt_u64(&f.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
+            limit_bytes_total: opt_u64(&f.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
+            rate_limit: Some(f.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),
+            shared_users: 1,
+            validity_s: None,
+            uses_password: true,
+        };
+        Ok::<_, AppError>(state.store.create_package(p).await?)
+    }
+    .await;
+    let p = match made {
+        Ok(p) => p,
+        Err(e) => {
+            let m = user_error(e)?;
+            return routers_page(&state, &cur, &Format::default(), None, Some(m)).await;
+        }
+    };
+    let detail =
+        serde_json::json!({"slug": p.slug, "price_minor": p.price_minor, "currency": p.currency});
+    audit(&state, &cur, "package.create", p.id.to_string(), detail).await?;
+    for r in state.store.list_routers().await? {
+        let agent = &r.router.agent_id;
+        if let Err(e) = crate::packages::sync_catalog(&*state.store, &state.dispatcher, agent).await
+        {
+            tracing::warn!(agent = %agent, error = %e, "catalog not queued");
+        }
+    }
+    Ok(Redirect::to("/admin/routers").into_response())
+}
+
+async fn users_page(
+    state: &AppState,
+    cur: &CurrentUser,
+    message: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let locations = state.store.list_locations().await?;
+    Ok(render(
+        "admin_users.html",
+        &Page::of(cur),
+        serde_json::json!({"locations": locations, "message": message, "error": error}),
+    )?
+    .into_response())
+}
+
+async fn users(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+) -> AppResult<Response> {
+    users_page(&state, &cur, None, None).await
+}
+
+/// Form of `POST /admin/users`; `location_id` may repeat.
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    /// Login name.
+    pub username: String,
+    /// First password.
+    pub password: String,
+    /// `staff`, `manager` or `super_admin`.
+    pub role: String,
+    /// A location id, or empty for none (staff at several locations get them through the API).
+    #[serde(default)]
+    pub location_id: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Form(f): Form<UserForm>,
+) -> AppResult<Response> {
+    let Some(role) = Role::parse(&f.role) else {
+        return users_page(&state, &cur, None, Some("unknown role".into())).await;
+    };
+    let location_ids = match f.location_id.trim() {
+        "" => Vec::new(),
+        id => match Uuid::parse_str(id) {
+            Ok(id) => vec![id],
+            Err(_) => return users_page(&state, &cur, None, Some("unknown location".into())).await,
+        },
+    };
+    let new = NewUser {
+        username: f.username,
+        password: f.password,
+        role,
+        location_ids,
+    };
+    match state.store.create_user(new).await {
+        Ok(u) => {
+            let detail = serde_json::json!({"username": u.username, "role": u.role, "location_ids": u.location_ids});
+            audit(&state, &cur, "user.create", u.id.to_string(), detail).await?;
+            let msg = format!("User {} created.", u.username);
+            users_page(&state, &cur, Some(msg), None).await
+        }
+        Err(e) => {
+            let m = user_error(e.into())?;
+            users_page(&state, &cur, None, Some(m)).await
+        }
+    }
+}
+
+/// Form of `POST /admin/users/end-sessions`.
+#[derive(Debug, Deserialize)]
+pub struct EndSessionsForm {
+    /// The user's id.
+    pub user_id: Uuid,
+}
+
+async fn end_sessions(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Form(f): Form<EndSessionsForm>,
+) -> AppResult<Response> {
+    let user = state
+        .store
+        .user(f.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let n = state.store.delete_user_sessions(user.id).await?;
+    let detail = serde_json::json!({"username": user.username, "sessions": n});
+    audit(
+        &state,
+        &cur,
+        "user.end_sessions",
+        user.id.to_string(),
+        detail,
+    )
+    .await?;
+    let msg = format!("Ended {n} session(s) of {}.", user.username);
+    users_page(&state, &cur, Some(msg), None).await
+}
+
+/// An emergency override of one router.
+#[derive(Debug, Clone, Copy)]
+enum Override {
+    DisableAll,
+    LogoutAll,
+}
+
+impl Override {
+    fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "disable-all" => Ok(Override::DisableAll),
+            "logout-all" => Ok(Override::LogoutAll),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Override::DisableAll => "Disable every voucher on this router",
+            Override::LogoutAll => "Log out everyone on this router",
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Override::DisableAll => "disable-all",
+            Override::LogoutAll => "logout-all",
+        }
+    }
+}
+
+async fn confirm_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path((id, action)): Path<(Uuid, String)>,
+) -> AppResult<Html<String>> {
+    confirm_with(&state, &cur, id, Override::parse(&action)?, None).await
+}
+
+async fn confirm_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    what: Override,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    render(
+        "admin_confirm.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "router": router, "words": what.words(), "action": what.slug(), "error": error,
+        }),
+    )
+}
+
+/// Form of the typed confirmation.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    /// Must equal the router's agent id.
+    #[serde(default)]
+    pub confirm: String,
+}
+
+async fn override_router(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path((id, action)): Path<(Uuid, String)>,
+    Form(f): Form<ConfirmForm>,
+) -> AppResult<Response> {
+    let what = Override::parse(&action)?;
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    if f.confirm.trim() != router.agent_id {
+        let m = "The typed name does not match; nothing was done.".to_owned();
+        return Ok(confirm_with(&state, &cur, id, what, Some(m))
+            .await?
+            .into_response());
+    }
+    let kind = match what {
+        Override::DisableAll => CommandKind::DisableAll,
+        Override::LogoutAll => CommandKind::LogoutAll,
+    };
+    let cmd = state
+        .store
+        .enqueue_command(&router.agent_id, kind, false)
+        .await?;
+    let detail = serde_json::json!({"agent_id": router.agent_id, "command_id": cmd.id});
+    audit(
+        &state,
+        &cur,
+        &format!("router.{}", what.slug()),
+        router.id.to_string(),
+        detail,
+    )
+    .await?;
+    if let Err(e) = state.dispatcher.send(&cmd).await {
+        tracing::warn!(error = %e, agent = %router.agent_id, "override stored; send failed, will resend");
+    }
+    Ok(Redirect::to("/admin/routers").into_response())
+}

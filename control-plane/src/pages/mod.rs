@@ -1,0 +1,136 @@
+//! Manager dashboards, the admin console and the staff extras (QR codes, print views, batch
+//! dispensing): server-rendered pages with htmx polling, CSV export of every table, and charts
+//! drawn as inline SVG in the templates (no scripts of our own, no chart library).
+
+mod admin;
+mod csv;
+mod manager;
+mod stats;
+mod voucher;
+
+pub use csv::{csv_body, csv_response};
+pub use stats::{hourly, Chart, LocationSummary};
+
+use crate::app::{AppError, AppResult, AppState};
+use crate::web::Page;
+use axum::response::Html;
+use axum::Router;
+use minijinja::Environment;
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// Every route of the pages here; each names its roles through an `Auth<..>` extractor.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(manager::router())
+        .merge(voucher::router())
+        .merge(admin::router())
+        .route("/static/print.js", axum::routing::get(print_js))
+}
+
+const PRINT_JS: &str = include_str!("../../static/print.js");
+
+async fn print_js() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        PRINT_JS,
+    )
+        .into_response()
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "manager_overview.html",
+        include_str!("../../templates/manager_overview.html"),
+    ),
+    (
+        "manager_live.html",
+        include_str!("../../templates/manager_live.html"),
+    ),
+    (
+        "manager_detail.html",
+        include_str!("../../templates/manager_detail.html"),
+    ),
+    (
+        "manager_chart.html",
+        include_str!("../../templates/manager_chart.html"),
+    ),
+    (
+        "manager_alerts.html",
+        include_str!("../../templates/manager_alerts.html"),
+    ),
+    (
+        "print_voucher.html",
+        include_str!("../../templates/print_voucher.html"),
+    ),
+    (
+        "print_batch_form.html",
+        include_str!("../../templates/print_batch_form.html"),
+    ),
+    (
+        "admin_home.html",
+        include_str!("../../templates/admin_home.html"),
+    ),
+    (
+        "admin_routers.html",
+        include_str!("../../templates/admin_routers.html"),
+    ),
+    (
+        "admin_users.html",
+        include_str!("../../templates/admin_users.html"),
+    ),
+    (
+        "admin_confirm.html",
+        include_str!("../../templates/admin_confirm.html"),
+    ),
+];
+
+/// The shared environment (layout, filters) plus these pages' templates, built once. The
+/// templates are compiled into the binary, so a failure here is a bug caught by the tests.
+fn env() -> AppResult<&'static Environment<'static>> {
+    static ENV: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = crate::web::templates().map_err(|e| e.to_string())?;
+        for (name, src) in TEMPLATES {
+            env.add_template(name, src).map_err(|e| e.to_string())?;
+        }
+        Ok(env)
+    })
+    .as_ref()
+    .map_err(|e| AppError::Internal(format!("templates: {e}")))
+}
+
+/// Render one of these pages with the layout's page context.
+pub(crate) fn render(name: &str, page: &Page, ctx: serde_json::Value) -> AppResult<Html<String>> {
+    let tmpl = env()?.get_template(name)?;
+    let ctx = minijinja::context! { page => page, ..minijinja::Value::from_serialize(&ctx) };
+    Ok(Html(tmpl.render(ctx)?))
+}
+
+/// `?format=csv` on any table view.
+#[derive(Debug, Deserialize, Default)]
+pub struct Format {
+    /// `csv` for a download of the page's table; anything else (or nothing) for HTML.
+    pub format: Option<String>,
+}
+
+impl Format {
+    fn csv(&self) -> bool {
+        self.format.as_deref() == Some("csv")
+    }
+}
+
+/// Midnight UTC of today, unix ms.
+pub(crate) fn start_of_today(now: i64) -> i64 {
+    now - now.rem_euclid(86_400_000)
+}
+
+#[cfg(test)]
+mod tests;

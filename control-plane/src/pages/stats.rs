@@ -1,0 +1,206 @@
+//! Figures the dashboards show, computed from tokens and router status as pure functions.
+
+use crate::store::{RouterStatus, Token, TokenState};
+use serde::Serialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// One location's figures for a day.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct LocationSummary {
+    /// Location id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Routers reporting online.
+    pub routers_online: u32,
+    /// Routers not online.
+    pub routers_offline: u32,
+    /// Hotspot sessions now, summed over routers that reported it.
+    pub active_users: u32,
+    /// Vouchers issued.
+    pub issued: u32,
+    /// Issued vouchers a customer has logged in with.
+    pub used: u32,
+    /// Issued vouchers nobody has used yet.
+    pub unused: u32,
+    /// Price of every voucher issued.
+    pub expected_minor: i64,
+    /// The part whose shift is closed (cash counted).
+    pub confirmed_minor: i64,
+    /// Alerts not yet acknowledged.
+    pub open_alerts: u32,
+}
+
+/// Whether a customer has ever logged in with the token.
+pub fn was_used(t: &Token) -> bool {
+    t.first_login_at.is_some()
+        || matches!(
+            t.state,
+            TokenState::InUse | TokenState::UsedUp | TokenState::Expired
+        )
+}
+
+/// Words for a token's state on the staff member's list.
+pub fn state_word(t: &Token) -> &'static str {
+    match t.state {
+        TokenState::Issued | TokenState::Applied => "unused",
+        TokenState::InUse => "in use",
+        TokenState::UsedUp => "used up",
+        TokenState::Expired => "expired",
+        TokenState::Disabled => "disabled",
+        TokenState::Removed => "removed",
+    }
+}
+
+/// Add `tokens` to `s`; `shift_closed` tells whether a token's shift has been counted.
+pub fn add_tokens(
+    s: &mut LocationSummary,
+    tokens: &[Token],
+    shift_closed: impl Fn(&Token) -> bool,
+) {
+    for t in tokens {
+        s.issued += 1;
+        if was_used(t) {
+            s.used += 1;
+        } else {
+            s.unused += 1;
+        }
+        s.expected_minor += t.price_minor;
+        if shift_closed(t) {
+            s.confirmed_minor += t.price_minor;
+        }
+    }
+}
+
+/// Add the routers of `s`'s location.
+pub fn add_routers(s: &mut LocationSummary, routers: &[RouterStatus]) {
+    for r in routers.iter().filter(|r| r.router.location_id == s.id) {
+        if r.router.online {
+            s.routers_online += 1;
+        } else {
+            s.routers_offline += 1;
+        }
+        s.active_users += r.active_sessions.unwrap_or(0);
+    }
+}
+
+/// One bar of a chart.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Bar {
+    /// Left edge, in chart units.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Height.
+    pub h: u32,
+    /// Axis label (shown every few bars).
+    pub label: String,
+    /// The value, for the bar's tooltip.
+    pub value: String,
+}
+
+/// A bar chart laid out for an inline SVG of `width` × `height` (plus a label row).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Chart {
+    /// Title.
+    pub title: String,
+    /// Width.
+    pub width: u32,
+    /// Height of the plot area.
+    pub height: u32,
+    /// Width of one bar.
+    pub bar_w: u32,
+    /// The bars, left to right.
+    pub bars: Vec<Bar>,
+    /// Largest value, as shown on the axis.
+    pub max: String,
+}
+
+const BAR_W: u32 = 12;
+const GAP: u32 = 3;
+const HEIGHT: u32 = 100;
+
+/// A chart of `values` (one per bucket); `fmt` writes a value for people.
+pub fn chart(title: &str, labels: &[String], values: &[u64], fmt: impl Fn(u64) -> String) -> Chart {
+    let max = values.iter().copied().max().unwrap_or(0);
+    let bars = values
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .map(|(i, (&v, label))| {
+            // Scale in u128: byte counts times the height overflow nothing.
+            let h = (u128::from(v) * u128::from(HEIGHT))
+                .checked_div(u128::from(max))
+                .unwrap_or(0) as u32;
+            Bar {
+                x: i as u32 * (BAR_W + GAP),
+                y: HEIGHT - h,
+                h,
+                label: label.clone(),
+                value: fmt(v),
+            }
+        })
+        .collect::<Vec<_>>();
+    Chart {
+        title: title.into(),
+        width: (bars.len() as u32 * (BAR_W + GAP)).max(1),
+        height: HEIGHT,
+        bar_w: BAR_W,
+        bars,
+        max: fmt(max),
+    }
+}
+
+/// Vouchers issued and their traffic per hour (UTC) of the day starting at `day_start`.
+pub fn hourly(tokens: &[Token], day_start: i64) -> (Chart, Chart) {
+    let mut count = [0u64; 24];
+    let mut bytes = [0u64; 24];
+    for t in tokens {
+        let hour = (t.created_at - day_start).div_euclid(3_600_000);
+        if let Ok(h) = usize::try_from(hour) {
+            if h < 24 {
+                count[h] += 1;
+                bytes[h] = bytes[h].saturating_add(t.bytes_in.saturating_add(t.bytes_out));
+            }
+        }
+    }
+    let labels: Vec<String> = (0..24)
+        .map(|h| {
+            if h % 6 == 0 {
+                format!("{h:02}h")
+            } else {
+                String::new()
+            }
+        })
+        .collect();
+    (
+        chart("Vouchers issued per hour", &labels, &count, |v| {
+            v.to_string()
+        }),
+        chart("Traffic of those vouchers (MB)", &labels, &bytes, |v| {
+            format!("{:.1} MB", v as f64 / 1e6)
+        }),
+    )
+}
+
+/// Usernames for ids, asked once each.
+pub type Names = HashMap<Uuid, String>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_scales_to_the_largest_bar_and_survives_zeroes() {
+        let labels = vec!["a".to_string(), "b".into(), "c".into()];
+        let c = chart("t", &labels, &[0, 5, 10], |v| v.to_string());
+        assert_eq!(c.bars.iter().map(|b| b.h).collect::<Vec<_>>(), [0, 50, 100]);
+        assert_eq!(c.bars[2].y, 0);
+        assert_eq!(c.max, "10");
+        let empty = chart("t", &labels, &[0, 0, 0], |v| v.to_string());
+        assert!(empty.bars.iter().all(|b| b.h == 0));
+        let huge = chart("t", &labels, &[u64::MAX, 1, 0], |v| v.to_string());
+        assert_eq!(huge.bars[0].h, 100);
+    }
+}

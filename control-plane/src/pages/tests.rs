@@ -1,0 +1,217 @@
+//! The pages through the whole app: who may open what, what they show, CSV, overrides.
+
+use crate::testutil::test_app;
+use axum::http::StatusCode;
+
+const MANAGER_PAGES: &[&str] = &["/manager", "/manager/live", "/manager/alerts"];
+const ADMIN_PAGES: &[&str] = &["/admin", "/admin/routers", "/admin/users"];
+
+#[tokio::test]
+async fn every_page_names_its_roles() {
+    let app = test_app().await;
+    let (staff, _) = app.login("staff").await;
+    let (manager, _) = app.login("manager").await;
+    let (admin, _) = app.login("admin").await;
+    for p in MANAGER_PAGES.iter().chain(ADMIN_PAGES) {
+        let anon = app.page("GET", p, None, None).await;
+        assert_eq!(anon.status, StatusCode::SEE_OTHER, "anonymous {p}");
+        let r = app.page("GET", p, Some(&staff), None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "staff {p}");
+    }
+    for p in MANAGER_PAGES {
+        let r = app.page("GET", p, Some(&manager), None).await;
+        assert_eq!(r.status, StatusCode::OK, "manager {p}: {}", r.body);
+    }
+    for p in ADMIN_PAGES {
+        let r = app.page("GET", p, Some(&manager), None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "manager {p}");
+        let r = app.page("GET", p, Some(&admin), None).await;
+        assert_eq!(r.status, StatusCode::OK, "admin {p}: {}", r.body);
+    }
+    let batch = app
+        .page("GET", "/dispense/batch", Some(&manager), None)
+        .await;
+    assert_eq!(batch.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn overview_counts_today_and_exports_csv() {
+    let app = test_app().await;
+    app.f.issue().await;
+    app.f.issue().await;
+    let (manager, _) = app.login("manager").await;
+    let live = app.page("GET", "/manager/live", Some(&manager), None).await;
+    assert!(
+        live.body.contains("hx-trigger=\"every 5s\""),
+        "{}",
+        live.body
+    );
+    assert!(live
+        .body
+        .contains("<span class=\"n\" id=\"issued-today\">2</span>"));
+    let csv = app
+        .page("GET", "/manager?format=csv", Some(&manager), None)
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let line = csv.body.lines().nth(1).unwrap();
+    let price = app.f.package.price_minor * 2;
+    assert!(line.starts_with("Cafe One,0,1,0,2,0,2,"), "{line}");
+    assert!(line.contains(&format!(",{price},0,")), "{line}");
+
+    let loc = format!("/manager/locations/{}", app.f.location.id);
+    let page = app.page("GET", &loc, Some(&manager), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<svg"), "chart drawn");
+    let csv = app
+        .page("GET", &format!("{loc}?format=csv"), Some(&manager), None)
+        .await;
+    assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
+    let staff = format!("/manager/staff/{}", app.f.staff.id);
+    let page = app.page("GET", &staff, Some(&manager), None).await;
+    assert!(page.body.contains("staff: today"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn voucher_qr_and_print_views() {
+    let app = test_app().await;
+    let (token, _) = app.f.issue().await;
+    let (staff, _) = app.login("staff").await;
+    let qr = app
+        .page(
+            "GET",
+            &format!("/tokens/{}/qr.svg", token.id),
+            Some(&staff),
+            None,
+        )
+        .await;
+    assert_eq!(qr.status, StatusCode::OK);
+    assert_eq!(qr.headers["content-type"], "image/svg+xml");
+    assert!(qr.body.contains("<svg"));
+    for size in ["58", "80", "a4"] {
+        let p = format!("/tokens/{}/print?size={size}", token.id);
+        let r = app.page("GET", &p, Some(&staff), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains(&format!("print-{size}")));
+        assert!(r.body.contains(&token.code));
+    }
+    // Another staff member's voucher is not there for them.
+    let (admin, _) = app.login("admin").await;
+    let r = app
+        .page(
+            "GET",
+            &format!("/tokens/{}/print", token.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn batch_makes_vouchers_through_the_normal_path() {
+    let app = test_app().await;
+    app.f
+        .store
+        .open_shift(app.f.staff.id, app.f.location.id, 0, "staff")
+        .await
+        .unwrap();
+    let (staff, csrf) = app.login("staff").await;
+    let form = format!("_csrf={csrf}&package_id={}&count=3", app.f.package.id);
+    let r = app
+        .page("POST", "/dispense/batch", Some(&staff), Some(&form))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body.matches("class=\"ticket\"").count(), 3);
+    let page = app
+        .f
+        .store
+        .list_tokens(&crate::store::TokenFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 3);
+    let creates = app
+        .rec
+        .down_to("agent-1", &app.cp.verifying_key())
+        .into_iter()
+        .filter(|(_, m)| {
+            matches!(m, mtm_common::DownMessage::Command(c) if matches!(c.kind, mtm_common::CommandKind::CreateToken(_)))
+        })
+        .count();
+    assert_eq!(creates, 3, "one command per voucher");
+    let too_many = format!("_csrf={csrf}&package_id={}&count=1000", app.f.package.id);
+    let r = app
+        .page("POST", "/dispense/batch", Some(&staff), Some(&too_many))
+        .await;
+    assert!(r.body.contains("count must be between"));
+}
+
+#[tokio::test]
+async fn override_needs_the_typed_name_and_is_audited() {
+    let app = test_app().await;
+    let (admin, csrf) = app.login("admin").await;
+    let path = format!("/admin/routers/{}/override/disable-all", app.f.router.id);
+    let confirm = app.page("GET", &path, Some(&admin), None).await;
+    assert!(confirm.body.contains("name=\"confirm\""));
+    let wrong = app
+        .page(
+            "POST",
+            &path,
+            Some(&admin),
+            Some(&format!("_csrf={csrf}&confirm=nope")),
+        )
+        .await;
+    assert!(wrong.body.contains("does not match"));
+    assert_eq!(app.f.store.open_commands("agent-1").await.unwrap().len(), 0);
+    let no_csrf = app
+        .page("POST", &path, Some(&admin), Some("confirm=agent-1"))
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let ok = app
+        .page(
+            "POST",
+            &path,
+            Some(&admin),
+            Some(&format!("_csrf={csrf}&confirm=agent-1")),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let open = app.f.store.open_commands("agent-1").await.unwrap();
+    assert!(matches!(open[0].kind, mtm_common::CommandKind::DisableAll));
+    let chains = app.f.store.verify_chains().await.unwrap();
+    assert!(chains.iter().all(|c| c.first_bad_row.is_none()));
+}
+
+#[tokio::test]
+async fn names_render_inert_everywhere() {
+    let app = test_app().await;
+    let (admin, csrf) = app.login("admin").await;
+    let evil = "<script>alert(1)</script>\"'";
+    let enc = "%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%27";
+    let form = format!("_csrf={csrf}&name={enc}&timezone=UTC");
+    let r = app
+        .page("POST", "/admin/locations", Some(&admin), Some(&form))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let form = format!(
+        "_csrf={csrf}&name={enc}&slug=evil&price_minor=100&currency=USD&limit_minutes=&limit_mb=&rate_limit="
+    );
+    let r = app
+        .page("POST", "/admin/packages", Some(&admin), Some(&form))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for p in ["/admin/routers", "/manager", "/admin/users"] {
+        let r = app.page("GET", p, Some(&admin), None).await;
+        assert!(!r.body.contains(evil), "{p} carries the raw name");
+        assert!(!r.body.contains("<script>alert"), "{p}");
+        assert!(
+            r.body
+                .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+            "{p}: {}",
+            r.body
+        );
+    }
+}

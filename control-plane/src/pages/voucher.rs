@@ -1,0 +1,233 @@
+//! Staff extras: a voucher's QR code (SVG, made here), print views for 58 mm and 80 mm receipt
+//! printers and A4 sheets, and batch dispensing for pre-printed stock.
+
+use super::render;
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AnyRole, Auth, CurrentUser, StaffOnly};
+use crate::store::{Role, Token};
+use crate::web::Page;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Voucher extras' routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tokens/{id}/qr.svg", get(qr))
+        .route("/tokens/{id}/print", get(print))
+        .route("/dispense/batch", get(batch_form).post(batch))
+}
+
+/// Most vouchers one batch may make (a few A4 sheets).
+pub const BATCH_MAX: u32 = 100;
+
+/// A token the caller may see: staff only their own.
+async fn visible(state: &AppState, cur: &CurrentUser, id: Uuid) -> AppResult<Token> {
+    let token = state.store.token(id).await?.ok_or(AppError::NotFound)?;
+    if cur.user.role == Role::Staff && token.staff_id != cur.user.id {
+        return Err(AppError::NotFound);
+    }
+    Ok(token)
+}
+
+/// What the QR code holds: the hotspot login URL with the voucher filled in when the server
+/// knows it, else the code alone (the customer types it on the login page).
+pub fn qr_payload(public_url: Option<&str>, code: &str, password: Option<&str>) -> String {
+    let Some(url) = public_url.filter(|u| !u.is_empty()) else {
+        return code.to_owned();
+    };
+    // Codes and passwords come from an unambiguous alphanumeric alphabet; encode anyway so a
+    // future alphabet cannot break the URL.
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let mut out = format!("{url}{sep}username={}", enc(code));
+    if let Some(p) = password {
+        out.push_str(&format!("&password={}", enc(p)));
+    }
+    out
+}
+
+/// The QR code of `payload` as an SVG document.
+pub fn qr_svg(payload: &str) -> AppResult<String> {
+    let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(160, 160)
+        .quiet_zone(true)
+        .build())
+}
+
+async fn qr(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let t = visible(&state, &cur, id).await?;
+    let payload = qr_payload(
+        state.settings.public_url.as_deref(),
+        &t.code,
+        t.password.as_deref(),
+    );
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], qr_svg(&payload)?).into_response())
+}
+
+/// `?size=58`, `80` or `a4`.
+#[derive(Debug, Deserialize, Default)]
+pub struct PrintQuery {
+    /// Paper: `58` (default), `80` or `a4`.
+    pub size: Option<String>,
+}
+
+fn paper(size: Option<&str>) -> &'static str {
+    match size {
+        Some("80") => "80",
+        Some("a4") => "a4",
+        _ => "58",
+    }
+}
+
+async fn package_names(state: &AppState) -> AppResult<std::collections::HashMap<Uuid, String>> {
+    Ok(state
+        .store
+        .list_packages()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}
+
+fn voucher_json(t: &Token, names: &std::collections::HashMap<Uuid, String>) -> serde_json::Value {
+    serde_json::json!({
+        "t": t,
+        "package_name": names.get(&t.package_id).cloned().unwrap_or_else(|| t.package_slug.clone()),
+    })
+}
+
+async fn print(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<PrintQuery>,
+) -> AppResult<Html<String>> {
+    let t = visible(&state, &cur, id).await?;
+    let names = package_names(&state).await?;
+    render(
+        "print_voucher.html",
+        &Page::of(&cur),
+        serde_json::json!({
+            "vouchers": [voucher_json(&t, &names)], "size": paper(q.size.as_deref()),
+            "login_url": state.settings.public_url, "single": true,
+        }),
+    )
+}
+
+async fn batch_form(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<StaffOnly>,
+) -> AppResult<Html<String>> {
+    batch_form_with(&state, &cur, None).await
+}
+
+async fn batch_form_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let packages = state.store.list_packages().await?;
+    let shift = state.store.open_shift_of(cur.user.id).await?;
+    render(
+        "print_batch_form.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "packages": packages, "shift": shift, "max": BATCH_MAX, "error": error,
+        }),
+    )
+}
+
+/// Form of `POST /dispense/batch`.
+#[derive(Debug, Deserialize)]
+pub struct BatchForm {
+    /// Package to sell.
+    pub package_id: Uuid,
+    /// How many vouchers.
+    pub count: u32,
+}
+
+/// Issue `count` vouchers through the ordinary dispensing path (each one its own ledger entry,
+/// revenue record and router command), then show them on an A4 sheet.
+async fn batch(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<StaffOnly>,
+    Form(form): Form<BatchForm>,
+) -> AppResult<Response> {
+    if form.count == 0 || form.count > BATCH_MAX {
+        let msg = format!("count must be between 1 and {BATCH_MAX}");
+        return Ok(batch_form_with(&state, &cur, Some(msg))
+            .await?
+            .into_response());
+    }
+    let mut tokens = Vec::with_capacity(form.count as usize);
+    for _ in 0..form.count {
+        match crate::tokens::dispense(&state, &cur, form.package_id).await {
+            Ok(t) => tokens.push(t),
+            // The first refusal (no shift) means none were made; a later one keeps the made ones.
+            Err(AppError::BadRequest(m) | AppError::Conflict(m)) if tokens.is_empty() => {
+                return Ok(batch_form_with(&state, &cur, Some(m))
+                    .await?
+                    .into_response());
+            }
+            Err(e) if !tokens.is_empty() => {
+                tracing::warn!(error = %e, made = tokens.len(), "batch stopped early");
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let names = package_names(&state).await?;
+    let vouchers: Vec<_> = tokens.iter().map(|t| voucher_json(t, &names)).collect();
+    Ok(render(
+        "print_voucher.html",
+        &Page::of(&cur),
+        serde_json::json!({
+            "vouchers": vouchers, "size": "a4", "login_url": state.settings.public_url,
+            "single": false, "asked": form.count,
+        }),
+    )?
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_payload_fills_the_login_url() {
+        assert_eq!(qr_payload(None, "ABCD", Some("x")), "ABCD");
+        assert_eq!(
+            qr_payload(Some("http://hs.lan/login"), "ABCD", Some("p2")),
+            "http://hs.lan/login?username=ABCD&password=p2"
+        );
+        assert_eq!(
+            qr_payload(Some("http://hs.lan/login?dst=x"), "A B", None),
+            "http://hs.lan/login?dst=x&username=A%20B"
+        );
+        let svg = qr_svg("http://hs.lan/login?username=ABCD").unwrap();
+        assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("<path"));
+    }
+}

@@ -119,4 +119,5 @@ async fn status_endpoint_and_status_command() {
     assert!(v["next_seq"].as_u64().unwrap() >= 1);
     agent.shutdown().await;
     router.shutdown().await;
+    forget_session(MOSQUITTO, &id).await;
 }

@@ -111,6 +111,7 @@ async fn sigkill_mid_batch_loses_and_duplicates_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     router.shutdown().await;
+    forget_session(MOSQUITTO, &id).await;
 }
 
 fn usage_sums(cp: &Cp, user: &str) -> (u64, u64) {
@@ -168,4 +169,5 @@ async fn sigkill_during_usage_polls_neither_loses_nor_repeats_a_delta() {
     child.kill().unwrap();
     child.wait().unwrap();
     router.shutdown().await;
+    forget_session(MOSQUITTO, &id).await;
 }

@@ -113,6 +113,7 @@ async fn usage_baseline_survives_a_restart() {
         id,
         cp,
         agent,
+        ..
     } = rig("restart", MOSQUITTO, true).await;
     cp.command(&create_token("RESTART2")).await;
     wait_until(20, "applied", || {
@@ -138,6 +139,7 @@ async fn usage_baseline_survives_a_restart() {
     assert_eq!(usage_in(&cp, "RESTART2"), 570);
     agent.shutdown().await;
     router.shutdown().await;
+    forget_session(MOSQUITTO, &id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

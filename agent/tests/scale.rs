@@ -71,4 +71,5 @@ async fn a_thousand_users_inventory_and_usage() {
     wait_until(20, "acked", || agent.status().outbox_len == 0).await;
     agent.shutdown().await;
     router.shutdown().await;
+    forget_session(MOSQUITTO, &id).await;
 }

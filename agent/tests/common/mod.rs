@@ -349,6 +349,7 @@ pub struct Rig {
     pub id: String,
     pub cp: Cp,
     pub agent: mtm_agent::AgentHandle,
+    pub agent_port: u16,
 }
 
 pub async fn rig(prefix: &str, mqtt_port: u16, auto_ack: bool) -> Rig {
@@ -375,6 +376,7 @@ pub async fn rig_split(prefix: &str, mqtt_port: u16, agent_port: u16, auto_ack: 
         id,
         cp,
         agent,
+        agent_port,
     }
 }
 
@@ -382,5 +384,26 @@ impl Rig {
     pub async fn stop(self) {
         self.agent.shutdown().await;
         self.router.shutdown().await;
+        forget_session(self.agent_port, &self.id).await;
     }
+}
+
+/// Drop the persistent MQTT session an agent left on a shared broker (it connects with
+/// `clean_session = false`), so test runs do not pile sessions up in the system Mosquitto.
+pub async fn forget_session(port: u16, agent_id: &str) {
+    let mut opts = MqttOptions::new(format!("mtm-agent-{agent_id}"), "127.0.0.1", port);
+    opts.set_clean_session(true);
+    let (client, mut el) = AsyncClient::new(opts, 10);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_disconnect();
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
 }

@@ -238,15 +238,27 @@ async fn apply_catalog(client: &Client, cat: &Catalog) -> Result<String, Error> 
             .await?;
         wanted.insert(name);
     }
-    let mut removed = 0;
+    // A retired package's profile stays while vouchers still use it: they keep working until
+    // they run out, and a later catalog removes it.
+    let in_use: HashSet<String> = client
+        .hotspot_users()
+        .await?
+        .into_iter()
+        .filter_map(|u| u.profile)
+        .collect();
+    let (mut removed, mut kept) = (0, 0);
     for p in client.user_profiles().await? {
         if p.name.starts_with("mtm-") && !wanted.contains(&p.name) {
-            client.remove_user_profile(&p.id).await?;
-            removed += 1;
+            if in_use.contains(&p.name) {
+                kept += 1;
+            } else {
+                client.remove_user_profile(&p.id).await?;
+                removed += 1;
+            }
         }
     }
     Ok(format!(
-        "catalog v{}: {} profile(s) set, {removed} removed",
+        "catalog v{}: {} profile(s) set, {removed} removed, {kept} retired but still in use",
         cat.version,
         wanted.len()
     ))

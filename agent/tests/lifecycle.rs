@@ -102,6 +102,21 @@ async fn catalog_sets_profiles_and_tokens_use_them() {
     });
     assert!(profiles.contains(&"mtm-1h".to_string()), "{profiles:?}");
     assert!(!profiles.contains(&"mtm-old".to_string()), "{profiles:?}");
+
+    // Retiring `1h` while a voucher uses it keeps the profile until a later catalog.
+    cp.command(&catalog(3, &["2h"])).await;
+    wait_until(20, "catalog v3", || {
+        agent.status().catalog_version == Some(3)
+    })
+    .await;
+    let profiles: Vec<String> = router.with_state(|st| {
+        st.profiles
+            .iter()
+            .filter_map(|p| p.props.get("name").cloned())
+            .collect()
+    });
+    assert!(profiles.contains(&"mtm-1h".to_string()), "{profiles:?}");
+    assert!(profiles.contains(&"mtm-2h".to_string()), "{profiles:?}");
     rig.stop().await;
 }
 

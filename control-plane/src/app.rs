@@ -24,8 +24,6 @@ pub struct Settings {
     pub mqtt_addr: SocketAddr,
     /// The control plane's public key, hex (agents pin it).
     pub control_plane_public_key: String,
-    /// Enrollment: broker address for agents, code lifetime.
-    pub enrollment: crate::enrollment::EnrollmentSettings,
 }
 
 /// Everything a handler can reach.
@@ -59,7 +57,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::tokens::router())
         .merge(crate::system::router())
         .merge(crate::alerts::router())
-        .merge(crate::enrollment::router())
+        .merge(crate::pages::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session_layer,

@@ -24,6 +24,8 @@ pub struct Settings {
     pub mqtt_addr: SocketAddr,
     /// The control plane's public key, hex (agents pin it).
     pub control_plane_public_key: String,
+    /// Enrollment: broker address for agents, code lifetime.
+    pub enrollment: crate::enrollment::EnrollmentSettings,
 }
 
 /// Everything a handler can reach.
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::system::router())
         .merge(crate::alerts::router())
         .merge(crate::pages::router())
+        .merge(crate::enrollment::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session_layer,

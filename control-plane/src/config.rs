@@ -52,6 +52,11 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// Public URL of the hotspot login page printed on vouchers, if any.
     pub public_url: Option<String>,
+    /// `host:port` of the broker as agents reach it, handed out at enrollment; when unset, the
+    /// address the embedded broker is bound to (or the external broker's host and port).
+    pub mqtt_public_addr: Option<String>,
+    /// Lifetime of a new enrollment code, seconds.
+    pub enrollment_code_ttl_s: u64,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +69,8 @@ impl Default for ServerConfig {
             token_code_len: 8,
             secure_cookies: false,
             public_url: None,
+            mqtt_public_addr: None,
+            enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
         }
     }
 }
@@ -133,6 +140,12 @@ impl ServerConfig {
         }
         if let Some(v) = get("MTM_PUBLIC_URL") {
             self.public_url = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("MTM_MQTT_PUBLIC_ADDR") {
+            self.mqtt_public_addr = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("MTM_ENROLLMENT_CODE_TTL_S") {
+            self.enrollment_code_ttl_s = parse("MTM_ENROLLMENT_CODE_TTL_S", &v)?;
         }
         Ok(())
     }

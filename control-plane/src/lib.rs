@@ -8,6 +8,7 @@ pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod enrollment;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;

@@ -59,7 +59,10 @@ pub struct EnrollRouter {
     pub name: String,
     /// Agent id (its MQTT username).
     pub agent_id: String,
-    /// The agent's ed25519 public key, hex.
+    /// The agent's ed25519 public key, hex. Leave it out to enroll the agent on the device with
+    /// a one-time code instead (`POST /api/routers/{id}/enrollment-code`); until then the router
+    /// has no MQTT login.
+    #[serde(default)]
     pub public_key_hex: String,
 }
 
@@ -81,7 +84,11 @@ async fn create_router(
     Auth(cur, _): Auth<AdminOnly>,
     Json(req): Json<EnrollRouter>,
 ) -> AppResult<(StatusCode, Json<Enrolled>)> {
-    let password = hex::encode(rand::random::<[u8; 24]>());
+    let password = if req.public_key_hex.trim().is_empty() {
+        String::new()
+    } else {
+        hex::encode(rand::random::<[u8; 24]>())
+    };
     let router = state
         .store
         .create_router(NewRouter {

@@ -110,6 +110,11 @@ pub async fn open_store(cfg: &ServerConfig) -> anyhow::Result<Arc<dyn Store>> {
 /// Start everything; returns once HTTP listens and the MQTT client has connected (or, for an
 /// external broker that is down, after a grace period while it keeps retrying).
 pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
+    if let Some(a) = &cfg.mqtt_public_addr {
+        if crate::enrollment::split_host_port(a).is_none() {
+            anyhow::bail!("mqtt_public_addr {a:?} must be host:port");
+        }
+    }
     let store = open_store(&cfg).await?;
     let cp_key = load_or_create_cp_key(&cfg.data_dir)?;
     let jwt_secret = load_or_create_secret(&cfg.data_dir.join("jwt.secret"))?;
@@ -186,6 +191,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             public_url: cfg.public_url.clone(),
             mqtt_addr,
             control_plane_public_key: cp_public_key_hex.clone(),
+            enrollment: crate::enrollment::EnrollmentSettings {
+                mqtt_public_addr: cfg.mqtt_public_addr.clone(),
+                code_ttl_s: cfg.enrollment_code_ttl_s,
+            },
         }),
     };
     let listener = tokio::net::TcpListener::bind(cfg.http_bind)

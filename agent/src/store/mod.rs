@@ -23,6 +23,9 @@ pub use telemetry::{Baseline, Validity};
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "agent.redb";
 
+/// redb page cache limit.
+const CACHE_BYTES: usize = 4 << 20;
+
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 pub(crate) const INBOX: TableDefinition<u128, &[u8]> = TableDefinition::new("inbox");
@@ -109,7 +112,10 @@ impl Store {
     pub fn open(data_dir: &Path, key: SigningKey, agent_id: &str) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::from(redb::Error::Io(e)))?;
         let path = data_dir.join(DB_FILE);
-        let mut db = Database::create(&path)?;
+        // redb's default cache may grow to 1 GiB; an edge box has a few hundred MB in all.
+        let mut db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)?;
         db.compact()?;
         let tx = db.begin_write()?;
         {

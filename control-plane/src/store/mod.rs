@@ -166,6 +166,34 @@ pub trait Store: Send + Sync {
     async fn counts(&self) -> StoreResult<StoreCounts>;
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    // --- enrollment (issue #8)
+    /// Store a one-time enrollment code (its SHA-256 hex, see [`enrollment_code_hash`]) for a
+    /// router, replacing the router's unused codes; audited in the same transaction.
+    async fn create_enrollment_code(
+        &self,
+        router_id: Uuid,
+        code_hash: &str,
+        expires_at: i64,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Redeem a code: if it is known, unused, not replaced and unexpired, mark it used, give its
+    /// router `public_key_hex` and `mqtt_password` (stored hashed; the old key and password stop
+    /// working) and reset the router's seq state for the new device; audited.
+    async fn redeem_enrollment_code(
+        &self,
+        code_hash: &str,
+        public_key_hex: &str,
+        mqtt_password: &str,
+        agent_version: &str,
+        now: i64,
+    ) -> StoreResult<Redeemed>;
+    /// Revoke a router's agent: its key and MQTT password stop working at once and its unused
+    /// codes are replaced; audited.
+    async fn revoke_router(&self, router_id: Uuid, actor: &str, now: i64) -> StoreResult<Router>;
+    /// Enrollment facts of a router, `None` if there is no such router.
+    async fn enrollment_state(&self, router_id: Uuid) -> StoreResult<Option<EnrollmentState>>;
 }
 
 /// Open the store a database URL names (`sqlite://...` or `postgres://...`), running migrations.
@@ -288,4 +316,42 @@ pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// What redeeming an enrollment code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// Enrolled: the router now carries the new key and MQTT password.
+    Enrolled(Router),
+    /// No such code.
+    Unknown,
+    /// The code was used before.
+    Used,
+    /// A newer code for the same router (or a revocation) replaced it.
+    Replaced,
+    /// The code expired.
+    Expired,
+}
+
+/// Enrollment facts of one router.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnrollmentState {
+    /// Last enrollment with a code.
+    pub enrolled_at: Option<i64>,
+    /// Revoked at (cleared by the next enrollment).
+    pub revoked_at: Option<i64>,
+    /// Expiry of the router's live (unused) code, if it has one.
+    pub open_code_expires_at: Option<i64>,
+}
+
+/// SHA-256 hex of an enrollment code, as stored. Codes are random and expire within hours, so a
+/// fast hash is enough; the code is upper-cased first, since technicians type it.
+pub fn enrollment_code_hash(code: &str) -> String {
+    let normal: String = code
+        .trim()
+        .chars()
+        .filter(|c| *c != '-' && *c != ' ')
+        .collect::<String>()
+        .to_uppercase();
+    hex::encode(Sha256::digest(format!("mtm-enroll:{normal}").as_bytes()))
 }

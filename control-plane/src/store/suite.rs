@@ -48,6 +48,11 @@ macro_rules! store_suite {
         async fn chains_verify_and_cp_seq_grows() {
             crate::store::suite::chains_verify_and_cp_seq_grows($make).await
         }
+        #[tokio::test]
+        async fn enrollment_codes_are_single_use_and_revocation_is_immediate() {
+            crate::store::suite::enrollment_codes_are_single_use_and_revocation_is_immediate($make)
+                .await
+        }
     };
 }
 pub(crate) use store_suite;
@@ -526,4 +531,117 @@ pub async fn chains_verify_and_cp_seq_grows(f: Fixture) {
     let b = s.next_cp_seq().await.unwrap();
     assert_eq!(b, a + 1);
     s.ping().await.unwrap();
+}
+
+pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixture) {
+    let s = &f.store;
+    let now = now_ms();
+    let rid = f.router.id;
+    let key = |k: &ed25519_dalek::SigningKey| mtm_common::keys::public_key_hex(&k.verifying_key());
+    let (k1, k2) = (
+        mtm_common::keys::generate_signing_key(),
+        mtm_common::keys::generate_signing_key(),
+    );
+    let h = enrollment_code_hash;
+    s.create_enrollment_code(rid, &h("AAAA-BBBB"), now + 60_000, "admin", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.redeem_enrollment_code(&h("ZZZZ"), &key(&k1), "pw-1", "0.1.0", now)
+            .await
+            .unwrap(),
+        Redeemed::Unknown
+    );
+    let Redeemed::Enrolled(r) = s
+        .redeem_enrollment_code(&h("aaaabbbb"), &key(&k1), "pw-1", "0.1.0", now)
+        .await
+        .unwrap()
+    else {
+        panic!("the code (typed without dash, lower case) enrolls");
+    };
+    assert_eq!(r.id, rid);
+    assert_eq!(r.public_key_hex, key(&k1));
+    assert_eq!(r.last_seq, 0);
+    assert!(!s
+        .check_mqtt_password("agent-1", &f.mqtt_password)
+        .await
+        .unwrap());
+    assert!(s.check_mqtt_password("agent-1", "pw-1").await.unwrap());
+    assert_eq!(
+        s.redeem_enrollment_code(&h("AAAABBBB"), &key(&k2), "pw-2", "0.1.0", now)
+            .await
+            .unwrap(),
+        Redeemed::Used
+    );
+    // A second code replaces an unused first; an expired one is refused.
+    s.create_enrollment_code(rid, &h("CCCC"), now + 60_000, "admin", now)
+        .await
+        .unwrap();
+    s.create_enrollment_code(rid, &h("DDDD"), now + 60_000, "admin", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.redeem_enrollment_code(&h("CCCC"), &key(&k2), "pw-2", "0.1.0", now)
+            .await
+            .unwrap(),
+        Redeemed::Replaced
+    );
+    assert_eq!(
+        s.redeem_enrollment_code(&h("DDDD"), &key(&k2), "pw-2", "0.1.0", now + 60_000)
+            .await
+            .unwrap(),
+        Redeemed::Expired
+    );
+    let st = s.enrollment_state(rid).await.unwrap().unwrap();
+    assert_eq!(st.open_code_expires_at, Some(now + 60_000));
+    assert!(st.enrolled_at.is_some() && st.revoked_at.is_none());
+
+    // Revocation: key and password stop working, the open code with them.
+    let r = s.revoke_router(rid, "admin", now).await.unwrap();
+    assert_eq!(r.public_key_hex, "");
+    assert!(!r.online);
+    assert!(!s.check_mqtt_password("agent-1", "pw-1").await.unwrap());
+    assert!(!s.check_mqtt_password("agent-1", "").await.unwrap());
+    assert_eq!(
+        s.redeem_enrollment_code(&h("DDDD"), &key(&k2), "pw-2", "0.1.0", now)
+            .await
+            .unwrap(),
+        Redeemed::Replaced
+    );
+    let st = s.enrollment_state(rid).await.unwrap().unwrap();
+    assert_eq!(st.revoked_at, Some(now));
+    assert_eq!(st.open_code_expires_at, None);
+    assert!(matches!(
+        s.revoke_router(Uuid::new_v4(), "admin", now).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.create_enrollment_code(Uuid::new_v4(), &h("EEEE"), now, "admin", now)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A replacement device enrolls with a new code.
+    s.create_enrollment_code(rid, &h("FFFF"), now + 60_000, "admin", now)
+        .await
+        .unwrap();
+    let Redeemed::Enrolled(r) = s
+        .redeem_enrollment_code(&h("FFFF"), &key(&k2), "pw-2", "0.1.0", now)
+        .await
+        .unwrap()
+    else {
+        panic!("re-enrollment after revocation");
+    };
+    assert_eq!(r.public_key_hex, key(&k2));
+    assert!(s.check_mqtt_password("agent-1", "pw-2").await.unwrap());
+    assert!(s
+        .enrollment_state(rid)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_none());
+    for report in s.verify_chains().await.unwrap() {
+        assert_eq!(report.first_bad_row, None, "{report:?}");
+    }
 }

@@ -79,8 +79,17 @@ pub(super) async fn create_router(s: &PgStore, r: NewRouter) -> StoreResult<Rout
             "agent id must be 1-64 ASCII letters, digits, - or _".into(),
         ));
     }
-    mtm_common::keys::parse_public_key(&r.public_key_hex)
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // An empty key: the router waits for enrollment with a code and has no MQTT login yet.
+    let pending = r.public_key_hex.trim().is_empty();
+    if !pending {
+        mtm_common::keys::parse_public_key(&r.public_key_hex)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    }
+    let password_hash = if pending || r.mqtt_password.is_empty() {
+        String::new()
+    } else {
+        mqtt_password_hash(&r.mqtt_password)
+    };
     let id = Uuid::new_v4();
     let now = now_ms();
     let _w = s.write.lock().await;
@@ -93,7 +102,7 @@ pub(super) async fn create_router(s: &PgStore, r: NewRouter) -> StoreResult<Rout
     .bind(&r.name)
     .bind(&r.agent_id)
     .bind(r.public_key_hex.trim().to_lowercase())
-    .bind(mqtt_password_hash(&r.mqtt_password))
+    .bind(password_hash)
     .bind(now)
     .execute(&s.pool)
     .await

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod chain;
+mod enrollment;
 mod entities;
 mod ingest;
 mod rows;
@@ -428,6 +429,44 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn create_enrollment_code(
+        &self,
+        router_id: Uuid,
+        code_hash: &str,
+        expires_at: i64,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        enrollment::create_code(self, router_id, code_hash, expires_at, actor, now).await
+    }
+
+    async fn redeem_enrollment_code(
+        &self,
+        code_hash: &str,
+        public_key_hex: &str,
+        mqtt_password: &str,
+        agent_version: &str,
+        now: i64,
+    ) -> StoreResult<Redeemed> {
+        enrollment::redeem(
+            self,
+            code_hash,
+            public_key_hex,
+            mqtt_password,
+            agent_version,
+            now,
+        )
+        .await
+    }
+
+    async fn revoke_router(&self, router_id: Uuid, actor: &str, now: i64) -> StoreResult<Router> {
+        enrollment::revoke(self, router_id, actor, now).await
+    }
+
+    async fn enrollment_state(&self, router_id: Uuid) -> StoreResult<Option<EnrollmentState>> {
+        enrollment::state(self, router_id).await
     }
 }
 

@@ -1,0 +1,331 @@
+//! Enrollment and revocation of agents (issue #8).
+//!
+//! An admin asks for a one-time code for a router record; the technician runs
+//! `mtm-agent enroll --server URL --code CODE` on the device, which sends only the public key
+//! it made there. Redeeming the code gives the router that key and a fresh MQTT password, so a
+//! replaced device's old key and password stop working the moment the new one enrolls.
+//! Revoking clears both at once: ingest can no longer verify the agent's envelopes (the key does
+//! not parse) and the broker's login check matches no password.
+
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, ManagerUp};
+use crate::store::{enrollment_code_hash, now_ms, EnrollmentState, Redeemed, Router as RouterRow};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{Extensions, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+/// Length of an enrollment code (without the dashes shown every four characters): 16 characters
+/// of a 31-letter alphabet, about 79 bits.
+pub const CODE_LEN: usize = 16;
+
+/// Default lifetime of an enrollment code: a day, time enough for a site visit.
+pub const DEFAULT_CODE_TTL_S: u64 = 24 * 3600;
+
+/// Enrollment settings (server config keys `mqtt_public_addr` and `enrollment_code_ttl_s`).
+#[derive(Debug, Clone)]
+pub struct EnrollmentSettings {
+    /// `host:port` agents should dial for the broker; `None`: the address the broker is bound to.
+    pub mqtt_public_addr: Option<String>,
+    /// Default lifetime of a new code, seconds.
+    pub code_ttl_s: u64,
+}
+
+impl Default for EnrollmentSettings {
+    fn default() -> Self {
+        EnrollmentSettings {
+            mqtt_public_addr: None,
+            code_ttl_s: DEFAULT_CODE_TTL_S,
+        }
+    }
+}
+
+/// Enrollment routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/routers/{id}/enrollment-code", post(create_code))
+        .route("/api/routers/{id}/enrollment", get(state))
+        .route("/api/routers/{id}/revoke", post(revoke))
+        .route("/api/enroll", post(enroll))
+}
+
+/// Body of `POST /api/routers/{id}/enrollment-code` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// Lifetime in seconds (60 s to 30 days); the server's default when absent.
+    pub ttl_s: Option<u64>,
+}
+
+/// A new enrollment code, shown this once (only its hash is stored).
+#[derive(Debug, Serialize)]
+pub struct EnrollmentCode {
+    /// The router it enrolls.
+    pub router_id: Uuid,
+    /// That router's agent id.
+    pub agent_id: String,
+    /// The code, in groups of four (dashes and case do not matter when typed).
+    pub code: String,
+    /// Unix ms after which the code is refused.
+    pub expires_at: i64,
+}
+
+async fn create_code(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    body: Option<Json<CodeRequest>>,
+) -> AppResult<(StatusCode, Json<EnrollmentCode>)> {
+    let req = body.map(|Json(b)| b).unwrap_or_default();
+    let ttl_s = req.ttl_s.unwrap_or(state.settings.enrollment.code_ttl_s);
+    if !(60..=30 * 86_400).contains(&ttl_s) {
+        return Err(AppError::BadRequest(
+            "ttl_s must be between 60 and 2592000".into(),
+        ));
+    }
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    let raw = mtm_common::token_code::generate(CODE_LEN);
+    let code = group(&raw);
+    let now = now_ms();
+    let expires_at = now + (ttl_s as i64) * 1000;
+    state
+        .store
+        .create_enrollment_code(
+            id,
+            &enrollment_code_hash(&raw),
+            expires_at,
+            &cur.user.username,
+            now,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrollmentCode {
+            router_id: id,
+            agent_id: router.agent_id,
+            code,
+            expires_at,
+        }),
+    ))
+}
+
+/// `ABCD-EFGH-...`: easier to read out and type.
+fn group(raw: &str) -> String {
+    raw.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+async fn state(
+    State(state): State<AppState>,
+    _: Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<EnrollmentState>> {
+    Ok(Json(
+        state
+            .store
+            .enrollment_state(id)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    ))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<RouterRow>> {
+    let router = state
+        .store
+        .revoke_router(id, &cur.user.username, now_ms())
+        .await?;
+    tracing::warn!(agent = %router.agent_id, by = %cur.user.username, "agent revoked");
+    Ok(Json(router))
+}
+
+/// Body of `POST /api/enroll`, sent by `mtm-agent enroll`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time code.
+    pub code: String,
+    /// The ed25519 public key the agent made on the device, hex.
+    pub public_key_hex: String,
+    /// The agent's version.
+    #[serde(default)]
+    pub agent_version: String,
+}
+
+/// What an enrolled agent needs; the MQTT password is shown this once and stored only hashed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// Its agent id (also its MQTT username).
+    pub agent_id: String,
+    /// Broker host agents dial.
+    pub mqtt_host: String,
+    /// Broker port.
+    pub mqtt_port: u16,
+    /// MQTT username.
+    pub mqtt_username: String,
+    /// MQTT password.
+    pub mqtt_password: String,
+    /// The control plane's public key, hex, for the agent to pin.
+    pub control_plane_public_key: String,
+}
+
+/// Why `POST /api/enroll` refused: a stable `reason` for the agent and a sentence for people.
+#[derive(Debug)]
+pub struct EnrollError {
+    status: StatusCode,
+    reason: &'static str,
+    message: String,
+}
+
+impl EnrollError {
+    fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
+        EnrollError {
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AppError> for EnrollError {
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        // AppError's own response logs internal errors; only its status is kept.
+        let status = e.into_response().status();
+        EnrollError::new(status, "error", message)
+    }
+}
+
+impl IntoResponse for EnrollError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message, "reason": self.reason })),
+        )
+            .into_response()
+    }
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    ext: Extensions,
+    Json(req): Json<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, EnrollError> {
+    let addr = ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    // Counted like logins, per address: codes cannot be guessed, but a flood can be slowed.
+    let account = format!("enroll@{addr}");
+    if !state.limiter.allowed(&account, &addr) {
+        return Err(EnrollError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed enrollments from this address; try again later",
+        ));
+    }
+    if mtm_common::keys::parse_public_key(&req.public_key_hex).is_err() {
+        return Err(EnrollError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_key",
+            "public_key_hex must be an ed25519 public key, 64 hex characters",
+        ));
+    }
+    if req.agent_version.len() > 64 || req.code.len() > 64 {
+        return Err(EnrollError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "code or agent_version too long",
+        ));
+    }
+    let password = hex::encode(rand::random::<[u8; 32]>());
+    let now = now_ms();
+    let outcome = state
+        .store
+        .redeem_enrollment_code(
+            &enrollment_code_hash(&req.code),
+            &req.public_key_hex,
+            &password,
+            &req.agent_version,
+            now,
+        )
+        .await
+        .map_err(AppError::from)?;
+    let refused = |status, reason, message: &str| {
+        state.limiter.failed(&account, &addr);
+        tracing::info!(addr, reason, "enrollment refused");
+        Err(EnrollError::new(status, reason, message))
+    };
+    let router = match outcome {
+        Redeemed::Enrolled(r) => r,
+        Redeemed::Unknown => {
+            return refused(
+                StatusCode::NOT_FOUND,
+                "unknown_code",
+                "unknown enrollment code (check what you typed)",
+            )
+        }
+        Redeemed::Used => {
+            return refused(
+                StatusCode::CONFLICT,
+                "used",
+                "this enrollment code was used already; ask an admin for a new one",
+            )
+        }
+        Redeemed::Replaced => {
+            return refused(
+                StatusCode::GONE,
+                "replaced",
+                "this enrollment code was replaced by a newer one or the router was revoked",
+            )
+        }
+        Redeemed::Expired => {
+            return refused(
+                StatusCode::GONE,
+                "expired",
+                "this enrollment code has expired; ask an admin for a new one",
+            )
+        }
+    };
+    state.limiter.succeeded(&account);
+    tracing::info!(agent = %router.agent_id, addr, "agent enrolled");
+    let (mqtt_host, mqtt_port) = broker_address(&state);
+    Ok(Json(EnrollResponse {
+        agent_id: router.agent_id.clone(),
+        mqtt_host,
+        mqtt_port,
+        mqtt_username: router.agent_id,
+        mqtt_password: password,
+        control_plane_public_key: state.settings.control_plane_public_key.clone(),
+    }))
+}
+
+/// The configured public broker address, or the one the broker is bound to.
+fn broker_address(state: &AppState) -> (String, u16) {
+    let bound = state.settings.mqtt_addr;
+    match &state.settings.enrollment.mqtt_public_addr {
+        Some(a) => split_host_port(a).unwrap_or((bound.ip().to_string(), bound.port())),
+        None => (bound.ip().to_string(), bound.port()),
+    }
+}
+
+/// `host:port` (or `[v6]:port`) into its parts.
+pub fn split_host_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.trim().rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port: u16 = port.parse().ok()?;
+    (!host.is_empty() && port != 0).then(|| (host.to_owned(), port))
+}
+
+#[cfg(test)]
+mod tests;

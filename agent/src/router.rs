@@ -85,8 +85,13 @@ impl RouterLink {
 
     /// Record the outcome of a call: a connection error drops the session.
     pub fn observe<T>(&mut self, r: &Result<T, Error>) {
-        match r {
-            Err(e) if is_retryable(e) => {
+        self.note(r.as_ref().err());
+    }
+
+    /// Record a call's error (or `None` for success).
+    pub fn note(&mut self, err: Option<&Error>) {
+        match err {
+            Some(e) if is_retryable(e) => {
                 self.client = None;
                 self.mark_down(e);
             }

@@ -197,29 +197,15 @@ async fn usage_once(shared: &Shared) {
         Ok(c) => telemetry::usage_cycle(c, &shared.store).await,
         Err(e) => Err(e.into()),
     };
-    if let Err(telemetry::TelemetryError::Router(e)) = &r {
-        let e: Result<(), _> = Err(clone_err(e));
-        link.observe(&e);
-    } else if let Err(e) = &r {
-        tracing::error!(error = %e, "usage poll failed");
-    }
-}
-
-// `mtm_routeros::Error` is not Clone; keep what `observe` needs to classify it.
-fn clone_err(e: &mtm_routeros::Error) -> mtm_routeros::Error {
-    use mtm_routeros::Error as E;
-    match e {
-        E::Io(io) => E::Io(std::io::Error::new(io.kind(), io.to_string())),
-        E::Timeout(w) => E::Timeout(w),
-        E::Protocol(m) => E::Protocol(m.clone()),
-        E::Login(m) => E::Login(m.clone()),
-        E::Trap { message, category } => E::Trap {
-            message: message.clone(),
-            category: *category,
-        },
-        E::Fatal(m) => E::Fatal(m.clone()),
-        E::Closed => E::Closed,
-        E::Tls(m) => E::Tls(m.clone()),
+    match &r {
+        Err(telemetry::TelemetryError::Router(e)) => {
+            if !is_retryable(e) {
+                tracing::warn!(error = %e, "usage poll refused by the router");
+            }
+            link.note(Some(e));
+        }
+        Err(e) => tracing::error!(error = %e, "usage poll failed"),
+        Ok(_) => link.note(None),
     }
 }
 
@@ -229,7 +215,7 @@ async fn health_once(shared: &Shared) {
         let mut link = shared.router.lock().await;
         let h = telemetry::health(link.client().await, outbox_len).await;
         if !h.router_reachable {
-            link.observe::<()>(&Err(mtm_routeros::Error::Closed));
+            link.note(Some(&mtm_routeros::Error::Closed));
         }
         h
     };

@@ -39,6 +39,8 @@ async fn every_role_in_the_browser() {
     let staff_api = api.login("staff", STAFF_PASSWORD).await;
     logout(c).await;
 
+    // Managers and admins sit at a laptop.
+    c.set_window_size(1280, 800).await.unwrap();
     manager_watches_live_and_sees_the_cash_alert(&browser, &url, &api, &staff_api, &site).await;
     logout(c).await;
 

@@ -154,6 +154,17 @@ impl Ingest {
         if let Err(e) = self.dispatcher.ack(agent, outcome.last_seq).await {
             tracing::warn!(agent, error = %e, "could not ack");
         }
+        // Checks run after the commit, so what they read includes this batch; a failed check
+        // is logged and tried again with the next inventory.
+        for item in &items {
+            if let UpMessage::Inventory(inv) = &item.message {
+                let checked =
+                    crate::checks::after_inventory(&*self.store, agent, inv, item.at).await;
+                if let Err(e) = checked {
+                    tracing::error!(agent, error = %e, "inventory check failed");
+                }
+            }
+        }
         if outcome.saw_hello {
             if let Err(e) = self.dispatcher.resend_open(agent).await {
                 tracing::warn!(agent, error = %e, "could not resend commands");

@@ -310,3 +310,88 @@ async fn a_finished_catalog_records_the_routers_version_and_is_not_queued_again(
         .unwrap();
     assert!(!again, "the router is up to date");
 }
+
+#[tokio::test]
+async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_one_nothing() {
+    let rig = rig().await;
+    let (token, cmd) = rig.f.issue().await;
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: token.id,
+        router_user_id: "*1".into(),
+        already_present: false,
+    });
+    let issued_user = mtm_common::RouterUser {
+        router_id: "*1".into(),
+        name: token.code.clone(),
+        profile: Some("mtm-1h".into()),
+        comment: Some(mtm_common::router_comment(token.id)),
+        limit_uptime_s: Some(3600),
+        ..Default::default()
+    };
+    let rogue = mtm_common::RouterUser {
+        router_id: "*2".into(),
+        name: "HANDMADE".into(),
+        profile: Some("mtm-1h".into()),
+        ..Default::default()
+    };
+    let inventory = |users| {
+        UpMessage::Inventory(mtm_common::Inventory {
+            users,
+            sessions: vec![],
+        })
+    };
+    let batch = vec![
+        up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &applied)),
+        up(
+            "agent-1",
+            sealed(
+                &rig.f.agent_key,
+                "agent-1",
+                2,
+                &inventory(vec![issued_user.clone()]),
+            ),
+        ),
+    ];
+    rig.ingest.handle_batch(batch).await;
+    let none = rig.f.store.list_alerts(&Default::default()).await.unwrap();
+    assert!(
+        none.is_empty(),
+        "a normal inventory raises nothing: {none:?}"
+    );
+    let m = up(
+        "agent-1",
+        sealed(
+            &rig.f.agent_key,
+            "agent-1",
+            3,
+            &inventory(vec![issued_user.clone(), rogue.clone()]),
+        ),
+    );
+    rig.ingest.handle_batch(vec![m]).await;
+    let alerts = rig.f.store.list_alerts(&Default::default()).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].kind, "rogue_token");
+    assert_eq!(alerts[0].agent_id.as_deref(), Some("agent-1"));
+    assert_eq!(alerts[0].location_id, Some(rig.f.location.id));
+    // The same evidence in the next inventory raises nothing new.
+    let m = up(
+        "agent-1",
+        sealed(
+            &rig.f.agent_key,
+            "agent-1",
+            4,
+            &inventory(vec![issued_user, rogue]),
+        ),
+    );
+    rig.ingest.handle_batch(vec![m]).await;
+    assert_eq!(
+        rig.f
+            .store
+            .list_alerts(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

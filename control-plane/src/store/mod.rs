@@ -145,6 +145,15 @@ pub trait Store: Send + Sync {
         finding: &crate::reconcile::Finding,
         now: i64,
     ) -> StoreResult<Option<Alert>>;
+    /// Tokens as the ledger issued them, for the router-side checks: those with one of `ids`,
+    /// those on `router_id` with one of `codes`, and every token of `router_id` that should be on
+    /// the router now (applied through disabled).
+    async fn issued_tokens(
+        &self,
+        router_id: Uuid,
+        ids: &[Uuid],
+        codes: &[String],
+    ) -> StoreResult<Vec<crate::reconcile::IssuedToken>>;
     /// Alerts matching a filter, newest first.
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
     /// Acknowledge or resolve an alert with a note, audited in the same transaction.

@@ -41,6 +41,10 @@ macro_rules! store_suite {
             crate::store::suite::alerts_raise_once_and_resolve_with_a_note($make).await
         }
         #[tokio::test]
+        async fn issued_tokens_for_the_router_checks() {
+            crate::store::suite::issued_tokens_for_the_router_checks($make).await
+        }
+        #[tokio::test]
         async fn token_listing_filters_and_pages() {
             crate::store::suite::token_listing_filters_and_pages($make).await
         }
@@ -463,6 +467,59 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
     for r in s.verify_chains().await.unwrap() {
         assert_eq!(r.first_bad_row, None);
     }
+}
+
+pub async fn issued_tokens_for_the_router_checks(f: Fixture) {
+    let s = &f.store;
+    let (t1, cmd) = f.issue().await;
+    let (t2, _) = f.issue().await;
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: t1.id,
+        router_user_id: "*1".into(),
+        already_present: false,
+    });
+    let usage = UpMessage::Usage(UsageReport {
+        entries: vec![Usage {
+            token_id: Some(t1.id),
+            username: t1.code.clone(),
+            active: true,
+            uptime_s: 90,
+            bytes_in: 100,
+            bytes_out: 200,
+            delta_uptime_s: 90,
+            delta_bytes_in: 100,
+            delta_bytes_out: 200,
+            ..Default::default()
+        }],
+    });
+    s.apply_up("agent-1", &[item(1, applied), item(2, usage)], 5)
+        .await
+        .unwrap();
+    // Without keys: only what should be on the router now (t1; t2 is still in flight).
+    let on_router = s.issued_tokens(f.router.id, &[], &[]).await.unwrap();
+    assert_eq!(on_router.len(), 1);
+    let t = &on_router[0];
+    assert_eq!(
+        (t.token_id, t.agent_id.as_str(), t.package_slug.as_str()),
+        (t1.id, "agent-1", "1h")
+    );
+    assert_eq!(t.state, crate::reconcile::TokenState::InUse);
+    assert_eq!(
+        (t.used_uptime_s, t.used_bytes, t.limit_uptime_s),
+        (90, 300, Some(3600))
+    );
+    assert!(t.applied_at.is_some() && t.first_login_at.is_some());
+    // By id and by code the in-flight one is found too.
+    let by_id = s.issued_tokens(f.router.id, &[t2.id], &[]).await.unwrap();
+    assert_eq!(by_id.len(), 2);
+    let by_code = s
+        .issued_tokens(f.router.id, &[], &[t2.code.clone(), "NOPE".into()])
+        .await
+        .unwrap();
+    assert!(by_code
+        .iter()
+        .any(|t| t.token_id == t2.id && t.state == crate::reconcile::TokenState::Issued));
 }
 
 pub async fn token_listing_filters_and_pages(f: Fixture) {

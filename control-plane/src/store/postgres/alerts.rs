@@ -131,3 +131,82 @@ pub(super) async fn set_alert_state(
     tx.commit().await?;
     alert_from_row(&row)
 }
+
+pub(super) async fn issued_tokens(
+    s: &PgStore,
+    router_id: Uuid,
+    ids: &[Uuid],
+    codes: &[String],
+) -> StoreResult<Vec<crate::reconcile::IssuedToken>> {
+    use crate::reconcile::{password_sha256, IssuedToken, TokenState as Ledger};
+    let mut cond = String::from(
+        "(t.router_id = $1 AND t.state IN ('applied', 'in_use', 'used_up', 'expired', 'disabled'))",
+    );
+    let mut n = 1;
+    let mut list = |len: usize| {
+        let p: Vec<String> = (0..len).map(|i| format!("${}", n + 1 + i)).collect();
+        n += len;
+        p.join(", ")
+    };
+    if !ids.is_empty() {
+        cond.push_str(&format!(" OR t.id IN ({})", list(ids.len())));
+    }
+    if !codes.is_empty() {
+        cond.push_str(&format!(
+            " OR (t.router_id = $1 AND t.code IN ({}))",
+            list(codes.len())
+        ));
+    }
+    let sql = format!(
+        "SELECT t.*, p.slug AS package_slug, p.limit_uptime_s, p.limit_bytes_total, p.validity_s,
+           r.agent_id,
+           (SELECT MAX(l.at) FROM token_ledger l WHERE l.token_id = t.id AND l.event = 'used_up') AS used_up_at,
+           CAST((SELECT COALESCE(SUM(u.delta_uptime_s), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_uptime,
+           CAST((SELECT COALESCE(SUM(u.delta_bytes_in + u.delta_bytes_out), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_bytes
+         FROM tokens t JOIN packages p ON p.id = t.package_id JOIN routers r ON r.id = t.router_id
+         WHERE {cond} LIMIT 20000"
+    );
+    let mut q = sqlx::query(&sql).bind(router_id.to_string());
+    for id in ids {
+        q = q.bind(id.to_string());
+    }
+    for c in codes {
+        q = q.bind(c.clone());
+    }
+    let rows = q.fetch_all(&s.pool).await?;
+    let opt_u64 = |r: &PgRow, c: &str| -> StoreResult<Option<u64>> {
+        Ok(r.try_get::<Option<i64>, _>(c)?.map(|v| v.max(0) as u64))
+    };
+    rows.iter()
+        .map(|r| {
+            let state: String = r.try_get("state")?;
+            let password: Option<String> = r.try_get("password")?;
+            Ok(IssuedToken {
+                token_id: uuid_col(r, "id")?,
+                code: r.try_get("code")?,
+                package_slug: r.try_get("package_slug")?,
+                limit_uptime_s: opt_u64(r, "limit_uptime_s")?,
+                limit_bytes_total: opt_u64(r, "limit_bytes_total")?,
+                validity_s: opt_u64(r, "validity_s")?,
+                password_sha256: password_sha256(password.as_deref()),
+                state: Ledger::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?,
+                issued_at: r.try_get("created_at")?,
+                staff_id: Some(uuid_col(r, "staff_id")?),
+                shift_id: opt_uuid_col(r, "shift_id")?,
+                location_id: Some(uuid_col(r, "location_id")?),
+                agent_id: r.try_get("agent_id")?,
+                router_user_id: r.try_get("router_user_id")?,
+                price_minor: r.try_get("price_minor")?,
+                currency: r.try_get("currency")?,
+                applied_at: r.try_get("applied_at")?,
+                first_login_at: r.try_get("first_login_at")?,
+                used_up_at: r.try_get("used_up_at")?,
+                expired_at: r.try_get("expired_at")?,
+                ended_at: None,
+                used_uptime_s: r.try_get::<i64, _>("used_uptime")?.max(0) as u64,
+                used_bytes: r.try_get::<i64, _>("used_bytes")?.max(0) as u64,
+            })
+        })
+        .collect()
+}

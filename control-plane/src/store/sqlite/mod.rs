@@ -357,6 +357,15 @@ impl Store for SqliteStore {
         alerts::raise_alert(self, finding, now).await
     }
 
+    async fn issued_tokens(
+        &self,
+        router_id: Uuid,
+        ids: &[Uuid],
+        codes: &[String],
+    ) -> StoreResult<Vec<crate::reconcile::IssuedToken>> {
+        alerts::issued_tokens(self, router_id, ids, codes).await
+    }
+
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
         alerts::list_alerts(self, filter).await
     }

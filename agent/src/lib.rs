@@ -7,6 +7,8 @@
 //! [`router`] (session), [`mqtt`] (broker link), [`runtime`] (tasks), [`status`] (HTTP),
 //! [`agent`] (start/stop).
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod backoff;
 pub mod commands;

@@ -106,6 +106,7 @@ async fn a_voucher_goes_to_the_simulated_router_and_usage_comes_back() {
     cfg.router.password = "router-pass".into();
     cfg.intervals.usage_poll_s = 1;
     cfg.intervals.health_s = 1;
+    cfg.intervals.inventory_s = 1;
     let agent = Agent::start(cfg).await.unwrap();
 
     // The agent's hello brings the catalog down; the router gets the profile.
@@ -189,6 +190,36 @@ async fn a_voucher_goes_to_the_simulated_router_and_usage_comes_back() {
     poll("the outbox drained by acks", || {
         let s = agent.status();
         async move { s.outbox_len == 0 && s.last_acked_seq > 0 }
+    })
+    .await;
+    // Inventories of a normal router raise no alert; a user made by hand on the router does.
+    poll("an inventory after the usage", || {
+        let store = store.clone();
+        async move {
+            let r = store.router_by_agent("cafe-r1").await.unwrap().unwrap();
+            r.last_seq > 8
+        }
+    })
+    .await;
+    let alerts = store.list_alerts(&Default::default()).await.unwrap();
+    assert!(alerts.is_empty(), "false alarm: {alerts:?}");
+    // A dishonest staff member adds a user with a RouterOS client, as they would by hand.
+    let ros = mtm_routeros::Client::connect(&mtm_routeros::ClientConfig::plain(
+        sim.addr().to_string(),
+        "mtm",
+        "router-pass",
+    ))
+    .await
+    .unwrap();
+    ros.command(&["/ip/hotspot/user/add", "=name=HANDMADE1", "=profile=mtm-1h"])
+        .await
+        .unwrap();
+    poll("the rogue alert", || {
+        let store = store.clone();
+        async move {
+            let alerts = store.list_alerts(&Default::default()).await.unwrap();
+            alerts.iter().any(|a| a.kind == "rogue_token")
+        }
     })
     .await;
     agent.shutdown().await;

@@ -5,7 +5,7 @@
 //! Layout, one concern per module: [`config`], [`keyfile`], [`store`] (outbox, inbox,
 //! baselines), [`downlink`] (verification), [`commands`] (router actions), [`telemetry`],
 //! [`router`] (session), [`mqtt`] (broker link), [`runtime`] (tasks), [`status`] (HTTP),
-//! [`agent`] (start/stop).
+//! [`agent`] (start/stop); [`enroll`] and [`router_script`] for setting a site up.
 
 #![warn(missing_docs)]
 
@@ -14,10 +14,12 @@ pub mod backoff;
 pub mod commands;
 pub mod config;
 pub mod downlink;
+pub mod enroll;
 pub mod error;
 pub mod keyfile;
 pub mod mqtt;
 pub mod router;
+pub mod router_script;
 pub mod runtime;
 pub mod status;
 pub mod store;

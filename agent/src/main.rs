@@ -1,4 +1,5 @@
-//! `mtm-agent`: run the agent, make its key, check its configuration, or read its status.
+//! `mtm-agent`: run the agent, make its key, check its configuration, read its status, enroll
+//! it with a one-time code, or print a site's RouterOS scripts.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use mtm_agent::{load_or_create_key, Agent, AgentConfig};
+use mtm_agent::{load_or_create_key, Agent};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +46,72 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:9469")]
         addr: String,
     },
+    /// Enroll with a one-time code: make the key here, send only its public half, and write
+    /// the identity the server returns into the config (other settings are kept).
+    Enroll(EnrollArgs),
+    /// Print the RouterOS scripts of firmware-config/ filled in for one site.
+    RouterScript(RouterScriptArgs),
+}
+
+#[derive(clap::Args)]
+struct EnrollArgs {
+    /// The control plane's URL, e.g. https://mtm.example.com
+    #[arg(long, env = "MTM_ENROLL_SERVER")]
+    server: String,
+    /// The one-time enrollment code from the console.
+    #[arg(long, env = "MTM_ENROLL_CODE", hide_env_values = true)]
+    code: String,
+    /// Config file to update or create (mode 0600); without it the identity goes to
+    /// DATA_DIR/enrollment.toml, which `run` reads over its config.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Data directory for agent.key (default: MTM_DATA_DIR, the config's data_dir, or
+    /// /var/lib/mtm-agent).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// PEM file with the CA of the server's certificate (default: the built-in web roots).
+    #[arg(long)]
+    ca: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct RouterScriptArgs {
+    /// Site name (for the header).
+    #[arg(long)]
+    site: String,
+    /// IPv4 address the agent connects from (172.17.0.2 in a container, the Pi's address).
+    #[arg(long)]
+    agent_address: String,
+    /// The agent's RouterOS account and group.
+    #[arg(long, default_value = "mtm-agent")]
+    api_user: String,
+    /// Its password (default: a fresh random one, printed in api-user.rsc).
+    #[arg(long, env = "MTM_ROUTER_PASSWORD", hide_env_values = true)]
+    api_password: Option<String>,
+    /// Rate limit of the baseline hotspot profiles.
+    #[arg(long, default_value = "2M/5M")]
+    rate_limit: String,
+    /// Also print the container set-up (the agent runs on the router).
+    #[arg(long)]
+    container: bool,
+    /// RouterOS version, for the container syntax: 7.19 (7.4-7.19) or 7.20 (7.20 and later).
+    #[arg(long, default_value = "7.19")]
+    routeros: mtm_agent::router_script::RouterOs,
+    /// Router storage for the container.
+    #[arg(long, default_value = "usb1")]
+    disk: String,
+    /// Registry holding the agent image.
+    #[arg(long, default_value = "https://ghcr.io")]
+    registry_url: String,
+    /// Agent image and tag.
+    #[arg(long, default_value = "")]
+    image: String,
+    /// The control plane's URL (the container enrolls at its first start).
+    #[arg(long, default_value = "")]
+    server: String,
+    /// One-time enrollment code for this router (container).
+    #[arg(long, default_value = "")]
+    code: String,
 }
 
 fn init_logs(json: bool) {
@@ -85,7 +152,9 @@ fn main() -> ExitCode {
 async fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Run { config } => {
-            let cfg = AgentConfig::load(&config)?;
+            // Reads DATA_DIR/enrollment.toml over the file, and enrolls first from
+            // MTM_ENROLL_SERVER/MTM_ENROLL_CODE when there is no identity yet (containers).
+            let cfg = mtm_agent::enroll::load_config(&config).await?;
             init_logs(cfg.log_json);
             let handle = Agent::start(cfg).await?;
             if let Some(addr) = handle.status_addr() {
@@ -101,6 +170,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Check { config } => check(&config).await,
+        Cmd::Enroll(a) => enroll(a).await,
+        Cmd::RouterScript(a) => router_script(a),
         Cmd::Status { addr } => {
             let (code, body) = mtm_agent::status::get(&addr, "/status")
                 .await
@@ -113,6 +184,48 @@ async fn real_main(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn enroll(a: EnrollArgs) -> anyhow::Result<()> {
+    let opts = mtm_agent::enroll::EnrollOptions {
+        server: a.server,
+        code: a.code,
+        config: a.config,
+        data_dir: a.data_dir,
+        ca_file: a.ca,
+    };
+    let done = mtm_agent::enroll::enroll(&opts).await?;
+    println!(
+        "enrolled as {} (broker {}:{}); identity written to {}; key in {}",
+        done.identity.agent_id,
+        done.identity.mqtt_host,
+        done.identity.mqtt_port,
+        done.written_to.display(),
+        done.data_dir.display()
+    );
+    println!("public key {}", done.public_key_hex);
+    Ok(())
+}
+
+fn router_script(a: RouterScriptArgs) -> anyhow::Result<()> {
+    let v = mtm_agent::router_script::SiteValues {
+        site: a.site,
+        agent_address: a.agent_address,
+        api_user: a.api_user,
+        api_password: a
+            .api_password
+            .unwrap_or_else(mtm_agent::router_script::random_password),
+        rate_limit: a.rate_limit,
+        container: a.container,
+        routeros: a.routeros,
+        disk: a.disk,
+        registry_url: a.registry_url,
+        image: a.image,
+        server_url: a.server,
+        enroll_code: a.code,
+    };
+    print!("{}", mtm_agent::router_script::render(&v)?);
+    Ok(())
 }
 
 async fn wait_for_signal() {
@@ -131,7 +244,7 @@ async fn wait_for_signal() {
 }
 
 async fn check(path: &std::path::Path) -> anyhow::Result<()> {
-    let cfg = AgentConfig::load(path)?;
+    let cfg = mtm_agent::enroll::load_config(path).await?;
     println!("config: ok ({})", path.display());
     let mut failed = false;
 

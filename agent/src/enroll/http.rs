@@ -173,12 +173,13 @@ pub async fn post_json(
             .map_err(|e| unreachable(e.to_string()))?;
         match tls {
             Some(cfg) => {
-                let name = rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(
-                    |e| HttpError::Tls {
-                        host: url.host.clone(),
-                        message: e.to_string(),
-                    },
-                )?;
+                let name =
+                    rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(|e| {
+                        HttpError::Tls {
+                            host: url.host.clone(),
+                            message: e.to_string(),
+                        }
+                    })?;
                 let stream = tokio_rustls::TlsConnector::from(cfg)
                     .connect(name, tcp)
                     .await

@@ -1,0 +1,360 @@
+//! Enrollment: `mtm-agent enroll --server URL --code CODE`.
+//!
+//! The agent loads or makes its ed25519 key in the data directory, sends only the public key with
+//! the one-time code, and writes what the server returns (agent id, the control plane's key,
+//! which it pins, and the broker account) into its configuration file, keeping every other
+//! setting (router address and password, intervals, comments) as it was. Router credentials
+//! never leave the device.
+//!
+//! In a RouterOS container the image's config is read-only in practice, so `run` enrolls by
+//! itself when the config has no identity and `MTM_ENROLL_SERVER`/`MTM_ENROLL_CODE` are set; the
+//! result then lives in `{data_dir}/enrollment.toml` and is read over the config at every start.
+
+pub mod http;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AgentConfig, ConfigError};
+use crate::keyfile::load_or_create_key;
+
+/// File in the data directory holding an identity enrolled without a writable config.
+pub const ENROLLMENT_FILE: &str = "enrollment.toml";
+
+/// How long the whole enrollment request may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why enrollment failed; each variant reads as advice for the technician.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    /// The server could not be reached or spoke something else.
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+    /// The server refused the code.
+    #[error("enrollment refused ({reason}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Stable reason: `unknown_code`, `used`, `expired`, `replaced`, `rate_limited`, ...
+        reason: String,
+        /// The server's sentence.
+        message: String,
+    },
+    /// The server answered with something that is not an enrollment.
+    #[error("unexpected answer from the server (HTTP {status}): {message}")]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// What was wrong.
+        message: String,
+    },
+    /// The key file could not be read or made.
+    #[error(transparent)]
+    Key(#[from] crate::error::AgentError),
+    /// The config file could not be read or written.
+    #[error("config file {path}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What `mtm-agent enroll` needs.
+#[derive(Debug, Clone)]
+pub struct EnrollOptions {
+    /// The control plane's base URL (`https://...`; `http://` only for tests on loopback).
+    pub server: String,
+    /// The one-time code.
+    pub code: String,
+    /// Config file to update (created if missing); `None`: `{data_dir}/enrollment.toml`.
+    pub config: Option<PathBuf>,
+    /// Data directory (key); `None`: `MTM_DATA_DIR`, the config's `data_dir`, or the default.
+    pub data_dir: Option<PathBuf>,
+    /// PEM CA for the server's certificate instead of the built-in web roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The server's reply to `POST /api/enroll`.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct Identity {
+    /// Agent id and MQTT username.
+    pub agent_id: String,
+    /// Broker host.
+    pub mqtt_host: String,
+    /// Broker port.
+    pub mqtt_port: u16,
+    /// MQTT username.
+    pub mqtt_username: String,
+    /// MQTT password.
+    pub mqtt_password: String,
+    /// The control plane's public key, hex.
+    pub control_plane_public_key: String,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("agent_id", &self.agent_id)
+            .field("mqtt_host", &self.mqtt_host)
+            .field("mqtt_port", &self.mqtt_port)
+            .field("mqtt_username", &self.mqtt_username)
+            .field("mqtt_password", &"<redacted>")
+            .field("control_plane_public_key", &self.control_plane_public_key)
+            .finish()
+    }
+}
+
+/// What enrolling did.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    /// The identity received.
+    pub identity: Identity,
+    /// The file it was written to.
+    pub written_to: PathBuf,
+    /// The data directory holding the key.
+    pub data_dir: PathBuf,
+    /// The agent's public key, hex.
+    pub public_key_hex: String,
+}
+
+/// Enroll: key, request, config. Safe to repeat with a new code (the key stays).
+pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
+    let url = http::Url::parse(opts.server.trim())?;
+    let existing = match &opts.config {
+        Some(p) => read_optional(p)?,
+        None => None,
+    };
+    let data_dir = match &opts.data_dir {
+        Some(d) => d.clone(),
+        None => match std::env::var_os("MTM_DATA_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => existing
+                .as_deref()
+                .and_then(|t| AgentConfig::from_toml(t).ok())
+                .map(|c| c.data_dir)
+                .unwrap_or_else(|| AgentConfig::default().data_dir),
+        },
+    };
+    let data_dir = absolute(&data_dir);
+    let key = load_or_create_key(&data_dir)?;
+    let public_key_hex = mtm_common::keys::public_key_hex(&key.verifying_key());
+    let body = serde_json::json!({
+        "code": opts.code.trim(),
+        "public_key_hex": public_key_hex,
+        "agent_version": env!("CARGO_PKG_VERSION"),
+    })
+    .to_string();
+    let reply = http::post_json(
+        &url,
+        "/api/enroll",
+        body.as_bytes(),
+        opts.ca_file.as_deref(),
+        TIMEOUT,
+    )
+    .await?;
+    let identity = read_reply(&reply)?;
+    let (path, text) = match &opts.config {
+        Some(p) => (
+            p.clone(),
+            update_config(existing.as_deref().unwrap_or(""), &identity, &data_dir).map_err(
+                |message| EnrollError::Config {
+                    path: p.clone(),
+                    message,
+                },
+            )?,
+        ),
+        None => (data_dir.join(ENROLLMENT_FILE), identity_toml(&identity)),
+    };
+    write_private(&path, &text).map_err(|e| EnrollError::Config {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Enrolled {
+        identity,
+        written_to: path,
+        data_dir,
+        public_key_hex,
+    })
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_owned();
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .unwrap_or_else(|_| p.to_owned())
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, EnrollError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(EnrollError::Config {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn read_reply(reply: &http::Response) -> Result<Identity, EnrollError> {
+    let json: Option<serde_json::Value> = serde_json::from_slice(&reply.body).ok();
+    if reply.status == 200 {
+        let identity: Identity = json
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| EnrollError::Unexpected {
+                status: 200,
+                message: "the reply is not an enrollment (is the URL the mtm server?)".into(),
+            })?;
+        if !mtm_common::topics::valid_agent_id(&identity.agent_id)
+            || mtm_common::keys::parse_public_key(&identity.control_plane_public_key).is_err()
+            || identity.mqtt_host.is_empty()
+            || identity.mqtt_port == 0
+        {
+            return Err(EnrollError::Unexpected {
+                status: 200,
+                message: "the enrollment reply has an invalid agent id, key or broker".into(),
+            });
+        }
+        return Ok(identity);
+    }
+    if (300..400).contains(&reply.status) {
+        return Err(EnrollError::Unexpected {
+            status: reply.status,
+            message: format!(
+                "the server redirects to {}; use that URL",
+                reply.location.as_deref().unwrap_or("another address")
+            ),
+        });
+    }
+    match json {
+        Some(v) if v["reason"].is_string() => Err(EnrollError::Refused {
+            status: reply.status,
+            reason: v["reason"].as_str().unwrap_or_default().to_owned(),
+            message: v["error"].as_str().unwrap_or_default().to_owned(),
+        }),
+        _ => Err(EnrollError::Unexpected {
+            status: reply.status,
+            message: "no enrollment endpoint there (is the URL the mtm server?)".into(),
+        }),
+    }
+}
+
+/// `text` (an agent config, possibly empty) with the identity and `data_dir` set; every other
+/// key and comment kept.
+pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<String, String> {
+    use toml_edit::{value, DocumentMut, Item, Table};
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        // The message may quote a line with a password: keep only the position.
+        format!("not valid TOML ({:?})", e.span())
+    })?;
+    doc["agent_id"] = value(id.agent_id.as_str());
+    doc["data_dir"] = value(data_dir.display().to_string());
+    doc["control_plane_key"] = value(id.control_plane_public_key.as_str());
+    if !doc.contains_table("mqtt") {
+        doc["mqtt"] = Item::Table(Table::new());
+    }
+    let mqtt = doc["mqtt"]
+        .as_table_mut()
+        .ok_or_else(|| "mqtt is not a table".to_owned())?;
+    mqtt["host"] = value(id.mqtt_host.as_str());
+    mqtt["port"] = value(i64::from(id.mqtt_port));
+    mqtt["username"] = value(id.mqtt_username.as_str());
+    mqtt["password"] = value(id.mqtt_password.as_str());
+    let out = doc.to_string();
+    AgentConfig::from_toml(&out).map_err(|e| format!("after the update: {e}"))?;
+    Ok(out)
+}
+
+fn identity_toml(id: &Identity) -> String {
+    format!(
+        "# Written by `mtm-agent enroll`; read over the config file at every start.\n{}",
+        toml::to_string(id).unwrap_or_default()
+    )
+}
+
+/// Write `text` to `path` with mode 0600 through a temporary file and a rename, so a power cut
+/// leaves the old file or the new one.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    #[cfg(unix)]
+    {
+        // An existing tmp file keeps its old mode through open(): set it again.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Load the config for `run`/`check`: the file, then `MTM_*` variables, then an identity in
+/// `{data_dir}/enrollment.toml` if there is one; with no identity anywhere and
+/// `MTM_ENROLL_SERVER` and `MTM_ENROLL_CODE` set, enroll first. Then validate.
+pub async fn load_config(path: &Path) -> Result<AgentConfig, EnrollError> {
+    let cfg_err = |e: ConfigError| EnrollError::Config {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| EnrollError::Config {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut cfg = AgentConfig::from_toml(&text).map_err(|message| EnrollError::Config {
+        path: path.to_owned(),
+        message,
+    })?;
+    cfg.apply_env(|n| std::env::var(n).ok()).map_err(cfg_err)?;
+    let file = cfg.data_dir.join(ENROLLMENT_FILE);
+    if !file.exists() && cfg.agent_id.is_empty() {
+        let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        if let (Some(server), Some(code)) = (env("MTM_ENROLL_SERVER"), env("MTM_ENROLL_CODE")) {
+            tracing::info!(server, "no identity yet: enrolling");
+            enroll(&EnrollOptions {
+                server,
+                code,
+                config: None,
+                data_dir: Some(cfg.data_dir.clone()),
+                ca_file: std::env::var_os("MTM_ENROLL_CA_FILE").map(PathBuf::from),
+            })
+            .await?;
+        }
+    }
+    if let Some(text) = read_optional(&file)? {
+        let id: Identity = toml::from_str(&text).map_err(|e| EnrollError::Config {
+            path: file.clone(),
+            message: e.message().to_owned(),
+        })?;
+        apply_identity(&mut cfg, &id);
+    }
+    cfg.validate().map_err(cfg_err)?;
+    Ok(cfg)
+}
+
+/// Put an enrolled identity into a config.
+pub fn apply_identity(cfg: &mut AgentConfig, id: &Identity) {
+    cfg.agent_id = id.agent_id.clone();
+    cfg.control_plane_key = id.control_plane_public_key.clone();
+    cfg.mqtt.host = id.mqtt_host.clone();
+    cfg.mqtt.port = id.mqtt_port;
+    cfg.mqtt.username = Some(id.mqtt_username.clone());
+    cfg.mqtt.password = Some(id.mqtt_password.clone());
+}

@@ -5,7 +5,7 @@
 use super::{csv_response, render, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
-use crate::store::{now_ms, AuditEntry, NewLocation, NewPackage, NewRouter, NewUser, Role};
+use crate::store::{now_ms, AuditEntry, NewLocation, NewPackage, NewRouter};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -22,15 +22,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/routers", get(routers).post(create_router))
         .route("/admin/locations", post(create_location))
         .route("/admin/packages", post(create_package))
-        .route("/admin/users", get(users).post(create_user))
-        .route("/admin/users/end-sessions", post(end_sessions))
         .route(
             "/admin/routers/{id}/override/{action}",
             get(confirm_page).post(override_router),
         )
 }
 
-async fn audit(
+pub(super) async fn audit(
     state: &AppState,
     cur: &CurrentUser,
     action: &str,
@@ -53,6 +51,7 @@ async fn home(
     Query(q): Query<HomeQuery>,
 ) -> AppResult<Html<String>> {
     let counts = state.store.counts().await?;
+    let stats = state.store.table_stats().await?;
     let chains = if q.verify.is_some() {
         Some(state.store.verify_chains().await?)
     } else {
@@ -62,7 +61,7 @@ async fn home(
         "admin_home.html",
         &Page::of(&cur),
         serde_json::json!({
-            "counts": counts, "chains": chains, "version": env!("CARGO_PKG_VERSION"),
+            "counts": counts, "stats": stats, "chains": chains, "version": env!("CARGO_PKG_VERSION"),
             "public_key": state.settings.control_plane_public_key,
             "mqtt_addr": state.settings.mqtt_addr.to_string(),
         }),
@@ -165,7 +164,7 @@ pub struct RouterForm {
 }
 
 /// Turn a bad-input error into the page with the message on top; anything else stays an error.
-fn user_error(e: AppError) -> AppResult<String> {
+pub(super) fn user_error(e: AppError) -> AppResult<String> {
     match e {
         AppError::BadRequest(m) | AppError::Conflict(m) => Ok(m),
         e => Err(e),
@@ -301,108 +300,6 @@ async fn create_package(
         }
     }
     Ok(Redirect::to("/admin/routers").into_response())
-}
-
-async fn users_page(
-    state: &AppState,
-    cur: &CurrentUser,
-    message: Option<String>,
-    error: Option<String>,
-) -> AppResult<Response> {
-    let locations = state.store.list_locations().await?;
-    Ok(render(
-        "admin_users.html",
-        &Page::of(cur),
-        serde_json::json!({"locations": locations, "message": message, "error": error}),
-    )?
-    .into_response())
-}
-
-async fn users(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<AdminOnly>,
-) -> AppResult<Response> {
-    users_page(&state, &cur, None, None).await
-}
-
-/// Form of `POST /admin/users`; `location_id` may repeat.
-#[derive(Debug, Deserialize)]
-pub struct UserForm {
-    /// Login name.
-    pub username: String,
-    /// First password.
-    pub password: String,
-    /// `staff`, `manager` or `super_admin`.
-    pub role: String,
-    /// A location id, or empty for none (staff at several locations get them through the API).
-    #[serde(default)]
-    pub location_id: String,
-}
-
-async fn create_user(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<AdminOnly>,
-    Form(f): Form<UserForm>,
-) -> AppResult<Response> {
-    let Some(role) = Role::parse(&f.role) else {
-        return users_page(&state, &cur, None, Some("unknown role".into())).await;
-    };
-    let location_ids = match f.location_id.trim() {
-        "" => Vec::new(),
-        id => match Uuid::parse_str(id) {
-            Ok(id) => vec![id],
-            Err(_) => return users_page(&state, &cur, None, Some("unknown location".into())).await,
-        },
-    };
-    let new = NewUser {
-        username: f.username,
-        password: f.password,
-        role,
-        location_ids,
-    };
-    match state.store.create_user(new).await {
-        Ok(u) => {
-            let detail = serde_json::json!({"username": u.username, "role": u.role, "location_ids": u.location_ids});
-            audit(&state, &cur, "user.create", u.id.to_string(), detail).await?;
-            let msg = format!("User {} created.", u.username);
-            users_page(&state, &cur, Some(msg), None).await
-        }
-        Err(e) => {
-            let m = user_error(e.into())?;
-            users_page(&state, &cur, None, Some(m)).await
-        }
-    }
-}
-
-/// Form of `POST /admin/users/end-sessions`.
-#[derive(Debug, Deserialize)]
-pub struct EndSessionsForm {
-    /// The user's id.
-    pub user_id: Uuid,
-}
-
-async fn end_sessions(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<AdminOnly>,
-    Form(f): Form<EndSessionsForm>,
-) -> AppResult<Response> {
-    let user = state
-        .store
-        .user(f.user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let n = state.store.delete_user_sessions(user.id).await?;
-    let detail = serde_json::json!({"username": user.username, "sessions": n});
-    audit(
-        &state,
-        &cur,
-        "user.end_sessions",
-        user.id.to_string(),
-        detail,
-    )
-    .await?;
-    let msg = format!("Ended {n} session(s) of {}.", user.username);
-    users_page(&state, &cur, Some(msg), None).await
 }
 
 /// An emergency override of one router.

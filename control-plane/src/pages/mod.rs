@@ -3,6 +3,8 @@
 //! drawn as inline SVG in the templates (no scripts of our own, no chart library).
 
 mod admin;
+mod admin_logs;
+mod admin_users;
 mod csv;
 mod manager;
 mod stats;
@@ -25,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .merge(manager::router())
         .merge(voucher::router())
         .merge(admin::router())
+        .merge(admin_users::router())
+        .merge(admin_logs::router())
         .route("/static/print.js", axum::routing::get(print_js))
 }
 
@@ -85,6 +89,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_users.html",
         include_str!("../../templates/admin_users.html"),
+    ),
+    (
+        "admin_log.html",
+        include_str!("../../templates/admin_log.html"),
     ),
     (
         "admin_confirm.html",

@@ -1,12 +1,14 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
 mod model;
+mod pages_model;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 
 pub use model::*;
+pub use pages_model::*;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -203,6 +205,23 @@ pub trait Store: Send + Sync {
     async fn revoke_router(&self, router_id: Uuid, actor: &str, now: i64) -> StoreResult<Router>;
     /// Enrollment facts of a router, `None` if there is no such router.
     async fn enrollment_state(&self, router_id: Uuid) -> StoreResult<Option<EnrollmentState>>;
+
+    // --- admin console (pages)
+    /// Every user, by username.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Change an account (disable/enable, new password, locations), audited in the same
+    /// transaction; disabling also ends the user's sessions.
+    async fn update_user(
+        &self,
+        id: Uuid,
+        change: UserChange,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<User>;
+    /// Rows of the audit log or token ledger, newest first.
+    async fn list_log(&self, table: LogTable, limit: u32, offset: u32) -> StoreResult<Vec<LogRow>>;
+    /// Database size, connections and rows per table.
+    async fn table_stats(&self) -> StoreResult<TableStats>;
 }
 
 /// Open the store a database URL names (`sqlite://...` or `postgres://...`), running migrations.

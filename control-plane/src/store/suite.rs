@@ -53,6 +53,10 @@ macro_rules! store_suite {
             crate::store::suite::chains_verify_and_cp_seq_grows($make).await
         }
         #[tokio::test]
+        async fn admin_console_users_logs_and_stats() {
+            crate::store::suite::admin_console_users_logs_and_stats($make).await
+        }
+        #[tokio::test]
         async fn enrollment_codes_are_single_use_and_revocation_is_immediate() {
             crate::store::suite::enrollment_codes_are_single_use_and_revocation_is_immediate($make)
                 .await
@@ -701,4 +705,63 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
     for report in s.verify_chains().await.unwrap() {
         assert_eq!(report.first_bad_row, None, "{report:?}");
     }
+}
+
+/// Users listed, changed (audited; disabling ends sessions), logs read newest first, figures.
+pub async fn admin_console_users_logs_and_stats(f: Fixture) {
+    let s = &*f.store;
+    let names: Vec<String> = s.list_users().await.unwrap().into_iter().map(|u| u.username).collect();
+    assert_eq!(names, ["admin", "manager", "staff"]);
+    let session = Session {
+        id: "sess-1".into(),
+        user_id: f.staff.id,
+        csrf: "c".into(),
+        expires_at: i64::MAX / 2,
+    };
+    s.create_session(&session).await.unwrap();
+    let change = UserChange {
+        disabled: Some(true),
+        password: Some("a brand new password".into()),
+        location_ids: Some(vec![]),
+    };
+    let u = s.update_user(f.staff.id, change, "admin", 5).await.unwrap();
+    assert!(u.disabled && u.location_ids.is_empty());
+    assert!(s.session("sess-1", 1).await.unwrap().is_none(), "sessions ended");
+    assert!(s.check_password("staff", "a brand new password").await.unwrap().is_none(), "disabled");
+    let back = UserChange {
+        disabled: Some(false),
+        location_ids: Some(vec![f.location.id]),
+        ..Default::default()
+    };
+    s.update_user(f.staff.id, back, "admin", 6).await.unwrap();
+    assert!(s.check_password("staff", "a brand new password").await.unwrap().is_some());
+    assert!(s.check_password("staff", PASSWORD).await.unwrap().is_none());
+    let short = UserChange {
+        password: Some("short".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.update_user(f.staff.id, short, "admin", 7).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.update_user(Uuid::new_v4(), UserChange::default(), "admin", 7).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let audit = s.list_log(LogTable::Audit, 2, 0).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit[0].id > audit[1].id, "newest first");
+    assert_eq!(audit[0].action, "user.update");
+    assert!(!audit[0].detail.contains("brand new"), "no password in the audit log");
+    f.issue().await;
+    let ledger = s.list_log(LogTable::Ledger, 10, 0).await.unwrap();
+    assert!(!ledger.is_empty() && ledger[0].target.len() == 36, "{ledger:?}");
+
+    let stats = s.table_stats().await.unwrap();
+    assert!(stats.size_bytes > 0);
+    let users = stats.tables.iter().find(|t| t.name == "users").unwrap();
+    assert_eq!(users.rows, 3);
+    let tokens = stats.tables.iter().find(|t| t.name == "tokens").unwrap();
+    assert_eq!(tokens.rows, 1);
 }

@@ -7,6 +7,7 @@ mod chain;
 mod enrollment;
 mod entities;
 mod ingest;
+mod pages;
 mod rows;
 mod tokens;
 
@@ -476,6 +477,28 @@ impl Store for PgStore {
 
     async fn enrollment_state(&self, router_id: Uuid) -> StoreResult<Option<EnrollmentState>> {
         enrollment::state(self, router_id).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        pages::list_users(self).await
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        change: UserChange,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<User> {
+        pages::update_user(self, id, change, actor, now).await
+    }
+
+    async fn list_log(&self, table: LogTable, limit: u32, offset: u32) -> StoreResult<Vec<LogRow>> {
+        pages::list_log(self, table, limit, offset).await
+    }
+
+    async fn table_stats(&self) -> StoreResult<TableStats> {
+        pages::table_stats(self).await
     }
 }
 

@@ -1,0 +1,211 @@
+//! The admin console's users: list, create, disable or enable, reset a password, assign a
+//! location, end sessions; every change audited.
+
+use super::admin::{audit, user_error};
+use super::{csv_response, render, Format};
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::store::{now_ms, NewUser, Role, UserChange};
+use crate::web::Page;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// User routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(users).post(create_user))
+        .route("/admin/users/{id}", post(change_user))
+}
+
+async fn users_page(
+    state: &AppState,
+    cur: &CurrentUser,
+    f: &Format,
+    message: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let locations = state.store.list_locations().await?;
+    let names: HashMap<Uuid, String> = locations.iter().map(|l| (l.id, l.name.clone())).collect();
+    let users = state.store.list_users().await?;
+    let located = |ids: &[Uuid]| {
+        ids.iter()
+            .filter_map(|i| names.get(i).cloned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if f.csv() {
+        let rows: Vec<Vec<String>> = users
+            .iter()
+            .map(|u| {
+                vec![
+                    u.username.clone(),
+                    u.role.as_str().into(),
+                    located(&u.location_ids),
+                    u.disabled.to_string(),
+                    u.created_at.to_string(),
+                ]
+            })
+            .collect();
+        let head = &["username", "role", "locations", "disabled", "created_at_ms"];
+        return Ok(csv_response("users", head, &rows));
+    }
+    let rows: Vec<serde_json::Value> = users
+        .iter()
+        .map(|u| serde_json::json!({"u": u, "locations": located(&u.location_ids), "self": u.id == cur.user.id}))
+        .collect();
+    Ok(render(
+        "admin_users.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "users": rows, "locations": locations, "message": message, "error": error,
+        }),
+    )?
+    .into_response())
+}
+
+async fn users(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Query(f): Query<Format>,
+) -> AppResult<Response> {
+    users_page(&state, &cur, &f, None, None).await
+}
+
+fn parse_location(s: &str) -> Result<Vec<Uuid>, String> {
+    match s.trim() {
+        "" => Ok(Vec::new()),
+        id => Uuid::parse_str(id)
+            .map(|id| vec![id])
+            .map_err(|_| "unknown location".to_owned()),
+    }
+}
+
+/// Form of `POST /admin/users`.
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    /// Login name.
+    pub username: String,
+    /// First password.
+    pub password: String,
+    /// `staff`, `manager` or `super_admin`.
+    pub role: String,
+    /// A location id, or empty for none.
+    #[serde(default)]
+    pub location_id: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Form(f): Form<UserForm>,
+) -> AppResult<Response> {
+    let none = Format::default();
+    let Some(role) = Role::parse(&f.role) else {
+        return users_page(&state, &cur, &none, None, Some("unknown role".into())).await;
+    };
+    let location_ids = match parse_location(&f.location_id) {
+        Ok(l) => l,
+        Err(m) => return users_page(&state, &cur, &none, None, Some(m)).await,
+    };
+    let new = NewUser {
+        username: f.username,
+        password: f.password,
+        role,
+        location_ids,
+    };
+    match state.store.create_user(new).await {
+        Ok(u) => {
+            let detail = serde_json::json!({"username": u.username, "role": u.role, "location_ids": u.location_ids});
+            audit(&state, &cur, "user.create", u.id.to_string(), detail).await?;
+            let msg = format!("User {} created.", u.username);
+            users_page(&state, &cur, &none, Some(msg), None).await
+        }
+        Err(e) => {
+            let m = user_error(e.into())?;
+            users_page(&state, &cur, &none, None, Some(m)).await
+        }
+    }
+}
+
+/// Form of `POST /admin/users/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct ChangeForm {
+    /// `disable`, `enable`, `password`, `location` or `end-sessions`.
+    pub action: String,
+    /// New password (`password`).
+    #[serde(default)]
+    pub password: String,
+    /// Location id, or empty for none (`location`).
+    #[serde(default)]
+    pub location_id: String,
+}
+
+async fn change_user(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<ChangeForm>,
+) -> AppResult<Response> {
+    let none = Format::default();
+    let user = state.store.user(id).await?.ok_or(AppError::NotFound)?;
+    let change = match f.action.as_str() {
+        "end-sessions" => {
+            let n = state.store.delete_user_sessions(user.id).await?;
+            let detail = serde_json::json!({"username": user.username, "sessions": n});
+            audit(
+                &state,
+                &cur,
+                "user.end_sessions",
+                user.id.to_string(),
+                detail,
+            )
+            .await?;
+            let msg = format!("Ended {n} session(s) of {}.", user.username);
+            return users_page(&state, &cur, &none, Some(msg), None).await;
+        }
+        // Locking oneself out would leave no one to undo it.
+        "disable" if user.id == cur.user.id => {
+            let m = "You cannot disable your own account.".to_owned();
+            return users_page(&state, &cur, &none, None, Some(m)).await;
+        }
+        "disable" => UserChange {
+            disabled: Some(true),
+            ..Default::default()
+        },
+        "enable" => UserChange {
+            disabled: Some(false),
+            ..Default::default()
+        },
+        "password" => UserChange {
+            password: Some(f.password),
+            ..Default::default()
+        },
+        "location" => match parse_location(&f.location_id) {
+            Ok(l) => UserChange {
+                location_ids: Some(l),
+                ..Default::default()
+            },
+            Err(m) => return users_page(&state, &cur, &none, None, Some(m)).await,
+        },
+        _ => return Err(AppError::BadRequest("unknown action".into())),
+    };
+    match state
+        .store
+        .update_user(id, change, &cur.user.username, now_ms())
+        .await
+    {
+        Ok(u) => {
+            let msg = format!("User {} updated.", u.username);
+            users_page(&state, &cur, &none, Some(msg), None).await
+        }
+        Err(e) => {
+            let m = user_error(e.into())?;
+            users_page(&state, &cur, &none, None, Some(m)).await
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The admin console's queries: users, account changes (audited), logs, database figures.
+
+use super::{chain, SqliteStore};
+use crate::store::*;
+use sqlx::Row;
+
+pub(super) async fn list_users(s: &SqliteStore) -> StoreResult<Vec<User>> {
+    let rows = sqlx::query("SELECT * FROM users ORDER BY username")
+        .fetch_all(&s.pool)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(s.user_from_row(r).await?);
+    }
+    Ok(out)
+}
+
+pub(super) async fn update_user(
+    s: &SqliteStore,
+    id: Uuid,
+    change: UserChange,
+    actor: &str,
+    now: i64,
+) -> StoreResult<User> {
+    if change.password.as_ref().is_some_and(|p| p.len() < 8) {
+        return Err(StoreError::Invalid(
+            "password of at least 8 characters".into(),
+        ));
+    }
+    let hash = change.password.as_deref().map(hash_password).transpose()?;
+    let uid = id.to_string();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let found = sqlx::query("SELECT id FROM users WHERE id = $1")
+        .bind(&uid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Err(StoreError::NotFound(format!("user {id}")));
+    }
+    if let Some(d) = change.disabled {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(d))
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?;
+        if d {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(&uid)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    if let Some(h) = &hash {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(h)
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(locs) = &change.location_ids {
+        sqlx::query("DELETE FROM user_locations WHERE user_id = $1")
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?;
+        for l in locs {
+            sqlx::query("INSERT INTO user_locations (user_id, location_id) VALUES ($1, $2)")
+                .bind(&uid)
+                .bind(l.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, "user location"))?;
+        }
+    }
+    let entry = AuditEntry {
+        actor: actor.into(),
+        action: "user.update".into(),
+        target: uid.clone(),
+        detail: serde_json::json!({
+            "disabled": change.disabled, "password_reset": hash.is_some(),
+            "location_ids": change.location_ids,
+        }),
+    };
+    chain::append_audit(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    drop(_w);
+    let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+        .bind(&uid)
+        .fetch_one(&s.pool)
+        .await?;
+    s.user_from_row(&row).await
+}
+
+pub(super) async fn list_log(
+    s: &SqliteStore,
+    table: LogTable,
+    limit: u32,
+    offset: u32,
+) -> StoreResult<Vec<LogRow>> {
+    let sql = match table {
+        LogTable::Audit => {
+            "SELECT id, at, actor, action, target, detail FROM audit_log
+             ORDER BY id DESC LIMIT $1 OFFSET $2"
+        }
+        LogTable::Ledger => {
+            "SELECT id, at, actor, event AS action, token_id AS target, detail FROM token_ledger
+             ORDER BY id DESC LIMIT $1 OFFSET $2"
+        }
+    };
+    let rows = sqlx::query(sql)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&s.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LogRow {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                target: r.try_get("target")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn table_stats(s: &SqliteStore) -> StoreResult<TableStats> {
+    let size: i64 = sqlx::query_scalar(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    let mut tables = Vec::with_capacity(COUNTED_TABLES.len());
+    for name in COUNTED_TABLES {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {name}"))
+            .fetch_one(&s.pool)
+            .await?;
+        tables.push(TableCount {
+            name: (*name).into(),
+            rows: n.max(0) as u64,
+        });
+    }
+    Ok(TableStats {
+        size_bytes: size.max(0) as u64,
+        connections: u64::from(s.pool.size()),
+        tables,
+    })
+}

@@ -1,0 +1,313 @@
+//! Enrollment end to end (issue #8): the server in process, the real `mtm-agent` binary, a
+//! simulated router. An admin makes a router record and a one-time code over the API; `mtm-agent
+//! enroll` redeems it; `mtm-agent run` on the written config brings the router online. A used or
+//! expired code is refused; revoking stops the agent's broker login and its signed messages at
+//! once; a replacement device enrolls with a new code and the old key no longer counts.
+//!
+//! Needs the binaries built (`cargo build -p mtm-agent`); fails, never skips, without them.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use mtm_control_plane::store::{enrollment_code_hash, now_ms, NewLocation, NewUser, Role};
+use mtm_control_plane::{start, MqttConfig, ServerConfig, ServerHandle};
+use mtm_routeros::sim::{SimConfig, SimHandle, Simulator};
+use serde_json::{json, Value};
+use support::{bin, wait_for, Api, Proc};
+
+const ADMIN_PW: &str = "admin-pass-123";
+
+fn agent(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin("mtm-agent"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("MTM_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+/// A device's starting config: only the router part, as a technician writes it.
+fn device(dir: &Path, sim: &SimHandle) -> (String, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# router part only; enrollment adds the rest\n[router]\naddr = \"{}\"\nusername = \"api\"\npassword = \"router-pass\"\n\n[intervals]\nusage_poll_s = 1\nhealth_s = 1\n",
+            sim.addr()
+        ),
+    )
+    .unwrap();
+    (
+        config.to_str().unwrap().to_owned(),
+        dir.join("data").to_str().unwrap().to_owned(),
+    )
+}
+
+fn enroll(server: &ServerHandle, code: &str, config: &str, data: &str) -> (bool, String) {
+    let url = format!("http://{}", server.http_addr());
+    let out = agent(&[
+        "enroll",
+        "--server",
+        &url,
+        "--code",
+        code,
+        "--config",
+        config,
+        "--data-dir",
+        data,
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn reject_count(server: &ServerHandle, reason: &str) -> u64 {
+    let text = reqwest::get(format!("http://{}/metrics", server.http_addr()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("mtm_ingest_rejects_total{{reason=\"{reason}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Try an MQTT login; true if the broker accepted it.
+async fn mqtt_login(server: &ServerHandle, user: &str, password: &str) -> bool {
+    let addr = server.mqtt_addr();
+    let mut o = rumqttc::MqttOptions::new(
+        format!("probe-{}", uuid::Uuid::new_v4().simple()),
+        addr.ip().to_string(),
+        addr.port(),
+    );
+    o.set_credentials(user, password);
+    let (client, mut el) = rumqttc::AsyncClient::new(o, 4);
+    let r = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match el.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(a))) => {
+                    return a.code == rumqttc::ConnectReturnCode::Success
+                }
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let _ = client.try_disconnect();
+    r
+}
+
+/// Publish one envelope on `up/{agent}` with the given broker login.
+async fn publish_as(server: &ServerHandle, user: &str, password: &str, agent: &str, p: Vec<u8>) {
+    let addr = server.mqtt_addr();
+    let mut o = rumqttc::MqttOptions::new("probe-publisher", addr.ip().to_string(), addr.port());
+    o.set_credentials(user, password);
+    let (client, mut el) = rumqttc::AsyncClient::new(o, 4);
+    client
+        .publish(
+            mtm_common::topics::up(agent),
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            p,
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = el.poll().await {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the broker took the publish");
+    let _ = client.disconnect().await;
+}
+
+async fn is_online(api: &Api, admin: &str) -> bool {
+    let routers: Vec<Value> = api.get(admin, "/api/routers").await;
+    routers
+        .iter()
+        .any(|r| r["agent_id"] == "cafe-e1" && r["online"] == true)
+}
+
+fn mqtt_creds(config: &str) -> (String, String) {
+    let cfg = mtm_agent::AgentConfig::from_toml(&std::fs::read_to_string(config).unwrap()).unwrap();
+    (cfg.mqtt.username.unwrap(), cfg.mqtt.password.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enroll_run_refuse_revoke_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(ServerConfig {
+        data_dir: dir.path().join("cp"),
+        http_bind: "127.0.0.1:0".parse().unwrap(),
+        mqtt: MqttConfig::Embedded {
+            bind: "127.0.0.1:0".parse().unwrap(),
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let store = server.store();
+    let loc = store
+        .create_location(NewLocation {
+            name: "Cafe".into(),
+            timezone: "UTC".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .create_user(NewUser {
+            username: "root".into(),
+            password: ADMIN_PW.into(),
+            role: Role::SuperAdmin,
+            location_ids: vec![],
+        })
+        .await
+        .unwrap();
+    let sim = Simulator::start(SimConfig {
+        logins: vec![("api".into(), "router-pass".into())],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+
+    // The admin: a router record without a key, then a code for it.
+    let api = Api::new(&server.http_addr().to_string());
+    let admin = api.login("root", ADMIN_PW).await;
+    let created: Value = api
+        .post(
+            &admin,
+            "/api/routers",
+            json!({"location_id": loc.id, "name": "R1", "agent_id": "cafe-e1"}),
+        )
+        .await;
+    let router_id = created["router"]["id"].as_str().unwrap().to_owned();
+    let code_path = format!("/api/routers/{router_id}/enrollment-code");
+    let issued: Value = api.post(&admin, &code_path, json!({})).await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+
+    // The technician: enroll, then run.
+    let (config, data) = device(&dir.path().join("pi-1"), &sim);
+    let (ok, out) = enroll(&server, &code, &config, &data);
+    assert!(ok, "{out}");
+    assert!(out.contains("enrolled as cafe-e1"), "{out}");
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        written.contains("password = \"router-pass\""),
+        "router kept"
+    );
+    let mut run = Proc::spawn(bin("mtm-agent"), &["run", "--config", &config]).await;
+    wait_for(
+        "the enrolled router online",
+        Duration::from_secs(20),
+        || is_online(&api, &admin),
+    )
+    .await;
+
+    // The code is spent; another device cannot use it.
+    let (config2, data2) = device(&dir.path().join("thief"), &sim);
+    let (ok, out) = enroll(&server, &code, &config2, &data2);
+    assert!(!ok && out.contains("used"), "{out}");
+    // An expired code is refused.
+    store
+        .create_enrollment_code(
+            uuid::Uuid::parse_str(&router_id).unwrap(),
+            &enrollment_code_hash("OLDC-ODE2"),
+            now_ms() - 1,
+            "root",
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    let (ok, out) = enroll(&server, "OLDC-ODE2", &config2, &data2);
+    assert!(!ok && out.contains("expired"), "{out}");
+
+    // Revocation: the broker refuses the login, ingest refuses the (still connected) agent.
+    let (user, password) = mqtt_creds(&config);
+    assert!(
+        mqtt_login(&server, &user, &password).await,
+        "login works before"
+    );
+    let rejected = reject_count(&server, "bad_key").await;
+    let _: Value = api
+        .post(
+            &admin,
+            &format!("/api/routers/{router_id}/revoke"),
+            json!({}),
+        )
+        .await;
+    assert!(
+        !mqtt_login(&server, &user, &password).await,
+        "login refused"
+    );
+    wait_for(
+        "the revoked agent's messages rejected",
+        Duration::from_secs(10),
+        || async { reject_count(&server, "bad_key").await > rejected },
+    )
+    .await;
+    run.kill().await;
+    let old_key = std::fs::read_to_string(Path::new(&data).join("agent.key")).unwrap();
+    let old_key = mtm_common::keys::parse_secret_key(&old_key).unwrap();
+
+    // A replacement device enrolls with a new code and runs.
+    let issued: Value = api.post(&admin, &code_path, json!({"ttl_s": 600})).await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+    let (config3, data3) = device(&dir.path().join("pi-2"), &sim);
+    let (ok, out) = enroll(&server, &code, &config3, &data3);
+    assert!(ok, "{out}");
+    let mut run3 = Proc::spawn(bin("mtm-agent"), &["run", "--config", &config3]).await;
+    wait_for("the replacement online", Duration::from_secs(20), || {
+        is_online(&api, &admin)
+    })
+    .await;
+    let r = store.router_by_agent("cafe-e1").await.unwrap().unwrap();
+    assert_ne!(
+        r.public_key_hex,
+        mtm_common::keys::public_key_hex(&old_key.verifying_key())
+    );
+    // The old key, even with working broker credentials, no longer counts.
+    let (user3, password3) = mqtt_creds(&config3);
+    let bad_sig = reject_count(&server, "bad_signature").await;
+    let forged = mtm_common::Envelope::seal(
+        &old_key,
+        "cafe-e1",
+        1_000_000,
+        now_ms(),
+        &mtm_common::UpMessage::Hello(mtm_common::Hello {
+            agent_version: "old".into(),
+            last_cp_seq: 0,
+            catalog_version: None,
+        }),
+    )
+    .unwrap()
+    .to_bytes()
+    .unwrap();
+    publish_as(&server, &user3, &password3, "cafe-e1", forged).await;
+    wait_for(
+        "the old key's message rejected",
+        Duration::from_secs(10),
+        || async { reject_count(&server, "bad_signature").await > bad_sig },
+    )
+    .await;
+    assert!(!mqtt_login(&server, &user, &password).await, "old password");
+    let r = store.router_by_agent("cafe-e1").await.unwrap().unwrap();
+    assert!(r.last_seq < 1_000_000, "the forged seq was not applied");
+
+    run3.kill().await;
+    sim.shutdown().await;
+    server.shutdown().await;
+}

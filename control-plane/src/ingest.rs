@@ -156,13 +156,41 @@ impl Ingest {
         }
         // Checks run after the commit, so what they read includes this batch; a failed check
         // is logged and tried again with the next inventory.
-        for item in &items {
-            if let UpMessage::Inventory(inv) = &item.message {
-                let checked =
-                    crate::checks::after_inventory(&*self.store, agent, inv, item.at).await;
-                if let Err(e) = checked {
-                    tracing::error!(agent, error = %e, "inventory check failed");
+        let mut ordered: Vec<&UpItem> = items.iter().collect();
+        ordered.sort_by_key(|i| i.seq);
+        // Usage deltas this batch stored from each report on: taken off the store's sums so
+        // every usage check sees the totals from before its report.
+        let mut pending = crate::checks::PendingUsage::new();
+        let mut usage_pending = Vec::new();
+        for item in ordered.iter().rev() {
+            if let UpMessage::Usage(report) = &item.message {
+                for (id, (up, bytes)) in crate::checks::usage_deltas(report) {
+                    let e = pending.entry(id).or_default();
+                    e.0 = e.0.saturating_add(up);
+                    e.1 = e.1.saturating_add(bytes);
                 }
+                usage_pending.push(pending.clone());
+            }
+        }
+        for item in ordered {
+            match &item.message {
+                UpMessage::Inventory(inv) => {
+                    let checked =
+                        crate::checks::after_inventory(&*self.store, agent, inv, item.at).await;
+                    if let Err(e) = checked {
+                        tracing::error!(agent, error = %e, "inventory check failed");
+                    }
+                }
+                UpMessage::Usage(report) => {
+                    let pending = usage_pending.pop().unwrap_or_default();
+                    let checked =
+                        crate::checks::after_usage(&*self.store, agent, report, item.at, &pending)
+                            .await;
+                    if let Err(e) = checked {
+                        tracing::error!(agent, error = %e, "usage check failed");
+                    }
+                }
+                _ => {}
             }
         }
         if outcome.saw_hello {

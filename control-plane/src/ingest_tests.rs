@@ -395,3 +395,6 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
         1
     );
 }
+
+#[path = "ingest_usage_tests.rs"]
+mod usage;

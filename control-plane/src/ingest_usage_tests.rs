@@ -1,0 +1,122 @@
+//! Usage reports are checked as they arrive: reused and rogue tokens raise alerts, normal use
+//! (several reports in one batch included) raises nothing.
+
+use super::*;
+use mtm_common::{Usage, UsageReport};
+
+fn entry(token: Option<&crate::store::Token>, name: &str, uptime: u64, delta: u64) -> Usage {
+    Usage {
+        token_id: token.map(|t| t.id),
+        username: name.into(),
+        active: true,
+        first_login_at: Some(now_ms()),
+        uptime_s: uptime,
+        bytes_in: 0,
+        bytes_out: 0,
+        delta_uptime_s: delta,
+        delta_bytes_in: 0,
+        delta_bytes_out: 0,
+        counters_reset: false,
+    }
+}
+
+fn usage(entries: Vec<Usage>) -> UpMessage {
+    UpMessage::Usage(UsageReport { entries })
+}
+
+async fn applied_token(rig: &Rig) -> crate::store::Token {
+    let (token, cmd) = rig.f.issue().await;
+    let applied = UpMessage::TokenApplied(TokenApplied {
+        command_id: cmd.id,
+        token_id: token.id,
+        router_user_id: "*1".into(),
+        already_present: false,
+    });
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &applied));
+    rig.ingest.handle_batch(vec![m]).await;
+    token
+}
+
+async fn kinds(rig: &Rig) -> Vec<(String, serde_json::Value)> {
+    let alerts = rig.f.store.list_alerts(&Default::default()).await.unwrap();
+    alerts.into_iter().map(|a| (a.kind, a.evidence)).collect()
+}
+
+#[tokio::test]
+async fn usage_within_the_package_in_one_batch_raises_nothing() {
+    let rig = rig().await;
+    let token = applied_token(&rig).await;
+    let code = token.code.clone();
+    // Two reports of 1,800 s each reach the package's 3,600 s exactly: counting the batch's
+    // own deltas twice would make it look like 5,400 s.
+    let batch = vec![
+        up(
+            "agent-1",
+            sealed(
+                &rig.f.agent_key,
+                "agent-1",
+                2,
+                &usage(vec![entry(Some(&token), &code, 1800, 1800)]),
+            ),
+        ),
+        up(
+            "agent-1",
+            sealed(
+                &rig.f.agent_key,
+                "agent-1",
+                3,
+                &usage(vec![entry(Some(&token), &code, 3600, 1800)]),
+            ),
+        ),
+    ];
+    rig.ingest.handle_batch(batch).await;
+    assert_eq!(kinds(&rig).await, vec![]);
+}
+
+#[tokio::test]
+async fn counters_reset_and_use_beyond_the_package_raise_reused_token() {
+    let rig = rig().await;
+    let token = applied_token(&rig).await;
+    let code = token.code.clone();
+    let first = usage(vec![entry(Some(&token), &code, 3000, 3000)]);
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 2, &first));
+    rig.ingest.handle_batch(vec![m]).await;
+    assert_eq!(kinds(&rig).await, vec![]);
+
+    // Someone reset the counters and sold it again: the router shows 900 s fresh, 3,900 s in all.
+    let mut reset = entry(Some(&token), &code, 900, 900);
+    reset.counters_reset = true;
+    let m = up(
+        "agent-1",
+        sealed(&rig.f.agent_key, "agent-1", 3, &usage(vec![reset])),
+    );
+    rig.ingest.handle_batch(vec![m]).await;
+    let found = kinds(&rig).await;
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().all(|(k, _)| k == "reused_token"));
+    let mut reasons: Vec<_> = found
+        .iter()
+        .map(|(_, e)| e["reason"].as_str().unwrap_or("").to_string())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, vec!["beyond_package", "counters_reset"]);
+    let alerts = rig.f.store.list_alerts(&Default::default()).await.unwrap();
+    assert!(alerts.iter().all(|a| a.token_id == Some(token.id)
+        && a.staff_id == Some(rig.f.staff.id)
+        && a.location_id == Some(rig.f.location.id)));
+}
+
+#[tokio::test]
+async fn a_user_seen_only_in_usage_is_rogue_once() {
+    let rig = rig().await;
+    let _ = applied_token(&rig).await;
+    let report = usage(vec![entry(None, "SOLDCASH", 60, 60)]);
+    for seq in [2, 3] {
+        let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", seq, &report));
+        rig.ingest.handle_batch(vec![m]).await;
+    }
+    let found = kinds(&rig).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "rogue_token");
+    assert_eq!(found[0].1["user"], "SOLDCASH");
+}

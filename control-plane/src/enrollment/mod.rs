@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
+pub mod convergence;
+
 /// Length of an enrollment code (without the dashes shown every four characters): 16 characters
 /// of a 31-letter alphabet, about 79 bits.
 pub const CODE_LEN: usize = 16;
@@ -51,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/routers/{id}/enrollment", get(state))
         .route("/api/routers/{id}/revoke", post(revoke))
         .route("/api/enroll", post(enroll))
+        .route("/api/catalog/convergence", get(convergence::convergence))
 }
 
 /// Body of `POST /api/routers/{id}/enrollment-code` (optional).

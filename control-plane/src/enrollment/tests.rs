@@ -175,3 +175,28 @@ fn host_port_parsing() {
     assert_eq!(split_host_port("h:0"), None);
     assert_eq!(group("ABCDEFGHJKMN"), "ABCD-EFGH-JKMN");
 }
+
+#[tokio::test]
+async fn convergence_flags_routers_behind_the_current_catalog() {
+    let app = test_app().await;
+    let (manager, _) = app.login("manager").await;
+    let r = app
+        .json("GET", "/api/catalog/convergence", Some(&manager), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    let current = crate::packages::catalog(&app.f.store.list_packages().await.unwrap()).version;
+    assert_eq!(v["catalog_version"], current);
+    assert!(current > 0);
+    assert_eq!(
+        v["stragglers"], 1,
+        "the fixture router reported nothing yet"
+    );
+    assert_eq!(v["routers"][0]["agent_id"], "agent-1");
+    assert_eq!(v["routers"][0]["converged"], false);
+    let (staff, _) = app.login("staff").await;
+    let r = app
+        .json("GET", "/api/catalog/convergence", Some(&staff), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

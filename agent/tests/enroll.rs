@@ -290,3 +290,72 @@ fn the_cli_enrolls_and_reports_errors_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error: cannot reach 127.0.0.1"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_enrolls_at_first_start_from_its_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let reply = ok_reply(&cp_key())
+        .replace("broker.example", "127.0.0.1")
+        .replace("8883", &closed.to_string());
+    // The port may have another number of digits than 8883: recompute the length.
+    let body = reply.split("\r\n\r\n").nth(1).unwrap().to_owned();
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (addr, mut requests) = fake_server(reply, None).await;
+    // The image's config: no identity, read-only in practice.
+    let config = dir.path().join("image-agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[router]\naddr = \"127.0.0.1:{closed}\"\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let image_config = std::fs::read_to_string(&config).unwrap();
+    let check = |code: &str| {
+        Command::new(env!("CARGO_BIN_EXE_mtm-agent"))
+            .args(["check", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "error")
+            .env_remove("MTM_DATA_DIR")
+            .env("MTM_ENROLL_SERVER", format!("http://{addr}"))
+            .env("MTM_ENROLL_CODE", code)
+            .output()
+            .unwrap()
+    };
+    let out = check("FIRST-CODE");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("config: ok"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let request = requests.recv().await.unwrap();
+    assert!(request.contains("FIRST-CODE"), "{request}");
+    let enrolled = dir
+        .path()
+        .join("data")
+        .join(mtm_agent::enroll::ENROLLMENT_FILE);
+    assert!(std::fs::read_to_string(&enrolled)
+        .unwrap()
+        .contains("agent_id = \"cafe-9\""));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&enrolled).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), image_config);
+
+    // Later starts use the stored identity; the spent code is not sent again.
+    let out = check("FIRST-CODE");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("config: ok"));
+    assert!(requests.try_recv().is_err(), "enrolled only once");
+}

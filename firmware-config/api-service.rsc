@@ -9,7 +9,7 @@
 # Safe to run again: the rules are found by their comments and not added twice. Check the order
 # afterwards with the print at the end (accept above drop, both above any other input drop).
 #
-# Placeholders (filled by `mtm-agent router-script`, issue #8):
+# Placeholders (filled by `mtm-agent router-script`):
 #   {{agent_address}}   IPv4 address the agent connects from (172.17.0.2 for a RouterOS container)
 #
 # API-SSL stays enabled for the agent; a router without a certificate offers only anonymous-DH

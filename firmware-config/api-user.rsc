@@ -7,7 +7,7 @@
 # The user may log in only from the agent's own address.
 # Safe to run again: an existing group or user is updated (including a new password).
 #
-# Placeholders (filled by `mtm-agent router-script`, issue #8):
+# Placeholders (filled by `mtm-agent router-script`):
 #   {{api_user}}        account and group name, e.g. "mtm-agent" (the agent's [router] username)
 #   {{api_password}}    long random password (the agent's [router] password); never reuse it
 #   {{agent_address}}   IPv4 address the agent connects from: 172.17.0.2 for a RouterOS container

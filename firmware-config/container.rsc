@@ -16,7 +16,7 @@
 # Network: the container gets 172.17.0.2 on a veth in the `containers` bridge; the router is
 # 172.17.0.1 there, so the agent reaches the API at 172.17.0.1:8728 without leaving the router.
 #
-# Placeholders (filled by `mtm-agent router-script`, issue #8):
+# Placeholders (filled by `mtm-agent router-script --container`):
 #   {{disk}}            router storage for the image, temp files and agent data, e.g. "usb1"
 #   {{registry_url}}    registry of the agent image, e.g. "https://ghcr.io"
 #   {{image}}           agent image, e.g. "example/mtm-agent:0.1.0"
@@ -32,20 +32,16 @@
 # as secret as the router's read-only accounts are trusted; the agent's own key never leaves
 # {{disk}}/mtm-data.
 #
-# Enrollment (depends on issue #8): on first start the agent finds no enrollment in /data and the
+# Enrollment: on first start the agent finds no identity in /data and the
 # MTM_ENROLL_SERVER/MTM_ENROLL_CODE variables set, enrolls (its key is made inside the container),
-# stores what the server returned in /data and starts. After that the code is spent and harmless;
-# remove the two variables when convenient.
+# stores what the server returned in /data/enrollment.toml and starts. After that the code is spent
+# and ignored; remove the two variables when convenient. A refused code stops the container with
+# the reason in /log: set a new code with /container/envs/set and start it again.
 #
-# Until enrollment exists: add the identity an admin gives you to the env list, one line each for
-# MTM_AGENT_ID, MTM_CONTROL_PLANE_KEY, MTM_MQTT_HOST, MTM_MQTT_PORT, MTM_MQTT_USERNAME and
-# MTM_MQTT_PASSWORD, e.g. /container/envs/add name="mtm-agent" key="MTM_AGENT_ID" value="cafe-01-r1"
-# and give the admin the agent's public key. After this script (the agent stops at once without an
-# identity), run
-#   /container/set [find where interface="veth-mtm"] cmd="keygen --data-dir /data"
-# start it, read the key with /log/print where topics~"container", then
-#   /container/set [find where interface="veth-mtm"] cmd="run --config /etc/mtm-agent/agent.toml"
-# and start it again. The key stays in /data.
+# Without enrollment (identity from an admin by hand): add one env line each for MTM_AGENT_ID,
+# MTM_CONTROL_PLANE_KEY, MTM_MQTT_HOST, MTM_MQTT_PORT, MTM_MQTT_USERNAME and MTM_MQTT_PASSWORD
+# instead of the two MTM_ENROLL_* lines; `cmd="keygen --data-dir /data"` once prints the public key
+# for the admin, then set cmd back to "run --config /etc/mtm-agent/agent.toml". The key stays in /data.
 
 :if ([:len [/interface/veth/find where name="veth-mtm"]] = 0) do={ /interface/veth/add name="veth-mtm" address="172.17.0.2/24" gateway="172.17.0.1" }
 :if ([:len [/interface/bridge/find where name="containers"]] = 0) do={ /interface/bridge/add name="containers" }

@@ -5,7 +5,7 @@
 # so this baseline only makes sure a freshly set-up router can take vouchers before the first
 # catalog arrives. Safe to run again: a profile that exists is updated, not duplicated.
 #
-# Placeholders (filled by `mtm-agent router-script`, issue #8):
+# Placeholders (filled by `mtm-agent router-script`):
 #   {{rate_limit}}    default rate limit of the baseline packages, RouterOS syntax, e.g. "2M/5M"
 #
 # `comment` is not set on purpose: this menu reportedly rejects it (API-NOTES.md section 5.3).

@@ -10,7 +10,7 @@
 #   mtm-agent.service the systemd unit
 # and installs the binary to /usr/local/bin, the config to /etc/mtm-agent/agent.toml (root:mtm-agent
 # 0640), the unit, a system user `mtm-agent`, enrolls the agent when enroll.env is there and the
-# binary has the `enroll` subcommand (issue #8), and enables the service.
+# binary has the `enroll` subcommand, and enables the service.
 #
 # Idempotent: run it again at any time. The binary is reinstalled only when the boot-partition
 # copy changed since the last install (so a signed self-update is not reverted by the old file);
@@ -113,7 +113,7 @@ if [ -f "$boot_dir/README.md" ]; then
   install -m 0644 "$boot_dir/README.md" "$doc_dst/README.md"
 fi
 
-# 6. Enrollment (issue #8): once, with the one-time code. It runs as root because it writes the
+# 6. Enrollment: once, with the one-time code. It runs as root because it writes the
 # enrolled identity into the config under /etc; the state directory (with the key it made) is
 # handed to the service user afterwards. enroll.env stays on failure (no network yet?) so the next
 # run retries.
@@ -132,6 +132,9 @@ if [ -f "$boot_dir/enroll.env" ] && [ ! -f "$marker_dir/enrolled" ]; then
     if grep -q -- '--config' <<<"$enroll_help"; then args+=(--config "$conf_dst"); fi
     if grep -q -- '--data-dir' <<<"$enroll_help"; then args+=(--data-dir /var/lib/mtm-agent); fi
     if MTM_DATA_DIR=/var/lib/mtm-agent "$bin_dst" "${args[@]}"; then
+      # enroll rewrote the config as root, mode 0600: give the service's group its read back.
+      chmod 0640 "$conf_dst"
+      chown root:mtm-agent "$conf_dst"
       chown -R mtm-agent:mtm-agent "$state_dir"
       touch "$marker_dir/enrolled"
       rm -f "$boot_dir/enroll.env"

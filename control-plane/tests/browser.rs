@@ -49,7 +49,11 @@ async fn staff_dispenses_a_voucher_and_sees_it_go_active() {
         .unwrap();
     browser.shot("dispense").await;
 
-    // One button per package, with its price.
+    // One button per package, with its price (waiting for the page the clock-in led to).
+    c.wait()
+        .for_element(Locator::Css("button.package"))
+        .await
+        .unwrap();
     let buttons = c.find_all(Locator::Css("button.package")).await.unwrap();
     assert_eq!(buttons.len(), site.packages.len());
     let first_text = buttons[0].text().await.unwrap();

@@ -24,6 +24,7 @@ pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod web;
+pub mod zones;
 
 pub use app::{app, AppState};
 pub use config::ServerConfig;
@@ -31,5 +32,7 @@ pub use mqtt::MqttConfig;
 pub use server::{start, ServerHandle};
 pub use store::Store;
 
+#[cfg(test)]
+mod reconcile_api_tests;
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -4,9 +4,10 @@
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, AnyRole, Auth, ManagerUp};
 use crate::store::{
-    now_ms, AuditEntry, Location, NewLocation, NewRouter, Router as RouterRow, RouterStatus,
+    now_ms, AuditEntry, Location, LocationSettings, LocationSettingsChange, NewLocation, NewRouter,
+    Router as RouterRow, RouterStatus,
 };
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,6 +18,10 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/locations", get(list_locations).post(create_location))
+        .route(
+            "/api/locations/{id}",
+            get(location_settings).patch(update_location_settings),
+        )
         .route("/api/routers", get(list_routers).post(create_router))
 }
 
@@ -41,6 +46,33 @@ async fn create_location(
     };
     state.store.audit(entry, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(l)))
+}
+
+/// A location's reconciliation settings (time zone, cash threshold, close time).
+async fn location_settings(
+    State(state): State<AppState>,
+    _: Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<LocationSettings>> {
+    let found = state.store.location_settings(id).await?;
+    Ok(Json(found.ok_or(crate::app::AppError::NotFound)?))
+}
+
+/// Change a location's settings; the time zone must be one the server can load.
+async fn update_location_settings(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    Json(change): Json<LocationSettingsChange>,
+) -> AppResult<Json<LocationSettings>> {
+    if let Some(z) = &change.timezone {
+        crate::zones::load_zone(z).map_err(|e| crate::app::AppError::BadRequest(e.to_string()))?;
+    }
+    let s = state
+        .store
+        .update_location_settings(id, &change, &cur.user.username, now_ms())
+        .await?;
+    Ok(Json(s))
 }
 
 async fn list_routers(

@@ -1,11 +1,12 @@
-//! Shifts: clock in with an opening float, clock out with the declared cash (a drawer that does
-//! not match raises a cash alert).
+//! Shifts: clock in with an opening float, clock out with the declared cash (a drawer off by
+//! more than the location's threshold raises a cash alert); a manager closes a forgotten shift
+//! with a note.
 
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{Auth, CurrentUser, StaffOnly};
+use crate::auth::{Auth, CurrentUser, ManagerUp, StaffOnly};
 use crate::store::{now_ms, Shift, TokenFilter};
 use crate::tokens::dispense_page_with;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/shifts/clock-in", post(clock_in_json))
         .route("/api/shifts/clock-out", post(clock_out_json))
         .route("/api/shifts/current", get(current))
+        .route("/api/shifts/{id}/close", post(close_for_staff))
         .route("/shifts/clock-in", post(clock_in_form))
         .route("/shifts/clock-out", post(clock_out_form))
 }
@@ -56,17 +58,64 @@ async fn clock_in(state: &AppState, cur: &CurrentUser, req: &ClockIn) -> AppResu
         .await?)
 }
 
-/// Cash variance beyond which clock-out raises an alert. Per-location thresholds come with the
-/// location settings; until then any difference is evidence worth a look.
+/// Cash variance beyond which clock-out raises an alert where a location has not set its own
+/// (`PATCH /api/locations/{id}`): any difference is evidence worth a look.
 pub const CASH_THRESHOLD_MINOR: i64 = 0;
 
 /// Close the caller's shift and raise a cash short/over alert when the drawer does not match.
 async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<Shift> {
-    use crate::reconcile::{check_shift_close, ShiftClose};
     let shift = state
         .store
         .close_shift(cur.user.id, declared, &cur.user.username)
         .await?;
+    check_cash(state, &shift, declared, None).await?;
+    Ok(shift)
+}
+
+/// Body of `POST /api/shifts/{id}/close`.
+#[derive(Deserialize)]
+pub struct CloseForStaff {
+    /// Cash the manager counted in the drawer, minor units.
+    pub declared_cash_minor: i64,
+    /// Why the manager closes it (required, audited).
+    pub note: String,
+}
+
+/// A manager closes a shift the staff member left open; the drawer is checked like a clock-out.
+async fn close_for_staff(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    Json(req): Json<CloseForStaff>,
+) -> AppResult<Json<Shift>> {
+    let shift = state
+        .store
+        .close_shift_by_id(
+            id,
+            req.declared_cash_minor,
+            &req.note,
+            &cur.user.username,
+            now_ms(),
+        )
+        .await?;
+    check_cash(&state, &shift, req.declared_cash_minor, Some(cur.user.id)).await?;
+    Ok(Json(shift))
+}
+
+/// Raise a cash short/over alert for a closed shift whose drawer is off by more than its
+/// location's threshold. A failure to store the alert is logged: the shift is closed already.
+async fn check_cash(
+    state: &AppState,
+    shift: &Shift,
+    declared: i64,
+    closed_by: Option<Uuid>,
+) -> AppResult<()> {
+    use crate::reconcile::{check_shift_close, ShiftClose};
+    let threshold = state
+        .store
+        .location_settings(shift.location_id)
+        .await?
+        .map_or(CASH_THRESHOLD_MINOR, |s| s.cash_threshold_minor);
     let expected = shift
         .expected_cash_minor
         .unwrap_or(shift.opening_float_minor);
@@ -74,7 +123,7 @@ async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<
     let sold = state
         .store
         .list_tokens(&TokenFilter {
-            staff_id: Some(cur.user.id),
+            staff_id: Some(shift.staff_id),
             from: Some(shift.opened_at),
             to: Some(closed_at + 1),
             limit: Some(500),
@@ -88,7 +137,7 @@ async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<
         .unwrap_or_default();
     let outcome = check_shift_close(&ShiftClose {
         shift_id: shift.id,
-        staff_id: cur.user.id,
+        staff_id: shift.staff_id,
         location_id: shift.location_id,
         opened_at: shift.opened_at,
         closed_at,
@@ -96,16 +145,16 @@ async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<
         expected_revenue_minor: expected - shift.opening_float_minor,
         tokens_sold: sold.total,
         declared_cash_minor: declared,
-        threshold_minor: CASH_THRESHOLD_MINOR,
+        threshold_minor: threshold,
         currency,
-        closed_by: None,
+        closed_by,
     });
     if let Some(finding) = outcome.finding {
         if let Err(e) = state.store.raise_alert(&finding, now_ms()).await {
             tracing::error!(error = %e, shift = %shift.id, "could not store the cash alert");
         }
     }
-    Ok(shift)
+    Ok(())
 }
 
 async fn clock_in_json(
@@ -153,16 +202,13 @@ async fn clock_out_form(
     Auth(cur, _): Auth<StaffOnly>,
     Form(req): Form<ClockOut>,
 ) -> AppResult<Response> {
-    match state
-        .store
-        .close_shift(cur.user.id, req.declared_cash_minor, &cur.user.username)
-        .await
-    {
+    // The drawer is checked the same way as over JSON.
+    match close(&state, &cur, req.declared_cash_minor).await {
         Ok(_) => Ok(Redirect::to("/login").into_response()),
-        Err(crate::store::StoreError::Invalid(m)) => Ok(dispense_page_with(&state, &cur, Some(m))
+        Err(AppError::BadRequest(m)) => Ok(dispense_page_with(&state, &cur, Some(m))
             .await?
             .into_response()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 

@@ -3,12 +3,16 @@
 mod model;
 mod pages_model;
 pub mod postgres;
+mod reconcile_model;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
+#[cfg(test)]
+pub(crate) mod suite_reconcile;
 
 pub use model::*;
 pub use pages_model::*;
+pub use reconcile_model::*;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -177,6 +181,31 @@ pub trait Store: Send + Sync {
     async fn counts(&self) -> StoreResult<StoreCounts>;
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    // --- reconciliation (issue #7)
+    /// A location's reconciliation settings (defaults until changed); `None` if there is no
+    /// such location.
+    async fn location_settings(&self, location_id: Uuid) -> StoreResult<Option<LocationSettings>>;
+    /// Change a location's time zone, cash threshold or close time, audited in the same
+    /// transaction.
+    async fn update_location_settings(
+        &self,
+        location_id: Uuid,
+        change: &LocationSettingsChange,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<LocationSettings>;
+    /// A manager closes a shift the staff member left open: like clock-out (expected cash,
+    /// variance, revenue confirmed, the staff member's sessions ended) plus a required note,
+    /// audited as `shift.close_for_staff`.
+    async fn close_shift_by_id(
+        &self,
+        shift_id: Uuid,
+        declared_cash_minor: i64,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Shift>;
 
     // --- enrollment (issue #8)
     /// Store a one-time enrollment code (its SHA-256 hex, see [`enrollment_code_hash`]) for a

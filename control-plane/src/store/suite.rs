@@ -61,6 +61,11 @@ macro_rules! store_suite {
             crate::store::suite::enrollment_codes_are_single_use_and_revocation_is_immediate($make)
                 .await
         }
+        #[tokio::test]
+        async fn location_settings_and_a_manager_closing_a_shift() {
+            crate::store::suite_reconcile::location_settings_and_a_manager_closing_a_shift($make)
+                .await
+        }
     };
 }
 pub(crate) use store_suite;

@@ -8,6 +8,7 @@ mod enrollment;
 mod entities;
 mod ingest;
 mod pages;
+mod reconcile;
 mod rows;
 mod tokens;
 
@@ -439,6 +440,31 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn location_settings(&self, location_id: Uuid) -> StoreResult<Option<LocationSettings>> {
+        reconcile::location_settings(self, location_id).await
+    }
+
+    async fn update_location_settings(
+        &self,
+        location_id: Uuid,
+        change: &LocationSettingsChange,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<LocationSettings> {
+        reconcile::update_location_settings(self, location_id, change, actor, now).await
+    }
+
+    async fn close_shift_by_id(
+        &self,
+        shift_id: Uuid,
+        declared_cash_minor: i64,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Shift> {
+        reconcile::close_shift_by_id(self, shift_id, declared_cash_minor, note, actor, now).await
     }
 
     async fn create_enrollment_code(

@@ -1,0 +1,164 @@
+//! Reconciliation queries (issue #7): location settings and a manager closing a forgotten shift.
+
+use super::chain::append_audit;
+use super::rows::*;
+use super::PgStore;
+use crate::store::*;
+use serde_json::json;
+use sqlx::Row;
+
+pub(super) async fn location_settings(
+    s: &PgStore,
+    location_id: Uuid,
+) -> StoreResult<Option<LocationSettings>> {
+    let row = sqlx::query(
+        "SELECT l.timezone, ls.cash_threshold_minor, ls.close_time, ls.updated_at
+         FROM locations l LEFT JOIN location_settings ls ON ls.location_id = l.id
+         WHERE l.id = $1",
+    )
+    .bind(location_id.to_string())
+    .fetch_optional(&s.pool)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    Ok(Some(LocationSettings {
+        location_id,
+        timezone: r.try_get("timezone")?,
+        cash_threshold_minor: r
+            .try_get::<Option<i64>, _>("cash_threshold_minor")?
+            .unwrap_or(0),
+        close_time: r
+            .try_get::<Option<String>, _>("close_time")?
+            .unwrap_or_else(|| DEFAULT_CLOSE_TIME.to_string()),
+        updated_at: r.try_get("updated_at")?,
+    }))
+}
+
+pub(super) async fn update_location_settings(
+    s: &PgStore,
+    location_id: Uuid,
+    change: &LocationSettingsChange,
+    actor: &str,
+    now: i64,
+) -> StoreResult<LocationSettings> {
+    change.validate().map_err(StoreError::Invalid)?;
+    let current = location_settings(s, location_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("location {location_id}")))?;
+    let next = LocationSettings {
+        location_id,
+        timezone: change.timezone.clone().unwrap_or(current.timezone),
+        cash_threshold_minor: change
+            .cash_threshold_minor
+            .unwrap_or(current.cash_threshold_minor),
+        close_time: change.close_time.clone().unwrap_or(current.close_time),
+        updated_at: Some(now),
+    };
+    let lid = location_id.to_string();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    sqlx::query("UPDATE locations SET timezone = $1 WHERE id = $2")
+        .bind(&next.timezone)
+        .bind(&lid)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO location_settings (location_id, cash_threshold_minor, close_time, updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (location_id) DO UPDATE SET cash_threshold_minor = excluded.cash_threshold_minor,
+           close_time = excluded.close_time, updated_at = excluded.updated_at",
+    )
+    .bind(&lid)
+    .bind(next.cash_threshold_minor)
+    .bind(&next.close_time)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let audit = AuditEntry {
+        actor: actor.into(),
+        action: "location.settings".into(),
+        target: lid,
+        detail: json!({"change": change, "now": {"timezone": next.timezone,
+            "cash_threshold_minor": next.cash_threshold_minor, "close_time": next.close_time}}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+pub(super) async fn close_shift_by_id(
+    s: &PgStore,
+    shift_id: Uuid,
+    declared: i64,
+    note: &str,
+    actor: &str,
+    now: i64,
+) -> StoreResult<Shift> {
+    if declared < 0 {
+        return Err(StoreError::Invalid(
+            "declared cash cannot be negative".into(),
+        ));
+    }
+    if note.trim().is_empty() {
+        return Err(StoreError::Invalid(
+            "say why the shift is closed for the staff member".into(),
+        ));
+    }
+    let sid = shift_id.to_string();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    let row = sqlx::query("SELECT * FROM shifts WHERE id = $1")
+        .bind(&sid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("shift {shift_id}")))?;
+    let mut shift = shift_from_row(&row)?;
+    if shift.closed_at.is_some() {
+        return Err(StoreError::Conflict("the shift is closed already".into()));
+    }
+    let revenue: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(expected_minor), 0)::BIGINT FROM revenue_records WHERE shift_id = $1",
+    )
+    .bind(&sid)
+    .fetch_one(&mut *tx)
+    .await?;
+    let expected = shift.opening_float_minor + revenue;
+    let variance = declared - expected;
+    sqlx::query(
+        "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
+           variance_minor = $4, note = $5 WHERE id = $6",
+    )
+    .bind(now)
+    .bind(declared)
+    .bind(expected)
+    .bind(variance)
+    .bind(note)
+    .bind(&sid)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE revenue_records SET confirmed_at = $1 WHERE shift_id = $2")
+        .bind(now)
+        .bind(&sid)
+        .execute(&mut *tx)
+        .await?;
+    // The staff member left without clocking out: whatever session they left open ends too.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(shift.staff_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let audit = AuditEntry {
+        actor: actor.into(),
+        action: "shift.close_for_staff".into(),
+        target: sid,
+        detail: json!({"staff_id": shift.staff_id, "declared_cash_minor": declared,
+            "expected_cash_minor": expected, "variance_minor": variance, "note": note}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    tx.commit().await?;
+    shift.closed_at = Some(now);
+    shift.declared_cash_minor = Some(declared);
+    shift.expected_cash_minor = Some(expected);
+    shift.variance_minor = Some(variance);
+    Ok(shift)
+}

@@ -1,0 +1,111 @@
+//! Store suite cases for reconciliation (issue #7), run against every backend by `store_suite!`.
+
+use crate::store::*;
+use crate::testutil::Fixture;
+
+/// Settings default, change (audited), refuse bad values; a manager closes a forgotten shift
+/// once, with a note, revenue confirmed and the variance computed.
+pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
+    let s = &f.store;
+    let lid = f.location.id;
+    let d = s.location_settings(lid).await.unwrap().unwrap();
+    assert_eq!(d.cash_threshold_minor, 0);
+    assert_eq!(d.close_time, DEFAULT_CLOSE_TIME);
+    assert_eq!(d.timezone, f.location.timezone);
+    assert_eq!(d.updated_at, None);
+    assert!(s.location_settings(Uuid::new_v4()).await.unwrap().is_none());
+
+    let change = LocationSettingsChange {
+        cash_threshold_minor: Some(250),
+        close_time: Some("02:30".into()),
+        ..Default::default()
+    };
+    let got = s
+        .update_location_settings(lid, &change, "admin", 1000)
+        .await
+        .unwrap();
+    assert_eq!(got.cash_threshold_minor, 250);
+    assert_eq!(got.close_time, "02:30");
+    let zone = LocationSettingsChange {
+        timezone: Some("Africa/Lagos".into()),
+        ..Default::default()
+    };
+    s.update_location_settings(lid, &zone, "admin", 2000)
+        .await
+        .unwrap();
+    let now = s.location_settings(lid).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            now.timezone.as_str(),
+            now.cash_threshold_minor,
+            now.close_time.as_str()
+        ),
+        ("Africa/Lagos", 250, "02:30")
+    );
+    assert_eq!(now.updated_at, Some(2000));
+    for bad in [
+        LocationSettingsChange {
+            cash_threshold_minor: Some(-1),
+            ..Default::default()
+        },
+        LocationSettingsChange {
+            close_time: Some("25:00".into()),
+            ..Default::default()
+        },
+    ] {
+        let e = s.update_location_settings(lid, &bad, "admin", 3000).await;
+        assert!(matches!(e, Err(StoreError::Invalid(_))), "{bad:?}: {e:?}");
+    }
+    let missing = s
+        .update_location_settings(Uuid::new_v4(), &change, "admin", 3000)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+    let log = s.list_log(LogTable::Audit, 50, 0).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|r| r.action == "location.settings")
+            .count(),
+        2
+    );
+
+    // A forgotten shift with one sale: the manager counts the drawer and closes it.
+    let (token, _) = f.issue().await;
+    let shift = s.open_shift_of(f.staff.id).await.unwrap().unwrap();
+    let e = s
+        .close_shift_by_id(shift.id, 1000, "  ", "manager", 4000)
+        .await;
+    assert!(
+        matches!(e, Err(StoreError::Invalid(_))),
+        "a note is required"
+    );
+    let closed = s
+        .close_shift_by_id(
+            shift.id,
+            1000,
+            "left at 6pm, drawer counted",
+            "manager",
+            4000,
+        )
+        .await
+        .unwrap();
+    let expected = shift.opening_float_minor + token.price_minor;
+    assert_eq!(closed.expected_cash_minor, Some(expected));
+    assert_eq!(closed.variance_minor, Some(1000 - expected));
+    assert_eq!(closed.closed_at, Some(4000));
+    assert!(s.open_shift_of(f.staff.id).await.unwrap().is_none());
+    let again = s
+        .close_shift_by_id(shift.id, 1000, "again", "manager", 5000)
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    let gone = s
+        .close_shift_by_id(Uuid::new_v4(), 0, "x", "manager", 5000)
+        .await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))));
+    let log = s.list_log(LogTable::Audit, 50, 0).await.unwrap();
+    let row = log
+        .iter()
+        .find(|r| r.action == "shift.close_for_staff")
+        .expect("audited");
+    assert_eq!(row.actor, "manager");
+    assert!(row.detail.contains("drawer counted"), "{}", row.detail);
+}

@@ -67,6 +67,7 @@ async fn view(state: &AppState, token: Token) -> AppResult<TokenView> {
 /// A router that is offline gets it when it comes back.
 pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> AppResult<Token> {
     refuse_outside_shift(state, cur, package_id).await?;
+    crate::pages::refuse_frozen(state, cur.user.id).await?;
     let mut last = None;
     // A code collision is astronomically rare; a fresh code settles it.
     for _ in 0..3 {

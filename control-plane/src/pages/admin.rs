@@ -86,6 +86,11 @@ async fn routers_page(
     let locations = state.store.list_locations().await?;
     let packages = state.store.list_packages().await?;
     let catalog_version = crate::packages::catalog(&packages).version;
+    let frozen = state.store.frozen_locations().await?;
+    let location_rows: Vec<serde_json::Value> = locations
+        .iter()
+        .map(|l| serde_json::json!({"l": l, "frozen": frozen.iter().find(|f| f.location_id == l.id)}))
+        .collect();
     let loc_name = |id: Uuid| {
         locations
             .iter()
@@ -135,7 +140,8 @@ async fn routers_page(
         "admin_routers.html",
         &Page::of(cur),
         serde_json::json!({
-            "routers": rows, "locations": locations, "packages": packages,
+            "routers": rows, "locations": locations, "location_rows": location_rows,
+            "packages": packages,
             "catalog_version": catalog_version, "enrolled": enrolled, "error": error,
         }),
     )?
@@ -353,7 +359,9 @@ async fn confirm_with(
         "admin_confirm.html",
         &Page::of(cur),
         serde_json::json!({
-            "router": router, "words": what.words(), "action": what.slug(), "error": error,
+            "words": what.words(), "error": error, "what": "Router",
+            "target": router.name, "confirm_word": router.agent_id,
+            "action_url": format!("/admin/routers/{}/override/{}", router.id, what.slug()),
         }),
     )
 }

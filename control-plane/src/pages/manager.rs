@@ -1,11 +1,11 @@
 //! Manager pages: the live overview of all locations, one location or staff member in detail
 //! (vouchers, revenue, charts), and alerts with acknowledge/resolve.
 
-use super::stats::{self, add_routers, add_tokens, LocationSummary, Names};
+use super::stats::{self, add_routers, add_shifts, add_tokens, LocationSummary, Names};
 use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{now_ms, AlertFilter, AlertState, Token, TokenFilter};
+use crate::store::{now_ms, AlertFilter, AlertState, ShiftFilter, Token, TokenFilter};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -64,6 +64,14 @@ async fn summaries(state: &AppState) -> AppResult<Vec<LocationSummary>> {
     )
     .await?;
     let closed = closed_shifts(state, &tokens).await?;
+    let shifts = state
+        .store
+        .list_shifts(&ShiftFilter {
+            from: Some(start_of_today(now)),
+            limit: Some(DAY_LIMIT),
+            ..Default::default()
+        })
+        .await?;
     let open_alerts = state
         .store
         .list_alerts(&AlertFilter {
@@ -88,6 +96,7 @@ async fn summaries(state: &AppState) -> AppResult<Vec<LocationSummary>> {
         add_tokens(&mut s, &here, |t| {
             closed.get(&t.id).copied().unwrap_or(false)
         });
+        add_shifts(&mut s, shifts.iter().filter(|x| x.location_id == l.id));
         s.open_alerts = open_alerts
             .iter()
             .filter(|a| a.location_id == Some(l.id))
@@ -111,6 +120,7 @@ fn summary_rows(list: &[LocationSummary]) -> Vec<Vec<String>> {
                 s.expected_minor.to_string(),
                 s.confirmed_minor.to_string(),
                 s.open_alerts.to_string(),
+                s.variance_minor.to_string(),
             ]
         })
         .collect()
@@ -127,6 +137,7 @@ const SUMMARY_HEAD: &[&str] = &[
     "expected_minor",
     "confirmed_minor",
     "open_alerts",
+    "variance_minor",
 ];
 
 async fn overview(
@@ -160,6 +171,7 @@ async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<ser
         a.expected_minor += s.expected_minor;
         a.confirmed_minor += s.confirmed_minor;
         a.open_alerts += s.open_alerts;
+        a.variance_minor += s.variance_minor;
         a
     });
     Ok(serde_json::json!({
@@ -212,6 +224,7 @@ async fn detail(
     f: &Format,
 ) -> AppResult<Response> {
     let day = start_of_today(now_ms());
+    let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
     let tokens = tokens_since(
         state,
         TokenFilter {
@@ -242,7 +255,17 @@ async fn detail(
         return Ok(csv_response("vouchers", TOKEN_HEAD, &rows));
     }
     let closed = closed_shifts(state, &tokens).await?;
+    let shifts = state
+        .store
+        .list_shifts(&ShiftFilter {
+            location_id: filter_location,
+            staff_id: filter_staff,
+            from: Some(day),
+            limit: Some(DAY_LIMIT),
+        })
+        .await?;
     let mut total = LocationSummary::default();
+    add_shifts(&mut total, &shifts);
     add_tokens(&mut total, &tokens, |t| {
         closed.get(&t.id).copied().unwrap_or(false)
     });
@@ -257,6 +280,7 @@ async fn detail(
         add_tokens(&mut s, &mine, |t| {
             closed.get(&t.id).copied().unwrap_or(false)
         });
+        add_shifts(&mut s, shifts.iter().filter(|x| x.staff_id == *id));
         per_staff.push(serde_json::json!({"id": id, "name": name, "s": s}));
     }
     let (issued_chart, traffic_chart) = stats::hourly(&tokens, day);
@@ -269,6 +293,19 @@ async fn detail(
             })
         })
         .collect();
+    let mut shift_rows = Vec::with_capacity(shifts.len());
+    for x in &shifts {
+        let who = match names.get(&x.staff_id) {
+            Some(n) => n.clone(),
+            None => state
+                .store
+                .user(x.staff_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default(),
+        };
+        shift_rows.push(serde_json::json!({"x": x, "staff": who}));
+    }
     let currency = tokens
         .first()
         .map(|t| t.currency.clone())
@@ -279,6 +316,7 @@ async fn detail(
         serde_json::json!({
             "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
             "charts": [issued_chart, traffic_chart], "currency": currency,
+            "shifts": shift_rows,
         }),
     )?
     .into_response())

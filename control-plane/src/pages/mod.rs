@@ -6,11 +6,13 @@ mod admin;
 mod admin_logs;
 mod admin_users;
 mod csv;
+mod freeze;
 mod manager;
 mod stats;
 mod voucher;
 
 pub use csv::{csv_body, csv_response};
+pub use freeze::refuse_frozen;
 pub use stats::{hourly, Chart, LocationSummary};
 
 use crate::app::{AppError, AppResult, AppState};
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(admin_users::router())
         .merge(admin_logs::router())
+        .merge(freeze::router())
         .route("/static/print.js", axum::routing::get(print_js))
 }
 

@@ -1,6 +1,6 @@
 //! Figures the dashboards show, computed from tokens and router status as pure functions.
 
-use crate::store::{RouterStatus, Token, TokenState};
+use crate::store::{RouterStatus, Shift, Token, TokenState};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -30,6 +30,16 @@ pub struct LocationSummary {
     pub confirmed_minor: i64,
     /// Alerts not yet acknowledged.
     pub open_alerts: u32,
+    /// Declared minus expected cash over the shifts closed (negative: short).
+    pub variance_minor: i64,
+}
+
+/// Add the variance of the closed shifts among `shifts`.
+pub fn add_shifts<'a>(s: &mut LocationSummary, shifts: impl IntoIterator<Item = &'a Shift>) {
+    s.variance_minor += shifts
+        .into_iter()
+        .filter_map(|x| x.variance_minor)
+        .sum::<i64>();
 }
 
 /// Whether a customer has ever logged in with the token.

@@ -251,6 +251,19 @@ pub trait Store: Send + Sync {
     async fn list_log(&self, table: LogTable, limit: u32, offset: u32) -> StoreResult<Vec<LogRow>>;
     /// Database size, connections and rows per table.
     async fn table_stats(&self) -> StoreResult<TableStats>;
+    /// Shifts matching a filter, newest first.
+    async fn list_shifts(&self, filter: &ShiftFilter) -> StoreResult<Vec<Shift>>;
+    /// Freeze (or thaw) dispensing at a location, audited in the same transaction.
+    async fn set_location_frozen(
+        &self,
+        location_id: Uuid,
+        frozen: bool,
+        reason: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Locations where dispensing is frozen.
+    async fn frozen_locations(&self) -> StoreResult<Vec<LocationFreeze>>;
 }
 
 /// Open the store a database URL names (`sqlite://...` or `postgres://...`), running migrations.

@@ -76,3 +76,29 @@ pub const COUNTED_TABLES: &[&str] = &[
     "audit_log",
     "agent_commands",
 ];
+
+/// Which shifts to list.
+#[derive(Debug, Clone, Default)]
+pub struct ShiftFilter {
+    /// At this location.
+    pub location_id: Option<Uuid>,
+    /// Of this staff member.
+    pub staff_id: Option<Uuid>,
+    /// Opened at or after (unix ms).
+    pub from: Option<i64>,
+    /// At most this many (default 200).
+    pub limit: Option<u32>,
+}
+
+/// A location where dispensing is frozen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocationFreeze {
+    /// The location.
+    pub location_id: Uuid,
+    /// Since when, unix ms.
+    pub frozen_at: i64,
+    /// Who froze it.
+    pub frozen_by: String,
+    /// Why.
+    pub reason: String,
+}

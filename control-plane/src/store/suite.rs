@@ -57,6 +57,10 @@ macro_rules! store_suite {
             crate::store::suite::admin_console_users_logs_and_stats($make).await
         }
         #[tokio::test]
+        async fn shifts_listed_and_locations_frozen() {
+            crate::store::suite::shifts_listed_and_locations_frozen($make).await
+        }
+        #[tokio::test]
         async fn enrollment_codes_are_single_use_and_revocation_is_immediate() {
             crate::store::suite::enrollment_codes_are_single_use_and_revocation_is_immediate($make)
                 .await
@@ -715,7 +719,13 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
 /// Users listed, changed (audited; disabling ends sessions), logs read newest first, figures.
 pub async fn admin_console_users_logs_and_stats(f: Fixture) {
     let s = &*f.store;
-    let names: Vec<String> = s.list_users().await.unwrap().into_iter().map(|u| u.username).collect();
+    let names: Vec<String> = s
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
     assert_eq!(names, ["admin", "manager", "staff"]);
     let session = Session {
         id: "sess-1".into(),
@@ -731,15 +741,28 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
     };
     let u = s.update_user(f.staff.id, change, "admin", 5).await.unwrap();
     assert!(u.disabled && u.location_ids.is_empty());
-    assert!(s.session("sess-1", 1).await.unwrap().is_none(), "sessions ended");
-    assert!(s.check_password("staff", "a brand new password").await.unwrap().is_none(), "disabled");
+    assert!(
+        s.session("sess-1", 1).await.unwrap().is_none(),
+        "sessions ended"
+    );
+    assert!(
+        s.check_password("staff", "a brand new password")
+            .await
+            .unwrap()
+            .is_none(),
+        "disabled"
+    );
     let back = UserChange {
         disabled: Some(false),
         location_ids: Some(vec![f.location.id]),
         ..Default::default()
     };
     s.update_user(f.staff.id, back, "admin", 6).await.unwrap();
-    assert!(s.check_password("staff", "a brand new password").await.unwrap().is_some());
+    assert!(s
+        .check_password("staff", "a brand new password")
+        .await
+        .unwrap()
+        .is_some());
     assert!(s.check_password("staff", PASSWORD).await.unwrap().is_none());
     let short = UserChange {
         password: Some("short".into()),
@@ -750,7 +773,8 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        s.update_user(Uuid::new_v4(), UserChange::default(), "admin", 7).await,
+        s.update_user(Uuid::new_v4(), UserChange::default(), "admin", 7)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -758,10 +782,16 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
     assert_eq!(audit.len(), 2);
     assert!(audit[0].id > audit[1].id, "newest first");
     assert_eq!(audit[0].action, "user.update");
-    assert!(!audit[0].detail.contains("brand new"), "no password in the audit log");
+    assert!(
+        !audit[0].detail.contains("brand new"),
+        "no password in the audit log"
+    );
     f.issue().await;
     let ledger = s.list_log(LogTable::Ledger, 10, 0).await.unwrap();
-    assert!(!ledger.is_empty() && ledger[0].target.len() == 36, "{ledger:?}");
+    assert!(
+        !ledger.is_empty() && ledger[0].target.len() == 36,
+        "{ledger:?}"
+    );
 
     let stats = s.table_stats().await.unwrap();
     assert!(stats.size_bytes > 0);
@@ -769,4 +799,57 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
     assert_eq!(users.rows, 3);
     let tokens = stats.tables.iter().find(|t| t.name == "tokens").unwrap();
     assert_eq!(tokens.rows, 1);
+}
+
+/// Shifts listed by filter, newest first; a location frozen and thawed (audited).
+pub async fn shifts_listed_and_locations_frozen(f: Fixture) {
+    let s = &*f.store;
+    f.issue().await;
+    s.close_shift(f.staff.id, 0, "staff").await.unwrap();
+    let all = s.list_shifts(&ShiftFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].variance_minor.is_some());
+    let here = ShiftFilter {
+        location_id: Some(f.location.id),
+        staff_id: Some(f.staff.id),
+        from: Some(all[0].opened_at),
+        limit: Some(5),
+    };
+    assert_eq!(s.list_shifts(&here).await.unwrap().len(), 1);
+    let elsewhere = ShiftFilter {
+        staff_id: Some(f.manager.id),
+        ..Default::default()
+    };
+    assert!(s.list_shifts(&elsewhere).await.unwrap().is_empty());
+
+    assert!(s.frozen_locations().await.unwrap().is_empty());
+    s.set_location_frozen(f.location.id, true, "till missing", "admin", 10)
+        .await
+        .unwrap();
+    // Freezing twice keeps the first record.
+    s.set_location_frozen(f.location.id, true, "again", "admin", 11)
+        .await
+        .unwrap();
+    let frozen = s.frozen_locations().await.unwrap();
+    assert_eq!(frozen.len(), 1);
+    assert_eq!(
+        (
+            frozen[0].location_id,
+            frozen[0].reason.as_str(),
+            frozen[0].frozen_by.as_str()
+        ),
+        (f.location.id, "till missing", "admin")
+    );
+    s.set_location_frozen(f.location.id, false, "found", "admin", 12)
+        .await
+        .unwrap();
+    assert!(s.frozen_locations().await.unwrap().is_empty());
+    assert!(matches!(
+        s.set_location_frozen(Uuid::new_v4(), true, "x", "admin", 13)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let audit = s.list_log(LogTable::Audit, 3, 0).await.unwrap();
+    assert_eq!(audit[0].action, "location.thaw");
+    assert_eq!(audit[1].action, "location.freeze");
 }

@@ -1,6 +1,6 @@
 //! The admin console's queries: users, account changes (audited), logs, database figures.
 
-use super::{chain, PgStore};
+use super::{chain, rows::shift_from_row, PgStore};
 use crate::store::*;
 use sqlx::Row;
 
@@ -150,4 +150,89 @@ pub(super) async fn table_stats(s: &PgStore) -> StoreResult<TableStats> {
         connections: connections.max(0) as u64,
         tables,
     })
+}
+
+pub(super) async fn list_shifts(s: &PgStore, f: &ShiftFilter) -> StoreResult<Vec<Shift>> {
+    let rows = sqlx::query(
+        "SELECT * FROM shifts
+         WHERE ($1 IS NULL OR location_id = $1) AND ($2 IS NULL OR staff_id = $2)
+           AND opened_at >= $3
+         ORDER BY opened_at DESC LIMIT $4",
+    )
+    .bind(f.location_id.map(|u| u.to_string()))
+    .bind(f.staff_id.map(|u| u.to_string()))
+    .bind(f.from.unwrap_or(i64::MIN))
+    .bind(i64::from(f.limit.unwrap_or(200)))
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter().map(shift_from_row).collect()
+}
+
+pub(super) async fn set_location_frozen(
+    s: &PgStore,
+    location_id: Uuid,
+    frozen: bool,
+    reason: &str,
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let lid = location_id.to_string();
+    let _w = s.write.lock().await;
+    let mut tx = s.pool.begin().await?;
+    let found = sqlx::query("SELECT id FROM locations WHERE id = $1")
+        .bind(&lid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Err(StoreError::NotFound(format!("location {location_id}")));
+    }
+    if frozen {
+        sqlx::query(
+            "INSERT INTO location_freezes (location_id, frozen_at, frozen_by, reason)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (location_id) DO NOTHING",
+        )
+        .bind(&lid)
+        .bind(now)
+        .bind(actor)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM location_freezes WHERE location_id = $1")
+            .bind(&lid)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let entry = AuditEntry {
+        actor: actor.into(),
+        action: if frozen {
+            "location.freeze"
+        } else {
+            "location.thaw"
+        }
+        .into(),
+        target: lid,
+        detail: serde_json::json!({ "reason": reason }),
+    };
+    chain::append_audit(&mut tx, &entry, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn frozen_locations(s: &PgStore) -> StoreResult<Vec<LocationFreeze>> {
+    let rows = sqlx::query("SELECT * FROM location_freezes ORDER BY frozen_at")
+        .fetch_all(&s.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("location_id")?;
+            Ok(LocationFreeze {
+                location_id: Uuid::parse_str(&id)
+                    .map_err(|_| StoreError::Corrupt(format!("location id {id}")))?,
+                frozen_at: r.try_get("frozen_at")?,
+                frozen_by: r.try_get("frozen_by")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
 }

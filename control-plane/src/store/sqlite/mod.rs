@@ -502,6 +502,25 @@ impl Store for SqliteStore {
     async fn table_stats(&self) -> StoreResult<TableStats> {
         pages::table_stats(self).await
     }
+
+    async fn list_shifts(&self, filter: &ShiftFilter) -> StoreResult<Vec<Shift>> {
+        pages::list_shifts(self, filter).await
+    }
+
+    async fn set_location_frozen(
+        &self,
+        location_id: Uuid,
+        frozen: bool,
+        reason: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        pages::set_location_frozen(self, location_id, frozen, reason, actor, now).await
+    }
+
+    async fn frozen_locations(&self) -> StoreResult<Vec<LocationFreeze>> {
+        pages::frozen_locations(self).await
+    }
 }
 
 #[cfg(test)]

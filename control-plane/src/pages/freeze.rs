@@ -1,0 +1,114 @@
+//! Emergency override: freeze dispensing at a location (and thaw it), confirmed twice and
+//! audited; the dispensing path refuses while a location is frozen.
+
+use super::render;
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::store::now_ms;
+use crate::web::Page;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Freeze routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/admin/locations/{id}/{action}",
+        get(confirm_page).post(apply),
+    )
+}
+
+/// Refuse to dispense for `staff_id` when their open shift's location is frozen.
+pub async fn refuse_frozen(state: &AppState, staff_id: Uuid) -> AppResult<()> {
+    let Some(shift) = state.store.open_shift_of(staff_id).await? else {
+        return Ok(());
+    };
+    let frozen = state.store.frozen_locations().await?;
+    match frozen.iter().find(|f| f.location_id == shift.location_id) {
+        Some(f) => Err(AppError::BadRequest(format!(
+            "dispensing is frozen at this location by an admin: {}",
+            f.reason
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn freezing(action: &str) -> AppResult<bool> {
+    match action {
+        "freeze" => Ok(true),
+        "thaw" => Ok(false),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn confirm_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    freeze: bool,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let l = state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or(AppError::NotFound)?;
+    let (words, action) = if freeze {
+        ("Freeze dispensing at this location", "freeze")
+    } else {
+        ("Allow dispensing again at this location", "thaw")
+    };
+    render(
+        "admin_confirm.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "words": words, "error": error, "what": "Location", "target": l.name,
+            "confirm_word": action, "ask_reason": true,
+            "action_url": format!("/admin/locations/{}/{action}", l.id),
+        }),
+    )
+}
+
+async fn confirm_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path((id, action)): Path<(Uuid, String)>,
+) -> AppResult<Html<String>> {
+    confirm_with(&state, &cur, id, freezing(&action)?, None).await
+}
+
+/// Form of the typed confirmation.
+#[derive(Debug, Deserialize)]
+pub struct FreezeForm {
+    /// Must be the action's word (`freeze` or `thaw`).
+    #[serde(default)]
+    pub confirm: String,
+    /// Why, for the audit log and the staff's error message.
+    #[serde(default)]
+    pub reason: String,
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path((id, action)): Path<(Uuid, String)>,
+    Form(f): Form<FreezeForm>,
+) -> AppResult<Response> {
+    let freeze = freezing(&action)?;
+    if f.confirm.trim() != action || f.reason.trim().is_empty() {
+        let m = "Type the word shown and give a reason; nothing was done.".to_owned();
+        return Ok(confirm_with(&state, &cur, id, freeze, Some(m))
+            .await?
+            .into_response());
+    }
+    state
+        .store
+        .set_location_frozen(id, freeze, f.reason.trim(), &cur.user.username, now_ms())
+        .await?;
+    Ok(Redirect::to("/admin/routers").into_response())
+}

@@ -74,7 +74,7 @@ pub struct EnrollOptions {
     pub config: Option<PathBuf>,
     /// Data directory (key); `None`: `MTM_DATA_DIR`, the config's `data_dir`, or the default.
     pub data_dir: Option<PathBuf>,
-    /// PEM CA for the server's certificate instead of the built-in web roots.
+    /// PEM CA for the server's certificate instead of the system's CA store.
     pub ca_file: Option<PathBuf>,
 }
 

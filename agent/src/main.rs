@@ -69,7 +69,7 @@ struct EnrollArgs {
     /// /var/lib/mtm-agent).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// PEM file with the CA of the server's certificate (default: the built-in web roots).
+    /// PEM file with the CA of the server's certificate (default: the system's CA store).
     #[arg(long)]
     ca: Option<PathBuf>,
 }

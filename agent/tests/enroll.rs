@@ -248,7 +248,7 @@ async fn https_is_verified_against_the_given_ca() {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_cfg));
     let (addr, _rx) = fake_server(ok_reply(&cp_key()), Some(acceptor)).await;
 
-    // The built-in web roots do not know the test CA: refused.
+    // The system's CA store does not know the test CA: refused.
     let e = enroll(&opts(format!("https://{addr}"), dir.path()))
         .await
         .unwrap_err();

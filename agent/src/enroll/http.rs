@@ -1,5 +1,5 @@
-//! One HTTP/1.1 POST, over TLS (rustls with ring, verified against the webpki roots or a given
-//! CA) or plain TCP for `http://` URLs. Enrollment is one request in a device's life, so a few
+//! One HTTP/1.1 POST, over TLS (rustls with ring, verified against the system's CA store or a
+//! given CA) or plain TCP for `http://` URLs. Enrollment is one request in a device's life, so a few
 //! dozen lines here keep hyper and reqwest out of the agent binary.
 
 use std::path::Path;
@@ -215,7 +215,19 @@ fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, HttpE
                 return Err(err("no certificate in the file".into()));
             }
         }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        None => {
+            // The system store (honours SSL_CERT_FILE, which the container image sets): no
+            // built-in root list to carry in the binary, and updated with the OS.
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+            if roots.is_empty() {
+                return Err(HttpError::Ca {
+                    path: "(system store)".into(),
+                    message: "no CA certificates found; install ca-certificates or pass --ca FILE"
+                        .into(),
+                });
+            }
+        }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ClientConfig::builder_with_provider(provider)

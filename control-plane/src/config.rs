@@ -57,6 +57,9 @@ pub struct ServerConfig {
     pub mqtt_public_addr: Option<String>,
     /// Lifetime of a new enrollment code, seconds.
     pub enrollment_code_ttl_s: u64,
+    /// A router silent this long (seconds) while its location has an open shift raises
+    /// `router_silent`; checked every quarter of it, at most every minute.
+    pub router_silent_after_s: u64,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +74,7 @@ impl Default for ServerConfig {
             public_url: None,
             mqtt_public_addr: None,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
+            router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
         }
     }
 }
@@ -143,6 +147,9 @@ impl ServerConfig {
         }
         if let Some(v) = get("MTM_MQTT_PUBLIC_ADDR") {
             self.mqtt_public_addr = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("MTM_ROUTER_SILENT_AFTER_S") {
+            self.router_silent_after_s = parse("MTM_ROUTER_SILENT_AFTER_S", &v)?;
         }
         if let Some(v) = get("MTM_ENROLLMENT_CODE_TTL_S") {
             self.enrollment_code_ttl_s = parse("MTM_ENROLLMENT_CODE_TTL_S", &v)?;

@@ -180,12 +180,16 @@ pub async fn check_silent_routers(
     Ok(raised)
 }
 
-/// Run [`check_silent_routers`] every minute.
-pub async fn silent_loop(store: std::sync::Arc<dyn crate::store::Store>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+/// Run [`check_silent_routers`] with a threshold of `silent_after_s`, forever.
+pub async fn silent_loop(store: std::sync::Arc<dyn crate::store::Store>, silent_after_s: u64) {
+    let after_s = silent_after_s.max(1);
+    let after_ms = i64::try_from(after_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    // Checking every quarter of the threshold bounds detection at 1.25 times it.
+    let every = std::time::Duration::from_millis((after_s * 250).clamp(250, 60_000));
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        if let Err(e) = check_silent_routers(&*store, now_ms(), SILENT_AFTER_MS).await {
+        if let Err(e) = check_silent_routers(&*store, now_ms(), after_ms).await {
             tracing::warn!(error = %e, "router silence check failed");
         }
     }

@@ -171,7 +171,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         metrics.clone(),
     ));
     let ingest_task = tokio::spawn(ingest.run(rx));
-    let silent_task = tokio::spawn(crate::routers::silent_loop(store.clone()));
+    let silent_task = tokio::spawn(crate::routers::silent_loop(
+        store.clone(),
+        cfg.router_silent_after_s,
+    ));
     let catalog_task = tokio::spawn(crate::packages::catalog_loop(
         store.clone(),
         dispatcher.clone(),

@@ -1,0 +1,314 @@
+//! Issue #7's proof: the real agent and the router simulator with the server in-process. A
+//! normal day at three locations raises nothing; then each fraud is done the way a dishonest
+//! staff member would do it, and each is caught with the right alert and evidence within one
+//! telemetry interval (plus slack). Detection times are printed (`--nocapture`).
+
+mod fraud;
+
+use fraud::{now, World, INVENTORY_S, SILENT_AFTER_S, SLACK_MS};
+use mtm_control_plane::store::{Alert, UserChange};
+use serde_json::json;
+use std::time::Duration;
+
+/// The budget for a router-side fraud: one inventory interval plus slack.
+const ROUTER_BUDGET_MS: i64 = INVENTORY_S as i64 * 1000 + SLACK_MS;
+/// HTTP-side frauds are judged in the request itself.
+const HTTP_BUDGET_MS: i64 = 1000;
+
+fn at_site(a: &Alert, w: &World, site: usize, kind: &str) -> bool {
+    a.kind == kind
+        && a.location_id == Some(w.sites[site].location.id)
+        && (a.router_id.is_none() || a.router_id == Some(w.sites[site].router_id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
+    let w = World::start().await;
+    let admin = w.login("admin").await;
+    let mut jwts = Vec::new();
+    for (i, site) in w.sites.iter().enumerate() {
+        let path = format!("/api/locations/{}", site.location.id);
+        let body = json!({"cash_threshold_minor": 100, "close_time": "03:00"});
+        let (status, _) = w.call("PATCH", Some(&admin), &path, Some(body)).await;
+        assert_eq!(status, 200);
+        jwts.push(w.login(&format!("staff{i}")).await);
+    }
+
+    // --- A normal day: clock in, sell, customers use their vouchers, clock out exactly.
+    let mut sold = Vec::new();
+    for (i, jwt) in jwts.iter().enumerate() {
+        let body = json!({"opening_float_minor": 1000});
+        let (status, _) = w
+            .call("POST", Some(jwt), "/api/shifts/clock-in", Some(body))
+            .await;
+        assert_eq!(status, 200);
+        let hour = w.sell(jwt, 1).await;
+        let half = w.sell(jwt, 0).await;
+        let sim = &w.sites[i].sim;
+        for (n, v) in [&hour, &half].into_iter().enumerate() {
+            let code = v["code"].as_str().unwrap();
+            sim.customer_login(code, "", &format!("AA:BB:CC:00:0{i}:0{n}"))
+                .unwrap();
+            sim.use_traffic(code, 200_000, 2_000_000);
+        }
+        sold.push((hour, half));
+    }
+    w.settle(3).await;
+    // Half an hour later the 30-minute vouchers are used up (the router logs them out).
+    for site in &w.sites {
+        site.sim.advance(Duration::from_secs(31 * 60));
+    }
+    w.settle(2 * INVENTORY_S + 2).await;
+    for jwt in &jwts {
+        let body = json!({"declared_cash_minor": 1000 + 500 + 300 - 40});
+        let (status, shift) = w
+            .call("POST", Some(jwt), "/api/shifts/clock-out", Some(body))
+            .await;
+        assert_eq!(status, 200, "{shift}");
+        assert_eq!(shift["variance_minor"], -40, "within the threshold of 100");
+    }
+    w.settle(2 * INVENTORY_S + 2).await;
+    let alerts = w.alerts().await;
+    assert!(
+        alerts.is_empty(),
+        "false alarms on a normal day: {alerts:#?}"
+    );
+    println!("normal day at three locations: no alert");
+
+    // Shifts reopen for the frauds (the router-silent check needs one open).
+    let mut jwts2 = Vec::new();
+    for (i, _) in w.sites.iter().enumerate() {
+        let jwt = w.login(&format!("staff{i}")).await;
+        let body = json!({"opening_float_minor": 0});
+        w.call("POST", Some(&jwt), "/api/shifts/clock-in", Some(body))
+            .await;
+        jwts2.push(jwt);
+    }
+    let jwts = jwts2;
+
+    // --- (a) a user added on the router by hand, without a comment and with a forged one.
+    let ros = w.ros(0).await;
+    let known = w.known().await;
+    ros.command(&["/ip/hotspot/user/add", "=name=CASH0001", "=profile=mtm-1h"])
+        .await
+        .unwrap();
+    let act = now();
+    let (a, _) = w
+        .caught(
+            "rogue_token (no comment)",
+            act,
+            ROUTER_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 0, "rogue_token") && a.evidence["user"] == "CASH0001",
+        )
+        .await;
+    assert_eq!(a.router_id, Some(w.sites[0].router_id));
+    assert_eq!(a.agent_id.as_deref(), Some(w.sites[0].agent_id.as_str()));
+    assert_eq!(a.evidence["reason"], "no_mtm_comment");
+    assert_eq!(a.staff_id, None, "the router does not say who typed it");
+    let forged = format!("=comment=mtm:{}", uuid::Uuid::new_v4());
+    let known = w.known().await;
+    ros.command(&[
+        "/ip/hotspot/user/add",
+        "=name=CASH0002",
+        "=profile=mtm-1h",
+        &forged,
+    ])
+    .await
+    .unwrap();
+    let act = now();
+    let (a, _) = w
+        .caught(
+            "rogue_token (forged comment)",
+            act,
+            ROUTER_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 0, "rogue_token") && a.evidence["user"] == "CASH0002",
+        )
+        .await;
+    assert_eq!(a.evidence["reason"], "unknown_token", "{}", a.evidence);
+
+    // --- (b) created, used and deleted between two inventories: only the session is left.
+    let ros1 = w.ros(1).await;
+    let known = w.known().await;
+    w.settle(1).await;
+    ros1.command(&["/ip/hotspot/user/add", "=name=GONE0001", "=profile=mtm-1h"])
+        .await
+        .unwrap();
+    w.sites[1]
+        .sim
+        .customer_login("GONE0001", "", "AA:BB:CC:DD:01:99")
+        .unwrap();
+    ros1.command(&["/ip/hotspot/user/remove", "=numbers=GONE0001"])
+        .await
+        .unwrap();
+    let act = now();
+    let (a, _) = w
+        .caught(
+            "rogue_token (deleted, session left)",
+            act,
+            ROUTER_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 1, "rogue_token") && a.evidence["user"] == "GONE0001",
+        )
+        .await;
+    assert_eq!(a.router_id, Some(w.sites[1].router_id));
+    println!("evidence (b): {}", a.evidence);
+
+    // --- (c) an issued voucher given a bigger package and a password on the router.
+    let (hour1, _) = &sold[1];
+    let code1 = hour1["code"].as_str().unwrap().to_owned();
+    let known = w.known().await;
+    ros1.command(&[
+        "/ip/hotspot/user/set",
+        &format!("=numbers={code1}"),
+        "=limit-uptime=1d",
+    ])
+    .await
+    .unwrap();
+    let act = now();
+    let (a, _) = w
+        .caught(
+            "tampered_token (limit)",
+            act,
+            ROUTER_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 1, "tampered_token"),
+        )
+        .await;
+    assert_eq!(a.staff_id, Some(w.sites[1].staff.id));
+    assert_eq!(
+        a.token_id.map(|t| t.to_string()),
+        hour1["id"].as_str().map(String::from)
+    );
+    println!("evidence (c): {}", a.evidence);
+
+    // --- (d) a used voucher's counters reset and sold again.
+    let (hour2, _) = &sold[2];
+    let code2 = hour2["code"].as_str().unwrap().to_owned();
+    let sim2 = &w.sites[2].sim;
+    sim2.customer_logout(&code2);
+    let ros2 = w.ros(2).await;
+    let known = w.known().await;
+    ros2.command(&[
+        "/ip/hotspot/user/reset-counters",
+        &format!("=numbers={code2}"),
+    ])
+    .await
+    .unwrap();
+    let act = now();
+    sim2.customer_login(&code2, "", "AA:BB:CC:DD:02:77")
+        .unwrap();
+    sim2.use_traffic(&code2, 1000, 5000);
+    let (a, _) = w
+        .caught(
+            "reused_token (counters reset)",
+            act,
+            ROUTER_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 2, "reused_token"),
+        )
+        .await;
+    assert_eq!(a.staff_id, Some(w.sites[2].staff.id));
+    assert_eq!(a.evidence["user"], code2.as_str());
+    println!("evidence (d): {}", a.evidence);
+
+    // --- (e) the drawer short (a voucher sold, nothing declared), then over, beyond 100.
+    let voucher = w.sell(&jwts[0], 1).await;
+    let price = 500;
+    for (site, declared, kind, variance) in [
+        (0usize, 0, "cash_short", -price),
+        (1, price, "cash_over", price),
+    ] {
+        let known = w.known().await;
+        let act = now();
+        let body = json!({"declared_cash_minor": declared});
+        let (status, shift) = w
+            .call(
+                "POST",
+                Some(&jwts[site]),
+                "/api/shifts/clock-out",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200, "{shift}");
+        let (a, _) = w
+            .caught(kind, act, HTTP_BUDGET_MS, &known, |a| {
+                at_site(a, &w, site, kind)
+            })
+            .await;
+        assert_eq!(a.staff_id, Some(w.sites[site].staff.id));
+        assert_eq!(
+            a.shift_id.map(|s| s.to_string()),
+            shift["id"].as_str().map(String::from)
+        );
+        assert_eq!(a.evidence["variance_minor"], variance);
+        assert_eq!(a.evidence["threshold_minor"], 100);
+    }
+    assert_eq!(voucher["price_minor"], price);
+
+    // --- (f) dispensing with no open shift, and at a location that is no longer the staff
+    // member's: refused, and alerted.
+    let jwt0 = w.login("staff0").await;
+    let known = w.known().await;
+    let act = now();
+    let body = json!({"package_id": w.packages[1].id});
+    let (status, _) = w
+        .call(
+            "POST",
+            Some(&jwt0),
+            "/api/tokens/generate",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 400, "refused");
+    let (a, _) = w
+        .caught("dispense_outside_shift", act, HTTP_BUDGET_MS, &known, |a| {
+            at_site(a, &w, 0, "dispense_outside_shift")
+        })
+        .await;
+    assert_eq!(a.staff_id, Some(w.sites[0].staff.id));
+    assert_eq!(a.evidence["reason"], "no_open_shift");
+    let moved = UserChange {
+        location_ids: Some(vec![w.sites[1].location.id]),
+        ..Default::default()
+    };
+    w.store
+        .update_user(w.sites[2].staff.id, moved, "admin", now())
+        .await
+        .unwrap();
+    let known = w.known().await;
+    let act = now();
+    let (status, _) = w
+        .call("POST", Some(&jwts[2]), "/api/tokens/generate", Some(body))
+        .await;
+    assert_eq!(status, 400, "refused");
+    let (a, _) = w
+        .caught(
+            "dispense_wrong_location",
+            act,
+            HTTP_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 2, "dispense_wrong_location"),
+        )
+        .await;
+    assert_eq!(a.staff_id, Some(w.sites[2].staff.id));
+    assert_eq!(a.evidence["reason"], "not_a_location_of_staff");
+
+    // --- (g) the router goes silent (agent stopped) while site 2's shift is open.
+    let mut w = w;
+    let known = w.known().await;
+    if let Some(agent) = w.sites[2].agent.take() {
+        agent.shutdown().await;
+    }
+    let act = now();
+    let budget = SILENT_AFTER_S as i64 * 1000 + 1000 + SLACK_MS;
+    let (a, _) = w
+        .caught("router_silent", act, budget, &known, |a| {
+            at_site(a, &w, 2, "router_silent")
+        })
+        .await;
+    assert_eq!(a.router_id, Some(w.sites[2].router_id));
+    println!("evidence (g): {}", a.evidence);
+    w.stop().await;
+}

@@ -680,6 +680,25 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
     );
     let st = s.enrollment_state(rid).await.unwrap().unwrap();
     assert_eq!(st.revoked_at, Some(now));
+    // No voucher is queued for a revoked router.
+    s.open_shift(f.staff.id, f.location.id, 0, "staff")
+        .await
+        .unwrap();
+    let refused = s
+        .issue_token(IssueToken {
+            id: Uuid::new_v4(),
+            code: mtm_common::token_code::generate(8),
+            password: None,
+            package_id: f.package.id,
+            staff_id: f.staff.id,
+            staff_username: "staff".into(),
+            command_id: Uuid::new_v4(),
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
     assert_eq!(st.open_code_expires_at, None);
     assert!(matches!(
         s.revoke_router(Uuid::new_v4(), "admin", now).await,
@@ -711,6 +730,11 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
         .unwrap()
         .revoked_at
         .is_none());
+    let (token, _) = f.issue().await;
+    assert_eq!(
+        token.router_id, rid,
+        "the re-enrolled router takes vouchers again"
+    );
     for report in s.verify_chains().await.unwrap() {
         assert_eq!(report.first_bad_row, None, "{report:?}");
     }

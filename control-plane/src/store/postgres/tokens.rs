@@ -157,11 +157,18 @@ pub(super) async fn issue_token(
         .ok_or_else(|| StoreError::NotFound("package".into()))?;
     let pkg = package_from_row(&pkg)?;
     let router =
-        sqlx::query("SELECT * FROM routers WHERE location_id = $1 ORDER BY created_at, id LIMIT 1")
+        // A router waiting for enrollment or revoked cannot take the voucher (and a revoked
+        // device must not receive its code).
+        sqlx::query("SELECT * FROM routers WHERE location_id = $1 AND public_key_hex <> '' ORDER BY created_at, id LIMIT 1")
             .bind(shift.location_id.to_string())
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::Invalid("this location has no router".into()))?;
+            .ok_or_else(|| {
+                StoreError::Invalid(
+                    "this location has no enrolled router (enroll it, or replace the revoked one)"
+                        .into(),
+                )
+            })?;
     let router = router_from_row(&router)?;
     let password = if pkg.uses_password {
         req.password.clone()

@@ -156,6 +156,11 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             (settings, addr)
         }
     };
+    // Embedded broker: the server's own login, also used to evict a revoked agent's session.
+    let broker_login = match &cfg.mqtt {
+        MqttConfig::Embedded { .. } => client_settings.credentials.clone(),
+        MqttConfig::External { .. } => None,
+    };
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let (connected_tx, connected_rx) = tokio::sync::watch::channel(false);
     let (client, mqtt_task) = mqtt::connect_client(client_settings, tx, connected_tx);
@@ -197,6 +202,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             enrollment: crate::enrollment::EnrollmentSettings {
                 mqtt_public_addr: cfg.mqtt_public_addr.clone(),
                 code_ttl_s: cfg.enrollment_code_ttl_s,
+                broker_login,
             },
         }),
     };

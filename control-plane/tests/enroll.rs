@@ -11,7 +11,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use mtm_control_plane::store::{enrollment_code_hash, now_ms, NewLocation, NewUser, Role};
+use mtm_control_plane::store::{
+    enrollment_code_hash, now_ms, NewLocation, NewRouter, NewUser, Role,
+};
 use mtm_control_plane::{start, MqttConfig, ServerConfig, ServerHandle};
 use mtm_routeros::sim::{SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
@@ -35,7 +37,7 @@ fn device(dir: &Path, sim: &SimHandle) -> (String, String) {
     std::fs::write(
         &config,
         format!(
-            "# router part only; enrollment adds the rest\n[router]\naddr = \"{}\"\nusername = \"api\"\npassword = \"router-pass\"\n\n[intervals]\nusage_poll_s = 1\nhealth_s = 1\n",
+            "# router part only; enrollment adds the rest\nstatus_listen = \"127.0.0.1:0\"\n[router]\naddr = \"{}\"\nusername = \"api\"\npassword = \"router-pass\"\n\n[intervals]\nusage_poll_s = 1\nhealth_s = 1\n",
             sim.addr()
         ),
     )
@@ -142,6 +144,24 @@ async fn is_online(api: &Api, admin: &str) -> bool {
         .any(|r| r["agent_id"] == "cafe-e1" && r["online"] == true)
 }
 
+/// A Hello from `cafe-e1` signed with `key`.
+fn hello(key: &ed25519_dalek::SigningKey, seq: u64) -> Vec<u8> {
+    mtm_common::Envelope::seal(
+        key,
+        "cafe-e1",
+        seq,
+        now_ms(),
+        &mtm_common::UpMessage::Hello(mtm_common::Hello {
+            agent_version: "old".into(),
+            last_cp_seq: 0,
+            catalog_version: None,
+        }),
+    )
+    .unwrap()
+    .to_bytes()
+    .unwrap()
+}
+
 fn mqtt_creds(config: &str) -> (String, String) {
     let cfg = mtm_agent::AgentConfig::from_toml(&std::fs::read_to_string(config).unwrap()).unwrap();
     (cfg.mqtt.username.unwrap(), cfg.mqtt.password.unwrap())
@@ -210,6 +230,7 @@ async fn enroll_run_refuse_revoke_and_replace() {
         "router kept"
     );
     let mut run = Proc::spawn(bin("mtm-agent"), &["run", "--config", &config]).await;
+    let status_url = format!("http://{}/status", run.line_after("status on ").await);
     wait_for(
         "the enrolled router online",
         Duration::from_secs(20),
@@ -235,13 +256,17 @@ async fn enroll_run_refuse_revoke_and_replace() {
     let (ok, out) = enroll(&server, "OLDC-ODE2", &config2, &data2);
     assert!(!ok && out.contains("expired"), "{out}");
 
-    // Revocation: the broker refuses the login, ingest refuses the (still connected) agent.
+    // Revocation: the open session is dropped, the broker refuses the login, and anything signed
+    // with the key is rejected.
     let (user, password) = mqtt_creds(&config);
     assert!(
         mqtt_login(&server, &user, &password).await,
         "login works before"
     );
-    let rejected = reject_count(&server, "bad_key").await;
+    assert_eq!(
+        support::http_get_json(&status_url).await["mqtt_connected"],
+        true
+    );
     let _: Value = api
         .post(
             &admin,
@@ -254,14 +279,42 @@ async fn enroll_run_refuse_revoke_and_replace() {
         "login refused"
     );
     wait_for(
-        "the revoked agent's messages rejected",
+        "the revoked agent's session dropped",
         Duration::from_secs(10),
-        || async { reject_count(&server, "bad_key").await > rejected },
+        || async { support::http_get_json(&status_url).await["mqtt_connected"] == false },
+    )
+    .await;
+    let revoked_key = std::fs::read_to_string(Path::new(&data).join("agent.key")).unwrap();
+    let revoked_key = mtm_common::keys::parse_secret_key(&revoked_key).unwrap();
+    // Someone with another broker login publishes as the revoked agent.
+    store
+        .create_router(NewRouter {
+            location_id: loc.id,
+            name: "Other".into(),
+            agent_id: "other-1".into(),
+            public_key_hex: mtm_common::keys::public_key_hex(
+                &mtm_common::keys::generate_signing_key().verifying_key(),
+            ),
+            mqtt_password: "other-password".into(),
+        })
+        .await
+        .unwrap();
+    let bad_key = reject_count(&server, "bad_key").await;
+    publish_as(
+        &server,
+        "other-1",
+        "other-password",
+        "cafe-e1",
+        hello(&revoked_key, 500),
+    )
+    .await;
+    wait_for(
+        "the revoked key's message rejected",
+        Duration::from_secs(10),
+        || async { reject_count(&server, "bad_key").await > bad_key },
     )
     .await;
     run.kill().await;
-    let old_key = std::fs::read_to_string(Path::new(&data).join("agent.key")).unwrap();
-    let old_key = mtm_common::keys::parse_secret_key(&old_key).unwrap();
 
     // A replacement device enrolls with a new code and runs.
     let issued: Value = api.post(&admin, &code_path, json!({"ttl_s": 600})).await;
@@ -277,26 +330,19 @@ async fn enroll_run_refuse_revoke_and_replace() {
     let r = store.router_by_agent("cafe-e1").await.unwrap().unwrap();
     assert_ne!(
         r.public_key_hex,
-        mtm_common::keys::public_key_hex(&old_key.verifying_key())
+        mtm_common::keys::public_key_hex(&revoked_key.verifying_key())
     );
     // The old key, even with working broker credentials, no longer counts.
     let (user3, password3) = mqtt_creds(&config3);
     let bad_sig = reject_count(&server, "bad_signature").await;
-    let forged = mtm_common::Envelope::seal(
-        &old_key,
+    publish_as(
+        &server,
+        &user3,
+        &password3,
         "cafe-e1",
-        1_000_000,
-        now_ms(),
-        &mtm_common::UpMessage::Hello(mtm_common::Hello {
-            agent_version: "old".into(),
-            last_cp_seq: 0,
-            catalog_version: None,
-        }),
+        hello(&revoked_key, 1_000_000),
     )
-    .unwrap()
-    .to_bytes()
-    .unwrap();
-    publish_as(&server, &user3, &password3, "cafe-e1", forged).await;
+    .await;
     wait_for(
         "the old key's message rejected",
         Duration::from_secs(10),

@@ -29,12 +29,15 @@ pub const CODE_LEN: usize = 16;
 pub const DEFAULT_CODE_TTL_S: u64 = 24 * 3600;
 
 /// Enrollment settings (server config keys `mqtt_public_addr` and `enrollment_code_ttl_s`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EnrollmentSettings {
     /// `host:port` agents should dial for the broker; `None`: the address the broker is bound to.
     pub mqtt_public_addr: Option<String>,
     /// Default lifetime of a new code, seconds.
     pub code_ttl_s: u64,
+    /// The server's own login on the embedded broker (`None` with an external broker), used to
+    /// evict a revoked agent's open session.
+    pub broker_login: Option<(String, String)>,
 }
 
 impl Default for EnrollmentSettings {
@@ -42,7 +45,22 @@ impl Default for EnrollmentSettings {
         EnrollmentSettings {
             mqtt_public_addr: None,
             code_ttl_s: DEFAULT_CODE_TTL_S,
+            broker_login: None,
         }
+    }
+}
+
+// The broker password never reaches a log line.
+impl std::fmt::Debug for EnrollmentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollmentSettings")
+            .field("mqtt_public_addr", &self.mqtt_public_addr)
+            .field("code_ttl_s", &self.code_ttl_s)
+            .field(
+                "broker_login",
+                &self.broker_login.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
 }
 
@@ -149,7 +167,57 @@ async fn revoke(
         .revoke_router(id, &cur.user.username, now_ms())
         .await?;
     tracing::warn!(agent = %router.agent_id, by = %cur.user.username, "agent revoked");
+    if let Some((user, password)) = &state.settings.enrollment.broker_login {
+        // The broker checks passwords only at login: end the device's open session too.
+        evict(state.settings.mqtt_addr, &router.agent_id, user, password).await;
+    }
     Ok(Json(router))
+}
+
+/// The client id an agent uses (agent/src/mqtt.rs); MQTT drops an older session when another
+/// connects with the same id.
+fn agent_client_id(agent_id: &str) -> String {
+    format!("mtm-agent-{agent_id}")
+}
+
+/// Take over `agent_id`'s client id on the embedded broker, which disconnects its session, then
+/// leave. A failure is logged: the revoked device can still not log in again or send anything
+/// the server accepts.
+async fn evict(broker: SocketAddr, agent_id: &str, user: &str, password: &str) {
+    let mut opts = rumqttc::MqttOptions::new(
+        agent_client_id(agent_id),
+        broker.ip().to_string(),
+        broker.port(),
+    );
+    opts.set_credentials(user, password);
+    opts.set_clean_session(true);
+    let (client, mut events) = rumqttc::AsyncClient::new(opts, 4);
+    let connected = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match events.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(a))) => {
+                    return a.code == rumqttc::ConnectReturnCode::Success;
+                }
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if connected {
+        let _ = client.disconnect().await;
+        // Drive the event loop until the disconnect is written.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while events.poll().await.is_ok() {}
+        })
+        .await;
+    } else {
+        tracing::warn!(
+            agent = agent_id,
+            "could not evict the revoked agent's MQTT session"
+        );
+    }
 }
 
 /// Body of `POST /api/enroll`, sent by `mtm-agent enroll`.

@@ -176,6 +176,8 @@ async fn manager_watches_live_and_sees_the_cash_alert(
         .for_element(Locator::Css("figure.chart svg"))
         .await
         .unwrap();
+    let variance = text(c, "#variance").await;
+    assert!(variance.starts_with("-5.00"), "variance {variance}");
     browser.shot("manager-location").await;
 
     let cookie = browser.cookie(c).await;
@@ -252,6 +254,11 @@ async fn admin_console_and_inert_names(browser: &Browser, url: &str) {
     click(c, "form[action='/admin/users'] button").await;
     c.wait().for_element(Locator::Css("p.good")).await.unwrap();
     assert_inert(c, 2).await;
+    browser.shot("admin-users").await;
+    c.goto(&format!("{url}/admin/log")).await.unwrap();
+    assert!(text(c, "#log").await.contains("user.create"));
+    assert_inert_text(c, "<script>alert(1)</script>", 2).await;
+    browser.shot("admin-log").await;
 
     for p in ["/admin/routers", "/manager", "/manager/alerts"] {
         c.goto(&format!("{url}{p}")).await.unwrap();
@@ -276,10 +283,29 @@ async fn admin_console_and_inert_names(browser: &Browser, url: &str) {
     click(c, "button.danger").await;
     c.wait().for_element(Locator::Css("p.error")).await.unwrap();
     browser.shot("admin-confirm").await;
+
+    // Freezing a location: a page, then the typed word and a reason; the list shows it.
+    c.goto(&format!("{url}/admin/routers")).await.unwrap();
+    c.find(Locator::LinkText("Freeze dispensing"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    field(c, "input[name=reason]", "cash count pending").await;
+    field(c, "input[name=confirm]", "freeze").await;
+    click(c, "button.danger").await;
+    let frozen = text(c, "#location-list .frozen").await;
+    assert!(frozen.contains("cash count pending"), "{frozen}");
 }
 
 /// The page holds `EVIL` as text at least `times` times, and no script or element came of it.
 async fn assert_inert(c: &Client, times: usize) {
+    assert_inert_text(c, EVIL, times).await
+}
+
+/// As [`assert_inert`], for `needle` (the log shows names inside JSON, quotes escaped).
+async fn assert_inert_text(c: &Client, needle: &str, times: usize) {
     let scripts = c
         .execute("return document.querySelectorAll('script').length", vec![])
         .await
@@ -287,7 +313,7 @@ async fn assert_inert(c: &Client, times: usize) {
     assert_eq!(scripts, json!(1), "only the page's own htmx script");
     assert!(c.get_alert_text().await.is_err(), "no alert dialog opened");
     let body = text(c, "body").await;
-    assert!(body.matches(EVIL).count() >= times, "{body}");
+    assert!(body.matches(needle).count() >= times, "{body}");
 }
 
 async fn wait_live(c: &Client, css: &str, want: &str) {
@@ -304,29 +330,67 @@ async fn wait_live(c: &Client, css: &str, want: &str) {
     .await;
 }
 
+/// Fill a field; when the page it was found on is replaced meanwhile (a submit still
+/// navigating), find it again on the new page.
 async fn field(c: &Client, css: &str, value: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.clear().await.is_ok() && e.send_keys(value).await.is_ok() {
+                let now = e.prop("value").await.ok().flatten();
+                if now.as_deref() == Some(value) {
+                    return;
+                }
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "cannot fill {css}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
+/// Click something that loads a new page (every `click` here does), and wait for that page:
+/// the old document carries a mark the new one lacks.
 async fn click(c: &Client, css: &str) {
+    c.execute("window.mtmOld = true", vec![]).await.unwrap();
     c.find(Locator::Css(css))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    wait_for(
+        &format!("page after clicking {css}"),
+        Duration::from_secs(15),
+        || async {
+            c.execute(
+                "return window.mtmOld === undefined && document.readyState === 'complete'",
+                vec![],
+            )
+            .await
+            .map(|v| v == json!(true))
+            .unwrap_or(false)
+        },
+    )
+    .await;
 }
 
+/// The text of the first element matching `css`, waiting for it; an element that htmx swapped
+/// out between finding and reading is simply found again.
 async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                return t;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no text for {css} at {:?}",
+            c.current_url().await.map(|u| u.to_string())
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn login(c: &Client, base: &str, username: &str, password: &str) {

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
             get(location_settings).patch(update_location_settings),
         )
         .route("/api/routers", get(list_routers).post(create_router))
+        .merge(crate::reports::router())
 }
 
 async fn list_locations(

@@ -207,6 +207,38 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> StoreResult<Shift>;
 
+    /// Usage reported by a location's routers in `[from, to)`, for its daily report.
+    async fn usage_samples(
+        &self,
+        location_id: Uuid,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<crate::reconcile::UsageSample>>;
+    /// `(router_id, token_id)` of a location's tokens a daily report for `[from, to)` may count
+    /// (over-selected; the report keeps what falls in the window).
+    async fn day_token_ids(
+        &self,
+        location_id: Uuid,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// Store a daily report; `Conflict` if the location's day has one. Never updated.
+    async fn insert_daily_report(
+        &self,
+        report: &NewDailyReport,
+        now: i64,
+    ) -> StoreResult<DailyReport>;
+    /// Stored daily reports, newest day first.
+    async fn daily_reports(&self, filter: &ReportFilter) -> StoreResult<Vec<DailyReport>>;
+    /// Sign a report off (once; `Conflict` after), audited in the same transaction.
+    async fn sign_off_report(
+        &self,
+        id: Uuid,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<DailyReport>;
+
     // --- enrollment (issue #8)
     /// Store a one-time enrollment code (its SHA-256 hex, see [`enrollment_code_hash`]) for a
     /// router, replacing the router's unused codes; audited in the same transaction.

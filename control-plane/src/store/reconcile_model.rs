@@ -51,3 +51,58 @@ impl LocationSettingsChange {
         Ok(())
     }
 }
+
+/// A daily report to store (the job builds it with `reconcile::daily_report`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDailyReport {
+    /// The location.
+    pub location_id: Uuid,
+    /// Business date, `YYYY-MM-DD`.
+    pub business_date: String,
+    /// First instant of the day, unix ms.
+    pub window_start_ms: i64,
+    /// First instant after it.
+    pub window_end_ms: i64,
+    /// The report body as the exact JSON text its hash covers.
+    pub body_json: String,
+    /// SHA-256 hex of `body_json`.
+    pub content_sha256: String,
+}
+
+/// A stored daily report and its sign-off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyReport {
+    /// Id.
+    pub id: Uuid,
+    /// The location.
+    pub location_id: Uuid,
+    /// Business date, `YYYY-MM-DD`.
+    pub business_date: String,
+    /// First instant of the day, unix ms.
+    pub window_start_ms: i64,
+    /// First instant after it.
+    pub window_end_ms: i64,
+    /// The report (`reconcile::ReportBody`).
+    pub body: serde_json::Value,
+    /// SHA-256 hex of the stored body text.
+    pub content_sha256: String,
+    /// Whether the stored body still hashes to `content_sha256`.
+    pub intact: bool,
+    /// Stored at.
+    pub created_at: i64,
+    /// Who signed it off.
+    pub signed_off_by: Option<String>,
+    /// When.
+    pub signed_off_at: Option<i64>,
+    /// Their note.
+    pub sign_off_note: Option<String>,
+}
+
+/// Which reports to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ReportFilter {
+    /// At this location.
+    pub location_id: Option<Uuid>,
+    /// For this business date.
+    pub date: Option<String>,
+}

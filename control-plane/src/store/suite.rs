@@ -70,6 +70,11 @@ macro_rules! store_suite {
             crate::store::suite_reconcile::location_settings_and_a_manager_closing_a_shift($make)
                 .await
         }
+        #[tokio::test]
+        async fn daily_reports_are_insert_only_and_signed_off_once() {
+            crate::store::suite_reconcile::daily_reports_are_insert_only_and_signed_off_once($make)
+                .await
+        }
     };
 }
 pub(crate) use store_suite;

@@ -109,3 +109,60 @@ pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
     assert_eq!(row.actor, "manager");
     assert!(row.detail.contains("drawer counted"), "{}", row.detail);
 }
+
+/// A day's report is stored once per location and date, never changed (the database refuses),
+/// and signed off once, audited.
+pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
+    use sha2::{Digest, Sha256};
+    let s = &f.store;
+    let body = r#"{"format":1,"x":[1,2]}"#.to_string();
+    let new = NewDailyReport {
+        location_id: f.location.id,
+        business_date: "2026-11-24".into(),
+        window_start_ms: 1000,
+        window_end_ms: 2000,
+        content_sha256: hex::encode(Sha256::digest(body.as_bytes())),
+        body_json: body,
+    };
+    let r = s.insert_daily_report(&new, 5000).await.unwrap();
+    assert!(r.intact);
+    assert_eq!(r.body["x"][1], 2);
+    assert_eq!(r.signed_off_by, None);
+    let again = s.insert_daily_report(&new, 6000).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let filter = ReportFilter {
+        location_id: Some(f.location.id),
+        date: Some("2026-11-24".into()),
+    };
+    assert_eq!(s.daily_reports(&filter).await.unwrap(), vec![r.clone()]);
+    let other = ReportFilter {
+        date: Some("2026-11-23".into()),
+        ..Default::default()
+    };
+    assert!(s.daily_reports(&other).await.unwrap().is_empty());
+
+    let signed = s
+        .sign_off_report(r.id, "counted and fine", "manager", 7000)
+        .await
+        .unwrap();
+    assert_eq!(signed.signed_off_by.as_deref(), Some("manager"));
+    assert_eq!(signed.signed_off_at, Some(7000));
+    let twice = s.sign_off_report(r.id, "again", "manager", 8000).await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    let none = s
+        .sign_off_report(Uuid::new_v4(), "x", "manager", 8000)
+        .await;
+    assert!(matches!(none, Err(StoreError::NotFound(_))));
+    let log = s.list_log(LogTable::Audit, 50, 0).await.unwrap();
+    assert!(log.iter().any(|l| l.action == "report.sign_off"));
+
+    // Usage and tokens of the location's day come back for the report.
+    let (token, _) = f.issue().await;
+    let ids = s.day_token_ids(f.location.id, 0, i64::MAX).await.unwrap();
+    assert!(ids.contains(&(f.router.id, token.id)), "{ids:?}");
+    assert!(s
+        .usage_samples(f.location.id, 0, i64::MAX)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -9,6 +9,7 @@ mod entities;
 mod ingest;
 mod pages;
 mod reconcile;
+mod reports;
 mod rows;
 mod tokens;
 
@@ -465,6 +466,46 @@ impl Store for PgStore {
         now: i64,
     ) -> StoreResult<Shift> {
         reconcile::close_shift_by_id(self, shift_id, declared_cash_minor, note, actor, now).await
+    }
+
+    async fn usage_samples(
+        &self,
+        location_id: Uuid,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<crate::reconcile::UsageSample>> {
+        reports::usage_samples(self, location_id, from, to).await
+    }
+
+    async fn day_token_ids(
+        &self,
+        location_id: Uuid,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(Uuid, Uuid)>> {
+        reports::day_token_ids(self, location_id, from, to).await
+    }
+
+    async fn insert_daily_report(
+        &self,
+        report: &NewDailyReport,
+        now: i64,
+    ) -> StoreResult<DailyReport> {
+        reports::insert_daily_report(self, report, now).await
+    }
+
+    async fn daily_reports(&self, filter: &ReportFilter) -> StoreResult<Vec<DailyReport>> {
+        reports::daily_reports(self, filter).await
+    }
+
+    async fn sign_off_report(
+        &self,
+        id: Uuid,
+        note: &str,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<DailyReport> {
+        reports::sign_off_report(self, id, note, actor, now).await
     }
 
     async fn create_enrollment_code(

@@ -1,0 +1,273 @@
+//! Daily reconciliation (issue #7): after each location's close time a background job builds
+//! `reconcile::daily_report` for the business day just ended and stores it, hashed and never
+//! changed; managers list reports and sign each off once.
+
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{Auth, ManagerUp};
+use crate::reconcile::{
+    daily_report, parse_close_time, AlertKind, DailyInputs, DayWindow, RecordedAlert, Severity,
+    ShiftSummary,
+};
+use crate::store::{
+    now_ms, AlertFilter, DailyReport, NewDailyReport, ReportFilter, ShiftFilter, Store, StoreError,
+};
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Why a report could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The location's settings or data do not make a report (bad zone, mixed currencies).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Report routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/reports", get(list))
+        .route("/api/reports/{id}/sign-off", post(sign_off))
+}
+
+/// The business day of `location_id` that ended most recently before `now`.
+pub async fn last_closed_day(
+    store: &dyn Store,
+    location_id: Uuid,
+    now: i64,
+) -> Result<DayWindow, ReportError> {
+    let settings = store
+        .location_settings(location_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("location {location_id}")))?;
+    let zone = crate::zones::load_zone(&settings.timezone)
+        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let close =
+        parse_close_time(&settings.close_time).map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let today = DayWindow::containing(now, close, &*zone)
+        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+    DayWindow::containing(today.start_ms - 1, close, &*zone)
+        .map_err(|e| ReportError::Invalid(e.to_string()))
+}
+
+/// Load what a location's day is reconciled from.
+pub async fn inputs(
+    store: &dyn Store,
+    location_id: Uuid,
+    window: DayWindow,
+) -> Result<DailyInputs, ReportError> {
+    let (from, to) = (window.start_ms, window.end_ms);
+    let location = store
+        .list_locations()
+        .await?
+        .into_iter()
+        .find(|l| l.id == location_id)
+        .ok_or_else(|| StoreError::NotFound(format!("location {location_id}")))?;
+    let routers: Vec<_> = store
+        .list_routers()
+        .await?
+        .into_iter()
+        .map(|r| r.router)
+        .filter(|r| r.location_id == location_id)
+        .collect();
+    let mut by_router: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (router, token) in store.day_token_ids(location_id, from, to).await? {
+        by_router.entry(router).or_default().push(token);
+    }
+    let mut tokens = Vec::new();
+    for r in &routers {
+        let ids = by_router.remove(&r.id).unwrap_or_default();
+        tokens.extend(store.issued_tokens(r.id, &ids, &[]).await?);
+    }
+    tokens.retain(|t| t.location_id.is_none_or(|l| l == location_id));
+    let currency = tokens
+        .iter()
+        .find(|t| window.contains(t.issued_at))
+        .map(|t| t.currency.clone())
+        .or(store
+            .list_packages()
+            .await?
+            .first()
+            .map(|p| p.currency.clone()))
+        .unwrap_or_default();
+    // Shifts closed in the day or open at its end; a shift is at most a few days long.
+    let shifts = store
+        .list_shifts(&ShiftFilter {
+            location_id: Some(location_id),
+            from: Some(from - 7 * 86_400_000),
+            limit: Some(5000),
+            ..Default::default()
+        })
+        .await?;
+    let shifts = shifts
+        .into_iter()
+        .filter(|s| s.opened_at < to && s.closed_at.is_none_or(|c| c >= from && c < to))
+        .map(|s| {
+            let sold: Vec<_> = tokens.iter().filter(|t| t.shift_id == Some(s.id)).collect();
+            let from_tokens: i64 = sold.iter().map(|t| t.price_minor).sum();
+            ShiftSummary {
+                shift_id: s.id,
+                staff_id: s.staff_id,
+                opened_at: s.opened_at,
+                closed_at: s.closed_at,
+                opening_float_minor: s.opening_float_minor,
+                expected_revenue_minor: s
+                    .expected_cash_minor
+                    .map_or(from_tokens, |e| e - s.opening_float_minor),
+                tokens_sold: sold.len() as u64,
+                declared_cash_minor: s.declared_cash_minor,
+            }
+        })
+        .collect();
+    let alerts = store
+        .list_alerts(&AlertFilter {
+            location_id: Some(location_id),
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|a| window.contains(a.created_at))
+        .filter_map(|a| {
+            Some(RecordedAlert {
+                raised_at: a.created_at,
+                kind: AlertKind::parse(&a.kind)?,
+                severity: Severity::parse(&a.severity)?,
+                agent_id: a.agent_id,
+                token_id: a.token_id,
+                staff_id: a.staff_id,
+                dedup_key: a.dedup_key,
+                summary: a.summary,
+            })
+        })
+        .collect();
+    Ok(DailyInputs {
+        location_id,
+        location_name: location.name,
+        currency,
+        agent_ids: routers.iter().map(|r| r.agent_id.clone()).collect(),
+        tokens,
+        usage: store.usage_samples(location_id, from, to).await?,
+        shifts,
+        alerts,
+        window,
+    })
+}
+
+/// Build and store the report of `location_id`'s day `window`; `Conflict` if it exists.
+pub async fn store_report(
+    store: &dyn Store,
+    location_id: Uuid,
+    window: DayWindow,
+) -> Result<DailyReport, ReportError> {
+    let inputs = inputs(store, location_id, window.clone()).await?;
+    let report = daily_report(&inputs).map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let body = crate::reconcile::ReconciliationReport::canonical_json(&report.body)
+        .map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let body_json = String::from_utf8(body).map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let new = NewDailyReport {
+        location_id,
+        business_date: window.date.clone(),
+        window_start_ms: window.start_ms,
+        window_end_ms: window.end_ms,
+        content_sha256: hex::encode(Sha256::digest(body_json.as_bytes())),
+        body_json,
+    };
+    Ok(store.insert_daily_report(&new, now_ms()).await?)
+}
+
+/// Store the report of every location whose last closed day has none yet. Returns how many
+/// were stored; a location that fails is logged and tried again next time.
+pub async fn run_due(store: &dyn Store, now: i64) -> Result<usize, ReportError> {
+    let mut stored = 0;
+    for location in store.list_locations().await? {
+        let window = match last_closed_day(store, location.id, now).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(location = %location.id, error = %e, "no daily report");
+                continue;
+            }
+        };
+        let filter = ReportFilter {
+            location_id: Some(location.id),
+            date: Some(window.date.clone()),
+        };
+        if !store.daily_reports(&filter).await?.is_empty() {
+            continue;
+        }
+        match store_report(store, location.id, window).await {
+            Ok(r) => {
+                tracing::info!(location = %location.id, date = %r.business_date, "daily report stored");
+                stored += 1;
+            }
+            // Another replica stored it first.
+            Err(ReportError::Store(StoreError::Conflict(_))) => {}
+            Err(e) => tracing::error!(location = %location.id, error = %e, "daily report failed"),
+        }
+    }
+    Ok(stored)
+}
+
+/// Run [`run_due`] every `every`, forever.
+pub async fn report_loop(store: Arc<dyn Store>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = run_due(&*store, now_ms()).await {
+            tracing::warn!(error = %e, "daily report run failed");
+        }
+    }
+}
+
+/// Query of `GET /api/reports`.
+#[derive(Deserialize)]
+struct ListQuery {
+    location_id: Option<Uuid>,
+    date: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Auth<ManagerUp>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Vec<DailyReport>>> {
+    if let Some(d) = &q.date {
+        crate::reconcile::parse_date(d).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    }
+    let filter = ReportFilter {
+        location_id: q.location_id,
+        date: q.date,
+    };
+    Ok(Json(state.store.daily_reports(&filter).await?))
+}
+
+/// Body of a sign-off.
+#[derive(Deserialize, Default)]
+pub struct SignOff {
+    /// What the manager checked (may be empty).
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn sign_off(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    body: Option<Json<SignOff>>,
+) -> AppResult<Json<DailyReport>> {
+    let note = body.map(|b| b.0.note).unwrap_or_default();
+    let r = state
+        .store
+        .sign_off_report(id, &note, &cur.user.username, now_ms())
+        .await?;
+    Ok(Json(r))
+}

@@ -124,6 +124,14 @@ pub struct Enrolled {
 /// Enroll: key, request, config. Safe to repeat with a new code (the key stays).
 pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
     let url = http::Url::parse(opts.server.trim())?;
+    if !url.tls && !url.is_loopback() {
+        // Over plain HTTP anyone on the path could hand the agent their own control-plane key.
+        return Err(http::HttpError::Url {
+            url: opts.server.clone(),
+            message: "plain http:// is only for this machine (tests); use https://".into(),
+        }
+        .into());
+    }
     let existing = match &opts.config {
         Some(p) => read_optional(p)?,
         None => None,
@@ -255,16 +263,17 @@ pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<Strin
     doc["agent_id"] = value(id.agent_id.as_str());
     doc["data_dir"] = value(data_dir.display().to_string());
     doc["control_plane_key"] = value(id.control_plane_public_key.as_str());
-    if !doc.contains_table("mqtt") {
+    if !doc.contains_key("mqtt") {
         doc["mqtt"] = Item::Table(Table::new());
     }
+    // A [mqtt] table or an inline `mqtt = { ... }`; other keys in it (tls, keep-alive) stay.
     let mqtt = doc["mqtt"]
-        .as_table_mut()
+        .as_table_like_mut()
         .ok_or_else(|| "mqtt is not a table".to_owned())?;
-    mqtt["host"] = value(id.mqtt_host.as_str());
-    mqtt["port"] = value(i64::from(id.mqtt_port));
-    mqtt["username"] = value(id.mqtt_username.as_str());
-    mqtt["password"] = value(id.mqtt_password.as_str());
+    mqtt.insert("host", value(id.mqtt_host.as_str()));
+    mqtt.insert("port", value(i64::from(id.mqtt_port)));
+    mqtt.insert("username", value(id.mqtt_username.as_str()));
+    mqtt.insert("password", value(id.mqtt_password.as_str()));
     let out = doc.to_string();
     AgentConfig::from_toml(&out).map_err(|e| format!("after the update: {e}"))?;
     Ok(out)

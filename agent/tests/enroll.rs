@@ -111,7 +111,16 @@ fn opts(server: String, dir: &std::path::Path) -> EnrollOptions {
 #[tokio::test]
 async fn enroll_sends_only_the_public_key_and_keeps_the_router_settings() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("agent.toml"), EXISTING).unwrap();
+    let ca = dir.path().join("broker-ca.pem");
+    std::fs::write(&ca, "not read by validate").unwrap();
+    std::fs::write(
+        dir.path().join("agent.toml"),
+        format!(
+            "{EXISTING}\n[mqtt.tls]\nca_file = {:?}\n",
+            ca.display().to_string()
+        ),
+    )
+    .unwrap();
     let cp = cp_key();
     let (addr, mut requests) = fake_server(ok_reply(&cp), None).await;
     let done = enroll(&opts(format!("http://{addr}/"), dir.path()))
@@ -138,6 +147,7 @@ async fn enroll_sends_only_the_public_key_and_keeps_the_router_settings() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("# the Pi's config, with a comment to keep"));
     assert!(text.contains("# never sent"));
+    assert!(text.contains("broker-ca.pem"), "broker TLS kept");
     let cfg = mtm_agent::AgentConfig::from_toml(&text).unwrap();
     cfg.validate().unwrap();
     assert_eq!(cfg.agent_id, "cafe-9");
@@ -219,6 +229,10 @@ async fn refusals_say_why() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("https://"), "{e}");
+    let e = enroll(&opts("http://mtm.example.com".into(), dir.path()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("only for this machine"), "{e}");
 }
 
 #[tokio::test]

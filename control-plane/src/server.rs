@@ -180,6 +180,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store.clone(),
         cfg.router_silent_after_s,
     ));
+    let report_task = tokio::spawn(crate::reports::report_loop(
+        store.clone(),
+        Duration::from_secs(60),
+    ));
     let catalog_task = tokio::spawn(crate::packages::catalog_loop(
         store.clone(),
         dispatcher.clone(),
@@ -233,7 +237,14 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store,
         client,
         stop_http,
-        tasks: vec![mqtt_task, ingest_task, catalog_task, silent_task, http_task],
+        tasks: vec![
+            mqtt_task,
+            ingest_task,
+            catalog_task,
+            silent_task,
+            report_task,
+            http_task,
+        ],
     })
 }
 

@@ -24,6 +24,7 @@ pub mod runtime;
 pub mod status;
 pub mod store;
 pub mod telemetry;
+pub mod update;
 pub mod test_support;
 
 pub use agent::{Agent, AgentHandle, AgentStatus};

@@ -1,0 +1,305 @@
+//! Signed agent updates (issue #8), the device's half: check a release against the release key
+//! (kept apart from the control-plane key), swap the binary atomically, and roll back when the
+//! new binary does not prove healthy in time.
+//!
+//! Where this stands (issue #8): the pieces below are done and tested (sign/verify with a
+//! domain-separated ed25519 signature over target, version, size and SHA-256; downgrade and
+//! wrong-target refusal; atomic install with a `.prev` backup; trial marker, rollback at the next
+//! start after a missed deadline, commit on health). Not done: a `CommandKind::UpdateAgent
+//! {release, sig_hex, url}` in mtm-common (a backward-compatible new variant), the agent's
+//! `release_key` config (hex, pinned like `control_plane_key`), the download over HTTPS
+//! (`enroll::http` needs a GET), calling [`on_start`] in `run` and [`healthy`] after the first
+//! acknowledged Hello, re-exec after install, and on the server: release upload per target
+//! (signed offline with `Release::sign`), staged rollout (percentage or router list) and the
+//! reported version per router.
+
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Domain tag in front of every signed release, so no other mtm signature can pass for one.
+pub const DOMAIN: &[u8] = b"mtm/v1/release\0";
+
+/// File in the data directory recording an update on trial.
+pub const PENDING_FILE: &str = "update-pending.json";
+
+/// Why an update was refused or could not be applied.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UpdateError {
+    /// The download is not the announced size.
+    #[error("size {got} differs from the release's {want}")]
+    Size {
+        /// Announced.
+        want: u64,
+        /// Downloaded.
+        got: u64,
+    },
+    /// The download's SHA-256 differs from the release's.
+    #[error("SHA-256 differs from the release's")]
+    Hash,
+    /// The release is not signed by the release key.
+    #[error("release signature does not verify")]
+    Signature,
+    /// Built for another target.
+    #[error("release is for {0}, this agent is {1}")]
+    Target(String, String),
+    /// Not newer than the running version.
+    #[error("release {0} is not newer than the running {1}")]
+    NotNewer(String, String),
+    /// A field is malformed.
+    #[error("malformed release: {0}")]
+    Malformed(String),
+    /// File system.
+    #[error("{0}")]
+    Io(String),
+}
+
+fn io(e: std::io::Error) -> UpdateError {
+    UpdateError::Io(e.to_string())
+}
+
+/// One agent build, as the release key signs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// Version, `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Target, as [`this_target`] names it.
+    pub target: String,
+    /// Binary size, bytes.
+    pub size: u64,
+    /// SHA-256 of the binary, hex.
+    pub sha256_hex: String,
+}
+
+impl Release {
+    /// Describe `binary` as `version` for `target`.
+    pub fn describe(version: &str, target: &str, binary: &[u8]) -> Release {
+        Release {
+            version: version.to_owned(),
+            target: target.to_owned(),
+            size: binary.len() as u64,
+            sha256_hex: hex::encode(Sha256::digest(binary)),
+        }
+    }
+
+    /// The exact bytes signed: the domain tag, then each field length-prefixed.
+    fn signed_bytes(&self) -> Vec<u8> {
+        let mut out = DOMAIN.to_vec();
+        for field in [
+            self.version.as_bytes(),
+            self.target.as_bytes(),
+            &self.size.to_be_bytes(),
+            self.sha256_hex.as_bytes(),
+        ] {
+            out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+            out.extend_from_slice(field);
+        }
+        out
+    }
+
+    /// Sign with the release key; the signature as hex.
+    pub fn sign(&self, release_key: &SigningKey) -> String {
+        hex::encode(release_key.sign(&self.signed_bytes()).to_bytes())
+    }
+
+    /// Check the signature against the release public key.
+    pub fn verify_signature(
+        &self,
+        sig_hex: &str,
+        release_key: &VerifyingKey,
+    ) -> Result<(), UpdateError> {
+        let bytes: [u8; 64] = hex::decode(sig_hex.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(UpdateError::Signature)?;
+        release_key
+            .verify(&self.signed_bytes(), &Signature::from_bytes(&bytes))
+            .map_err(|_| UpdateError::Signature)
+    }
+}
+
+/// The target this binary was built for, e.g. `aarch64-linux`.
+pub fn this_target() -> String {
+    format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)
+}
+
+/// `a` is a newer `MAJOR.MINOR.PATCH` than `b` (pre-release suffixes are ignored).
+pub fn is_newer(a: &str, b: &str) -> Result<bool, UpdateError> {
+    fn parts(v: &str) -> Result<[u64; 3], UpdateError> {
+        let core = v.trim().split(['-', '+']).next().unwrap_or_default();
+        let p: Vec<u64> = core
+            .split('.')
+            .map(|n| n.parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| UpdateError::Malformed(format!("version {v:?}")))?;
+        match p.as_slice() {
+            [a, b, c] => Ok([*a, *b, *c]),
+            _ => Err(UpdateError::Malformed(format!("version {v:?}"))),
+        }
+    }
+    Ok(parts(a)? > parts(b)?)
+}
+
+/// Everything checked before a byte is installed, cheapest first: target, version, size, hash,
+/// signature.
+pub fn verify(
+    release: &Release,
+    sig_hex: &str,
+    release_key: &VerifyingKey,
+    running_version: &str,
+    binary: &[u8],
+) -> Result<(), UpdateError> {
+    if release.target != this_target() {
+        return Err(UpdateError::Target(release.target.clone(), this_target()));
+    }
+    if !is_newer(&release.version, running_version)? {
+        return Err(UpdateError::NotNewer(
+            release.version.clone(),
+            running_version.to_owned(),
+        ));
+    }
+    if binary.len() as u64 != release.size {
+        return Err(UpdateError::Size {
+            want: release.size,
+            got: binary.len() as u64,
+        });
+    }
+    if hex::encode(Sha256::digest(binary)) != release.sha256_hex.to_lowercase() {
+        return Err(UpdateError::Hash);
+    }
+    release.verify_signature(sig_hex, release_key)
+}
+
+fn sibling(exe: &Path, suffix: &str) -> PathBuf {
+    let mut name = exe.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    exe.with_file_name(name)
+}
+
+/// Install a verified `binary` in place of `exe`: written beside it (mode 0755, synced), the
+/// running one kept as `exe.prev`, then renamed over `exe` in one step, so a power cut leaves the
+/// old binary or the new one, never half of either.
+pub fn install(exe: &Path, binary: &[u8]) -> Result<(), UpdateError> {
+    use std::io::Write;
+    let new = sibling(exe, ".new");
+    let prev = sibling(exe, ".prev");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o755);
+    }
+    let mut f = opts.open(&new).map_err(io)?;
+    f.write_all(binary).and_then(|_| f.sync_all()).map_err(io)?;
+    drop(f);
+    let _ = std::fs::remove_file(&prev);
+    std::fs::hard_link(exe, &prev)
+        .or_else(|_| std::fs::copy(exe, &prev).map(|_| ()))
+        .map_err(io)?;
+    std::fs::rename(&new, exe).map_err(io)?;
+    sync_dir(exe);
+    Ok(())
+}
+
+/// Put `exe.prev` back; `false` if there is none.
+pub fn rollback(exe: &Path) -> Result<bool, UpdateError> {
+    let prev = sibling(exe, ".prev");
+    if !prev.exists() {
+        return Ok(false);
+    }
+    std::fs::rename(&prev, exe).map_err(io)?;
+    sync_dir(exe);
+    Ok(true)
+}
+
+/// The new binary proved healthy: drop the backup.
+pub fn commit(exe: &Path) -> Result<(), UpdateError> {
+    match std::fs::remove_file(sibling(exe, ".prev")) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// An update on trial, recorded before the restart into the new binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Version that was running.
+    pub from_version: String,
+    /// Version installed.
+    pub to_version: String,
+    /// Unix ms by which the new version must have proved healthy.
+    pub deadline_ms: i64,
+}
+
+/// Record an update on trial in `data_dir`.
+pub fn write_pending(data_dir: &Path, p: &Pending) -> Result<(), UpdateError> {
+    let text = serde_json::to_string(p).map_err(|e| UpdateError::Malformed(e.to_string()))?;
+    crate::enroll::write_private(&data_dir.join(PENDING_FILE), &text).map_err(io)
+}
+
+/// What a starting agent should do about an update on trial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnStart {
+    /// Nothing on trial.
+    Normal,
+    /// This is the new version on trial: call [`healthy`] once connected and acknowledged
+    /// before the deadline, else restart (the next start rolls back).
+    Trial(Pending),
+    /// The trial failed: the old binary is back in place; restart into it.
+    RolledBack(Pending),
+}
+
+/// Decide at start: the trial passed its deadline, or this is not the version installed (the
+/// new one never started properly and something ran the old one), means roll back.
+pub fn on_start(
+    data_dir: &Path,
+    exe: &Path,
+    running_version: &str,
+    now_ms: i64,
+) -> Result<OnStart, UpdateError> {
+    let path = data_dir.join(PENDING_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnStart::Normal),
+        Err(e) => return Err(io(e)),
+    };
+    let p: Pending =
+        serde_json::from_str(&text).map_err(|e| UpdateError::Malformed(e.to_string()))?;
+    if running_version == p.to_version && now_ms < p.deadline_ms {
+        return Ok(OnStart::Trial(p));
+    }
+    if running_version == p.from_version {
+        // Already the old binary (rolled back before, or the swap never happened).
+        let _ = std::fs::remove_file(&path);
+        return Ok(OnStart::Normal);
+    }
+    rollback(exe)?;
+    std::fs::remove_file(&path).map_err(io)?;
+    Ok(OnStart::RolledBack(p))
+}
+
+/// The new version reported healthy: keep it.
+pub fn healthy(data_dir: &Path, exe: &Path) -> Result<(), UpdateError> {
+    commit(exe)?;
+    match std::fs::remove_file(data_dir.join(PENDING_FILE)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -6,7 +6,7 @@
 mod fraud;
 
 use fraud::{now, World, INVENTORY_S, SILENT_AFTER_S, SLACK_MS};
-use mtm_control_plane::store::{Alert, UserChange};
+use mtm_control_plane::store::{Alert, LogTable, UserChange};
 use serde_json::json;
 use std::time::Duration;
 
@@ -310,5 +310,46 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
         .await;
     assert_eq!(a.router_id, Some(w.sites[2].router_id));
     println!("evidence (g): {}", a.evidence);
+
+    // A manager acknowledges and resolves with notes; both are audited.
+    let manager = w.login("manager").await;
+    let id = a.id;
+    for (verb, note) in [
+        ("acknowledge", "calling the site"),
+        ("resolve", "power cut"),
+    ] {
+        let path = format!("/api/alerts/{id}/{verb}");
+        let (status, body) = w
+            .call("POST", Some(&manager), &path, Some(json!({"note": note})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let log = w.store.list_log(LogTable::Audit, 500, 0).await.unwrap();
+    for action in ["alert.acknowledged", "alert.resolved"] {
+        assert!(
+            log.iter()
+                .any(|l| l.action == action && l.target == id.to_string() && l.actor == "manager"),
+            "{action} audited"
+        );
+    }
+
+    // The next day, each location's report lists the day's alerts and money.
+    let stored = mtm_control_plane::reports::run_due(&*w.store, now() + 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(stored, 3);
+    let (status, reports) = w.call("GET", Some(&manager), "/api/reports", None).await;
+    assert_eq!(status, 200);
+    let reports = reports.as_array().cloned().unwrap_or_default();
+    assert_eq!(reports.len(), 3);
+    for r in &reports {
+        assert_eq!(r["intact"], true);
+        let kinds = &r["body"]["alerts_by_kind"];
+        if r["location_id"] == json!(w.sites[0].location.id) {
+            assert_eq!(kinds["rogue_token"], 2, "{kinds}");
+            assert_eq!(kinds["cash_short"], 1, "{kinds}");
+            assert_eq!(r["body"]["revenue"]["expected_minor"], 500 + 300 + 500);
+        }
+    }
     w.stop().await;
 }

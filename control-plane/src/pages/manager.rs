@@ -1,7 +1,7 @@
 //! Manager pages: the live overview of all locations, one location or staff member in detail
 //! (vouchers, revenue, charts), and alerts with acknowledge/resolve.
 
-use super::stats::{self, add_routers, add_shifts, add_tokens, LocationSummary, Names};
+use super::stats::{add_routers, add_shifts, add_tokens, LocationSummary};
 use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
@@ -20,23 +20,27 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/manager", get(overview))
         .route("/manager/live", get(live))
-        .route("/manager/locations/{id}", get(location))
-        .route("/manager/staff/{id}", get(staff))
         .route("/manager/alerts", get(alerts))
         .route("/manager/alerts/{id}", post(alert_action))
 }
 
 /// Enough for a day at one cafe many times over; the figures are for dashboards, not audit.
-const DAY_LIMIT: u32 = 20_000;
+pub(super) const DAY_LIMIT: u32 = 20_000;
 
-async fn tokens_since(state: &AppState, mut filter: TokenFilter) -> AppResult<Vec<Token>> {
+pub(super) async fn tokens_since(
+    state: &AppState,
+    mut filter: TokenFilter,
+) -> AppResult<Vec<Token>> {
     filter.limit = Some(DAY_LIMIT);
     Ok(state.store.list_tokens(&filter).await?.items)
 }
 
 /// Whether each token's shift is closed: a staff member has at most one open shift, so a
 /// token from any other shift of theirs has had its cash counted.
-async fn closed_shifts(state: &AppState, tokens: &[Token]) -> AppResult<HashMap<Uuid, bool>> {
+pub(super) async fn closed_shifts(
+    state: &AppState,
+    tokens: &[Token],
+) -> AppResult<HashMap<Uuid, bool>> {
     let mut open: HashMap<Uuid, Option<Uuid>> = HashMap::new();
     for t in tokens {
         if let std::collections::hash_map::Entry::Vacant(e) = open.entry(t.staff_id) {
@@ -184,176 +188,6 @@ async fn live(State(state): State<AppState>, Auth(cur, _): Auth<ManagerUp>) -> A
     let list = summaries(&state).await?;
     let ctx = live_ctx(&state, list).await?;
     Ok(render("manager_live.html", &Page::of(&cur), ctx)?.into_response())
-}
-
-async fn names(state: &AppState, tokens: &[Token]) -> AppResult<Names> {
-    let mut names = Names::new();
-    for t in tokens {
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(t.staff_id) {
-            let name = state
-                .store
-                .user(t.staff_id)
-                .await?
-                .map(|u| u.username)
-                .unwrap_or_else(|| t.staff_id.to_string());
-            e.insert(name);
-        }
-    }
-    Ok(names)
-}
-
-const TOKEN_HEAD: &[&str] = &[
-    "created_at_ms",
-    "code",
-    "package",
-    "staff",
-    "price_minor",
-    "currency",
-    "state",
-    "uptime_s",
-    "bytes_in",
-    "bytes_out",
-];
-
-/// One location's or one staff member's day: figures, charts, per-staff rows and vouchers.
-async fn detail(
-    state: &AppState,
-    cur: &crate::auth::CurrentUser,
-    title: String,
-    filter: TokenFilter,
-    f: &Format,
-) -> AppResult<Response> {
-    let day = start_of_today(now_ms());
-    let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
-    let tokens = tokens_since(
-        state,
-        TokenFilter {
-            from: Some(day),
-            ..filter
-        },
-    )
-    .await?;
-    let names = names(state, &tokens).await?;
-    if f.csv() {
-        let rows: Vec<Vec<String>> = tokens
-            .iter()
-            .map(|t| {
-                vec![
-                    t.created_at.to_string(),
-                    t.code.clone(),
-                    t.package_slug.clone(),
-                    names.get(&t.staff_id).cloned().unwrap_or_default(),
-                    t.price_minor.to_string(),
-                    t.currency.clone(),
-                    t.state.as_str().to_string(),
-                    t.uptime_s.to_string(),
-                    t.bytes_in.to_string(),
-                    t.bytes_out.to_string(),
-                ]
-            })
-            .collect();
-        return Ok(csv_response("vouchers", TOKEN_HEAD, &rows));
-    }
-    let closed = closed_shifts(state, &tokens).await?;
-    let shifts = state
-        .store
-        .list_shifts(&ShiftFilter {
-            location_id: filter_location,
-            staff_id: filter_staff,
-            from: Some(day),
-            limit: Some(DAY_LIMIT),
-        })
-        .await?;
-    let mut total = LocationSummary::default();
-    add_shifts(&mut total, &shifts);
-    add_tokens(&mut total, &tokens, |t| {
-        closed.get(&t.id).copied().unwrap_or(false)
-    });
-    let mut per_staff: Vec<serde_json::Value> = Vec::new();
-    for (id, name) in &names {
-        let mine: Vec<Token> = tokens
-            .iter()
-            .filter(|t| t.staff_id == *id)
-            .cloned()
-            .collect();
-        let mut s = LocationSummary::default();
-        add_tokens(&mut s, &mine, |t| {
-            closed.get(&t.id).copied().unwrap_or(false)
-        });
-        add_shifts(&mut s, shifts.iter().filter(|x| x.staff_id == *id));
-        per_staff.push(serde_json::json!({"id": id, "name": name, "s": s}));
-    }
-    let (issued_chart, traffic_chart) = stats::hourly(&tokens, day);
-    let rows: Vec<serde_json::Value> = tokens
-        .iter()
-        .map(|t| {
-            serde_json::json!({
-                "t": t, "staff": names.get(&t.staff_id), "state_word": stats::state_word(t),
-                "mb": format!("{:.1}", (t.bytes_in + t.bytes_out) as f64 / 1e6),
-            })
-        })
-        .collect();
-    let mut shift_rows = Vec::with_capacity(shifts.len());
-    for x in &shifts {
-        let who = match names.get(&x.staff_id) {
-            Some(n) => n.clone(),
-            None => state
-                .store
-                .user(x.staff_id)
-                .await?
-                .map(|u| u.username)
-                .unwrap_or_default(),
-        };
-        shift_rows.push(serde_json::json!({"x": x, "staff": who}));
-    }
-    let currency = tokens
-        .first()
-        .map(|t| t.currency.clone())
-        .unwrap_or_default();
-    Ok(render(
-        "manager_detail.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
-            "charts": [issued_chart, traffic_chart], "currency": currency,
-            "shifts": shift_rows,
-        }),
-    )?
-    .into_response())
-}
-
-async fn location(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<ManagerUp>,
-    Path(id): Path<Uuid>,
-    Query(f): Query<Format>,
-) -> AppResult<Response> {
-    let l = state
-        .store
-        .list_locations()
-        .await?
-        .into_iter()
-        .find(|l| l.id == id)
-        .ok_or(AppError::NotFound)?;
-    let filter = TokenFilter {
-        location_id: Some(id),
-        ..Default::default()
-    };
-    detail(&state, &cur, l.name, filter, &f).await
-}
-
-async fn staff(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<ManagerUp>,
-    Path(id): Path<Uuid>,
-    Query(f): Query<Format>,
-) -> AppResult<Response> {
-    let u = state.store.user(id).await?.ok_or(AppError::NotFound)?;
-    let filter = TokenFilter {
-        staff_id: Some(id),
-        ..Default::default()
-    };
-    detail(&state, &cur, u.username, filter, &f).await
 }
 
 /// Query of the alerts page.

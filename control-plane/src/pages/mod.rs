@@ -4,10 +4,12 @@
 
 mod admin;
 mod admin_logs;
+mod admin_override;
 mod admin_users;
 mod csv;
 mod freeze;
 mod manager;
+mod manager_detail;
 mod stats;
 mod voucher;
 
@@ -27,10 +29,12 @@ use std::sync::OnceLock;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(manager::router())
+        .merge(manager_detail::router())
         .merge(voucher::router())
         .merge(admin::router())
         .merge(admin_users::router())
         .merge(admin_logs::router())
+        .merge(admin_override::router())
         .merge(freeze::router())
         .route("/static/print.js", axum::routing::get(print_js))
 }

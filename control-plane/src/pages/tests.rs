@@ -351,5 +351,30 @@ async fn a_short_drawer_shows_as_variance_per_location_and_staff() {
         let r = app.page("GET", &p, Some(&manager), None).await;
         assert!(r.body.contains("id=\"variance\">-2.50 "), "{p}: {}", r.body);
         assert!(r.body.contains("<table id=\"shifts\">"));
+        let shifts = app
+            .page(
+                "GET",
+                &format!("{p}?format=csv&table=shifts"),
+                Some(&manager),
+                None,
+            )
+            .await;
+        let line = shifts.body.lines().nth(1).unwrap();
+        assert!(
+            line.starts_with("staff,") && line.ends_with(",-250"),
+            "{line}"
+        );
+        let staff = app
+            .page(
+                "GET",
+                &format!("{p}?format=csv&table=staff"),
+                Some(&manager),
+                None,
+            )
+            .await;
+        assert_eq!(
+            staff.body.lines().nth(1).unwrap(),
+            format!("staff,1,0,{},{},-250", token.price_minor, token.price_minor)
+        );
     }
 }

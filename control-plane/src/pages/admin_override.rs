@@ -1,0 +1,127 @@
+//! Emergency overrides of one router: disable every voucher on it, or log out everyone on it.
+//! Each is confirmed twice (a button, then the agent id typed) and audited; the command goes to
+//! the agent at once, or when it reconnects.
+
+use super::admin::audit;
+use super::render;
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::web::Page;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use mtm_common::CommandKind;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Override routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/admin/routers/{id}/override/{action}",
+        get(confirm_page).post(override_router),
+    )
+}
+
+/// An emergency override of one router.
+#[derive(Debug, Clone, Copy)]
+enum Override {
+    DisableAll,
+    LogoutAll,
+}
+
+impl Override {
+    fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "disable-all" => Ok(Override::DisableAll),
+            "logout-all" => Ok(Override::LogoutAll),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Override::DisableAll => "Disable every voucher on this router",
+            Override::LogoutAll => "Log out everyone on this router",
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Override::DisableAll => "disable-all",
+            Override::LogoutAll => "logout-all",
+        }
+    }
+}
+
+async fn confirm_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path((id, action)): Path<(Uuid, String)>,
+) -> AppResult<Html<String>> {
+    confirm_with(&state, &cur, id, Override::parse(&action)?, None).await
+}
+
+async fn confirm_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    what: Override,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    render(
+        "admin_confirm.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "words": what.words(), "error": error, "what": "Router",
+            "target": router.name, "confirm_word": router.agent_id,
+            "action_url": format!("/admin/routers/{}/override/{}", router.id, what.slug()),
+        }),
+    )
+}
+
+/// Form of the typed confirmation.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    /// Must equal the router's agent id.
+    #[serde(default)]
+    pub confirm: String,
+}
+
+async fn override_router(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path((id, action)): Path<(Uuid, String)>,
+    Form(f): Form<ConfirmForm>,
+) -> AppResult<Response> {
+    let what = Override::parse(&action)?;
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    if f.confirm.trim() != router.agent_id {
+        let m = "The typed name does not match; nothing was done.".to_owned();
+        return Ok(confirm_with(&state, &cur, id, what, Some(m))
+            .await?
+            .into_response());
+    }
+    let kind = match what {
+        Override::DisableAll => CommandKind::DisableAll,
+        Override::LogoutAll => CommandKind::LogoutAll,
+    };
+    let cmd = state
+        .store
+        .enqueue_command(&router.agent_id, kind, false)
+        .await?;
+    let detail = serde_json::json!({"agent_id": router.agent_id, "command_id": cmd.id});
+    audit(
+        &state,
+        &cur,
+        &format!("router.{}", what.slug()),
+        router.id.to_string(),
+        detail,
+    )
+    .await?;
+    if let Err(e) = state.dispatcher.send(&cmd).await {
+        tracing::warn!(error = %e, agent = %router.agent_id, "override stored; send failed, will resend");
+    }
+    Ok(Redirect::to("/admin/routers").into_response())
+}

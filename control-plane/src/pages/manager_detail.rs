@@ -1,0 +1,265 @@
+//! One location's or one staff member's day for managers: figures, cash variance, charts of
+//! vouchers and traffic per hour, staff, shifts and vouchers, each table exportable as CSV.
+
+use super::manager::{closed_shifts, tokens_since, DAY_LIMIT};
+use super::stats::{self, add_shifts, add_tokens, LocationSummary, Names};
+use super::{csv_response, render, start_of_today};
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{Auth, ManagerUp};
+use crate::store::{now_ms, ShiftFilter, Token, TokenFilter};
+use crate::web::Page;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Detail routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/manager/locations/{id}", get(location))
+        .route("/manager/staff/{id}", get(staff))
+}
+
+/// Query of a detail page.
+#[derive(Debug, Deserialize, Default)]
+pub struct DetailQuery {
+    /// `csv` for a download.
+    pub format: Option<String>,
+    /// Which table to export: `vouchers` (default), `staff` or `shifts`.
+    pub table: Option<String>,
+}
+
+fn token_csv(tokens: &[Token], names: &Names) -> Response {
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            vec![
+                t.created_at.to_string(),
+                t.code.clone(),
+                t.package_slug.clone(),
+                names.get(&t.staff_id).cloned().unwrap_or_default(),
+                t.price_minor.to_string(),
+                t.currency.clone(),
+                t.state.as_str().to_string(),
+                t.uptime_s.to_string(),
+                t.bytes_in.to_string(),
+                t.bytes_out.to_string(),
+            ]
+        })
+        .collect();
+    csv_response("vouchers", TOKEN_HEAD, &rows)
+}
+
+const STAFF_HEAD: &[&str] = &[
+    "staff",
+    "issued",
+    "used",
+    "expected_minor",
+    "confirmed_minor",
+    "variance_minor",
+];
+
+fn staff_csv(per_staff: &[serde_json::Value]) -> Vec<Vec<String>> {
+    per_staff
+        .iter()
+        .map(|r| {
+            let s = &r["s"];
+            let n = |k: &str| s[k].as_i64().unwrap_or(0).to_string();
+            vec![
+                r["name"].as_str().unwrap_or_default().to_owned(),
+                n("issued"),
+                n("used"),
+                n("expected_minor"),
+                n("confirmed_minor"),
+                n("variance_minor"),
+            ]
+        })
+        .collect()
+}
+
+const SHIFT_HEAD: &[&str] = &[
+    "staff",
+    "opened_at_ms",
+    "closed_at_ms",
+    "opening_float_minor",
+    "expected_cash_minor",
+    "declared_cash_minor",
+    "variance_minor",
+];
+
+fn shift_csv(rows: &[serde_json::Value]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            let x = &r["x"];
+            let n = |k: &str| x[k].as_i64().map(|v| v.to_string()).unwrap_or_default();
+            vec![
+                r["staff"].as_str().unwrap_or_default().to_owned(),
+                n("opened_at"),
+                n("closed_at"),
+                n("opening_float_minor"),
+                n("expected_cash_minor"),
+                n("declared_cash_minor"),
+                n("variance_minor"),
+            ]
+        })
+        .collect()
+}
+
+async fn names(state: &AppState, tokens: &[Token]) -> AppResult<Names> {
+    let mut names = Names::new();
+    for t in tokens {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(t.staff_id) {
+            let name = state
+                .store
+                .user(t.staff_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_else(|| t.staff_id.to_string());
+            e.insert(name);
+        }
+    }
+    Ok(names)
+}
+
+const TOKEN_HEAD: &[&str] = &[
+    "created_at_ms",
+    "code",
+    "package",
+    "staff",
+    "price_minor",
+    "currency",
+    "state",
+    "uptime_s",
+    "bytes_in",
+    "bytes_out",
+];
+
+/// One location's or one staff member's day: figures, charts, per-staff rows and vouchers.
+async fn detail(
+    state: &AppState,
+    cur: &crate::auth::CurrentUser,
+    title: String,
+    filter: TokenFilter,
+    q: &DetailQuery,
+) -> AppResult<Response> {
+    let day = start_of_today(now_ms());
+    let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
+    let tokens = tokens_since(
+        state,
+        TokenFilter {
+            from: Some(day),
+            ..filter
+        },
+    )
+    .await?;
+    let names = names(state, &tokens).await?;
+    let closed = closed_shifts(state, &tokens).await?;
+    let shifts = state
+        .store
+        .list_shifts(&ShiftFilter {
+            location_id: filter_location,
+            staff_id: filter_staff,
+            from: Some(day),
+            limit: Some(DAY_LIMIT),
+        })
+        .await?;
+    let mut total = LocationSummary::default();
+    add_shifts(&mut total, &shifts);
+    add_tokens(&mut total, &tokens, |t| {
+        closed.get(&t.id).copied().unwrap_or(false)
+    });
+    let mut per_staff: Vec<serde_json::Value> = Vec::new();
+    for (id, name) in &names {
+        let mine: Vec<Token> = tokens
+            .iter()
+            .filter(|t| t.staff_id == *id)
+            .cloned()
+            .collect();
+        let mut s = LocationSummary::default();
+        add_tokens(&mut s, &mine, |t| {
+            closed.get(&t.id).copied().unwrap_or(false)
+        });
+        add_shifts(&mut s, shifts.iter().filter(|x| x.staff_id == *id));
+        per_staff.push(serde_json::json!({"id": id, "name": name, "s": s}));
+    }
+    let (issued_chart, traffic_chart) = stats::hourly(&tokens, day);
+    let rows: Vec<serde_json::Value> = tokens
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "t": t, "staff": names.get(&t.staff_id), "state_word": stats::state_word(t),
+                "mb": format!("{:.1}", (t.bytes_in + t.bytes_out) as f64 / 1e6),
+            })
+        })
+        .collect();
+    let mut shift_rows = Vec::with_capacity(shifts.len());
+    for x in &shifts {
+        let who = match names.get(&x.staff_id) {
+            Some(n) => n.clone(),
+            None => state
+                .store
+                .user(x.staff_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default(),
+        };
+        shift_rows.push(serde_json::json!({"x": x, "staff": who}));
+    }
+    if q.format.as_deref() == Some("csv") {
+        return Ok(match q.table.as_deref() {
+            Some("shifts") => csv_response("shifts", SHIFT_HEAD, &shift_csv(&shift_rows)),
+            Some("staff") => csv_response("staff", STAFF_HEAD, &staff_csv(&per_staff)),
+            _ => token_csv(&tokens, &names),
+        });
+    }
+    let currency = tokens
+        .first()
+        .map(|t| t.currency.clone())
+        .unwrap_or_default();
+    Ok(render(
+        "manager_detail.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
+            "charts": [issued_chart, traffic_chart], "currency": currency,
+            "shifts": shift_rows,
+        }),
+    )?
+    .into_response())
+}
+
+async fn location(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<DetailQuery>,
+) -> AppResult<Response> {
+    let l = state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or(AppError::NotFound)?;
+    let filter = TokenFilter {
+        location_id: Some(id),
+        ..Default::default()
+    };
+    detail(&state, &cur, l.name, filter, &q).await
+}
+
+async fn staff(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<DetailQuery>,
+) -> AppResult<Response> {
+    let u = state.store.user(id).await?.ok_or(AppError::NotFound)?;
+    let filter = TokenFilter {
+        staff_id: Some(id),
+        ..Default::default()
+    };
+    detail(&state, &cur, u.username, filter, &q).await
+}

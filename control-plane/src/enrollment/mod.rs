@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use uuid::Uuid;
 
 pub mod convergence;
+mod evict;
 
 /// Length of an enrollment code (without the dashes shown every four characters): 16 characters
 /// of a 31-letter alphabet, about 79 bits.
@@ -169,55 +170,9 @@ async fn revoke(
     tracing::warn!(agent = %router.agent_id, by = %cur.user.username, "agent revoked");
     if let Some((user, password)) = &state.settings.enrollment.broker_login {
         // The broker checks passwords only at login: end the device's open session too.
-        evict(state.settings.mqtt_addr, &router.agent_id, user, password).await;
+        evict::evict(state.settings.mqtt_addr, &router.agent_id, user, password).await;
     }
     Ok(Json(router))
-}
-
-/// The client id an agent uses (agent/src/mqtt.rs); MQTT drops an older session when another
-/// connects with the same id.
-fn agent_client_id(agent_id: &str) -> String {
-    format!("mtm-agent-{agent_id}")
-}
-
-/// Take over `agent_id`'s client id on the embedded broker, which disconnects its session, then
-/// leave. A failure is logged: the revoked device can still not log in again or send anything
-/// the server accepts.
-async fn evict(broker: SocketAddr, agent_id: &str, user: &str, password: &str) {
-    let mut opts = rumqttc::MqttOptions::new(
-        agent_client_id(agent_id),
-        broker.ip().to_string(),
-        broker.port(),
-    );
-    opts.set_credentials(user, password);
-    opts.set_clean_session(true);
-    let (client, mut events) = rumqttc::AsyncClient::new(opts, 4);
-    let connected = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        loop {
-            match events.poll().await {
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(a))) => {
-                    return a.code == rumqttc::ConnectReturnCode::Success;
-                }
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-    })
-    .await
-    .unwrap_or(false);
-    if connected {
-        let _ = client.disconnect().await;
-        // Drive the event loop until the disconnect is written.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-            while events.poll().await.is_ok() {}
-        })
-        .await;
-    } else {
-        tracing::warn!(
-            agent = agent_id,
-            "could not evict the revoked agent's MQTT session"
-        );
-    }
 }
 
 /// Body of `POST /api/enroll`, sent by `mtm-agent enroll`.

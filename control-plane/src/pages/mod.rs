@@ -10,6 +10,7 @@ mod csv;
 mod freeze;
 mod manager;
 mod manager_detail;
+mod manager_reports;
 mod stats;
 mod voucher;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(manager::router())
         .merge(manager_detail::router())
+        .merge(manager_reports::router())
         .merge(voucher::router())
         .merge(admin::router())
         .merge(admin_users::router())
@@ -72,6 +74,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "manager_chart.html",
         include_str!("../../templates/manager_chart.html"),
+    ),
+    (
+        "manager_reports.html",
+        include_str!("../../templates/manager_reports.html"),
+    ),
+    (
+        "manager_report.html",
+        include_str!("../../templates/manager_report.html"),
     ),
     (
         "manager_alerts.html",

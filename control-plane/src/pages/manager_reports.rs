@@ -1,0 +1,183 @@
+//! Daily reconciliation reports for managers: the stored (immutable) reports, newest day first,
+//! each checked against its hash when shown, with sign-off and a note; CSV of the list.
+
+use super::{csv_response, render};
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{Auth, ManagerUp};
+use crate::store::{now_ms, DailyReport, ReportFilter};
+use crate::web::Page;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Report routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/manager/reports", get(list))
+        .route("/manager/reports/{id}", get(one))
+        .route("/manager/reports/{id}/sign-off", post(sign_off))
+}
+
+/// Query of the report list.
+#[derive(Debug, Deserialize, Default)]
+pub struct ReportsQuery {
+    /// Only this location.
+    pub location_id: Option<Uuid>,
+    /// `csv` for a download.
+    pub format: Option<String>,
+}
+
+/// The figures of a report body a list row shows; absent fields read as zero, so a report of
+/// an older format still lists.
+fn figures(r: &DailyReport) -> Value {
+    let b = &r.body;
+    let t = &b["totals"]["tokens"];
+    let v = &b["revenue"];
+    let n = |x: &Value| x.as_i64().unwrap_or(0);
+    let alerts: i64 = b["alerts_by_kind"]
+        .as_object()
+        .map(|m| m.values().map(n).sum())
+        .unwrap_or(0);
+    serde_json::json!({
+        "location": b["location_name"].as_str().unwrap_or_default(),
+        "currency": b["currency"].as_str().unwrap_or_default(),
+        "issued": n(&t["issued"]), "applied": n(&t["applied"]), "first_used": n(&t["first_used"]),
+        "used_up": n(&t["used_up"]), "expired": n(&t["expired"]), "unused": n(&t["unused"]),
+        "not_applied": n(&t["not_applied"]),
+        "expected": n(&v["expected_minor"]), "confirmed": n(&v["confirmed_minor"]),
+        "variance": n(&v["variance_minor"]), "open_shifts": n(&v["open_shifts"]),
+        "alerts": alerts,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Query(q): Query<ReportsQuery>,
+) -> AppResult<Response> {
+    let filter = ReportFilter {
+        location_id: q.location_id,
+        ..Default::default()
+    };
+    let reports = state.store.daily_reports(&filter).await?;
+    let rows: Vec<Value> = reports
+        .iter()
+        .map(|r| serde_json::json!({"r": r, "f": figures(r)}))
+        .collect();
+    if q.format.as_deref() == Some("csv") {
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|x| {
+                let (r, f) = (&x["r"], &x["f"]);
+                let s = |v: &Value| match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                [
+                    &r["business_date"],
+                    &f["location"],
+                    &f["issued"],
+                    &f["applied"],
+                    &f["first_used"],
+                    &f["used_up"],
+                    &f["expired"],
+                    &f["unused"],
+                    &f["expected"],
+                    &f["confirmed"],
+                    &f["variance"],
+                    &f["alerts"],
+                    &r["intact"],
+                    &r["content_sha256"],
+                    &r["signed_off_by"],
+                    &r["sign_off_note"],
+                ]
+                .into_iter()
+                .map(s)
+                .collect()
+            })
+            .collect();
+        let head = &[
+            "date",
+            "location",
+            "issued",
+            "applied",
+            "first_used",
+            "used_up",
+            "expired",
+            "unused",
+            "expected_minor",
+            "confirmed_minor",
+            "variance_minor",
+            "alerts",
+            "intact",
+            "sha256",
+            "signed_off_by",
+            "sign_off_note",
+        ];
+        return Ok(csv_response("reports", head, &body));
+    }
+    let locations = state.store.list_locations().await?;
+    Ok(render(
+        "manager_reports.html",
+        &Page::of(&cur),
+        serde_json::json!({"reports": rows, "locations": locations, "location_id": q.location_id}),
+    )?
+    .into_response())
+}
+
+async fn find(state: &AppState, id: Uuid) -> AppResult<DailyReport> {
+    state
+        .store
+        .daily_reports(&ReportFilter::default())
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound)
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    let r = find(&state, id).await?;
+    let pretty = serde_json::to_string_pretty(&r.body).unwrap_or_default();
+    render(
+        "manager_report.html",
+        &Page::of(&cur),
+        serde_json::json!({"r": r, "f": figures(&r), "pretty": pretty}),
+    )
+}
+
+/// Form of the sign-off.
+#[derive(Debug, Deserialize)]
+pub struct SignOff {
+    /// What the manager checked.
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn sign_off(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<SignOff>,
+) -> AppResult<Redirect> {
+    let r = find(&state, id).await?;
+    // A report whose content no longer matches its hash is evidence, not something to approve.
+    if !r.intact {
+        return Err(AppError::Conflict(
+            "this report does not match its hash".into(),
+        ));
+    }
+    state
+        .store
+        .sign_off_report(id, f.note.trim(), &cur.user.username, now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/manager/reports/{id}")))
+}

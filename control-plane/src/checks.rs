@@ -85,7 +85,9 @@ pub async fn after_usage(
         .filter(|u| u.token_id.is_none())
         .map(|u| u.username.clone())
         .collect();
-    let mut tokens = store.issued_tokens(router.id, &ids, &codes).await?;
+    // Only the tokens the report names: a usage report comes every poll, and the router's other
+    // tokens are the inventory check's business.
+    let mut tokens = store.named_tokens(router.id, &ids, &codes).await?;
     for t in &mut tokens {
         if let Some(&(uptime, bytes)) = pending.get(&t.token_id) {
             t.used_uptime_s = t.used_uptime_s.saturating_sub(uptime);

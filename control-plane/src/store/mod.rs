@@ -160,6 +160,14 @@ pub trait Store: Send + Sync {
         ids: &[Uuid],
         codes: &[String],
     ) -> StoreResult<Vec<crate::reconcile::IssuedToken>>;
+    /// Like [`Store::issued_tokens`] without the router's other live tokens: only those with
+    /// one of `ids`, or on `router_id` with one of `codes` (what a usage check needs).
+    async fn named_tokens(
+        &self,
+        router_id: Uuid,
+        ids: &[Uuid],
+        codes: &[String],
+    ) -> StoreResult<Vec<crate::reconcile::IssuedToken>>;
     /// Alerts matching a filter, newest first.
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
     /// Acknowledge or resolve an alert with a note, audited in the same transaction.

@@ -160,6 +160,19 @@ pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
     let (token, _) = f.issue().await;
     let ids = s.day_token_ids(f.location.id, 0, i64::MAX).await.unwrap();
     assert!(ids.contains(&(f.router.id, token.id)), "{ids:?}");
+    let named = s.named_tokens(f.router.id, &[token.id], &[]).await.unwrap();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].code, token.code);
+    let by_code = s
+        .named_tokens(f.router.id, &[], std::slice::from_ref(&token.code))
+        .await
+        .unwrap();
+    assert_eq!(by_code.len(), 1);
+    assert!(s
+        .named_tokens(f.router.id, &[], &[])
+        .await
+        .unwrap()
+        .is_empty());
     assert!(s
         .usage_samples(f.location.id, 0, i64::MAX)
         .await

@@ -137,11 +137,15 @@ pub(super) async fn issued_tokens(
     router_id: Uuid,
     ids: &[Uuid],
     codes: &[String],
+    live: bool,
 ) -> StoreResult<Vec<crate::reconcile::IssuedToken>> {
     use crate::reconcile::{password_sha256, IssuedToken, TokenState as Ledger};
-    let mut cond = String::from(
-        "(t.router_id = $1 AND t.state IN ('applied', 'in_use', 'used_up', 'expired', 'disabled'))",
-    );
+    // `live` adds every token the router should carry now; without it only the named ones.
+    let mut cond = String::from(if live {
+        "(t.router_id = $1 AND t.state IN ('applied', 'in_use', 'used_up', 'expired', 'disabled'))"
+    } else {
+        "(t.router_id = $1 AND 1 = 0)"
+    });
     let mut n = 1;
     let mut list = |len: usize| {
         let p: Vec<String> = (0..len).map(|i| format!("${}", n + 1 + i)).collect();

@@ -366,7 +366,16 @@ impl Store for SqliteStore {
         ids: &[Uuid],
         codes: &[String],
     ) -> StoreResult<Vec<crate::reconcile::IssuedToken>> {
-        alerts::issued_tokens(self, router_id, ids, codes).await
+        alerts::issued_tokens(self, router_id, ids, codes, true).await
+    }
+
+    async fn named_tokens(
+        &self,
+        router_id: Uuid,
+        ids: &[Uuid],
+        codes: &[String],
+    ) -> StoreResult<Vec<crate::reconcile::IssuedToken>> {
+        alerts::issued_tokens(self, router_id, ids, codes, false).await
     }
 
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {

@@ -190,6 +190,12 @@ async fn the_day_is_reported_once_after_close_and_signed_off_once() {
     assert_eq!(body["revenue"]["confirmed_minor"], price - 100);
     assert_eq!(body["revenue"]["variance_minor"], -100);
     assert_eq!(body["shifts"][0]["staff_id"], json!(app.f.staff.id));
+    let staff = &body["staff"][0];
+    assert_eq!(staff["staff_id"], json!(app.f.staff.id));
+    assert_eq!(staff["closed_expected_minor"], price);
+    assert_eq!(staff["confirmed_minor"], price - 100);
+    assert_eq!(staff["variance_minor"], -100);
+    assert_eq!(staff["tokens_sold"], 1);
     assert_eq!(body["alerts_by_kind"]["cash_short"], 1, "{body}");
     let date = report["business_date"]
         .as_str()

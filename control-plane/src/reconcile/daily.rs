@@ -2,7 +2,7 @@
 
 use super::report::{
     DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
-    ShiftSummary, REPORT_FORMAT,
+    ShiftSummary, StaffDay, REPORT_FORMAT,
 };
 use super::{IssuedToken, ReconcileError, TokenState};
 use sha2::{Digest, Sha256};
@@ -125,6 +125,8 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         (a.shift.opened_at, a.shift.shift_id).cmp(&(b.shift.opened_at, b.shift.shift_id))
     });
 
+    let staff = staff_days(&shifts);
+
     // One alert per dedup key (the earliest), oldest first.
     let mut by_key: BTreeMap<&str, &RecordedAlert> = BTreeMap::new();
     for a in inputs.alerts.iter().filter(|a| w.contains(a.raised_at)) {
@@ -154,6 +156,7 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         routers,
         revenue,
         shifts,
+        staff,
         alerts_by_kind,
         alerts,
     };
@@ -162,6 +165,29 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         content_sha256: hex::encode(Sha256::digest(&bytes)),
         body,
     })
+}
+
+/// Each staff member's shift lines added up, by staff id.
+fn staff_days(shifts: &[ShiftLine]) -> Vec<StaffDay> {
+    let mut by_staff: BTreeMap<Uuid, StaffDay> = BTreeMap::new();
+    for line in shifts {
+        let s = &line.shift;
+        let d = by_staff.entry(s.staff_id).or_insert_with(|| StaffDay {
+            staff_id: s.staff_id,
+            ..StaffDay::default()
+        });
+        d.shifts += 1;
+        d.tokens_sold += s.tokens_sold;
+        match (line.variance_minor, s.declared_cash_minor) {
+            (Some(_), Some(declared)) => {
+                d.closed_expected_minor += s.expected_revenue_minor;
+                d.confirmed_minor += declared - s.opening_float_minor;
+            }
+            _ => d.open_expected_minor += s.expected_revenue_minor,
+        }
+        d.variance_minor = d.confirmed_minor - d.closed_expected_minor;
+    }
+    by_staff.into_values().collect()
 }
 
 fn before(at: Option<i64>, end: i64) -> bool {

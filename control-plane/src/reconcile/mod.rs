@@ -55,7 +55,7 @@ pub use daily::daily_report;
 pub use inventory::{check_inventory, check_missing, InventoryKeys};
 pub use report::{
     DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
-    ShiftSummary, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,
+    ShiftSummary, StaffDay, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,
 };
 pub use silent::check_router_silent;
 pub use tokens::{password_sha256, IssuedIndex, IssuedToken, TokenLookup, TokenState};

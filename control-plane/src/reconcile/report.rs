@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Version of [`ReportBody`]'s shape; part of the hashed content.
-pub const REPORT_FORMAT: u32 = 1;
+pub const REPORT_FORMAT: u32 = 2;
 
 /// Usage the store ingested: one row per usage entry (or any pre-summed slice of them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +187,25 @@ pub struct ShiftLine {
     pub variance_minor: Option<i64>,
 }
 
+/// One staff member's money in the day: their shift lines added up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffDay {
+    /// Staff member.
+    pub staff_id: Uuid,
+    /// Their shifts in the report.
+    pub shifts: u64,
+    /// Tokens sold in those shifts.
+    pub tokens_sold: u64,
+    /// Expected revenue of their shifts closed in the day.
+    pub closed_expected_minor: i64,
+    /// Revenue their declared cash confirms (declared minus float).
+    pub confirmed_minor: i64,
+    /// Confirmed minus expected (negative: short).
+    pub variance_minor: i64,
+    /// Expected revenue of their shifts still open at the day's end.
+    pub open_expected_minor: i64,
+}
+
 /// The content of a report; its JSON is what the hash covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportBody {
@@ -208,6 +227,8 @@ pub struct ReportBody {
     pub revenue: RevenueDay,
     /// Shifts, by clock-in.
     pub shifts: Vec<ShiftLine>,
+    /// Expected vs confirmed revenue per staff member, by staff id (format 2).
+    pub staff: Vec<StaffDay>,
     /// Alerts raised in the day, counted by kind.
     pub alerts_by_kind: BTreeMap<AlertKind, u64>,
     /// Alerts raised in the day, oldest first.

@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! cargo bench -p mtm-agent --bench footprint
+//! scripts/cross-build.sh x86_64-unknown-linux-musl && \
+//!   MTM_AGENT_BIN=/var/tmp/mtm-target-cross/dist/amd64/mtm-agent cargo bench -p mtm-agent --bench footprint
 //! ```
 //!
 //! The simulator, broker (embedded rumqttd) and a minimal acking control plane run in this
@@ -92,7 +94,11 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let id = unique_id("bench");
-    let bin = env!("CARGO_BIN_EXE_mtm-agent");
+    // `MTM_AGENT_BIN` measures another build, e.g. the static musl one from scripts/cross-build.sh.
+    let bin = std::env::var("MTM_AGENT_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mtm-agent").to_string());
+    let bin = bin.as_str();
+    println!("measuring {bin}");
     let out = std::process::Command::new(bin)
         .args(["keygen", "--data-dir", dir.path().to_str().unwrap()])
         .output()

@@ -180,6 +180,24 @@ async fn manager_watches_live_and_sees_the_cash_alert(
     assert!(variance.starts_with("-5.00"), "variance {variance}");
     browser.shot("manager-location").await;
 
+    // Yesterday's reconciliation report, made as the daily job does, signed off in the page.
+    let store = site.server.store();
+    let made = mtm_control_plane::reports::run_due(&*store, mtm_control_plane::store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(made, 1);
+    c.goto(&format!("{url}/manager/reports")).await.unwrap();
+    assert!(text(c, "#reports").await.contains("intact"));
+    browser.shot("manager-reports").await;
+    click(c, "#reports a").await;
+    field(c, "input[name=note]", "checked against the till roll").await;
+    click(c, "form[action$='/sign-off'] button").await;
+    let signed = text(c, "#signed-off").await;
+    assert!(
+        signed.contains("manager") && signed.contains("till roll"),
+        "{signed}"
+    );
+
     let cookie = browser.cookie(c).await;
     for p in ["/admin", "/admin/routers", "/admin/users", "/dispense"] {
         assert_eq!(status(url, p, &cookie).await, 403, "manager GET {p}");

@@ -79,8 +79,29 @@ impl Agent {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
             None => None,
         };
+        let trial = start_trial(&cfg)?;
         let shared = Arc::new(Shared::new(cfg, store, cp_key, link, reachable));
         let (tx, rx) = watch::channel(false);
+        if let Some(rolled_back) = trial.rolled_back {
+            tracing::warn!(from = %rolled_back.to_version, to = %rolled_back.from_version,
+                "update did not prove healthy in time; rolled back, restarting");
+            let _ = shared.restart.send(true);
+        }
+        if let Some(p) = trial.on_trial {
+            let deadline = p.deadline_ms;
+            if let Ok(mut t) = shared.trial.lock() {
+                *t = Some(p);
+            }
+            let sh = shared.clone();
+            tokio::spawn(async move {
+                let wait = (deadline - crate::store::now_ms()).max(0) as u64;
+                tokio::time::sleep(Duration::from_millis(wait + 500)).await;
+                if sh.trial.lock().map(|t| t.is_some()).unwrap_or(false) {
+                    tracing::warn!("update not acknowledged in time; restarting to roll back");
+                    let _ = sh.restart.send(true);
+                }
+            });
+        }
         let mut tasks = vec![
             tokio::spawn(mqtt::run(shared.clone(), opts, rx.clone())),
             tokio::spawn(runtime::command_runner(shared.clone(), rx.clone())),
@@ -103,7 +124,51 @@ impl Agent {
     }
 }
 
+struct TrialStart {
+    on_trial: Option<crate::update::Pending>,
+    rolled_back: Option<crate::update::Pending>,
+}
+
+// At start the trial marker decides: keep trying the new version, or put the old one back.
+fn start_trial(cfg: &AgentConfig) -> Result<TrialStart, AgentError> {
+    use crate::update::OnStart;
+    let exe = crate::upgrade::exe_path();
+    let version = crate::upgrade::running_version();
+    let r = crate::update::on_start(&cfg.data_dir, exe, version, crate::store::now_ms())
+        .map_err(|e| crate::ConfigError::Invalid(format!("update trial: {e}")))?;
+    Ok(match r {
+        OnStart::Normal => TrialStart {
+            on_trial: None,
+            rolled_back: None,
+        },
+        OnStart::Trial(p) => TrialStart {
+            on_trial: Some(p),
+            rolled_back: None,
+        },
+        OnStart::RolledBack(p) => TrialStart {
+            on_trial: None,
+            rolled_back: Some(p),
+        },
+    })
+}
+
 impl AgentHandle {
+    /// Resolves once the agent installed an update (or rolled one back) and should be
+    /// restarted into the binary now in place.
+    pub async fn restart_requested(&self) {
+        let mut rx = self.shared.restart.subscribe();
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The version this agent reports.
+    pub fn version(&self) -> &'static str {
+        crate::upgrade::running_version()
+    }
+
     /// The agent's status now.
     pub fn status(&self) -> AgentStatus {
         status_of(&self.shared)

@@ -123,6 +123,13 @@ pub async fn apply(client: &Client, cmd: &Command) -> Result<(UpMessage, Effects
             fx.catalog_version = Some(cat.version);
             done(cmd, detail)
         }
+        CommandKind::UpdateAgent(_) => {
+            // The runtime carries updates out before any router session is needed.
+            return Err(Error::Trap {
+                message: "agent updates are not router commands".into(),
+                category: None,
+            });
+        }
         CommandKind::Resync => {
             fx.extra
                 .push(UpMessage::Inventory(inventory(client).await?));

@@ -24,8 +24,9 @@ pub mod runtime;
 pub mod status;
 pub mod store;
 pub mod telemetry;
-pub mod update;
 pub mod test_support;
+pub mod update;
+pub mod upgrade;
 
 pub use agent::{Agent, AgentHandle, AgentStatus};
 pub use config::{AgentConfig, ConfigError, Intervals, MqttConfig, RouterConfig, TlsConfig};

@@ -27,6 +27,10 @@ enum Cmd {
         /// TOML configuration file.
         #[arg(long, short)]
         config: PathBuf,
+        /// After installing an update, replace this process with the new binary (exec) instead
+        /// of exiting with status 75 for the supervisor to restart it.
+        #[arg(long)]
+        exec_on_update: bool,
     },
     /// Create the agent key if missing and print its public key (hex).
     Keygen {
@@ -128,6 +132,8 @@ fn init_logs(json: bool) {
 }
 
 fn main() -> ExitCode {
+    // Read before anything can replace the file (see upgrade::exe_path).
+    let _ = mtm_agent::upgrade::exe_path();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -141,7 +147,11 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(real_main(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Some(exec)) => {
+            drop(rt);
+            restart(exec)
+        }
+        Ok(None) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -149,9 +159,28 @@ fn main() -> ExitCode {
     }
 }
 
-async fn real_main(cli: Cli) -> anyhow::Result<()> {
+/// After an update: exec the new binary in place, or exit for the supervisor.
+fn restart(exec: bool) -> ExitCode {
+    if exec {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            let exe = mtm_agent::upgrade::exe_path();
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .exec();
+            eprintln!("error: cannot exec {}: {err}", exe.display());
+        }
+    }
+    ExitCode::from(mtm_agent::upgrade::EXIT_RESTART)
+}
+
+async fn real_main(cli: Cli) -> anyhow::Result<Option<bool>> {
     match cli.cmd {
-        Cmd::Run { config } => {
+        Cmd::Run {
+            config,
+            exec_on_update,
+        } => {
             // Reads DATA_DIR/enrollment.toml over the file, and enrolls first from
             // MTM_ENROLL_SERVER/MTM_ENROLL_CODE when there is no identity yet (containers).
             let cfg = mtm_agent::enroll::load_config(&config).await?;
@@ -160,18 +189,21 @@ async fn real_main(cli: Cli) -> anyhow::Result<()> {
             if let Some(addr) = handle.status_addr() {
                 println!("status on {addr}");
             }
-            wait_for_signal().await;
+            let restart = tokio::select! {
+                _ = wait_for_signal() => false,
+                _ = handle.restart_requested() => true,
+            };
             handle.shutdown().await;
-            Ok(())
+            Ok(restart.then_some(exec_on_update))
         }
         Cmd::Keygen { data_dir } => {
             let key = load_or_create_key(&data_dir)?;
             println!("{}", mtm_common::keys::public_key_hex(&key.verifying_key()));
-            Ok(())
+            Ok(None)
         }
-        Cmd::Check { config } => check(&config).await,
-        Cmd::Enroll(a) => enroll(a).await,
-        Cmd::RouterScript(a) => router_script(a),
+        Cmd::Check { config } => check(&config).await.map(|()| None),
+        Cmd::Enroll(a) => enroll(a).await.map(|()| None),
+        Cmd::RouterScript(a) => router_script(a).map(|()| None),
         Cmd::Status { addr } => {
             let (code, body) = mtm_agent::status::get(&addr, "/status")
                 .await
@@ -181,7 +213,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             let v: serde_json::Value = serde_json::from_str(&body).context("status is not JSON")?;
             println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(())
+            Ok(None)
         }
     }
 }

@@ -196,13 +196,14 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
         .map_err(|e| e.to_string())?;
     let store = &shared.store;
     let hello = UpMessage::Hello(Hello {
-        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        agent_version: crate::upgrade::running_version().to_owned(),
         last_cp_seq: store.last_cp_seq().unwrap_or(0),
         catalog_version: store.catalog_version().unwrap_or(None),
     });
     // Without a hello the outbox still goes out; the control plane learns of us from it.
-    if let Err(e) = store.enqueue(&hello) {
-        tracing::error!(error = %e, "enqueueing hello failed");
+    match store.enqueue(&hello) {
+        Ok(seq) => shared.hello_seq.store(seq, Ordering::Relaxed),
+        Err(e) => tracing::error!(error = %e, "enqueueing hello failed"),
     }
     let up = topics::up(id);
     let mut cursor = 0u64;
@@ -229,6 +230,19 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
     }
 }
 
+/// The control plane acknowledged this version's Hello: an update on trial is kept.
+fn trial_passed(shared: &Shared) {
+    let Ok(mut trial) = shared.trial.lock() else {
+        return;
+    };
+    if let Some(p) = trial.take() {
+        match crate::update::healthy(&shared.cfg.data_dir, crate::upgrade::exe_path()) {
+            Ok(()) => tracing::info!(version = %p.to_version, "update healthy; committed"),
+            Err(e) => tracing::error!(error = %e, "committing the update failed"),
+        }
+    }
+}
+
 /// Handle one payload from the down topic. Refusals are logged once per distinct reason text.
 /// Returns false when the store failed, so the message is not acknowledged to the broker.
 fn on_down(shared: &Shared, payload: &[u8]) -> bool {
@@ -247,6 +261,9 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
                 tracing::debug!(up_to_seq, removed = n, "ack");
             });
             let _ = store.note_cp_seq(v.seq);
+            if *up_to_seq >= shared.hello_seq.load(Ordering::Relaxed) {
+                trial_passed(shared);
+            }
             r
         }
         DownMessage::Command(cmd) => store.receive_command(cmd, v.seq).map(|o| {

@@ -2,12 +2,12 @@
 //! a time, in arrival order, retried while the router is unreachable) and the telemetry clock.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ed25519_dalek::VerifyingKey;
-use mtm_common::{CommandFailed, UpMessage};
+use mtm_common::{CommandFailed, CommandKind, UpMessage};
 use tokio::sync::{watch, Notify};
 use tokio::time::MissedTickBehavior;
 
@@ -38,6 +38,12 @@ pub struct Shared {
     pub commands: Notify,
     /// The router session.
     pub router: tokio::sync::Mutex<RouterLink>,
+    /// Set once an update is installed: the process should restart into the new binary.
+    pub restart: watch::Sender<bool>,
+    /// An update on trial, committed once the Hello at `hello_seq` is acknowledged.
+    pub trial: Mutex<Option<crate::update::Pending>>,
+    /// Outbox `seq` of the last Hello sent.
+    pub hello_seq: AtomicU64,
     refused: Mutex<HashSet<[u8; 32]>>,
 }
 
@@ -58,6 +64,9 @@ impl Shared {
             router_reachable,
             commands: Notify::new(),
             router: tokio::sync::Mutex::new(router),
+            restart: watch::channel(false).0,
+            trial: Mutex::new(None),
+            hello_seq: AtomicU64::new(u64::MAX),
             refused: Mutex::new(HashSet::new()),
         }
     }
@@ -110,6 +119,22 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 _ = stopped(&mut shutdown) => return,
             }
         };
+        if let CommandKind::UpdateAgent(u) = &cmd.kind {
+            // Not a router action: the result is recorded before the restart, so the new
+            // binary sends it.
+            let (msg, installed) = match crate::upgrade::apply(&shared.cfg, &cmd, u).await {
+                Ok(m) => (m, true),
+                Err(m) => (m, false),
+            };
+            if let Err(e) = shared.store.write(|t| t.finish_command(cmd.id, &msg)) {
+                tracing::error!(command_id = %cmd.id, error = %e, "recording an update result failed");
+            }
+            if installed {
+                let _ = shared.restart.send(true);
+                return;
+            }
+            continue;
+        }
         let res = {
             let mut link = shared.router.lock().await;
             let r = match link.client().await {

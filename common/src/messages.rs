@@ -277,6 +277,28 @@ pub enum CommandKind {
     ApplyCatalog(Catalog),
     /// Send a full inventory now.
     Resync,
+    /// Download, verify and install a signed agent release, then restart into it. Added after
+    /// the first release; serde tags variants by name, so older messages still decode.
+    UpdateAgent(AgentUpdate),
+}
+
+/// A signed agent release to install (issue #8). The agent checks target, version, size,
+/// SHA-256 and the release-key signature (over exactly these fields) before installing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentUpdate {
+    /// Version, `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Target, e.g. `aarch64-linux`.
+    pub target: String,
+    /// Path on the control plane's HTTP server to download the binary from, e.g.
+    /// `/api/releases/{id}/download`.
+    pub url_path: String,
+    /// Binary size, bytes.
+    pub size: u64,
+    /// SHA-256 of the binary, hex.
+    pub sha256_hex: String,
+    /// Release-key signature, hex (see the agent's `update::Release`).
+    pub signature_hex: String,
 }
 
 /// Everything the router needs to make one voucher.

@@ -106,6 +106,11 @@ impl AgentConfig {
         if let Err(e) = mtm_common::keys::parse_public_key(&self.control_plane_key) {
             return bad(format!("control_plane_key: {e}"));
         }
+        if let Some(k) = &self.release_key {
+            if let Err(e) = mtm_common::keys::parse_public_key(k) {
+                return bad(format!("release_key: {e}"));
+            }
+        }
         if self.mqtt.host.trim().is_empty() {
             return bad("mqtt.host must be set".into());
         }

@@ -63,6 +63,14 @@ pub struct AgentConfig {
     pub status_listen: Option<SocketAddr>,
     /// Log JSON lines instead of text.
     pub log_json: bool,
+    /// The release key's ed25519 public key, hex, pinned; without it every `UpdateAgent` is
+    /// refused.
+    pub release_key: Option<String>,
+    /// The control plane's URL updates are downloaded from (`https://`; `http://` only to
+    /// loopback).
+    pub update_server: Option<String>,
+    /// PEM CA of the update server's certificate (default: the system's CA store).
+    pub update_ca_file: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -77,6 +85,9 @@ impl Default for AgentConfig {
             command_window_s: 86_400,
             status_listen: None,
             log_json: false,
+            release_key: None,
+            update_server: None,
+            update_ca_file: None,
         }
     }
 }
@@ -186,6 +197,8 @@ impl fmt::Debug for AgentConfig {
             .field("command_window_s", &self.command_window_s)
             .field("status_listen", &self.status_listen)
             .field("log_json", &self.log_json)
+            .field("release_key", &self.release_key)
+            .field("update_server", &self.update_server)
             .finish()
     }
 }

@@ -196,12 +196,78 @@ pub async fn post_json(
                         host: url.host.clone(),
                         message: e.to_string(),
                     })?;
-                exchange(stream, &bytes).await
+                exchange(stream, &bytes, MAX_RESPONSE).await
             }
-            None => exchange(tcp, &bytes).await,
+            None => exchange(tcp, &bytes, MAX_RESPONSE).await,
         }
     };
     tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| unreachable(format!("no answer within {} s", timeout.as_secs())))?
+}
+
+/// GET `url.base_path + path` with HTTP basic auth, reading at most `max` bytes (an agent
+/// release download), within `timeout` for the whole exchange.
+pub async fn get(
+    url: &Url,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    ca_file: Option<&Path>,
+    timeout: Duration,
+    max: usize,
+) -> Result<Response, HttpError> {
+    use base64::Engine as _;
+    let auth = match basic {
+        Some((u, p)) => format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        ),
+        None => String::new(),
+    };
+    let request = format!(
+        "GET {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mtm-agent/{}\r\n{auth}Connection: close\r\n\r\n",
+        url.base_path,
+        path,
+        url.host_header(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let unreachable = |message: String| HttpError::Unreachable {
+        host: url.host.clone(),
+        port: url.port,
+        message,
+    };
+    let tls = if url.tls {
+        Some(tls_config(ca_file)?)
+    } else {
+        None
+    };
+    let bytes = request.into_bytes();
+    let run = async {
+        let tcp = TcpStream::connect((url.host.as_str(), url.port))
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        match tls {
+            Some(cfg) => {
+                let name =
+                    rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(|e| {
+                        HttpError::Tls {
+                            host: url.host.clone(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                let stream = tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| HttpError::Tls {
+                        host: url.host.clone(),
+                        message: e.to_string(),
+                    })?;
+                exchange(stream, &bytes, max).await
+            }
+            None => exchange(tcp, &bytes, max).await,
+        }
+    };
+    tokio::time::timeout(timeout, run)
         .await
         .map_err(|_| unreachable(format!("no answer within {} s", timeout.as_secs())))?
 }
@@ -250,6 +316,7 @@ fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, HttpE
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     request: &[u8],
+    max: usize,
 ) -> Result<Response, HttpError> {
     let io = |e: std::io::Error| HttpError::Protocol(e.to_string());
     s.write_all(request).await.map_err(io)?;
@@ -261,7 +328,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(0) => break,
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
-                if buf.len() > MAX_RESPONSE {
+                if buf.len() > max {
                     return Err(HttpError::Protocol("reply too large".into()));
                 }
                 // Stop as soon as the reply is complete: some servers keep the socket open.

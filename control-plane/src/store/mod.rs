@@ -419,6 +419,7 @@ pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
         K::DisableAll => "disable_all",
         K::ApplyCatalog(_) => "apply_catalog",
         K::Resync => "resync",
+        K::UpdateAgent(_) => "update_agent",
     }
 }
 

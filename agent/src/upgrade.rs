@@ -1,0 +1,194 @@
+//! Carrying out an `UpdateAgent` command (issue #8): download the release from the control
+//! plane, check it with [`crate::update::verify`], install it atomically, record the trial, and
+//! ask the process to restart into it. Also the version this binary reports, and the trial's
+//! health check after the restart.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use mtm_common::{AgentUpdate, Command, CommandDone, CommandFailed, UpMessage};
+use sha2::{Digest, Sha256};
+
+use crate::config::AgentConfig;
+use crate::enroll::http;
+use crate::update::{self, Pending, Release};
+
+/// Largest release accepted (an agent binary is a few MiB; debug builds are larger).
+pub const MAX_RELEASE: usize = 256 * 1024 * 1024;
+
+/// How long a new version has to prove healthy (its Hello acknowledged) before the next start
+/// rolls it back.
+pub const TRIAL_S: i64 = 120;
+
+/// File beside the binary naming the release installed there (version and SHA-256), so an
+/// agent reports the version it was installed as, not only the one compiled in.
+pub const RELEASE_SUFFIX: &str = ".release.json";
+
+/// Exit status asking the supervisor (systemd `Restart=always`, a container restart policy)
+/// to start the binary again.
+pub const EXIT_RESTART: u8 = 75;
+
+static EXE: OnceLock<PathBuf> = OnceLock::new();
+static VERSION: OnceLock<String> = OnceLock::new();
+
+/// The path this process was started from, read once at start (after an install the kernel
+/// calls the old inode "deleted", so it must not be read again later).
+pub fn exe_path() -> &'static Path {
+    EXE.get_or_init(|| std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mtm-agent")))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Installed {
+    version: String,
+    sha256_hex: String,
+}
+
+fn release_file(exe: &Path) -> PathBuf {
+    let mut name = exe.file_name().unwrap_or_default().to_os_string();
+    name.push(RELEASE_SUFFIX);
+    exe.with_file_name(name)
+}
+
+/// The version this agent runs: the installed release's, when the file beside the binary names
+/// this binary's exact bytes; else the compiled-in `CARGO_PKG_VERSION`.
+pub fn running_version() -> &'static str {
+    VERSION.get_or_init(|| {
+        let exe = exe_path();
+        let compiled = env!("CARGO_PKG_VERSION").to_owned();
+        let Ok(text) = std::fs::read_to_string(release_file(exe)) else {
+            return compiled;
+        };
+        let Ok(inst) = serde_json::from_str::<Installed>(&text) else {
+            return compiled;
+        };
+        match std::fs::read(exe) {
+            Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == inst.sha256_hex => inst.version,
+            _ => compiled,
+        }
+    })
+}
+
+/// Download, verify and install `u`; the message to report. `Ok` means installed: the caller
+/// records the result, then restarts.
+pub async fn apply(
+    cfg: &AgentConfig,
+    cmd: &Command,
+    u: &AgentUpdate,
+) -> Result<UpMessage, UpMessage> {
+    let fail = |reason: String| {
+        tracing::warn!(command_id = %cmd.id, %reason, "update refused");
+        UpMessage::CommandFailed(CommandFailed {
+            command_id: cmd.id,
+            reason,
+            retryable: false,
+        })
+    };
+    let Some(key_hex) = &cfg.release_key else {
+        return Err(fail(
+            "update refused: no release_key configured on this agent".into(),
+        ));
+    };
+    let key = mtm_common::keys::parse_public_key(key_hex)
+        .map_err(|e| fail(format!("release_key: {e}")))?;
+    let Some(server) = &cfg.update_server else {
+        return Err(fail(
+            "update refused: no update_server configured on this agent".into(),
+        ));
+    };
+    let release = Release {
+        version: u.version.clone(),
+        target: u.target.clone(),
+        size: u.size,
+        sha256_hex: u.sha256_hex.clone(),
+    };
+    let running = running_version();
+    // Cheap checks before the download: a wrong target or an old version costs no traffic.
+    if release.target != update::this_target() {
+        return Err(fail(format!(
+            "release is for {}, this agent is {}",
+            release.target,
+            update::this_target()
+        )));
+    }
+    match update::is_newer(&release.version, running) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(fail(format!(
+                "release {} is not newer than the running {running}",
+                release.version
+            )))
+        }
+        Err(e) => return Err(fail(e.to_string())),
+    }
+    if u.size as usize > MAX_RELEASE {
+        return Err(fail(format!(
+            "release of {} bytes is larger than allowed",
+            u.size
+        )));
+    }
+    let binary = download(cfg, server, &u.url_path, u.size)
+        .await
+        .map_err(|e| fail(format!("download failed: {e}")))?;
+    update::verify(&release, &u.signature_hex, &key, running, &binary)
+        .map_err(|e| fail(format!("update refused: {e}")))?;
+    let exe = exe_path();
+    update::install(exe, &binary).map_err(|e| fail(format!("install failed: {e}")))?;
+    let inst = Installed {
+        version: release.version.clone(),
+        sha256_hex: release.sha256_hex.to_lowercase(),
+    };
+    if let Ok(text) = serde_json::to_string(&inst) {
+        if let Err(e) = std::fs::write(release_file(exe), text) {
+            tracing::warn!(error = %e, "recording the installed release failed");
+        }
+    }
+    let pending = Pending {
+        from_version: running.to_owned(),
+        to_version: release.version.clone(),
+        deadline_ms: crate::store::now_ms() + TRIAL_S * 1000,
+    };
+    update::write_pending(&cfg.data_dir, &pending)
+        .map_err(|e| fail(format!("recording the trial failed: {e}")))?;
+    tracing::info!(from = running, to = %release.version, "update installed; restarting");
+    Ok(UpMessage::CommandDone(CommandDone {
+        command_id: cmd.id,
+        detail: format!(
+            "installed {} ({}), restarting",
+            release.version, release.target
+        ),
+    }))
+}
+
+async fn download(
+    cfg: &AgentConfig,
+    server: &str,
+    path: &str,
+    size: u64,
+) -> Result<Vec<u8>, String> {
+    let url = http::Url::parse(server).map_err(|e| e.to_string())?;
+    if !url.tls && !url.is_loopback() {
+        return Err("update_server must be https:// (http:// only to loopback)".into());
+    }
+    if !path.starts_with('/') || path.contains(['\r', '\n', ' ']) {
+        return Err("malformed download path".into());
+    }
+    let basic = match (&cfg.mqtt.username, &cfg.mqtt.password) {
+        (Some(u), Some(p)) => Some((u.as_str(), p.as_str())),
+        _ => None,
+    };
+    let r = http::get(
+        &url,
+        path,
+        basic,
+        cfg.update_ca_file.as_deref(),
+        Duration::from_secs(600),
+        (size as usize).saturating_add(64 * 1024),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if r.status != 200 {
+        return Err(format!("server answered {}", r.status));
+    }
+    Ok(r.body)
+}

@@ -10,8 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use mtm_agent::{Agent, AgentConfig, AgentHandle};
 use mtm_routeros::sim::{CustomerProfile, SimConfig, SimHandle, Simulator};
+use uuid::Uuid;
 
-use crate::store::{Location, NewLocation, NewPackage, NewRouter, NewUser, Package, Role};
+use crate::store::{
+    IssueToken, Location, NewLocation, NewPackage, NewRouter, NewUser, Package, Role,
+};
 use crate::ServerHandle;
 use crate::{MqttConfig, ServerConfig};
 
@@ -121,7 +124,7 @@ impl Demo {
         let store = server.store();
 
         let mut sims: Vec<SimHandle> = Vec::new();
-        let mut agents: Vec<AgentHandle> = Vec::new();
+        let mut agent_configs: Vec<AgentConfig> = Vec::new();
         let mut locations = Vec::new();
         for (name, slug) in SITES.into_iter().take(opts.sites.clamp(1, SITES.len())) {
             let location = store
@@ -180,7 +183,7 @@ impl Demo {
                 },
                 ..AgentConfig::default()
             };
-            agents.push(Agent::start(agent_cfg).await?);
+            agent_configs.push(agent_cfg);
             sims.push(sim);
         }
 
@@ -213,7 +216,7 @@ impl Demo {
             } else {
                 vec![]
             };
-            store
+            let user = store
                 .create_user(NewUser {
                     username: username.into(),
                     password: password.into(),
@@ -221,6 +224,33 @@ impl Demo {
                     location_ids,
                 })
                 .await?;
+            if role == Role::Staff && opts.customers {
+                // A lively demo: the staff member's shift is open and a few vouchers are already
+                // sold, so simulated customers have something to use and dashboards move.
+                store
+                    .open_shift(user.id, locations[0].id, 2_000, username)
+                    .await?;
+                for package in packages.iter().take(2).cycle().take(4) {
+                    store
+                        .issue_token(IssueToken {
+                            id: Uuid::new_v4(),
+                            code: mtm_common::token_code::generate(8),
+                            password: None,
+                            package_id: package.id,
+                            staff_id: user.id,
+                            staff_username: username.into(),
+                            command_id: Uuid::new_v4(),
+                        })
+                        .await?;
+                }
+            }
+        }
+
+        // Agents start last, so vouchers sold above reach their routers through the ordinary
+        // path: the control plane resends open commands when an agent says hello.
+        let mut agents: Vec<AgentHandle> = Vec::new();
+        for cfg in agent_configs {
+            agents.push(Agent::start(cfg).await?);
         }
 
         Ok(Demo {

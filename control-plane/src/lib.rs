@@ -16,6 +16,7 @@ pub mod mqtt;
 pub mod packages;
 pub mod pages;
 pub mod reconcile;
+pub mod releases;
 pub mod reports;
 pub mod routers;
 pub mod server;

@@ -48,6 +48,35 @@ enum Cmd {
     },
     /// Run a self-contained demo (server, simulated routers and agents).
     Demo(demo::DemoArgs),
+    /// Agent releases: the release key (kept off the server) and signing.
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCmd {
+    /// Make a release key (mode 0600) and print its public half for agents' `release_key`.
+    Keygen {
+        /// Where to write the private key (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign an agent binary; prints the signature JSON to upload with it.
+    Sign {
+        /// The release private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Target, e.g. aarch64-linux (as the agent names its own).
+        #[arg(long)]
+        target: String,
+        /// Version, MAJOR.MINOR.PATCH.
+        #[arg(long)]
+        version: String,
+        /// The agent binary.
+        binary: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +171,57 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Cmd::Demo(args) => demo::run(args).await?,
+        Cmd::Release { command } => release(command)?,
     }
     Ok(())
+}
+
+fn release(cmd: ReleaseCmd) -> anyhow::Result<()> {
+    use mtm_control_plane::releases::SignedRelease;
+    match cmd {
+        ReleaseCmd::Keygen { out } => {
+            let key = release_keygen(&out)?;
+            println!("{}", mtm_common::keys::public_key_hex(&key.verifying_key()));
+        }
+        ReleaseCmd::Sign {
+            key,
+            target,
+            version,
+            binary,
+        } => {
+            let key = release_key(&key)?;
+            let bytes =
+                std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
+            let release = mtm_agent::update::Release::describe(&version, &target, &bytes);
+            mtm_agent::update::is_newer(&version, "0.0.0")?;
+            let signature_hex = release.sign(&key);
+            let out = SignedRelease {
+                release,
+                signature_hex,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(())
+}
+
+// The release key is made and used on an admin's machine, never on the server.
+fn release_keygen(out: &std::path::Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    if out.exists() {
+        anyhow::bail!("{} exists; not overwriting a release key", out.display());
+    }
+    let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    mtm_agent::enroll::write_private(out, &hex::encode(key.to_bytes()))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(key)
+}
+
+fn release_key(path: &std::path::Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("{} must hold 32 bytes of hex", path.display()))?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&bytes))
 }

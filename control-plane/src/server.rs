@@ -215,7 +215,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         .with_context(|| format!("binding HTTP on {}", cfg.http_bind))?;
     let http_addr = listener.local_addr()?;
     let (stop_http, stop_rx) = oneshot::channel::<()>();
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let releases = crate::releases::router(state.clone(), cfg.data_dir.join("releases"));
+    let service = app(state)
+        .merge(releases)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, service).with_graceful_shutdown(async {
             let _ = stop_rx.await;

@@ -23,9 +23,19 @@ fn usage_sums(cp: &Cp, user: &str) -> (u64, u64, u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn usage_during_a_broker_outage_arrives_exactly_once() {
-    let proxy = Proxy::start(MOSQUITTO).await;
-    let rig = rig_split("outage", MOSQUITTO, proxy.port, true).await;
+async fn usage_during_a_mosquitto_outage_arrives_exactly_once() {
+    usage_during_a_broker_outage_arrives_exactly_once(MOSQUITTO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_during_an_embedded_rumqttd_outage_arrives_exactly_once() {
+    usage_during_a_broker_outage_arrives_exactly_once(start_rumqttd()).await;
+}
+
+/// The broker on `broker_port` is cut off (through a proxy) while vouchers are used, then back.
+async fn usage_during_a_broker_outage_arrives_exactly_once(broker_port: u16) {
+    let proxy = Proxy::start(broker_port).await;
+    let rig = rig_split("outage", broker_port, proxy.port, true).await;
     let (router, cp, agent) = (&rig.router, &rig.cp, &rig.agent);
     cp.command(&create_token("USAGE222")).await;
     wait_until(20, "TokenApplied", || {

@@ -10,6 +10,7 @@ die() { printf 'firmware-config/check: FAIL: %s\n' "$*" >&2; exit 1; }
 need=()
 command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v python3 >/dev/null || need+=(python3)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q

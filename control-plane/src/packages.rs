@@ -35,25 +35,39 @@ async fn create(
         detail: serde_json::json!({"slug": p.slug, "price_minor": p.price_minor, "currency": p.currency}),
     };
     state.store.audit(entry, now_ms()).await?;
+    push_catalog(&state).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+/// Queue the current catalog for every router that does not carry it (after a package is
+/// created or edited); a router that cannot be reached now gets it when it reconnects.
+pub async fn push_catalog(state: &AppState) -> AppResult<()> {
     for r in state.store.list_routers().await? {
         if let Err(e) = sync_catalog(&*state.store, &state.dispatcher, &r.router.agent_id).await {
             tracing::warn!(agent = %r.router.agent_id, error = %e, "catalog not queued");
         }
     }
-    Ok((StatusCode::CREATED, Json(p)))
+    Ok(())
 }
 
-/// The catalog of packages on sale; its version is the newest package's creation time, so it
-/// grows with every change.
+/// The catalog now: [`catalog`] of every package, retired ones included.
+pub async fn current_catalog(store: &dyn Store) -> Result<Catalog, StoreError> {
+    Ok(catalog(&store.list_all_packages().await?))
+}
+
+/// The catalog of the packages on sale among `packages`. Its version is the newest
+/// `updated_at` of all of them, so pass retired ones too (see [`current_catalog`]): retiring a
+/// package then changes the version as any other edit does.
 pub fn catalog(packages: &[Package]) -> Catalog {
     Catalog {
         version: packages
             .iter()
-            .map(|p| p.created_at.max(0) as u64)
+            .map(|p| p.updated_at.max(p.created_at).max(0) as u64)
             .max()
             .unwrap_or(0),
         packages: packages
             .iter()
+            .filter(|p| p.active)
             .map(|p| PackageSpec {
                 slug: p.slug.clone(),
                 name: p.name.clone(),
@@ -76,8 +90,9 @@ pub async fn sync_catalog(
         .router_by_agent(agent_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(agent_id.into()))?;
-    let cat = catalog(&store.list_packages().await?);
-    if cat.packages.is_empty() || router.catalog_version == Some(cat.version) {
+    let cat = current_catalog(store).await?;
+    // Version 0: no package was ever made, so there is nothing to put on a router.
+    if cat.version == 0 || router.catalog_version == Some(cat.version) {
         return Ok(false);
     }
     let already_queued = store

@@ -40,7 +40,9 @@ pub(super) async fn convergence(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
 ) -> AppResult<Json<Convergence>> {
-    let current = crate::packages::catalog(&state.store.list_packages().await?).version;
+    let current = crate::packages::current_catalog(&*state.store)
+        .await?
+        .version;
     let routers: Vec<RouterCatalog> = state
         .store
         .list_routers()

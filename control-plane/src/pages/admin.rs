@@ -79,7 +79,7 @@ async fn routers_page(
 ) -> AppResult<Response> {
     let routers = state.store.list_routers().await?;
     let locations = state.store.list_locations().await?;
-    let packages = state.store.list_packages().await?;
+    let packages = state.store.list_all_packages().await?;
     let catalog_version = crate::packages::catalog(&packages).version;
     let frozen = state.store.frozen_locations().await?;
     let location_rows: Vec<serde_json::Value> = locations
@@ -252,7 +252,7 @@ pub struct PackageForm {
     pub rate_limit: String,
 }
 
-fn opt_u64(s: &str, what: &str) -> AppResult<Option<u64>> {
+pub(super) fn opt_u64(s: &str, what: &str) -> AppResult<Option<u64>> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -293,12 +293,6 @@ async fn create_package(
     let detail =
         serde_json::json!({"slug": p.slug, "price_minor": p.price_minor, "currency": p.currency});
     audit(&state, &cur, "package.create", p.id.to_string(), detail).await?;
-    for r in state.store.list_routers().await? {
-        let agent = &r.router.agent_id;
-        if let Err(e) = crate::packages::sync_catalog(&*state.store, &state.dispatcher, agent).await
-        {
-            tracing::warn!(agent = %agent, error = %e, "catalog not queued");
-        }
-    }
+    crate::packages::push_catalog(&state).await?;
     Ok(Redirect::to("/admin/routers").into_response())
 }

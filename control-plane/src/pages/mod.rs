@@ -5,6 +5,7 @@
 mod admin;
 mod admin_logs;
 mod admin_override;
+mod admin_packages;
 mod admin_users;
 mod csv;
 mod freeze;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin_users::router())
         .merge(admin_logs::router())
         .merge(admin_override::router())
+        .merge(admin_packages::router())
         .merge(freeze::router())
         .route("/static/print.js", axum::routing::get(print_js))
 }
@@ -110,6 +112,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_log.html",
         include_str!("../../templates/admin_log.html"),
+    ),
+    (
+        "admin_package.html",
+        include_str!("../../templates/admin_package.html"),
     ),
     (
         "admin_confirm.html",

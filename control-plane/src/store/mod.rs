@@ -1,6 +1,7 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
 mod model;
+mod package_model;
 mod pages_model;
 pub mod postgres;
 mod reconcile_model;
@@ -11,6 +12,7 @@ pub(crate) mod suite;
 pub(crate) mod suite_reconcile;
 
 pub use model::*;
+pub use package_model::*;
 pub use pages_model::*;
 pub use reconcile_model::*;
 
@@ -90,6 +92,18 @@ pub trait Store: Send + Sync {
     async fn create_package(&self, package: NewPackage) -> StoreResult<Package>;
     /// All active packages.
     async fn list_packages(&self) -> StoreResult<Vec<Package>>;
+    /// Every package, on sale first, then retired ones.
+    async fn list_all_packages(&self) -> StoreResult<Vec<Package>>;
+    /// Change a package's editable fields (a retired one stops being sold), audited as
+    /// `package.update` in the same transaction; its `updated_at` becomes newer than every
+    /// other package's, so the catalog version changes.
+    async fn update_package(
+        &self,
+        id: Uuid,
+        change: &PackageChange,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Package>;
 
     // --- shifts and tokens
     /// Clock in at a location (one open shift per staff member).

@@ -189,8 +189,10 @@ pub struct Package {
     pub uses_password: bool,
     /// Offered for sale.
     pub active: bool,
-    /// Created at (the catalog version is the newest of these).
+    /// Created at.
     pub created_at: i64,
+    /// Last changed (creation counts); the catalog version is the newest of these.
+    pub updated_at: i64,
 }
 
 /// One staff member's time at one location.

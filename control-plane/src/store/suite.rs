@@ -71,6 +71,11 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn packages_are_edited_retired_and_bump_the_catalog() {
+            crate::store::suite_reconcile::packages_are_edited_retired_and_bump_the_catalog($make)
+                .await
+        }
+        #[tokio::test]
         async fn daily_reports_are_insert_only_and_signed_off_once() {
             crate::store::suite_reconcile::daily_reports_are_insert_only_and_signed_off_once($make)
                 .await

@@ -179,3 +179,59 @@ pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
         .unwrap()
         .is_empty());
 }
+
+/// A package edit changes what is sold (audited), its `updated_at` grows past every other
+/// package's, a retired package leaves the shop but stays listed, bad values are refused.
+pub async fn packages_are_edited_retired_and_bump_the_catalog(f: Fixture) {
+    let s = &f.store;
+    let p = f.package.clone();
+    assert_eq!(p.updated_at, p.created_at);
+    let mut change = PackageChange {
+        name: "Two hours".into(),
+        price_minor: 900,
+        limit_uptime_s: Some(7200),
+        limit_bytes_total: None,
+        rate_limit: Some("4M/8M".into()),
+        shared_users: 2,
+        validity_s: Some(86_400),
+        active: true,
+    };
+    // A clock behind the creation time still yields a newer version.
+    let got = s.update_package(p.id, &change, "admin", 1).await.unwrap();
+    assert_eq!((got.name.as_str(), got.price_minor), ("Two hours", 900));
+    assert_eq!(got.rate_limit.as_deref(), Some("4M/8M"));
+    assert_eq!((got.shared_users, got.validity_s), (2, Some(86_400)));
+    assert_eq!(
+        (got.slug.as_str(), got.created_at),
+        (p.slug.as_str(), p.created_at)
+    );
+    assert!(got.updated_at > p.updated_at);
+    assert_eq!(s.list_packages().await.unwrap()[0].price_minor, 900);
+
+    change.active = false;
+    let retired = s.update_package(p.id, &change, "admin", 2).await.unwrap();
+    assert!(retired.updated_at > got.updated_at);
+    assert!(s
+        .list_packages()
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != p.id));
+    let all = s.list_all_packages().await.unwrap();
+    assert!(all.iter().any(|x| x.id == p.id && !x.active));
+
+    change.price_minor = -1;
+    let bad = s.update_package(p.id, &change, "admin", 3).await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    change.price_minor = 1;
+    let gone = s.update_package(Uuid::new_v4(), &change, "admin", 3).await;
+    assert!(matches!(gone, Err(StoreError::NotFound(_))));
+    let log = s.list_log(LogTable::Audit, 50, 0).await.unwrap();
+    let rows: Vec<_> = log
+        .iter()
+        .filter(|r| r.action == "package.update")
+        .collect();
+    assert_eq!(rows.len(), 2, "one audit row per change");
+    assert_eq!(rows[0].actor, "admin");
+    assert!(rows[1].detail.contains("Two hours"), "{}", rows[1].detail);
+}

@@ -7,6 +7,7 @@ mod chain;
 mod enrollment;
 mod entities;
 mod ingest;
+mod packages;
 mod pages;
 mod reconcile;
 mod reports;
@@ -268,6 +269,20 @@ impl Store for PgStore {
 
     async fn create_package(&self, p: NewPackage) -> StoreResult<Package> {
         entities::create_package(self, p).await
+    }
+
+    async fn list_all_packages(&self) -> StoreResult<Vec<Package>> {
+        packages::list_all_packages(self).await
+    }
+
+    async fn update_package(
+        &self,
+        id: Uuid,
+        change: &PackageChange,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<Package> {
+        packages::update_package(self, id, change, actor, now).await
     }
 
     async fn list_packages(&self) -> StoreResult<Vec<Package>> {

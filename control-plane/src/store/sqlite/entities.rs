@@ -149,6 +149,7 @@ pub(super) async fn create_package(s: &SqliteStore, p: NewPackage) -> StoreResul
                 .into(),
         ));
     }
+    let now = now_ms();
     let pkg = Package {
         id: Uuid::new_v4(),
         slug: p.slug,
@@ -162,13 +163,14 @@ pub(super) async fn create_package(s: &SqliteStore, p: NewPackage) -> StoreResul
         validity_s: p.validity_s,
         uses_password: p.uses_password,
         active: true,
-        created_at: now_ms(),
+        created_at: now,
+        updated_at: now,
     };
     let _w = s.write.lock().await;
     sqlx::query(
         "INSERT INTO packages (id, slug, name, price_minor, currency, limit_uptime_s, limit_bytes_total,
-           rate_limit, shared_users, validity_s, uses_password, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+           rate_limit, shared_users, validity_s, uses_password, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
     )
     .bind(pkg.id.to_string())
     .bind(&pkg.slug)

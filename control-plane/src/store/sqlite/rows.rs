@@ -50,6 +50,7 @@ pub(super) fn package_from_row(r: &SqliteRow) -> StoreResult<Package> {
         uses_password: r.try_get::<i64, _>("uses_password")? != 0,
         active: r.try_get::<i64, _>("active")? != 0,
         created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 

@@ -1,0 +1,114 @@
+//! Editing a token package (name, price, limits, rate, shared users, validity, on sale or
+//! retired); the new catalog goes to every router the way a new package's does
+//! (`packages::push_catalog`), and /admin/routers shows which routers carry it.
+
+use super::admin::{opt_u64, user_error};
+use super::render;
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::store::{now_ms, PackageChange};
+use crate::web::Page;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Package edit routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/packages/{id}", get(edit_page).post(save))
+}
+
+async fn edit_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let p = state
+        .store
+        .list_all_packages()
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(AppError::NotFound)?;
+    let ctx = serde_json::json!({
+        "p": p, "error": error,
+        "minutes": p.limit_uptime_s.map(|s| s / 60),
+        "mb": p.limit_bytes_total.map(|b| b / 1_000_000),
+        "validity_hours": p.validity_s.map(|s| s / 3600),
+    });
+    Ok(render("admin_package.html", &Page::of(cur), ctx)?.into_response())
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    edit_with(&state, &cur, id, None).await
+}
+
+/// Form of `POST /admin/packages/{id}` (limits in minutes, megabytes and hours).
+#[derive(Debug, Deserialize)]
+pub struct PackageEditForm {
+    /// Display name.
+    pub name: String,
+    /// Price in minor units.
+    pub price_minor: i64,
+    /// Uptime limit in minutes; empty for none.
+    #[serde(default)]
+    pub limit_minutes: String,
+    /// Data limit in MB; empty for none.
+    #[serde(default)]
+    pub limit_mb: String,
+    /// RouterOS rate limit; empty for none.
+    #[serde(default)]
+    pub rate_limit: String,
+    /// Simultaneous logins.
+    pub shared_users: u32,
+    /// Valid this many hours after first login; empty for no limit.
+    #[serde(default)]
+    pub validity_hours: String,
+    /// `on` while the package is on sale (a checkbox: absent means retired).
+    #[serde(default)]
+    pub active: Option<String>,
+}
+
+impl PackageEditForm {
+    fn change(&self) -> AppResult<PackageChange> {
+        Ok(PackageChange {
+            name: self.name.trim().to_owned(),
+            price_minor: self.price_minor,
+            limit_uptime_s: opt_u64(&self.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
+            limit_bytes_total: opt_u64(&self.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
+            rate_limit: Some(self.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),
+            shared_users: self.shared_users,
+            validity_s: opt_u64(&self.validity_hours, "hours")?.map(|h| h.saturating_mul(3600)),
+            active: self.active.is_some(),
+        })
+    }
+}
+
+async fn save(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<PackageEditForm>,
+) -> AppResult<Response> {
+    let saved = match f.change() {
+        Ok(change) => state
+            .store
+            .update_package(id, &change, &cur.user.username, now_ms())
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = saved {
+        let m = user_error(e)?;
+        return edit_with(&state, &cur, id, Some(m)).await;
+    }
+    crate::packages::push_catalog(&state).await?;
+    Ok(Redirect::to("/admin/routers#routers").into_response())
+}

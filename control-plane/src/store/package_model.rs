@@ -1,0 +1,44 @@
+//! Editing a package (the admin page and its store call).
+
+use serde::{Deserialize, Serialize};
+
+/// New values for a package's editable fields. The slug (the router profile's name) and the
+/// currency (of every revenue record) stay as created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChange {
+    /// Display name.
+    pub name: String,
+    /// Price in minor units, for tokens issued from now on.
+    pub price_minor: i64,
+    /// Uptime limit, seconds.
+    pub limit_uptime_s: Option<u64>,
+    /// Data limit, bytes.
+    pub limit_bytes_total: Option<u64>,
+    /// RouterOS rate limit, e.g. `2M/5M`.
+    pub rate_limit: Option<String>,
+    /// Simultaneous logins allowed (at least 1).
+    pub shared_users: u32,
+    /// Valid this long after first login.
+    pub validity_s: Option<u64>,
+    /// On sale (`false`: retired).
+    pub active: bool,
+}
+
+impl PackageChange {
+    /// Reject values no package can have.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.len() > 100 {
+            return Err("a package needs a name (up to 100 characters)".into());
+        }
+        if self.price_minor < 0 {
+            return Err("the price cannot be negative".into());
+        }
+        if self.shared_users == 0 {
+            return Err("shared users must be at least 1".into());
+        }
+        if self.rate_limit.as_ref().is_some_and(|r| r.len() > 64) {
+            return Err("the rate limit is too long".into());
+        }
+        Ok(())
+    }
+}

@@ -195,7 +195,12 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
     .unwrap();
     let mut agent = Proc::spawn(
         exe.clone(),
-        &["run", "--config", config.to_str().unwrap(), "--exec-on-update"],
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--exec-on-update",
+        ],
     )
     .await;
     agent.line_after("status on ").await;
@@ -224,15 +229,18 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
             && router_field(&api, &admin, "online").await == true
     })
     .await;
-    assert_eq!(agent.pid(), pid, "re-exec keeps the process (and supervisor)");
+    assert_eq!(
+        agent.pid(),
+        pid,
+        "re-exec keeps the process (and supervisor)"
+    );
     wait_for("the update done", Duration::from_secs(30), || async {
         command_outcome(&db_url, &cmd).await.0 == "done"
     })
     .await;
     // The trial passed (its Hello was acknowledged): marker and backup gone.
     wait_for("the trial committed", Duration::from_secs(30), || async {
-        !data.join(mtm_agent::update::PENDING_FILE).exists()
-            && !dev.join("mtm-agent.prev").exists()
+        !data.join(mtm_agent::update::PENDING_FILE).exists() && !dev.join("mtm-agent.prev").exists()
     })
     .await;
 
@@ -291,9 +299,11 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
         )
         .await;
     let code = token["code"].as_str().unwrap().to_owned();
-    wait_for("the voucher on the router", Duration::from_secs(30), || async {
-        sim.users().iter().any(|u| u.name == code)
-    })
+    wait_for(
+        "the voucher on the router",
+        Duration::from_secs(30),
+        || async { sim.users().iter().any(|u| u.name == code) },
+    )
     .await;
 
     agent.kill().await;

@@ -2,16 +2,12 @@
 //! (kept apart from the control-plane key), swap the binary atomically, and roll back when the
 //! new binary does not prove healthy in time.
 //!
-//! Where this stands (issue #8): the pieces below are done and tested (sign/verify with a
-//! domain-separated ed25519 signature over target, version, size and SHA-256; downgrade and
-//! wrong-target refusal; atomic install with a `.prev` backup; trial marker, rollback at the next
-//! start after a missed deadline, commit on health). Not done: a `CommandKind::UpdateAgent
-//! {release, sig_hex, url}` in mtm-common (a backward-compatible new variant), the agent's
-//! `release_key` config (hex, pinned like `control_plane_key`), the download over HTTPS
-//! (`enroll::http` needs a GET), calling [`on_start`] in `run` and [`healthy`] after the first
-//! acknowledged Hello, re-exec after install, and on the server: release upload per target
-//! (signed offline with `Release::sign`), staged rollout (percentage or router list) and the
-//! reported version per router.
+//! The pieces: a domain-separated ed25519 signature over target, version, size and SHA-256 (the
+//! one definition; `mtm-server release sign` uses [`Release::sign`]); downgrade and wrong-target
+//! refusal; atomic install with a `.prev` backup; trial marker, rollback at the next start after a
+//! missed deadline, commit on health. [`crate::upgrade`] wires them to `CommandKind::UpdateAgent`;
+//! [`crate::agent`] calls [`on_start`], [`crate::mqtt`] calls [`healthy`] once the new version's
+//! Hello is acknowledged.
 
 use std::path::{Path, PathBuf};
 

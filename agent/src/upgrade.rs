@@ -192,3 +192,64 @@ async fn download(
     }
     Ok(r.body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mtm_common::CommandKind;
+
+    fn cmd(u: &AgentUpdate) -> Command {
+        Command {
+            id: uuid::Uuid::new_v4(),
+            issued_at: 0,
+            kind: CommandKind::UpdateAgent(u.clone()),
+        }
+    }
+
+    fn update(target: &str, version: &str) -> AgentUpdate {
+        AgentUpdate {
+            version: version.into(),
+            target: target.into(),
+            url_path: "/api/releases/x/download".into(),
+            size: 3,
+            sha256_hex: "00".into(),
+            signature_hex: "00".into(),
+        }
+    }
+
+    fn reason(r: Result<UpMessage, UpMessage>) -> String {
+        match r {
+            Err(UpMessage::CommandFailed(f)) => {
+                assert!(!f.retryable);
+                f.reason
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_before_any_download() {
+        let mut cfg = AgentConfig::default();
+        let u = update(&update::this_target(), "99.0.0");
+        let r = reason(apply(&cfg, &cmd(&u), &u).await);
+        assert!(r.contains("no release_key"), "{r}");
+
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        cfg.release_key = Some(mtm_common::keys::public_key_hex(&key.verifying_key()));
+        let r = reason(apply(&cfg, &cmd(&u), &u).await);
+        assert!(r.contains("no update_server"), "{r}");
+
+        // Plain http to another host would let anyone on the path feed us bytes to check.
+        cfg.update_server = Some("http://192.0.2.1:1".into());
+        let r = reason(apply(&cfg, &cmd(&u), &u).await);
+        assert!(r.contains("https"), "{r}");
+
+        let u = update("sparc-plan9", "99.0.0");
+        let r = reason(apply(&cfg, &cmd(&u), &u).await);
+        assert!(r.contains("sparc-plan9"), "{r}");
+
+        let u = update(&update::this_target(), "0.0.1");
+        let r = reason(apply(&cfg, &cmd(&u), &u).await);
+        assert!(r.contains("not newer"), "{r}");
+    }
+}

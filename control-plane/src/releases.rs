@@ -322,3 +322,37 @@ async fn rollout(
         serde_json::json!({"release_id": id, "commands": commands}),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rollout_is_stable_and_grows() {
+        let release = Uuid::new_v4();
+        let agents: Vec<String> = (0..400).map(|i| format!("agent-{i}")).collect();
+        let pick = |p: u8| -> Vec<&String> {
+            agents
+                .iter()
+                .filter(|a| in_percent(release, a, p))
+                .collect()
+        };
+        let (ten, fifty, all) = (pick(10), pick(50), pick(100));
+        assert_eq!(all.len(), agents.len());
+        assert!(ten.iter().all(|a| fifty.contains(a)), "10% is within 50%");
+        assert!((10..=80).contains(&ten.len()), "about 10%: {}", ten.len());
+        assert_eq!(pick(10), ten, "same routers every time");
+    }
+
+    #[test]
+    fn basic_auth_is_parsed_and_garbage_is_none() {
+        let mut h = HeaderMap::new();
+        let v = base64::engine::general_purpose::STANDARD.encode("r1:pa:ss");
+        h.insert(header::AUTHORIZATION, format!("Basic {v}").parse().unwrap());
+        assert_eq!(basic_auth(&h), Some(("r1".into(), "pa:ss".into())));
+        h.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
+        assert_eq!(basic_auth(&h), None);
+        h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
+        assert_eq!(basic_auth(&h), None);
+    }
+}

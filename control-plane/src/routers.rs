@@ -66,14 +66,26 @@ async fn update_location_settings(
     Path(id): Path<Uuid>,
     Json(change): Json<LocationSettingsChange>,
 ) -> AppResult<Json<LocationSettings>> {
+    Ok(Json(
+        change_location_settings(&state, &cur, id, &change).await?,
+    ))
+}
+
+/// Apply a change to a location's settings as `cur` (audited by the store); the JSON route and
+/// the admin page both come here.
+pub(crate) async fn change_location_settings(
+    state: &AppState,
+    cur: &crate::auth::CurrentUser,
+    id: Uuid,
+    change: &LocationSettingsChange,
+) -> AppResult<LocationSettings> {
     if let Some(z) = &change.timezone {
         crate::zones::load_zone(z).map_err(|e| crate::app::AppError::BadRequest(e.to_string()))?;
     }
-    let s = state
+    Ok(state
         .store
-        .update_location_settings(id, &change, &cur.user.username, now_ms())
-        .await?;
-    Ok(Json(s))
+        .update_location_settings(id, change, &cur.user.username, now_ms())
+        .await?)
 }
 
 async fn list_routers(

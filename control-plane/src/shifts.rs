@@ -88,6 +88,17 @@ async fn close_for_staff(
     Path(id): Path<Uuid>,
     Json(req): Json<CloseForStaff>,
 ) -> AppResult<Json<Shift>> {
+    Ok(Json(close_shift_for_staff(&state, &cur, id, &req).await?))
+}
+
+/// Close shift `id` for its staff member as manager `cur` (audited by the store) and check the
+/// drawer; the JSON route and the manager page both come here.
+pub(crate) async fn close_shift_for_staff(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    req: &CloseForStaff,
+) -> AppResult<Shift> {
     let shift = state
         .store
         .close_shift_by_id(
@@ -98,8 +109,8 @@ async fn close_for_staff(
             now_ms(),
         )
         .await?;
-    check_cash(&state, &shift, req.declared_cash_minor, Some(cur.user.id)).await?;
-    Ok(Json(shift))
+    check_cash(state, &shift, req.declared_cash_minor, Some(cur.user.id)).await?;
+    Ok(shift)
 }
 
 /// Raise a cash short/over alert for a closed shift whose drawer is off by more than its

@@ -103,7 +103,20 @@ async fn create_code(
     body: Option<Json<CodeRequest>>,
 ) -> AppResult<(StatusCode, Json<EnrollmentCode>)> {
     let req = body.map(|Json(b)| b).unwrap_or_default();
-    let ttl_s = req.ttl_s.unwrap_or(state.settings.enrollment.code_ttl_s);
+    let code = issue_code(&state, &cur, id, req.ttl_s).await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+/// Make a one-time enrollment code for router `id` as admin `cur` (audited by the store),
+/// replacing its unused ones; `ttl_s` defaults to the server's setting. The JSON route and the
+/// admin page both come here.
+pub(crate) async fn issue_code(
+    state: &AppState,
+    cur: &crate::auth::CurrentUser,
+    id: Uuid,
+    ttl_s: Option<u64>,
+) -> AppResult<EnrollmentCode> {
+    let ttl_s = ttl_s.unwrap_or(state.settings.enrollment.code_ttl_s);
     if !(60..=30 * 86_400).contains(&ttl_s) {
         return Err(AppError::BadRequest(
             "ttl_s must be between 60 and 2592000".into(),
@@ -124,15 +137,12 @@ async fn create_code(
             now,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EnrollmentCode {
-            router_id: id,
-            agent_id: router.agent_id,
-            code,
-            expires_at,
-        }),
-    ))
+    Ok(EnrollmentCode {
+        router_id: id,
+        agent_id: router.agent_id,
+        code,
+        expires_at,
+    })
 }
 
 /// `ABCD-EFGH-...`: easier to read out and type.
@@ -163,6 +173,16 @@ async fn revoke(
     Auth(cur, _): Auth<AdminOnly>,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<RouterRow>> {
+    Ok(Json(revoke_router(&state, &cur, id).await?))
+}
+
+/// Revoke router `id`'s agent as admin `cur` (audited by the store) and end its open broker
+/// session; the JSON route and the admin page both come here.
+pub(crate) async fn revoke_router(
+    state: &AppState,
+    cur: &crate::auth::CurrentUser,
+    id: Uuid,
+) -> AppResult<RouterRow> {
     let router = state
         .store
         .revoke_router(id, &cur.user.username, now_ms())
@@ -172,7 +192,7 @@ async fn revoke(
         // The broker checks passwords only at login: end the device's open session too.
         evict::evict(state.settings.mqtt_addr, &router.agent_id, user, password).await;
     }
-    Ok(Json(router))
+    Ok(router)
 }
 
 /// Body of `POST /api/enroll`, sent by `mtm-agent enroll`.

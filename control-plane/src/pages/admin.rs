@@ -70,12 +70,15 @@ pub struct HomeQuery {
     pub verify: Option<String>,
 }
 
-async fn routers_page(
+/// The routers page; `enrolled` and `code` are shown once (a new router's MQTT password, a new
+/// enrollment code), `error` on top.
+pub(super) async fn routers_page(
     state: &AppState,
     cur: &CurrentUser,
     f: &Format,
     enrolled: Option<serde_json::Value>,
     error: Option<String>,
+    code: Option<serde_json::Value>,
 ) -> AppResult<Response> {
     let routers = state.store.list_routers().await?;
     let locations = state.store.list_locations().await?;
@@ -137,7 +140,7 @@ async fn routers_page(
         serde_json::json!({
             "routers": rows, "locations": locations, "location_rows": location_rows,
             "packages": packages,
-            "catalog_version": catalog_version, "enrolled": enrolled, "error": error,
+            "catalog_version": catalog_version, "enrolled": enrolled, "error": error, "code": code,
         }),
     )?
     .into_response())
@@ -148,7 +151,7 @@ async fn routers(
     Auth(cur, _): Auth<AdminOnly>,
     Query(f): Query<Format>,
 ) -> AppResult<Response> {
-    routers_page(&state, &cur, &f, None, None).await
+    routers_page(&state, &cur, &f, None, None, None).await
 }
 
 /// Form of `POST /admin/routers`.
@@ -192,7 +195,7 @@ async fn create_router(
         Ok(r) => r,
         Err(e) => {
             let m = user_error(e.into())?;
-            return routers_page(&state, &cur, &Format::default(), None, Some(m)).await;
+            return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
         }
     };
     audit(
@@ -209,7 +212,7 @@ async fn create_router(
         "control_plane_public_key": state.settings.control_plane_public_key,
         "mqtt_addr": state.settings.mqtt_addr.to_string(),
     });
-    routers_page(&state, &cur, &Format::default(), Some(enrolled), None).await
+    routers_page(&state, &cur, &Format::default(), Some(enrolled), None, None).await
 }
 
 async fn create_location(
@@ -225,7 +228,7 @@ async fn create_location(
         }
         Err(e) => {
             let m = user_error(e.into())?;
-            routers_page(&state, &cur, &Format::default(), None, Some(m)).await
+            routers_page(&state, &cur, &Format::default(), None, Some(m), None).await
         }
     }
 }
@@ -287,7 +290,7 @@ async fn create_package(
         Ok(p) => p,
         Err(e) => {
             let m = user_error(e)?;
-            return routers_page(&state, &cur, &Format::default(), None, Some(m)).await;
+            return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
         }
     };
     let detail =

@@ -214,6 +214,7 @@ async fn detail(
             _ => token_csv(&tokens, &names),
         });
     }
+    let open = super::manager_shifts::open_shifts(state, filter_location, filter_staff).await?;
     let currency = tokens
         .first()
         .map(|t| t.currency.clone())
@@ -224,7 +225,7 @@ async fn detail(
         serde_json::json!({
             "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
             "charts": [issued_chart, traffic_chart], "currency": currency,
-            "shifts": shift_rows,
+            "shifts": shift_rows, "open_shifts": open,
         }),
     )?
     .into_response())

@@ -3,6 +3,8 @@
 //! drawn as inline SVG in the templates (no scripts of our own, no chart library).
 
 mod admin;
+mod admin_enroll;
+mod admin_location;
 mod admin_logs;
 mod admin_override;
 mod admin_packages;
@@ -12,6 +14,7 @@ mod freeze;
 mod manager;
 mod manager_detail;
 mod manager_reports;
+mod manager_shifts;
 mod stats;
 mod voucher;
 
@@ -33,12 +36,15 @@ pub fn router() -> Router<AppState> {
         .merge(manager::router())
         .merge(manager_detail::router())
         .merge(manager_reports::router())
+        .merge(manager_shifts::router())
         .merge(voucher::router())
         .merge(admin::router())
         .merge(admin_users::router())
         .merge(admin_logs::router())
         .merge(admin_override::router())
         .merge(admin_packages::router())
+        .merge(admin_enroll::router())
+        .merge(admin_location::router())
         .merge(freeze::router())
         .route("/static/print.js", axum::routing::get(print_js))
 }
@@ -86,6 +92,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/manager_report.html"),
     ),
     (
+        "manager_close_shift.html",
+        include_str!("../../templates/manager_close_shift.html"),
+    ),
+    (
         "manager_alerts.html",
         include_str!("../../templates/manager_alerts.html"),
     ),
@@ -116,6 +126,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_package.html",
         include_str!("../../templates/admin_package.html"),
+    ),
+    (
+        "admin_location.html",
+        include_str!("../../templates/admin_location.html"),
     ),
     (
         "admin_confirm.html",
@@ -165,3 +179,5 @@ pub(crate) fn start_of_today(now: i64) -> i64 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_admin;

@@ -110,7 +110,7 @@ async fn home(MaybeUser(user): MaybeUser) -> Redirect {
     match user.map(|u| u.user.role) {
         None => Redirect::to("/login"),
         Some(Role::Staff) => Redirect::to("/dispense"),
-        Some(_) => Redirect::to("/overview"),
+        Some(_) => Redirect::to("/manager"),
     }
 }
 

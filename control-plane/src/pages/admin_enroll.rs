@@ -1,0 +1,104 @@
+//! Enrolling a router's agent with a one-time code, and revoking an agent, from the routers
+//! page; both call what the JSON routes call (`enrollment::issue_code`, `revoke_router`), which
+//! the store audits. Revoking is confirmed twice: a button, then the agent id typed.
+
+use super::admin::routers_page;
+use super::{render, Format};
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::web::Page;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Enrollment routes of the admin pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/routers/{id}/enrollment-code", post(new_code))
+        .route("/admin/routers/{id}/revoke", get(confirm_page).post(revoke))
+}
+
+/// Unix ms as `YYYY-MM-DD HH:MM UTC`.
+pub(super) fn utc_minute(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_default()
+}
+
+async fn new_code(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    let code = crate::enrollment::issue_code(&state, &cur, id, None).await?;
+    // Shown this once; only its hash is stored.
+    let shown = serde_json::json!({
+        "router": router.name, "agent_id": code.agent_id, "code": code.code,
+        "expires": utc_minute(code.expires_at),
+    });
+    routers_page(&state, &cur, &Format::default(), None, None, Some(shown)).await
+}
+
+async fn confirm_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    render(
+        "admin_confirm.html",
+        &Page::of(cur),
+        serde_json::json!({
+            "words": "Revoke this router's agent", "error": error, "what": "Router",
+            "target": router.name, "confirm_word": router.agent_id,
+            "action_url": format!("/admin/routers/{}/revoke", router.id),
+        }),
+    )
+}
+
+async fn confirm_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Html<String>> {
+    confirm_with(&state, &cur, id, None).await
+}
+
+/// Form of the typed confirmation.
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    /// Must equal the router's agent id.
+    #[serde(default)]
+    pub confirm: String,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<RevokeForm>,
+) -> AppResult<Response> {
+    let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
+    if f.confirm.trim() != router.agent_id {
+        let m = "The typed name does not match; nothing was done.".to_owned();
+        return Ok(confirm_with(&state, &cur, id, Some(m))
+            .await?
+            .into_response());
+    }
+    crate::enrollment::revoke_router(&state, &cur, id).await?;
+    Ok(Redirect::to("/admin/routers").into_response())
+}

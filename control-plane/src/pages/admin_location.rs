@@ -1,0 +1,86 @@
+//! A location's reconciliation settings (cash variance threshold, daily close time, time zone)
+//! as a form; saving calls what `PATCH /api/locations/{id}` calls (`routers::
+//! change_location_settings`), which the store audits.
+
+use super::admin::user_error;
+use super::render;
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::store::LocationSettingsChange;
+use crate::web::Page;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Location settings routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/admin/locations/{id}/settings",
+        get(settings_page).post(save),
+    )
+}
+
+async fn page_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let s = state
+        .store
+        .location_settings(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .find(|l| l.id == id)
+        .map(|l| l.name)
+        .unwrap_or_default();
+    let ctx = serde_json::json!({"s": s, "name": name, "error": error});
+    Ok(render("admin_location.html", &Page::of(cur), ctx)?.into_response())
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    page_with(&state, &cur, id, None).await
+}
+
+/// Form of `POST /admin/locations/{id}/settings`.
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    /// Cash variance beyond which a shift close raises an alert, minor units.
+    pub cash_threshold_minor: i64,
+    /// Daily close time, `HH:MM` in the location's zone.
+    pub close_time: String,
+    /// IANA zone name or fixed offset.
+    pub timezone: String,
+}
+
+async fn save(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<SettingsForm>,
+) -> AppResult<Response> {
+    let change = LocationSettingsChange {
+        timezone: Some(f.timezone.trim().to_owned()),
+        cash_threshold_minor: Some(f.cash_threshold_minor),
+        close_time: Some(f.close_time.trim().to_owned()),
+    };
+    match crate::routers::change_location_settings(&state, &cur, id, &change).await {
+        Ok(_) => Ok(Redirect::to("/admin/routers#location-list").into_response()),
+        Err(e) => {
+            let m = user_error(e)?;
+            page_with(&state, &cur, id, Some(m)).await
+        }
+    }
+}

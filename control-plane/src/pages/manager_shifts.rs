@@ -1,0 +1,130 @@
+//! A manager closes a shift a staff member forgot to close: the location page lists its open
+//! shifts (flagging those open longer than [`FORGOTTEN_AFTER_MS`]); the form takes the counted
+//! cash and a required note and calls what `POST /api/shifts/{id}/close` calls
+//! (`shifts::close_shift_for_staff`: audited by the store, drawer checked for a cash alert).
+
+use super::admin::user_error;
+use super::render;
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{Auth, CurrentUser, ManagerUp};
+use crate::shifts::{close_shift_for_staff, CloseForStaff};
+use crate::store::{now_ms, Shift, ShiftFilter};
+use crate::web::Page;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A shift open this long is flagged as probably forgotten.
+pub const FORGOTTEN_AFTER_MS: i64 = 12 * 3600 * 1000;
+
+/// How far back open shifts are looked for.
+const LOOK_BACK_MS: i64 = 31 * 86_400_000;
+
+/// Shift close routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/manager/shifts/{id}/close", get(close_page).post(close))
+}
+
+/// Open shifts of a location (or a staff member) with the staff member's name and whether the
+/// shift looks forgotten, oldest first.
+pub(super) async fn open_shifts(
+    state: &AppState,
+    location_id: Option<Uuid>,
+    staff_id: Option<Uuid>,
+) -> AppResult<Vec<serde_json::Value>> {
+    let now = now_ms();
+    let mut open: Vec<Shift> = state
+        .store
+        .list_shifts(&ShiftFilter {
+            location_id,
+            staff_id,
+            from: Some(now - LOOK_BACK_MS),
+            limit: Some(2000),
+        })
+        .await?
+        .into_iter()
+        .filter(|s| s.closed_at.is_none())
+        .collect();
+    open.sort_by_key(|s| s.opened_at);
+    let mut rows = Vec::with_capacity(open.len());
+    for x in open {
+        let who = state.store.user(x.staff_id).await?.map(|u| u.username);
+        let hours = (now - x.opened_at) / 3_600_000;
+        let forgotten = now - x.opened_at > FORGOTTEN_AFTER_MS;
+        rows.push(
+            serde_json::json!({"x": x, "staff": who, "hours": hours, "forgotten": forgotten}),
+        );
+    }
+    Ok(rows)
+}
+
+async fn shift(state: &AppState, id: Uuid) -> AppResult<Shift> {
+    // Closed ones are found too, so a second close gets the page with the store's refusal.
+    state
+        .store
+        .list_shifts(&ShiftFilter {
+            from: Some(now_ms() - LOOK_BACK_MS),
+            limit: Some(2000),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or(AppError::NotFound)
+}
+
+async fn page_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let x = shift(state, id).await?;
+    let who = state.store.user(x.staff_id).await?.map(|u| u.username);
+    let ctx = serde_json::json!({"x": x, "staff": who, "error": error});
+    Ok(render("manager_close_shift.html", &Page::of(cur), ctx)?.into_response())
+}
+
+async fn close_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    page_with(&state, &cur, id, None).await
+}
+
+/// Form of `POST /manager/shifts/{id}/close`.
+#[derive(Debug, Deserialize)]
+pub struct CloseForm {
+    /// Cash counted in the drawer, minor units.
+    pub declared_cash_minor: i64,
+    /// Why the manager closes it (required).
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<CloseForm>,
+) -> AppResult<Response> {
+    if f.note.trim().is_empty() {
+        let m = "A note is required: say why you close this shift.".to_owned();
+        return page_with(&state, &cur, id, Some(m)).await;
+    }
+    let req = CloseForStaff {
+        declared_cash_minor: f.declared_cash_minor,
+        note: f.note.trim().to_owned(),
+    };
+    match close_shift_for_staff(&state, &cur, id, &req).await {
+        Ok(s) => Ok(Redirect::to(&format!("/manager/locations/{}", s.location_id)).into_response()),
+        Err(e) => {
+            let m = user_error(e)?;
+            page_with(&state, &cur, id, Some(m)).await
+        }
+    }
+}

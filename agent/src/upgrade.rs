@@ -138,10 +138,8 @@ pub async fn apply(
         version: release.version.clone(),
         sha256_hex: release.sha256_hex.to_lowercase(),
     };
-    if let Ok(text) = serde_json::to_string(&inst) {
-        if let Err(e) = std::fs::write(release_file(exe), text) {
-            tracing::warn!(error = %e, "recording the installed release failed");
-        }
+    if let Err(e) = record_release(exe, &inst) {
+        tracing::warn!(error = %e, "recording the installed release failed");
     }
     let pending = Pending {
         from_version: running.to_owned(),
@@ -158,6 +156,48 @@ pub async fn apply(
             release.version, release.target
         ),
     }))
+}
+
+fn prev_release_file(exe: &Path) -> PathBuf {
+    let mut name = release_file(exe).into_os_string();
+    name.push(".prev");
+    PathBuf::from(name)
+}
+
+// The previous record is kept (empty when there was none) so a rollback restores the version
+// the old binary reports.
+fn record_release(exe: &Path, inst: &Installed) -> std::io::Result<()> {
+    let current = release_file(exe);
+    let prev = prev_release_file(exe);
+    match std::fs::rename(&current, &prev) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&prev, "")?,
+        Err(e) => return Err(e),
+    }
+    let text = serde_json::to_string(inst).map_err(std::io::Error::other)?;
+    std::fs::write(current, text)
+}
+
+/// After [`update::rollback`]: put back the release record of the old binary.
+pub fn restore_release_record(exe: &Path) -> std::io::Result<()> {
+    let prev = prev_release_file(exe);
+    match std::fs::read(&prev) {
+        Ok(b) if b.is_empty() => {
+            std::fs::remove_file(&prev)?;
+            match std::fs::remove_file(release_file(exe)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        }
+        Ok(_) => std::fs::rename(prev, release_file(exe)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// After [`update::healthy`]: the old binary's record is no longer needed.
+pub fn drop_prev_release_record(exe: &Path) {
+    let _ = std::fs::remove_file(prev_release_file(exe));
 }
 
 async fn download(
@@ -225,6 +265,29 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn rollback_restores_the_reported_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("mtm-agent");
+        let rec = |v: &str| Installed {
+            version: v.into(),
+            sha256_hex: "ab".into(),
+        };
+        // First update: no record before, so a rollback leaves none.
+        record_release(&exe, &rec("0.1.1")).unwrap();
+        restore_release_record(&exe).unwrap();
+        assert!(!release_file(&exe).exists());
+        // Second update over a recorded one: the rollback brings the old record back.
+        record_release(&exe, &rec("0.1.1")).unwrap();
+        drop_prev_release_record(&exe);
+        record_release(&exe, &rec("0.1.2")).unwrap();
+        restore_release_record(&exe).unwrap();
+        let back: Installed =
+            serde_json::from_str(&std::fs::read_to_string(release_file(&exe)).unwrap()).unwrap();
+        assert_eq!(back.version, "0.1.1");
+        assert!(!prev_release_file(&exe).exists());
     }
 
     #[tokio::test]

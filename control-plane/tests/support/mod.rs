@@ -183,3 +183,4 @@ impl Api {
     }
 }
 pub mod browser;
+pub mod pages;

@@ -4,18 +4,46 @@
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, AnyRole, Auth};
 use crate::commands::Dispatcher;
-use crate::store::{now_ms, AuditEntry, NewPackage, Package, Store, StoreError};
-use axum::extract::State;
+use crate::store::{now_ms, AuditEntry, NewPackage, Package, PackageChange, Store, StoreError};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use mtm_common::{Catalog, CommandKind, PackageSpec};
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// Package routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/packages", get(list).post(create))
+    Router::new()
+        .route("/api/packages", get(list).post(create))
+        .route("/api/packages/{id}", put(update))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AdminOnly>,
+    Path(id): Path<Uuid>,
+    Json(change): Json<PackageChange>,
+) -> AppResult<Json<Package>> {
+    Ok(Json(edit_package(&state, &cur, id, &change).await?))
+}
+
+/// Change package `id` as admin `cur` (audited by the store) and push the new catalog to every
+/// router; `PUT /api/packages/{id}` and the admin page both come here.
+pub(crate) async fn edit_package(
+    state: &AppState,
+    cur: &crate::auth::CurrentUser,
+    id: Uuid,
+    change: &PackageChange,
+) -> AppResult<Package> {
+    let p = state
+        .store
+        .update_package(id, change, &cur.user.username, now_ms())
+        .await?;
+    push_catalog(state).await?;
+    Ok(p)
 }
 
 async fn list(State(state): State<AppState>, _: Auth<AnyRole>) -> AppResult<Json<Vec<Package>>> {
@@ -128,5 +156,34 @@ pub async fn catalog_loop(store: Arc<dyn Store>, dispatcher: Arc<Dispatcher>, ev
                 tracing::warn!(agent = %r.router.agent_id, error = %e, "catalog not queued");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::test_app;
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn admins_edit_a_package_over_json_and_the_catalog_is_queued() {
+        let app = test_app().await;
+        let path = format!("/api/packages/{}", app.f.package.id);
+        let body = json!({"name": "Hour", "price_minor": 650, "limit_uptime_s": 3600,
+            "limit_bytes_total": null, "rate_limit": null, "shared_users": 1,
+            "validity_s": null, "active": true});
+        let (manager, _) = app.login("manager").await;
+        let r = app
+            .json("PUT", &path, Some(&manager), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let (admin, _) = app.login("admin").await;
+        let r = app.json("PUT", &path, Some(&admin), Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["price_minor"], 650);
+        let open = app.f.store.open_commands("agent-1").await.unwrap();
+        assert!(open
+            .iter()
+            .any(|c| matches!(c.kind, mtm_common::CommandKind::ApplyCatalog(_))));
     }
 }

@@ -1,12 +1,12 @@
 //! Editing a token package (name, price, limits, rate, shared users, validity, on sale or
 //! retired); the new catalog goes to every router the way a new package's does
-//! (`packages::push_catalog`), and /admin/routers shows which routers carry it.
+//! (`packages::edit_package`, as `PUT /api/packages/{id}` does), and /admin/routers shows which routers carry it.
 
 use super::admin::{opt_u64, user_error};
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
-use crate::store::{now_ms, PackageChange};
+use crate::store::PackageChange;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -98,17 +98,12 @@ async fn save(
     Form(f): Form<PackageEditForm>,
 ) -> AppResult<Response> {
     let saved = match f.change() {
-        Ok(change) => state
-            .store
-            .update_package(id, &change, &cur.user.username, now_ms())
-            .await
-            .map_err(AppError::from),
+        Ok(change) => crate::packages::edit_package(&state, &cur, id, &change).await,
         Err(e) => Err(e),
     };
     if let Err(e) = saved {
         let m = user_error(e)?;
         return edit_with(&state, &cur, id, Some(m)).await;
     }
-    crate::packages::push_catalog(&state).await?;
     Ok(Redirect::to("/admin/routers#routers").into_response())
 }

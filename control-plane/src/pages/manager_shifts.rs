@@ -61,28 +61,14 @@ pub(super) async fn open_shifts(
     Ok(rows)
 }
 
-async fn shift(state: &AppState, id: Uuid) -> AppResult<Shift> {
-    // Closed ones are found too, so a second close gets the page with the store's refusal.
-    state
-        .store
-        .list_shifts(&ShiftFilter {
-            from: Some(now_ms() - LOOK_BACK_MS),
-            limit: Some(2000),
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or(AppError::NotFound)
-}
-
 async fn page_with(
     state: &AppState,
     cur: &CurrentUser,
     id: Uuid,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let x = shift(state, id).await?;
+    // Closed ones are shown too, so a second close gets the page with the store's refusal.
+    let x = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
     let who = state.store.user(x.staff_id).await?.map(|u| u.username);
     let ctx = serde_json::json!({"x": x, "staff": who, "error": error});
     Ok(render("manager_close_shift.html", &Page::of(cur), ctx)?.into_response())

@@ -307,6 +307,8 @@ pub trait Store: Send + Sync {
     async fn table_stats(&self) -> StoreResult<TableStats>;
     /// Shifts matching a filter, newest first.
     async fn list_shifts(&self, filter: &ShiftFilter) -> StoreResult<Vec<Shift>>;
+    /// One shift by id, open or closed.
+    async fn shift(&self, id: Uuid) -> StoreResult<Option<Shift>>;
     /// Freeze (or thaw) dispensing at a location, audited in the same transaction.
     async fn set_location_frozen(
         &self,

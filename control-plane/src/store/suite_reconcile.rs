@@ -93,6 +93,9 @@ pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
     assert_eq!(closed.variance_minor, Some(1000 - expected));
     assert_eq!(closed.closed_at, Some(4000));
     assert!(s.open_shift_of(f.staff.id).await.unwrap().is_none());
+    let found = s.shift(shift.id).await.unwrap().expect("by id");
+    assert_eq!(found, closed);
+    assert!(s.shift(Uuid::new_v4()).await.unwrap().is_none());
     let again = s
         .close_shift_by_id(shift.id, 1000, "again", "manager", 5000)
         .await;

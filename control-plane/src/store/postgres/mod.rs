@@ -271,6 +271,10 @@ impl Store for PgStore {
         entities::create_package(self, p).await
     }
 
+    async fn shift(&self, id: Uuid) -> StoreResult<Option<Shift>> {
+        packages::shift(self, id).await
+    }
+
     async fn list_all_packages(&self) -> StoreResult<Vec<Package>> {
         packages::list_all_packages(self).await
     }

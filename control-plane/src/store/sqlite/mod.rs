@@ -247,6 +247,10 @@ impl Store for SqliteStore {
         entities::create_package(self, p).await
     }
 
+    async fn shift(&self, id: Uuid) -> StoreResult<Option<Shift>> {
+        packages::shift(self, id).await
+    }
+
     async fn list_all_packages(&self) -> StoreResult<Vec<Package>> {
         packages::list_all_packages(self).await
     }

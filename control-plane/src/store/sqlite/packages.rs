@@ -1,4 +1,5 @@
-//! Editing packages, audited in the same transaction.
+//! Editing packages, audited in the same transaction; one shift by id (for the manager's
+//! close form).
 
 use super::chain::append_audit;
 use super::rows::*;
@@ -73,4 +74,12 @@ pub(super) async fn update_package(
     append_audit(&mut tx, &audit, now).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+pub(super) async fn shift(s: &SqliteStore, id: Uuid) -> StoreResult<Option<Shift>> {
+    let row = sqlx::query("SELECT * FROM shifts WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&s.pool)
+        .await?;
+    row.as_ref().map(shift_from_row).transpose()
 }

@@ -302,3 +302,35 @@ async fn home_sends_managers_and_admins_to_the_dashboard() {
         assert_eq!(r.headers["location"], to, "{who}");
     }
 }
+
+#[tokio::test]
+async fn the_new_forms_render_names_inert() {
+    let app = test_app().await;
+    let evil = "<script>alert(1)</script>\"'";
+    let (admin, csrf) = app.login("admin").await;
+    let path = format!("/admin/packages/{}", app.f.package.id);
+    let form = format!(
+        "_csrf={csrf}&name={}&price_minor=1&shared_users=1&active=on",
+        urlencoding(evil)
+    );
+    let r = app.page("POST", &path, Some(&admin), Some(&form)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for p in [path.as_str(), "/admin/routers"] {
+        let page = app.page("GET", p, Some(&admin), None).await;
+        assert!(!page.body.contains(evil), "{p}");
+        assert!(page.body.contains("&lt;script&gt;"), "{p}");
+    }
+}
+
+/// Percent-encode every byte that is not alphanumeric (enough for a form body in a test).
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

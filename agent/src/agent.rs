@@ -85,7 +85,7 @@ impl Agent {
         if let Some(rolled_back) = trial.rolled_back {
             tracing::warn!(from = %rolled_back.to_version, to = %rolled_back.from_version,
                 "update did not prove healthy in time; rolled back, restarting");
-            let _ = shared.restart.send(true);
+            let _ = shared.restart.send_replace(true);
         }
         if let Some(p) = trial.on_trial {
             let deadline = p.deadline_ms;
@@ -98,7 +98,7 @@ impl Agent {
                 tokio::time::sleep(Duration::from_millis(wait + 500)).await;
                 if sh.trial.lock().map(|t| t.is_some()).unwrap_or(false) {
                     tracing::warn!("update not acknowledged in time; restarting to roll back");
-                    let _ = sh.restart.send(true);
+                    let _ = sh.restart.send_replace(true);
                 }
             });
         }

@@ -130,7 +130,7 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 tracing::error!(command_id = %cmd.id, error = %e, "recording an update result failed");
             }
             if installed {
-                let _ = shared.restart.send(true);
+                let _ = shared.restart.send_replace(true);
                 return;
             }
             continue;

@@ -5,6 +5,7 @@
 //! re-execs (`run --exec-on-update`), and reports the new version; its trial is committed once
 //! its Hello is acknowledged. A tampered download and a release signed with another key are
 //! refused with the reason, and the running version keeps working (online, applying vouchers).
+//! A trial past its deadline is rolled back at the next start.
 //!
 //! The "second build" is the same bytes signed as version 0.1.1: building a really different
 //! agent binary would need a second full build (minutes on a 2-core runner, or disturbing the
@@ -305,6 +306,39 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
         || async { sim.users().iter().any(|u| u.name == code) },
     )
     .await;
+
+    // A trial whose deadline passed while the new version never proved healthy (here: the
+    // agent was down past it): the next start puts the previous binary and its version back.
+    agent.kill().await;
+    std::fs::copy(&exe, dev.join("mtm-agent.prev")).unwrap();
+    std::fs::write(dev.join("mtm-agent.release.json.prev"), "").unwrap();
+    let pending = mtm_agent::update::Pending {
+        from_version: "0.1.0".into(),
+        to_version: "0.1.1".into(),
+        deadline_ms: mtm_control_plane::store::now_ms() - 1,
+    };
+    mtm_agent::update::write_pending(&data, &pending).unwrap();
+    let mut agent = Proc::spawn(
+        exe.clone(),
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--exec-on-update",
+        ],
+    )
+    .await;
+    wait_for(
+        "r1 rolled back to 0.1.0",
+        Duration::from_secs(60),
+        || async {
+            router_field(&api, &admin, "agent_version").await == "0.1.0"
+                && router_field(&api, &admin, "online").await == true
+        },
+    )
+    .await;
+    assert!(!data.join(mtm_agent::update::PENDING_FILE).exists());
+    assert!(!dev.join("mtm-agent.prev").exists());
 
     agent.kill().await;
     sim.shutdown().await;

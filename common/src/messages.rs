@@ -395,6 +395,18 @@ mod tests {
                 issued_at: 5,
                 kind: CommandKind::Resync,
             }),
+            DownMessage::Command(Command {
+                id,
+                issued_at: 5,
+                kind: CommandKind::UpdateAgent(AgentUpdate {
+                    version: "0.2.0".into(),
+                    target: "aarch64-linux".into(),
+                    url_path: format!("/api/releases/{id}/download"),
+                    size: 5_000_000,
+                    sha256_hex: "ab".repeat(32),
+                    signature_hex: "cd".repeat(64),
+                }),
+            }),
         ];
         for m in downs {
             assert_eq!(from_cbor::<DownMessage>(&to_cbor(&m).unwrap()).unwrap(), m);

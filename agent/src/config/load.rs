@@ -88,6 +88,15 @@ impl AgentConfig {
         if let Some(v) = lookup("MTM_LOG_JSON") {
             self.log_json = parse("MTM_LOG_JSON", &v)?;
         }
+        if let Some(v) = lookup("MTM_RELEASE_KEY") {
+            self.release_key = Some(v);
+        }
+        if let Some(v) = lookup("MTM_UPDATE_SERVER") {
+            self.update_server = Some(v);
+        }
+        if let Some(v) = lookup("MTM_UPDATE_CA_FILE") {
+            self.update_ca_file = Some(v.into());
+        }
         Ok(())
     }
 
@@ -109,6 +118,11 @@ impl AgentConfig {
         if let Some(k) = &self.release_key {
             if let Err(e) = mtm_common::keys::parse_public_key(k) {
                 return bad(format!("release_key: {e}"));
+            }
+        }
+        if let Some(u) = &self.update_server {
+            if let Err(e) = crate::enroll::http::Url::parse(u) {
+                return bad(format!("update_server: {e}"));
             }
         }
         if self.mqtt.host.trim().is_empty() {

@@ -130,8 +130,9 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 tracing::error!(command_id = %cmd.id, error = %e, "recording an update result failed");
             }
             if installed {
+                // The binary's main restarts on this; an embedding that does not keeps running
+                // the old code, still serving commands.
                 let _ = shared.restart.send_replace(true);
-                return;
             }
             continue;
         }

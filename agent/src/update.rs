@@ -11,12 +11,11 @@
 
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Domain tag in front of every signed release, so no other mtm signature can pass for one.
-pub const DOMAIN: &[u8] = b"mtm/v1/release\0";
+pub use mtm_common::release::{is_newer, Release, ReleaseError, DOMAIN};
 
 /// File in the data directory recording an update on trial.
 pub const PENDING_FILE: &str = "update-pending.json";
@@ -52,90 +51,22 @@ pub enum UpdateError {
     Io(String),
 }
 
+impl From<ReleaseError> for UpdateError {
+    fn from(e: ReleaseError) -> Self {
+        match e {
+            ReleaseError::Signature => UpdateError::Signature,
+            ReleaseError::Malformed(m) => UpdateError::Malformed(m),
+        }
+    }
+}
+
 fn io(e: std::io::Error) -> UpdateError {
     UpdateError::Io(e.to_string())
-}
-
-/// One agent build, as the release key signs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Release {
-    /// Version, `MAJOR.MINOR.PATCH`.
-    pub version: String,
-    /// Target, as [`this_target`] names it.
-    pub target: String,
-    /// Binary size, bytes.
-    pub size: u64,
-    /// SHA-256 of the binary, hex.
-    pub sha256_hex: String,
-}
-
-impl Release {
-    /// Describe `binary` as `version` for `target`.
-    pub fn describe(version: &str, target: &str, binary: &[u8]) -> Release {
-        Release {
-            version: version.to_owned(),
-            target: target.to_owned(),
-            size: binary.len() as u64,
-            sha256_hex: hex::encode(Sha256::digest(binary)),
-        }
-    }
-
-    /// The exact bytes signed: the domain tag, then each field length-prefixed.
-    fn signed_bytes(&self) -> Vec<u8> {
-        let mut out = DOMAIN.to_vec();
-        for field in [
-            self.version.as_bytes(),
-            self.target.as_bytes(),
-            &self.size.to_be_bytes(),
-            self.sha256_hex.as_bytes(),
-        ] {
-            out.extend_from_slice(&(field.len() as u32).to_be_bytes());
-            out.extend_from_slice(field);
-        }
-        out
-    }
-
-    /// Sign with the release key; the signature as hex.
-    pub fn sign(&self, release_key: &SigningKey) -> String {
-        hex::encode(release_key.sign(&self.signed_bytes()).to_bytes())
-    }
-
-    /// Check the signature against the release public key.
-    pub fn verify_signature(
-        &self,
-        sig_hex: &str,
-        release_key: &VerifyingKey,
-    ) -> Result<(), UpdateError> {
-        let bytes: [u8; 64] = hex::decode(sig_hex.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or(UpdateError::Signature)?;
-        release_key
-            .verify(&self.signed_bytes(), &Signature::from_bytes(&bytes))
-            .map_err(|_| UpdateError::Signature)
-    }
 }
 
 /// The target this binary was built for, e.g. `aarch64-linux`.
 pub fn this_target() -> String {
     format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)
-}
-
-/// `a` is a newer `MAJOR.MINOR.PATCH` than `b` (pre-release suffixes are ignored).
-pub fn is_newer(a: &str, b: &str) -> Result<bool, UpdateError> {
-    fn parts(v: &str) -> Result<[u64; 3], UpdateError> {
-        let core = v.trim().split(['-', '+']).next().unwrap_or_default();
-        let p: Vec<u64> = core
-            .split('.')
-            .map(|n| n.parse::<u64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| UpdateError::Malformed(format!("version {v:?}")))?;
-        match p.as_slice() {
-            [a, b, c] => Ok([*a, *b, *c]),
-            _ => Err(UpdateError::Malformed(format!("version {v:?}"))),
-        }
-    }
-    Ok(parts(a)? > parts(b)?)
 }
 
 /// Everything checked before a byte is installed, cheapest first: target, version, size, hash,
@@ -165,7 +96,7 @@ pub fn verify(
     if hex::encode(Sha256::digest(binary)) != release.sha256_hex.to_lowercase() {
         return Err(UpdateError::Hash);
     }
-    release.verify_signature(sig_hex, release_key)
+    Ok(release.verify_signature(sig_hex, release_key)?)
 }
 
 fn sibling(exe: &Path, suffix: &str) -> PathBuf {

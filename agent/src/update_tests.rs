@@ -1,4 +1,5 @@
 use super::*;
+use ed25519_dalek::SigningKey;
 
 fn release_key() -> SigningKey {
     mtm_common::keys::generate_signing_key()

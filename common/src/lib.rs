@@ -7,6 +7,7 @@
 pub mod envelope;
 pub mod keys;
 pub mod messages;
+pub mod release;
 pub mod token_code;
 pub mod topics;
 

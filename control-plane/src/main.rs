@@ -192,8 +192,8 @@ fn release(cmd: ReleaseCmd) -> anyhow::Result<()> {
             let key = release_key(&key)?;
             let bytes =
                 std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
-            let release = mtm_agent::update::Release::describe(&version, &target, &bytes);
-            mtm_agent::update::is_newer(&version, "0.0.0")?;
+            let release = mtm_common::release::Release::describe(&version, &target, &bytes);
+            mtm_common::release::is_newer(&version, "0.0.0")?;
             let signature_hex = release.sign(&key);
             let out = SignedRelease {
                 release,
@@ -211,7 +211,7 @@ fn release_keygen(out: &std::path::Path) -> anyhow::Result<ed25519_dalek::Signin
         anyhow::bail!("{} exists; not overwriting a release key", out.display());
     }
     let key = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-    mtm_agent::enroll::write_private(out, &hex::encode(key.to_bytes()))
+    mtm_control_plane::server::write_private(out, &hex::encode(key.to_bytes()))
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(key)
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Json, Router};
 use base64::Engine as _;
-use mtm_agent::update::Release;
+use mtm_common::release::Release;
 use mtm_common::{AgentUpdate, CommandKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -138,7 +138,7 @@ async fn upload(
     if binary.is_empty() {
         return Err(AppError::BadRequest("empty binary".into()));
     }
-    mtm_agent::update::is_newer(&req.version, "0.0.0")
+    mtm_common::release::is_newer(&req.version, "0.0.0")
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let target_ok = !req.target.is_empty()
         && req.target.len() <= 64

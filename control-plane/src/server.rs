@@ -76,7 +76,8 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(secret)
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Create `path` (which must not exist) holding `text`, readable by its owner only.
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

@@ -59,6 +59,9 @@ async fn home(
             "counts": counts, "stats": stats, "chains": chains, "version": env!("CARGO_PKG_VERSION"),
             "public_key": state.settings.control_plane_public_key,
             "mqtt_addr": state.settings.mqtt_addr.to_string(),
+            "token_code_len": state.settings.token_code_len,
+            "secure_cookies": state.settings.secure_cookies,
+            "public_url": state.settings.public_url,
         }),
     )
 }

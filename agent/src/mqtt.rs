@@ -269,6 +269,17 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
             }
             r
         }
+        DownMessage::AckSeqs { seqs, highest_seen } => {
+            let r = store.ack_seqs(seqs, *highest_seen).map(|n| {
+                tracing::debug!(acked = seqs.len(), removed = n, "ack");
+            });
+            let _ = store.note_cp_seq(v.seq);
+            let hello = shared.hello_seq.load(Ordering::Relaxed);
+            if seqs.iter().any(|s| *s >= hello) {
+                trial_passed(shared);
+            }
+            r
+        }
         DownMessage::Command(cmd) => store.receive_command(cmd, v.seq).map(|o| {
             tracing::info!(command_id = %cmd.id, outcome = ?o, "command received");
             if o == InboxOutcome::Queued {

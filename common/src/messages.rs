@@ -229,6 +229,17 @@ pub enum DownMessage {
     },
     /// Something to do on the router.
     Command(Command),
+    /// Exactly these `seq`s are committed (or already were): the agent drops them. What ingest
+    /// sends: control-plane replicas that share ingest each acknowledge only what they
+    /// themselves committed, so no message is dropped that another replica has not yet stored,
+    /// and gaps in an agent's `seq`s (coalesced reports) never stall acknowledgement.
+    AckSeqs {
+        /// Committed sequence numbers.
+        seqs: Vec<u64>,
+        /// Highest `seq` the control plane holds for this agent, so an agent whose store was
+        /// wiped moves its counter past it instead of sending duplicates forever.
+        highest_seen: u64,
+    },
 }
 
 /// A command with a stable id: resending it never applies it twice.
@@ -363,6 +374,10 @@ mod tests {
         let id = Uuid::new_v4();
         let downs = vec![
             DownMessage::Ack { up_to_seq: 9 },
+            DownMessage::AckSeqs {
+                seqs: vec![3, 5],
+                highest_seen: 5,
+            },
             DownMessage::Command(Command {
                 id,
                 issued_at: 5,

@@ -69,9 +69,14 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Acknowledge everything up to `up_to_seq` from `agent_id`.
-    pub async fn ack(&self, agent_id: &str, up_to_seq: u64) -> Result<(), SendError> {
-        self.send_down(agent_id, &DownMessage::Ack { up_to_seq })
+    /// Acknowledge exactly the committed `seqs` from `agent_id` (see `DownMessage::AckSeqs`).
+    pub async fn ack(
+        &self,
+        agent_id: &str,
+        seqs: Vec<u64>,
+        highest_seen: u64,
+    ) -> Result<(), SendError> {
+        self.send_down(agent_id, &DownMessage::AckSeqs { seqs, highest_seen })
             .await?;
         self.metrics.inc(&self.metrics.acks_sent);
         Ok(())

@@ -151,7 +151,9 @@ impl Ingest {
             .add(&self.metrics.ingest_applied, outcome.applied as u64);
         self.metrics
             .add(&self.metrics.ingest_duplicates, outcome.duplicates as u64);
-        if let Err(e) = self.dispatcher.ack(agent, outcome.last_seq).await {
+        // Exactly this batch's seqs: all are committed now (applied, or stored before).
+        let seqs = items.iter().map(|i| i.seq).collect();
+        if let Err(e) = self.dispatcher.ack(agent, seqs, outcome.last_seq).await {
             tracing::warn!(agent, error = %e, "could not ack");
         }
         // Checks run after the commit, so what they read includes this batch; a failed check

@@ -55,7 +55,7 @@ impl Rig {
             .down_to("agent-1", &self.cp.verifying_key())
             .into_iter()
             .filter_map(|(_, m)| match m {
-                DownMessage::Ack { up_to_seq } => Some(up_to_seq),
+                DownMessage::AckSeqs { highest_seen, .. } => Some(highest_seen),
                 _ => None,
             })
             .collect()

@@ -135,24 +135,26 @@ async fn two_replicas_share_ingest_and_store_each_message_once() {
             .await
             .unwrap();
     }
-    // Like the real agent, resend what is not acknowledged yet until everything is.
-    let mut acked = 0;
+    // Like the real agent, resend what is not acknowledged yet until everything is. An ack
+    // names exactly what its replica committed, so once every seq is acked all are stored.
+    let mut acked = BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while acked < N {
+    while (acked.len() as u64) < N {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "only acked up to {acked}"
+            "only {} of {N} acked",
+            acked.len()
         );
         match tokio::time::timeout(Duration::from_secs(3), rx.recv()).await {
             Ok(Some(Some(payload))) => {
                 let env = Envelope::from_bytes(&payload).unwrap();
-                if let DownMessage::Ack { up_to_seq } = env.open(&cp).unwrap() {
-                    acked = acked.max(up_to_seq);
+                if let DownMessage::AckSeqs { seqs, .. } = env.open(&cp).unwrap() {
+                    acked.extend(seqs);
                 }
             }
             Ok(_) => {}
             Err(_) => {
-                for seq in acked + 1..=N {
+                for seq in (1..=N).filter(|s| !acked.contains(s)) {
                     client
                         .publish(topics::up(&agent_id), QoS::AtLeastOnce, false, send(seq))
                         .await

@@ -218,10 +218,11 @@ async fn a_dispensed_token_reaches_the_agent_and_its_result_comes_back_acknowled
         .unwrap();
     loop {
         match next_down(&mut rx, &cp).await {
-            DownMessage::Ack { up_to_seq } => {
-                assert_eq!(up_to_seq, 1);
+            DownMessage::AckSeqs { seqs, highest_seen } => {
+                assert_eq!((seqs, highest_seen), (vec![1], 1));
                 break;
             }
+            DownMessage::Ack { .. } => panic!("ingest acknowledges exact seqs"),
             DownMessage::Command(_) => continue,
         }
     }

@@ -168,6 +168,39 @@ impl Store {
         Ok(removed)
     }
 
+    /// Drop exactly the acknowledged `seqs`; move the counter past `highest_seen` if the
+    /// control plane holds more than we ever sent (a wiped store). Returns how many were removed.
+    pub fn ack_seqs(&self, seqs: &[u64], highest_seen: u64) -> Result<u64, StoreError> {
+        let removed = self.write_lazy(|t| {
+            let next = t.get_meta(NEXT_SEQ)?.max(1);
+            if highest_seen >= next {
+                tracing::warn!(
+                    highest_seen,
+                    next,
+                    "control plane holds seqs beyond our counter; moving seq forward"
+                );
+                t.set_meta(NEXT_SEQ, highest_seen + 1)?;
+            }
+            let mut n = 0u64;
+            {
+                let mut tbl = t.tx.open_table(OUTBOX)?;
+                for seq in seqs {
+                    if tbl.remove(*seq)?.is_some() {
+                        n += 1;
+                    }
+                }
+            }
+            if let Some(max) = seqs.iter().max() {
+                if *max > t.get_meta(LAST_ACKED)? {
+                    t.set_meta(LAST_ACKED, *max)?;
+                }
+            }
+            Ok(n)
+        })?;
+        self.note_deleted(removed);
+        Ok(removed)
+    }
+
     /// Up to `limit` sealed messages with `seq >= from`, in order.
     pub fn outbox_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let db = self.db()?;

@@ -186,7 +186,8 @@ async fn manager_watches_live_and_sees_the_cash_alert(
     let made = mtm_control_plane::reports::run_due(&*store, mtm_control_plane::store::now_ms())
         .await
         .unwrap();
-    assert_eq!(made, 1);
+    // The server's own minute job may have made it first; either way the page must list it.
+    assert!(made <= 1, "made {made} reports for one location");
     c.goto(&format!("{url}/manager/reports")).await.unwrap();
     assert!(text(c, "#reports").await.contains("intact"));
     browser.shot("manager-reports").await;

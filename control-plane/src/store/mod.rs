@@ -5,6 +5,7 @@ mod package_model;
 mod pages_model;
 pub mod postgres;
 mod reconcile_model;
+mod rows;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;

@@ -1,0 +1,123 @@
+//! Reading rows back into records; a value that does not parse is a `Corrupt` error, not a panic.
+//!
+//! Both backends store the same columns with the same types, so the mapping is written once and
+//! instantiated per row type by [`row_readers!`].
+
+/// Define the row readers (`uuid_col`, `router_from_row`, `token_from_row`, ...) for one sqlx row
+/// type, in the calling module.
+macro_rules! row_readers {
+    ($row:ty) => {
+        use crate::store::*;
+        use sqlx::Row;
+
+        pub(crate) fn uuid_col(row: &$row, col: &str) -> StoreResult<Uuid> {
+            let s: String = row.try_get(col)?;
+            Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
+        }
+
+        pub(crate) fn opt_uuid_col(row: &$row, col: &str) -> StoreResult<Option<Uuid>> {
+            let s: Option<String> = row.try_get(col)?;
+            s.map(|s| Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid"))))
+                .transpose()
+        }
+
+        fn opt_u64(row: &$row, col: &str) -> StoreResult<Option<u64>> {
+            Ok(row.try_get::<Option<i64>, _>(col)?.map(|v| v as u64))
+        }
+
+        pub(crate) fn router_from_row(r: &$row) -> StoreResult<Router> {
+            Ok(Router {
+                id: uuid_col(r, "id")?,
+                location_id: uuid_col(r, "location_id")?,
+                name: r.try_get("name")?,
+                agent_id: r.try_get("agent_id")?,
+                public_key_hex: r.try_get("public_key_hex")?,
+                created_at: r.try_get("created_at")?,
+                last_seen: r.try_get("last_seen")?,
+                online: r.try_get::<i64, _>("online")? != 0,
+                last_seq: r.try_get::<i64, _>("last_seq")? as u64,
+                catalog_version: opt_u64(r, "catalog_version")?,
+                agent_version: r.try_get("agent_version")?,
+            })
+        }
+
+        pub(crate) fn package_from_row(r: &$row) -> StoreResult<Package> {
+            Ok(Package {
+                id: uuid_col(r, "id")?,
+                slug: r.try_get("slug")?,
+                name: r.try_get("name")?,
+                price_minor: r.try_get("price_minor")?,
+                currency: r.try_get("currency")?,
+                limit_uptime_s: opt_u64(r, "limit_uptime_s")?,
+                limit_bytes_total: opt_u64(r, "limit_bytes_total")?,
+                rate_limit: r.try_get("rate_limit")?,
+                shared_users: r.try_get::<i64, _>("shared_users")? as u32,
+                validity_s: opt_u64(r, "validity_s")?,
+                uses_password: r.try_get::<i64, _>("uses_password")? != 0,
+                active: r.try_get::<i64, _>("active")? != 0,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        }
+
+        pub(crate) fn shift_from_row(r: &$row) -> StoreResult<Shift> {
+            Ok(Shift {
+                id: uuid_col(r, "id")?,
+                staff_id: uuid_col(r, "staff_id")?,
+                location_id: uuid_col(r, "location_id")?,
+                opened_at: r.try_get("opened_at")?,
+                opening_float_minor: r.try_get("opening_float_minor")?,
+                closed_at: r.try_get("closed_at")?,
+                declared_cash_minor: r.try_get("declared_cash_minor")?,
+                expected_cash_minor: r.try_get("expected_cash_minor")?,
+                variance_minor: r.try_get("variance_minor")?,
+            })
+        }
+
+        /// Tokens are always read with their package slug.
+        pub(crate) const TOKEN_SELECT: &str =
+            "SELECT t.*, p.slug AS package_slug FROM tokens t JOIN packages p ON p.id = t.package_id";
+
+        pub(crate) fn token_from_row(r: &$row) -> StoreResult<Token> {
+            let state: String = r.try_get("state")?;
+            Ok(Token {
+                id: uuid_col(r, "id")?,
+                code: r.try_get("code")?,
+                password: r.try_get("password")?,
+                package_id: uuid_col(r, "package_id")?,
+                package_slug: r.try_get("package_slug")?,
+                staff_id: uuid_col(r, "staff_id")?,
+                location_id: uuid_col(r, "location_id")?,
+                router_id: uuid_col(r, "router_id")?,
+                shift_id: opt_uuid_col(r, "shift_id")?,
+                price_minor: r.try_get("price_minor")?,
+                currency: r.try_get("currency")?,
+                state: TokenState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?,
+                created_at: r.try_get("created_at")?,
+                applied_at: r.try_get("applied_at")?,
+                first_login_at: r.try_get("first_login_at")?,
+                expired_at: r.try_get("expired_at")?,
+                uptime_s: r.try_get::<i64, _>("uptime_s")? as u64,
+                bytes_in: r.try_get::<i64, _>("bytes_in")? as u64,
+                bytes_out: r.try_get::<i64, _>("bytes_out")? as u64,
+            })
+        }
+
+        pub(crate) fn command_from_row(r: &$row) -> StoreResult<StoredCommand> {
+            let payload: Vec<u8> = r.try_get("payload")?;
+            let kind = mtm_common::envelope::from_cbor(&payload)
+                .map_err(|e| StoreError::Corrupt(format!("command payload: {e}")))?;
+            Ok(StoredCommand {
+                id: uuid_col(r, "id")?,
+                agent_id: r.try_get("agent_id")?,
+                issued_at: r.try_get("issued_at")?,
+                kind,
+                state: r.try_get("state")?,
+                attempts: r.try_get::<i64, _>("attempts")? as u32,
+            })
+        }
+    };
+}
+
+pub(crate) use row_readers;

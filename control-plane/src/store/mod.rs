@@ -1,5 +1,6 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
+mod chain;
 mod model;
 mod package_model;
 mod pages_model;

@@ -1,0 +1,166 @@
+//! Hash-chained appends to the token ledger and audit log, and their verification. Callers hold
+//! the store's write lock (and on PostgreSQL each append takes a per-chain advisory lock), so
+//! "read the head, insert the next" cannot interleave, even across replicas. Written once and
+//! instantiated per backend by [`chain_fns!`].
+
+/// Define `append_ledger`, `append_audit`, `verify_ledger` and `verify_audit` for one backend:
+/// its connection and pool types, and the SQL of a per-chain transaction lock, if any.
+macro_rules! chain_fns {
+    (conn = $conn:ty, pool = $pool:ty, lock = $lock:expr) => {
+        use crate::store::*;
+        use sqlx::Row;
+
+        async fn head(conn: &mut $conn, table: &str) -> StoreResult<(i64, String)> {
+            // Where the database offers one, a lock held until commit: another replica appending to
+            // the same chain waits here.
+            let lock: Option<&str> = $lock;
+            if let Some(sql) = lock {
+                sqlx::query(sql)
+                    .bind(format!("mtm:{table}"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let row = sqlx::query(&format!(
+                "SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1"
+            ))
+            .fetch_optional(&mut *conn)
+            .await?;
+            match row {
+                Some(r) => Ok((r.try_get("id")?, r.try_get("hash")?)),
+                None => Ok((0, GENESIS_HASH.to_owned())),
+            }
+        }
+
+        /// Append one event to a token's ledger.
+        pub(crate) async fn append_ledger(
+            conn: &mut $conn,
+            token_id: Uuid,
+            event: &str,
+            detail: &serde_json::Value,
+            actor: &str,
+            at: i64,
+        ) -> StoreResult<()> {
+            let (last, prev) = head(conn, "token_ledger").await?;
+            let id = last + 1;
+            let token = token_id.to_string();
+            let detail = detail.to_string();
+            let hash = chain_hash(
+                &prev,
+                &ledger_content(id, &token, event, &detail, actor, at),
+            );
+            sqlx::query(
+                "INSERT INTO token_ledger (id, token_id, event, detail, actor, at, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(&token)
+            .bind(event)
+            .bind(&detail)
+            .bind(actor)
+            .bind(at)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Append one row to the audit log.
+        pub(crate) async fn append_audit(
+            conn: &mut $conn,
+            e: &AuditEntry,
+            at: i64,
+        ) -> StoreResult<()> {
+            let (last, prev) = head(conn, "audit_log").await?;
+            let id = last + 1;
+            let detail = e.detail.to_string();
+            let hash = chain_hash(
+                &prev,
+                &audit_content(id, at, &e.actor, &e.action, &e.target, &detail),
+            );
+            sqlx::query(
+                "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(at)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.target)
+            .bind(&detail)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Walk the ledger and report the first row whose link or hash does not hold.
+        pub(crate) async fn verify_ledger(pool: &$pool) -> StoreResult<ChainReport> {
+            let rows = sqlx::query("SELECT * FROM token_ledger ORDER BY id")
+                .fetch_all(pool)
+                .await?;
+            let mut prev = GENESIS_HASH.to_owned();
+            let mut report = ChainReport {
+                table: "token_ledger".into(),
+                rows: 0,
+                first_bad_row: None,
+            };
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                let content = ledger_content(
+                    id,
+                    &r.try_get::<String, _>("token_id")?,
+                    &r.try_get::<String, _>("event")?,
+                    &r.try_get::<String, _>("detail")?,
+                    &r.try_get::<String, _>("actor")?,
+                    r.try_get("at")?,
+                );
+                let stored_prev: String = r.try_get("prev_hash")?;
+                let hash: String = r.try_get("hash")?;
+                report.rows += 1;
+                if stored_prev != prev || chain_hash(&prev, &content) != hash {
+                    report.first_bad_row = Some(id);
+                    return Ok(report);
+                }
+                prev = hash;
+            }
+            Ok(report)
+        }
+
+        /// Walk the audit log and report the first row whose link or hash does not hold.
+        pub(crate) async fn verify_audit(pool: &$pool) -> StoreResult<ChainReport> {
+            let rows = sqlx::query("SELECT * FROM audit_log ORDER BY id")
+                .fetch_all(pool)
+                .await?;
+            let mut prev = GENESIS_HASH.to_owned();
+            let mut report = ChainReport {
+                table: "audit_log".into(),
+                rows: 0,
+                first_bad_row: None,
+            };
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                let content = audit_content(
+                    id,
+                    r.try_get("at")?,
+                    &r.try_get::<String, _>("actor")?,
+                    &r.try_get::<String, _>("action")?,
+                    &r.try_get::<String, _>("target")?,
+                    &r.try_get::<String, _>("detail")?,
+                );
+                let stored_prev: String = r.try_get("prev_hash")?;
+                let hash: String = r.try_get("hash")?;
+                report.rows += 1;
+                if stored_prev != prev || chain_hash(&prev, &content) != hash {
+                    report.first_bad_row = Some(id);
+                    return Ok(report);
+                }
+                prev = hash;
+            }
+            Ok(report)
+        }
+    };
+}
+
+pub(crate) use chain_fns;

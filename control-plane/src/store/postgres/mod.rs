@@ -2,13 +2,28 @@
 //! through one async mutex (as on SQLite); across replicas, chained appends take a transaction
 //! advisory lock per chain and ingest locks the agent's router row, so no two writers interleave.
 
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/alerts.rs"]
 mod alerts;
 mod chain;
 mod enrollment;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/entities.rs"]
 mod entities;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/ingest.rs"]
 mod ingest;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/packages.rs"]
 mod packages;
 mod pages;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/reconcile.rs"]
 mod reconcile;
 mod reports;
 mod rows;
@@ -21,6 +36,22 @@ use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
+
+/// What the shared backend code (`store/shared/`) calls this backend's store.
+type Backend = PgStore;
+/// This backend's connection type, for the shared code.
+type Conn = sqlx::PgConnection;
+/// This backend's row type, for the shared code.
+type DbRow = sqlx::postgres::PgRow;
+/// Row lock suffix for ingest's router read, so two replicas never apply one agent at once.
+const FOR_UPDATE: &str = " FOR UPDATE";
+/// Cast for `SUM` results, which PostgreSQL widens to NUMERIC.
+const SUM_AS_BIGINT: &str = "::BIGINT";
+
+/// A write transaction.
+async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin().await
+}
 
 /// A store in a PostgreSQL database.
 pub struct PgStore {

@@ -1,13 +1,28 @@
 //! The SQLite backend: one file, WAL, foreign keys on. Writes go through one async mutex so
 //! chained appends and read-then-write transactions never race (SQLite has one writer anyway).
 
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/alerts.rs"]
 mod alerts;
 mod chain;
 mod enrollment;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/entities.rs"]
 mod entities;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/ingest.rs"]
 mod ingest;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/packages.rs"]
 mod packages;
 mod pages;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/reconcile.rs"]
 mod reconcile;
 mod reports;
 mod rows;
@@ -20,6 +35,23 @@ use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
+
+/// What the shared backend code (`store/shared/`) calls this backend's store.
+type Backend = SqliteStore;
+/// This backend's connection type, for the shared code.
+type Conn = sqlx::SqliteConnection;
+/// This backend's row type, for the shared code.
+type DbRow = sqlx::sqlite::SqliteRow;
+/// Row lock suffix for ingest's router read: none needed, the write transaction serialises.
+const FOR_UPDATE: &str = "";
+/// Cast for `SUM` results: SQLite's are already 64-bit.
+const SUM_AS_BIGINT: &str = "";
+
+/// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so concurrent
+/// writers wait for it instead of failing on upgrade.
+async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
 
 /// A store in one SQLite file.
 pub struct SqliteStore {

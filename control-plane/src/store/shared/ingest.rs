@@ -1,27 +1,32 @@
 //! Applying verified agent messages: one transaction per batch, duplicates skipped by seq
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 //! (exactly within a reorder window, so replicas applying out of order lose nothing).
 
 use super::chain::append_ledger;
 use super::rows::*;
-use super::SqliteStore;
 use crate::store::*;
 use mtm_common::{UpMessage, Usage};
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 pub(super) async fn apply_up(
-    s: &SqliteStore,
+    s: &super::Backend,
     agent_id: &str,
     items: &[UpItem],
     now: i64,
 ) -> StoreResult<ApplyOutcome> {
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let router = sqlx::query("SELECT * FROM routers WHERE agent_id = $1")
-        .bind(agent_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+    let mut tx = super::begin_write(&s.pool).await?;
+    // On PostgreSQL a row lock keeps two replicas from applying one agent's messages at once.
+    let router = sqlx::query(&format!(
+        "SELECT * FROM routers WHERE agent_id = $1{}",
+        super::FOR_UPDATE
+    ))
+    .bind(agent_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
     let router = router_from_row(&router)?;
     let mut sorted: Vec<&UpItem> = items.iter().collect();
     sorted.sort_by_key(|i| i.seq);
@@ -68,7 +73,7 @@ const REORDER_WINDOW: u64 = 1024;
 
 /// A seq is a duplicate if it is older than the reorder window or was applied within it.
 async fn already_applied(
-    tx: &mut SqliteConnection,
+    tx: &mut super::Conn,
     router_id: &str,
     seq: u64,
     last_seq: u64,
@@ -88,7 +93,7 @@ async fn already_applied(
     Ok(seen.is_some())
 }
 
-async fn apply_one(tx: &mut SqliteConnection, router: &Router, item: &UpItem) -> StoreResult<()> {
+async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> StoreResult<()> {
     let rid = router.id.to_string();
     let actor = router.agent_id.as_str();
     match &item.message {
@@ -211,7 +216,7 @@ async fn apply_one(tx: &mut SqliteConnection, router: &Router, item: &UpItem) ->
 
 /// A finished `ApplyCatalog` means the router now carries that catalog version.
 async fn note_catalog_applied(
-    tx: &mut SqliteConnection,
+    tx: &mut super::Conn,
     router: &Router,
     command_id: Uuid,
 ) -> StoreResult<()> {
@@ -238,7 +243,7 @@ async fn note_catalog_applied(
 }
 
 async fn close_command(
-    tx: &mut SqliteConnection,
+    tx: &mut super::Conn,
     router: &Router,
     id: Uuid,
     state: &str,
@@ -259,12 +264,7 @@ async fn close_command(
     Ok(())
 }
 
-async fn apply_usage(
-    tx: &mut SqliteConnection,
-    router: &Router,
-    at: i64,
-    u: &Usage,
-) -> StoreResult<()> {
+async fn apply_usage(tx: &mut super::Conn, router: &Router, at: i64, u: &Usage) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in, bytes_out,
            delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)

@@ -1,11 +1,12 @@
 //! Users, routers, packages and queued commands: the longer inserts behind the trait.
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::rows::*;
-use super::SqliteStore;
 use crate::store::*;
 use sqlx::Row;
 
-pub(super) async fn create_user(s: &SqliteStore, user: NewUser) -> StoreResult<User> {
+pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResult<User> {
     if user.username.trim().is_empty() || user.password.len() < 8 {
         return Err(StoreError::Invalid(
             "username required and password of at least 8 characters".into(),
@@ -18,7 +19,7 @@ pub(super) async fn create_user(s: &SqliteStore, user: NewUser) -> StoreResult<U
     let id = Uuid::new_v4();
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -50,7 +51,7 @@ pub(super) async fn create_user(s: &SqliteStore, user: NewUser) -> StoreResult<U
 }
 
 pub(super) async fn check_password(
-    s: &SqliteStore,
+    s: &super::Backend,
     username: &str,
     password: &str,
 ) -> StoreResult<Option<User>> {
@@ -73,7 +74,7 @@ pub(super) async fn check_password(
     Ok((ok && !user.disabled).then_some(user))
 }
 
-pub(super) async fn create_router(s: &SqliteStore, r: NewRouter) -> StoreResult<Router> {
+pub(super) async fn create_router(s: &super::Backend, r: NewRouter) -> StoreResult<Router> {
     if !mtm_common::topics::valid_agent_id(&r.agent_id) {
         return Err(StoreError::Invalid(
             "agent id must be 1-64 ASCII letters, digits, - or _".into(),
@@ -113,7 +114,7 @@ pub(super) async fn create_router(s: &SqliteStore, r: NewRouter) -> StoreResult<
         .ok_or_else(|| StoreError::NotFound("router just created".into()))
 }
 
-pub(super) async fn list_routers(s: &SqliteStore) -> StoreResult<Vec<RouterStatus>> {
+pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterStatus>> {
     let rows = sqlx::query(
         "SELECT r.*,
            (SELECT active_sessions FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_sessions,
@@ -137,7 +138,7 @@ pub(super) async fn list_routers(s: &SqliteStore) -> StoreResult<Vec<RouterStatu
         .collect()
 }
 
-pub(super) async fn create_package(s: &SqliteStore, p: NewPackage) -> StoreResult<Package> {
+pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreResult<Package> {
     let slug_ok = !p.slug.is_empty()
         && p.slug.len() <= 32
         && p.slug
@@ -191,7 +192,7 @@ pub(super) async fn create_package(s: &SqliteStore, p: NewPackage) -> StoreResul
 }
 
 pub(super) async fn enqueue_command(
-    s: &SqliteStore,
+    s: &super::Backend,
     agent_id: &str,
     kind: mtm_common::CommandKind,
     supersede: bool,
@@ -202,7 +203,7 @@ pub(super) async fn enqueue_command(
         .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
     let id = Uuid::new_v4();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
         .bind(agent_id)
         .fetch_optional(&mut *tx)

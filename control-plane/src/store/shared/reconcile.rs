@@ -1,14 +1,15 @@
 //! Reconciliation queries (issue #7): location settings and a manager closing a forgotten shift.
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_audit;
 use super::rows::*;
-use super::PgStore;
 use crate::store::*;
 use serde_json::json;
 use sqlx::Row;
 
 pub(super) async fn location_settings(
-    s: &PgStore,
+    s: &super::Backend,
     location_id: Uuid,
 ) -> StoreResult<Option<LocationSettings>> {
     let row = sqlx::query(
@@ -36,7 +37,7 @@ pub(super) async fn location_settings(
 }
 
 pub(super) async fn update_location_settings(
-    s: &PgStore,
+    s: &super::Backend,
     location_id: Uuid,
     change: &LocationSettingsChange,
     actor: &str,
@@ -57,7 +58,7 @@ pub(super) async fn update_location_settings(
     };
     let lid = location_id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     sqlx::query("UPDATE locations SET timezone = $1 WHERE id = $2")
         .bind(&next.timezone)
         .bind(&lid)
@@ -88,7 +89,7 @@ pub(super) async fn update_location_settings(
 }
 
 pub(super) async fn close_shift_by_id(
-    s: &PgStore,
+    s: &super::Backend,
     shift_id: Uuid,
     declared: i64,
     note: &str,
@@ -107,7 +108,7 @@ pub(super) async fn close_shift_by_id(
     }
     let sid = shift_id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let row = sqlx::query("SELECT * FROM shifts WHERE id = $1")
         .bind(&sid)
         .fetch_optional(&mut *tx)
@@ -117,9 +118,10 @@ pub(super) async fn close_shift_by_id(
     if shift.closed_at.is_some() {
         return Err(StoreError::Conflict("the shift is closed already".into()));
     }
-    let revenue: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(expected_minor), 0)::BIGINT FROM revenue_records WHERE shift_id = $1",
-    )
+    let revenue: i64 = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
+        super::SUM_AS_BIGINT
+    ))
     .bind(&sid)
     .fetch_one(&mut *tx)
     .await?;

@@ -1,13 +1,13 @@
 //! Alerts: raised once per dedup key, listed, acknowledged and resolved (audited).
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_audit;
 use super::rows::*;
-use super::PgStore;
 use crate::store::*;
-use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-fn alert_from_row(r: &PgRow) -> StoreResult<Alert> {
+fn alert_from_row(r: &super::DbRow) -> StoreResult<Alert> {
     let state: String = r.try_get("state")?;
     let evidence: String = r.try_get("evidence")?;
     Ok(Alert {
@@ -36,7 +36,7 @@ fn alert_from_row(r: &PgRow) -> StoreResult<Alert> {
 }
 
 pub(super) async fn raise_alert(
-    s: &PgStore,
+    s: &super::Backend,
     f: &crate::reconcile::Finding,
     now: i64,
 ) -> StoreResult<Option<Alert>> {
@@ -74,7 +74,7 @@ pub(super) async fn raise_alert(
     Ok(Some(alert_from_row(&row)?))
 }
 
-pub(super) async fn list_alerts(s: &PgStore, f: &AlertFilter) -> StoreResult<Vec<Alert>> {
+pub(super) async fn list_alerts(s: &super::Backend, f: &AlertFilter) -> StoreResult<Vec<Alert>> {
     let limit = i64::from(f.limit.unwrap_or(50).clamp(1, 500));
     let offset = i64::from(f.offset.unwrap_or(0));
     let rows = sqlx::query(
@@ -92,7 +92,7 @@ pub(super) async fn list_alerts(s: &PgStore, f: &AlertFilter) -> StoreResult<Vec
 }
 
 pub(super) async fn set_alert_state(
-    s: &PgStore,
+    s: &super::Backend,
     id: Uuid,
     state: AlertState,
     note: &str,
@@ -100,7 +100,7 @@ pub(super) async fn set_alert_state(
     now: i64,
 ) -> StoreResult<Alert> {
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let changed = sqlx::query(
         "UPDATE alerts SET state = $1, note = $2, resolved_by = $3, updated_at = $4
          WHERE id = $5 AND state <> 'resolved'",
@@ -133,7 +133,7 @@ pub(super) async fn set_alert_state(
 }
 
 pub(super) async fn issued_tokens(
-    s: &PgStore,
+    s: &super::Backend,
     router_id: Uuid,
     ids: &[Uuid],
     codes: &[String],
@@ -178,7 +178,7 @@ pub(super) async fn issued_tokens(
         q = q.bind(c.clone());
     }
     let rows = q.fetch_all(&s.pool).await?;
-    let opt_u64 = |r: &PgRow, c: &str| -> StoreResult<Option<u64>> {
+    let opt_u64 = |r: &super::DbRow, c: &str| -> StoreResult<Option<u64>> {
         Ok(r.try_get::<Option<i64>, _>(c)?.map(|v| v.max(0) as u64))
     };
     rows.iter()

@@ -7,6 +7,9 @@
 #[path = "../shared/alerts.rs"]
 mod alerts;
 mod chain;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/enrollment.rs"]
 mod enrollment;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
@@ -27,6 +30,9 @@ mod pages;
 mod reconcile;
 mod reports;
 mod rows;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/tokens.rs"]
 mod tokens;
 
 use super::*;
@@ -43,7 +49,7 @@ type Backend = PgStore;
 type Conn = sqlx::PgConnection;
 /// This backend's row type, for the shared code.
 type DbRow = sqlx::postgres::PgRow;
-/// Row lock suffix for ingest's router read, so two replicas never apply one agent at once.
+/// Row lock suffix for reads that precede a write, so replicas never interleave on one row.
 const FOR_UPDATE: &str = " FOR UPDATE";
 /// Cast for `SUM` results, which PostgreSQL widens to NUMERIC.
 const SUM_AS_BIGINT: &str = "::BIGINT";

@@ -6,6 +6,9 @@
 #[path = "../shared/alerts.rs"]
 mod alerts;
 mod chain;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/enrollment.rs"]
 mod enrollment;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
@@ -26,6 +29,9 @@ mod pages;
 mod reconcile;
 mod reports;
 mod rows;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/tokens.rs"]
 mod tokens;
 
 use super::*;
@@ -42,7 +48,7 @@ type Backend = SqliteStore;
 type Conn = sqlx::SqliteConnection;
 /// This backend's row type, for the shared code.
 type DbRow = sqlx::sqlite::SqliteRow;
-/// Row lock suffix for ingest's router read: none needed, the write transaction serialises.
+/// Row lock suffix for reads that precede a write: none needed, the write transaction serialises.
 const FOR_UPDATE: &str = "";
 /// Cast for `SUM` results: SQLite's are already 64-bit.
 const SUM_AS_BIGINT: &str = "";

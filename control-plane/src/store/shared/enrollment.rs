@@ -1,11 +1,12 @@
 //! Enrollment codes, redeeming them, and revoking a router's agent (issue #8).
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `FOR_UPDATE` and `begin_write` name that backend's parts.
 
-use super::PgStore;
 use crate::store::*;
 use sqlx::Row;
 
 pub(super) async fn create_code(
-    s: &PgStore,
+    s: &super::Backend,
     router_id: Uuid,
     code_hash: &str,
     expires_at: i64,
@@ -13,12 +14,14 @@ pub(super) async fn create_code(
     now: i64,
 ) -> StoreResult<()> {
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
-    let agent_id: Option<String> =
-        sqlx::query_scalar("SELECT agent_id FROM routers WHERE id = $1 FOR UPDATE")
-            .bind(router_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+    let mut tx = super::begin_write(&s.pool).await?;
+    let agent_id: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT agent_id FROM routers WHERE id = $1{}",
+        super::FOR_UPDATE
+    ))
+    .bind(router_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
     let agent_id = agent_id.ok_or_else(|| StoreError::NotFound(format!("router {router_id}")))?;
     // One live code per router: an older unused one stops working.
     sqlx::query(
@@ -54,7 +57,7 @@ pub(super) async fn create_code(
 }
 
 pub(super) async fn redeem(
-    s: &PgStore,
+    s: &super::Backend,
     code_hash: &str,
     public_key_hex: &str,
     mqtt_password: &str,
@@ -62,9 +65,9 @@ pub(super) async fn redeem(
     now: i64,
 ) -> StoreResult<Redeemed> {
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let row = sqlx::query(
-        "SELECT id, router_id, expires_at, used_at, replaced_at FROM enrollment_codes WHERE code_hash = $1 FOR UPDATE",
+        &format!("SELECT id, router_id, expires_at, used_at, replaced_at FROM enrollment_codes WHERE code_hash = $1{}", super::FOR_UPDATE),
     )
     .bind(code_hash)
     .fetch_optional(&mut *tx)
@@ -127,18 +130,20 @@ pub(super) async fn redeem(
 }
 
 pub(super) async fn revoke(
-    s: &PgStore,
+    s: &super::Backend,
     router_id: Uuid,
     actor: &str,
     now: i64,
 ) -> StoreResult<Router> {
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
-    let old_key: Option<String> =
-        sqlx::query_scalar("SELECT public_key_hex FROM routers WHERE id = $1 FOR UPDATE")
-            .bind(router_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+    let mut tx = super::begin_write(&s.pool).await?;
+    let old_key: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT public_key_hex FROM routers WHERE id = $1{}",
+        super::FOR_UPDATE
+    ))
+    .bind(router_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
     let old_key = old_key.ok_or_else(|| StoreError::NotFound(format!("router {router_id}")))?;
     // '' verifies no signature and matches no password hash.
     sqlx::query(
@@ -173,7 +178,10 @@ pub(super) async fn revoke(
     Ok(router)
 }
 
-pub(super) async fn state(s: &PgStore, router_id: Uuid) -> StoreResult<Option<EnrollmentState>> {
+pub(super) async fn state(
+    s: &super::Backend,
+    router_id: Uuid,
+) -> StoreResult<Option<EnrollmentState>> {
     let row = sqlx::query(
         "SELECT r.enrolled_at, r.revoked_at,
            (SELECT MAX(expires_at) FROM enrollment_codes c

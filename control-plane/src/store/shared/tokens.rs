@@ -1,14 +1,15 @@
 //! Shifts and tokens: the transactions behind clock-in, clock-out and dispensing.
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `FOR_UPDATE` and `begin_write` name that backend's parts.
 
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
-use super::PgStore;
 use crate::store::*;
 use mtm_common::{CommandKind, CreateToken};
 use serde_json::json;
 
 pub(super) async fn open_shift(
-    s: &PgStore,
+    s: &super::Backend,
     staff_id: Uuid,
     location_id: Uuid,
     float: i64,
@@ -21,9 +22,9 @@ pub(super) async fn open_shift(
     }
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let member: Option<i64> = sqlx::query_scalar(
-        "SELECT 1::BIGINT FROM user_locations WHERE user_id = $1 AND location_id = $2",
+        "SELECT CAST(1 AS BIGINT) FROM user_locations WHERE user_id = $1 AND location_id = $2",
     )
     .bind(staff_id.to_string())
     .bind(location_id.to_string())
@@ -74,7 +75,7 @@ pub(super) async fn open_shift(
 }
 
 pub(super) async fn close_shift(
-    s: &PgStore,
+    s: &super::Backend,
     staff_id: Uuid,
     declared: i64,
     actor: &str,
@@ -86,16 +87,17 @@ pub(super) async fn close_shift(
     }
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let row = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
         .bind(staff_id.to_string())
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::Invalid("no open shift".into()))?;
     let mut shift = shift_from_row(&row)?;
-    let revenue: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(expected_minor), 0)::BIGINT FROM revenue_records WHERE shift_id = $1",
-    )
+    let revenue: i64 = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
+        super::SUM_AS_BIGINT
+    ))
     .bind(shift.id.to_string())
     .fetch_one(&mut *tx)
     .await?;
@@ -138,12 +140,12 @@ pub(super) async fn close_shift(
 }
 
 pub(super) async fn issue_token(
-    s: &PgStore,
+    s: &super::Backend,
     req: IssueToken,
 ) -> StoreResult<(Token, StoredCommand)> {
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let shift = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
         .bind(req.staff_id.to_string())
         .fetch_optional(&mut *tx)
@@ -283,7 +285,7 @@ pub(super) async fn issue_token(
     Ok((token, cmd))
 }
 
-pub(super) async fn list_tokens(s: &PgStore, f: &TokenFilter) -> StoreResult<TokenPage> {
+pub(super) async fn list_tokens(s: &super::Backend, f: &TokenFilter) -> StoreResult<TokenPage> {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<Bind> = Vec::new();
     let mut add = |cond: &str, b: Bind| {

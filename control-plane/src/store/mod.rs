@@ -1,6 +1,8 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
 mod chain;
+#[path = "shared/impl_store.rs"]
+mod impl_store;
 mod model;
 mod package_model;
 mod pages_model;

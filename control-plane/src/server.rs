@@ -1,6 +1,6 @@
 //! Starting and stopping the whole server: store, keys, broker, ingest, dispatcher and HTTP.
 
-use crate::app::{app, AppState, Settings};
+use crate::app::{AppState, Settings};
 use crate::auth::{JwtKeys, RateLimiter};
 use crate::commands::Dispatcher;
 use crate::config::ServerConfig;
@@ -216,9 +216,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         .with_context(|| format!("binding HTTP on {}", cfg.http_bind))?;
     let http_addr = listener.local_addr()?;
     let (stop_http, stop_rx) = oneshot::channel::<()>();
-    let releases = crate::releases::router(state.clone(), cfg.data_dir.join("releases"));
-    let service = app(state)
-        .merge(releases)
+    let service = crate::releases::full_app(state, cfg.data_dir.join("releases"))
         .into_make_service_with_connect_info::<SocketAddr>();
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, service).with_graceful_shutdown(async {

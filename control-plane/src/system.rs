@@ -139,6 +139,18 @@ mod tests {
                     );
                     let roles = op["x-roles"].as_array().unwrap();
                     assert!(!roles.is_empty(), "{m} {path} names its roles");
+                    // Agent routes take the agent's MQTT login, never a user's session.
+                    if roles.iter().all(|r| r == "agent") {
+                        let (admin, _) = app.login("admin").await;
+                        let r = app.json(&m, &concrete, Some(&admin), None).await;
+                        assert_eq!(
+                            r.status,
+                            StatusCode::UNAUTHORIZED,
+                            "{m} {path} is for agents"
+                        );
+                        checked += 1;
+                        continue;
+                    }
                     let admin_allowed = roles.iter().any(|r| r == "super_admin");
                     // A fresh session each time: one of these operations is logout.
                     let (admin, _) = app.login("admin").await;

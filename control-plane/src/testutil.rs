@@ -191,6 +191,8 @@ pub struct TestApp {
     pub state: crate::app::AppState,
     pub rec: Arc<crate::mqtt::testing::Recorder>,
     pub cp: SigningKey,
+    /// The releases folder (`DATA/releases`).
+    pub releases_dir: tempfile::TempDir,
 }
 
 /// Build a [`TestApp`].
@@ -222,7 +224,13 @@ pub async fn test_app() -> TestApp {
             enrollment: Default::default(),
         }),
     };
-    TestApp { f, state, rec, cp }
+    TestApp {
+        f,
+        state,
+        rec,
+        cp,
+        releases_dir: tempfile::tempdir().unwrap(),
+    }
 }
 
 /// One HTTP exchange's result.
@@ -243,7 +251,8 @@ impl TestApp {
     /// Send a request through the whole app.
     pub async fn call(&self, req: axum::http::Request<axum::body::Body>) -> Reply {
         use tower::ServiceExt;
-        let resp = crate::app::app(self.state.clone())
+        let dir = self.releases_dir.path().to_path_buf();
+        let resp = crate::releases::full_app(self.state.clone(), dir)
             .oneshot(req)
             .await
             .unwrap();

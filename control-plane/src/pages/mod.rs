@@ -8,6 +8,8 @@ mod admin_location;
 mod admin_logs;
 mod admin_override;
 mod admin_packages;
+/// Merged by `releases::router`, which holds the releases folder and body limit.
+pub(crate) mod admin_releases;
 mod admin_users;
 mod csv;
 mod freeze;
@@ -134,6 +136,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_confirm.html",
         include_str!("../../templates/admin_confirm.html"),
+    ),
+    (
+        "admin_releases.html",
+        include_str!("../../templates/admin_releases.html"),
     ),
 ];
 

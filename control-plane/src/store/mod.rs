@@ -149,6 +149,9 @@ pub trait Store: Send + Sync {
         kind: mtm_common::CommandKind,
         supersede: bool,
     ) -> StoreResult<StoredCommand>;
+    /// Commands of one kind (`command_kind_name`), open or closed, newest first, at most
+    /// `limit`: the releases page shows each rollout's commands with their outcome.
+    async fn commands_of_kind(&self, kind: &str, limit: u32) -> StoreResult<Vec<CommandRecord>>;
     /// Mark a command as sent once more.
     async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()>;
     /// The next control-plane envelope seq (persisted before use).

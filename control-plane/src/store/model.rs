@@ -375,6 +375,18 @@ pub struct StoredCommand {
     pub attempts: u32,
 }
 
+/// A command with its outcome, as kept for the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    /// The command.
+    pub command: StoredCommand,
+    /// What the agent answered: the done detail, or the failure reason (also while a retryable
+    /// failure is being retried).
+    pub result: Option<String>,
+    /// When it was closed, unix ms.
+    pub closed_at: Option<i64>,
+}
+
 /// A browser or API session, named by the JWT's `sid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

@@ -411,6 +411,24 @@ pub async fn queued_commands_supersede_their_kind(f: Fixture) {
     assert_eq!(open.len(), 2);
     assert!(open.iter().any(|c| c.id == newest.id && c.kind == cat(2)));
     assert!(open.iter().any(|c| c.kind == CommandKind::Resync));
+    let cats = s.commands_of_kind("apply_catalog", 10).await.unwrap();
+    assert_eq!(cats.len(), 2, "open and superseded");
+    let (open_cat, old_cat) = match cats[0].command.id == newest.id {
+        true => (&cats[0], &cats[1]),
+        false => (&cats[1], &cats[0]),
+    };
+    assert_eq!(open_cat.command.id, newest.id);
+    assert_eq!(
+        (open_cat.result.as_deref(), open_cat.closed_at),
+        (None, None)
+    );
+    assert_eq!(old_cat.command.state, "failed");
+    assert_eq!(old_cat.result.as_deref(), Some("superseded"));
+    assert!(old_cat.closed_at.is_some());
+    assert_eq!(
+        s.commands_of_kind("apply_catalog", 1).await.unwrap().len(),
+        1
+    );
     let missing = s
         .enqueue_command("nobody", CommandKind::Resync, false)
         .await;

@@ -273,6 +273,25 @@ macro_rules! impl_store {
                 entities::enqueue_command(self, agent_id, kind, supersede).await
             }
 
+            async fn commands_of_kind(&self, kind: &str, limit: u32) -> StoreResult<Vec<CommandRecord>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM agent_commands WHERE kind = $1 ORDER BY issued_at DESC, id LIMIT $2",
+                )
+                .bind(kind)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(CommandRecord {
+                            command: command_from_row(r)?,
+                            result: r.try_get("result")?,
+                            closed_at: r.try_get("closed_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()> {
                 let _w = self.write.lock().await;
                 sqlx::query(

@@ -4,28 +4,37 @@
 //! `UpdateAgent` command to a percentage or a list of routers (commands are resent until
 //! answered). Releases live as files (`{id}.bin` and `{id}.json`), not in the database: the
 //! binary is the bulk, and the signature makes the metadata self-checking.
+//!
+//! The JSON API (`api`) and the console page (`pages::admin_releases`) both go through
+//! [`store_release`] and [`start_rollout`], so a release is checked and audited the same way
+//! whichever door it comes through.
+
+mod api;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{middleware, Extension, Json, Router};
-use base64::Engine as _;
+use axum::extract::DefaultBodyLimit;
+use axum::{middleware, Extension, Router};
+use ed25519_dalek::VerifyingKey;
 use mtm_common::release::Release;
 use mtm_common::{AgentUpdate, CommandKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{AdminOnly, Auth};
+use crate::auth::CurrentUser;
 use crate::store::{now_ms, AuditEntry};
 
-/// Largest release upload (base64 JSON of a binary).
+/// Largest release upload (base64 JSON of a binary, or a multipart form).
 pub const MAX_UPLOAD: usize = 200 * 1024 * 1024;
+
+/// Optional file in the releases folder holding the release public key (hex, as `mtm-server
+/// release keygen` prints it). When present, uploads whose signature does not verify are
+/// refused; agents check the signature either way.
+pub const RELEASE_KEY_FILE: &str = "release.pub";
 
 /// Where releases are kept.
 #[derive(Clone, Debug)]
@@ -74,6 +83,24 @@ pub struct Rollout {
     pub agent_ids: Option<Vec<String>>,
 }
 
+/// The commands one rollout queued.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutResult {
+    /// The release.
+    pub release_id: Uuid,
+    /// One command per chosen router.
+    pub commands: Vec<RolloutCommand>,
+}
+
+/// One router's update command.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutCommand {
+    /// The router's agent.
+    pub agent_id: String,
+    /// The queued command.
+    pub command_id: Uuid,
+}
+
 /// The signature file `mtm-server release sign` writes (and the upload's fields but the binary).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SignedRelease {
@@ -84,13 +111,13 @@ pub struct SignedRelease {
     pub signature_hex: String,
 }
 
-/// Release routes, with their own body limit (a binary is larger than the app's 64 KiB), the
-/// session layer and the security headers; merged after the app's limit layer.
+/// Release routes (the JSON API and the console page), with their own body limit (a binary is
+/// larger than the app's 64 KiB), the session layer and the security headers; merged after the
+/// app's limit layer.
 pub fn router(state: AppState, dir: PathBuf) -> Router {
     Router::new()
-        .route("/api/releases", post(upload).get(list))
-        .route("/api/releases/{id}/download", get(download))
-        .route("/api/releases/{id}/rollout", post(rollout))
+        .merge(api::router())
+        .merge(crate::pages::admin_releases::router())
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
         .layer(Extension(ReleasesDir(Arc::new(dir))))
         .layer(middleware::from_fn_with_state(
@@ -102,6 +129,11 @@ pub fn router(state: AppState, dir: PathBuf) -> Router {
             crate::web::security_headers,
         ))
         .with_state(state)
+}
+
+/// Every route the server serves: the app and the releases, which keep `dir`.
+pub fn full_app(state: AppState, dir: PathBuf) -> Router {
+    crate::app::app(state.clone()).merge(router(state, dir))
 }
 
 fn meta_path(dir: &FsPath, id: Uuid) -> PathBuf {
@@ -126,75 +158,12 @@ pub fn load(dir: &FsPath, id: Uuid) -> AppResult<ReleaseInfo> {
     serde_json::from_str(&text).map_err(internal)
 }
 
-async fn upload(
-    State(state): State<AppState>,
-    Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
-    Auth(cur, _): Auth<AdminOnly>,
-    Json(req): Json<NewRelease>,
-) -> AppResult<(StatusCode, Json<ReleaseInfo>)> {
-    let binary = base64::engine::general_purpose::STANDARD
-        .decode(req.binary_base64.trim())
-        .map_err(|_| AppError::BadRequest("binary_base64 is not base64".into()))?;
-    if binary.is_empty() {
-        return Err(AppError::BadRequest("empty binary".into()));
-    }
-    mtm_common::release::is_newer(&req.version, "0.0.0")
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let target_ok = !req.target.is_empty()
-        && req.target.len() <= 64
-        && req
-            .target
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !target_ok {
-        return Err(AppError::BadRequest(
-            "target must be like aarch64-linux".into(),
-        ));
-    }
-    let sig_ok = req.signature_hex.len() == 128 && hex::decode(&req.signature_hex).is_ok();
-    if !sig_ok {
-        return Err(AppError::BadRequest(
-            "signature_hex must be 64 bytes of hex".into(),
-        ));
-    }
-    // The server cannot check the signature without the release public key, which it need not
-    // have: every agent checks it against its pinned key before installing.
-    let r = Release::describe(&req.version, &req.target, &binary);
-    let info = ReleaseInfo {
-        id: Uuid::new_v4(),
-        version: r.version,
-        target: r.target,
-        size: r.size,
-        sha256_hex: r.sha256_hex,
-        signature_hex: req.signature_hex.to_lowercase(),
-        created_at: now_ms(),
-        uploaded_by: cur.user.username.clone(),
-    };
-    std::fs::create_dir_all(dir.as_ref()).map_err(internal)?;
-    let tmp = dir.join(format!("{}.tmp", info.id));
-    std::fs::write(&tmp, &binary).map_err(internal)?;
-    std::fs::rename(&tmp, bin_path(&dir, info.id)).map_err(internal)?;
-    let meta = serde_json::to_string_pretty(&info).map_err(internal)?;
-    std::fs::write(meta_path(&dir, info.id), meta).map_err(internal)?;
-    let entry = AuditEntry {
-        actor: cur.user.username.clone(),
-        action: "release.upload".into(),
-        target: info.id.to_string(),
-        detail: serde_json::json!({"version": info.version, "target": info.target,
-            "size": info.size, "sha256": info.sha256_hex}),
-    };
-    state.store.audit(entry, now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(info)))
-}
-
-async fn list(
-    Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
-    _: Auth<AdminOnly>,
-) -> AppResult<Json<Vec<ReleaseInfo>>> {
+/// Every stored release, newest first.
+pub fn list(dir: &FsPath) -> AppResult<Vec<ReleaseInfo>> {
     let mut out = Vec::new();
-    let entries = match std::fs::read_dir(dir.as_ref()) {
+    let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Json(out)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(internal(e)),
     };
     for e in entries.flatten() {
@@ -203,53 +172,100 @@ async fn list(
             .strip_suffix(".json")
             .and_then(|s| Uuid::parse_str(s).ok())
         {
-            out.push(load(&dir, id)?);
+            out.push(load(dir, id)?);
         }
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-    Ok(Json(out))
+    Ok(out)
 }
 
-// Agents have no session: they prove themselves with their MQTT credentials.
-async fn download(
-    State(state): State<AppState>,
-    Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
-    Path(id): Path<Uuid>,
-    headers: HeaderMap,
-) -> AppResult<Response> {
-    let Some((user, pass)) = basic_auth(&headers) else {
-        return Ok(unauthorized());
+/// The release public key from [`RELEASE_KEY_FILE`], if the admin put one there. A file that
+/// does not hold a key is a conflict the admin must fix, not a reason to skip the check.
+pub fn release_key(dir: &FsPath) -> AppResult<Option<VerifyingKey>> {
+    let text = match std::fs::read_to_string(dir.join(RELEASE_KEY_FILE)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(internal(e)),
     };
-    if !state.store.check_mqtt_password(&user, &pass).await? {
-        return Ok(unauthorized());
+    mtm_common::keys::parse_public_key(text.trim())
+        .map(Some)
+        .map_err(|_| {
+            AppError::Conflict(format!(
+                "{RELEASE_KEY_FILE} in the releases folder does not hold a public key (hex)"
+            ))
+        })
+}
+
+/// Check an upload, store it and audit it: the one path for the API and the console.
+pub async fn store_release(
+    state: &AppState,
+    dir: &FsPath,
+    cur: &CurrentUser,
+    version: &str,
+    target: &str,
+    signature_hex: &str,
+    binary: &[u8],
+) -> AppResult<ReleaseInfo> {
+    let (version, target, signature_hex) = (version.trim(), target.trim(), signature_hex.trim());
+    if binary.is_empty() {
+        return Err(AppError::BadRequest("empty binary".into()));
     }
-    let info = load(&dir, id)?;
-    let bytes = std::fs::read(bin_path(&dir, id)).map_err(internal)?;
-    tracing::info!(agent = %user, release = %id, version = %info.version, "release downloaded");
-    Ok((
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        Body::from(bytes),
-    )
-        .into_response())
-}
-
-fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Basic realm=\"mtm releases\"")],
-        Json(serde_json::json!({"error": "agent credentials required"})),
-    )
-        .into_response()
-}
-
-fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(v.strip_prefix("Basic ")?.trim())
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (u, p) = text.split_once(':')?;
-    Some((u.to_owned(), p.to_owned()))
+    mtm_common::release::is_newer(version, "0.0.0").map_err(|_| {
+        AppError::BadRequest(format!("version {version:?} is not MAJOR.MINOR.PATCH"))
+    })?;
+    let target_ok = !target.is_empty()
+        && target.len() <= 64
+        && target
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !target_ok {
+        return Err(AppError::BadRequest(
+            "target must be like aarch64-linux".into(),
+        ));
+    }
+    let sig_ok = signature_hex.len() == 128 && hex::decode(signature_hex).is_ok();
+    if !sig_ok {
+        return Err(AppError::BadRequest(
+            "signature_hex must be 64 bytes of hex".into(),
+        ));
+    }
+    let r = Release::describe(version, target, binary);
+    // Without the public key the server cannot check the signature; every agent checks it
+    // against its pinned key before installing anyway.
+    if let Some(key) = release_key(dir)? {
+        r.verify_signature(signature_hex, &key).map_err(|_| {
+            AppError::BadRequest(
+                "the signature does not verify against the release key: sign this binary with \
+                 this version and target"
+                    .into(),
+            )
+        })?;
+    }
+    let info = ReleaseInfo {
+        id: Uuid::new_v4(),
+        version: r.version,
+        target: r.target,
+        size: r.size,
+        sha256_hex: r.sha256_hex,
+        signature_hex: signature_hex.to_lowercase(),
+        created_at: now_ms(),
+        uploaded_by: cur.user.username.clone(),
+    };
+    std::fs::create_dir_all(dir).map_err(internal)?;
+    let tmp = dir.join(format!("{}.tmp", info.id));
+    std::fs::write(&tmp, binary).map_err(internal)?;
+    std::fs::rename(&tmp, bin_path(dir, info.id)).map_err(internal)?;
+    let meta = serde_json::to_string_pretty(&info).map_err(internal)?;
+    std::fs::write(meta_path(dir, info.id), meta).map_err(internal)?;
+    let entry = AuditEntry {
+        actor: cur.user.username.clone(),
+        action: "release.upload".into(),
+        target: info.id.to_string(),
+        detail: serde_json::json!({"version": info.version, "target": info.target,
+            "size": info.size, "sha256": info.sha256_hex}),
+    };
+    state.store.audit(entry, now_ms()).await?;
+    Ok(info)
 }
 
 /// Whether `agent_id` falls in the first `percent` of a rollout, by a hash stable per release.
@@ -259,21 +275,15 @@ pub fn in_percent(release: Uuid, agent_id: &str, percent: u8) -> bool {
     (u16::from_be_bytes([d[0], d[1]]) % 100) < u16::from(percent.min(100))
 }
 
-async fn rollout(
-    State(state): State<AppState>,
-    Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
-    Auth(cur, _): Auth<AdminOnly>,
-    Path(id): Path<Uuid>,
-    Json(req): Json<Rollout>,
-) -> AppResult<Json<serde_json::Value>> {
-    let info = load(&dir, id)?;
+/// The agent ids a rollout reaches, checked against the enrolled routers.
+pub async fn rollout_agents(state: &AppState, id: Uuid, req: &Rollout) -> AppResult<Vec<String>> {
     let routers = state.store.list_routers().await?;
-    let chosen: Vec<String> = match (&req.percent, &req.agent_ids) {
-        (Some(p), None) if (1..=100).contains(p) => routers
+    match (&req.percent, &req.agent_ids) {
+        (Some(p), None) if (1..=100).contains(p) => Ok(routers
             .iter()
             .map(|r| r.router.agent_id.clone())
             .filter(|a| in_percent(id, a, *p))
-            .collect(),
+            .collect()),
         (None, Some(list)) if !list.is_empty() => {
             for a in list {
                 if !routers.iter().any(|r| &r.router.agent_id == a) {
@@ -282,18 +292,34 @@ async fn rollout(
                     )));
                 }
             }
-            list.clone()
+            Ok(list.clone())
         }
-        _ => {
-            return Err(AppError::BadRequest(
-                "give either percent (1-100) or a non-empty agent_ids".into(),
-            ))
-        }
-    };
+        _ => Err(AppError::BadRequest(
+            "give either percent (1-100) or a non-empty agent_ids".into(),
+        )),
+    }
+}
+
+/// The download path agents are sent for a release.
+pub fn download_path(id: Uuid) -> String {
+    format!("/api/releases/{id}/download")
+}
+
+/// Queue an `UpdateAgent` command for each router a rollout reaches, send it, and audit the
+/// rollout: the one path for the API and the console.
+pub async fn start_rollout(
+    state: &AppState,
+    dir: &FsPath,
+    cur: &CurrentUser,
+    id: Uuid,
+    req: &Rollout,
+) -> AppResult<RolloutResult> {
+    let info = load(dir, id)?;
+    let chosen = rollout_agents(state, id, req).await?;
     let update = AgentUpdate {
         version: info.version.clone(),
         target: info.target.clone(),
-        url_path: format!("/api/releases/{id}/download"),
+        url_path: download_path(id),
         size: info.size,
         sha256_hex: info.sha256_hex.clone(),
         signature_hex: info.signature_hex.clone(),
@@ -308,7 +334,10 @@ async fn rollout(
         if let Err(e) = state.dispatcher.send(&cmd).await {
             tracing::warn!(error = %e, %agent, "update stored; send failed, will resend");
         }
-        commands.push(serde_json::json!({"agent_id": agent, "command_id": cmd.id}));
+        commands.push(RolloutCommand {
+            agent_id: agent.clone(),
+            command_id: cmd.id,
+        });
     }
     let entry = AuditEntry {
         actor: cur.user.username.clone(),
@@ -318,41 +347,8 @@ async fn rollout(
             "percent": req.percent, "agents": chosen}),
     };
     state.store.audit(entry, now_ms()).await?;
-    Ok(Json(
-        serde_json::json!({"release_id": id, "commands": commands}),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_rollout_is_stable_and_grows() {
-        let release = Uuid::new_v4();
-        let agents: Vec<String> = (0..400).map(|i| format!("agent-{i}")).collect();
-        let pick = |p: u8| -> Vec<&String> {
-            agents
-                .iter()
-                .filter(|a| in_percent(release, a, p))
-                .collect()
-        };
-        let (ten, fifty, all) = (pick(10), pick(50), pick(100));
-        assert_eq!(all.len(), agents.len());
-        assert!(ten.iter().all(|a| fifty.contains(a)), "10% is within 50%");
-        assert!((10..=80).contains(&ten.len()), "about 10%: {}", ten.len());
-        assert_eq!(pick(10), ten, "same routers every time");
-    }
-
-    #[test]
-    fn basic_auth_is_parsed_and_garbage_is_none() {
-        let mut h = HeaderMap::new();
-        let v = base64::engine::general_purpose::STANDARD.encode("r1:pa:ss");
-        h.insert(header::AUTHORIZATION, format!("Basic {v}").parse().unwrap());
-        assert_eq!(basic_auth(&h), Some(("r1".into(), "pa:ss".into())));
-        h.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
-        assert_eq!(basic_auth(&h), None);
-        h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
-        assert_eq!(basic_auth(&h), None);
-    }
+    Ok(RolloutResult {
+        release_id: id,
+        commands,
+    })
 }

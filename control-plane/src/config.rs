@@ -55,6 +55,9 @@ pub struct ServerConfig {
     /// `host:port` of the broker as agents reach it, handed out at enrollment; when unset, the
     /// address the embedded broker is bound to (or the external broker's host and port).
     pub mqtt_public_addr: Option<String>,
+    /// The external broker is Mosquitto with the Dynamic Security plugin and the server's MQTT
+    /// user administers it: the server creates and deletes each agent's login there.
+    pub mqtt_dynsec: bool,
     /// Lifetime of a new enrollment code, seconds.
     pub enrollment_code_ttl_s: u64,
     /// A router silent this long (seconds) while its location has an open shift raises
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             public_url: None,
             mqtt_public_addr: None,
+            mqtt_dynsec: false,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
             router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
         }
@@ -148,6 +152,9 @@ impl ServerConfig {
         if let Some(v) = get("MTM_MQTT_PUBLIC_ADDR") {
             self.mqtt_public_addr = Some(v).filter(|s| !s.is_empty());
         }
+        if let Some(v) = get("MTM_MQTT_DYNSEC") {
+            self.mqtt_dynsec = parse("MTM_MQTT_DYNSEC", &v)?;
+        }
         if let Some(v) = get("MTM_ROUTER_SILENT_AFTER_S") {
             self.router_silent_after_s = parse("MTM_ROUTER_SILENT_AFTER_S", &v)?;
         }
@@ -191,11 +198,14 @@ mod tests {
             ("MTM_MQTT_HOST", "broker"),
             ("MTM_DATABASE_URL", "postgres://db/mtm"),
             ("MTM_SECURE_COOKIES", "true"),
+            ("MTM_MQTT_DYNSEC", "true"),
         ]);
         cfg.apply_env(|k| env.get(k).map(|v| v.to_string()))
             .unwrap();
         assert_eq!(cfg.effective_database_url(), "postgres://db/mtm");
         assert!(cfg.secure_cookies);
+        assert!(cfg.mqtt_dynsec);
+        assert!(toml::from_str::<ServerConfig>("mqtt_dynsec = true").is_ok_and(|c| c.mqtt_dynsec));
         assert!(
             matches!(cfg.mqtt, MqttConfig::External { ref host, port: 1883, .. } if host == "broker")
         );

@@ -151,6 +151,9 @@ async fn create_router(
         detail: serde_json::json!({"agent_id": router.agent_id, "location_id": router.location_id, "public_key_hex": router.public_key_hex}),
     };
     state.store.audit(entry, now_ms()).await?;
+    if !password.is_empty() {
+        issue_broker_login(&state, &cur.user.username, &router, &password).await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(Enrolled {
@@ -160,6 +163,32 @@ async fn create_router(
             control_plane_public_key: state.settings.control_plane_public_key.clone(),
         }),
     ))
+}
+
+/// Give a router made with a public key its MQTT `password` on the broker too (dynsec); a
+/// failure is audited and explained: the router exists, its login does not yet. The JSON route
+/// comes here, and so should every other place that makes a router with credentials.
+pub(crate) async fn issue_broker_login(
+    state: &AppState,
+    actor: &str,
+    router: &RouterRow,
+    password: &str,
+) -> AppResult<()> {
+    let Err(e) = state
+        .settings
+        .enrollment
+        .broker
+        .issue(&router.agent_id, password)
+        .await
+    else {
+        return Ok(());
+    };
+    crate::enrollment::broker_failed(state, actor, router, "issue", &e).await;
+    Err(crate::app::AppError::Conflict(format!(
+        "router {} was created, but the MQTT broker did not take its login: {e}; enroll it with \
+         a one-time code once the broker answers",
+        router.id
+    )))
 }
 
 /// How long a router may stay quiet during an open shift before it is an alert: five health

@@ -2,6 +2,7 @@
 
 use crate::app::{AppState, Settings};
 use crate::auth::{JwtKeys, RateLimiter};
+use crate::broker::{BrokerAccounts, DynsecClient};
 use crate::commands::Dispatcher;
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
@@ -157,11 +158,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             (settings, addr)
         }
     };
-    // Embedded broker: the server's own login, also used to evict a revoked agent's session.
-    let broker_login = match &cfg.mqtt {
-        MqttConfig::Embedded { .. } => client_settings.credentials.clone(),
-        MqttConfig::External { .. } => None,
-    };
+    let (broker, ensure_task) = broker_accounts(&cfg, &client_settings, mqtt_addr).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let (connected_tx, connected_rx) = tokio::sync::watch::channel(false);
     let (client, mqtt_task) = mqtt::connect_client(client_settings, tx, connected_tx);
@@ -207,7 +204,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             enrollment: crate::enrollment::EnrollmentSettings {
                 mqtt_public_addr: cfg.mqtt_public_addr.clone(),
                 code_ttl_s: cfg.enrollment_code_ttl_s,
-                broker_login,
+                broker,
             },
         }),
     };
@@ -246,8 +243,69 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             silent_task,
             report_task,
             http_task,
-        ],
+        ]
+        .into_iter()
+        .chain(ensure_task)
+        .collect(),
     })
+}
+
+/// How long one Dynamic Security command may take.
+const DYNSEC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where agents' broker logins are kept, from the config. With dynsec, the roles are set up
+/// before the server's main client connects (granting its own role drops its connections);
+/// when the broker does not answer in time, a task returned here keeps trying.
+async fn broker_accounts(
+    cfg: &ServerConfig,
+    client: &ClientSettings,
+    mqtt_addr: SocketAddr,
+) -> anyhow::Result<(BrokerAccounts, Option<JoinHandle<()>>)> {
+    let dynsec = match (&cfg.mqtt, cfg.mqtt_dynsec) {
+        (MqttConfig::Embedded { .. }, true) => {
+            anyhow::bail!("mqtt_dynsec needs an external Mosquitto broker (mqtt mode external)")
+        }
+        (MqttConfig::Embedded { .. }, false) => {
+            let login = client
+                .credentials
+                .clone()
+                .context("the embedded broker has no server login")?;
+            return Ok((
+                BrokerAccounts::Embedded {
+                    addr: mqtt_addr,
+                    login,
+                },
+                None,
+            ));
+        }
+        (MqttConfig::External { .. }, false) => return Ok((BrokerAccounts::StoreOnly, None)),
+        (MqttConfig::External { host, port, .. }, true) => {
+            let (user, password) = client.credentials.clone().context(
+                "mqtt_dynsec needs the server's MQTT username and password (a dynsec admin)",
+            )?;
+            DynsecClient::connect(host, *port, &user, &password, DYNSEC_TIMEOUT)
+        }
+    };
+    let first = tokio::time::timeout(2 * DYNSEC_TIMEOUT, dynsec.ensure()).await;
+    let retry = match first {
+        Ok(Ok(())) => None,
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => "no answer".to_owned(),
+            };
+            tracing::error!(error = %why, "dynsec roles not set up yet; retrying in the background");
+            let d = dynsec.clone();
+            Some(tokio::spawn(async move {
+                while let Err(e) = d.ensure().await {
+                    tracing::warn!(error = %e, "dynsec roles not set up yet");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                tracing::info!("dynsec roles set up");
+            }))
+        }
+    };
+    Ok((BrokerAccounts::Dynsec(dynsec), retry))
 }
 
 /// rumqttd binds on its own thread; wait until it accepts connections.

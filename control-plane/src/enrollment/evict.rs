@@ -12,7 +12,7 @@ fn agent_client_id(agent_id: &str) -> String {
 /// Take over `agent_id`'s client id on the embedded broker, which disconnects its session, then
 /// leave. A failure is logged: the revoked device can still not log in again or send anything
 /// the server accepts.
-pub(super) async fn evict(broker: SocketAddr, agent_id: &str, user: &str, password: &str) {
+pub(crate) async fn evict(broker: SocketAddr, agent_id: &str, user: &str, password: &str) {
     let mut opts = rumqttc::MqttOptions::new(
         agent_client_id(agent_id),
         broker.ip().to_string(),

@@ -5,7 +5,8 @@
 //! it made there. Redeeming the code gives the router that key and a fresh MQTT password, so a
 //! replaced device's old key and password stop working the moment the new one enrolls.
 //! Revoking clears both at once: ingest can no longer verify the agent's envelopes (the key does
-//! not parse) and the broker's login check matches no password.
+//! not parse) and the broker's login check matches no password. Logins on the broker itself
+//! (Mosquitto dynsec) go through [`crate::broker::BrokerAccounts`].
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, ManagerUp};
@@ -20,7 +21,7 @@ use std::net::SocketAddr;
 use uuid::Uuid;
 
 pub mod convergence;
-mod evict;
+pub(crate) mod evict;
 
 /// Length of an enrollment code (without the dashes shown every four characters): 16 characters
 /// of a 31-letter alphabet, about 79 bits.
@@ -36,9 +37,9 @@ pub struct EnrollmentSettings {
     pub mqtt_public_addr: Option<String>,
     /// Default lifetime of a new code, seconds.
     pub code_ttl_s: u64,
-    /// The server's own login on the embedded broker (`None` with an external broker), used to
-    /// evict a revoked agent's open session.
-    pub broker_login: Option<(String, String)>,
+    /// Where agents' broker logins live besides the store (embedded broker, dynsec, or nowhere
+    /// else); enrollment and revocation update them through it.
+    pub broker: crate::broker::BrokerAccounts,
 }
 
 impl Default for EnrollmentSettings {
@@ -46,21 +47,18 @@ impl Default for EnrollmentSettings {
         EnrollmentSettings {
             mqtt_public_addr: None,
             code_ttl_s: DEFAULT_CODE_TTL_S,
-            broker_login: None,
+            broker: crate::broker::BrokerAccounts::default(),
         }
     }
 }
 
-// The broker password never reaches a log line.
+// BrokerAccounts prints only its kind, never the server's broker password.
 impl std::fmt::Debug for EnrollmentSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnrollmentSettings")
             .field("mqtt_public_addr", &self.mqtt_public_addr)
             .field("code_ttl_s", &self.code_ttl_s)
-            .field(
-                "broker_login",
-                &self.broker_login.as_ref().map(|_| "<redacted>"),
-            )
+            .field("broker", &self.broker)
             .finish()
     }
 }
@@ -176,8 +174,9 @@ async fn revoke(
     Ok(Json(revoke_router(&state, &cur, id).await?))
 }
 
-/// Revoke router `id`'s agent as admin `cur` (audited by the store) and end its open broker
-/// session; the JSON route and the admin page both come here.
+/// Revoke router `id`'s agent as admin `cur` (audited by the store), then remove its broker
+/// login and end its open session; the JSON route and the admin page both come here. Revoking
+/// again is harmless, so a broker that failed the first time can be retried.
 pub(crate) async fn revoke_router(
     state: &AppState,
     cur: &crate::auth::CurrentUser,
@@ -188,11 +187,47 @@ pub(crate) async fn revoke_router(
         .revoke_router(id, &cur.user.username, now_ms())
         .await?;
     tracing::warn!(agent = %router.agent_id, by = %cur.user.username, "agent revoked");
-    if let Some((user, password)) = &state.settings.enrollment.broker_login {
-        // The broker checks passwords only at login: end the device's open session too.
-        evict::evict(state.settings.mqtt_addr, &router.agent_id, user, password).await;
+    if let Err(e) = state
+        .settings
+        .enrollment
+        .broker
+        .revoke(&router.agent_id)
+        .await
+    {
+        let message = format!(
+            "revoked in mtm (its messages are refused), but the broker did not remove its \
+             login: {e}; revoke again once the broker answers"
+        );
+        broker_failed(state, &cur.user.username, &router, "revoke", &e).await;
+        return Err(AppError::Conflict(message));
     }
     Ok(router)
+}
+
+/// Audit and log a broker account change that failed (the error names the command and the
+/// broker's reason, never a password).
+pub(crate) async fn broker_failed(
+    state: &AppState,
+    actor: &str,
+    router: &RouterRow,
+    operation: &str,
+    e: &crate::broker::BrokerError,
+) {
+    tracing::error!(agent = %router.agent_id, operation, error = %e, "broker account change failed");
+    let entry = crate::store::AuditEntry {
+        actor: actor.to_owned(),
+        action: "router.broker_account_failed".into(),
+        target: router.id.to_string(),
+        detail: serde_json::json!({
+            "agent_id": router.agent_id,
+            "operation": operation,
+            "broker": state.settings.enrollment.broker.kind(),
+            "error": e.to_string(),
+        }),
+    };
+    if let Err(audit) = state.store.audit(entry, now_ms()).await {
+        tracing::error!(error = %audit, "auditing the broker failure failed");
+    }
 }
 
 /// Body of `POST /api/enroll`, sent by `mtm-agent enroll`.
@@ -344,6 +379,23 @@ async fn enroll(
         }
     };
     state.limiter.succeeded(&account);
+    if let Err(e) = state
+        .settings
+        .enrollment
+        .broker
+        .issue(&router.agent_id, &password)
+        .await
+    {
+        broker_failed(&state, &router.agent_id, &router, "issue", &e).await;
+        return Err(EnrollError::new(
+            StatusCode::BAD_GATEWAY,
+            "broker",
+            format!(
+                "the code was accepted, but the MQTT broker did not take the new login: {e}; \
+                 ask an admin for a new code once the broker answers"
+            ),
+        ));
+    }
     tracing::info!(agent = %router.agent_id, addr, "agent enrolled");
     let (mqtt_host, mqtt_port) = broker_address(&state);
     Ok(Json(EnrollResponse {

@@ -56,6 +56,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 say "Build binaries used by end-to-end tests"
 cargo build --workspace --bins
+# The field-operations proof updates the agent to a second, really different build: the same
+# source stamped with another version, in its own target dir (tests/support next_agent_bin).
+MTM_AGENT_VERSION=0.1.1 cargo build -p mtm-agent --bin mtm-agent --target-dir "$CARGO_TARGET_DIR/agent-next"
 
 say "Tests"
 cargo test --workspace --no-fail-fast 2>&1 | tee /var/tmp/mtm-test.log

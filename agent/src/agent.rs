@@ -145,15 +145,10 @@ fn start_trial(cfg: &AgentConfig) -> Result<TrialStart, AgentError> {
             on_trial: Some(p),
             rolled_back: None,
         },
-        OnStart::RolledBack(p) => {
-            if let Err(e) = crate::upgrade::restore_release_record(exe) {
-                tracing::error!(error = %e, "restoring the release record failed");
-            }
-            TrialStart {
-                on_trial: None,
-                rolled_back: Some(p),
-            }
-        }
+        OnStart::RolledBack(p) => TrialStart {
+            on_trial: None,
+            rolled_back: Some(p),
+        },
     })
 }
 

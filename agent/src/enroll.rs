@@ -153,7 +153,7 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
     let body = serde_json::json!({
         "code": opts.code.trim(),
         "public_key_hex": public_key_hex,
-        "agent_version": env!("CARGO_PKG_VERSION"),
+        "agent_version": crate::upgrade::VERSION,
     })
     .to_string();
     let reply = http::post_json(
@@ -168,12 +168,16 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
     let (path, text) = match &opts.config {
         Some(p) => (
             p.clone(),
-            update_config(existing.as_deref().unwrap_or(""), &identity, &data_dir).map_err(
-                |message| EnrollError::Config {
-                    path: p.clone(),
-                    message,
-                },
-            )?,
+            update_config(
+                existing.as_deref().unwrap_or(""),
+                &identity,
+                &data_dir,
+                opts.server.trim(),
+            )
+            .map_err(|message| EnrollError::Config {
+                path: p.clone(),
+                message,
+            })?,
         ),
         None => (data_dir.join(ENROLLMENT_FILE), identity_toml(&identity)),
     };
@@ -252,9 +256,15 @@ fn read_reply(reply: &http::Response) -> Result<Identity, EnrollError> {
     }
 }
 
-/// `text` (an agent config, possibly empty) with the identity and `data_dir` set; every other
-/// key and comment kept.
-pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<String, String> {
+/// `text` (an agent config, possibly empty) with the identity and `data_dir` set, and
+/// `update_server` set to the server enrolled with unless the config names one; every other key
+/// and comment kept.
+pub fn update_config(
+    text: &str,
+    id: &Identity,
+    data_dir: &Path,
+    server: &str,
+) -> Result<String, String> {
     use toml_edit::{value, DocumentMut, Item, Table};
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         // The message may quote a line with a password: keep only the position.
@@ -263,6 +273,10 @@ pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<Strin
     doc["agent_id"] = value(id.agent_id.as_str());
     doc["data_dir"] = value(data_dir.display().to_string());
     doc["control_plane_key"] = value(id.control_plane_public_key.as_str());
+    // Updates come from the console the device enrolled with, unless the technician said else.
+    if !doc.contains_key("update_server") {
+        doc["update_server"] = value(server);
+    }
     if !doc.contains_key("mqtt") {
         doc["mqtt"] = Item::Table(Table::new());
     }

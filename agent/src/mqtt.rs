@@ -237,10 +237,7 @@ fn trial_passed(shared: &Shared) {
     };
     if let Some(p) = trial.take() {
         match crate::update::healthy(&shared.cfg.data_dir, crate::upgrade::exe_path()) {
-            Ok(()) => {
-                crate::upgrade::drop_prev_release_record(crate::upgrade::exe_path());
-                tracing::info!(version = %p.to_version, "update healthy; committed");
-            }
+            Ok(()) => tracing::info!(version = %p.to_version, "update healthy; committed"),
             Err(e) => tracing::error!(error = %e, "committing the update failed"),
         }
     }

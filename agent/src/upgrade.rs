@@ -1,14 +1,12 @@
 //! Carrying out an `UpdateAgent` command (issue #8): download the release from the control
 //! plane, check it with [`crate::update::verify`], install it atomically, record the trial, and
-//! ask the process to restart into it. Also the version this binary reports, and the trial's
-//! health check after the restart.
+//! ask the process to restart into it. Also the version this binary reports.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use mtm_common::{AgentUpdate, Command, CommandDone, CommandFailed, UpMessage};
-use sha2::{Digest, Sha256};
 
 use crate::config::AgentConfig;
 use crate::enroll::http;
@@ -21,16 +19,20 @@ pub const MAX_RELEASE: usize = 256 * 1024 * 1024;
 /// rolls it back.
 pub const TRIAL_S: i64 = 120;
 
-/// File beside the binary naming the release installed there (version and SHA-256), so an
-/// agent reports the version it was installed as, not only the one compiled in.
-pub const RELEASE_SUFFIX: &str = ".release.json";
-
 /// Exit status asking the supervisor (systemd `Restart=always`, a container restart policy)
 /// to start the binary again.
 pub const EXIT_RESTART: u8 = 75;
 
 static EXE: OnceLock<PathBuf> = OnceLock::new();
-static VERSION: OnceLock<String> = OnceLock::new();
+
+/// The version compiled into this binary: `MTM_AGENT_VERSION` at build time (release builds
+/// are stamped with the version they are signed as), else the crate version. It is what the
+/// agent reports, so a release signed as one version but built as another fails its trial
+/// (the restarted binary is neither the old nor the new version) and is rolled back.
+pub const VERSION: &str = match option_env!("MTM_AGENT_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
 
 /// The path this process was started from, read once at start (after an install the kernel
 /// calls the old inode "deleted", so it must not be read again later).
@@ -38,35 +40,9 @@ pub fn exe_path() -> &'static Path {
     EXE.get_or_init(|| std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mtm-agent")))
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Installed {
-    version: String,
-    sha256_hex: String,
-}
-
-fn release_file(exe: &Path) -> PathBuf {
-    let mut name = exe.file_name().unwrap_or_default().to_os_string();
-    name.push(RELEASE_SUFFIX);
-    exe.with_file_name(name)
-}
-
-/// The version this agent runs: the installed release's, when the file beside the binary names
-/// this binary's exact bytes; else the compiled-in `CARGO_PKG_VERSION`.
+/// The version this agent runs and reports: the one compiled in ([`VERSION`]).
 pub fn running_version() -> &'static str {
-    VERSION.get_or_init(|| {
-        let exe = exe_path();
-        let compiled = env!("CARGO_PKG_VERSION").to_owned();
-        let Ok(text) = std::fs::read_to_string(release_file(exe)) else {
-            return compiled;
-        };
-        let Ok(inst) = serde_json::from_str::<Installed>(&text) else {
-            return compiled;
-        };
-        match std::fs::read(exe) {
-            Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == inst.sha256_hex => inst.version,
-            _ => compiled,
-        }
-    })
+    VERSION
 }
 
 /// Download, verify and install `u`; the message to report. `Ok` means installed: the caller
@@ -134,13 +110,6 @@ pub async fn apply(
         .map_err(|e| fail(format!("update refused: {e}")))?;
     let exe = exe_path();
     update::install(exe, &binary).map_err(|e| fail(format!("install failed: {e}")))?;
-    let inst = Installed {
-        version: release.version.clone(),
-        sha256_hex: release.sha256_hex.to_lowercase(),
-    };
-    if let Err(e) = record_release(exe, &inst) {
-        tracing::warn!(error = %e, "recording the installed release failed");
-    }
     let pending = Pending {
         from_version: running.to_owned(),
         to_version: release.version.clone(),
@@ -156,48 +125,6 @@ pub async fn apply(
             release.version, release.target
         ),
     }))
-}
-
-fn prev_release_file(exe: &Path) -> PathBuf {
-    let mut name = release_file(exe).into_os_string();
-    name.push(".prev");
-    PathBuf::from(name)
-}
-
-// The previous record is kept (empty when there was none) so a rollback restores the version
-// the old binary reports.
-fn record_release(exe: &Path, inst: &Installed) -> std::io::Result<()> {
-    let current = release_file(exe);
-    let prev = prev_release_file(exe);
-    match std::fs::rename(&current, &prev) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&prev, "")?,
-        Err(e) => return Err(e),
-    }
-    let text = serde_json::to_string(inst).map_err(std::io::Error::other)?;
-    std::fs::write(current, text)
-}
-
-/// After [`update::rollback`]: put back the release record of the old binary.
-pub fn restore_release_record(exe: &Path) -> std::io::Result<()> {
-    let prev = prev_release_file(exe);
-    match std::fs::read(&prev) {
-        Ok(b) if b.is_empty() => {
-            std::fs::remove_file(&prev)?;
-            match std::fs::remove_file(release_file(exe)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            }
-        }
-        Ok(_) => std::fs::rename(prev, release_file(exe)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// After [`update::healthy`]: the old binary's record is no longer needed.
-pub fn drop_prev_release_record(exe: &Path) {
-    let _ = std::fs::remove_file(prev_release_file(exe));
 }
 
 async fn download(
@@ -265,29 +192,6 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn rollback_restores_the_reported_release() {
-        let dir = tempfile::tempdir().unwrap();
-        let exe = dir.path().join("mtm-agent");
-        let rec = |v: &str| Installed {
-            version: v.into(),
-            sha256_hex: "ab".into(),
-        };
-        // First update: no record before, so a rollback leaves none.
-        record_release(&exe, &rec("0.1.1")).unwrap();
-        restore_release_record(&exe).unwrap();
-        assert!(!release_file(&exe).exists());
-        // Second update over a recorded one: the rollback brings the old record back.
-        record_release(&exe, &rec("0.1.1")).unwrap();
-        drop_prev_release_record(&exe);
-        record_release(&exe, &rec("0.1.2")).unwrap();
-        restore_release_record(&exe).unwrap();
-        let back: Installed =
-            serde_json::from_str(&std::fs::read_to_string(release_file(&exe)).unwrap()).unwrap();
-        assert_eq!(back.version, "0.1.1");
-        assert!(!prev_release_file(&exe).exists());
     }
 
     #[tokio::test]

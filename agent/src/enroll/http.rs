@@ -166,7 +166,7 @@ pub async fn post_json(
         url.base_path,
         path,
         url.host_header(),
-        env!("CARGO_PKG_VERSION"),
+        crate::upgrade::VERSION,
         body.len()
     );
     let mut bytes = request.into_bytes();
@@ -229,7 +229,7 @@ pub async fn get(
         url.base_path,
         path,
         url.host_header(),
-        env!("CARGO_PKG_VERSION"),
+        crate::upgrade::VERSION,
     );
     let unreachable = |message: String| HttpError::Unreachable {
         host: url.host.clone(),

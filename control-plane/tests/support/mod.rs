@@ -26,6 +26,40 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The version stamped into [`next_agent_bin`]'s build.
+pub const NEXT_AGENT_VERSION: &str = "0.1.1";
+
+/// A second, really different build of `mtm-agent`: compiled with `MTM_AGENT_VERSION` =
+/// [`NEXT_AGENT_VERSION`] into its own target dir (`<target>/agent-next`, so it never
+/// invalidates the shared build), as a release is built. Runs cargo, which is a no-op when that
+/// build is current (`scripts/test.sh` builds it before the tests).
+pub fn next_agent_bin() -> PathBuf {
+    let server = PathBuf::from(env!("CARGO_BIN_EXE_mtm-server"));
+    // <target>/<profile>/mtm-server
+    let profile_dir = server.parent().expect("profile dir");
+    let target = profile_dir.parent().expect("target dir");
+    let next = target.join("agent-next");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "mtm-agent",
+            "--bin",
+            "mtm-agent",
+            "--target-dir",
+        ])
+        .arg(&next)
+        .env("MTM_AGENT_VERSION", NEXT_AGENT_VERSION)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo to build the second agent");
+    assert!(status.success(), "building the second agent failed");
+    let path = next.join("debug").join("mtm-agent");
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}
+
 /// A spawned binary whose stdout lines are collected, killed on drop.
 pub struct Proc {
     child: Child,
@@ -153,9 +187,24 @@ impl Api {
 
     /// POST JSON, asserting success.
     pub async fn post<T: DeserializeOwned>(&self, token: &str, path: &str, body: Value) -> T {
+        self.send(reqwest::Method::POST, token, path, body).await
+    }
+
+    /// PUT JSON, asserting success.
+    pub async fn put<T: DeserializeOwned>(&self, token: &str, path: &str, body: Value) -> T {
+        self.send(reqwest::Method::PUT, token, path, body).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> T {
         let r = self
             .http
-            .post(format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(token)
             .json(&body)
             .send()
@@ -163,8 +212,8 @@ impl Api {
             .unwrap();
         let status = r.status();
         let text = r.text().await.unwrap();
-        assert!(status.is_success(), "POST {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {path}: {e}: {text}"))
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
     }
 
     /// GET JSON, asserting success.

@@ -1,18 +1,20 @@
-//! Signed agent updates end to end (issue #8): the server in process, the real `mtm-agent`
-//! binary copied into a temp dir and run from there (so an update can replace it), a simulated
-//! router. An admin uploads a release signed offline with `mtm-server release sign`, rolls it out
-//! to the router; the agent downloads it with its MQTT credentials, verifies it, swaps its binary,
-//! re-execs (`run --exec-on-update`), and reports the new version; its trial is committed once
-//! its Hello is acknowledged. A tampered download and a release signed with another key are
-//! refused with the reason, and the running version keeps working (online, applying vouchers).
-//! A trial past its deadline is rolled back at the next start.
+//! The field-operations proof (issue #8), end to end against a running server (in process,
+//! embedded broker, SQLite), the real `mtm-agent` binary and a simulated router:
 //!
-//! The "second build" is the same bytes signed as version 0.1.1: building a really different
-//! agent binary would need a second full build (minutes on a 2-core runner, or disturbing the
-//! shared target dir). The agent reports the version of the signed release it installed (a
-//! `.release.json` beside the binary, believed only when its SHA-256 matches the running bytes).
+//! 1. an admin makes a router record and a one-time code; the technician's `mtm-agent enroll`
+//!    redeems it on the device, and `mtm-agent run` brings the router online;
+//! 2. an admin adds a package and then edits it: the signed catalog reaches the router as a
+//!    hotspot user profile, with the edit, and the console shows the router converged;
+//! 3. a release signed offline (`mtm-server release sign`) of a second, really different build of
+//!    the agent (stamped `MTM_AGENT_VERSION=0.1.1`, built into its own target dir) is rolled out:
+//!    the agent downloads it with its MQTT credentials, verifies it, swaps its binary, re-execs
+//!    (`run --exec-on-update`) and reports 0.1.1; its trial is committed;
+//! 4. a tampered download and a release signed with another key are refused with the reason,
+//!    and the running version keeps working (online, vouchers reach the router);
+//! 5. a trial past its deadline is rolled back to the previous build at the next start.
 //!
-//! Needs the binaries built (`cargo build -p mtm-agent`); fails, never skips, without them.
+//! Needs the binaries built (`cargo build --workspace --bins`); builds the second agent itself
+//! when it is not current. Fails, never skips.
 
 mod support;
 
@@ -22,9 +24,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use mtm_control_plane::store::{NewLocation, NewUser, Role};
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
-use mtm_routeros::sim::{SimConfig, Simulator};
+use mtm_routeros::sim::{SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
-use support::{bin, wait_for, Api, Proc};
+use support::{bin, next_agent_bin, wait_for, Api, Proc, NEXT_AGENT_VERSION};
+
+const AGENT: &str = "cafe-r1";
 
 fn run(path: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(path)
@@ -74,7 +78,7 @@ async fn router_field(api: &Api, admin: &str, field: &str) -> Value {
     let routers: Vec<Value> = api.get(admin, "/api/routers").await;
     routers
         .iter()
-        .find(|r| r["agent_id"] == "r1")
+        .find(|r| r["agent_id"] == AGENT)
         .map(|r| r[field].clone())
         .unwrap_or(Value::Null)
 }
@@ -98,7 +102,7 @@ async fn refused(api: &Api, admin: &str, db_url: &str, release: &str, why: &str)
         .post(
             admin,
             &format!("/api/releases/{release}/rollout"),
-            json!({"agent_ids": ["r1"]}),
+            json!({"agent_ids": [AGENT]}),
         )
         .await;
     let cmd = r["commands"][0]["command_id"].as_str().unwrap().to_owned();
@@ -109,8 +113,17 @@ async fn refused(api: &Api, admin: &str, db_url: &str, release: &str, why: &str)
     .await;
 }
 
+/// A profile's property on the simulated router, if the profile is there.
+fn profile_prop(sim: &SimHandle, profile: &str, prop: &str) -> Option<String> {
+    sim.with_state(|st| {
+        st.profile_by_name(profile)
+            .and_then(|p| p.props.get(prop).cloned())
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signed_update_installs_restarts_and_tampering_is_refused() {
+async fn enroll_push_a_package_and_update_the_agent() {
+    let next = next_agent_bin();
     let dir = tempfile::tempdir().unwrap();
     let cp_dir = dir.path().join("cp");
     let server = start(ServerConfig {
@@ -150,50 +163,66 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
     let api = Api::new(&server.http_addr().to_string());
     let admin = api.login("root", "admin-pass-123").await;
 
-    // The device: the agent binary in its own directory, its key, and a router record.
-    let dev = dir.path().join("device");
-    let data = dev.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let exe = dev.join("mtm-agent");
-    std::fs::copy(bin("mtm-agent"), &exe).unwrap();
-    let original = std::fs::read(&exe).unwrap();
-    let agent_pub = run(&exe, &["keygen", "--data-dir", data.to_str().unwrap()]);
-    let router: Value = api
-        .post(
-            &admin,
-            "/api/routers",
-            json!({"location_id": loc.id, "name": "R1", "agent_id": "r1",
-                   "public_key_hex": agent_pub.trim()}),
-        )
-        .await;
-    // The release key lives with the admin, not the server; agents pin its public half.
+    // The release key lives with the admin, offline; devices get its public half in their kit.
     let release_key = dir.path().join("release.key");
     let release_pub = run(
         &bin("mtm-server"),
         &["release", "keygen", "--out", release_key.to_str().unwrap()],
     );
-    let info: Value = api.get(&admin, "/api/system/info").await;
-    let mqtt = server.mqtt_addr();
+
+    // 1. Enrollment. The admin: a router record without a key, then a code for it.
+    let created: Value = api
+        .post(
+            &admin,
+            "/api/routers",
+            json!({"location_id": loc.id, "name": "R1", "agent_id": AGENT}),
+        )
+        .await;
+    let router_id = created["router"]["id"].as_str().unwrap().to_owned();
+    let issued: Value = api
+        .post(
+            &admin,
+            &format!("/api/routers/{router_id}/enrollment-code"),
+            json!({}),
+        )
+        .await;
+    let code = issued["code"].as_str().unwrap().to_owned();
+
+    // The technician: the agent binary in its own directory (so an update can replace it), a
+    // config with only the router part and the release key, then `enroll` and `run`.
+    let dev = dir.path().join("device");
+    let data = dev.join("data");
+    std::fs::create_dir_all(&dev).unwrap();
+    let exe = dev.join("mtm-agent");
+    std::fs::copy(bin("mtm-agent"), &exe).unwrap();
+    let original = std::fs::read(&exe).unwrap();
     let config = dev.join("agent.toml");
     std::fs::write(
         &config,
         format!(
-            "agent_id = \"r1\"\ndata_dir = {data:?}\ncontrol_plane_key = {cpk:?}\nstatus_listen = \"127.0.0.1:0\"\n\
-             release_key = {rk:?}\nupdate_server = \"http://{http}\"\n\
-             [mqtt]\nhost = \"{mh}\"\nport = {mp}\nusername = \"r1\"\npassword = {pw:?}\n\
+            "status_listen = \"127.0.0.1:0\"\nrelease_key = {rk:?}\n\
              [router]\naddr = \"{sim}\"\nusername = \"api\"\npassword = \"router-pass\"\n\
              [intervals]\nusage_poll_s = 1\nhealth_s = 1\n",
-            data = data.display().to_string(),
-            cpk = info["control_plane_public_key"].as_str().unwrap(),
             rk = release_pub.trim(),
-            http = server.http_addr(),
-            mh = mqtt.ip(),
-            mp = mqtt.port(),
-            pw = router["mqtt_password"].as_str().unwrap(),
             sim = sim.addr(),
         ),
     )
     .unwrap();
+    let out = run(
+        &exe,
+        &[
+            "enroll",
+            "--server",
+            &format!("http://{}", server.http_addr()),
+            "--code",
+            &code,
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains(&format!("enrolled as {AGENT}")), "{out}");
     let mut agent = Proc::spawn(
         exe.clone(),
         &[
@@ -206,30 +235,90 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
     .await;
     agent.line_after("status on ").await;
     let pid = agent.pid();
-    wait_for("r1 online at 0.1.0", Duration::from_secs(30), || async {
+    let base_version = mtm_agent::upgrade::VERSION;
+    assert_ne!(base_version, NEXT_AGENT_VERSION);
+    wait_for("the router online", Duration::from_secs(30), || async {
         router_field(&api, &admin, "online").await == true
-            && router_field(&api, &admin, "agent_version").await == "0.1.0"
+            && router_field(&api, &admin, "agent_version").await == base_version
     })
     .await;
 
-    // A signed 0.1.1, rolled out to r1: installed, restarted in place, reported.
-    let signed = sign(&release_key, "0.1.1", &exe);
-    let id = upload(&api, &admin, &signed, &original).await;
+    // 2. Packages. Added, then edited: the router's profile follows, and the console shows the
+    // router on the current catalog version.
+    let package: Value = api
+        .post(
+            &admin,
+            "/api/packages",
+            json!({"slug": "1h", "name": "One hour", "price_minor": 500, "currency": "USD",
+                   "limit_uptime_s": 3600, "shared_users": 1, "uses_password": false}),
+        )
+        .await;
+    wait_for(
+        "profile mtm-1h on the router",
+        Duration::from_secs(30),
+        || async { profile_prop(&sim, "mtm-1h", "shared-users").as_deref() == Some("1") },
+    )
+    .await;
+    let edited: Value = api
+        .put(
+            &admin,
+            &format!("/api/packages/{}", package["id"].as_str().unwrap()),
+            json!({"name": "One hour", "price_minor": 600, "limit_uptime_s": 3600,
+                   "limit_bytes_total": null, "rate_limit": "2M/4M", "shared_users": 2,
+                   "validity_s": null, "active": true}),
+        )
+        .await;
+    assert_eq!(edited["price_minor"], 600);
+    wait_for(
+        "the edit on the router",
+        Duration::from_secs(30),
+        || async {
+            profile_prop(&sim, "mtm-1h", "rate-limit").as_deref() == Some("2M/4M")
+                && profile_prop(&sim, "mtm-1h", "shared-users").as_deref() == Some("2")
+        },
+    )
+    .await;
+    let version = mtm_control_plane::packages::current_catalog(&*store)
+        .await
+        .unwrap()
+        .version;
+    wait_for(
+        "the router reports the catalog",
+        Duration::from_secs(30),
+        || async { router_field(&api, &admin, "catalog_version").await == version },
+    )
+    .await;
+
+    // 3. A signed release of the second build, rolled out to the router: installed, restarted
+    // in place, reported.
+    let next_bytes = std::fs::read(&next).unwrap();
+    assert_ne!(next_bytes, original, "the second build differs");
+    let signed = sign(&release_key, NEXT_AGENT_VERSION, &next);
+    let id = upload(&api, &admin, &signed, &next_bytes).await;
     let listed: Vec<Value> = api.get(&admin, "/api/releases").await;
     assert_eq!(listed[0]["sha256_hex"], signed["sha256_hex"]);
     let r: Value = api
         .post(
             &admin,
             &format!("/api/releases/{id}/rollout"),
-            json!({"agent_ids": ["r1"]}),
+            json!({"agent_ids": [AGENT]}),
         )
         .await;
     let cmd = r["commands"][0]["command_id"].as_str().unwrap().to_owned();
-    wait_for("r1 reports 0.1.1", Duration::from_secs(60), || async {
-        router_field(&api, &admin, "agent_version").await == "0.1.1"
-            && router_field(&api, &admin, "online").await == true
-    })
+    wait_for(
+        "the new version reported",
+        Duration::from_secs(60),
+        || async {
+            router_field(&api, &admin, "agent_version").await == NEXT_AGENT_VERSION
+                && router_field(&api, &admin, "online").await == true
+        },
+    )
     .await;
+    assert_eq!(
+        std::fs::read(&exe).unwrap(),
+        next_bytes,
+        "the new build in place"
+    );
     assert_eq!(
         agent.pid(),
         pid,
@@ -245,9 +334,9 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
     })
     .await;
 
-    // Tampered in storage (or on the way): the hash differs, refused, nothing installed.
-    let signed = sign(&release_key, "0.1.2", &exe);
-    let bad = upload(&api, &admin, &signed, &original).await;
+    // 4. Tampered in storage (or on the way): the hash differs, refused, nothing installed.
+    let signed = sign(&release_key, "0.1.2", &next);
+    let bad = upload(&api, &admin, &signed, &next_bytes).await;
     let stored = cp_dir.join("releases").join(format!("{bad}.bin"));
     let mut bytes = std::fs::read(&stored).unwrap();
     let mid = bytes.len() / 2;
@@ -261,23 +350,18 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
         &bin("mtm-server"),
         &["release", "keygen", "--out", other_key.to_str().unwrap()],
     );
-    let forged = sign(&other_key, "0.1.2", &exe);
-    let bad = upload(&api, &admin, &forged, &original).await;
+    let forged = sign(&other_key, "0.1.2", &next);
+    let bad = upload(&api, &admin, &forged, &next_bytes).await;
     refused(&api, &admin, &db_url, &bad, "signature").await;
 
-    // The old version keeps running: same binary, same version, online, applying vouchers.
-    assert_eq!(std::fs::read(&exe).unwrap(), original);
+    // The running version keeps working: same binary, same version, online, applying vouchers.
+    assert_eq!(std::fs::read(&exe).unwrap(), next_bytes);
     assert_eq!(agent.pid(), pid);
-    assert_eq!(router_field(&api, &admin, "agent_version").await, "0.1.1");
+    assert_eq!(
+        router_field(&api, &admin, "agent_version").await,
+        NEXT_AGENT_VERSION
+    );
     assert_eq!(router_field(&api, &admin, "online").await, true);
-    let package: Value = api
-        .post(
-            &admin,
-            "/api/packages",
-            json!({"slug": "1h", "name": "One hour", "price_minor": 500, "currency": "USD",
-                   "limit_uptime_s": 3600, "shared_users": 1, "uses_password": false}),
-        )
-        .await;
     api.post::<Value>(
         &admin,
         "/api/auth/register",
@@ -303,18 +387,23 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
     wait_for(
         "the voucher on the router",
         Duration::from_secs(30),
-        || async { sim.users().iter().any(|u| u.name == code) },
+        || async {
+            sim.users()
+                .iter()
+                .any(|u| u.name == code && u.profile.as_deref() == Some("mtm-1h"))
+        },
     )
     .await;
 
-    // A trial whose deadline passed while the new version never proved healthy (here: the
-    // agent was down past it): the next start puts the previous binary and its version back.
+    // 5. A trial whose deadline passed while the new version never proved healthy (here: the
+    // agent was down past it): the next start puts the previous build back, which reports its
+    // own version.
     agent.kill().await;
-    std::fs::copy(&exe, dev.join("mtm-agent.prev")).unwrap();
-    std::fs::write(dev.join("mtm-agent.release.json.prev"), "").unwrap();
+    // As an install leaves it: the previous binary beside the new one (copy keeps its mode).
+    std::fs::copy(bin("mtm-agent"), dev.join("mtm-agent.prev")).unwrap();
     let pending = mtm_agent::update::Pending {
-        from_version: "0.1.0".into(),
-        to_version: "0.1.1".into(),
+        from_version: base_version.into(),
+        to_version: NEXT_AGENT_VERSION.into(),
         deadline_ms: mtm_control_plane::store::now_ms() - 1,
     };
     mtm_agent::update::write_pending(&data, &pending).unwrap();
@@ -329,14 +418,15 @@ async fn signed_update_installs_restarts_and_tampering_is_refused() {
     )
     .await;
     wait_for(
-        "r1 rolled back to 0.1.0",
+        "rolled back to the first build",
         Duration::from_secs(60),
         || async {
-            router_field(&api, &admin, "agent_version").await == "0.1.0"
+            router_field(&api, &admin, "agent_version").await == base_version
                 && router_field(&api, &admin, "online").await == true
         },
     )
     .await;
+    assert_eq!(std::fs::read(&exe).unwrap(), original);
     assert!(!data.join(mtm_agent::update::PENDING_FILE).exists());
     assert!(!dev.join("mtm-agent.prev").exists());
 

@@ -93,6 +93,14 @@ pub struct Identity {
     pub mqtt_password: String,
     /// The control plane's public key, hex.
     pub control_plane_public_key: String,
+    /// The release public key (hex) when the server has one (`release.pub`); pinned only where
+    /// the device's config names none, which stays the stronger choice (it does not trust the
+    /// server for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_public_key: Option<String>,
+    /// Where updates are downloaded: the server enrolled with (set by the agent, not the reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_server: Option<String>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -104,6 +112,8 @@ impl std::fmt::Debug for Identity {
             .field("mqtt_username", &self.mqtt_username)
             .field("mqtt_password", &"<redacted>")
             .field("control_plane_public_key", &self.control_plane_public_key)
+            .field("release_public_key", &self.release_public_key)
+            .field("update_server", &self.update_server)
             .finish()
     }
 }
@@ -164,20 +174,17 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
         TIMEOUT,
     )
     .await?;
-    let identity = read_reply(&reply)?;
+    let mut identity = read_reply(&reply)?;
+    identity.update_server = Some(opts.server.trim().to_owned());
     let (path, text) = match &opts.config {
         Some(p) => (
             p.clone(),
-            update_config(
-                existing.as_deref().unwrap_or(""),
-                &identity,
-                &data_dir,
-                opts.server.trim(),
-            )
-            .map_err(|message| EnrollError::Config {
-                path: p.clone(),
-                message,
-            })?,
+            update_config(existing.as_deref().unwrap_or(""), &identity, &data_dir).map_err(
+                |message| EnrollError::Config {
+                    path: p.clone(),
+                    message,
+                },
+            )?,
         ),
         None => (data_dir.join(ENROLLMENT_FILE), identity_toml(&identity)),
     };
@@ -222,8 +229,13 @@ fn read_reply(reply: &http::Response) -> Result<Identity, EnrollError> {
                 status: 200,
                 message: "the reply is not an enrollment (is the URL the mtm server?)".into(),
             })?;
+        let bad_release_key = identity
+            .release_public_key
+            .as_deref()
+            .is_some_and(|k| mtm_common::keys::parse_public_key(k).is_err());
         if !mtm_common::topics::valid_agent_id(&identity.agent_id)
             || mtm_common::keys::parse_public_key(&identity.control_plane_public_key).is_err()
+            || bad_release_key
             || identity.mqtt_host.is_empty()
             || identity.mqtt_port == 0
         {
@@ -257,14 +269,9 @@ fn read_reply(reply: &http::Response) -> Result<Identity, EnrollError> {
 }
 
 /// `text` (an agent config, possibly empty) with the identity and `data_dir` set, and
-/// `update_server` set to the server enrolled with unless the config names one; every other key
-/// and comment kept.
-pub fn update_config(
-    text: &str,
-    id: &Identity,
-    data_dir: &Path,
-    server: &str,
-) -> Result<String, String> {
+/// `update_server` and `release_key` from the enrollment where the config names none; every
+/// other key and comment kept.
+pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<String, String> {
     use toml_edit::{value, DocumentMut, Item, Table};
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         // The message may quote a line with a password: keep only the position.
@@ -273,9 +280,12 @@ pub fn update_config(
     doc["agent_id"] = value(id.agent_id.as_str());
     doc["data_dir"] = value(data_dir.display().to_string());
     doc["control_plane_key"] = value(id.control_plane_public_key.as_str());
-    // Updates come from the console the device enrolled with, unless the technician said else.
-    if !doc.contains_key("update_server") {
-        doc["update_server"] = value(server);
+    // What the technician put in the config wins over what the server says.
+    if let (false, Some(server)) = (doc.contains_key("update_server"), &id.update_server) {
+        doc["update_server"] = value(server.as_str());
+    }
+    if let (false, Some(key)) = (doc.contains_key("release_key"), &id.release_public_key) {
+        doc["release_key"] = value(key.as_str());
     }
     if !doc.contains_key("mqtt") {
         doc["mqtt"] = Item::Table(Table::new());
@@ -380,4 +390,10 @@ pub fn apply_identity(cfg: &mut AgentConfig, id: &Identity) {
     cfg.mqtt.port = id.mqtt_port;
     cfg.mqtt.username = Some(id.mqtt_username.clone());
     cfg.mqtt.password = Some(id.mqtt_password.clone());
+    if cfg.update_server.is_none() {
+        cfg.update_server = id.update_server.clone();
+    }
+    if cfg.release_key.is_none() {
+        cfg.release_key = id.release_public_key.clone();
+    }
 }

@@ -373,3 +373,67 @@ async fn a_container_enrolls_at_first_start_from_its_environment() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("config: ok"));
     assert!(requests.try_recv().is_err(), "enrolled only once");
 }
+
+#[tokio::test]
+async fn update_settings_come_from_the_enrollment_unless_the_config_names_them() {
+    let cp = cp_key();
+    let server_release_key = cp_key();
+    let reply = |key: &str| {
+        let body = serde_json::json!({
+            "agent_id": "cafe-9", "mqtt_host": "broker.example", "mqtt_port": 8883,
+            "mqtt_username": "cafe-9", "mqtt_password": "mqtt-secret",
+            "control_plane_public_key": cp, "release_public_key": key,
+        })
+        .to_string();
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+
+    // Nothing in the config: the server's release key and the enrollment URL are taken.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.toml"), EXISTING).unwrap();
+    let (addr, _requests) = fake_server(reply(&server_release_key), None).await;
+    enroll(&opts(format!("http://{addr}"), dir.path()))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("agent.toml")).unwrap();
+    let cfg = mtm_agent::AgentConfig::from_toml(&text).unwrap();
+    assert_eq!(
+        cfg.release_key.as_deref(),
+        Some(server_release_key.as_str())
+    );
+    assert_eq!(cfg.update_server, Some(format!("http://{addr}")));
+
+    // The technician's kit names both: they stay.
+    let dir = tempfile::tempdir().unwrap();
+    let kit_key = cp_key();
+    std::fs::write(
+        dir.path().join("agent.toml"),
+        format!(
+            "release_key = {kit_key:?}\nupdate_server = \"https://updates.example\"\n{EXISTING}"
+        ),
+    )
+    .unwrap();
+    enroll(&opts(format!("http://{addr}"), dir.path()))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("agent.toml")).unwrap();
+    let cfg = mtm_agent::AgentConfig::from_toml(&text).unwrap();
+    assert_eq!(cfg.release_key.as_deref(), Some(kit_key.as_str()));
+    assert_eq!(
+        cfg.update_server.as_deref(),
+        Some("https://updates.example")
+    );
+
+    // A reply with a malformed release key is not an enrollment.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.toml"), EXISTING).unwrap();
+    let (addr, _requests) = fake_server(reply("not-a-key"), None).await;
+    let err = enroll(&opts(format!("http://{addr}"), dir.path()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("invalid"), "{err}");
+}

@@ -205,6 +205,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
                 mqtt_public_addr: cfg.mqtt_public_addr.clone(),
                 code_ttl_s: cfg.enrollment_code_ttl_s,
                 broker,
+                releases_dir: Some(cfg.data_dir.join("releases")),
             },
         }),
     };

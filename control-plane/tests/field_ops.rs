@@ -2,15 +2,17 @@
 //! embedded broker, SQLite), the real `mtm-agent` binary and a simulated router:
 //!
 //! 1. an admin makes a router record and a one-time code; the technician's `mtm-agent enroll`
-//!    redeems it on the device, and `mtm-agent run` brings the router online;
+//!    redeems it on the device (pinning the control plane's key and the release key the
+//!    server holds in `releases/release.pub`), and `mtm-agent run` brings the router online;
 //! 2. an admin adds a package and then edits it: the signed catalog reaches the router as a
 //!    hotspot user profile, with the edit, and the console shows the router converged;
 //! 3. a release signed offline (`mtm-server release sign`) of a second, really different build of
 //!    the agent (stamped `MTM_AGENT_VERSION=0.1.1`, built into its own target dir) is rolled out:
 //!    the agent downloads it with its MQTT credentials, verifies it, swaps its binary, re-execs
 //!    (`run --exec-on-update`) and reports 0.1.1; its trial is committed;
-//! 4. a tampered download and a release signed with another key are refused with the reason,
-//!    and the running version keeps working (online, vouchers reach the router);
+//! 4. a release signed with another key is refused at upload; a tampered download and a forged
+//!    signature put into the server's storage are refused by the agent with the reason, and the
+//!    running version keeps working (online, vouchers reach the router);
 //! 5. a trial past its deadline is rolled back to the previous build at the next start.
 //!
 //! Needs the binaries built (`cargo build --workspace --bins`); builds the second agent itself
@@ -64,13 +66,19 @@ fn sign(key: &Path, version: &str, binary: &Path) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-async fn upload(api: &Api, admin: &str, signed: &Value, binary: &[u8]) -> String {
-    let body = json!({
+/// The `POST /api/releases` body for `binary` signed as `signed` says.
+fn upload_body(signed: &Value, binary: &[u8]) -> Value {
+    json!({
         "version": signed["version"], "target": signed["target"],
         "signature_hex": signed["signature_hex"],
         "binary_base64": base64::engine::general_purpose::STANDARD.encode(binary),
-    });
-    let r: Value = api.post(admin, "/api/releases", body).await;
+    })
+}
+
+async fn upload(api: &Api, admin: &str, signed: &Value, binary: &[u8]) -> String {
+    let r: Value = api
+        .post(admin, "/api/releases", upload_body(signed, binary))
+        .await;
     r["id"].as_str().unwrap().to_owned()
 }
 
@@ -163,12 +171,15 @@ async fn enroll_push_a_package_and_update_the_agent() {
     let api = Api::new(&server.http_addr().to_string());
     let admin = api.login("root", "admin-pass-123").await;
 
-    // The release key lives with the admin, offline; devices get its public half in their kit.
+    // The release key lives with the admin, offline. Its public half goes into the server's
+    // releases folder (uploads are checked against it, and enrolling devices pin it).
     let release_key = dir.path().join("release.key");
     let release_pub = run(
         &bin("mtm-server"),
         &["release", "keygen", "--out", release_key.to_str().unwrap()],
     );
+    std::fs::create_dir_all(cp_dir.join("releases")).unwrap();
+    std::fs::write(cp_dir.join("releases").join("release.pub"), &release_pub).unwrap();
 
     // 1. Enrollment. The admin: a router record without a key, then a code for it.
     let created: Value = api
@@ -189,7 +200,7 @@ async fn enroll_push_a_package_and_update_the_agent() {
     let code = issued["code"].as_str().unwrap().to_owned();
 
     // The technician: the agent binary in its own directory (so an update can replace it), a
-    // config with only the router part and the release key, then `enroll` and `run`.
+    // config with only the router part, then `enroll` and `run`.
     let dev = dir.path().join("device");
     let data = dev.join("data");
     std::fs::create_dir_all(&dev).unwrap();
@@ -200,10 +211,9 @@ async fn enroll_push_a_package_and_update_the_agent() {
     std::fs::write(
         &config,
         format!(
-            "status_listen = \"127.0.0.1:0\"\nrelease_key = {rk:?}\n\
+            "status_listen = \"127.0.0.1:0\"\n\
              [router]\naddr = \"{sim}\"\nusername = \"api\"\npassword = \"router-pass\"\n\
              [intervals]\nusage_poll_s = 1\nhealth_s = 1\n",
-            rk = release_pub.trim(),
             sim = sim.addr(),
         ),
     )
@@ -223,6 +233,11 @@ async fn enroll_push_a_package_and_update_the_agent() {
         ],
     );
     assert!(out.contains(&format!("enrolled as {AGENT}")), "{out}");
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        written.contains(&format!("release_key = \"{}\"", release_pub.trim())),
+        "the release key pinned at enrollment: {written}"
+    );
     let mut agent = Proc::spawn(
         exe.clone(),
         &[
@@ -351,7 +366,25 @@ async fn enroll_push_a_package_and_update_the_agent() {
         &["release", "keygen", "--out", other_key.to_str().unwrap()],
     );
     let forged = sign(&other_key, "0.1.2", &next);
-    let bad = upload(&api, &admin, &forged, &next_bytes).await;
+    // The server, holding release.pub, refuses it at upload...
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/api/releases", server.http_addr()))
+        .bearer_auth(&admin)
+        .json(&upload_body(&forged, &next_bytes))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("signature"));
+    // ...and an agent does not rely on that: a forged signature put into the server's storage
+    // (a stolen server) is refused by the agent itself.
+    let genuine = sign(&release_key, "0.1.2", &next);
+    let bad = upload(&api, &admin, &genuine, &next_bytes).await;
+    let meta_path = cp_dir.join("releases").join(format!("{bad}.json"));
+    let mut meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["signature_hex"] = forged["signature_hex"].clone();
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
     refused(&api, &admin, &db_url, &bad, "signature").await;
 
     // The running version keeps working: same binary, same version, online, applying vouchers.

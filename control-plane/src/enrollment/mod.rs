@@ -40,6 +40,9 @@ pub struct EnrollmentSettings {
     /// Where agents' broker logins live besides the store (embedded broker, dynsec, or nowhere
     /// else); enrollment and revocation update them through it.
     pub broker: crate::broker::BrokerAccounts,
+    /// The releases folder, whose `release.pub` (when the admin put one there) is handed to
+    /// enrolling agents that have no release key of their own.
+    pub releases_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EnrollmentSettings {
@@ -48,6 +51,7 @@ impl Default for EnrollmentSettings {
             mqtt_public_addr: None,
             code_ttl_s: DEFAULT_CODE_TTL_S,
             broker: crate::broker::BrokerAccounts::default(),
+            releases_dir: None,
         }
     }
 }
@@ -59,6 +63,7 @@ impl std::fmt::Debug for EnrollmentSettings {
             .field("mqtt_public_addr", &self.mqtt_public_addr)
             .field("code_ttl_s", &self.code_ttl_s)
             .field("broker", &self.broker)
+            .field("releases_dir", &self.releases_dir)
             .finish()
     }
 }
@@ -258,6 +263,10 @@ pub struct EnrollResponse {
     pub mqtt_password: String,
     /// The control plane's public key, hex, for the agent to pin.
     pub control_plane_public_key: String,
+    /// The release public key, hex, when the server has one; an agent whose config names no
+    /// release key pins this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_public_key: Option<String>,
 }
 
 /// Why `POST /api/enroll` refused: a stable `reason` for the agent and a sentence for people.
@@ -405,7 +414,22 @@ async fn enroll(
         mqtt_username: router.agent_id,
         mqtt_password: password,
         control_plane_public_key: state.settings.control_plane_public_key.clone(),
+        release_public_key: release_public_key(&state),
     }))
+}
+
+/// The release public key to hand out, if the admin put one in the releases folder. A broken
+/// file does not stop an enrollment (the device can get its key from its kit); it is logged,
+/// and uploads refuse until it is fixed.
+fn release_public_key(state: &AppState) -> Option<String> {
+    let dir = state.settings.enrollment.releases_dir.as_deref()?;
+    match crate::releases::release_key(dir) {
+        Ok(key) => key.map(|k| mtm_common::keys::public_key_hex(&k)),
+        Err(e) => {
+            tracing::warn!(error = %e, "release.pub not handed to the enrolling agent");
+            None
+        }
+    }
 }
 
 /// The configured public broker address, or the one the broker is bound to.

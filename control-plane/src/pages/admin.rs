@@ -183,7 +183,12 @@ async fn create_router(
     Auth(cur, _): Auth<AdminOnly>,
     Form(form): Form<RouterForm>,
 ) -> AppResult<Response> {
-    let password = hex::encode(rand::random::<[u8; 24]>());
+    // Without a key the router waits for an enrollment code, which issues the login then.
+    let password = if form.public_key_hex.trim().is_empty() {
+        String::new()
+    } else {
+        hex::encode(rand::random::<[u8; 24]>())
+    };
     let made = state
         .store
         .create_router(NewRouter {
@@ -209,6 +214,15 @@ async fn create_router(
         serde_json::json!({"agent_id": router.agent_id, "location_id": router.location_id, "public_key_hex": router.public_key_hex}),
     )
     .await?;
+    if password.is_empty() {
+        return routers_page(&state, &cur, &Format::default(), None, None, None).await;
+    }
+    if let Err(e) =
+        crate::routers::issue_broker_login(&state, &cur.user.username, &router, &password).await
+    {
+        let m = user_error(e)?;
+        return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
+    }
     // Shown this once; only its hash is stored.
     let enrolled = serde_json::json!({
         "name": router.name, "agent_id": router.agent_id, "mqtt_password": password,

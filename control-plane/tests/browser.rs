@@ -10,21 +10,13 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use mtm_control_plane::demo::{Demo, DemoOptions, STAFF_PASSWORD};
+use mtm_control_plane::demo::STAFF_PASSWORD;
 use support::{browser::Browser, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_dispenses_a_voucher_and_sees_it_go_active() {
     let dir = tempfile::tempdir().unwrap();
-    let site = Demo::start(DemoOptions {
-        data_dir: dir.path().join("site"),
-        http_port: 0,
-        sites: 1,
-        customers: false,
-        usage_poll_s: 1,
-    })
-    .await
-    .unwrap();
+    let site = support::demo_site(dir.path()).await;
     let url = site.url();
     let browser = Browser::start().await;
     let c = &browser.client;

@@ -8,22 +8,14 @@
 mod support;
 
 use fantoccini::Locator;
-use mtm_control_plane::demo::{Demo, DemoOptions, ADMIN_PASSWORD, STAFF_PASSWORD};
+use mtm_control_plane::demo::{ADMIN_PASSWORD, STAFF_PASSWORD};
 use support::browser::Browser;
 use support::pages::{click, field, login, logout, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_edits_a_price_and_makes_an_enrollment_code() {
     let dir = tempfile::tempdir().unwrap();
-    let site = Demo::start(DemoOptions {
-        data_dir: dir.path().join("site"),
-        http_port: 0,
-        sites: 1,
-        customers: false,
-        usage_poll_s: 1,
-    })
-    .await
-    .unwrap();
+    let site = support::demo_site(dir.path()).await;
     let url = site.url();
     let browser = Browser::start().await;
     let c = &browser.client;

@@ -10,9 +10,7 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use mtm_control_plane::demo::{
-    Demo, DemoOptions, ADMIN_PASSWORD, MANAGER_PASSWORD, STAFF_PASSWORD,
-};
+use mtm_control_plane::demo::{Demo, ADMIN_PASSWORD, MANAGER_PASSWORD, STAFF_PASSWORD};
 use serde_json::{json, Value};
 use support::pages::{click, field, login, logout, text};
 use support::{browser::Browser, wait_for, Api};
@@ -22,15 +20,7 @@ const EVIL: &str = "<script>alert(1)</script>\"'";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_in_the_browser() {
     let dir = tempfile::tempdir().unwrap();
-    let site = Demo::start(DemoOptions {
-        data_dir: dir.path().join("site"),
-        http_port: 0,
-        sites: 1,
-        customers: false,
-        usage_poll_s: 1,
-    })
-    .await
-    .unwrap();
+    let site = support::demo_site(dir.path()).await;
     let url = site.url();
     let browser = Browser::start().await;
     let c = &browser.client;

@@ -10,7 +10,7 @@ mod support;
 
 use fantoccini::{Client, Locator};
 use mtm_common::release::Release;
-use mtm_control_plane::demo::{Demo, DemoOptions, ADMIN_PASSWORD};
+use mtm_control_plane::demo::ADMIN_PASSWORD;
 use mtm_control_plane::releases::RELEASE_KEY_FILE;
 use support::browser::Browser;
 use support::pages::{click, field, login, text};
@@ -31,15 +31,7 @@ async fn fill_upload(c: &Client, binary: &std::path::Path, version: &str, sig: &
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_uploads_a_signed_release_and_rolls_it_out_to_a_router() {
     let dir = tempfile::tempdir().unwrap();
-    let site = Demo::start(DemoOptions {
-        data_dir: dir.path().join("site"),
-        http_port: 0,
-        sites: 1,
-        customers: false,
-        usage_poll_s: 1,
-    })
-    .await
-    .unwrap();
+    let site = support::demo_site(dir.path()).await;
     let url = site.url();
     let releases = site.data_dir.join("releases");
     std::fs::create_dir_all(&releases).unwrap();

@@ -11,15 +11,11 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use mtm_control_plane::store::{
-    enrollment_code_hash, now_ms, NewLocation, NewRouter, NewUser, Role,
-};
-use mtm_control_plane::{start, MqttConfig, ServerConfig, ServerHandle};
+use mtm_control_plane::store::{enrollment_code_hash, now_ms, NewLocation, NewRouter};
+use mtm_control_plane::ServerHandle;
 use mtm_routeros::sim::{SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
 use support::{bin, wait_for, Api, Proc};
-
-const ADMIN_PW: &str = "admin-pass-123";
 
 fn agent(args: &[&str]) -> std::process::Output {
     std::process::Command::new(bin("mtm-agent"))
@@ -170,30 +166,12 @@ fn mqtt_creds(config: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enroll_run_refuse_revoke_and_replace() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(ServerConfig {
-        data_dir: dir.path().join("cp"),
-        http_bind: "127.0.0.1:0".parse().unwrap(),
-        mqtt: MqttConfig::Embedded {
-            bind: "127.0.0.1:0".parse().unwrap(),
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let (server, api, admin) = support::embedded_server(&dir.path().join("cp")).await;
     let store = server.store();
     let loc = store
         .create_location(NewLocation {
             name: "Cafe".into(),
             timezone: "UTC".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_user(NewUser {
-            username: "root".into(),
-            password: ADMIN_PW.into(),
-            role: Role::SuperAdmin,
-            location_ids: vec![],
         })
         .await
         .unwrap();
@@ -205,19 +183,8 @@ async fn enroll_run_refuse_revoke_and_replace() {
     .unwrap();
 
     // The admin: a router record without a key, then a code for it.
-    let api = Api::new(&server.http_addr().to_string());
-    let admin = api.login("root", ADMIN_PW).await;
-    let created: Value = api
-        .post(
-            &admin,
-            "/api/routers",
-            json!({"location_id": loc.id, "name": "R1", "agent_id": "cafe-e1"}),
-        )
-        .await;
-    let router_id = created["router"]["id"].as_str().unwrap().to_owned();
-    let code_path = format!("/api/routers/{router_id}/enrollment-code");
-    let issued: Value = api.post(&admin, &code_path, json!({})).await;
-    let code = issued["code"].as_str().unwrap().to_owned();
+    let (router_id, code) =
+        support::router_awaiting_enrollment(&api, &admin, &json!(loc.id), "cafe-e1").await;
 
     // The technician: enroll, then run.
     let (config, data) = device(&dir.path().join("pi-1"), &sim);
@@ -317,6 +284,7 @@ async fn enroll_run_refuse_revoke_and_replace() {
     run.kill().await;
 
     // A replacement device enrolls with a new code and runs.
+    let code_path = format!("/api/routers/{router_id}/enrollment-code");
     let issued: Value = api.post(&admin, &code_path, json!({"ttl_s": 600})).await;
     let code = issued["code"].as_str().unwrap().to_owned();
     let (config3, data3) = device(&dir.path().join("pi-2"), &sim);

@@ -14,14 +14,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use mtm_common::{keys, topics, DownMessage, Envelope, Health, UpMessage};
-use mtm_control_plane::store::{LogTable, NewUser, Role};
+use mtm_control_plane::store::LogTable;
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
-use support::{wait_for, Api};
+use support::wait_for;
 use tokio::sync::mpsc;
 
-const ADMIN_PW: &str = "admin-pass-123";
 const SERVER_USER: &str = "mtm-server";
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -220,20 +219,9 @@ async fn dynsec_accounts_follow_enrollment_and_revocation() {
     .await
     .expect("server starts and sets up its dynsec roles");
     let cp = keys::parse_public_key(&server.control_plane_public_key_hex()).unwrap();
-    server
-        .store()
-        .create_user(NewUser {
-            username: "root".into(),
-            password: ADMIN_PW.into(),
-            role: Role::SuperAdmin,
-            location_ids: vec![],
-        })
-        .await
-        .unwrap();
+    let (api, admin) = support::root_on(&server).await;
 
     // The admin makes a location, a router record and a code; the device redeems it.
-    let api = Api::new(&server.http_addr().to_string());
-    let admin = api.login("root", ADMIN_PW).await;
     let loc: Value = api
         .post(
             &admin,
@@ -242,25 +230,12 @@ async fn dynsec_accounts_follow_enrollment_and_revocation() {
         )
         .await;
     let agent_id = "cafe-dyn-1";
-    let router: Value = api
-        .post(
-            &admin,
-            "/api/routers",
-            json!({"location_id": loc["id"], "name": "R1", "agent_id": agent_id}),
-        )
-        .await;
-    let router_id = router["router"]["id"].as_str().unwrap().to_owned();
-    let code: Value = api
-        .post(
-            &admin,
-            &format!("/api/routers/{router_id}/enrollment-code"),
-            json!({}),
-        )
-        .await;
+    let (router_id, code) =
+        support::router_awaiting_enrollment(&api, &admin, &loc["id"], agent_id).await;
     let key = keys::generate_signing_key();
     let reply = reqwest::Client::new()
         .post(format!("http://{}/api/enroll", server.http_addr()))
-        .json(&json!({"code": code["code"], "agent_version": "test",
+        .json(&json!({"code": code, "agent_version": "test",
                       "public_key_hex": keys::public_key_hex(&key.verifying_key())}))
         .send()
         .await

@@ -24,8 +24,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
-use mtm_control_plane::store::{NewLocation, NewUser, Role};
-use mtm_control_plane::{start, MqttConfig, ServerConfig};
+use mtm_control_plane::store::NewLocation;
 use mtm_routeros::sim::{SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
 use support::{bin, next_agent_bin, wait_for, Api, Proc, NEXT_AGENT_VERSION};
@@ -134,16 +133,7 @@ async fn enroll_push_a_package_and_update_the_agent() {
     let next = next_agent_bin();
     let dir = tempfile::tempdir().unwrap();
     let cp_dir = dir.path().join("cp");
-    let server = start(ServerConfig {
-        data_dir: cp_dir.clone(),
-        http_bind: "127.0.0.1:0".parse().unwrap(),
-        mqtt: MqttConfig::Embedded {
-            bind: "127.0.0.1:0".parse().unwrap(),
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let (server, api, admin) = support::embedded_server(&cp_dir).await;
     let db_url = format!("sqlite://{}", cp_dir.join("mtm.db").display());
     let store = server.store();
     let loc = store
@@ -153,23 +143,12 @@ async fn enroll_push_a_package_and_update_the_agent() {
         })
         .await
         .unwrap();
-    store
-        .create_user(NewUser {
-            username: "root".into(),
-            password: "admin-pass-123".into(),
-            role: Role::SuperAdmin,
-            location_ids: vec![],
-        })
-        .await
-        .unwrap();
     let sim = Simulator::start(SimConfig {
         logins: vec![("api".into(), "router-pass".into())],
         ..SimConfig::default()
     })
     .await
     .unwrap();
-    let api = Api::new(&server.http_addr().to_string());
-    let admin = api.login("root", "admin-pass-123").await;
 
     // The release key lives with the admin, offline. Its public half goes into the server's
     // releases folder (uploads are checked against it, and enrolling devices pin it).
@@ -182,22 +161,7 @@ async fn enroll_push_a_package_and_update_the_agent() {
     std::fs::write(cp_dir.join("releases").join("release.pub"), &release_pub).unwrap();
 
     // 1. Enrollment. The admin: a router record without a key, then a code for it.
-    let created: Value = api
-        .post(
-            &admin,
-            "/api/routers",
-            json!({"location_id": loc.id, "name": "R1", "agent_id": AGENT}),
-        )
-        .await;
-    let router_id = created["router"]["id"].as_str().unwrap().to_owned();
-    let issued: Value = api
-        .post(
-            &admin,
-            &format!("/api/routers/{router_id}/enrollment-code"),
-            json!({}),
-        )
-        .await;
-    let code = issued["code"].as_str().unwrap().to_owned();
+    let (_, code) = support::router_awaiting_enrollment(&api, &admin, &json!(loc.id), AGENT).await;
 
     // The technician: the agent binary in its own directory (so an update can replace it), a
     // config with only the router part, then `enroll` and `run`.

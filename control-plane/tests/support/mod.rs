@@ -233,3 +233,84 @@ impl Api {
 }
 pub mod browser;
 pub mod pages;
+
+/// The one-site demo (server, a simulated router and its agent, in this process) that the
+/// browser tests drive, in `dir/site`.
+pub async fn demo_site(dir: &std::path::Path) -> mtm_control_plane::demo::Demo {
+    mtm_control_plane::demo::Demo::start(mtm_control_plane::demo::DemoOptions {
+        data_dir: dir.join("site"),
+        http_port: 0,
+        sites: 1,
+        customers: false,
+        usage_poll_s: 1,
+    })
+    .await
+    .expect("the demo site starts")
+}
+
+/// Password of the super admin [`embedded_server`] makes.
+pub const ROOT_PASSWORD: &str = "admin-pass-123";
+
+/// A server in this process on `data_dir` (SQLite, embedded broker, loopback ports) with a
+/// super admin `root`, its API client and `root`'s token.
+pub async fn embedded_server(
+    data_dir: &std::path::Path,
+) -> (mtm_control_plane::ServerHandle, Api, String) {
+    let server = mtm_control_plane::start(mtm_control_plane::ServerConfig {
+        data_dir: data_dir.to_owned(),
+        http_bind: "127.0.0.1:0".parse().unwrap(),
+        mqtt: mtm_control_plane::MqttConfig::Embedded {
+            bind: "127.0.0.1:0".parse().unwrap(),
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("the server starts");
+    let (api, root) = root_on(&server).await;
+    (server, api, root)
+}
+
+/// Make the super admin `root` ([`ROOT_PASSWORD`]) on `server`; its API client and token.
+pub async fn root_on(server: &mtm_control_plane::ServerHandle) -> (Api, String) {
+    use mtm_control_plane::store::{NewUser, Role};
+    server
+        .store()
+        .create_user(NewUser {
+            username: "root".into(),
+            password: ROOT_PASSWORD.into(),
+            role: Role::SuperAdmin,
+            location_ids: vec![],
+        })
+        .await
+        .unwrap();
+    let api = Api::new(&server.http_addr().to_string());
+    let token = api.login("root", ROOT_PASSWORD).await;
+    (api, token)
+}
+
+/// An admin's first steps for a new device: a router record without a key at `location_id`,
+/// then a one-time enrollment code for it. Returns (router id, code).
+pub async fn router_awaiting_enrollment(
+    api: &Api,
+    admin: &str,
+    location_id: &Value,
+    agent_id: &str,
+) -> (String, String) {
+    let created: Value = api
+        .post(
+            admin,
+            "/api/routers",
+            json!({"location_id": location_id, "name": format!("{agent_id} router"),
+                   "agent_id": agent_id}),
+        )
+        .await;
+    let router_id = created["router"]["id"].as_str().unwrap().to_owned();
+    let issued: Value = api
+        .post(
+            admin,
+            &format!("/api/routers/{router_id}/enrollment-code"),
+            json!({}),
+        )
+        .await;
+    (router_id, issued["code"].as_str().unwrap().to_owned())
+}

@@ -94,7 +94,13 @@ for name, svc in services.items():
         sys.exit(f"compose.yaml: service {name} has neither image nor build")
     build = svc.get("build")
     if build:
-        ctx = os.path.normpath(os.path.join("deploy", build["context"]))
+        ctx = build["context"]
+        m = re.fullmatch(r"\$\{(\w+):-([^}]*)\}", ctx)
+        if m:
+            ctx = os.environ.get(m[1]) or m[2]
+        # An absolute context is scripts/cross-build.sh's output (maybe not built yet), which gets
+        # copies of deploy/'s Containerfiles: check the source instead.
+        ctx = "deploy" if os.path.isabs(ctx) else os.path.normpath(os.path.join("deploy", ctx))
         if not os.path.isfile(os.path.join(ctx, build["dockerfile"])):
             sys.exit(f"compose.yaml: {name}: {build['dockerfile']} not found in context {ctx}")
     for vol in svc.get("volumes", []):

@@ -211,14 +211,12 @@ for arch in arm64 arm/v7; do
 done
 
 if [ "$bin" = mtm-agent ]; then
-  # The RouterOS container contract: the image's base config (deploy/Containerfile.agent) plus the
+  # The RouterOS container contract: the image's base config (deploy/agent-container.toml) plus the
   # env list firmware-config/container.rsc sets, plus the identity enrollment provides, must be a
   # config the real agent accepts and works with. Test-only overrides: the router and data dir.
-  say "container config (Containerfile.agent + container.rsc env list) under qemu-aarch64"
-  base="$work/container-agent.toml"
-  awk '/^COPY <<EOT \/etc\/mtm-agent\/agent.toml$/ { on = 1; next } on && /^EOT$/ { exit } on { print }' \
-    deploy/Containerfile.agent >"$base"
-  [ -s "$base" ] || die "no base agent config found in deploy/Containerfile.agent"
+  say "container config (agent-container.toml + container.rsc env list) under qemu-aarch64"
+  base=deploy/agent-container.toml
+  [ -s "$base" ] || die "no base agent config in $base"
   env_args=()
   while IFS=$'\t' read -r k v; do
     v="${v//\{\{api_user\}\}/api}"

@@ -88,6 +88,14 @@ plat_arch() { case "$1" in amd64) echo amd64 ;; arm64) echo arm64 ;; arm/v7) ech
 plat_variant() { case "$1" in arm/v7) echo v7 ;; *) echo "" ;; esac; }
 plat_suffix() { echo "${1//\//}"; }
 
+# Image IDs the tags held before this run: removed at the end once the tags point to the new ones,
+# so repeated runs do not pile up untagged images (only these, never other people's).
+old_ids=()
+for image in "mtm-agent:$version-amd64" "mtm-agent:$version-arm64" "mtm-agent:$version-armv7" \
+  "mtm-server:$version"; do
+  id="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null)" && old_ids+=("$id")
+done
+
 say "agent images (buildah, FROM scratch)"
 mkdir -p "$images"
 list="localhost/mtm-agent:$version"
@@ -222,6 +230,11 @@ if out="$(agent_run wrong-password)"; then
 fi
 grep -q '^router: FAILED' <<<"$out" || die "agent check failed, but not on the router login: $out"
 echo "   check (wrong router password): refused, as it should be"
+
+in_use="$(docker image ls -q --no-trunc --filter dangling=false)"
+for id in "${old_ids[@]}"; do
+  grep -qx "$id" <<<"$in_use" || docker rmi "$id" >/dev/null 2>&1 || true
+done
 
 say "image sizes"
 docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "^mtm-(agent|server):$version" | sort \

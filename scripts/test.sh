@@ -65,3 +65,6 @@ cargo test --workspace --no-fail-fast 2>&1 | tee /var/tmp/mtm-test.log
 
 say "Static agent builds for the devices, run under qemu-user against the simulator"
 scripts/qemu-smoke.sh
+
+say "Container images: build, inspect and run them (buildah, docker)"
+scripts/image-smoke.sh

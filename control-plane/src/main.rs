@@ -87,13 +87,18 @@ enum AuditCmd {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,rumqttd=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // JSON lines for log collectors (compose, journald forwarding); text for people.
+    if std::env::var("MTM_LOG_JSON").is_ok_and(|v| v == "true" || v == "1") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     match cli.command {
         Cmd::Serve(c) => {
@@ -105,9 +110,7 @@ async fn main() -> anyhow::Result<()> {
                 "control plane key {}",
                 handle.control_plane_public_key_hex()
             );
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
+            stop_requested().await?;
             handle.shutdown().await;
         }
         Cmd::Migrate(c) => {
@@ -224,4 +227,17 @@ fn release_key(path: &std::path::Path) -> anyhow::Result<ed25519_dalek::SigningK
         .and_then(|b| b.try_into().ok())
         .with_context(|| format!("{} must hold 32 bytes of hex", path.display()))?;
     Ok(ed25519_dalek::SigningKey::from_bytes(&bytes))
+}
+
+/// Resolves on Ctrl-C (a terminal) or SIGTERM (`systemctl stop`, `docker stop`), so both shut
+/// the server down cleanly: the HTTP server drains and the broker connection closes.
+async fn stop_requested() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping");
+    Ok(())
 }

@@ -74,9 +74,15 @@ async fn migrate_create_admin_verify_and_serve() {
         .await
         .unwrap();
     let ok = r.status().is_success();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    // SIGTERM (systemctl stop, docker stop) shuts it down cleanly, like Ctrl-C.
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = server.wait().unwrap();
     assert!(ok);
+    assert!(status.success(), "exit after SIGTERM: {status}");
 
     // Someone edits the audit log behind the triggers' back: verify names the row.
     let url = format!("sqlite://{}/mtm.db", data.display());

@@ -55,6 +55,18 @@ enum Cmd {
     Enroll(EnrollArgs),
     /// Print the RouterOS scripts of firmware-config/ filled in for one site.
     RouterScript(RouterScriptArgs),
+    /// For the supervisor after the service ended (systemd `ExecStopPost=`, which sets
+    /// SERVICE_RESULT, EXIT_CODE and EXIT_STATUS): if an update is on trial and the service
+    /// failed, put the previous binary back. Run it from another copy of the agent than the one
+    /// on trial.
+    RollbackIfFailed {
+        /// The binary the service runs (its `.prev` is put back).
+        #[arg(long)]
+        exe: PathBuf,
+        /// The agent's data directory (holds the trial marker).
+        #[arg(long, env = "MTM_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -204,6 +216,23 @@ async fn real_main(cli: Cli) -> anyhow::Result<Option<bool>> {
         Cmd::Check { config } => check(&config).await.map(|()| None),
         Cmd::Enroll(a) => enroll(a).await.map(|()| None),
         Cmd::RouterScript(a) => router_script(a).map(|()| None),
+        Cmd::RollbackIfFailed { exe, data_dir } => {
+            let var = |k: &str| std::env::var(k).unwrap_or_default();
+            let exit = mtm_agent::update::ServiceExit {
+                result: var("SERVICE_RESULT"),
+                code: var("EXIT_CODE"),
+                status: var("EXIT_STATUS"),
+            };
+            let rolled = mtm_agent::update::rollback_if_failed(&data_dir, &exe, &exit)
+                .with_context(|| format!("putting back {}.prev", exe.display()))?;
+            if rolled {
+                eprintln!(
+                    "mtm-agent: the binary on trial failed ({} {} {}); the previous one is back",
+                    exit.result, exit.code, exit.status
+                );
+            }
+            Ok(None)
+        }
         Cmd::Status { addr } => {
             let (code, body) = mtm_agent::status::get(&addr, "/status")
                 .await

@@ -227,6 +227,46 @@ pub fn healthy(data_dir: &Path, exe: &Path) -> Result<(), UpdateError> {
     }
 }
 
+/// How the supervisor saw the service end: systemd's `SERVICE_RESULT`, `EXIT_CODE` and
+/// `EXIT_STATUS` in `ExecStopPost=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceExit {
+    /// `success`, `exit-code`, `signal`, `core-dump`, `timeout`, ...
+    pub result: String,
+    /// `exited`, `killed` or `dumped`.
+    pub code: String,
+    /// The exit status or the signal's name.
+    pub status: String,
+}
+
+/// Whether a service end means the binary on trial failed: anything but a clean stop or the
+/// agent asking to be restarted into a new binary ([`crate::upgrade::EXIT_RESTART`]). It covers
+/// what the agent's own trial cannot: a new binary that does not start at all (systemd reports
+/// `203/EXEC` for a wrong architecture), crashes before its trial begins (`dumped`, `ABRT`), or
+/// refuses its config.
+pub fn failed_on_trial(exit: &ServiceExit) -> bool {
+    let restart = crate::upgrade::EXIT_RESTART.to_string();
+    let clean = exit.result == "success"
+        || (exit.code == "exited" && (exit.status == "0" || exit.status == restart));
+    !clean
+}
+
+/// For the supervisor (`mtm-agent rollback-if-failed`, run by systemd after the service ended,
+/// from a binary other than the one on trial): when an update is on trial in `data_dir` and
+/// the service ended as [`failed_on_trial`] says, put the previous binary back in place of
+/// `exe`. The trial marker stays: the old binary, started next, finds it names its own version
+/// and carries on. Returns whether it rolled back.
+pub fn rollback_if_failed(
+    data_dir: &Path,
+    exe: &Path,
+    exit: &ServiceExit,
+) -> Result<bool, UpdateError> {
+    if !data_dir.join(PENDING_FILE).exists() || !failed_on_trial(exit) {
+        return Ok(false);
+    }
+    rollback(exe)
+}
+
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod tests;

@@ -128,3 +128,53 @@ fn a_trial_that_misses_its_deadline_rolls_back_at_the_next_start() {
     );
     assert_eq!(std::fs::read(&exe).unwrap(), b"new");
 }
+
+fn exit(result: &str, code: &str, status: &str) -> ServiceExit {
+    ServiceExit {
+        result: result.into(),
+        code: code.into(),
+        status: status.into(),
+    }
+}
+
+#[test]
+fn the_supervisor_puts_back_a_binary_that_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("mtm-agent");
+    std::fs::write(&exe, b"old").unwrap();
+    let p = Pending {
+        from_version: "0.1.0".into(),
+        to_version: "0.2.0".into(),
+        deadline_ms: 1_000,
+    };
+
+    // The old binary exits 75 after installing: that is the restart into the new one.
+    install(&exe, b"new").unwrap();
+    write_pending(dir.path(), &p).unwrap();
+    let restart = exit("exit-code", "exited", "75");
+    assert!(!rollback_if_failed(dir.path(), &exe, &restart).unwrap());
+    assert_eq!(std::fs::read(&exe).unwrap(), b"new");
+    // A clean stop (systemctl stop) is not a failure either.
+    let stopped = exit("success", "killed", "TERM");
+    assert!(!rollback_if_failed(dir.path(), &exe, &stopped).unwrap());
+
+    // The new binary cannot be executed (wrong architecture): systemd says 203/EXEC.
+    let cannot_exec = exit("exit-code", "exited", "203");
+    assert!(rollback_if_failed(dir.path(), &exe, &cannot_exec).unwrap());
+    assert_eq!(std::fs::read(&exe).unwrap(), b"old");
+    // The marker stays for the old binary, which then carries on normally.
+    assert_eq!(
+        on_start(dir.path(), &exe, "0.1.0", 500).unwrap(),
+        OnStart::Normal
+    );
+
+    // A crash (abort) on trial also rolls back; with nothing on trial, nothing happens.
+    install(&exe, b"new").unwrap();
+    write_pending(dir.path(), &p).unwrap();
+    assert!(rollback_if_failed(dir.path(), &exe, &exit("core-dump", "dumped", "ABRT")).unwrap());
+    assert_eq!(std::fs::read(&exe).unwrap(), b"old");
+    std::fs::remove_file(dir.path().join(PENDING_FILE)).unwrap();
+    install(&exe, b"newer").unwrap();
+    assert!(!rollback_if_failed(dir.path(), &exe, &exit("signal", "killed", "SEGV")).unwrap());
+    assert_eq!(std::fs::read(&exe).unwrap(), b"newer");
+}

@@ -1,4 +1,4 @@
-//! The `mtm-agent` subcommands: keygen, check, status.
+//! The `mtm-agent` subcommands: keygen, check, status, rollback-if-failed.
 
 mod common;
 
@@ -120,4 +120,43 @@ async fn status_endpoint_and_status_command() {
     agent.shutdown().await;
     router.shutdown().await;
     forget_session(MOSQUITTO, &id).await;
+}
+
+/// `rollback-if-failed` as systemd's `ExecStopPost=` runs it: the service's exit in the
+/// environment, an update on trial in the data dir.
+#[test]
+fn rollback_if_failed_reads_the_service_exit_from_systemd() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("mtm-agent");
+    std::fs::write(&exe, b"old").unwrap();
+    mtm_agent::update::install(&exe, b"new").unwrap();
+    let pending = mtm_agent::update::Pending {
+        from_version: "0.1.0".into(),
+        to_version: "0.2.0".into(),
+        deadline_ms: i64::MAX,
+    };
+    mtm_agent::update::write_pending(dir.path(), &pending).unwrap();
+    let run = |result: &str, code: &str, status: &str| {
+        Command::new(env!("CARGO_BIN_EXE_mtm-agent"))
+            .args(["rollback-if-failed", "--exe", exe.to_str().unwrap()])
+            .env("MTM_DATA_DIR", dir.path())
+            .env("SERVICE_RESULT", result)
+            .env("EXIT_CODE", code)
+            .env("EXIT_STATUS", status)
+            .output()
+            .unwrap()
+    };
+    // The old binary's exit 75 (restart into the new one) leaves the new one in place.
+    let out = run("exit-code", "exited", "75");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(&exe).unwrap(), b"new");
+    // The new one could not be executed: the previous one is back, and it says so.
+    let out = run("exit-code", "exited", "203");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(&exe).unwrap(), b"old");
+    assert!(
+        text(&out).contains("previous one is back"),
+        "{}",
+        text(&out)
+    );
 }

@@ -13,7 +13,8 @@
 # binary has the `enroll` subcommand, and enables the service.
 #
 # Idempotent: run it again at any time. The binary is reinstalled only when the boot-partition
-# copy changed since the last install (so a signed self-update is not reverted by the old file);
+# copy changed since the last install (so a signed self-update, which replaces the service's
+# copy under /var/lib/mtm-agent/bin, is not reverted by the old file);
 # a config or enrollment code is removed from the FAT boot partition once installed/used, because
 # anyone holding the SD card could read it there.
 # Environment: MTM_BOOT_DIR overrides the folder (also used by tests); MTM_ROOT prefixes every
@@ -72,6 +73,10 @@ if [ -n "$src" ]; then
     mkdir -p "$(dirname "$bin_dst")"
     mv -f "$tmp" "$bin_dst"
     printf '%s\n' "$sum" >"$marker_dir/binary.sha256"
+    # The service runs a copy in the state directory (self-updates replace it); a binary the
+    # technician brings wins, so drop that copy and the unit seeds it again from this one.
+    rm -f "$root/var/lib/mtm-agent/bin/mtm-agent" "$root/var/lib/mtm-agent/bin/mtm-agent.prev" \
+      "$root/var/lib/mtm-agent/update-pending.json"
     log "installed $src as $bin_dst"
   else
     log "binary unchanged since the last install"

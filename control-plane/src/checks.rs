@@ -1,10 +1,11 @@
 //! Runs the `reconcile` checks when their evidence arrives and stores what they find as alerts.
 //! So far: every `Inventory` an agent sends (rogue, tampered and missing tokens) and every
-//! `Usage` report (reused tokens, rogue users seen only in usage).
+//! `Usage` report (reused tokens, rogue users seen only in usage). A rogue alert names the
+//! shifts on duty at the router's location when the user could have been sold.
 
 use crate::reconcile::{
-    check_inventory, check_missing, check_usage, Finding, InventoryKeys, IssuedIndex,
-    ReconcileConfig, RouterRef,
+    attribute, check_inventory, check_missing, check_usage, needs_duty, sale_window, DutyShift,
+    Finding, InventoryKeys, IssuedIndex, ReconcileConfig, RouterRef,
 };
 use crate::store::{now_ms, Store, StoreError};
 use mtm_common::{Inventory, UsageReport};
@@ -40,6 +41,7 @@ pub async fn after_inventory(
     let config = ReconcileConfig::default();
     let mut findings = check_inventory(&who, inventory, taken_at, &index, &config);
     findings.extend(check_missing(&who, inventory, taken_at, &expected));
+    attribute_rogues(store, router.location_id, taken_at, &mut findings).await?;
     raise_all(store, agent_id, &findings).await
 }
 
@@ -100,8 +102,61 @@ pub async fn after_usage(
         location_id: Some(router.location_id),
     };
     let index = IssuedIndex::new(tokens);
-    let findings = check_usage(&who, report, taken_at, &index, &ReconcileConfig::default());
+    let mut findings = check_usage(&who, report, taken_at, &index, &ReconcileConfig::default());
+    attribute_rogues(store, router.location_id, taken_at, &mut findings).await?;
     raise_all(store, agent_id, &findings).await
+}
+
+/// Attribute each rogue finding of a report taken at `taken_at` to the shifts open at
+/// `location_id` in its sale window (see `reconcile::attribute`). One query covers every
+/// rogue finding of the report; reports without one cost nothing.
+async fn attribute_rogues(
+    store: &dyn Store,
+    location_id: Uuid,
+    taken_at: i64,
+    findings: &mut [Finding],
+) -> Result<(), StoreError> {
+    let windows: Vec<(usize, (i64, i64))> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| needs_duty(f))
+        .map(|(i, f)| (i, sale_window(f, taken_at)))
+        .collect();
+    let Some(from) = windows.iter().map(|(_, (from, _))| *from).min() else {
+        return Ok(());
+    };
+    let shifts = store
+        .shifts_overlapping(location_id, from, taken_at)
+        .await?;
+    let mut names: HashMap<Uuid, String> = HashMap::new();
+    let mut duty = Vec::with_capacity(shifts.len());
+    for s in shifts {
+        let staff = match names.get(&s.staff_id) {
+            Some(n) => n.clone(),
+            None => {
+                // A deleted user still has an id worth showing.
+                let n = store
+                    .user(s.staff_id)
+                    .await?
+                    .map_or_else(|| s.staff_id.to_string(), |u| u.username);
+                names.insert(s.staff_id, n.clone());
+                n
+            }
+        };
+        duty.push(DutyShift {
+            shift_id: s.id,
+            staff_id: s.staff_id,
+            staff,
+            opened_at: s.opened_at,
+            closed_at: s.closed_at,
+        });
+    }
+    for (i, (from, to)) in windows {
+        if let Some(f) = findings.get_mut(i) {
+            attribute(f, &duty, from, to);
+        }
+    }
+    Ok(())
 }
 
 /// Store each finding as an alert unless its dedup key is known; how many were new.

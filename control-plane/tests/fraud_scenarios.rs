@@ -21,6 +21,19 @@ fn at_site(a: &Alert, w: &World, site: usize, kind: &str) -> bool {
         && (a.router_id.is_none() || a.router_id == Some(w.sites[site].router_id))
 }
 
+/// A page's HTML as `jwt`'s user sees it; the page must answer 200.
+async fn page(w: &World, jwt: &str, path: &str) -> String {
+    let r = w
+        .http
+        .get(format!("{}{path}", w.base))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     let w = World::start().await;
@@ -77,12 +90,16 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
 
     // Shifts reopen for the frauds (the router-silent check needs one open).
     let mut jwts2 = Vec::new();
+    let mut shift_ids = Vec::new();
     for (i, _) in w.sites.iter().enumerate() {
         let jwt = w.login(&format!("staff{i}")).await;
         let body = json!({"opening_float_minor": 0});
-        w.call("POST", Some(&jwt), "/api/shifts/clock-in", Some(body))
+        let (status, shift) = w
+            .call("POST", Some(&jwt), "/api/shifts/clock-in", Some(body))
             .await;
+        assert_eq!(status, 200, "{shift}");
         jwts2.push(jwt);
+        shift_ids.push(shift["id"].as_str().map(String::from));
     }
     let jwts = jwts2;
 
@@ -105,7 +122,19 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     assert_eq!(a.router_id, Some(w.sites[0].router_id));
     assert_eq!(a.agent_id.as_deref(), Some(w.sites[0].agent_id.as_str()));
     assert_eq!(a.evidence["reason"], "no_mtm_comment");
-    assert_eq!(a.staff_id, None, "the router does not say who typed it");
+    // The router does not say who typed it; the shift open at its location does.
+    let staff0 = &w.sites[0].staff;
+    assert_eq!(a.staff_id, Some(staff0.id), "{}", a.evidence);
+    assert_eq!(a.shift_id.map(|s| s.to_string()), shift_ids[0]);
+    let on_duty = a.evidence["on_duty"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(on_duty.len(), 1, "{}", a.evidence);
+    assert_eq!(on_duty[0]["staff"], staff0.username.as_str());
+    assert_eq!(on_duty[0]["closed_at"], serde_json::Value::Null);
+    let while_on = format!("while {} was on shift", staff0.username);
+    assert!(a.summary.ends_with(&while_on), "{}", a.summary);
     let forged = format!("=comment=mtm:{}", uuid::Uuid::new_v4());
     let known = w.known().await;
     ros.command(&[
@@ -153,6 +182,8 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
         )
         .await;
     assert_eq!(a.router_id, Some(w.sites[1].router_id));
+    assert_eq!(a.staff_id, Some(w.sites[1].staff.id), "{}", a.evidence);
+    assert_eq!(a.shift_id.map(|s| s.to_string()), shift_ids[1]);
     println!("evidence (b): {}", a.evidence);
 
     // --- (c) an issued voucher given a bigger package and a password on the router.
@@ -247,6 +278,29 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     }
     assert_eq!(voucher["price_minor"], price);
 
+    // --- (a') a user added by hand at site 1 after its only shift clocked out: nobody to name.
+    let known = w.known().await;
+    ros1.command(&["/ip/hotspot/user/add", "=name=CASH1001", "=profile=mtm-1h"])
+        .await
+        .unwrap();
+    let act = now();
+    let (a, _) = w
+        .caught(
+            "rogue_token (nobody clocked in)",
+            act,
+            ROUTER_BUDGET_MS,
+            &known,
+            |a| at_site(a, &w, 1, "rogue_token") && a.evidence["user"] == "CASH1001",
+        )
+        .await;
+    assert_eq!((a.staff_id, a.shift_id), (None, None), "{}", a.evidence);
+    assert_eq!(a.evidence["on_duty"], json!([]));
+    assert!(
+        a.summary.ends_with("with nobody clocked in"),
+        "{}",
+        a.summary
+    );
+
     // --- (f) dispensing with no open shift, and at a location that is no longer the staff
     // member's: refused, and alerted.
     let jwt0 = w.login("staff0").await;
@@ -311,8 +365,22 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     assert_eq!(a.router_id, Some(w.sites[2].router_id));
     println!("evidence (g): {}", a.evidence);
 
-    // A manager acknowledges and resolves with notes; both are audited.
+    // A manager sees who was on duty on the alerts page and on the staff member's page.
     let manager = w.login("manager").await;
+    let alerts_page = page(&w, &manager, "/manager/alerts").await;
+    let staff0 = &w.sites[0].staff;
+    let named = format!(
+        "on duty: <a href=\"/manager/staff/{}\">{}</a>",
+        staff0.id, staff0.username
+    );
+    assert!(alerts_page.contains(&named), "{alerts_page}");
+    assert!(alerts_page.contains("on duty: nobody clocked in"));
+    let staff_page = page(&w, &manager, &format!("/manager/staff/{}", staff0.id)).await;
+    assert!(staff_page.contains("id=\"staff-alerts\""), "{staff_page}");
+    assert!(staff_page.contains("CASH0001") && staff_page.contains("CASH0002"));
+    assert!(!staff_page.contains("CASH1001"), "not staff0's shift");
+
+    // A manager acknowledges and resolves with notes; both are audited.
     let id = a.id;
     for (verb, note) in [
         ("acknowledge", "calling the site"),

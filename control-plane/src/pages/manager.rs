@@ -5,7 +5,7 @@ use super::stats::{add_routers, add_shifts, add_tokens, LocationSummary};
 use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{now_ms, AlertFilter, AlertState, ShiftFilter, Token, TokenFilter};
+use crate::store::{now_ms, Alert, AlertFilter, AlertState, ShiftFilter, Token, TokenFilter};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -210,6 +210,7 @@ async fn alerts(
         ..Default::default()
     };
     let list = state.store.list_alerts(&filter).await?;
+    let users = usernames(&state).await?;
     let locations: HashMap<Uuid, String> = state
         .store
         .list_locations()
@@ -231,6 +232,7 @@ async fn alerts(
                     a.severity.clone(),
                     loc(a.location_id),
                     a.agent_id.clone().unwrap_or_default(),
+                    who(a, &users).map(|(_, w)| w).unwrap_or_default(),
                     a.summary.clone(),
                     a.state.as_str().into(),
                     a.note.clone().unwrap_or_default(),
@@ -244,6 +246,7 @@ async fn alerts(
             "severity",
             "location",
             "agent",
+            "staff",
             "summary",
             "state",
             "note",
@@ -253,7 +256,7 @@ async fn alerts(
     }
     let rows: Vec<serde_json::Value> = list
         .iter()
-        .map(|a| serde_json::json!({"a": a, "location": loc(a.location_id), "evidence": a.evidence.to_string()}))
+        .map(|a| alert_row(a, loc(a.location_id), &users))
         .collect();
     Ok(render(
         "manager_alerts.html",
@@ -261,6 +264,52 @@ async fn alerts(
         serde_json::json!({"alerts": rows, "state": q.state}),
     )?
     .into_response())
+}
+
+/// Every user's username by id, to name the staff an alert points at.
+pub(super) async fn usernames(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
+    Ok(state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect())
+}
+
+/// Who an alert points at, as `(label, names)`: for a rogue voucher the staff on duty when it
+/// could have been sold (`evidence.on_duty`, possibly nobody), else the staff member involved.
+pub(super) fn who(a: &Alert, users: &HashMap<Uuid, String>) -> Option<(&'static str, String)> {
+    if let Some(duty) = a.evidence["on_duty"].as_array() {
+        let mut names: Vec<&str> = Vec::new();
+        for name in duty.iter().filter_map(|d| d["staff"].as_str()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let text = if names.is_empty() {
+            "nobody clocked in".to_string()
+        } else {
+            names.join(", ")
+        };
+        return Some(("on duty", text));
+    }
+    let id = a.staff_id?;
+    let name = users.get(&id).cloned().unwrap_or_else(|| id.to_string());
+    Some(("staff", name))
+}
+
+/// One alert as the alert templates show it.
+pub(super) fn alert_row(
+    a: &Alert,
+    location: String,
+    users: &HashMap<Uuid, String>,
+) -> serde_json::Value {
+    let (label, names) = who(a, users).unzip();
+    serde_json::json!({
+        "a": a, "location": location, "evidence": a.evidence.to_string(),
+        "who_label": label, "who": names,
+    })
 }
 
 /// Form of `POST /manager/alerts/{id}`.

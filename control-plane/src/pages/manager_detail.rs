@@ -6,7 +6,7 @@ use super::stats::{self, add_shifts, add_tokens, LocationSummary, Names};
 use super::{csv_response, render, start_of_today};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{now_ms, ShiftFilter, Token, TokenFilter};
+use crate::store::{now_ms, Alert, AlertFilter, ShiftFilter, Token, TokenFilter};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -143,6 +143,7 @@ async fn detail(
     title: String,
     filter: TokenFilter,
     q: &DetailQuery,
+    alerts: Option<Vec<serde_json::Value>>,
 ) -> AppResult<Response> {
     let day = start_of_today(now_ms());
     let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
@@ -225,7 +226,7 @@ async fn detail(
         serde_json::json!({
             "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
             "charts": [issued_chart, traffic_chart], "currency": currency,
-            "shifts": shift_rows, "open_shifts": open,
+            "shifts": shift_rows, "open_shifts": open, "staff_alerts": alerts,
         }),
     )?
     .into_response())
@@ -248,7 +249,7 @@ async fn location(
         location_id: Some(id),
         ..Default::default()
     };
-    detail(&state, &cur, l.name, filter, &q).await
+    detail(&state, &cur, l.name, filter, &q, None).await
 }
 
 async fn staff(
@@ -262,5 +263,35 @@ async fn staff(
         staff_id: Some(id),
         ..Default::default()
     };
-    detail(&state, &cur, u.username, filter, &q).await
+    let alerts = staff_alerts(&state, id).await?;
+    detail(&state, &cur, u.username, filter, &q, Some(alerts)).await
+}
+
+/// How many of the newest alerts the staff page searches for the staff member's.
+const STAFF_ALERTS_SCANNED: u32 = 500;
+
+/// Whether an alert points at `staff_id`: it names them, or they were on duty when the rogue
+/// voucher it reports could have been sold (also when others were, so no one is cleared).
+fn points_at(a: &Alert, staff_id: Uuid) -> bool {
+    let id = staff_id.to_string();
+    a.staff_id == Some(staff_id)
+        || a.evidence["on_duty"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|s| s["staff_id"].as_str() == Some(id.as_str()))
+        })
+}
+
+/// The newest alerts pointing at a staff member, as the alert templates show them.
+async fn staff_alerts(state: &AppState, staff_id: Uuid) -> AppResult<Vec<serde_json::Value>> {
+    let filter = AlertFilter {
+        limit: Some(STAFF_ALERTS_SCANNED),
+        ..Default::default()
+    };
+    let list = state.store.list_alerts(&filter).await?;
+    let users = super::manager::usernames(state).await?;
+    Ok(list
+        .iter()
+        .filter(|a| points_at(a, staff_id))
+        .map(|a| super::manager::alert_row(a, String::new(), &users))
+        .collect())
 }

@@ -33,11 +33,14 @@
 //!   [`check_dispense`] before issuing. Every minute: [`check_router_silent`] per router.
 //! - At each location's close time: [`daily_report`] for the day [`DayWindow::containing`]
 //!   the close instant minus one millisecond; store body and hash, never update them.
+//! - Before storing a rogue finding ([`needs_duty`]): load the shifts at `l` open during its
+//!   [`sale_window`] and [`attribute`] it to them.
 //! - Insert each [`Finding`] as an alert unless one with its `dedup_key` exists.
 
 mod cash;
 mod daily;
 mod inventory;
+mod on_duty;
 mod report;
 mod silent;
 mod tokens;
@@ -53,6 +56,7 @@ pub use cash::{
 };
 pub use daily::daily_report;
 pub use inventory::{check_inventory, check_missing, InventoryKeys};
+pub use on_duty::{attribute, needs_duty, on_duty, sale_window, DutyShift};
 pub use report::{
     DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
     ShiftSummary, StaffDay, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,

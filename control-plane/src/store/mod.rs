@@ -316,6 +316,15 @@ pub trait Store: Send + Sync {
     async fn list_shifts(&self, filter: &ShiftFilter) -> StoreResult<Vec<Shift>>;
     /// One shift by id, open or closed.
     async fn shift(&self, id: Uuid) -> StoreResult<Option<Shift>>;
+    /// Shifts at a location that were open at some instant of `[from, to]` (clocked in by `to`
+    /// and not clocked out before `from`), earliest first: who was on duty when a rogue voucher
+    /// could have been sold.
+    async fn shifts_overlapping(
+        &self,
+        location_id: Uuid,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<Shift>>;
     /// Freeze (or thaw) dispensing at a location, audited in the same transaction.
     async fn set_location_frozen(
         &self,

@@ -76,6 +76,10 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn shifts_overlapping_a_window_are_found() {
+            crate::store::suite_reconcile::shifts_overlapping_a_window_are_found($make).await
+        }
+        #[tokio::test]
         async fn daily_reports_are_insert_only_and_signed_off_once() {
             crate::store::suite_reconcile::daily_reports_are_insert_only_and_signed_off_once($make)
                 .await

@@ -238,3 +238,35 @@ pub async fn packages_are_edited_retired_and_bump_the_catalog(f: Fixture) {
     assert_eq!(rows[0].actor, "admin");
     assert!(rows[1].detail.contains("Two hours"), "{}", rows[1].detail);
 }
+
+/// Shifts open at some instant of a window: a closed one only if the window reaches into it,
+/// an open one from its clock-in on, none from another location.
+pub async fn shifts_overlapping_a_window_are_found(f: Fixture) {
+    let s = &f.store;
+    let lid = f.location.id;
+    s.open_shift(f.staff.id, lid, 0, "staff").await.unwrap();
+    let first = s.close_shift(f.staff.id, 0, "staff").await.unwrap();
+    let (opened, closed) = (first.opened_at, first.closed_at.unwrap());
+    let ids = |v: Vec<Shift>| v.into_iter().map(|x| x.id).collect::<Vec<_>>();
+    let inside = s.shifts_overlapping(lid, opened, opened).await.unwrap();
+    assert_eq!(ids(inside), vec![first.id]);
+    let around = s.shifts_overlapping(lid, opened - 10, closed + 10).await;
+    assert_eq!(ids(around.unwrap()), vec![first.id]);
+    let before = s.shifts_overlapping(lid, opened - 10, opened - 1).await;
+    assert!(before.unwrap().is_empty());
+    let after = s.shifts_overlapping(lid, closed + 1, closed + 10).await;
+    assert!(after.unwrap().is_empty());
+    let elsewhere = s.shifts_overlapping(Uuid::new_v4(), opened, closed).await;
+    assert!(elsewhere.unwrap().is_empty());
+
+    let second = s.open_shift(f.staff.id, lid, 0, "staff").await.unwrap();
+    let later = second.opened_at + 86_400_000;
+    let still_open = s.shifts_overlapping(lid, later, later).await.unwrap();
+    assert_eq!(ids(still_open), vec![second.id]);
+    let mut both = ids(s.shifts_overlapping(lid, opened, later).await.unwrap());
+    let mut expected = vec![first.id, second.id];
+    // Both may carry the same millisecond; the order between equal clock-ins is by id.
+    both.sort();
+    expected.sort();
+    assert_eq!(both, expected);
+}

@@ -528,6 +528,15 @@ macro_rules! impl_store {
                 pages::list_shifts(self, filter).await
             }
 
+            async fn shifts_overlapping(
+                &self,
+                location_id: Uuid,
+                from: i64,
+                to: i64,
+            ) -> StoreResult<Vec<Shift>> {
+                reconcile::shifts_overlapping(self, location_id, from, to).await
+            }
+
             async fn set_location_frozen(
                 &self,
                 location_id: Uuid,

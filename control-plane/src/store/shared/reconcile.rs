@@ -1,4 +1,5 @@
-//! Reconciliation queries (issue #7): location settings and a manager closing a forgotten shift.
+//! Reconciliation queries (issue #7): location settings, a manager closing a forgotten shift,
+//! and the shifts on duty in a time window (who a rogue voucher points at).
 //! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
 //! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
@@ -163,4 +164,24 @@ pub(super) async fn close_shift_by_id(
     shift.expected_cash_minor = Some(expected);
     shift.variance_minor = Some(variance);
     Ok(shift)
+}
+
+/// See `Store::shifts_overlapping`.
+pub(super) async fn shifts_overlapping(
+    s: &super::Backend,
+    location_id: Uuid,
+    from: i64,
+    to: i64,
+) -> StoreResult<Vec<Shift>> {
+    let rows = sqlx::query(
+        "SELECT * FROM shifts
+         WHERE location_id = $1 AND opened_at <= $2 AND (closed_at IS NULL OR closed_at >= $3)
+         ORDER BY opened_at, id",
+    )
+    .bind(location_id.to_string())
+    .bind(to)
+    .bind(from)
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter().map(shift_from_row).collect()
 }

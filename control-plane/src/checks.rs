@@ -4,8 +4,8 @@
 //! shifts on duty at the router's location when the user could have been sold.
 
 use crate::reconcile::{
-    attribute, check_inventory, check_missing, check_usage, needs_duty, sale_window, DutyShift,
-    Finding, InventoryKeys, IssuedIndex, ReconcileConfig, RouterRef,
+    attribute, check_inventory, check_missing, check_usage, inventory_before, needs_duty,
+    sale_window, DutyShift, Finding, InventoryKeys, IssuedIndex, ReconcileConfig, RouterRef,
 };
 use crate::store::{now_ms, Store, StoreError};
 use mtm_common::{Inventory, UsageReport};
@@ -41,7 +41,7 @@ pub async fn after_inventory(
     let config = ReconcileConfig::default();
     let mut findings = check_inventory(&who, inventory, taken_at, &index, &config);
     findings.extend(check_missing(&who, inventory, taken_at, &expected));
-    attribute_rogues(store, router.location_id, taken_at, &mut findings).await?;
+    attribute_rogues(store, &router, taken_at, &mut findings).await?;
     raise_all(store, agent_id, &findings).await
 }
 
@@ -103,30 +103,37 @@ pub async fn after_usage(
     };
     let index = IssuedIndex::new(tokens);
     let mut findings = check_usage(&who, report, taken_at, &index, &ReconcileConfig::default());
-    attribute_rogues(store, router.location_id, taken_at, &mut findings).await?;
+    attribute_rogues(store, &router, taken_at, &mut findings).await?;
     raise_all(store, agent_id, &findings).await
 }
 
-/// Attribute each rogue finding of a report taken at `taken_at` to the shifts open at
-/// `location_id` in its sale window (see `reconcile::attribute`). One query covers every
-/// rogue finding of the report; reports without one cost nothing.
+/// Attribute each rogue finding of a report taken at `taken_at` by `router` to the shifts open
+/// at its location in the finding's sale window (see `reconcile::attribute`), which starts at
+/// the router's inventory before the report. One query covers every rogue finding of the
+/// report; reports without one cost nothing.
 async fn attribute_rogues(
     store: &dyn Store,
-    location_id: Uuid,
+    router: &crate::store::Router,
     taken_at: i64,
     findings: &mut [Finding],
 ) -> Result<(), StoreError> {
+    if !findings.iter().any(needs_duty) {
+        return Ok(());
+    }
+    let since = store
+        .inventory_times(router.id)
+        .await?
+        .and_then(|(at, prev)| inventory_before(at, prev, taken_at));
     let windows: Vec<(usize, (i64, i64))> = findings
         .iter()
         .enumerate()
         .filter(|(_, f)| needs_duty(f))
-        .map(|(i, f)| (i, sale_window(f, taken_at)))
+        .map(|(i, f)| (i, sale_window(f, taken_at, since)))
         .collect();
-    let Some(from) = windows.iter().map(|(_, (from, _))| *from).min() else {
-        return Ok(());
-    };
+    let from = windows.iter().map(|(_, w)| w.0).min().unwrap_or(taken_at);
+    let to = windows.iter().map(|(_, w)| w.1).max().unwrap_or(taken_at);
     let shifts = store
-        .shifts_overlapping(location_id, from, taken_at)
+        .shifts_overlapping(router.location_id, from, to)
         .await?;
     let mut names: HashMap<Uuid, String> = HashMap::new();
     let mut duty = Vec::with_capacity(shifts.len());

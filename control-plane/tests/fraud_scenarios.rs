@@ -5,7 +5,7 @@
 
 mod fraud;
 
-use fraud::{now, World, INVENTORY_S, SILENT_AFTER_S, SLACK_MS};
+use fraud::{now, poll, World, INVENTORY_S, SILENT_AFTER_S, SLACK_MS};
 use mtm_control_plane::store::{Alert, LogTable, UserChange};
 use serde_json::json;
 use std::time::Duration;
@@ -278,7 +278,15 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     }
     assert_eq!(voucher["price_minor"], price);
 
-    // --- (a') a user added by hand at site 1 after its only shift clocked out: nobody to name.
+    // --- (a') a user added by hand at site 1 after its only shift clocked out, and after the
+    // router's next inventory (which did not show it): nobody to name.
+    let closed = now();
+    let router1 = w.sites[1].router_id;
+    poll("an inventory after the clock-out", 30, || async {
+        let times = w.store.inventory_times(router1).await.unwrap();
+        times.is_some_and(|(at, _)| at > closed)
+    })
+    .await;
     let known = w.known().await;
     ros1.command(&["/ip/hotspot/user/add", "=name=CASH1001", "=profile=mtm-1h"])
         .await

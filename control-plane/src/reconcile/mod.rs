@@ -34,7 +34,8 @@
 //! - At each location's close time: [`daily_report`] for the day [`DayWindow::containing`]
 //!   the close instant minus one millisecond; store body and hash, never update them.
 //! - Before storing a rogue finding ([`needs_duty`]): load the shifts at `l` open during its
-//!   [`sale_window`] and [`attribute`] it to them.
+//!   [`sale_window`] (from the router's inventory before the report, [`inventory_before`], to
+//!   the report time less the longest uptime) and [`attribute`] it to them.
 //! - Insert each [`Finding`] as an alert unless one with its `dedup_key` exists.
 
 mod cash;
@@ -56,7 +57,9 @@ pub use cash::{
 };
 pub use daily::daily_report;
 pub use inventory::{check_inventory, check_missing, InventoryKeys};
-pub use on_duty::{attribute, needs_duty, on_duty, sale_window, DutyShift};
+pub use on_duty::{
+    attribute, inventory_before, needs_duty, on_duty, sale_window, DutyShift, FIRST_LOOKBACK_MS,
+};
 pub use report::{
     DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
     ShiftSummary, StaffDay, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,

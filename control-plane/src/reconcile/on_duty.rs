@@ -35,10 +35,16 @@ pub fn needs_duty(finding: &Finding) -> bool {
     finding.kind == AlertKind::RogueToken && finding.staff_id.is_none()
 }
 
-/// The instants `[from, to]` in which the rogue user of `finding`, seen in a report taken at
-/// `taken_at`, was sold: it existed by `taken_at`, and it was made at least as long before
-/// that as the router says it has been used (the user's or any of its sessions' uptime).
-pub fn sale_window(finding: &Finding, taken_at: i64) -> (i64, i64) {
+/// Before a router's first inventory nothing bounds a sale from below: look back this far (two
+/// of the agent's default inventory intervals).
+pub const FIRST_LOOKBACK_MS: i64 = 10 * 60 * 1000;
+
+/// The instants `[from, to]` in which the rogue user of `finding`, first shown by a report taken
+/// at `taken_at`, was made. No later than the router says it has been used before the report
+/// (the user's or any of its sessions' longest uptime: uptime only grows after it exists); no
+/// earlier than `since`, the router's inventory before the report, which did not show it
+/// (without one, [`FIRST_LOOKBACK_MS`] before the latest instant).
+pub fn sale_window(finding: &Finding, taken_at: i64, since: Option<i64>) -> (i64, i64) {
     let e = &finding.evidence;
     let sessions = e["sessions"].as_array().into_iter().flatten();
     let used_s = std::iter::once(&e["uptime_s"])
@@ -47,7 +53,21 @@ pub fn sale_window(finding: &Finding, taken_at: i64) -> (i64, i64) {
         .max()
         .unwrap_or(0);
     let used_ms = i64::try_from(used_s.saturating_mul(1000)).unwrap_or(i64::MAX);
-    (taken_at.saturating_sub(used_ms), taken_at)
+    let to = taken_at.saturating_sub(used_ms);
+    let from = since
+        .unwrap_or_else(|| to.saturating_sub(FIRST_LOOKBACK_MS))
+        .min(to);
+    (from, to)
+}
+
+/// Of a router's latest inventory time `at` and the one before it `prev`, the newest taken
+/// before `taken_at`: the last look at the router that came before a report.
+pub fn inventory_before(at: i64, prev: Option<i64>, taken_at: i64) -> Option<i64> {
+    [Some(at), prev]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t < taken_at)
+        .max()
 }
 
 /// The shifts of `shifts` open at some instant of `[from, to]`, earliest clock-in first.
@@ -136,19 +156,44 @@ mod tests {
     }
 
     #[test]
-    fn the_window_reaches_back_by_the_longest_uptime() {
+    fn the_window_ends_before_the_longest_uptime_and_starts_at_the_last_look() {
         let plain = rogue(json!({"user": "CASH", "uptime_s": null, "sessions": []}));
-        assert_eq!(sale_window(&plain, 10_000_000), (10_000_000, 10_000_000));
+        // Never used: made between the previous inventory and this one.
+        assert_eq!(
+            sale_window(&plain, 10_000_000, Some(9_700_000)),
+            (9_700_000, 10_000_000)
+        );
+        // No previous inventory: the first-look lookback.
+        assert_eq!(
+            sale_window(&plain, 10_000_000, None),
+            (10_000_000 - FIRST_LOOKBACK_MS, 10_000_000)
+        );
+        // Used 900 s (a session's uptime beats the user's 600): made at least that long ago,
+        // so nobody who clocked in since can have sold it.
         let used = rogue(json!({
             "uptime_s": 600,
             "sessions": [{"uptime_s": 900}, {"uptime_s": null}],
         }));
         assert_eq!(
-            sale_window(&used, 10_000_000),
-            (10_000_000 - 900_000, 10_000_000)
+            sale_window(&used, 10_000_000, Some(8_000_000)),
+            (8_000_000, 10_000_000 - 900_000)
         );
-        let usage_only = rogue(json!({"uptime_s": 60}));
-        assert_eq!(sale_window(&usage_only, 100_000), (40_000, 100_000));
+        // Used for longer than since the previous look (the agent was away): the window is the
+        // instant the uptime points at.
+        assert_eq!(
+            sale_window(&used, 10_000_000, Some(9_500_000)),
+            (9_100_000, 9_100_000)
+        );
+    }
+
+    #[test]
+    fn the_last_look_is_the_newest_inventory_before_the_report() {
+        assert_eq!(inventory_before(900, Some(800), 1_000), Some(900));
+        // The report being checked is itself the latest inventory.
+        assert_eq!(inventory_before(1_000, Some(800), 1_000), Some(800));
+        assert_eq!(inventory_before(1_000, None, 1_000), None);
+        // Two inventories in one batch, the check of the first running last.
+        assert_eq!(inventory_before(1_200, Some(1_100), 1_000), None);
     }
 
     #[test]

@@ -325,6 +325,9 @@ pub trait Store: Send + Sync {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<Shift>>;
+    /// When `router_id`'s latest inventory and the one before it were taken (unix ms), if it
+    /// sent any: a rogue user the latest one first shows was made after the one before.
+    async fn inventory_times(&self, router_id: Uuid) -> StoreResult<Option<(i64, Option<i64>)>>;
     /// Freeze (or thaw) dispensing at a location, audited in the same transaction.
     async fn set_location_frozen(
         &self,

@@ -350,6 +350,23 @@ pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
     let routers = s.list_routers().await.unwrap();
     assert_eq!(routers[0].active_sessions, Some(3));
     assert_eq!(routers[0].last_usage_at, Some(1_004));
+    // Inventories: the latest one's time and the one before it are kept.
+    assert_eq!(s.inventory_times(f.router.id).await.unwrap(), None);
+    let inventory = || UpMessage::Inventory(Default::default());
+    s.apply_up("agent-1", &[item(6, inventory())], 95)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.inventory_times(f.router.id).await.unwrap(),
+        Some((1_006, None))
+    );
+    s.apply_up("agent-1", &[item(7, inventory()), item(8, inventory())], 99)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.inventory_times(f.router.id).await.unwrap(),
+        Some((1_008, Some(1_007)))
+    );
     let unknown = s.apply_up("agent-zz", &[], 1).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))));
 }

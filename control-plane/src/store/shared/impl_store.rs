@@ -537,6 +537,13 @@ macro_rules! impl_store {
                 reconcile::shifts_overlapping(self, location_id, from, to).await
             }
 
+            async fn inventory_times(
+                &self,
+                router_id: Uuid,
+            ) -> StoreResult<Option<(i64, Option<i64>)>> {
+                reconcile::inventory_times(self, router_id).await
+            }
+
             async fn set_location_frozen(
                 &self,
                 location_id: Uuid,

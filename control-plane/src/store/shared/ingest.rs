@@ -137,7 +137,8 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
                 .map_err(|e| StoreError::Invalid(format!("inventory: {e}")))?;
             sqlx::query(
                 "INSERT INTO router_inventory (router_id, at, snapshot) VALUES ($1, $2, $3)
-                 ON CONFLICT (router_id) DO UPDATE SET at = excluded.at, snapshot = excluded.snapshot",
+                 ON CONFLICT (router_id) DO UPDATE
+                 SET prev_at = router_inventory.at, at = excluded.at, snapshot = excluded.snapshot",
             )
             .bind(&rid)
             .bind(item.at)

@@ -185,3 +185,18 @@ pub(super) async fn shifts_overlapping(
     .await?;
     rows.iter().map(shift_from_row).collect()
 }
+
+/// See `Store::inventory_times`.
+pub(super) async fn inventory_times(
+    s: &super::Backend,
+    router_id: Uuid,
+) -> StoreResult<Option<(i64, Option<i64>)>> {
+    let row = sqlx::query("SELECT at, prev_at FROM router_inventory WHERE router_id = $1")
+        .bind(router_id.to_string())
+        .fetch_optional(&s.pool)
+        .await?;
+    Ok(match row {
+        Some(r) => Some((r.try_get("at")?, r.try_get("prev_at")?)),
+        None => None,
+    })
+}

@@ -71,19 +71,30 @@ async fn do_login(
     addr: &str,
 ) -> AppResult<(User, Session, String)> {
     let account = req.username.trim().to_lowercase();
-    if !state.limiter.allowed(&account, addr) {
-        return Err(AppError::TooManyRequests);
+    let store = state.store.as_ref();
+    match state.limiter.allowed(store, &account, addr).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::TooManyRequests),
+        Err(e) => {
+            // Fail closed: without the shared counts a guesser cannot be told from a user.
+            tracing::error!(error = %e, addr, "login limits unreadable; refusing the login");
+            return Err(AppError::TooManyRequests);
+        }
     }
-    let Some(user) = state
-        .store
+    let Some(user) = store
         .check_password(req.username.trim(), &req.password)
         .await?
     else {
-        state.limiter.failed(&account, addr);
+        if let Err(e) = state.limiter.failed(store, &account, addr).await {
+            tracing::error!(error = %e, addr, "could not record a failed login");
+        }
         tracing::info!(username = %req.username.trim(), addr, "failed login");
         return Err(AppError::Unauthenticated);
     };
-    state.limiter.succeeded(&account);
+    if let Err(e) = state.limiter.succeeded(store, &account).await {
+        // Harmless for this login; the stale failures merely age out of the window.
+        tracing::warn!(error = %e, "could not clear failed logins");
+    }
     let session = Session {
         id: random_hex(),
         user_id: user.id,

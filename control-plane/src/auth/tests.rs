@@ -346,3 +346,72 @@ async fn every_response_carries_security_headers() {
     assert!(!page.body.contains("<script>"), "no inline scripts");
     assert!(page.body.contains("src=\"/static/htmx.min.js\""));
 }
+
+/// Send a JSON login through a whole app built over `state`: a second replica in a test.
+async fn login_via(state: &crate::app::AppState, username: &str, password: &str) -> StatusCode {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/auth/login")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"username": username, "password": password}).to_string(),
+        ))
+        .unwrap();
+    crate::releases::full_app(state.clone(), dir.path().to_path_buf())
+        .oneshot(req)
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn replicas_on_one_store_share_the_login_limit() {
+    let app = test_app().await;
+    // A second app instance over the same database, with its own limiter, as another replica.
+    let other = crate::app::AppState {
+        limiter: std::sync::Arc::new(crate::auth::RateLimiter::default()),
+        ..app.state.clone()
+    };
+    for _ in 0..5 {
+        let r = app
+            .json(
+                "POST",
+                "/api/auth/login",
+                None,
+                Some(json!({"username": "staff", "password": "wrong"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_via(&other, "staff", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "failures on one replica lock the account on the other"
+    );
+    assert_eq!(login_via(&other, "manager", PASSWORD).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unreadable_limits_refuse_the_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/mtm.db", dir.path().display());
+    let sqlite = std::sync::Arc::new(crate::store::sqlite::SqliteStore::open(&url).await.unwrap());
+    crate::testutil::seed(sqlite.clone()).await;
+    let app = test_app().await;
+    let state = crate::app::AppState {
+        store: sqlite.clone(),
+        ..app.state.clone()
+    };
+    assert_eq!(login_via(&state, "staff", PASSWORD).await, StatusCode::OK);
+    sqlx::query("DROP TABLE login_failures")
+        .execute(sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        login_via(&state, "staff", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "without the shared counts even the right password is refused"
+    );
+}

@@ -317,12 +317,25 @@ async fn enroll(
         .unwrap_or_else(|| "unknown".into());
     // Counted like logins, per address: codes cannot be guessed, but a flood can be slowed.
     let account = format!("enroll@{addr}");
-    if !state.limiter.allowed(&account, &addr) {
-        return Err(EnrollError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many failed enrollments from this address; try again later",
-        ));
+    let store = state.store.as_ref();
+    match state.limiter.allowed(store, &account, &addr).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(EnrollError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many failed enrollments from this address; try again later",
+            ))
+        }
+        Err(e) => {
+            // Fail closed: without the shared counts a flood cannot be told from an installer.
+            tracing::error!(error = %e, addr, "enrollment limits unreadable; refusing");
+            return Err(EnrollError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "limits_unavailable",
+                "enrollment is unavailable for a moment (attempt limits cannot be read); try again later",
+            ));
+        }
     }
     if mtm_common::keys::parse_public_key(&req.public_key_hex).is_err() {
         return Err(EnrollError::new(
@@ -351,43 +364,43 @@ async fn enroll(
         )
         .await
         .map_err(AppError::from)?;
-    let refused = |status, reason, message: &str| {
-        state.limiter.failed(&account, &addr);
-        tracing::info!(addr, reason, "enrollment refused");
-        Err(EnrollError::new(status, reason, message))
+    let refusal = match outcome {
+        Redeemed::Enrolled(r) => Ok(r),
+        Redeemed::Unknown => Err((
+            StatusCode::NOT_FOUND,
+            "unknown_code",
+            "unknown enrollment code (check what you typed)",
+        )),
+        Redeemed::Used => Err((
+            StatusCode::CONFLICT,
+            "used",
+            "this enrollment code was used already; ask an admin for a new one",
+        )),
+        Redeemed::Replaced => Err((
+            StatusCode::GONE,
+            "replaced",
+            "this enrollment code was replaced by a newer one or the router was revoked",
+        )),
+        Redeemed::Expired => Err((
+            StatusCode::GONE,
+            "expired",
+            "this enrollment code has expired; ask an admin for a new one",
+        )),
     };
-    let router = match outcome {
-        Redeemed::Enrolled(r) => r,
-        Redeemed::Unknown => {
-            return refused(
-                StatusCode::NOT_FOUND,
-                "unknown_code",
-                "unknown enrollment code (check what you typed)",
-            )
-        }
-        Redeemed::Used => {
-            return refused(
-                StatusCode::CONFLICT,
-                "used",
-                "this enrollment code was used already; ask an admin for a new one",
-            )
-        }
-        Redeemed::Replaced => {
-            return refused(
-                StatusCode::GONE,
-                "replaced",
-                "this enrollment code was replaced by a newer one or the router was revoked",
-            )
-        }
-        Redeemed::Expired => {
-            return refused(
-                StatusCode::GONE,
-                "expired",
-                "this enrollment code has expired; ask an admin for a new one",
-            )
+    let router = match refusal {
+        Ok(r) => r,
+        Err((status, reason, message)) => {
+            if let Err(e) = state.limiter.failed(store, &account, &addr).await {
+                tracing::error!(error = %e, addr, "could not record a failed enrollment");
+            }
+            tracing::info!(addr, reason, "enrollment refused");
+            return Err(EnrollError::new(status, reason, message));
         }
     };
-    state.limiter.succeeded(&account);
+    if let Err(e) = state.limiter.succeeded(store, &account).await {
+        // Harmless for this enrollment; the stale failures merely age out of the window.
+        tracing::warn!(error = %e, "could not clear failed enrollments");
+    }
     if let Err(e) = state
         .settings
         .enrollment

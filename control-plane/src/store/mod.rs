@@ -13,6 +13,8 @@ pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 #[cfg(test)]
+pub(crate) mod suite_login_limits;
+#[cfg(test)]
 pub(crate) mod suite_reconcile;
 
 pub use model::*;
@@ -74,6 +76,15 @@ pub trait Store: Send + Sync {
     async fn delete_session(&self, id: &str) -> StoreResult<()>;
     /// End every session of a user.
     async fn delete_user_sessions(&self, user_id: Uuid) -> StoreResult<u64>;
+    /// Record one failed login or enrollment attempt at `at` (unix ms) under each of `keys`
+    /// (`account:<name>`, `address:<ip>`), in one transaction.
+    async fn record_login_failure(&self, keys: &[&str], at: i64) -> StoreResult<()>;
+    /// Failed attempts under `key` at or after `since` (unix ms).
+    async fn login_failures(&self, key: &str, since: i64) -> StoreResult<u64>;
+    /// Forget every failed attempt under `key` (a successful login clears its account).
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    /// Delete failed attempts older than `before` (unix ms); returns how many went.
+    async fn prune_login_failures(&self, before: i64) -> StoreResult<u64>;
 
     // --- locations, routers, packages
     /// Create a location.

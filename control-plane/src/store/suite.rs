@@ -66,6 +66,11 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn login_failures_count_per_key_clear_and_prune() {
+            crate::store::suite_login_limits::login_failures_count_per_key_clear_and_prune($make)
+                .await
+        }
+        #[tokio::test]
         async fn location_settings_and_a_manager_closing_a_shift() {
             crate::store::suite_reconcile::location_settings_and_a_manager_closing_a_shift($make)
                 .await

@@ -558,6 +558,22 @@ macro_rules! impl_store {
             async fn frozen_locations(&self) -> StoreResult<Vec<LocationFreeze>> {
                 pages::frozen_locations(self).await
             }
+
+            async fn record_login_failure(&self, keys: &[&str], at: i64) -> StoreResult<()> {
+                login_limits::record(self, keys, at).await
+            }
+
+            async fn login_failures(&self, key: &str, since: i64) -> StoreResult<u64> {
+                login_limits::count(self, key, since).await
+            }
+
+            async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+                login_limits::clear(self, key).await
+            }
+
+            async fn prune_login_failures(&self, before: i64) -> StoreResult<u64> {
+                login_limits::prune(self, before).await
+            }
         }
     };
 }

@@ -20,6 +20,10 @@ mod entities;
 mod ingest;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
+#[path = "../shared/login_limits.rs"]
+mod login_limits;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared/packages.rs"]
 mod packages;
 mod pages;

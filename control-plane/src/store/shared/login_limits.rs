@@ -1,0 +1,53 @@
+//! Failed login and enrollment attempts, counted in the database so every replica enforces the
+//! same limit (see `auth::RateLimiter`).
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend` and `begin_write` name that backend's parts.
+
+use crate::store::*;
+
+/// Record one failure at `at` under each key, in one transaction so the account and address
+/// counts never disagree.
+pub(super) async fn record(s: &super::Backend, keys: &[&str], at: i64) -> StoreResult<()> {
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    for key in keys {
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+            .bind(*key)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Failures under `key` at or after `since`.
+pub(super) async fn count(s: &super::Backend, key: &str, since: i64) -> StoreResult<u64> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
+            .bind(key)
+            .bind(since)
+            .fetch_one(&s.pool)
+            .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Forget every failure under `key`: one DELETE, so a successful login stays cheap.
+pub(super) async fn clear(s: &super::Backend, key: &str) -> StoreResult<()> {
+    let _w = s.write.lock().await;
+    sqlx::query("DELETE FROM login_failures WHERE key = $1")
+        .bind(key)
+        .execute(&s.pool)
+        .await?;
+    Ok(())
+}
+
+/// Delete failures older than `before`, which no window counts any more.
+pub(super) async fn prune(s: &super::Backend, before: i64) -> StoreResult<u64> {
+    let _w = s.write.lock().await;
+    let r = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(before)
+        .execute(&s.pool)
+        .await?;
+    Ok(r.rows_affected())
+}

@@ -1,0 +1,35 @@
+//! Store suite cases for the shared login limits, run against every backend by `store_suite!`.
+
+use crate::testutil::Fixture;
+
+/// Failures count per key within a window, both keys of one attempt land together, clearing
+/// one key leaves the other, and pruning drops only rows older than the cut-off.
+pub async fn login_failures_count_per_key_clear_and_prune(f: Fixture) {
+    let s = &f.store;
+    let (acct, addr) = ("account:staff", "address:10.0.0.9");
+    assert_eq!(s.login_failures(acct, 0).await.unwrap(), 0);
+    s.record_login_failure(&[acct, addr], 1_000).await.unwrap();
+    s.record_login_failure(&[acct, addr], 2_000).await.unwrap();
+    s.record_login_failure(&["account:other", addr], 3_000)
+        .await
+        .unwrap();
+    assert_eq!(s.login_failures(acct, 0).await.unwrap(), 2);
+    assert_eq!(s.login_failures(addr, 0).await.unwrap(), 3);
+    // `since` is inclusive: an attempt exactly at the window's start still counts.
+    assert_eq!(s.login_failures(acct, 2_000).await.unwrap(), 1);
+    assert_eq!(s.login_failures(addr, 2_001).await.unwrap(), 1);
+    assert_eq!(s.login_failures("account:nobody", 0).await.unwrap(), 0);
+
+    // A success clears the account only: the address keeps counting its guesses.
+    s.clear_login_failures(acct).await.unwrap();
+    assert_eq!(s.login_failures(acct, 0).await.unwrap(), 0);
+    assert_eq!(s.login_failures(addr, 0).await.unwrap(), 3);
+    assert_eq!(s.login_failures("account:other", 0).await.unwrap(), 1);
+
+    // Pruning removes rows strictly older than the cut-off, under every key.
+    assert_eq!(s.prune_login_failures(2_000).await.unwrap(), 1);
+    assert_eq!(s.login_failures(addr, 0).await.unwrap(), 2);
+    assert_eq!(s.prune_login_failures(10_000).await.unwrap(), 3);
+    assert_eq!(s.login_failures(addr, 0).await.unwrap(), 0);
+    assert_eq!(s.login_failures("account:other", 0).await.unwrap(), 0);
+}

@@ -113,6 +113,11 @@ for p in amd64 arm64 arm/v7; do
   got="$(docker image inspect --format '{{.Os}}/{{.Architecture}}/{{.Variant}}' "mtm-agent:$version-$s")"
   want="linux/$(plat_arch "$p")/$(plat_variant "$p")"
   [ "$got" = "$want" ] || die "mtm-agent:$version-$s is $got, want $want"
+  # RouterOS does not restart a container whose process exits: after an update the agent must
+  # exec the new binary in place.
+  cmd="$(docker image inspect --format '{{json .Config.Cmd}}' "mtm-agent:$version-$s")"
+  [ "$cmd" = '["run","--config","/etc/mtm-agent/agent.toml","--exec-on-update"]' ] \
+    || die "mtm-agent:$version-$s runs $cmd"
   docker save -o "$images/mtm-agent-$version-$s.tar" "mtm-agent:$version-$s"
   echo "   mtm-agent:$version-$s: $got"
 done

@@ -43,7 +43,8 @@
 # Without enrollment (identity from an admin by hand): add one env line each for MTM_AGENT_ID,
 # MTM_CONTROL_PLANE_KEY, MTM_MQTT_HOST, MTM_MQTT_PORT, MTM_MQTT_USERNAME and MTM_MQTT_PASSWORD
 # instead of the two MTM_ENROLL_* lines; `cmd="keygen --data-dir /data"` once prints the public key
-# for the admin, then set cmd back to "run --config /etc/mtm-agent/agent.toml". The key stays in /data.
+# for the admin, then set cmd back to "run --config /etc/mtm-agent/agent.toml --exec-on-update" (or
+# empty, the image's default). The key stays in /data.
 
 :if ([:len [/interface/veth/find where name="veth-mtm"]] = 0) do={ /interface/veth/add name="veth-mtm" address="172.17.0.2/24" gateway="172.17.0.1" }
 :if ([:len [/interface/bridge/find where name="containers"]] = 0) do={ /interface/bridge/add name="containers" }

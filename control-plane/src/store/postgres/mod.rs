@@ -27,11 +27,15 @@ mod login_limits;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/packages.rs"]
 mod packages;
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/pages.rs"]
 mod pages;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/reconcile.rs"]
 mod reconcile;
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/reports.rs"]
 mod reports;
 mod rows;
 // Deliberately compiled once per backend (see store/shared/).
@@ -139,6 +143,23 @@ impl PgStore {
 }
 
 crate::store::impl_store::impl_store!(PgStore);
+
+/// The database view's figures: database size, server connections, table row counts.
+async fn table_stats(s: &PgStore) -> StoreResult<TableStats> {
+    let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&s.pool)
+        .await?;
+    let connections: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    Ok(TableStats {
+        size_bytes: size.max(0) as u64,
+        connections: connections.max(0) as u64,
+        tables: pages::count_tables(s).await?,
+    })
+}
 
 #[cfg(test)]
 mod tests;

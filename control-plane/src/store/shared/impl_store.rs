@@ -521,7 +521,7 @@ macro_rules! impl_store {
             }
 
             async fn table_stats(&self) -> StoreResult<TableStats> {
-                pages::table_stats(self).await
+                table_stats(self).await
             }
 
             async fn list_shifts(&self, filter: &ShiftFilter) -> StoreResult<Vec<Shift>> {

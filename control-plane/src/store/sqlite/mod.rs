@@ -26,11 +26,15 @@ mod login_limits;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/packages.rs"]
 mod packages;
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/pages.rs"]
 mod pages;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/reconcile.rs"]
 mod reconcile;
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/reports.rs"]
 mod reports;
 mod rows;
 // Deliberately compiled once per backend (see store/shared/).
@@ -116,6 +120,20 @@ impl SqliteStore {
 }
 
 crate::store::impl_store::impl_store!(SqliteStore);
+
+/// The database view's figures: file size, pool connections, table row counts.
+async fn table_stats(s: &SqliteStore) -> StoreResult<TableStats> {
+    let size: i64 = sqlx::query_scalar(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    Ok(TableStats {
+        size_bytes: size.max(0) as u64,
+        connections: u64::from(s.pool.size()),
+        tables: pages::count_tables(s).await?,
+    })
+}
 
 #[cfg(test)]
 mod tests;

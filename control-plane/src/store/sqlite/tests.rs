@@ -1,5 +1,6 @@
 //! The store suite and the append-only checks against this backend.
 use crate::store::suite::store_suite;
+use crate::store::Store;
 use crate::testutil::sqlite_fixture;
 use sqlx::Row;
 
@@ -41,4 +42,32 @@ async fn ledger_and_audit_refuse_update_and_delete_and_tampering_is_named() {
         .unwrap()
         .get("n");
     assert_eq!(n, 2);
+}
+
+#[tokio::test]
+async fn reports_and_sign_offs_refuse_update_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/mtm.db", dir.path().display());
+    let store = std::sync::Arc::new(super::SqliteStore::open(&url).await.unwrap());
+    let f = crate::testutil::seed(store.clone()).await;
+    let new = crate::store::NewDailyReport {
+        location_id: f.location.id,
+        business_date: "2026-01-01".into(),
+        window_start_ms: 0,
+        window_end_ms: 1,
+        body_json: "{}".into(),
+        content_sha256: "x".into(),
+    };
+    let r = store.insert_daily_report(&new, 1).await.unwrap();
+    assert!(!r.intact, "a hash that does not match is shown as such");
+    store.sign_off_report(r.id, "", "manager", 2).await.unwrap();
+    for sql in [
+        "UPDATE daily_reports SET body = '{\"x\":1}'",
+        "DELETE FROM daily_reports",
+        "UPDATE daily_report_signoffs SET signed_by = 'x'",
+        "DELETE FROM daily_report_signoffs",
+    ] {
+        let err = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
 }

@@ -1,9 +1,10 @@
 //! Daily reports (issue #7): the facts a day is reconciled from, and the insert-only reports
 //! with their sign-offs.
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_audit;
 use super::rows::uuid_col;
-use super::PgStore;
 use crate::reconcile::UsageSample;
 use crate::store::*;
 use serde_json::json;
@@ -11,7 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 pub(super) async fn usage_samples(
-    s: &PgStore,
+    s: &super::Backend,
     location_id: Uuid,
     from: i64,
     to: i64,
@@ -26,7 +27,7 @@ pub(super) async fn usage_samples(
     .bind(to)
     .fetch_all(&s.pool)
     .await?;
-    let n = |r: &sqlx::postgres::PgRow, c: &str| -> StoreResult<u64> {
+    let n = |r: &super::DbRow, c: &str| -> StoreResult<u64> {
         Ok(r.try_get::<i64, _>(c)?.max(0) as u64)
     };
     rows.iter()
@@ -45,7 +46,7 @@ pub(super) async fn usage_samples(
 }
 
 pub(super) async fn day_token_ids(
-    s: &PgStore,
+    s: &super::Backend,
     location_id: Uuid,
     from: i64,
     to: i64,
@@ -69,7 +70,7 @@ pub(super) async fn day_token_ids(
 }
 
 pub(super) async fn insert_daily_report(
-    s: &PgStore,
+    s: &super::Backend,
     report: &NewDailyReport,
     now: i64,
 ) -> StoreResult<DailyReport> {
@@ -105,7 +106,7 @@ pub(super) async fn insert_daily_report(
 const SELECT: &str = "SELECT d.*, so.signed_by, so.note, so.signed_at
     FROM daily_reports d LEFT JOIN daily_report_signoffs so ON so.report_id = d.id";
 
-fn from_row(r: &sqlx::postgres::PgRow) -> StoreResult<DailyReport> {
+fn from_row(r: &super::DbRow) -> StoreResult<DailyReport> {
     let body: String = r.try_get("body")?;
     let sha: String = r.try_get("content_sha256")?;
     let intact = hex::encode(Sha256::digest(body.as_bytes())) == sha;
@@ -125,7 +126,7 @@ fn from_row(r: &sqlx::postgres::PgRow) -> StoreResult<DailyReport> {
     })
 }
 
-async fn one(s: &PgStore, id: Uuid) -> StoreResult<Option<DailyReport>> {
+async fn one(s: &super::Backend, id: Uuid) -> StoreResult<Option<DailyReport>> {
     let row = sqlx::query(&format!("{SELECT} WHERE d.id = $1"))
         .bind(id.to_string())
         .fetch_optional(&s.pool)
@@ -134,7 +135,7 @@ async fn one(s: &PgStore, id: Uuid) -> StoreResult<Option<DailyReport>> {
 }
 
 pub(super) async fn daily_reports(
-    s: &PgStore,
+    s: &super::Backend,
     filter: &ReportFilter,
 ) -> StoreResult<Vec<DailyReport>> {
     let rows = sqlx::query(&format!(
@@ -149,7 +150,7 @@ pub(super) async fn daily_reports(
 }
 
 pub(super) async fn sign_off_report(
-    s: &PgStore,
+    s: &super::Backend,
     id: Uuid,
     note: &str,
     actor: &str,
@@ -158,7 +159,7 @@ pub(super) async fn sign_off_report(
     let rid = id.to_string();
     {
         let _w = s.write.lock().await;
-        let mut tx = s.pool.begin().await?;
+        let mut tx = super::begin_write(&s.pool).await?;
         let sha: Option<String> =
             sqlx::query_scalar("SELECT content_sha256 FROM daily_reports WHERE id = $1")
                 .bind(&rid)
@@ -194,37 +195,4 @@ pub(super) async fn sign_off_report(
     one(s, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("report {id}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::store::{NewDailyReport, Store};
-
-    #[tokio::test]
-    async fn reports_and_sign_offs_refuse_update_delete_and_truncate() {
-        let store = std::sync::Arc::new(crate::testutil::postgres_store_raw().await);
-        let f = crate::testutil::seed(store.clone()).await;
-        let new = NewDailyReport {
-            location_id: f.location.id,
-            business_date: "2026-01-01".into(),
-            window_start_ms: 0,
-            window_end_ms: 1,
-            body_json: "{}".into(),
-            content_sha256: "x".into(),
-        };
-        let r = store.insert_daily_report(&new, 1).await.unwrap();
-        assert!(!r.intact, "a hash that does not match is shown as such");
-        store.sign_off_report(r.id, "", "manager", 2).await.unwrap();
-        for sql in [
-            "UPDATE daily_reports SET body = '{\"x\":1}'",
-            "DELETE FROM daily_reports",
-            "TRUNCATE daily_reports CASCADE",
-            "UPDATE daily_report_signoffs SET signed_by = 'x'",
-            "DELETE FROM daily_report_signoffs",
-            "TRUNCATE daily_report_signoffs",
-        ] {
-            let err = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
-            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
-        }
-    }
 }

@@ -1,10 +1,12 @@
 //! The admin console's queries: users, account changes (audited), logs, database figures.
+//! Shared by both backends (see `shared/reports.rs`); only the database size and connection
+//! count (`table_stats`) are written per backend.
 
-use super::{chain, rows::shift_from_row, PgStore};
+use super::{chain, rows::shift_from_row};
 use crate::store::*;
 use sqlx::Row;
 
-pub(super) async fn list_users(s: &PgStore) -> StoreResult<Vec<User>> {
+pub(super) async fn list_users(s: &super::Backend) -> StoreResult<Vec<User>> {
     let rows = sqlx::query("SELECT * FROM users ORDER BY username")
         .fetch_all(&s.pool)
         .await?;
@@ -16,7 +18,7 @@ pub(super) async fn list_users(s: &PgStore) -> StoreResult<Vec<User>> {
 }
 
 pub(super) async fn update_user(
-    s: &PgStore,
+    s: &super::Backend,
     id: Uuid,
     change: UserChange,
     actor: &str,
@@ -30,7 +32,7 @@ pub(super) async fn update_user(
     let hash = change.password.as_deref().map(hash_password).transpose()?;
     let uid = id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let found = sqlx::query("SELECT id FROM users WHERE id = $1")
         .bind(&uid)
         .fetch_optional(&mut *tx)
@@ -92,7 +94,7 @@ pub(super) async fn update_user(
 }
 
 pub(super) async fn list_log(
-    s: &PgStore,
+    s: &super::Backend,
     table: LogTable,
     limit: u32,
     offset: u32,
@@ -126,15 +128,8 @@ pub(super) async fn list_log(
         .collect()
 }
 
-pub(super) async fn table_stats(s: &PgStore) -> StoreResult<TableStats> {
-    let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-        .fetch_one(&s.pool)
-        .await?;
-    let connections: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()",
-    )
-    .fetch_one(&s.pool)
-    .await?;
+/// Row counts of the tables the database view shows.
+pub(super) async fn count_tables(s: &super::Backend) -> StoreResult<Vec<TableCount>> {
     let mut tables = Vec::with_capacity(COUNTED_TABLES.len());
     for name in COUNTED_TABLES {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {name}"))
@@ -145,14 +140,10 @@ pub(super) async fn table_stats(s: &PgStore) -> StoreResult<TableStats> {
             rows: n.max(0) as u64,
         });
     }
-    Ok(TableStats {
-        size_bytes: size.max(0) as u64,
-        connections: connections.max(0) as u64,
-        tables,
-    })
+    Ok(tables)
 }
 
-pub(super) async fn list_shifts(s: &PgStore, f: &ShiftFilter) -> StoreResult<Vec<Shift>> {
+pub(super) async fn list_shifts(s: &super::Backend, f: &ShiftFilter) -> StoreResult<Vec<Shift>> {
     let rows = sqlx::query(
         "SELECT * FROM shifts
          WHERE ($1 IS NULL OR location_id = $1) AND ($2 IS NULL OR staff_id = $2)
@@ -169,7 +160,7 @@ pub(super) async fn list_shifts(s: &PgStore, f: &ShiftFilter) -> StoreResult<Vec
 }
 
 pub(super) async fn set_location_frozen(
-    s: &PgStore,
+    s: &super::Backend,
     location_id: Uuid,
     frozen: bool,
     reason: &str,
@@ -178,7 +169,7 @@ pub(super) async fn set_location_frozen(
 ) -> StoreResult<()> {
     let lid = location_id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = s.pool.begin().await?;
+    let mut tx = super::begin_write(&s.pool).await?;
     let found = sqlx::query("SELECT id FROM locations WHERE id = $1")
         .bind(&lid)
         .fetch_optional(&mut *tx)
@@ -219,7 +210,7 @@ pub(super) async fn set_location_frozen(
     Ok(())
 }
 
-pub(super) async fn frozen_locations(s: &PgStore) -> StoreResult<Vec<LocationFreeze>> {
+pub(super) async fn frozen_locations(s: &super::Backend) -> StoreResult<Vec<LocationFreeze>> {
     let rows = sqlx::query("SELECT * FROM location_freezes ORDER BY frozen_at")
         .fetch_all(&s.pool)
         .await?;

@@ -155,11 +155,6 @@ pub async fn post_json(
     ca_file: Option<&Path>,
     timeout: Duration,
 ) -> Result<Response, HttpError> {
-    let unreachable = |message: String| HttpError::Unreachable {
-        host: url.host.clone(),
-        port: url.port,
-        message,
-    };
     let request = format!(
         "POST {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mtm-agent/{}\r\nAccept: application/json\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -171,39 +166,7 @@ pub async fn post_json(
     );
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
-    let tls = if url.tls {
-        Some(tls_config(ca_file)?)
-    } else {
-        None
-    };
-    let exchange = async {
-        let tcp = TcpStream::connect((url.host.as_str(), url.port))
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        match tls {
-            Some(cfg) => {
-                let name =
-                    rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(|e| {
-                        HttpError::Tls {
-                            host: url.host.clone(),
-                            message: e.to_string(),
-                        }
-                    })?;
-                let stream = tokio_rustls::TlsConnector::from(cfg)
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| HttpError::Tls {
-                        host: url.host.clone(),
-                        message: e.to_string(),
-                    })?;
-                exchange(stream, &bytes, MAX_RESPONSE).await
-            }
-            None => exchange(tcp, &bytes, MAX_RESPONSE).await,
-        }
-    };
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| unreachable(format!("no answer within {} s", timeout.as_secs())))?
+    send(url, &bytes, ca_file, timeout, MAX_RESPONSE).await
 }
 
 /// GET `url.base_path + path` with HTTP basic auth, reading at most `max` bytes (an agent
@@ -231,6 +194,18 @@ pub async fn get(
         url.host_header(),
         crate::upgrade::VERSION,
     );
+    send(url, request.as_bytes(), ca_file, timeout, max).await
+}
+
+/// Send `request` (head and body) to `url`'s host, over TLS when the URL says so, and read a
+/// response of at most `max` bytes, within `timeout` for the whole exchange.
+async fn send(
+    url: &Url,
+    request: &[u8],
+    ca_file: Option<&Path>,
+    timeout: Duration,
+    max: usize,
+) -> Result<Response, HttpError> {
     let unreachable = |message: String| HttpError::Unreachable {
         host: url.host.clone(),
         port: url.port,
@@ -241,7 +216,6 @@ pub async fn get(
     } else {
         None
     };
-    let bytes = request.into_bytes();
     let run = async {
         let tcp = TcpStream::connect((url.host.as_str(), url.port))
             .await
@@ -262,9 +236,9 @@ pub async fn get(
                         host: url.host.clone(),
                         message: e.to_string(),
                     })?;
-                exchange(stream, &bytes, max).await
+                exchange(stream, request, max).await
             }
-            None => exchange(tcp, &bytes, max).await,
+            None => exchange(tcp, request, max).await,
         }
     };
     tokio::time::timeout(timeout, run)

@@ -7,15 +7,9 @@ cd "$(dirname "$0")/.."
 say() { printf '== %s\n' "$*"; }
 die() { printf 'firmware-config/check: FAIL: %s\n' "$*" >&2; exit 1; }
 
-need=()
-command -v shellcheck >/dev/null || need+=(shellcheck)
-command -v python3 >/dev/null || need+=(python3)
-command -v systemd-analyze >/dev/null || need+=(systemd)
-python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
-fi
+# shellcheck source=scripts/lib/provision.sh
+. scripts/lib/provision.sh
+provision_tools shellcheck python3 yaml systemd-analyze
 
 say "RouterOS scripts (menus, arguments, placeholders, quoting)"
 python3 firmware-config/check_rsc.py
@@ -47,8 +41,9 @@ print("in step")
 EOF
 
 say "shellcheck"
-shellcheck firmware-config/check.sh firmware-config/raspberry-pi/firstboot.sh \
-  scripts/cross-build.sh scripts/qemu-smoke.sh
+shellcheck -x firmware-config/check.sh firmware-config/raspberry-pi/firstboot.sh \
+  scripts/cross-build.sh scripts/qemu-smoke.sh scripts/image-smoke.sh scripts/test.sh \
+  scripts/fresh-check.sh scripts/lib/provision.sh routeros/tests/third_party/setup.sh
 
 say "firstboot.sh dry run (twice, into a temporary root)"
 tmp="$(mktemp -d)"

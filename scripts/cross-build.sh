@@ -61,25 +61,20 @@ if [ "$bin" = mtm-server ]; then
 fi
 out="${out:-$target_dir/dist}"
 
-# Debian packages: cross compilers for ring's C/asm, musl-gcc, `file` for the static check.
-need=()
-command -v file >/dev/null || need+=(file)
-[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+# Debian packages: cross compilers for ring's C/asm, musl-gcc, `file` for the static check
+# (scripts/tools.txt).
+# shellcheck source=scripts/lib/provision.sh
+. scripts/lib/provision.sh
+need=(file ca-certificates)
 for t in "${targets[@]}"; do
   case "$t" in
-    x86_64-unknown-linux-musl) command -v musl-gcc >/dev/null || need+=(musl-tools) ;;
-    aarch64-unknown-linux-musl) command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu) ;;
-    armv7-unknown-linux-gnueabihf)
-      command -v arm-linux-gnueabihf-gcc >/dev/null || need+=(gcc-arm-linux-gnueabihf)
-      [ -f /usr/arm-linux-gnueabihf/lib/libc.a ] || need+=(libc6-dev-armhf-cross) ;;
+    x86_64-unknown-linux-musl) need+=(musl-gcc) ;;
+    aarch64-unknown-linux-musl) need+=(aarch64-linux-gnu-gcc) ;;
+    armv7-unknown-linux-gnueabihf) need+=(arm-linux-gnueabihf-gcc armhf-libc) ;;
     *) die "unsupported target $t (supported: ${all_targets[*]})" ;;
   esac
 done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${need[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
-fi
+provision_tools "${need[@]}"
 rustup target add "${targets[@]}" >/dev/null
 
 # Container platform directory for a target (TARGETARCH[/TARGETVARIANT] in buildx terms).

@@ -15,8 +15,8 @@
 # network, free ports, a fresh named volume) until /healthz and /readyz answer 200, creates an admin
 # inside the container and logs in over the API, and runs the amd64 agent image's `--version` and
 # `check` against a routeros-sim and a private Mosquitto on the host. Missing tools are installed
-# (docker.io, buildah, mosquitto) and dockerd is started if it does not answer; anything that still
-# fails stops the script. `--no-build`: use the binaries already in the dist dir.
+# (docker.io with its engine, buildah, mosquitto: scripts/tools.txt) and dockerd is started if it does
+# not answer; anything that still fails stops the script. `--no-build`: use the binaries already in the dist dir.
 # Images and archives stay (sizes are printed; archives in $MTM_CROSS_TARGET_DIR/images); the
 # containers, the volume and the helper processes are removed.
 set -euo pipefail
@@ -42,23 +42,11 @@ version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
 [ -n "$version" ] || die "no workspace version in Cargo.toml"
 
 say "tools"
-need=()
-command -v docker >/dev/null || need+=(docker.io)
-command -v buildah >/dev/null || need+=(buildah)
-command -v mosquitto >/dev/null || need+=(mosquitto)
-command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${need[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
-fi
-if ! docker info >/dev/null 2>&1; then
-  # No init system here: start the daemon by hand and leave it running, like test.sh's Mosquitto.
-  echo "dockerd is not answering; starting it (log: /var/log/mtm-dockerd.log)"
-  setsid dockerd >/var/log/mtm-dockerd.log 2>&1 </dev/null &
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || die "dockerd did not start: $(tail -n 20 /var/log/mtm-dockerd.log)"
-fi
+# shellcheck source=scripts/lib/provision.sh
+. scripts/lib/provision.sh
+# The engine (dockerd) is what must be checked: a machine may ship only the docker client.
+provision_tools dockerd containerd runc docker buildah mosquitto curl python3
+ensure_service dockerd
 echo "docker $(docker version --format '{{.Server.Version}}'), $(buildah --version)"
 
 if [ "$build" = 1 ]; then
@@ -214,7 +202,9 @@ done
 
 agent="mtm-agent:$version-amd64"
 out="$(docker run --rm --network host "$agent" --version 2>&1)" || die "agent --version failed: $out"
-grep -q "mtm-agent" <<<"$out" && grep -qF "$version" <<<"$out" || die "agent --version: '$out'"
+if ! grep -q "mtm-agent" <<<"$out" || ! grep -qF "$version" <<<"$out"; then
+  die "agent --version: '$out'"
+fi
 echo "   --version: $out"
 # The image's base config plus the environment a RouterOS container gets (container.rsc); the key
 # is RFC 8032's first test public key: `check` only pins it.

@@ -32,10 +32,9 @@ done
 
 target_dir="${MTM_CROSS_TARGET_DIR:-/var/tmp/mtm-target-cross}"
 dist="$target_dir/dist"
-if ! command -v qemu-aarch64 >/dev/null || ! command -v qemu-arm >/dev/null; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user
-fi
+# shellcheck source=scripts/lib/provision.sh
+. scripts/lib/provision.sh
+provision_tools qemu-aarch64 qemu-arm mosquitto python3
 
 if [ "$build" = 1 ]; then
   scripts/cross-build.sh "${sim_flag[@]}" aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf
@@ -78,10 +77,6 @@ start_services() {
     || die "routeros-sim did not print 'listening on ADDR': $(cat "$work/sim.log")"
   say "routeros-sim listening on $router_addr"
 
-  command -v mosquitto >/dev/null || {
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto
-  }
   mqtt_port="$(free_port)"
   printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mosquitto.conf"
   mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &

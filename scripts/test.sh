@@ -7,42 +7,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
-die() { printf 'FATAL: %s\n' "$*" >&2; exit 1; }
 
 export CARGO_TERM_COLOR=never
 # Builds are shared between development and CI (see .cargo/config.toml).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/mtm-target}"
 
-say "Debian packages"
-need_pkgs=()
-command -v chromium >/dev/null || need_pkgs+=(chromium)
-command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
-command -v qemu-aarch64 >/dev/null || need_pkgs+=(qemu-user)
-command -v arm-linux-gnueabihf-gcc >/dev/null || need_pkgs+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
-command -v mosquitto >/dev/null || need_pkgs+=(mosquitto)
-command -v node >/dev/null || need_pkgs+=(nodejs npm)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  echo "installing: ${need_pkgs[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}"
-fi
+# shellcheck source=scripts/lib/provision.sh
+. scripts/lib/provision.sh
+
+say "Where each tool and service comes from on a fresh machine (scripts/fresh-check.sh)"
+scripts/fresh-check.sh
+
+say "Tools (scripts/tools.txt)"
+provision_tools cargo rustup python3 node npm pg_isready pg_ctlcluster initdb pg_ctl \
+  mosquitto mosquitto-dynsec chromium chromedriver
 
 say "Services"
-if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
-fi
-for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
-pg_isready -h 127.0.0.1 -p 5432 -q || die "PostgreSQL on 127.0.0.1:5432 is not reachable"
-if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
-  mosquitto -d -c /etc/mosquitto/mosquitto.conf
-fi
-for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 1; done
-(exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null || die "Mosquitto on 127.0.0.1:1883 is not reachable"
+ensure_service postgresql
+ensure_service mosquitto
 
 say "Third-party RouterOS clients (PyPI, npm)"
-if [ -x routeros/tests/third_party/setup.sh ]; then
-  routeros/tests/third_party/setup.sh
-fi
+routeros/tests/third_party/setup.sh
 
 say "Rust targets for the agent's cross builds"
 rustup target add aarch64-unknown-linux-musl x86_64-unknown-linux-musl armv7-unknown-linux-gnueabihf >/dev/null

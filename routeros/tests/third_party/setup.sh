@@ -5,8 +5,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="${MTM_PY_VENV:-/var/tmp/mtm-py}"
-command -v python3 >/dev/null || { echo "setup.sh: python3 is required" >&2; exit 1; }
-command -v npm >/dev/null || { echo "setup.sh: npm (node) is required" >&2; exit 1; }
+# shellcheck source=scripts/lib/provision.sh
+. "$here/../../../scripts/lib/provision.sh"
+provision_tools python3 venv node npm
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod enrollment;
 pub mod ingest;
 pub mod metrics;
+pub mod money;
 pub mod mqtt;
 pub mod packages;
 pub mod pages;

@@ -40,6 +40,41 @@ pub struct ClockOut {
     pub declared_cash_minor: i64,
 }
 
+/// The clock-in form: the float is typed in currency units.
+#[derive(Deserialize)]
+pub struct ClockInForm {
+    /// Cash in the drawer at the start, as typed (`25.00`).
+    pub opening_float: String,
+    /// Location; may be left out when the staff member belongs to exactly one.
+    pub location_id: Option<Uuid>,
+}
+
+/// The clock-out form: the drawer is typed in currency units.
+#[derive(Deserialize)]
+pub struct ClockOutForm {
+    /// Cash in the drawer at the end, as typed (`125.50`).
+    pub declared_cash: String,
+}
+
+/// The currency of the drawers: the one the packages are sold in (the first package on sale,
+/// else any), or none before the first package exists.
+pub async fn drawer_currency(state: &AppState) -> AppResult<String> {
+    let packages = state.store.list_packages().await?;
+    Ok(packages
+        .iter()
+        .find(|p| p.active)
+        .or(packages.first())
+        .map(|p| p.currency.clone())
+        .unwrap_or_default())
+}
+
+/// An amount typed into a page form, in the drawers' currency, as minor units; a refusal reads
+/// as a form error.
+pub async fn typed_amount(state: &AppState, field: &str, text: &str) -> AppResult<i64> {
+    let currency = drawer_currency(state).await?;
+    crate::money::parse(text, &currency).map_err(|e| AppError::BadRequest(format!("{field}: {e}")))
+}
+
 async fn clock_in(state: &AppState, cur: &CurrentUser, req: &ClockIn) -> AppResult<Shift> {
     let location = match (req.location_id, cur.user.location_ids.as_slice()) {
         (Some(l), _) => l,
@@ -141,11 +176,10 @@ async fn check_cash(
             ..Default::default()
         })
         .await?;
-    let currency = sold
-        .items
-        .first()
-        .map(|t| t.currency.clone())
-        .unwrap_or_default();
+    let currency = match sold.items.first() {
+        Some(t) => t.currency.clone(),
+        None => drawer_currency(state).await?,
+    };
     let outcome = check_shift_close(&ShiftClose {
         shift_id: shift.id,
         staff_id: shift.staff_id,
@@ -195,9 +229,16 @@ async fn current(
 async fn clock_in_form(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
-    Form(req): Form<ClockIn>,
+    Form(form): Form<ClockInForm>,
 ) -> AppResult<Response> {
-    match clock_in(&state, &cur, &req).await {
+    let opened = async {
+        let req = ClockIn {
+            opening_float_minor: typed_amount(&state, "Opening float", &form.opening_float).await?,
+            location_id: form.location_id,
+        };
+        clock_in(&state, &cur, &req).await
+    };
+    match opened.await {
         Ok(_) => Ok(Redirect::to("/dispense").into_response()),
         Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
             Ok(dispense_page_with(&state, &cur, Some(m))
@@ -211,10 +252,14 @@ async fn clock_in_form(
 async fn clock_out_form(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
-    Form(req): Form<ClockOut>,
+    Form(form): Form<ClockOutForm>,
 ) -> AppResult<Response> {
     // The drawer is checked the same way as over JSON.
-    match close(&state, &cur, req.declared_cash_minor).await {
+    let closed = async {
+        let declared = typed_amount(&state, "Cash in the drawer", &form.declared_cash).await?;
+        close(&state, &cur, declared).await
+    };
+    match closed.await {
         Ok(_) => Ok(Redirect::to("/login").into_response()),
         Err(AppError::BadRequest(m)) => Ok(dispense_page_with(&state, &cur, Some(m))
             .await?

@@ -147,9 +147,7 @@ async fn dispense_page_shows_the_voucher_at_once_and_polls_until_active() {
             "POST",
             "/shifts/clock-in",
             Some(&jwt),
-            Some(&format!(
-                "_csrf={csrf}&location_id={loc}&opening_float_minor=0"
-            )),
+            Some(&format!("_csrf={csrf}&location_id={loc}&opening_float=0")),
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

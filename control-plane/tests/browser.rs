@@ -27,12 +27,13 @@ async fn staff_dispenses_a_voucher_and_sees_it_go_active() {
 
     // No dispensing without a shift: the page offers only the clock-in form.
     assert!(c.find(Locator::Css("button.package")).await.is_err());
-    c.find(Locator::Css("input[name=opening_float_minor]"))
-        .await
-        .unwrap()
-        .send_keys("1500")
+    // The float is typed in currency units, as counted.
+    let float = c
+        .find(Locator::Css("input[name=opening_float]"))
         .await
         .unwrap();
+    float.clear().await.unwrap();
+    float.send_keys("15.00").await.unwrap();
     c.find(Locator::Css("form[action='/shifts/clock-in'] button"))
         .await
         .unwrap()
@@ -50,12 +51,7 @@ async fn staff_dispenses_a_voucher_and_sees_it_go_active() {
     assert_eq!(buttons.len(), site.packages.len());
     let first_text = buttons[0].text().await.unwrap();
     let first = &site.packages[0];
-    let price = format!(
-        "{}.{:02} {}",
-        first.price_minor / 100,
-        first.price_minor % 100,
-        first.currency
-    );
+    let price = mtm_control_plane::money::format(first.price_minor, &first.currency);
     assert!(
         first_text.contains(&first.name) && first_text.contains(&price),
         "{first_text:?}"

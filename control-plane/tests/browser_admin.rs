@@ -32,7 +32,7 @@ async fn admin_edits_a_price_and_makes_an_enrollment_code() {
     );
     c.goto(&format!("{url}/admin/routers")).await.unwrap();
     click(c, "a.edit-package").await;
-    field(c, "input[name=price_minor]", "1234").await;
+    field(c, "input[name=price]", "12.34").await;
     browser.shot("admin-package-edit").await;
     click(c, "#package-edit button[type=submit]").await;
     let packages = text(c, "#packages").await;
@@ -55,7 +55,7 @@ async fn admin_edits_a_price_and_makes_an_enrollment_code() {
         .await
         .is_ok()
     {
-        field(c, "input[name=opening_float_minor]", "0").await;
+        field(c, "input[name=opening_float]", "0").await;
         click(c, "form[action='/shifts/clock-in'] button").await;
     }
     let buttons = text(c, ".packages").await;

@@ -45,7 +45,7 @@ async fn every_role_in_the_browser() {
 async fn staff_prints_and_batches(browser: &Browser, url: &str) {
     let c = &browser.client;
     login(c, url, "staff", STAFF_PASSWORD).await;
-    field(c, "input[name=opening_float_minor]", "1000").await;
+    field(c, "input[name=opening_float]", "10.00").await;
     click(c, "form[action='/shifts/clock-in'] button").await;
     click(c, "button.package").await;
     let code = text(c, ".voucher .code").await;
@@ -143,6 +143,12 @@ async fn manager_watches_live_and_sees_the_cash_alert(
         .await
         .unwrap();
     assert_eq!(text(c, "article.alert .kind").await, "cash_short");
+    let said = text(c, "article.alert").await;
+    let short = mtm_control_plane::money::format(500, &site.packages[0].currency);
+    assert!(
+        said.contains(&format!("cash short by {short} at shift close")),
+        "the alert reads in currency units: {said}"
+    );
     browser.shot("manager-alerts").await;
     field(
         c,
@@ -225,8 +231,8 @@ async fn admin_console_and_inert_names(browser: &Browser, url: &str) {
     field(c, "form[action='/admin/packages'] input[name=slug]", "evil").await;
     field(
         c,
-        "form[action='/admin/packages'] input[name=price_minor]",
-        "100",
+        "form[action='/admin/packages'] input[name=price]",
+        "1.00",
     )
     .await;
     click(c, "form[action='/admin/packages'] button").await;

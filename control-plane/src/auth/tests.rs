@@ -198,7 +198,7 @@ async fn cookie_posts_need_the_session_csrf_token() {
             "POST",
             "/shifts/clock-in",
             Some(&jwt),
-            Some(&format!("location_id={loc}&opening_float_minor=100")),
+            Some(&format!("location_id={loc}&opening_float=1.00")),
         )
         .await;
     assert_eq!(no_token.status, StatusCode::FORBIDDEN);
@@ -208,7 +208,7 @@ async fn cookie_posts_need_the_session_csrf_token() {
             "/shifts/clock-in",
             Some(&jwt),
             Some(&format!(
-                "_csrf=00{}&location_id={loc}&opening_float_minor=100",
+                "_csrf=00{}&location_id={loc}&opening_float=1.00",
                 &csrf[2..]
             )),
         )
@@ -227,7 +227,7 @@ async fn cookie_posts_need_the_session_csrf_token() {
             "/shifts/clock-in",
             Some(&jwt),
             Some(&format!(
-                "_csrf={csrf}&location_id={loc}&opening_float_minor=100"
+                "_csrf={csrf}&location_id={loc}&opening_float=1.00"
             )),
         )
         .await;

@@ -257,9 +257,9 @@ pub struct PackageForm {
     pub slug: String,
     /// Display name.
     pub name: String,
-    /// Price in minor units.
-    pub price_minor: i64,
-    /// ISO currency code.
+    /// Price as typed, in currency units (`5.00`).
+    pub price: String,
+    /// ISO 4217 currency code.
     pub currency: String,
     /// Uptime limit in minutes; empty for none.
     #[serde(default)]
@@ -288,11 +288,19 @@ async fn create_package(
     Form(f): Form<PackageForm>,
 ) -> AppResult<Response> {
     let made = async {
+        let currency = f.currency.trim().to_ascii_uppercase();
+        if !crate::money::is_known_currency(&currency) {
+            return Err(AppError::BadRequest(format!(
+                "{currency:?} is not an ISO 4217 currency code (e.g. USD, KES, XOF)"
+            )));
+        }
+        let price_minor = crate::money::parse(&f.price, &currency)
+            .map_err(|e| AppError::BadRequest(format!("Price: {e}")))?;
         let p = NewPackage {
             slug: f.slug,
             name: f.name,
-            price_minor: f.price_minor,
-            currency: f.currency,
+            price_minor,
+            currency,
             limit_uptime_s: opt_u64(&f.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
             limit_bytes_total: opt_u64(&f.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
             rate_limit: Some(f.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),

@@ -6,6 +6,7 @@ use super::admin::user_error;
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::shifts::{drawer_currency, typed_amount};
 use crate::store::LocationSettingsChange;
 use crate::web::Page;
 use axum::extract::{Path, State};
@@ -42,7 +43,8 @@ async fn page_with(
         .find(|l| l.id == id)
         .map(|l| l.name)
         .unwrap_or_default();
-    let ctx = serde_json::json!({"s": s, "name": name, "error": error});
+    let currency = drawer_currency(state).await?;
+    let ctx = serde_json::json!({"s": s, "name": name, "error": error, "currency": currency});
     Ok(render("admin_location.html", &Page::of(cur), ctx)?.into_response())
 }
 
@@ -57,8 +59,8 @@ async fn settings_page(
 /// Form of `POST /admin/locations/{id}/settings`.
 #[derive(Debug, Deserialize)]
 pub struct SettingsForm {
-    /// Cash variance beyond which a shift close raises an alert, minor units.
-    pub cash_threshold_minor: i64,
+    /// Cash variance beyond which a shift close raises an alert, as typed in currency units.
+    pub cash_threshold: String,
     /// Daily close time, `HH:MM` in the location's zone.
     pub close_time: String,
     /// IANA zone name or fixed offset.
@@ -71,12 +73,16 @@ async fn save(
     Path(id): Path<Uuid>,
     Form(f): Form<SettingsForm>,
 ) -> AppResult<Response> {
-    let change = LocationSettingsChange {
-        timezone: Some(f.timezone.trim().to_owned()),
-        cash_threshold_minor: Some(f.cash_threshold_minor),
-        close_time: Some(f.close_time.trim().to_owned()),
+    let saved = async {
+        let threshold = typed_amount(&state, "Cash variance", &f.cash_threshold).await?;
+        let change = LocationSettingsChange {
+            timezone: Some(f.timezone.trim().to_owned()),
+            cash_threshold_minor: Some(threshold),
+            close_time: Some(f.close_time.trim().to_owned()),
+        };
+        crate::routers::change_location_settings(&state, &cur, id, &change).await
     };
-    match crate::routers::change_location_settings(&state, &cur, id, &change).await {
+    match saved.await {
         Ok(_) => Ok(Redirect::to("/admin/routers#location-list").into_response()),
         Err(e) => {
             let m = user_error(e)?;

@@ -6,7 +6,7 @@ use super::admin::{opt_u64, user_error};
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
-use crate::store::PackageChange;
+use crate::store::{Package, PackageChange};
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,19 +20,24 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/packages/{id}", get(edit_page).post(save))
 }
 
+/// Package `id`, on sale or retired.
+async fn package(state: &AppState, id: Uuid) -> AppResult<Package> {
+    state
+        .store
+        .list_all_packages()
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(AppError::NotFound)
+}
+
 async fn edit_with(
     state: &AppState,
     cur: &CurrentUser,
     id: Uuid,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let p = state
-        .store
-        .list_all_packages()
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or(AppError::NotFound)?;
+    let p = package(state, id).await?;
     let ctx = serde_json::json!({
         "p": p, "error": error,
         "minutes": p.limit_uptime_s.map(|s| s / 60),
@@ -55,8 +60,8 @@ async fn edit_page(
 pub struct PackageEditForm {
     /// Display name.
     pub name: String,
-    /// Price in minor units.
-    pub price_minor: i64,
+    /// Price as typed, in the package's currency units (`5.00`).
+    pub price: String,
     /// Uptime limit in minutes; empty for none.
     #[serde(default)]
     pub limit_minutes: String,
@@ -77,10 +82,11 @@ pub struct PackageEditForm {
 }
 
 impl PackageEditForm {
-    fn change(&self) -> AppResult<PackageChange> {
+    fn change(&self, currency: &str) -> AppResult<PackageChange> {
         Ok(PackageChange {
             name: self.name.trim().to_owned(),
-            price_minor: self.price_minor,
+            price_minor: crate::money::parse(&self.price, currency)
+                .map_err(|e| AppError::BadRequest(format!("Price: {e}")))?,
             limit_uptime_s: opt_u64(&self.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
             limit_bytes_total: opt_u64(&self.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
             rate_limit: Some(self.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),
@@ -97,7 +103,8 @@ async fn save(
     Path(id): Path<Uuid>,
     Form(f): Form<PackageEditForm>,
 ) -> AppResult<Response> {
-    let saved = match f.change() {
+    let currency = package(&state, id).await?.currency;
+    let saved = match f.change(&currency) {
         Ok(change) => crate::packages::edit_package(&state, &cur, id, &change).await,
         Err(e) => Err(e),
     };

@@ -7,7 +7,7 @@ use super::admin::user_error;
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
-use crate::shifts::{close_shift_for_staff, CloseForStaff};
+use crate::shifts::{close_shift_for_staff, drawer_currency, typed_amount, CloseForStaff};
 use crate::store::{now_ms, Shift, ShiftFilter};
 use crate::web::Page;
 use axum::extract::{Path, State};
@@ -70,7 +70,8 @@ async fn page_with(
     // Closed ones are shown too, so a second close gets the page with the store's refusal.
     let x = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
     let who = state.store.user(x.staff_id).await?.map(|u| u.username);
-    let ctx = serde_json::json!({"x": x, "staff": who, "error": error});
+    let currency = drawer_currency(state).await?;
+    let ctx = serde_json::json!({"x": x, "staff": who, "error": error, "currency": currency});
     Ok(render("manager_close_shift.html", &Page::of(cur), ctx)?.into_response())
 }
 
@@ -85,8 +86,8 @@ async fn close_page(
 /// Form of `POST /manager/shifts/{id}/close`.
 #[derive(Debug, Deserialize)]
 pub struct CloseForm {
-    /// Cash counted in the drawer, minor units.
-    pub declared_cash_minor: i64,
+    /// Cash counted in the drawer, as typed in currency units (`125.50`).
+    pub declared_cash: String,
     /// Why the manager closes it (required).
     #[serde(default)]
     pub note: String,
@@ -102,11 +103,14 @@ async fn close(
         let m = "A note is required: say why you close this shift.".to_owned();
         return page_with(&state, &cur, id, Some(m)).await;
     }
-    let req = CloseForStaff {
-        declared_cash_minor: f.declared_cash_minor,
-        note: f.note.trim().to_owned(),
+    let closed = async {
+        let req = CloseForStaff {
+            declared_cash_minor: typed_amount(&state, "Cash counted", &f.declared_cash).await?,
+            note: f.note.trim().to_owned(),
+        };
+        close_shift_for_staff(&state, &cur, id, &req).await
     };
-    match close_shift_for_staff(&state, &cur, id, &req).await {
+    match closed.await {
         Ok(s) => Ok(Redirect::to(&format!("/manager/locations/{}", s.location_id)).into_response()),
         Err(e) => {
             let m = user_error(e)?;

@@ -202,7 +202,7 @@ async fn names_render_inert_everywhere() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let form = format!(
-        "_csrf={csrf}&name={enc}&slug=evil&price_minor=100&currency=USD&limit_minutes=&limit_mb=&rate_limit="
+        "_csrf={csrf}&name={enc}&slug=evil&price=1.00&currency=USD&limit_minutes=&limit_mb=&rate_limit="
     );
     let r = app
         .page("POST", "/admin/packages", Some(&admin), Some(&form))

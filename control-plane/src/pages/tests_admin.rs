@@ -35,7 +35,7 @@ async fn admin_only_with_csrf(app: &TestApp, path: &str, form: &str) {
 async fn editing_a_package_changes_the_price_and_pushes_the_catalog() {
     let app = test_app().await;
     let path = format!("/admin/packages/{}", app.f.package.id);
-    let form = "name=Hour+plus&price_minor=750&limit_minutes=90&limit_mb=&rate_limit=3M%2F6M\
+    let form = "name=Hour+plus&price=7.50&limit_minutes=90&limit_mb=&rate_limit=3M%2F6M\
                 &shared_users=2&validity_hours=24&active=on";
     admin_only_with_csrf(&app, &path, form).await;
     assert!(audited(&app, "package.update").await.is_empty());
@@ -43,13 +43,36 @@ async fn editing_a_package_changes_the_price_and_pushes_the_catalog() {
     let (admin, csrf) = app.login("admin").await;
     let page = app.page("GET", &path, Some(&admin), None).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("name=\"price_minor\""), "{}", page.body);
+    // The price is shown and typed in currency units, not cents.
+    assert!(
+        page.body
+            .contains("name=\"price\" type=\"text\" inputmode=\"decimal\" value=\"5.00\""),
+        "{}",
+        page.body
+    );
+    for (typed, says) in [
+        ("7.505", "USD has 2 decimal place(s)"),
+        ("9223372036854775807", "too large"),
+        ("-1", "cannot be negative"),
+        ("7,50", "is not an amount"),
+    ] {
+        let r = app
+            .page(
+                "POST",
+                &path,
+                Some(&admin),
+                Some(&format!("_csrf={csrf}&name=X&price={typed}&shared_users=1")),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{typed}");
+        assert!(r.body.contains(says), "{typed}: {}", r.body);
+    }
     let bad = app
         .page(
             "POST",
             &path,
             Some(&admin),
-            Some(&format!("_csrf={csrf}&name=&price_minor=1&shared_users=1")),
+            Some(&format!("_csrf={csrf}&name=&price=0.01&shared_users=1")),
         )
         .await;
     assert_eq!(bad.status, StatusCode::OK);
@@ -85,6 +108,22 @@ async fn editing_a_package_changes_the_price_and_pushes_the_catalog() {
     let routers = app.page("GET", "/admin/routers", Some(&admin), None).await;
     assert!(routers.body.contains("(behind)"), "convergence shown");
     assert!(routers.body.contains("Hour plus"));
+    // The catalog version reads as the date of the change, not a raw millisecond count.
+    let when =
+        time::OffsetDateTime::from_unix_timestamp(i64::try_from(current.version / 1000).unwrap())
+            .unwrap()
+            .format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .unwrap();
+    assert!(
+        routers.body.contains(&format!(
+            "<span id=\"catalog-version\" title=\"{}\">{when}</span>",
+            current.version
+        )),
+        "{}",
+        routers.body
+    );
 
     // Retiring takes it off the staff page's buttons but keeps it on the admin list.
     let retire = form.replace("&active=on", "");
@@ -168,7 +207,7 @@ async fn revoking_needs_the_typed_agent_id_and_is_audited() {
 async fn location_settings_form_changes_and_audits() {
     let app = test_app().await;
     let path = format!("/admin/locations/{}/settings", app.f.location.id);
-    let form = "cash_threshold_minor=300&close_time=03:30&timezone=UTC";
+    let form = "cash_threshold=3.00&close_time=03:30&timezone=UTC";
     admin_only_with_csrf(&app, &path, form).await;
     let (admin, csrf) = app.login("admin").await;
     let page = app.page("GET", &path, Some(&admin), None).await;
@@ -179,7 +218,7 @@ async fn location_settings_form_changes_and_audits() {
             &path,
             Some(&admin),
             Some(&format!(
-                "_csrf={csrf}&cash_threshold_minor=1&close_time=03:30&timezone=Nowhere/Atlantis"
+                "_csrf={csrf}&cash_threshold=0.01&close_time=03:30&timezone=Nowhere/Atlantis"
             )),
         )
         .await;
@@ -224,7 +263,7 @@ async fn a_manager_closes_a_forgotten_shift_with_a_note() {
     assert!(page.body.contains(&path), "{}", page.body);
 
     let (staff, staff_csrf) = app.login("staff").await;
-    let form = "declared_cash_minor=900&note=left+without+clocking+out";
+    let form = "declared_cash=9.00&note=left+without+clocking+out";
     let r = app
         .page(
             "POST",
@@ -241,7 +280,7 @@ async fn a_manager_closes_a_forgotten_shift_with_a_note() {
             "POST",
             &path,
             Some(&manager),
-            Some(&format!("_csrf={csrf}&declared_cash_minor=900&note=")),
+            Some(&format!("_csrf={csrf}&declared_cash=9.00&note=")),
         )
         .await;
     assert!(
@@ -310,7 +349,7 @@ async fn the_new_forms_render_names_inert() {
     let (admin, csrf) = app.login("admin").await;
     let path = format!("/admin/packages/{}", app.f.package.id);
     let form = format!(
-        "_csrf={csrf}&name={}&price_minor=1&shared_users=1&active=on",
+        "_csrf={csrf}&name={}&price=0.01&shared_users=1&active=on",
         urlencoding(evil)
     );
     let r = app.page("POST", &path, Some(&admin), Some(&form)).await;

@@ -75,9 +75,8 @@ pub fn check_shift_close(shift: &ShiftClose) -> ShiftCloseOutcome {
             token_id: None,
             dedup_key: format!("{}:{}", kind.as_str(), shift.shift_id),
             summary: format!(
-                "cash {word} by {} {} at shift close",
-                variance.unsigned_abs(),
-                shift.currency
+                "cash {word} by {} at shift close",
+                crate::money::format(variance.saturating_abs(), &shift.currency)
             ),
             evidence: json!({
                 "opening_float_minor": shift.opening_float_minor,

@@ -41,15 +41,26 @@ pub fn templates() -> Result<Environment<'static>, minijinja::Error> {
         env.add_template(name, src)?;
     }
     env.add_filter("money", money);
+    env.add_filter("amount", amount);
+    env.add_filter("money_step", money_step);
     env.add_filter("hm", hm);
+    env.add_filter("datetime", datetime);
     Ok(env)
 }
 
-/// `500|money("USD")` → `5.00 USD`.
+/// `500|money("USD")` → `5.00 USD`, `500|money("XOF")` → `500 XOF`.
 fn money(minor: i64, currency: String) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    format!("{sign}{}.{:02} {currency}", m / 100, m % 100)
+    crate::money::format(minor, &currency)
+}
+
+/// `500|amount("USD")` → `5.00`: a stored amount as it goes back into a form field.
+fn amount(minor: i64, currency: String) -> String {
+    crate::money::format_amount(minor, &currency)
+}
+
+/// `"USD"|money_step` → `0.01`: the step of a number field for that currency.
+fn money_step(currency: String) -> String {
+    crate::money::input_step(&currency)
 }
 
 /// Unix ms → `HH:MM` (UTC).
@@ -57,6 +68,17 @@ fn hm(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
         .unwrap_or_default()
+}
+
+/// Unix ms → `2026-12-03 06:20:15 UTC`: when a timestamp must be read as a date, e.g. the
+/// catalog version (the time of the newest package change).
+fn datetime(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// What every page's layout needs: who is logged in and the CSRF token for its forms.

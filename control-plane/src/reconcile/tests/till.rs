@@ -44,6 +44,18 @@ fn cash_short_at_shift_close() {
     assert_eq!(f.evidence["variance_minor"], -3_000);
     assert_eq!(f.evidence["tokens_sold"], 20);
     assert_eq!(f.dedup_key, format!("cash_short:{}", shift()));
+    assert_eq!(f.summary, "cash short by 30.00 NGN at shift close");
+}
+
+#[test]
+fn the_alert_text_reads_in_each_currency_s_own_units() {
+    let mut c = close(9_000);
+    c.currency = "XOF".into();
+    let f = check_shift_close(&c).finding.unwrap();
+    assert_eq!(f.summary, "cash short by 3000 XOF at shift close");
+    c.currency = "BHD".into();
+    let f = check_shift_close(&c).finding.unwrap();
+    assert_eq!(f.summary, "cash short by 3.000 BHD at shift close");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use crate::store::{now_ms, InboxOutcome};
 
 /// Build the rumqttc options: last will, credentials, TLS, packet limits.
 pub fn options(cfg: &MqttConfig, agent_id: &str) -> Result<MqttOptions, AgentError> {
-    let mut o = MqttOptions::new(format!("mtm-agent-{agent_id}"), &cfg.host, cfg.port);
+    let mut o = MqttOptions::new(topics::client_id(agent_id), &cfg.host, cfg.port);
     o.set_keep_alive(Duration::from_secs(cfg.keep_alive_s.max(5)));
     // The broker keeps our subscription and queues commands while we are away; our own outbox
     // covers the other direction.

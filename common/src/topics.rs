@@ -30,6 +30,11 @@ pub fn status(agent_id: &str) -> String {
     format!("{PREFIX}/status/{agent_id}")
 }
 
+/// The MQTT client id an agent always connects with; brokers let its login use no other.
+pub fn client_id(agent_id: &str) -> String {
+    format!("mtm-agent-{agent_id}")
+}
+
 /// The agent id in an `up/{id}` or `status/{id}` topic.
 pub fn agent_of(topic: &str) -> Option<&str> {
     let rest = topic.strip_prefix(PREFIX)?.strip_prefix('/')?;

@@ -99,51 +99,56 @@ impl InternalCredentials {
     }
 }
 
-/// Start rumqttd on `bind` and return the address it listens on. Agents log in with their agent
-/// id and MQTT password, checked against the store on the caller's runtime.
+/// Where a started embedded broker listens.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedAddrs {
+    /// The filter in front of rumqttd, where agents connect.
+    pub public: SocketAddr,
+    /// rumqttd itself, on loopback, taking only the server's own login.
+    pub internal: SocketAddr,
+}
+
+/// Start rumqttd on a loopback port and the filter in front of it on `bind`
+/// (`broker::filter`): agents log in there with their agent id and MQTT password, checked
+/// against the store, and may use their own topics and client id only.
 ///
-/// rumqttd runs on its own threads and cannot be stopped; it lives as long as the process.
+/// rumqttd runs on its own threads and cannot be stopped; it lives as long as the process. The
+/// filter runs on the caller's runtime.
 pub fn start_embedded(
     bind: SocketAddr,
     store: Arc<dyn Store>,
     internal: InternalCredentials,
-) -> Result<SocketAddr, MqttError> {
-    let addr = if bind.port() == 0 {
+) -> Result<EmbeddedAddrs, MqttError> {
+    let broker_err = |e: std::io::Error| MqttError::Broker(e.to_string());
+    let public = TcpListener::bind(bind).map_err(broker_err)?;
+    public.set_nonblocking(true).map_err(broker_err)?;
+    let public_addr = public.local_addr().map_err(broker_err)?;
+    let public = tokio::net::TcpListener::from_std(public).map_err(broker_err)?;
+    let internal_addr = {
         // rumqttd does not report the port it bound, so find a free one first.
-        let l = TcpListener::bind(bind).map_err(|e| MqttError::Broker(e.to_string()))?;
-        l.local_addr()
-            .map_err(|e| MqttError::Broker(e.to_string()))?
-    } else {
-        bind
+        let l = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).map_err(broker_err)?;
+        l.local_addr().map_err(broker_err)?
     };
-    let handle = tokio::runtime::Handle::current();
+    let max_packet = mtm_common::MAX_ENVELOPE_BYTES + 4096;
     let mut connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: 10_000,
-        max_payload_size: mtm_common::MAX_ENVELOPE_BYTES + 4096,
+        max_payload_size: max_packet,
         max_inflight_count: 200,
         auth: None,
         external_auth: None,
         dynamic_filters: true,
     };
+    // Only the server's own login: the filter replaces every agent's login by it, so nothing
+    // reaches rumqttd around the filter's rules (not even from this machine).
+    let expected = internal.clone();
     connections.set_auth_handler(move |_client_id: String, user: String, pass: String| {
-        let store = store.clone();
-        let internal = internal.clone();
-        let handle = handle.clone();
-        async move {
-            if user == internal.username {
-                return constant_eq(pass.as_bytes(), internal.password.as_bytes());
-            }
-            if !mtm_common::topics::valid_agent_id(&user) {
-                return false;
-            }
-            // The store lives on the server's runtime, not rumqttd's.
-            let check = handle.spawn(async move { store.check_mqtt_password(&user, &pass).await });
-            matches!(check.await, Ok(Ok(true)))
-        }
+        let ok = user == expected.username
+            && crate::broker::filter::constant_eq(pass.as_bytes(), expected.password.as_bytes());
+        async move { ok }
     });
     let server = rumqttd::ServerSettings {
         name: "mtm-v4".into(),
-        listen: addr,
+        listen: internal_addr,
         tls: None,
         next_connection_delay_ms: 1,
         connections,
@@ -169,11 +174,12 @@ pub fn start_embedded(
             }
         })
         .map_err(|e| MqttError::Broker(e.to_string()))?;
-    Ok(addr)
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let filter = crate::broker::filter::Filter::new(store, internal, internal_addr, max_packet);
+    tokio::spawn(Arc::new(filter).serve(public));
+    Ok(EmbeddedAddrs {
+        public: public_addr,
+        internal: internal_addr,
+    })
 }
 
 /// Settings for the control plane's client connection.

@@ -126,15 +126,16 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
     let (client_settings, mqtt_addr) = match &cfg.mqtt {
         MqttConfig::Embedded { bind } => {
             let internal = InternalCredentials::generate();
-            let addr = mqtt::start_embedded(*bind, store.clone(), internal.clone())?;
-            wait_listening(addr).await?;
+            let addrs = mqtt::start_embedded(*bind, store.clone(), internal.clone())?;
+            wait_listening(addrs.internal).await?;
+            // The server's own client goes straight to rumqttd; agents come through the filter.
             let settings = ClientSettings {
-                host: addr.ip().to_string(),
-                port: addr.port(),
+                host: addrs.internal.ip().to_string(),
+                port: addrs.internal.port(),
                 credentials: Some((internal.username, internal.password)),
                 shared: false,
             };
-            (settings, addr)
+            (settings, addrs.public)
         }
         MqttConfig::External {
             host,
@@ -158,7 +159,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             (settings, addr)
         }
     };
-    let (broker, ensure_task) = broker_accounts(&cfg, &client_settings, mqtt_addr).await?;
+    let (broker, ensure_task) = broker_accounts(&cfg, &client_settings).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let (connected_tx, connected_rx) = tokio::sync::watch::channel(false);
     let (client, mqtt_task) = mqtt::connect_client(client_settings, tx, connected_tx);
@@ -260,7 +261,6 @@ const DYNSEC_TIMEOUT: Duration = Duration::from_secs(10);
 async fn broker_accounts(
     cfg: &ServerConfig,
     client: &ClientSettings,
-    mqtt_addr: SocketAddr,
 ) -> anyhow::Result<(BrokerAccounts, Option<JoinHandle<()>>)> {
     let dynsec = match (&cfg.mqtt, cfg.mqtt_dynsec) {
         (MqttConfig::Embedded { .. }, true) => {
@@ -271,13 +271,15 @@ async fn broker_accounts(
                 .credentials
                 .clone()
                 .context("the embedded broker has no server login")?;
-            return Ok((
-                BrokerAccounts::Embedded {
-                    addr: mqtt_addr,
-                    login,
-                },
-                None,
-            ));
+            // Revocation takes over the agent's session on rumqttd itself, behind the filter.
+            let addr = SocketAddr::new(
+                client
+                    .host
+                    .parse()
+                    .context("the embedded broker's address")?,
+                client.port,
+            );
+            return Ok((BrokerAccounts::Embedded { addr, login }, None));
         }
         (MqttConfig::External { .. }, false) => return Ok((BrokerAccounts::StoreOnly, None)),
         (MqttConfig::External { host, port, .. }, true) => {

@@ -82,8 +82,9 @@ async fn reject_count(server: &ServerHandle, reason: &str) -> u64 {
 /// Try an MQTT login; true if the broker accepted it.
 async fn mqtt_login(server: &ServerHandle, user: &str, password: &str) -> bool {
     let addr = server.mqtt_addr();
+    // The broker lets an agent's login use its own client id only.
     let mut o = rumqttc::MqttOptions::new(
-        format!("probe-{}", uuid::Uuid::new_v4().simple()),
+        mtm_common::topics::client_id(user),
         addr.ip().to_string(),
         addr.port(),
     );
@@ -109,7 +110,11 @@ async fn mqtt_login(server: &ServerHandle, user: &str, password: &str) -> bool {
 /// Publish one envelope on `up/{agent}` with the given broker login.
 async fn publish_as(server: &ServerHandle, user: &str, password: &str, agent: &str, p: Vec<u8>) {
     let addr = server.mqtt_addr();
-    let mut o = rumqttc::MqttOptions::new("probe-publisher", addr.ip().to_string(), addr.port());
+    let mut o = rumqttc::MqttOptions::new(
+        mtm_common::topics::client_id(user),
+        addr.ip().to_string(),
+        addr.port(),
+    );
     o.set_credentials(user, password);
     let (client, mut el) = rumqttc::AsyncClient::new(o, 4);
     client
@@ -230,10 +235,13 @@ async fn enroll_run_refuse_revoke_and_replace() {
         mqtt_login(&server, &user, &password).await,
         "login works before"
     );
-    assert_eq!(
-        support::http_get_json(&status_url).await["mqtt_connected"],
-        true
-    );
+    // That login took over the agent's client id; it reconnects.
+    wait_for(
+        "the agent connected again",
+        Duration::from_secs(20),
+        || async { support::http_get_json(&status_url).await["mqtt_connected"] == true },
+    )
+    .await;
     let _: Value = api
         .post(
             &admin,
@@ -266,7 +274,10 @@ async fn enroll_run_refuse_revoke_and_replace() {
         })
         .await
         .unwrap();
+    // The broker drops it (not its login's topic); the same envelope on its own topic reaches
+    // ingest, which refuses it, so the first would have been counted before.
     let bad_key = reject_count(&server, "bad_key").await;
+    let mismatch = reject_count(&server, "sender_mismatch").await;
     publish_as(
         &server,
         "other-1",
@@ -275,12 +286,25 @@ async fn enroll_run_refuse_revoke_and_replace() {
         hello(&revoked_key, 500),
     )
     .await;
-    wait_for(
-        "the revoked key's message rejected",
-        Duration::from_secs(10),
-        || async { reject_count(&server, "bad_key").await > bad_key },
+    publish_as(
+        &server,
+        "other-1",
+        "other-password",
+        "other-1",
+        hello(&revoked_key, 500),
     )
     .await;
+    wait_for(
+        "the message on the other login's topic rejected",
+        Duration::from_secs(10),
+        || async { reject_count(&server, "sender_mismatch").await > mismatch },
+    )
+    .await;
+    assert_eq!(
+        reject_count(&server, "bad_key").await,
+        bad_key,
+        "the broker passed a publish on another agent's topic"
+    );
     run.kill().await;
 
     // A replacement device enrolls with a new code and runs.

@@ -26,11 +26,8 @@ fn agent(
     user: &str,
     pass: &str,
 ) -> (AsyncClient, mpsc::UnboundedReceiver<AgentEvent>) {
-    let mut opts = MqttOptions::new(
-        format!("{user}-{}", rand_suffix()),
-        addr.ip().to_string(),
-        addr.port(),
-    );
+    // The broker lets an agent's login use its own client id only.
+    let mut opts = MqttOptions::new(topics::client_id(user), addr.ip().to_string(), addr.port());
     opts.set_credentials(user, pass);
     opts.set_keep_alive(Duration::from_secs(5));
     let (client, mut el) = AsyncClient::new(opts, 32);
@@ -53,10 +50,6 @@ fn agent(
         }
     });
     (client, rx)
-}
-
-fn rand_suffix() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<AgentEvent>) -> AgentEvent {

@@ -85,11 +85,6 @@ impl Drop for DynsecClient {
     }
 }
 
-/// The dynsec client an agent logs in with: the id its agent always uses (agent/src/mqtt.rs).
-pub fn agent_client_id(agent_id: &str) -> String {
-    format!("mtm-agent-{agent_id}")
-}
-
 /// The role naming `agent_id`'s own topics.
 pub fn agent_role(agent_id: &str) -> String {
     format!("mtm-agent-{agent_id}")
@@ -320,7 +315,7 @@ impl DynsecClient {
             json!({"command": "createRole", "rolename": role,
                    "textdescription": "this agent's own topics", "acls": agent_acls(agent_id)}),
             json!({"command": "createClient", "username": agent_id, "password": password,
-                   "clientid": agent_client_id(agent_id),
+                   "clientid": mtm_common::topics::client_id(agent_id),
                    "roles": [{"rolename": AGENT_ROLE}, {"rolename": role}]}),
         ];
         self.run_checked(

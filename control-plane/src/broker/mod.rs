@@ -1,15 +1,16 @@
 //! Agents' broker accounts: the one interface enrollment and revocation call, whichever broker
 //! the server uses.
 //!
-//! - Embedded rumqttd: logins are checked against the store at connect time, so issuing needs
-//!   nothing more; revoking also takes over the agent's open session, which the broker would
-//!   otherwise keep.
+//! - Embedded rumqttd behind [`filter`]: logins are checked against the store at connect time
+//!   and each agent is held to its own topics and client id, so issuing needs nothing more;
+//!   revoking also takes over the agent's open session, which the broker would otherwise keep.
 //! - External Mosquitto with Dynamic Security (`mqtt_dynsec = true`): each agent gets its own
 //!   dynsec client and role, created and deleted by the server; deleting makes Mosquitto drop the
 //!   open session at once.
 //! - Any other external broker: accounts are kept by hand (a password file); nothing to do here.
 
 pub mod dynsec;
+pub mod filter;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub enum BrokerAccounts {
     /// The embedded broker at `addr`; `login` is the server's own account on it, used to take
     /// over a revoked agent's session.
     Embedded {
-        /// Where the embedded broker listens.
+        /// Where rumqttd itself listens (loopback, behind the filter).
         addr: SocketAddr,
         /// The server's username and password on it.
         login: (String, String),

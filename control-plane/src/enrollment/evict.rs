@@ -3,18 +3,13 @@
 
 use std::net::SocketAddr;
 
-/// The client id an agent uses (agent/src/mqtt.rs); MQTT drops an older session when another
-/// connects with the same id.
-fn agent_client_id(agent_id: &str) -> String {
-    format!("mtm-agent-{agent_id}")
-}
-
 /// Take over `agent_id`'s client id on the embedded broker, which disconnects its session, then
 /// leave. A failure is logged: the revoked device can still not log in again or send anything
 /// the server accepts.
 pub(crate) async fn evict(broker: SocketAddr, agent_id: &str, user: &str, password: &str) {
     let mut opts = rumqttc::MqttOptions::new(
-        agent_client_id(agent_id),
+        // MQTT drops an older session when another connects with the same client id.
+        mtm_common::topics::client_id(agent_id),
         broker.ip().to_string(),
         broker.port(),
     );

@@ -264,6 +264,38 @@ impl Demo {
     }
 }
 
+/// One line, rewritten in place every few seconds: routers online, vouchers today, open alerts.
+async fn status_line(store: std::sync::Arc<dyn crate::store::Store>) {
+    use std::io::Write;
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let routers = store.list_routers().await.unwrap_or_default();
+        let online = routers.iter().filter(|r| r.router.online).count();
+        let vouchers = store
+            .list_tokens(&crate::store::TokenFilter {
+                from: Some(crate::pages::start_of_today(crate::store::now_ms())),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+            .map_or(0, |p| p.total);
+        let alerts = store
+            .list_alerts(&crate::store::AlertFilter {
+                state: Some(crate::store::AlertState::Open),
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .map_or(0, |a| a.len());
+        print!(
+            "\r  status: routers online {online}/{} · vouchers today {vouchers} · open alerts {alerts}   ",
+            routers.len()
+        );
+        let _ = std::io::stdout().flush();
+    }
+}
+
 /// Run the demo until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let demo = Demo::start(DemoOptions {
@@ -291,10 +323,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for (username, password, role) in ACCOUNTS {
         println!("    {username:<8} / {password:<18} ({role:?})");
     }
+    println!("Only warnings and errors are logged here (RUST_LOG=info shows everything).");
     println!("Press Ctrl-C to stop.");
 
+    let status = tokio::spawn(status_line(server.store()));
     tokio::signal::ctrl_c().await?;
-    println!("stopping");
+    status.abort();
+    println!("\nstopping");
     demo.stop().await;
     Ok(())
 }

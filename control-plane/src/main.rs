@@ -87,10 +87,17 @@ enum AuditCmd {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The demo's terminal is for people trying it: the URL, logins and a status line, with only
+    // warnings and errors from the log (RUST_LOG=info shows everything).
+    let default_filter = match &cli.command {
+        Cmd::Demo(_) => "warn,rumqttd=error",
+        _ => "info,rumqttd=warn",
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttd=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr);
     // JSON lines for log collectors (compose, journald forwarding); text for people.
@@ -99,7 +106,6 @@ async fn main() -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    let cli = Cli::parse();
     match cli.command {
         Cmd::Serve(c) => {
             let cfg = ServerConfig::load(c.config.as_deref())?;

@@ -127,7 +127,6 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         MqttConfig::Embedded { bind } => {
             let internal = InternalCredentials::generate();
             let addrs = mqtt::start_embedded(*bind, store.clone(), internal.clone())?;
-            wait_listening(addrs.internal).await?;
             // The server's own client goes straight to rumqttd; agents come through the filter.
             let settings = ClientSettings {
                 host: addrs.internal.ip().to_string(),
@@ -163,6 +162,9 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let (connected_tx, connected_rx) = tokio::sync::watch::channel(false);
     let (client, mqtt_task) = mqtt::connect_client(client_settings, tx, connected_tx);
+    if matches!(cfg.mqtt, MqttConfig::Embedded { .. }) {
+        wait_subscribed(mqtt_addr, connected_rx.clone()).await?;
+    }
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         Arc::new(client.clone()),
@@ -311,16 +313,15 @@ async fn broker_accounts(
     Ok((BrokerAccounts::Dynsec(dynsec), retry))
 }
 
-/// rumqttd binds on its own thread; wait until it accepts connections.
-async fn wait_listening(addr: SocketAddr) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            anyhow::bail!("embedded broker did not start listening on {addr}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// rumqttd binds on its own thread; wait until the server's own client has connected and
+/// subscribed through it. Not a bare TCP probe: rumqttd logs a connection closed before its
+/// CONNECT as an error, and a clean start should log none.
+async fn wait_subscribed(
+    addr: SocketAddr,
+    mut subscribed: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(Duration::from_secs(10), subscribed.wait_for(|s| *s)).await {
+        Ok(Ok(_)) => Ok(()),
+        _ => anyhow::bail!("embedded broker did not start listening on {addr}"),
     }
 }

@@ -105,3 +105,56 @@ async fn migrate_create_admin_verify_and_serve() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("audit_log: chain broken at row 1"), "{text}");
 }
+
+/// A fresh demo's terminal: addresses and logins, a status line that shows every router coming
+/// online, and no log lines at all on a clean start (the full log is behind RUST_LOG=info).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_terminal_shows_the_essentials_and_a_live_status() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mtm-server"))
+        .args(["demo", "--http-port", "0", "--data-dir"])
+        .arg(dir.path().join("demo"))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        let mut buf = [0u8; 512];
+        while !all.contains("routers online 3/3") {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => all.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+        all
+    });
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(120), seen)
+        .await
+        .expect("the status line shows all routers online within 2 minutes")
+        .unwrap();
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    for needed in [
+        "mtm demo is running at http://",
+        "RouterOS API on",
+        "staff-demo-pass",
+    ] {
+        assert!(seen.contains(needed), "{needed}: {seen}");
+    }
+    assert!(seen.contains("status: routers online 3/3"), "{seen}");
+    assert!(
+        !stderr.contains("INFO") && !stderr.contains("ERROR"),
+        "a clean start logs nothing below a warning and no error:\n{stderr}"
+    );
+}

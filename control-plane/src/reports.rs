@@ -128,13 +128,14 @@ pub async fn inputs(
             }
         })
         .collect();
-    let alerts = store
-        .list_alerts(&AlertFilter {
+    let alerts = crate::store::every_alert(
+        store,
+        &AlertFilter {
             location_id: Some(location_id),
-            limit: Some(10_000),
             ..Default::default()
-        })
-        .await?
+        },
+    )
+    .await?
         .into_iter()
         .filter(|a| window.contains(a.created_at))
         .filter_map(|a| {

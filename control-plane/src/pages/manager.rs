@@ -5,7 +5,9 @@ use super::stats::{add_routers, add_shifts, add_tokens, LocationSummary};
 use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{now_ms, Alert, AlertFilter, AlertState, ShiftFilter, Token, TokenFilter};
+use crate::store::{
+    every_alert, every_token, now_ms, Alert, AlertFilter, AlertState, ShiftFilter, Token, TokenFilter,
+};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,15 +26,15 @@ pub fn router() -> Router<AppState> {
         .route("/manager/alerts/{id}", post(alert_action))
 }
 
-/// Enough for a day at one cafe many times over; the figures are for dashboards, not audit.
+/// Shifts read for a day's figures: a shift per staff member per day, many times over.
 pub(super) const DAY_LIMIT: u32 = 20_000;
 
-pub(super) async fn tokens_since(
-    state: &AppState,
-    mut filter: TokenFilter,
-) -> AppResult<Vec<Token>> {
-    filter.limit = Some(DAY_LIMIT);
-    Ok(state.store.list_tokens(&filter).await?.items)
+/// Alerts listed on the alerts page; the CSV export has every one.
+const ALERTS_SHOWN: usize = 500;
+
+/// Every token matching `filter`: the figures must be exact however busy the day.
+pub(super) async fn tokens_since(state: &AppState, filter: TokenFilter) -> AppResult<Vec<Token>> {
+    Ok(every_token(&*state.store, &filter).await?)
 }
 
 /// Whether each token's shift is closed: a staff member has at most one open shift, so a
@@ -76,14 +78,14 @@ async fn summaries(state: &AppState) -> AppResult<Vec<LocationSummary>> {
             ..Default::default()
         })
         .await?;
-    let open_alerts = state
-        .store
-        .list_alerts(&AlertFilter {
+    let open_alerts = every_alert(
+        &*state.store,
+        &AlertFilter {
             state: Some(AlertState::Open),
-            limit: Some(1000),
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     let mut out = Vec::new();
     for l in state.store.list_locations().await? {
         let mut s = LocationSummary {
@@ -206,10 +208,9 @@ async fn alerts(
 ) -> AppResult<Response> {
     let filter = AlertFilter {
         state: q.state.as_deref().and_then(AlertState::parse),
-        limit: Some(500),
         ..Default::default()
     };
-    let list = state.store.list_alerts(&filter).await?;
+    let list = every_alert(&*state.store, &filter).await?;
     let users = usernames(&state).await?;
     let locations: HashMap<Uuid, String> = state
         .store
@@ -256,12 +257,13 @@ async fn alerts(
     }
     let rows: Vec<serde_json::Value> = list
         .iter()
+        .take(ALERTS_SHOWN)
         .map(|a| alert_row(a, loc(a.location_id), &users))
         .collect();
     Ok(render(
         "manager_alerts.html",
         &Page::of(&cur),
-        serde_json::json!({"alerts": rows, "state": q.state}),
+        serde_json::json!({"alerts": rows, "state": q.state, "total": list.len()}),
     )?
     .into_response())
 }

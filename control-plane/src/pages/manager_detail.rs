@@ -6,7 +6,7 @@ use super::stats::{self, add_shifts, add_tokens, LocationSummary, Names};
 use super::{csv_response, render, start_of_today};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{now_ms, Alert, AlertFilter, ShiftFilter, Token, TokenFilter};
+use crate::store::{every_alert, now_ms, Alert, AlertFilter, ShiftFilter, Token, TokenFilter};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -267,9 +267,6 @@ async fn staff(
     detail(&state, &cur, u.username, filter, &q, Some(alerts)).await
 }
 
-/// How many of the newest alerts the staff page searches for the staff member's.
-const STAFF_ALERTS_SCANNED: u32 = 500;
-
 /// Whether an alert points at `staff_id`: it names them, or they were on duty when the rogue
 /// voucher it reports could have been sold (also when others were, so no one is cleared).
 fn points_at(a: &Alert, staff_id: Uuid) -> bool {
@@ -281,13 +278,9 @@ fn points_at(a: &Alert, staff_id: Uuid) -> bool {
         })
 }
 
-/// The newest alerts pointing at a staff member, as the alert templates show them.
+/// Every alert pointing at a staff member, newest first, as the alert templates show them.
 async fn staff_alerts(state: &AppState, staff_id: Uuid) -> AppResult<Vec<serde_json::Value>> {
-    let filter = AlertFilter {
-        limit: Some(STAFF_ALERTS_SCANNED),
-        ..Default::default()
-    };
-    let list = state.store.list_alerts(&filter).await?;
+    let list = every_alert(&*state.store, &AlertFilter::default()).await?;
     let users = super::manager::usernames(state).await?;
     Ok(list
         .iter()

@@ -1,6 +1,7 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
 mod chain;
+mod every;
 #[path = "shared/impl_store.rs"]
 mod impl_store;
 mod model;
@@ -17,6 +18,7 @@ pub(crate) mod suite_login_limits;
 #[cfg(test)]
 pub(crate) mod suite_reconcile;
 
+pub use every::{every_alert, every_token};
 pub use model::*;
 pub use package_model::*;
 pub use pages_model::*;

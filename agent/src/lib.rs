@@ -16,6 +16,7 @@ pub mod config;
 pub mod downlink;
 pub mod enroll;
 pub mod error;
+pub mod inflight;
 pub mod keyfile;
 pub mod mqtt;
 pub mod router;

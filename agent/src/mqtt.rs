@@ -1,6 +1,8 @@
 //! The broker link. Each connection is a fresh rumqttc client, so nothing queued for a dead
-//! connection is replayed out of order: after every connect the agent announces itself, sends a
-//! `Hello`, and publishes the whole outbox from the lowest unacknowledged `seq` upwards.
+//! connection is replayed by the library: after every connect the agent announces itself,
+//! sends a `Hello`, and publishes the outbox from the lowest unacknowledged `seq` upwards, at
+//! most `max_in_flight` unacknowledged at a time. Within a session, a message not acknowledged
+//! after `resend_after_s` (or named by a `Resend`) is published again ([`crate::inflight`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,11 +14,13 @@ use rumqttc::{
     TlsConfiguration, Transport,
 };
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::config::MqttConfig;
 use crate::downlink;
 use crate::error::AgentError;
+use crate::inflight::InFlight;
 use crate::runtime::Shared;
 use crate::store::{now_ms, InboxOutcome};
 
@@ -207,27 +211,106 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
     }
     let up = topics::up(id);
     let mut cursor = 0u64;
+    let cfg = &shared.cfg.mqtt;
+    let mut inflight = InFlight::new(
+        Duration::from_secs(cfg.resend_after_s),
+        cfg.max_in_flight as usize,
+    );
     loop {
-        let rows = match store.take_for_publish(cursor, 64) {
-            Ok(rows) => rows,
-            Err(e) => {
+        match publish_round(shared, client, &up, &mut cursor, &mut inflight).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(Failure::Client(e)) => return Err(e),
+            Err(Failure::Store(e)) => {
                 tracing::error!(error = %e, "reading the outbox failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-        };
-        if rows.is_empty() {
-            store.outbox_changed.notified().await;
-            continue;
         }
-        for (seq, bytes) in rows {
-            client
-                .publish(up.clone(), QoS::AtLeastOnce, false, bytes)
-                .await
-                .map_err(|e| e.to_string())?;
-            cursor = seq + 1;
+        let deadline = inflight
+            .next_due()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            _ = store.outbox_changed.notified() => {}
+            _ = shared.publisher_wake.notified() => {}
+            _ = tokio::time::sleep_until(deadline) => {}
         }
     }
+}
+
+enum Failure {
+    Client(String),
+    Store(crate::store::StoreError),
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// One pass: answer a resend request, forget what was acknowledged, publish again what is
+/// overdue (oldest first), then new rows while there is room. Returns true when more new rows
+/// may be waiting right away.
+async fn publish_round(
+    shared: &Shared,
+    client: &AsyncClient,
+    up: &str,
+    cursor: &mut u64,
+    inflight: &mut InFlight,
+) -> Result<bool, Failure> {
+    let store = &shared.store;
+    let publish = |bytes: Vec<u8>| async move {
+        client
+            .publish(up, QoS::AtLeastOnce, false, bytes)
+            .await
+            .map_err(|e| Failure::Client(e.to_string()))
+    };
+    let asked = shared.resend_from.swap(u64::MAX, Ordering::Relaxed);
+    if asked != u64::MAX {
+        let n = inflight.resend_from(asked, Instant::now());
+        tracing::info!(
+            from_seq = asked,
+            messages = n,
+            "control plane asked for a resend"
+        );
+    }
+    if let Some(span) = inflight.span() {
+        inflight.retain_present(&store.outbox_seqs(span)?);
+    }
+    let due = inflight.due(Instant::now());
+    if !due.is_empty() {
+        let rows = store.outbox_rows(&due)?;
+        // Acknowledged between the two reads.
+        for seq in &due {
+            if !rows.iter().any(|(s, _)| s == seq) {
+                inflight.forget(*seq);
+            }
+        }
+        if let Some((first, _)) = rows.first() {
+            tracing::info!(
+                first_seq = first,
+                messages = rows.len(),
+                "publishing unacknowledged messages again"
+            );
+        }
+        for (seq, bytes) in rows {
+            publish(bytes).await?;
+            inflight.sent(seq, Instant::now());
+        }
+    }
+    let room = inflight.room().min(64);
+    if room == 0 {
+        return Ok(false);
+    }
+    let rows = store.take_for_publish(*cursor, room)?;
+    let more = rows.len() == room;
+    for (seq, bytes) in rows {
+        publish(bytes).await?;
+        inflight.sent(seq, Instant::now());
+        *cursor = seq + 1;
+    }
+    Ok(more)
 }
 
 /// The control plane acknowledged this version's Hello: an update on trial is kept.
@@ -260,6 +343,7 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
             let r = store.ack(*up_to_seq).map(|n| {
                 tracing::debug!(up_to_seq, removed = n, "ack");
             });
+            shared.publisher_wake.notify_one();
             let _ = store.note_cp_seq(v.seq);
             if *up_to_seq >= shared.hello_seq.load(Ordering::Relaxed) {
                 trial_passed(shared);
@@ -270,12 +354,20 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
             let r = store.ack_seqs(seqs, *highest_seen).map(|n| {
                 tracing::debug!(acked = seqs.len(), removed = n, "ack");
             });
+            shared.publisher_wake.notify_one();
             let _ = store.note_cp_seq(v.seq);
             let hello = shared.hello_seq.load(Ordering::Relaxed);
             if seqs.iter().any(|s| *s >= hello) {
                 trial_passed(shared);
             }
             r
+        }
+        DownMessage::Resend { from_seq } => {
+            // Answered by the publisher, which knows what this session has published.
+            shared.resend_from.fetch_min(*from_seq, Ordering::Relaxed);
+            shared.publisher_wake.notify_one();
+            let _ = store.note_cp_seq(v.seq);
+            Ok(())
         }
         DownMessage::Command(cmd) => store.receive_command(cmd, v.seq).map(|o| {
             tracing::info!(command_id = %cmd.id, outcome = ?o, "command received");

@@ -44,6 +44,11 @@ pub struct Shared {
     pub trial: Mutex<Option<crate::update::Pending>>,
     /// Outbox `seq` of the last Hello sent.
     pub hello_seq: AtomicU64,
+    /// Lowest `seq` the control plane asked to have published again (`u64::MAX`: none asked).
+    pub resend_from: AtomicU64,
+    /// Woken by acknowledgements and resend requests, so the publisher prunes what is
+    /// acknowledged, fills the room that made, and answers a request at once.
+    pub publisher_wake: Notify,
     refused: Mutex<HashSet<[u8; 32]>>,
 }
 
@@ -67,6 +72,8 @@ impl Shared {
             restart: watch::channel(false).0,
             trial: Mutex::new(None),
             hello_seq: AtomicU64::new(u64::MAX),
+            resend_from: AtomicU64::new(u64::MAX),
+            publisher_wake: Notify::new(),
             refused: Mutex::new(HashSet::new()),
         }
     }

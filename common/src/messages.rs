@@ -83,6 +83,18 @@ pub struct Health {
     pub outbox_len: u64,
     /// Active hotspot sessions now.
     pub active_sessions: u32,
+    /// Lowest `seq` still in the agent's outbox when this report was made (the report's own
+    /// `seq` if the outbox was empty). Every lower `seq` is either acknowledged or was
+    /// superseded before it was ever sent (an unsent usage report absorbed by a later one, an
+    /// unsent inventory or health report replaced), so it will never arrive: the control plane
+    /// may treat every `seq` below it as settled. 0 from agents that predate the field.
+    #[serde(default)]
+    pub outbox_low_seq: u64,
+    /// Store operations that failed since the agent started (a full disk, an I/O error that
+    /// made it reopen its database). Nonzero means the agent's disk needs a look even if it
+    /// healed; 0 from agents that predate the field.
+    #[serde(default)]
+    pub store_errors: u64,
 }
 
 /// Usage changes for the tokens whose counters moved since the last report.
@@ -240,6 +252,16 @@ pub enum DownMessage {
         /// wiped moves its counter past it instead of sending duplicates forever.
         highest_seen: u64,
     },
+    /// Publish again every unacknowledged outbox message with `seq >= from_seq`, oldest first,
+    /// now rather than when its retransmission timer runs out. The control plane sends it when
+    /// it could not store a batch it received, or after its own restart. Messages that are no
+    /// longer in the outbox (acknowledged, or superseded before they were sent) are not sent,
+    /// and an agent answers nothing else. Added after the first release (tagged by name, so
+    /// older messages decode unchanged); an agent that predates it refuses it, logged once.
+    Resend {
+        /// Lowest `seq` to publish again.
+        from_seq: u64,
+    },
 }
 
 /// A command with a stable id: resending it never applies it twice.
@@ -374,6 +396,7 @@ mod tests {
         let id = Uuid::new_v4();
         let downs = vec![
             DownMessage::Ack { up_to_seq: 9 },
+            DownMessage::Resend { from_seq: 4 },
             DownMessage::AckSeqs {
                 seqs: vec![3, 5],
                 highest_seen: 5,
@@ -433,6 +456,11 @@ mod tests {
                 catalog_version: None,
             }),
             UpMessage::Health(Health::default()),
+            UpMessage::Health(Health {
+                outbox_low_seq: 12,
+                store_errors: 3,
+                ..Default::default()
+            }),
             UpMessage::Inventory(Inventory::default()),
             UpMessage::TokenApplied(TokenApplied {
                 command_id: id,
@@ -449,5 +477,49 @@ mod tests {
         for m in ups {
             assert_eq!(from_cbor::<UpMessage>(&to_cbor(&m).unwrap()).unwrap(), m);
         }
+    }
+
+    /// A `Health` from an agent that predates the store fields still decodes, with them 0.
+    #[test]
+    fn an_older_health_report_decodes() {
+        #[derive(Serialize)]
+        struct OldHealth {
+            router_reachable: bool,
+            cpu_load: Option<u8>,
+            free_memory: Option<u64>,
+            total_memory: Option<u64>,
+            uptime_s: Option<u64>,
+            routeros_version: Option<String>,
+            board_name: Option<String>,
+            outbox_len: u64,
+            active_sessions: u32,
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "t", content = "c")]
+        enum OldUp {
+            Health(OldHealth),
+        }
+        let old = OldUp::Health(OldHealth {
+            router_reachable: true,
+            cpu_load: Some(3),
+            free_memory: None,
+            total_memory: None,
+            uptime_s: None,
+            routeros_version: None,
+            board_name: None,
+            outbox_len: 7,
+            active_sessions: 2,
+        });
+        let want = UpMessage::Health(Health {
+            router_reachable: true,
+            cpu_load: Some(3),
+            outbox_len: 7,
+            active_sessions: 2,
+            ..Default::default()
+        });
+        assert_eq!(
+            from_cbor::<UpMessage>(&to_cbor(&old).unwrap()).unwrap(),
+            want
+        );
     }
 }

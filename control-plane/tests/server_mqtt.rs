@@ -216,7 +216,7 @@ async fn a_dispensed_token_reaches_the_agent_and_its_result_comes_back_acknowled
                 break;
             }
             DownMessage::Ack { .. } => panic!("ingest acknowledges exact seqs"),
-            DownMessage::Command(_) => continue,
+            DownMessage::Command(_) | DownMessage::Resend { .. } => continue,
         }
     }
     let t: Value = http

@@ -73,6 +73,9 @@ impl AgentConfig {
         if let Some(v) = lookup("MTM_MQTT_CA_FILE") {
             self.mqtt.tls = Some(TlsConfig { ca_file: v.into() });
         }
+        if let Some(v) = lookup("MTM_MQTT_RESEND_AFTER_S") {
+            self.mqtt.resend_after_s = parse("MTM_MQTT_RESEND_AFTER_S", &v)?;
+        }
         if let Some(v) = lookup("MTM_ROUTER_ADDR") {
             self.router.addr = v;
         }
@@ -133,6 +136,12 @@ impl AgentConfig {
         }
         if self.mqtt.keep_alive_s < 5 || self.mqtt.keep_alive_s > 3600 {
             return bad("mqtt.keep_alive_s must be between 5 and 3600".into());
+        }
+        if self.mqtt.resend_after_s == 0 || self.mqtt.resend_after_s > 3600 {
+            return bad("mqtt.resend_after_s must be between 1 and 3600".into());
+        }
+        if self.mqtt.max_in_flight == 0 || self.mqtt.max_in_flight > 10_000 {
+            return bad("mqtt.max_in_flight must be between 1 and 10000".into());
         }
         if self.mqtt.password.is_some() && self.mqtt.username.is_none() {
             return bad("mqtt.password is set but mqtt.username is not".into());

@@ -108,6 +108,13 @@ pub struct MqttConfig {
     pub tls: Option<TlsConfig>,
     /// MQTT keep-alive, seconds.
     pub keep_alive_s: u64,
+    /// A message the control plane has not acknowledged this many seconds after it was
+    /// published is published again, in the same session; the wait doubles with each further
+    /// try, up to eight times this.
+    pub resend_after_s: u64,
+    /// Most messages published and not yet acknowledged at once; newer ones wait in the outbox
+    /// (where unsent telemetry is coalesced) until acknowledgements make room.
+    pub max_in_flight: u32,
 }
 
 impl Default for MqttConfig {
@@ -119,6 +126,8 @@ impl Default for MqttConfig {
             password: None,
             tls: None,
             keep_alive_s: 30,
+            resend_after_s: 20,
+            max_in_flight: 100,
         }
     }
 }
@@ -212,6 +221,8 @@ impl fmt::Debug for MqttConfig {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("tls", &self.tls)
             .field("keep_alive_s", &self.keep_alive_s)
+            .field("resend_after_s", &self.resend_after_s)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use mtm_common::{Envelope, UpMessage, Usage, UsageReport};
-use redb::ReadableTableMetadata;
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{Store, StoreError, Txn, LAST_ACKED, NEXT_SEQ, OUTBOX};
 
@@ -33,6 +33,19 @@ impl Txn<'_> {
         };
         let coalesced;
         let msg = match (msg, kind) {
+            (UpMessage::Health(h), _) => {
+                // Everything below the oldest row still held is acknowledged or superseded.
+                let low = self
+                    .tx
+                    .open_table(OUTBOX)?
+                    .first()?
+                    .map(|(k, _)| k.value())
+                    .unwrap_or(seq);
+                let mut h = h.clone();
+                h.outbox_low_seq = low.min(seq);
+                coalesced = UpMessage::Health(h);
+                &coalesced
+            }
             (UpMessage::Usage(new), KIND_USAGE) => match self.take_unsent_usage()? {
                 Some(mut prev) => {
                     for e in &new.entries {
@@ -210,6 +223,36 @@ impl Store {
         for row in t.range(from..)?.take(limit) {
             let (k, v) = row?;
             out.push((k.value(), v.value().get(1..).unwrap_or_default().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Which of the `seqs` (ascending) are still in the outbox, with their sealed bytes.
+    pub fn outbox_rows(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let db = self.db()?;
+        let tx = db.begin_read()?;
+        let t = tx.open_table(OUTBOX)?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(v) = t.get(*seq)? {
+                out.push((*seq, v.value().get(1..).unwrap_or_default().to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `seq`s still in the outbox within `range` (acknowledged and superseded ones are
+    /// gone).
+    pub fn outbox_seqs(
+        &self,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<std::collections::BTreeSet<u64>, StoreError> {
+        let db = self.db()?;
+        let tx = db.begin_read()?;
+        let t = tx.open_table(OUTBOX)?;
+        let mut out = std::collections::BTreeSet::new();
+        for row in t.range(range)? {
+            out.insert(row?.0.value());
         }
         Ok(out)
     }

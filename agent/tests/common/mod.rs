@@ -125,6 +125,8 @@ pub struct Seen {
     pub duplicates: u64,
     pub last_committed: u64,
     pub out_of_order: u64,
+    /// How many times each `seq` arrived.
+    pub received: BTreeMap<u64, u32>,
 }
 
 /// A fake control plane for one agent.
@@ -165,6 +167,7 @@ impl Cp {
                             assert_eq!(env.from, aid);
                             let msg: UpMessage = env.open(&agent_key).expect("agent signature");
                             let mut s = seen.lock().unwrap();
+                            *s.received.entry(env.seq).or_default() += 1;
                             if env.seq <= s.last_committed {
                                 s.duplicates += 1;
                                 // A seq below the committed one that was never seen would be
@@ -256,6 +259,29 @@ impl Cp {
             .messages
             .values()
             .filter_map(f)
+            .collect()
+    }
+
+    /// How many times `seq` arrived.
+    pub fn received(&self, seq: u64) -> u32 {
+        self.seen
+            .lock()
+            .unwrap()
+            .received
+            .get(&seq)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The `seq`s of the messages matching `f`.
+    pub fn seqs(&self, f: impl Fn(&UpMessage) -> bool) -> Vec<u64> {
+        self.seen
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .filter(|(_, m)| f(m))
+            .map(|(s, _)| *s)
             .collect()
     }
 
@@ -358,13 +384,25 @@ pub async fn rig(prefix: &str, mqtt_port: u16, auto_ack: bool) -> Rig {
 
 /// Like [`rig`], with the agent reaching the broker on `agent_port` (e.g. through a [`Proxy`]).
 pub async fn rig_split(prefix: &str, mqtt_port: u16, agent_port: u16, auto_ack: bool) -> Rig {
+    rig_with(prefix, mqtt_port, agent_port, auto_ack, |_| {}).await
+}
+
+/// Like [`rig_split`], with the agent's config adjusted by `tweak` before it starts.
+pub async fn rig_with(
+    prefix: &str,
+    mqtt_port: u16,
+    agent_port: u16,
+    auto_ack: bool,
+    tweak: impl FnOnce(&mut AgentConfig),
+) -> Rig {
     let router = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let id = unique_id(prefix);
     let agent_key = mtm_agent::load_or_create_key(dir.path()).unwrap();
     let cp = Cp::start(mqtt_port, &id, agent_key.verifying_key()).await;
     cp.auto_ack.store(auto_ack, Ordering::Relaxed);
-    let cfg = agent_config(&id, dir.path(), &cp.public_hex(), agent_port, router.addr());
+    let mut cfg = agent_config(&id, dir.path(), &cp.public_hex(), agent_port, router.addr());
+    tweak(&mut cfg);
     let agent = mtm_agent::Agent::start(cfg).await.unwrap();
     wait_until(20, "hello", || {
         cp.count(|m| matches!(m, UpMessage::Hello(_))) >= 1

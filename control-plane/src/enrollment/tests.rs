@@ -15,6 +15,7 @@ fn health_from(agent: &str, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
         board_name: None,
         outbox_len: 0,
         active_sessions: 0,
+        ..Default::default()
     });
     Envelope::seal(key, agent, 1, 1, &msg)
         .unwrap()

@@ -73,6 +73,22 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A handler panicked: log it and answer 500, so the client gets an answer and the page that
+/// hit the bug does not look like a dropped connection.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = %what.escape_debug(), "a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "error": "internal error" })),
+    )
+        .into_response()
+}
+
 /// What a handler can fail with; JSON for the API, a redirect or short page for browsers.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -100,6 +116,9 @@ pub enum AppError {
     /// Too many attempts.
     #[error("too many attempts; try again later")]
     TooManyRequests,
+    /// The server is saturated for a moment (every password-hash slot busy): 503.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     /// Something broke; details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -132,6 +151,15 @@ impl IntoResponse for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => {
+                let body = Json(serde_json::json!({ "error": self.to_string() }));
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "2")],
+                    body,
+                )
+                    .into_response();
+            }
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR

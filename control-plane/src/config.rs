@@ -48,10 +48,16 @@ pub struct ServerConfig {
     pub mqtt: MqttConfig,
     /// Length of voucher codes.
     pub token_code_len: usize,
-    /// Mark cookies Secure and send HSTS (set when served over TLS).
+    /// Mark cookies Secure and send HSTS even without an `https://` [`Self::external_url`].
     pub secure_cookies: bool,
-    /// Public URL of the hotspot login page printed on vouchers, if any.
+    /// Where people reach this server (the management pages), e.g. `https://mtm.example.com`.
+    /// An `https://` URL turns on Secure cookies and HSTS. Not the hotspot URL below.
+    pub external_url: Option<String>,
+    /// Public URL of the hotspot login page printed on vouchers (customers' side), if any.
     pub public_url: Option<String>,
+    /// The reverse proxy in front of the server (its address as the server sees it): only on
+    /// connections from it is `X-Forwarded-For` believed for the login limits.
+    pub trusted_proxy: Option<std::net::IpAddr>,
     /// `host:port` of the broker as agents reach it, handed out at enrollment; when unset, the
     /// address the embedded broker is bound to (or the external broker's host and port).
     pub mqtt_public_addr: Option<String>,
@@ -74,7 +80,9 @@ impl Default for ServerConfig {
             mqtt: MqttConfig::default(),
             token_code_len: 8,
             secure_cookies: false,
+            external_url: None,
             public_url: None,
+            trusted_proxy: None,
             mqtt_public_addr: None,
             mqtt_dynsec: false,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
@@ -146,8 +154,18 @@ impl ServerConfig {
         if let Some(v) = get("MTM_SECURE_COOKIES") {
             self.secure_cookies = parse("MTM_SECURE_COOKIES", &v)?;
         }
+        if let Some(v) = get("MTM_EXTERNAL_URL") {
+            self.external_url = Some(v).filter(|s| !s.is_empty());
+        }
         if let Some(v) = get("MTM_PUBLIC_URL") {
             self.public_url = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("MTM_TRUSTED_PROXY") {
+            self.trusted_proxy = if v.is_empty() {
+                None
+            } else {
+                Some(parse("MTM_TRUSTED_PROXY", &v)?)
+            };
         }
         if let Some(v) = get("MTM_MQTT_PUBLIC_ADDR") {
             self.mqtt_public_addr = Some(v).filter(|s| !s.is_empty());
@@ -160,6 +178,32 @@ impl ServerConfig {
         }
         if let Some(v) = get("MTM_ENROLLMENT_CODE_TTL_S") {
             self.enrollment_code_ttl_s = parse("MTM_ENROLLMENT_CODE_TTL_S", &v)?;
+        }
+        Ok(())
+    }
+
+    /// Cookies Secure and HSTS sent: asked for, or implied by an `https://` external URL.
+    pub fn serves_https(&self) -> bool {
+        self.secure_cookies
+            || self
+                .external_url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
+
+    /// Refuse settings that cannot be meant: an external URL that is not `http(s)://host`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(u) = &self.external_url {
+            let lower = u.to_ascii_lowercase();
+            let rest = lower
+                .strip_prefix("https://")
+                .or_else(|| lower.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+                return Err(ConfigError::Env {
+                    name: "MTM_EXTERNAL_URL".into(),
+                    message: format!("{u:?} must be http(s)://host, e.g. https://mtm.example.com"),
+                });
+            }
         }
         Ok(())
     }
@@ -199,12 +243,15 @@ mod tests {
             ("MTM_DATABASE_URL", "postgres://db/mtm"),
             ("MTM_SECURE_COOKIES", "true"),
             ("MTM_MQTT_DYNSEC", "true"),
+            ("MTM_TRUSTED_PROXY", "172.18.0.1"),
         ]);
         cfg.apply_env(|k| env.get(k).map(|v| v.to_string()))
             .unwrap();
         assert_eq!(cfg.effective_database_url(), "postgres://db/mtm");
         assert!(cfg.secure_cookies);
         assert!(cfg.mqtt_dynsec);
+        assert_eq!(cfg.trusted_proxy, Some([172, 18, 0, 1].into()));
+        assert!(cfg.serves_https());
         assert!(toml::from_str::<ServerConfig>("mqtt_dynsec = true").is_ok_and(|c| c.mqtt_dynsec));
         assert!(
             matches!(cfg.mqtt, MqttConfig::External { ref host, port: 1883, .. } if host == "broker")
@@ -212,5 +259,24 @@ mod tests {
         let bad = cfg.apply_env(|k| (k == "MTM_HTTP_BIND").then(|| "nonsense".to_string()));
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
         assert!(toml::from_str::<ServerConfig>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn an_https_external_url_means_secure_cookies_and_the_hotspot_url_does_not() {
+        let mut cfg = ServerConfig::default();
+        assert!(!cfg.serves_https());
+        let hotspot = HashMap::from([("MTM_PUBLIC_URL", "https://hotspot.example.com/login")]);
+        cfg.apply_env(|k| hotspot.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert!(
+            !cfg.serves_https(),
+            "the voucher URL says nothing about this server"
+        );
+        let ext = HashMap::from([("MTM_EXTERNAL_URL", "https://mtm.example.com")]);
+        cfg.apply_env(|k| ext.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert!(cfg.serves_https() && cfg.validate().is_ok());
+        cfg.external_url = Some("mtm.example.com".into());
+        assert!(cfg.validate().is_err());
     }
 }

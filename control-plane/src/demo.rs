@@ -96,7 +96,7 @@ impl Demo {
         }
         self.server.shutdown().await;
     }
-    /// Start everything and seed it.
+    /// Start everything and seed it, in a data folder that is empty, missing, or a demo's.
     pub async fn start(opts: DemoOptions) -> anyhow::Result<Demo> {
         let args = &opts;
         let customers = opts.customers.then_some(CustomerProfile {
@@ -104,11 +104,9 @@ impl Demo {
             login_chance: 0.2,
             bytes_per_tick: (40_000, 400_000),
         });
-        if args.data_dir.exists() {
-            std::fs::remove_dir_all(&args.data_dir)
-                .with_context(|| format!("emptying {}", args.data_dir.display()))?;
-        }
+        clear_demo_dir(&args.data_dir)?;
         std::fs::create_dir_all(&args.data_dir)?;
+        std::fs::write(args.data_dir.join(DEMO_MARKER), "made by mtm-server demo\n")?;
         let data_dir = args.data_dir.canonicalize()?;
 
         let cfg = ServerConfig {
@@ -332,4 +330,55 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("\nstopping");
     demo.stop().await;
     Ok(())
+}
+
+/// The file that marks a folder as a demo's, so `demo` may empty it on the next run.
+pub const DEMO_MARKER: &str = ".mtm-demo";
+
+/// Empty `dir` for a new demo, but only if it is missing, empty or marked as a demo's: a typo
+/// for the production data folder must not delete its keys and database.
+pub fn clear_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    if !dir.join(DEMO_MARKER).is_file() {
+        anyhow::bail!(
+            "{} is not empty and is not a demo's folder (no {DEMO_MARKER} in it); \
+             refusing to delete it. Choose another --data-dir, or delete it yourself",
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_that_is_not_a_demos_is_never_emptied() {
+        let root = tempfile::tempdir().unwrap();
+        let prod = root.path().join("prod");
+        std::fs::create_dir_all(&prod).unwrap();
+        std::fs::write(prod.join("cp.key"), "secret").unwrap();
+        assert!(clear_demo_dir(&prod).is_err());
+        assert!(prod.join("cp.key").exists(), "the key is still there");
+
+        let demo = root.path().join("demo");
+        std::fs::create_dir_all(&demo).unwrap();
+        std::fs::write(demo.join(DEMO_MARKER), "").unwrap();
+        std::fs::write(demo.join("cp.key"), "demo").unwrap();
+        clear_demo_dir(&demo).unwrap();
+        assert!(!demo.exists());
+
+        let empty = root.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        clear_demo_dir(&empty).unwrap();
+        clear_demo_dir(&root.path().join("missing")).unwrap();
+    }
 }

@@ -53,6 +53,9 @@ impl Reject {
     }
 }
 
+/// Most (agent, reason) pairs remembered as logged already.
+const REJECT_LOG_CAP: usize = 1024;
+
 /// The ingest stage: owns no state a replica would need from another.
 pub struct Ingest {
     store: Arc<dyn Store>,
@@ -238,10 +241,17 @@ impl Ingest {
         let first = self
             .logged
             .lock()
-            .map(|mut l| l.insert((agent.to_owned(), reason)))
+            .map(|mut l| {
+                // Bounded: a topic can name any agent id a client likes. Past the cap the set
+                // starts over (a few lines logged twice) rather than growing.
+                if l.len() >= REJECT_LOG_CAP {
+                    l.clear();
+                }
+                l.insert((agent.to_owned(), reason))
+            })
             .unwrap_or(true);
         if first {
-            tracing::warn!(agent, reason, error = %r, "rejected agent message (logged once per agent and reason)");
+            tracing::warn!(agent = %agent.escape_debug(), reason, error = %r, "rejected agent message (logged once per agent and reason)");
         }
     }
 }
@@ -249,3 +259,20 @@ impl Ingest {
 #[cfg(test)]
 #[path = "ingest_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod reject_log_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_set_of_logged_rejects_stays_bounded() {
+        let app = crate::testutil::test_app().await;
+        let s = &app.state;
+        let ingest = Ingest::new(s.store.clone(), s.dispatcher.clone(), s.metrics.clone());
+        for i in 0..5 * REJECT_LOG_CAP {
+            ingest.reject(&format!("made-up-{i}"), Reject::Topic);
+        }
+        let len = ingest.logged.lock().map_or(0, |l| l.len());
+        assert!(len <= REJECT_LOG_CAP, "{len}");
+    }
+}

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod app;
 pub mod auth;
+pub mod bounds;
 pub mod broker;
 pub mod checks;
 pub mod commands;

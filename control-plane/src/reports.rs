@@ -113,7 +113,10 @@ pub async fn inputs(
         .filter(|s| s.opened_at < to && s.closed_at.is_none_or(|c| c >= from && c < to))
         .map(|s| {
             let sold: Vec<_> = tokens.iter().filter(|t| t.shift_id == Some(s.id)).collect();
-            let from_tokens: i64 = sold.iter().map(|t| t.price_minor).sum();
+            let from_tokens = sold
+                .iter()
+                .map(|t| t.price_minor)
+                .fold(0i64, i64::saturating_add);
             ShiftSummary {
                 shift_id: s.id,
                 staff_id: s.staff_id,
@@ -122,7 +125,7 @@ pub async fn inputs(
                 opening_float_minor: s.opening_float_minor,
                 expected_revenue_minor: s
                     .expected_cash_minor
-                    .map_or(from_tokens, |e| e - s.opening_float_minor),
+                    .map_or(from_tokens, |e| e.saturating_sub(s.opening_float_minor)),
                 tokens_sold: sold.len() as u64,
                 declared_cash_minor: s.declared_cash_minor,
             }

@@ -1,7 +1,7 @@
 //! Starting and stopping the whole server: store, keys, broker, ingest, dispatcher and HTTP.
 
 use crate::app::{AppState, Settings};
-use crate::auth::{JwtKeys, RateLimiter};
+use crate::auth::{JwtKeys, LimitPolicy, RateLimiter};
 use crate::broker::{BrokerAccounts, DynsecClient};
 use crate::commands::Dispatcher;
 use crate::config::ServerConfig;
@@ -117,6 +117,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             anyhow::bail!("mqtt_public_addr {a:?} must be host:port");
         }
     }
+    cfg.validate()?;
     let store = open_store(&cfg).await?;
     let cp_key = load_or_create_cp_key(&cfg.data_dir)?;
     let jwt_secret = load_or_create_secret(&cfg.data_dir.join("jwt.secret"))?;
@@ -196,10 +197,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         dispatcher,
         metrics,
         jwt: Arc::new(JwtKeys::new(&jwt_secret)),
-        limiter: Arc::new(RateLimiter::default()),
+        limiter: Arc::new(RateLimiter::new(LimitPolicy::default(), cfg.trusted_proxy)),
         templates: Arc::new(crate::web::templates()?),
         settings: Arc::new(Settings {
-            secure_cookies: cfg.secure_cookies,
+            secure_cookies: cfg.serves_https(),
             token_code_len: cfg.token_code_len,
             public_url: cfg.public_url.clone(),
             mqtt_addr,
@@ -217,16 +218,8 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         .with_context(|| format!("binding HTTP on {}", cfg.http_bind))?;
     let http_addr = listener.local_addr()?;
     let (stop_http, stop_rx) = oneshot::channel::<()>();
-    let service = crate::releases::full_app(state, cfg.data_dir.join("releases"))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let http_task = tokio::spawn(async move {
-        let serve = axum::serve(listener, service).with_graceful_shutdown(async {
-            let _ = stop_rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
+    let app = crate::releases::full_app(state, cfg.data_dir.join("releases"));
+    let http_task = tokio::spawn(serve_http(listener, app, HEADER_READ_TIMEOUT, stop_rx));
 
     let mut connected = connected_rx;
     let wait = tokio::time::timeout(Duration::from_secs(10), connected.wait_for(|c| *c)).await;
@@ -252,6 +245,71 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         .chain(ensure_task)
         .collect(),
     })
+}
+
+/// How long a client may take to send a request's headers (a trickled header is a cheap way to
+/// hold connections open); also how long an idle keep-alive connection waits for the next one.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serve `app` on `listener` until `stop` fires, one HTTP/1.1 connection per task, each
+/// request carrying its peer address (`ConnectInfo`). Written out rather than `axum::serve`
+/// because that sets no header-read timeout.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    stop: oneshot::Receiver<()>,
+) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accepting an HTTP connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let service =
+            app.clone()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req.map(axum::body::Body::new)
+                });
+        let mut closing = closing_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, %peer, "HTTP connection ended");
+                    }
+                }
+                // Only ever changed to true, when the server stops.
+                _ = closing.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    let _ = closing_tx.send(true);
 }
 
 /// How long one Dynamic Security command may take.

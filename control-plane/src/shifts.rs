@@ -187,7 +187,7 @@ async fn check_cash(
         opened_at: shift.opened_at,
         closed_at,
         opening_float_minor: shift.opening_float_minor,
-        expected_revenue_minor: expected - shift.opening_float_minor,
+        expected_revenue_minor: expected.saturating_sub(shift.opening_float_minor),
         tokens_sold: sold.total,
         declared_cash_minor: declared,
         threshold_minor: threshold,

@@ -253,7 +253,10 @@ pub async fn dispense_page_with(
     for t in page.items {
         tokens.push(view(state, t).await?);
     }
-    let today_revenue: i64 = tokens.iter().map(|t| t.token.price_minor).sum();
+    let today_revenue = tokens
+        .iter()
+        .map(|t| t.token.price_minor)
+        .fold(0i64, i64::saturating_add);
     let currency = packages
         .first()
         .map(|p| p.currency.clone())

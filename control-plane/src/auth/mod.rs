@@ -10,7 +10,7 @@
 mod limiter;
 mod routes;
 
-pub use limiter::RateLimiter;
+pub use limiter::{Attempt, LimitPolicy, RateLimiter, Refusal};
 pub use routes::router;
 
 use crate::app::{AppError, AppState};

@@ -1,5 +1,6 @@
 //! Login and logout, for browsers (form + cookie) and scripts (JSON + bearer token).
 
+use super::limiter::Refusal;
 use super::*;
 use crate::app::AppResult;
 use crate::store::AuditEntry;
@@ -22,20 +23,22 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/me", get(me))
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address bucket for the attempt limits: the peer, or the address a trusted
+/// reverse proxy forwarded (see [`RateLimiter::client`]).
 pub struct ClientAddr(pub String);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        Ok(ClientAddr(state.limiter.client(peer, &parts.headers)))
     }
 }
 
@@ -61,6 +64,14 @@ pub struct LoginResponse {
     pub user: User,
 }
 
+/// The answer to an attempt the limits refused.
+fn refused(r: Refusal) -> AppError {
+    match r {
+        Refusal::Limited | Refusal::Unavailable => AppError::TooManyRequests,
+        Refusal::Busy => AppError::Busy,
+    }
+}
+
 fn random_hex() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
@@ -70,31 +81,43 @@ async fn do_login(
     req: &LoginRequest,
     addr: &str,
 ) -> AppResult<(User, Session, String)> {
-    let account = req.username.trim().to_lowercase();
+    // Counted under the name as stored names are compared: `Admin` and `ａｄｍｉｎ` are `admin`.
+    let account = crate::store::credentials::username_key(&req.username);
     let store = state.store.as_ref();
-    match state.limiter.allowed(store, &account, addr).await {
-        Ok(true) => {}
-        Ok(false) => return Err(AppError::TooManyRequests),
+    let limiter = state.limiter.as_ref();
+    let attempt = limiter
+        .reserve_login(store, &account, addr)
+        .await
+        .map_err(refused)?;
+    // The attempt is counted already; hashing waits for one of the few slots.
+    let slot = match limiter.hash_slot().await {
+        Ok(slot) => slot,
         Err(e) => {
-            // Fail closed: without the shared counts a guesser cannot be told from a user.
-            tracing::error!(error = %e, addr, "login limits unreadable; refusing the login");
-            return Err(AppError::TooManyRequests);
+            attempt.abandoned(store).await;
+            return Err(refused(e));
         }
-    }
-    let Some(user) = store
-        .check_password(req.username.trim(), &req.password)
-        .await?
-    else {
-        if let Err(e) = state.limiter.failed(store, &account, addr).await {
-            tracing::error!(error = %e, addr, "could not record a failed login");
-        }
-        tracing::info!(username = %req.username.trim(), addr, "failed login");
-        return Err(AppError::Unauthenticated);
     };
-    if let Err(e) = state.limiter.succeeded(store, &account).await {
-        // Harmless for this login; the stale failures merely age out of the window.
-        tracing::warn!(error = %e, "could not clear failed logins");
-    }
+    let checked = store
+        .check_password(req.username.trim(), &req.password)
+        .await;
+    drop(slot);
+    let user = match checked {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            attempt.failed(store, limiter).await;
+            tracing::info!(
+                username = %req.username.trim().escape_debug(),
+                addr,
+                "failed login"
+            );
+            return Err(AppError::Unauthenticated);
+        }
+        Err(e) => {
+            attempt.abandoned(store).await;
+            return Err(e.into());
+        }
+    };
+    attempt.succeeded(store).await;
     let session = Session {
         id: random_hex(),
         user_id: user.id,
@@ -140,12 +163,47 @@ async fn login_page(State(state): State<AppState>, MaybeUser(user): MaybeUser) -
     .into_response()
 }
 
+/// Did a browser send this from another site? Login CSRF logs the victim into the attacker's
+/// account; there is no session yet to hold a token, so the browser's own headers decide:
+/// `Sec-Fetch-Site` must be `same-origin` or `none` (typed, bookmarked), and an `Origin` must
+/// name the host the request was sent to. Clients that send neither (scripts) are not browsers
+/// and cannot be made to post by another site.
+pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return true;
+        }
+    }
+    match header("origin") {
+        None => false,
+        Some(origin) => {
+            let host = origin.split_once("://").map(|(_, h)| h);
+            match (host, header("host")) {
+                (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+                _ => true,
+            }
+        }
+    }
+}
+
 async fn login_form(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     jar: CookieJar,
+    headers: axum::http::HeaderMap,
     Form(req): Form<LoginRequest>,
 ) -> Response {
+    if cross_site(&headers) {
+        tracing::info!(addr, "login form posted from another site; refused");
+        let page = render(
+            &state,
+            "login.html",
+            &Page::anonymous(),
+            serde_json::json!({ "error": "This login did not come from this site's own page." }),
+        );
+        return (StatusCode::FORBIDDEN, page).into_response();
+    }
     match do_login(&state, &req, &addr).await {
         Ok((_, session, jwt)) => {
             let cookie = Cookie::build((COOKIE, jwt))
@@ -157,16 +215,16 @@ async fn login_form(
                 .build();
             (jar.add(cookie), Redirect::to("/")).into_response()
         }
-        Err(e @ (AppError::Unauthenticated | AppError::TooManyRequests)) => {
-            let status = if matches!(e, AppError::TooManyRequests) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
+        Err(e @ (AppError::Unauthenticated | AppError::TooManyRequests | AppError::Busy)) => {
+            let status = match e {
+                AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
             };
-            let message = if matches!(e, AppError::TooManyRequests) {
-                e.to_string()
-            } else {
+            let message = if matches!(e, AppError::Unauthenticated) {
                 "Wrong username or password.".to_string()
+            } else {
+                e.to_string()
             };
             let page = render(
                 &state,

@@ -301,7 +301,7 @@ async fn logout_ends_the_session_at_once() {
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_account_for_a_while() {
+async fn repeated_failures_slow_that_account_from_that_client() {
     let app = test_app().await;
     for _ in 0..5 {
         let r = app
@@ -388,7 +388,7 @@ async fn replicas_on_one_store_share_the_login_limit() {
     assert_eq!(
         login_via(&other, "staff", PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS,
-        "failures on one replica lock the account on the other"
+        "failures on one replica slow the same account and client on the other"
     );
     assert_eq!(login_via(&other, "manager", PASSWORD).await, StatusCode::OK);
 }

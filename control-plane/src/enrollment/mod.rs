@@ -9,7 +9,7 @@
 //! (Mosquitto dynsec) go through [`crate::broker::BrokerAccounts`].
 
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{AdminOnly, Auth, ManagerUp};
+use crate::auth::{AdminOnly, Auth, ManagerUp, Refusal};
 use crate::store::{enrollment_code_hash, now_ms, EnrollmentState, Redeemed, Router as RouterRow};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{Extensions, StatusCode};
@@ -309,35 +309,35 @@ impl IntoResponse for EnrollError {
 async fn enroll(
     State(state): State<AppState>,
     ext: Extensions,
+    headers: axum::http::HeaderMap,
     Json(req): Json<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, EnrollError> {
-    let addr = ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    // Counted like logins, per address: codes cannot be guessed, but a flood can be slowed.
-    let account = format!("enroll@{addr}");
+    let peer = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let addr = state.limiter.client(peer, &headers);
+    // Counted per address in enrollment's own bucket: codes cannot be guessed, but a flood can
+    // be slowed, and it must not spend the logins' budget (nor they its).
     let store = state.store.as_ref();
-    match state.limiter.allowed(store, &account, &addr).await {
-        Ok(true) => {}
-        Ok(false) => {
+    let attempt = match state.limiter.reserve_enrollment(store, &addr).await {
+        Ok(a) => a,
+        Err(Refusal::Limited) => {
             return Err(EnrollError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "too many failed enrollments from this address; try again later",
             ))
         }
-        Err(e) => {
+        Err(_) => {
             // Fail closed: without the shared counts a flood cannot be told from an installer.
-            tracing::error!(error = %e, addr, "enrollment limits unreadable; refusing");
             return Err(EnrollError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "limits_unavailable",
                 "enrollment is unavailable for a moment (attempt limits cannot be read); try again later",
             ));
         }
-    }
+    };
     if mtm_common::keys::parse_public_key(&req.public_key_hex).is_err() {
+        // Malformed requests count as failures too: they are what a flood sends.
+        attempt.failed(store, &state.limiter).await;
         return Err(EnrollError::new(
             StatusCode::BAD_REQUEST,
             "bad_key",
@@ -345,6 +345,7 @@ async fn enroll(
         ));
     }
     if req.agent_version.len() > 64 || req.code.len() > 64 {
+        attempt.failed(store, &state.limiter).await;
         return Err(EnrollError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -353,7 +354,7 @@ async fn enroll(
     }
     let password = hex::encode(rand::random::<[u8; 32]>());
     let now = now_ms();
-    let outcome = state
+    let outcome = match state
         .store
         .redeem_enrollment_code(
             &enrollment_code_hash(&req.code),
@@ -363,7 +364,13 @@ async fn enroll(
             now,
         )
         .await
-        .map_err(AppError::from)?;
+    {
+        Ok(o) => o,
+        Err(e) => {
+            attempt.abandoned(store).await;
+            return Err(AppError::from(e).into());
+        }
+    };
     let refusal = match outcome {
         Redeemed::Enrolled(r) => Ok(r),
         Redeemed::Unknown => Err((
@@ -390,17 +397,12 @@ async fn enroll(
     let router = match refusal {
         Ok(r) => r,
         Err((status, reason, message)) => {
-            if let Err(e) = state.limiter.failed(store, &account, &addr).await {
-                tracing::error!(error = %e, addr, "could not record a failed enrollment");
-            }
+            attempt.failed(store, &state.limiter).await;
             tracing::info!(addr, reason, "enrollment refused");
             return Err(EnrollError::new(status, reason, message));
         }
     };
-    if let Err(e) = state.limiter.succeeded(store, &account).await {
-        // Harmless for this enrollment; the stale failures merely age out of the window.
-        tracing::warn!(error = %e, "could not clear failed enrollments");
-    }
+    attempt.succeeded(store).await;
     if let Err(e) = state
         .settings
         .enrollment

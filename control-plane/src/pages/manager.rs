@@ -174,10 +174,10 @@ async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<ser
         a.issued += s.issued;
         a.used += s.used;
         a.unused += s.unused;
-        a.expected_minor += s.expected_minor;
-        a.confirmed_minor += s.confirmed_minor;
+        a.expected_minor = a.expected_minor.saturating_add(s.expected_minor);
+        a.confirmed_minor = a.confirmed_minor.saturating_add(s.confirmed_minor);
         a.open_alerts += s.open_alerts;
-        a.variance_minor += s.variance_minor;
+        a.variance_minor = a.variance_minor.saturating_add(s.variance_minor);
         a
     });
     Ok(serde_json::json!({

@@ -36,10 +36,11 @@ pub struct LocationSummary {
 
 /// Add the variance of the closed shifts among `shifts`.
 pub fn add_shifts<'a>(s: &mut LocationSummary, shifts: impl IntoIterator<Item = &'a Shift>) {
-    s.variance_minor += shifts
+    // Saturating: one absurd stored amount must not panic (debug) or wrap (release) a page.
+    s.variance_minor = shifts
         .into_iter()
         .filter_map(|x| x.variance_minor)
-        .sum::<i64>();
+        .fold(s.variance_minor, i64::saturating_add);
 }
 
 /// Whether a customer has ever logged in with the token.
@@ -76,9 +77,9 @@ pub fn add_tokens(
         } else {
             s.unused += 1;
         }
-        s.expected_minor += t.price_minor;
+        s.expected_minor = s.expected_minor.saturating_add(t.price_minor);
         if shift_closed(t) {
-            s.confirmed_minor += t.price_minor;
+            s.confirmed_minor = s.confirmed_minor.saturating_add(t.price_minor);
         }
     }
 }

@@ -175,9 +175,8 @@ pub fn check_dispense(attempt: &DispenseAttempt) -> Result<Uuid, Box<Finding>> {
             "shift_at_other_location",
         ));
     }
-    if !attempt.staff_location_ids.is_empty()
-        && !attempt.staff_location_ids.contains(&attempt.location_id)
-    {
+    // An empty list is no location at all, never "unchecked".
+    if !attempt.staff_location_ids.contains(&attempt.location_id) {
         return Err(refuse(
             AlertKind::DispenseWrongLocation,
             "not_a_location_of_staff",

@@ -1,4 +1,5 @@
 //! The daily reconciliation of one location, per router: counting, summing and hashing.
+//! Sums saturate rather than overflow: one absurd stored amount must not panic a report.
 
 use super::report::{
     DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
@@ -52,23 +53,33 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         let c = &mut r.tokens;
         let before_end = |at: Option<i64>| at.is_some_and(|x| x < w.end_ms);
         if issued_today {
-            c.issued += 1;
-            c.unused += u64::from(!before_end(t.first_login_at));
-            c.not_applied += u64::from(!before_end(t.applied_at));
-            r.expected_revenue_minor += t.price_minor;
-            revenue.expected_minor += t.price_minor;
+            c.issued = c.issued.saturating_add(1);
+            c.unused = c
+                .unused
+                .saturating_add(u64::from(!before_end(t.first_login_at)));
+            c.not_applied = c
+                .not_applied
+                .saturating_add(u64::from(!before_end(t.applied_at)));
+            r.expected_revenue_minor = r.expected_revenue_minor.saturating_add(t.price_minor);
+            revenue.expected_minor = revenue.expected_minor.saturating_add(t.price_minor);
             if t.shift_id.is_none() {
-                revenue.unshifted_minor += t.price_minor;
+                revenue.unshifted_minor = revenue.unshifted_minor.saturating_add(t.price_minor);
             }
         }
-        c.applied += u64::from(w.contains_opt(t.applied_at));
-        c.first_used += u64::from(w.contains_opt(t.first_login_at));
+        c.applied = c
+            .applied
+            .saturating_add(u64::from(w.contains_opt(t.applied_at)));
+        c.first_used = c
+            .first_used
+            .saturating_add(u64::from(w.contains_opt(t.first_login_at)));
         let used_up = match t.used_up_at {
             Some(at) => w.contains(at),
             None => t.state == TokenState::UsedUp && issued_today,
         };
-        c.used_up += u64::from(used_up);
-        c.expired += u64::from(w.contains_opt(t.expired_at));
+        c.used_up = c.used_up.saturating_add(u64::from(used_up));
+        c.expired = c
+            .expired
+            .saturating_add(u64::from(w.contains_opt(t.expired_at)));
     }
 
     let mut used: BTreeMap<&str, BTreeSet<Uuid>> = BTreeMap::new();
@@ -76,9 +87,9 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         let Some(r) = routers.get_mut(u.agent_id.as_str()) else {
             continue;
         };
-        r.usage.uptime_s += u.delta_uptime_s;
-        r.usage.bytes_in += u.delta_bytes_in;
-        r.usage.bytes_out += u.delta_bytes_out;
+        r.usage.uptime_s = r.usage.uptime_s.saturating_add(u.delta_uptime_s);
+        r.usage.bytes_in = r.usage.bytes_in.saturating_add(u.delta_bytes_in);
+        r.usage.bytes_out = r.usage.bytes_out.saturating_add(u.delta_bytes_out);
         match u.token_id {
             Some(id) => {
                 used.entry(u.agent_id.as_str()).or_default().insert(id);
@@ -96,7 +107,9 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         inputs.shifts.iter().map(|s| (s.shift_id, s)).collect();
     let mut shifts: Vec<ShiftLine> = Vec::new();
     for s in unique_shifts.into_values() {
-        let expected_cash = s.opening_float_minor + s.expected_revenue_minor;
+        let expected_cash = s
+            .opening_float_minor
+            .saturating_add(s.expected_revenue_minor);
         let closed_today = w.contains_opt(s.closed_at);
         let open_at_end = s.opened_at < w.end_ms && !before(s.closed_at, w.end_ms);
         if !closed_today && !open_at_end {
@@ -104,13 +117,19 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         }
         let variance = match (closed_today, s.declared_cash_minor) {
             (true, Some(declared)) => {
-                revenue.closed_shifts_expected_minor += s.expected_revenue_minor;
-                revenue.confirmed_minor += declared - s.opening_float_minor;
-                Some(declared - expected_cash)
+                revenue.closed_shifts_expected_minor = revenue
+                    .closed_shifts_expected_minor
+                    .saturating_add(s.expected_revenue_minor);
+                revenue.confirmed_minor = revenue
+                    .confirmed_minor
+                    .saturating_add(declared.saturating_sub(s.opening_float_minor));
+                Some(declared.saturating_sub(expected_cash))
             }
             _ => {
-                revenue.open_shifts += 1;
-                revenue.open_shifts_expected_minor += s.expected_revenue_minor;
+                revenue.open_shifts = revenue.open_shifts.saturating_add(1);
+                revenue.open_shifts_expected_minor = revenue
+                    .open_shifts_expected_minor
+                    .saturating_add(s.expected_revenue_minor);
                 None
             }
         };
@@ -120,7 +139,9 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
             variance_minor: variance,
         });
     }
-    revenue.variance_minor = revenue.confirmed_minor - revenue.closed_shifts_expected_minor;
+    revenue.variance_minor = revenue
+        .confirmed_minor
+        .saturating_sub(revenue.closed_shifts_expected_minor);
     shifts.sort_by(|a, b| {
         (a.shift.opened_at, a.shift.shift_id).cmp(&(b.shift.opened_at, b.shift.shift_id))
     });
@@ -176,16 +197,24 @@ fn staff_days(shifts: &[ShiftLine]) -> Vec<StaffDay> {
             staff_id: s.staff_id,
             ..StaffDay::default()
         });
-        d.shifts += 1;
-        d.tokens_sold += s.tokens_sold;
+        d.shifts = d.shifts.saturating_add(1);
+        d.tokens_sold = d.tokens_sold.saturating_add(s.tokens_sold);
         match (line.variance_minor, s.declared_cash_minor) {
             (Some(_), Some(declared)) => {
-                d.closed_expected_minor += s.expected_revenue_minor;
-                d.confirmed_minor += declared - s.opening_float_minor;
+                d.closed_expected_minor = d
+                    .closed_expected_minor
+                    .saturating_add(s.expected_revenue_minor);
+                d.confirmed_minor = d
+                    .confirmed_minor
+                    .saturating_add(declared.saturating_sub(s.opening_float_minor));
             }
-            _ => d.open_expected_minor += s.expected_revenue_minor,
+            _ => {
+                d.open_expected_minor = d
+                    .open_expected_minor
+                    .saturating_add(s.expected_revenue_minor)
+            }
         }
-        d.variance_minor = d.confirmed_minor - d.closed_expected_minor;
+        d.variance_minor = d.confirmed_minor.saturating_sub(d.closed_expected_minor);
     }
     by_staff.into_values().collect()
 }
@@ -203,20 +232,24 @@ fn sum_routers(routers: &[RouterDay]) -> RouterDay {
     };
     for r in routers {
         let (a, b) = (&mut t.tokens, &r.tokens);
-        a.issued += b.issued;
-        a.applied += b.applied;
-        a.first_used += b.first_used;
-        a.used_up += b.used_up;
-        a.expired += b.expired;
-        a.unused += b.unused;
-        a.not_applied += b.not_applied;
+        a.issued = a.issued.saturating_add(b.issued);
+        a.applied = a.applied.saturating_add(b.applied);
+        a.first_used = a.first_used.saturating_add(b.first_used);
+        a.used_up = a.used_up.saturating_add(b.used_up);
+        a.expired = a.expired.saturating_add(b.expired);
+        a.unused = a.unused.saturating_add(b.unused);
+        a.not_applied = a.not_applied.saturating_add(b.not_applied);
         let (a, b) = (&mut t.usage, &r.usage);
-        a.uptime_s += b.uptime_s;
-        a.bytes_in += b.bytes_in;
-        a.bytes_out += b.bytes_out;
-        a.tokens_used += b.tokens_used;
-        a.unattributed_uptime_s += b.unattributed_uptime_s;
-        t.expected_revenue_minor += r.expected_revenue_minor;
+        a.uptime_s = a.uptime_s.saturating_add(b.uptime_s);
+        a.bytes_in = a.bytes_in.saturating_add(b.bytes_in);
+        a.bytes_out = a.bytes_out.saturating_add(b.bytes_out);
+        a.tokens_used = a.tokens_used.saturating_add(b.tokens_used);
+        a.unattributed_uptime_s = a
+            .unattributed_uptime_s
+            .saturating_add(b.unattributed_uptime_s);
+        t.expected_revenue_minor = t
+            .expected_revenue_minor
+            .saturating_add(r.expected_revenue_minor);
     }
     t
 }

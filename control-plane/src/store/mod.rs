@@ -1,6 +1,7 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
 mod chain;
+pub mod credentials;
 mod every;
 #[path = "shared/impl_store.rs"]
 mod impl_store;
@@ -87,6 +88,20 @@ pub trait Store: Send + Sync {
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
     /// Delete failed attempts older than `before` (unix ms); returns how many went.
     async fn prune_login_failures(&self, before: i64) -> StoreResult<u64>;
+    /// Atomically (one write transaction, serialised across replicas): read each key's
+    /// failures since its window start (`keys`: key, window start in unix ms), ask `decide`,
+    /// and if it allows, record the attempt under every key at `now`, tagged `attempt`, before
+    /// any password is checked. Returns what `decide` said.
+    async fn reserve_login_attempt(
+        &self,
+        keys: &[(&str, i64)],
+        attempt: &str,
+        now: i64,
+        decide: &(dyn for<'s> Fn(&'s [AttemptStats]) -> bool + Send + Sync),
+    ) -> StoreResult<bool>;
+    /// Take back the rows of `attempt` (it succeeded, or was never evaluated) and forget every
+    /// failure under each of `clear`, in one transaction.
+    async fn release_login_attempt(&self, attempt: &str, clear: &[&str]) -> StoreResult<()>;
 
     // --- locations, routers, packages
     /// Create a location.

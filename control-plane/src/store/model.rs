@@ -560,3 +560,12 @@ pub struct AlertFilter {
     /// Rows to skip.
     pub offset: Option<u32>,
 }
+
+/// What the login limits know about one key within its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AttemptStats {
+    /// Failed (or still pending) attempts under the key in the window.
+    pub count: u64,
+    /// When the latest of them was made (unix ms).
+    pub last_at: Option<i64>,
+}

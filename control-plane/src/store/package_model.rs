@@ -30,11 +30,21 @@ impl PackageChange {
         if self.name.trim().is_empty() || self.name.len() > 100 {
             return Err("a package needs a name (up to 100 characters)".into());
         }
-        if self.price_minor < 0 {
-            return Err("the price cannot be negative".into());
+        crate::bounds::money("the price", self.price_minor)?;
+        if self.shared_users == 0 || self.shared_users > crate::bounds::MAX_SHARED_USERS {
+            return Err(format!(
+                "shared users must be from 1 to {}",
+                crate::bounds::MAX_SHARED_USERS
+            ));
         }
-        if self.shared_users == 0 {
-            return Err("shared users must be at least 1".into());
+        if let Some(v) = self.limit_uptime_s {
+            crate::bounds::duration_s("the uptime limit", v)?;
+        }
+        if let Some(v) = self.validity_s {
+            crate::bounds::duration_s("the validity", v)?;
+        }
+        if let Some(v) = self.limit_bytes_total {
+            crate::bounds::bytes("the data limit", v)?;
         }
         if self.rate_limit.as_ref().is_some_and(|r| r.len() > 64) {
             return Err("the rate limit is too long".into());

@@ -37,8 +37,8 @@ impl LocationSettingsChange {
     /// Reject values no location can have (the time zone's existence is checked by the caller,
     /// which can read the zone database).
     pub fn validate(&self) -> Result<(), String> {
-        if self.cash_threshold_minor.is_some_and(|t| t < 0) {
-            return Err("cash_threshold_minor cannot be negative".into());
+        if let Some(t) = self.cash_threshold_minor {
+            crate::bounds::money("cash_threshold_minor", t)?;
         }
         if let Some(c) = &self.close_time {
             crate::reconcile::parse_close_time(c).map_err(|e| e.to_string())?;

@@ -71,6 +71,10 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn login_attempts_reserve_and_release() {
+            crate::store::suite_login_limits::login_attempts_reserve_and_release($make).await
+        }
+        #[tokio::test]
         async fn location_settings_and_a_manager_closing_a_shift() {
             crate::store::suite_reconcile::location_settings_and_a_manager_closing_a_shift($make)
                 .await

@@ -33,3 +33,47 @@ pub async fn login_failures_count_per_key_clear_and_prune(f: Fixture) {
     assert_eq!(s.login_failures(addr, 0).await.unwrap(), 0);
     assert_eq!(s.login_failures("account:other", 0).await.unwrap(), 0);
 }
+
+/// A reservation is checked and recorded in one step, counts like a failure, and releasing it
+/// takes back exactly its rows (and clears the named keys).
+pub async fn login_attempts_reserve_and_release(f: Fixture) {
+    use crate::store::AttemptStats;
+    let s = &f.store;
+    let under_two = |st: &[AttemptStats]| st.iter().all(|x| x.count < 2);
+    let keys = [("pair", 0), ("client", 0)];
+    assert!(s
+        .reserve_login_attempt(&keys, "a1", 10, &under_two)
+        .await
+        .unwrap());
+    assert!(s
+        .reserve_login_attempt(&keys, "a2", 20, &under_two)
+        .await
+        .unwrap());
+    assert!(!s
+        .reserve_login_attempt(&keys, "a3", 30, &under_two)
+        .await
+        .unwrap());
+    assert_eq!(s.login_failures("pair", 0).await.unwrap(), 2);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |st: &[AttemptStats]| {
+        seen.lock().unwrap().extend_from_slice(st);
+        false
+    };
+    assert!(!s
+        .reserve_login_attempt(&keys, "a4", 40, &record)
+        .await
+        .unwrap());
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        AttemptStats {
+            count: 2,
+            last_at: Some(20)
+        }
+    );
+    s.release_login_attempt("a2", &[]).await.unwrap();
+    assert_eq!(s.login_failures("pair", 0).await.unwrap(), 1);
+    assert_eq!(s.login_failures("client", 0).await.unwrap(), 1);
+    s.release_login_attempt("nothing", &["pair"]).await.unwrap();
+    assert_eq!(s.login_failures("pair", 0).await.unwrap(), 0);
+    assert_eq!(s.login_failures("client", 0).await.unwrap(), 1);
+}

@@ -61,6 +61,8 @@ type DbRow = sqlx::postgres::PgRow;
 const FOR_UPDATE: &str = " FOR UPDATE";
 /// Cast for `SUM` results, which PostgreSQL widens to NUMERIC.
 const SUM_AS_BIGINT: &str = "::BIGINT";
+/// Serialises login-limit reservations across replicas (held to the end of the transaction).
+const LIMITS_LOCK: &str = "SELECT pg_advisory_xact_lock(726001)";
 
 /// A write transaction.
 async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {

@@ -7,11 +7,8 @@ use crate::store::*;
 use sqlx::Row;
 
 pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResult<User> {
-    if user.username.trim().is_empty() || user.password.len() < 8 {
-        return Err(StoreError::Invalid(
-            "username required and password of at least 8 characters".into(),
-        ));
-    }
+    let username = credentials::normalize_username(&user.username).map_err(StoreError::Invalid)?;
+    credentials::check_password(&user.password, &username).map_err(StoreError::Invalid)?;
     let pw = user.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
@@ -20,11 +17,22 @@ pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResul
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
+    // Unique regardless of case: `Admin` cannot sit beside `admin`.
+    let taken: Option<String> =
+        sqlx::query_scalar("SELECT username FROM users WHERE LOWER(username) = $1")
+            .bind(credentials::username_key(&username))
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(existing) = taken {
+        return Err(StoreError::Conflict(format!(
+            "user already exists (as {existing})"
+        )));
+    }
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id.to_string())
-    .bind(user.username.trim())
+    .bind(&username)
     .bind(&hash)
     .bind(user.role.as_str())
     .bind(now)
@@ -42,7 +50,7 @@ pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResul
     tx.commit().await?;
     Ok(User {
         id,
-        username: user.username.trim().to_owned(),
+        username,
         role: user.role,
         disabled: false,
         location_ids: user.location_ids,
@@ -55,8 +63,9 @@ pub(super) async fn check_password(
     username: &str,
     password: &str,
 ) -> StoreResult<Option<User>> {
-    let row = sqlx::query("SELECT * FROM users WHERE username = $1")
-        .bind(username)
+    // Compared as stored names are made unique: normalised and regardless of case.
+    let row = sqlx::query("SELECT * FROM users WHERE LOWER(username) = $1 ORDER BY created_at")
+        .bind(credentials::username_key(username))
         .fetch_optional(&s.pool)
         .await?;
     let Some(row) = row else {
@@ -144,6 +153,23 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
         && p.slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let bounded = crate::bounds::money("the price", p.price_minor).is_ok()
+        && p.shared_users <= crate::bounds::MAX_SHARED_USERS
+        && p.limit_uptime_s
+            .is_none_or(|v| v <= crate::bounds::MAX_DURATION_S)
+        && p.validity_s
+            .is_none_or(|v| v <= crate::bounds::MAX_DURATION_S)
+        && p.limit_bytes_total
+            .is_none_or(|v| v <= crate::bounds::MAX_BYTES);
+    if !bounded {
+        return Err(StoreError::Invalid(format!(
+            "package price up to {}, durations up to {} s, data up to {} bytes, shared users up to {}",
+            crate::bounds::MAX_MONEY_MINOR,
+            crate::bounds::MAX_DURATION_S,
+            crate::bounds::MAX_BYTES,
+            crate::bounds::MAX_SHARED_USERS
+        )));
+    }
     if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
         return Err(StoreError::Invalid(
             "package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency"

@@ -574,6 +574,20 @@ macro_rules! impl_store {
             async fn prune_login_failures(&self, before: i64) -> StoreResult<u64> {
                 login_limits::prune(self, before).await
             }
+
+            async fn reserve_login_attempt(
+                &self,
+                keys: &[(&str, i64)],
+                attempt: &str,
+                now: i64,
+                decide: &(dyn for<'s> Fn(&'s [AttemptStats]) -> bool + Send + Sync),
+            ) -> StoreResult<bool> {
+                login_limits::reserve(self, keys, attempt, now, decide).await
+            }
+
+            async fn release_login_attempt(&self, attempt: &str, clear: &[&str]) -> StoreResult<()> {
+                login_limits::release(self, attempt, clear).await
+            }
         }
     };
 }

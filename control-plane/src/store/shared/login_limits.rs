@@ -51,3 +51,68 @@ pub(super) async fn prune(s: &super::Backend, before: i64) -> StoreResult<u64> {
         .await?;
     Ok(r.rows_affected())
 }
+
+/// Check and reserve in one transaction: concurrent attempts queue on the write lock (and, on
+/// PostgreSQL, on an advisory lock shared by every replica), so each sees the ones before it.
+pub(super) async fn reserve<D>(
+    s: &super::Backend,
+    keys: &[(&str, i64)],
+    attempt: &str,
+    now: i64,
+    decide: &D,
+) -> StoreResult<bool>
+where
+    D: Fn(&[AttemptStats]) -> bool + Send + Sync + ?Sized,
+{
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    if !super::LIMITS_LOCK.is_empty() {
+        sqlx::query(super::LIMITS_LOCK).execute(&mut *tx).await?;
+    }
+    let mut stats = Vec::with_capacity(keys.len());
+    for (key, since) in keys {
+        let (n, last): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(at) FROM login_failures WHERE key = $1 AND at >= $2",
+        )
+        .bind(*key)
+        .bind(*since)
+        .fetch_one(&mut *tx)
+        .await?;
+        stats.push(AttemptStats {
+            count: u64::try_from(n).unwrap_or(0),
+            last_at: last,
+        });
+    }
+    if !decide(&stats) {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    for (key, _) in keys {
+        sqlx::query("INSERT INTO login_failures (key, at, attempt) VALUES ($1, $2, $3)")
+            .bind(*key)
+            .bind(now)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Take back `attempt`'s rows and clear the keys in `clear`.
+pub(super) async fn release(s: &super::Backend, attempt: &str, clear: &[&str]) -> StoreResult<()> {
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    sqlx::query("DELETE FROM login_failures WHERE attempt = $1")
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?;
+    for key in clear {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(*key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

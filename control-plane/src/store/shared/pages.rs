@@ -24,13 +24,25 @@ pub(super) async fn update_user(
     actor: &str,
     now: i64,
 ) -> StoreResult<User> {
-    if change.password.as_ref().is_some_and(|p| p.len() < 8) {
-        return Err(StoreError::Invalid(
-            "password of at least 8 characters".into(),
-        ));
-    }
-    let hash = change.password.as_deref().map(hash_password).transpose()?;
     let uid = id.to_string();
+    let hash = match change.password.as_deref() {
+        Some(pw) => {
+            let name: Option<String> =
+                sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                    .bind(&uid)
+                    .fetch_optional(&s.pool)
+                    .await?;
+            let name = name.ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+            credentials::check_password(pw, &name).map_err(StoreError::Invalid)?;
+            let pw = pw.to_owned();
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&pw))
+                    .await
+                    .map_err(|e| StoreError::Hash(e.to_string()))??,
+            )
+        }
+        None => None,
+    };
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
     let found = sqlx::query("SELECT id FROM users WHERE id = $1")
@@ -74,13 +86,28 @@ pub(super) async fn update_user(
                 .map_err(|e| conflict_on_unique(e, "user location"))?;
         }
     }
+    // A new password or new locations end every session in this same transaction: a session
+    // opened under the old password (or for the old locations) must not outlive the change.
+    let mut sessions_ended = 0;
+    if hash.is_some() || change.location_ids.is_some() {
+        sessions_ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    let mut flagged_shift = None;
+    if let Some(locs) = &change.location_ids {
+        flagged_shift = flag_shift_outside(&mut tx, &uid, locs, actor, now).await?;
+    }
     let entry = AuditEntry {
         actor: actor.into(),
         action: "user.update".into(),
         target: uid.clone(),
         detail: serde_json::json!({
             "disabled": change.disabled, "password_reset": hash.is_some(),
-            "location_ids": change.location_ids,
+            "location_ids": change.location_ids, "sessions_ended": sessions_ended,
+            "flagged_shift": flagged_shift,
         }),
     };
     chain::append_audit(&mut tx, &entry, now).await?;
@@ -91,6 +118,55 @@ pub(super) async fn update_user(
         .fetch_one(&s.pool)
         .await?;
     s.user_from_row(&row).await
+}
+
+/// When the user's open shift is at a location no longer theirs, raise an alert on it (the
+/// shift stays open: the money in the till is still to be counted, but dispensing there is now
+/// refused and a manager should close it). Returns the shift flagged.
+async fn flag_shift_outside(
+    c: &mut super::Conn,
+    uid: &str,
+    locs: &[Uuid],
+    actor: &str,
+    now: i64,
+) -> StoreResult<Option<String>> {
+    let open: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, location_id FROM shifts WHERE staff_id = $1 AND closed_at IS NULL",
+    )
+    .bind(uid)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some((shift_id, location_id)) = open else {
+        return Ok(None);
+    };
+    if locs.iter().any(|l| l.to_string() == location_id) {
+        return Ok(None);
+    }
+    let evidence = serde_json::json!({
+        "reason": "location_removed_during_shift",
+        "removed_by": actor,
+        "location_id": location_id,
+        "staff_location_ids": locs,
+    });
+    sqlx::query(
+        "INSERT INTO alerts (id, kind, severity, location_id, staff_id, shift_id, dedup_key,
+           summary, evidence, created_at, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open')
+         ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(crate::reconcile::AlertKind::DispenseWrongLocation.as_str())
+    .bind(crate::reconcile::Severity::Warning.as_str())
+    .bind(&location_id)
+    .bind(uid)
+    .bind(&shift_id)
+    .bind(format!("location_removed:{shift_id}"))
+    .bind("A staff member's location was removed while their shift there was open")
+    .bind(evidence.to_string())
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(Some(shift_id))
 }
 
 pub(super) async fn list_log(

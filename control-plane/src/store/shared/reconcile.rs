@@ -97,11 +97,7 @@ pub(super) async fn close_shift_by_id(
     actor: &str,
     now: i64,
 ) -> StoreResult<Shift> {
-    if declared < 0 {
-        return Err(StoreError::Invalid(
-            "declared cash cannot be negative".into(),
-        ));
-    }
+    crate::bounds::money("the declared cash", declared).map_err(StoreError::Invalid)?;
     if note.trim().is_empty() {
         return Err(StoreError::Invalid(
             "say why the shift is closed for the staff member".into(),
@@ -126,8 +122,9 @@ pub(super) async fn close_shift_by_id(
     .bind(&sid)
     .fetch_one(&mut *tx)
     .await?;
-    let expected = shift.opening_float_minor + revenue;
-    let variance = declared - expected;
+    let expected =
+        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Invalid)?;
+    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Invalid)?;
     sqlx::query(
         "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
            variance_minor = $4, note = $5 WHERE id = $6",

@@ -15,11 +15,7 @@ pub(super) async fn open_shift(
     float: i64,
     actor: &str,
 ) -> StoreResult<Shift> {
-    if float < 0 {
-        return Err(StoreError::Invalid(
-            "opening float cannot be negative".into(),
-        ));
-    }
+    crate::bounds::money("the opening float", float).map_err(StoreError::Invalid)?;
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
@@ -80,11 +76,7 @@ pub(super) async fn close_shift(
     declared: i64,
     actor: &str,
 ) -> StoreResult<Shift> {
-    if declared < 0 {
-        return Err(StoreError::Invalid(
-            "declared cash cannot be negative".into(),
-        ));
-    }
+    crate::bounds::money("the declared cash", declared).map_err(StoreError::Invalid)?;
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
@@ -101,8 +93,10 @@ pub(super) async fn close_shift(
     .bind(shift.id.to_string())
     .fetch_one(&mut *tx)
     .await?;
-    let expected = shift.opening_float_minor + revenue;
-    let variance = declared - expected;
+    // Checked: a float stored before amounts were bounded must not panic or wrap the close.
+    let expected =
+        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Invalid)?;
+    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Invalid)?;
     sqlx::query(
         "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
            variance_minor = $4 WHERE id = $5",

@@ -60,6 +60,8 @@ type DbRow = sqlx::sqlite::SqliteRow;
 const FOR_UPDATE: &str = "";
 /// Cast for `SUM` results: SQLite's are already 64-bit.
 const SUM_AS_BIGINT: &str = "";
+/// No extra lock for login-limit reservations: `BEGIN IMMEDIATE` already serialises writers.
+const LIMITS_LOCK: &str = "";
 
 /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so concurrent
 /// writers wait for it instead of failing on upgrade.

@@ -82,6 +82,16 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Whether the broker link is connected and subscribed (always, without a live client).
+    pub fn link_ready(&self) -> bool {
+        self.publisher.ready()
+    }
+
+    /// The live client's status, if there is one.
+    pub fn link(&self) -> Option<Arc<crate::link::LinkStatus>> {
+        self.publisher.link()
+    }
+
     /// Resend every command the agent has not closed; returns how many were sent.
     pub async fn resend_open(&self, agent_id: &str) -> Result<usize, SendError> {
         let open = self.store.open_commands(agent_id).await?;
@@ -93,4 +103,57 @@ impl Dispatcher {
         }
         Ok(open.len())
     }
+}
+
+/// Keep commands moving whatever happened to the broker link: after every confirmed
+/// (re)subscription, resend every router's open commands (anything queued before a reconnect
+/// may never have left); every `every`, send the commands whose publish was refused (still
+/// `pending`).
+pub async fn resend_loop(
+    store: Arc<dyn Store>,
+    dispatcher: Arc<Dispatcher>,
+    link: Arc<crate::link::LinkStatus>,
+    every: std::time::Duration,
+) {
+    let mut generations = link.generations();
+    // The subscription made at start counts too: open commands from before a restart go out.
+    generations.mark_changed();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut watching = true;
+    loop {
+        let everything = tokio::select! {
+            changed = generations.changed(), if watching => {
+                watching = changed.is_ok();
+                true
+            }
+            _ = tick.tick() => false,
+        };
+        if !link.subscribed() {
+            continue;
+        }
+        match resend_all(&*store, &dispatcher, everything).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, everything, "resent commands"),
+            Err(e) => tracing::warn!(error = %e, "could not resend commands; trying again"),
+        }
+    }
+}
+
+/// Send every open command (`everything`) or only those never published; how many went out.
+async fn resend_all(
+    store: &dyn Store,
+    dispatcher: &Dispatcher,
+    everything: bool,
+) -> Result<usize, SendError> {
+    let mut sent = 0;
+    for r in store.list_routers().await? {
+        for cmd in store.open_commands(&r.router.agent_id).await? {
+            if everything || cmd.state == "pending" {
+                dispatcher.send(&cmd).await?;
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
 }

@@ -5,13 +5,13 @@
 //! nothing here can stop the loop.
 
 use crate::commands::Dispatcher;
+use crate::link::IngestReceiver;
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
 use crate::store::{now_ms, Store, UpItem};
 use mtm_common::{keys, topics, Envelope, UpMessage, WireError, MAX_ENVELOPE_BYTES};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 /// Most messages taken into one batch.
 const MAX_BATCH: usize = 256;
@@ -62,6 +62,8 @@ pub struct Ingest {
     dispatcher: Arc<Dispatcher>,
     metrics: Arc<Metrics>,
     logged: Mutex<HashSet<(String, &'static str)>>,
+    /// Resends started off the loop, kept so tests can wait for them.
+    followups: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Ingest {
@@ -72,17 +74,18 @@ impl Ingest {
             dispatcher,
             metrics,
             logged: Mutex::new(HashSet::new()),
+            followups: Mutex::new(Vec::new()),
         }
     }
 
     /// Consume messages until the channel closes, batching whatever has queued up.
-    pub async fn run(self: Arc<Self>, mut rx: mpsc::Receiver<Incoming>) {
+    pub async fn run(self: Arc<Self>, mut rx: IngestReceiver) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
-                    Ok(m) => batch.push(m),
-                    Err(_) => break,
+                    Some(m) => batch.push(m),
+                    None => break,
                 }
             }
             self.handle_batch(batch).await;
@@ -146,6 +149,7 @@ impl Ingest {
                 // Not acked: the agent keeps the messages and sends them again.
                 tracing::error!(agent, error = %e, "could not apply batch");
                 self.metrics.reject("store");
+                self.metrics.inc(&self.metrics.ingest_failed_batches);
                 return;
             }
         };
@@ -199,14 +203,22 @@ impl Ingest {
             }
         }
         if outcome.saw_hello {
-            if let Err(e) = self.dispatcher.resend_open(agent).await {
-                tracing::warn!(agent, error = %e, "could not resend commands");
-            }
-            // A router that missed a catalog change gets the current one.
-            let synced = crate::packages::sync_catalog(&*self.store, &self.dispatcher, agent).await;
-            if let Err(e) = synced {
-                tracing::warn!(agent, error = %e, "could not queue the catalog");
-            }
+            // Off the ingest loop: a router with many open commands must not hold up others.
+            let (store, dispatcher, agent) = (
+                self.store.clone(),
+                self.dispatcher.clone(),
+                agent.to_owned(),
+            );
+            self.follow_up(async move {
+                if let Err(e) = dispatcher.resend_open(&agent).await {
+                    tracing::warn!(agent, error = %e, "could not resend commands");
+                }
+                // A router that missed a catalog change gets the current one.
+                let synced = crate::packages::sync_catalog(&*store, &dispatcher, &agent).await;
+                if let Err(e) = synced {
+                    tracing::warn!(agent, error = %e, "could not queue the catalog");
+                }
+            });
         }
     }
 
@@ -229,9 +241,32 @@ impl Ingest {
             return;
         }
         if online {
-            if let Err(e) = self.dispatcher.resend_open(agent).await {
-                tracing::warn!(agent, error = %e, "could not resend commands");
-            }
+            let (dispatcher, agent) = (self.dispatcher.clone(), agent.to_owned());
+            self.follow_up(async move {
+                if let Err(e) = dispatcher.resend_open(&agent).await {
+                    tracing::warn!(agent, error = %e, "could not resend commands");
+                }
+            });
+        }
+    }
+
+    /// Run `work` beside the ingest loop.
+    fn follow_up(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let task = tokio::spawn(work);
+        if let Ok(mut f) = self.followups.lock() {
+            f.retain(|t| !t.is_finished());
+            f.push(task);
+        }
+    }
+
+    /// Wait for every resend started so far.
+    pub async fn settle(&self) {
+        let tasks: Vec<_> = match self.followups.lock() {
+            Ok(mut f) => f.drain(..).collect(),
+            Err(_) => return,
+        };
+        for t in tasks {
+            let _ = t.await;
         }
     }
 

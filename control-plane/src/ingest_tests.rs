@@ -187,6 +187,7 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
             payload: topics::ONLINE.to_vec(),
         }])
         .await;
+    rig.ingest.settle().await;
     assert!(
         rig.f
             .store
@@ -203,6 +204,7 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
     });
     let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &hello));
     rig.ingest.handle_batch(vec![m]).await;
+    rig.ingest.settle().await;
     let sent = rig.rec.down_to("agent-1", &rig.cp.verifying_key());
     let cmds: Vec<(u64, uuid::Uuid)> = sent
         .iter()
@@ -240,6 +242,7 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
     });
     let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 2, &hello));
     rig.ingest.handle_batch(vec![m]).await;
+    rig.ingest.settle().await;
     let open = rig.f.store.open_commands("agent-1").await.unwrap();
     assert_eq!(open.len(), 2, "the token and the one catalog");
     rig.ingest
@@ -269,6 +272,7 @@ async fn a_finished_catalog_records_the_routers_version_and_is_not_queued_again(
     });
     let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &hello));
     rig.ingest.handle_batch(vec![m]).await;
+    rig.ingest.settle().await;
     let open = rig.f.store.open_commands("agent-1").await.unwrap();
     let [cmd] = &open[..] else { panic!("{open:?}") };
     let CommandKind::ApplyCatalog(cat) = &cmd.kind else {

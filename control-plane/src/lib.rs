@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod enrollment;
 pub mod ingest;
+pub mod link;
 pub mod metrics;
 pub mod money;
 pub mod mqtt;

@@ -17,6 +17,14 @@ pub struct Metrics {
     pub commands_sent: AtomicU64,
     /// Acks published.
     pub acks_sent: AtomicU64,
+    /// Messages dropped before ingest because its queue was over budget (agents resend them).
+    pub ingest_dropped: AtomicU64,
+    /// Publishes refused because the broker link was down or its queue full.
+    pub publish_refused: AtomicU64,
+    /// Times the watchdog replaced the MQTT client.
+    pub mqtt_restarts: AtomicU64,
+    /// Batches the store could not apply (the agent is asked to resend).
+    pub ingest_failed_batches: AtomicU64,
     rejects: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -76,6 +84,26 @@ impl Metrics {
             "mtm_acks_sent_total",
             "Acks published to agents.",
             g(&self.acks_sent),
+        );
+        counter(
+            "mtm_ingest_dropped_total",
+            "Agent messages dropped before ingest (queue over budget).",
+            g(&self.ingest_dropped),
+        );
+        counter(
+            "mtm_publish_refused_total",
+            "Publishes refused (broker link down or queue full).",
+            g(&self.publish_refused),
+        );
+        counter(
+            "mtm_mqtt_restarts_total",
+            "MQTT clients replaced by the watchdog.",
+            g(&self.mqtt_restarts),
+        );
+        counter(
+            "mtm_ingest_failed_batches_total",
+            "Agent batches the store could not apply.",
+            g(&self.ingest_failed_batches),
         );
         out.push_str("# HELP mtm_ingest_rejects_total Agent messages rejected, by reason.\n# TYPE mtm_ingest_rejects_total counter\n");
         for (reason, n) in self.rejects() {

@@ -1,16 +1,12 @@
 //! MQTT: the embedded rumqttd broker (agents authenticated against the store) and the control
-//! plane's own rumqttc client, used the same way whether the broker is embedded or external.
+//! plane's publishing interface; the client itself is in `link`.
 
 use crate::store::Store;
 use async_trait::async_trait;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 /// Where the broker is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,14 +56,15 @@ pub enum MqttError {
 pub trait Publisher: Send + Sync {
     /// Publish at QoS 1, not retained.
     async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError>;
-}
 
-#[async_trait]
-impl Publisher for AsyncClient {
-    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError> {
-        AsyncClient::publish(self, topic, QoS::AtLeastOnce, false, payload)
-            .await
-            .map_err(|e| MqttError::Publish(e.to_string()))
+    /// Connected and subscribed, so a publish can go out and answers come back.
+    fn ready(&self) -> bool {
+        true
+    }
+
+    /// The live client's status, when there is one (not for test recorders).
+    fn link(&self) -> Option<Arc<crate::link::LinkStatus>> {
+        None
     }
 }
 
@@ -180,88 +177,6 @@ pub fn start_embedded(
         public: public_addr,
         internal: internal_addr,
     })
-}
-
-/// Settings for the control plane's client connection.
-pub struct ClientSettings {
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// Credentials, if any.
-    pub credentials: Option<(String, String)>,
-    /// Subscribe through `$share/mtm/...` so replicas split the load.
-    pub shared: bool,
-}
-
-/// Connect the control plane's client. Every publish on the subscribed topics is forwarded to
-/// `tx`; after every (re)connect the subscriptions are renewed, and `subscribed` turns true once
-/// the broker has confirmed both.
-pub fn connect_client(
-    settings: ClientSettings,
-    tx: mpsc::Sender<Incoming>,
-    subscribed: tokio::sync::watch::Sender<bool>,
-) -> (AsyncClient, JoinHandle<()>) {
-    let id = format!("mtm-cp-{}", uuid::Uuid::new_v4().simple());
-    let mut opts = MqttOptions::new(id, settings.host, settings.port);
-    opts.set_keep_alive(Duration::from_secs(15));
-    opts.set_clean_session(true);
-    let max = mtm_common::MAX_ENVELOPE_BYTES + 4096;
-    opts.set_max_packet_size(max, max);
-    if let Some((u, p)) = settings.credentials {
-        opts.set_credentials(u, p);
-    }
-    let (client, mut eventloop) = AsyncClient::new(opts, 256);
-    let up = if settings.shared {
-        mtm_common::topics::UP_SHARED
-    } else {
-        mtm_common::topics::UP_ALL
-    };
-    let sub = client.clone();
-    let task = tokio::spawn(async move {
-        let mut failures = 0u32;
-        let mut subacks = 0u32;
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    subacks += 1;
-                    if subacks == 2 {
-                        subscribed.send_replace(true);
-                    }
-                }
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    failures = 0;
-                    subacks = 0;
-                    tracing::info!("connected to MQTT broker");
-                    for topic in [up, mtm_common::topics::STATUS_ALL] {
-                        if let Err(e) = sub.try_subscribe(topic, QoS::AtLeastOnce) {
-                            tracing::error!(error = %e, topic, "subscribe failed");
-                        }
-                    }
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let msg = Incoming {
-                        topic: p.topic,
-                        payload: p.payload.to_vec(),
-                    };
-                    if tx.send(msg).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    subscribed.send_replace(false);
-                    failures = failures.saturating_add(1);
-                    if failures == 1 || failures.is_multiple_of(30) {
-                        tracing::warn!(error = %e, failures, "MQTT connection error; retrying");
-                    }
-                    tokio::time::sleep(Duration::from_millis(500 * u64::from(failures.min(10))))
-                        .await;
-                }
-            }
-        }
-    });
-    (client, task)
 }
 
 #[cfg(test)]

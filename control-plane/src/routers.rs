@@ -222,8 +222,20 @@ pub async fn check_silent_routers(
     Ok(raised)
 }
 
-/// Run [`check_silent_routers`] with a threshold of `silent_after_s`, forever.
-pub async fn silent_loop(store: std::sync::Arc<dyn crate::store::Store>, silent_after_s: u64) {
+/// Whether the server itself has been listening long enough to call a router silent: it has
+/// been subscribed without a break for more than `silent_after_ms`. While the broker or this
+/// server was down no router could be heard, so its silence is not the router's.
+pub fn listened_long_enough(listening_since: Option<i64>, now: i64, silent_after_ms: i64) -> bool {
+    listening_since.is_some_and(|since| now.saturating_sub(since) > silent_after_ms)
+}
+
+/// Run [`check_silent_routers`] with a threshold of `silent_after_s`, forever, while `link`
+/// (the server's broker client) has been listening long enough (see [`listened_long_enough`]).
+pub async fn silent_loop(
+    store: std::sync::Arc<dyn crate::store::Store>,
+    silent_after_s: u64,
+    link: std::sync::Arc<crate::link::LinkStatus>,
+) {
     let after_s = silent_after_s.max(1);
     let after_ms = i64::try_from(after_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     // Checking every quarter of the threshold bounds detection at 1.25 times it.
@@ -231,7 +243,11 @@ pub async fn silent_loop(store: std::sync::Arc<dyn crate::store::Store>, silent_
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        if let Err(e) = check_silent_routers(&*store, now_ms(), after_ms).await {
+        let now = now_ms();
+        if !listened_long_enough(link.listening_since(), now, after_ms) {
+            continue;
+        }
+        if let Err(e) = check_silent_routers(&*store, now, after_ms).await {
             tracing::warn!(error = %e, "router silence check failed");
         }
     }
@@ -242,6 +258,14 @@ mod tests {
     use super::*;
     use crate::store::AlertFilter;
     use crate::testutil::sqlite_fixture;
+
+    #[test]
+    fn silence_is_judged_only_after_listening_longer_than_the_threshold() {
+        let now = 10_000_000;
+        assert!(!listened_long_enough(None, now, 1000), "not subscribed");
+        assert!(!listened_long_enough(Some(now - 1000), now, 1000));
+        assert!(listened_long_enough(Some(now - 1001), now, 1000));
+    }
 
     #[tokio::test]
     async fn a_quiet_router_during_an_open_shift_raises_one_alert() {

@@ -6,8 +6,9 @@ use crate::broker::{BrokerAccounts, DynsecClient};
 use crate::commands::Dispatcher;
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
+use crate::link::{ClientSettings, MqttLink};
 use crate::metrics::Metrics;
-use crate::mqtt::{self, ClientSettings, InternalCredentials, MqttConfig};
+use crate::mqtt::{self, InternalCredentials, MqttConfig};
 use crate::store::{self, Store};
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
@@ -24,7 +25,7 @@ pub struct ServerHandle {
     mqtt_addr: SocketAddr,
     cp_public_key_hex: String,
     store: Arc<dyn Store>,
-    client: rumqttc::AsyncClient,
+    link: Arc<MqttLink>,
     stop_http: oneshot::Sender<()>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -54,7 +55,7 @@ impl ServerHandle {
     /// by rumqttd and end with the process.
     pub async fn shutdown(self) {
         let _ = self.stop_http.send(());
-        let _ = self.client.disconnect().await;
+        self.link.shutdown();
         for t in self.tasks {
             t.abort();
         }
@@ -129,12 +130,12 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             let internal = InternalCredentials::generate();
             let addrs = mqtt::start_embedded(*bind, store.clone(), internal.clone())?;
             // The server's own client goes straight to rumqttd; agents come through the filter.
-            let settings = ClientSettings {
-                host: addrs.internal.ip().to_string(),
-                port: addrs.internal.port(),
-                credentials: Some((internal.username, internal.password)),
-                shared: false,
-            };
+            let settings = ClientSettings::new(
+                addrs.internal.ip().to_string(),
+                addrs.internal.port(),
+                Some((internal.username, internal.password)),
+                false,
+            );
             (settings, addrs.public)
         }
         MqttConfig::External {
@@ -148,29 +149,34 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
                 .with_context(|| format!("resolving {host}"))?
                 .next()
                 .with_context(|| format!("{host} has no address"))?;
-            let settings = ClientSettings {
-                host: host.clone(),
-                port: *port,
-                credentials: username
+            let settings = ClientSettings::new(
+                host.clone(),
+                *port,
+                username
                     .clone()
                     .map(|u| (u, password.clone().unwrap_or_default())),
-                shared: true,
-            };
+                true,
+            );
             (settings, addr)
         }
     };
     let (broker, ensure_task) = broker_accounts(&cfg, &client_settings).await?;
-    let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    let (connected_tx, connected_rx) = tokio::sync::watch::channel(false);
-    let (client, mqtt_task) = mqtt::connect_client(client_settings, tx, connected_tx);
+    let (tx, rx) = crate::link::ingest_queue(client_settings.ingest_budget_bytes, metrics.clone());
+    let link = MqttLink::start(client_settings, tx, metrics.clone());
     if matches!(cfg.mqtt, MqttConfig::Embedded { .. }) {
-        wait_subscribed(mqtt_addr, connected_rx.clone()).await?;
+        wait_subscribed(mqtt_addr, link.status().generations()).await?;
     }
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
-        Arc::new(client.clone()),
+        link.clone(),
         cp_key,
         metrics.clone(),
+    ));
+    let resend_task = tokio::spawn(crate::commands::resend_loop(
+        store.clone(),
+        dispatcher.clone(),
+        link.status(),
+        Duration::from_secs(10),
     ));
     let ingest = Arc::new(Ingest::new(
         store.clone(),
@@ -181,6 +187,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
     let silent_task = tokio::spawn(crate::routers::silent_loop(
         store.clone(),
         cfg.router_silent_after_s,
+        link.status(),
     ));
     let report_task = tokio::spawn(crate::reports::report_loop(
         store.clone(),
@@ -221,8 +228,8 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
     let app = crate::releases::full_app(state, cfg.data_dir.join("releases"));
     let http_task = tokio::spawn(serve_http(listener, app, HEADER_READ_TIMEOUT, stop_rx));
 
-    let mut connected = connected_rx;
-    let wait = tokio::time::timeout(Duration::from_secs(10), connected.wait_for(|c| *c)).await;
+    let mut subscribed = link.status().generations();
+    let wait = tokio::time::timeout(Duration::from_secs(10), subscribed.wait_for(|g| *g > 0)).await;
     if !matches!(wait, Ok(Ok(_))) {
         tracing::warn!("MQTT broker not reachable yet; still retrying in the background");
     }
@@ -231,10 +238,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         mqtt_addr,
         cp_public_key_hex,
         store,
-        client,
+        link,
         stop_http,
         tasks: vec![
-            mqtt_task,
+            resend_task,
             ingest_task,
             catalog_task,
             silent_task,
@@ -376,9 +383,9 @@ async fn broker_accounts(
 /// CONNECT as an error, and a clean start should log none.
 async fn wait_subscribed(
     addr: SocketAddr,
-    mut subscribed: tokio::sync::watch::Receiver<bool>,
+    mut subscribed: tokio::sync::watch::Receiver<u64>,
 ) -> anyhow::Result<()> {
-    match tokio::time::timeout(Duration::from_secs(10), subscribed.wait_for(|s| *s)).await {
+    match tokio::time::timeout(Duration::from_secs(10), subscribed.wait_for(|g| *g > 0)).await {
         Ok(Ok(_)) => Ok(()),
         _ => anyhow::bail!("embedded broker did not start listening on {addr}"),
     }

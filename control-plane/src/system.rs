@@ -36,7 +36,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers and the broker client is connected and subscribed (without
+/// both, agents' messages are not being received).
 async fn readyz(State(state): State<AppState>) -> Response {
+    if !state.dispatcher.link_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "broker not connected or not subscribed",
+        )
+            .into_response();
+    }
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

@@ -1,5 +1,6 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
+pub mod applied;
 mod chain;
 pub mod credentials;
 mod every;

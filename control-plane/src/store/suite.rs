@@ -29,8 +29,8 @@ macro_rules! store_suite {
             crate::store::suite::ingest_applies_once_and_moves_token_state($make).await
         }
         #[tokio::test]
-        async fn late_messages_within_the_window_apply_once() {
-            crate::store::suite::late_messages_within_the_window_apply_once($make).await
+        async fn late_messages_however_late_apply_once() {
+            crate::store::suite::late_messages_however_late_apply_once($make).await
         }
         #[tokio::test]
         async fn queued_commands_supersede_their_kind() {
@@ -380,7 +380,7 @@ pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
     assert!(matches!(unknown, Err(StoreError::NotFound(_))));
 }
 
-pub async fn late_messages_within_the_window_apply_once(f: Fixture) {
+pub async fn late_messages_however_late_apply_once(f: Fixture) {
     let s = &f.store;
     let health = |n| {
         UpMessage::Health(Health {
@@ -413,7 +413,7 @@ pub async fn late_messages_within_the_window_apply_once(f: Fixture) {
         .await
         .unwrap();
     assert_eq!((out.last_seq, out.applied, out.duplicates), (6, 1, 3));
-    // Far below the window is stale.
+    // There is no window: a message thousands of seqs late is still applied, exactly once.
     s.apply_up("agent-1", &[item(5000, health(1))], 4)
         .await
         .unwrap();
@@ -421,7 +421,17 @@ pub async fn late_messages_within_the_window_apply_once(f: Fixture) {
         .apply_up("agent-1", &[item(7, health(7))], 5)
         .await
         .unwrap();
-    assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 0, 1));
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 1, 0));
+    let out = s
+        .apply_up("agent-1", &[item(7, health(7)), item(8, health(8))], 6)
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 1, 1));
+    let out = s
+        .apply_up("agent-1", &[item(4999, health(9))], 7)
+        .await
+        .unwrap();
+    assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 1, 0));
 }
 
 pub async fn queued_commands_supersede_their_kind(f: Fixture) {

@@ -96,7 +96,7 @@ pub(super) async fn redeem(
     // A new device starts its seq at 1: forget the old device's high-water mark and window.
     sqlx::query(
         "UPDATE routers SET public_key_hex = $1, mqtt_password_hash = $2, enrolled_at = $3,
-           revoked_at = NULL, last_seq = 0, catalog_version = NULL, online = 0
+           revoked_at = NULL, last_seq = 0, up_floor = 0, catalog_version = NULL, online = 0
          WHERE id = $4",
     )
     .bind(&key)
@@ -106,6 +106,11 @@ pub(super) async fn redeem(
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM up_seen WHERE router_id = $1")
+        .bind(&router_id)
+        .execute(&mut *tx)
+        .await?;
+    // Its seqs start again too, so its first usage report is the latest.
+    sqlx::query("UPDATE tokens SET usage_seq = NULL WHERE router_id = $1")
         .bind(&router_id)
         .execute(&mut *tx)
         .await?;

@@ -1,10 +1,11 @@
 //! Applying verified agent messages: one transaction per batch, duplicates skipped by seq
+//! exactly (see `store::applied`: no window, so a message however late is applied once).
 //! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
 //! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
-//! (exactly within a reorder window, so replicas applying out of order lose nothing).
 
 use super::chain::append_ledger;
 use super::rows::*;
+use crate::store::applied::AppliedSet;
 use crate::store::*;
 use mtm_common::{UpMessage, Usage};
 use serde_json::json;
@@ -28,69 +29,80 @@ pub(super) async fn apply_up(
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
     let router = router_from_row(&router)?;
+    let rid = router.id.to_string();
+    let mut applied = applied_set(&mut tx, &rid).await?;
     let mut sorted: Vec<&UpItem> = items.iter().collect();
     sorted.sort_by_key(|i| i.seq);
     let mut out = ApplyOutcome {
         last_seq: router.last_seq,
         ..Default::default()
     };
-    let rid = router.id.to_string();
     for item in sorted {
-        if already_applied(&mut tx, &rid, item.seq, out.last_seq).await? {
+        if applied.contains(item.seq) {
             out.duplicates += 1;
             continue;
         }
         apply_one(&mut tx, &router, item).await?;
-        sqlx::query("INSERT INTO up_seen (router_id, seq) VALUES ($1, $2)")
-            .bind(&rid)
-            .bind(item.seq as i64)
-            .execute(&mut *tx)
-            .await?;
+        applied.insert(item.seq);
         out.last_seq = out.last_seq.max(item.seq);
         out.applied += 1;
         out.saw_hello |= matches!(item.message, UpMessage::Hello(_));
     }
     if out.applied > 0 {
-        sqlx::query("DELETE FROM up_seen WHERE router_id = $1 AND seq <= $2")
-            .bind(&rid)
-            .bind(out.last_seq.saturating_sub(REORDER_WINDOW) as i64)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE routers SET last_seq = $1, last_seen = $2, online = 1 WHERE id = $3")
-            .bind(out.last_seq as i64)
-            .bind(now)
-            .bind(router.id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        store_applied_set(&mut tx, &rid, &applied).await?;
+        sqlx::query(
+            "UPDATE routers SET last_seq = $1, up_floor = $2, last_seen = $3, online = 1 WHERE id = $4",
+        )
+        .bind(out.last_seq as i64)
+        .bind(applied.floor() as i64)
+        .bind(now)
+        .bind(&rid)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(out)
 }
 
-/// How far below the highest applied seq a message may still arrive late (from another replica)
-/// and be applied; anything older is stale.
-const REORDER_WINDOW: u64 = 1024;
+/// The router's applied seqs: everything at or below `routers.up_floor`, and the `up_seen`
+/// ranges (`seq` to `hi`) above it. Read under the batch's lock on the router row.
+async fn applied_set(tx: &mut super::Conn, router_id: &str) -> StoreResult<AppliedSet> {
+    let floor: i64 = sqlx::query_scalar("SELECT up_floor FROM routers WHERE id = $1")
+        .bind(router_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows = sqlx::query("SELECT seq, hi FROM up_seen WHERE router_id = $1")
+        .bind(router_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut ranges = Vec::with_capacity(rows.len());
+    for r in rows {
+        let lo: i64 = r.try_get("seq")?;
+        let hi: i64 = r.try_get("hi")?;
+        ranges.push((lo.max(0) as u64, hi.max(0) as u64));
+    }
+    Ok(AppliedSet::new(floor.max(0) as u64, ranges))
+}
 
-/// A seq is a duplicate if it is older than the reorder window or was applied within it.
-async fn already_applied(
+/// Write the ranges above the floor back (few: one per gap that has not filled).
+async fn store_applied_set(
     tx: &mut super::Conn,
     router_id: &str,
-    seq: u64,
-    last_seq: u64,
-) -> StoreResult<bool> {
-    if seq <= last_seq.saturating_sub(REORDER_WINDOW) {
-        return Ok(true);
-    }
-    if seq > last_seq {
-        return Ok(false);
-    }
-    let seen: Option<String> =
-        sqlx::query_scalar("SELECT router_id FROM up_seen WHERE router_id = $1 AND seq = $2")
+    applied: &AppliedSet,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM up_seen WHERE router_id = $1")
+        .bind(router_id)
+        .execute(&mut *tx)
+        .await?;
+    for &(lo, hi) in applied.ranges() {
+        sqlx::query("INSERT INTO up_seen (router_id, seq, hi) VALUES ($1, $2, $3)")
             .bind(router_id)
-            .bind(seq as i64)
-            .fetch_optional(&mut *tx)
+            .bind(lo as i64)
+            .bind(hi as i64)
+            .execute(&mut *tx)
             .await?;
-    Ok(seen.is_some())
+    }
+    Ok(())
 }
 
 async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> StoreResult<()> {
@@ -129,7 +141,7 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
         }
         UpMessage::Usage(report) => {
             for u in &report.entries {
-                apply_usage(tx, router, item.at, u).await?;
+                apply_usage(tx, router, item.at, item.seq, u).await?;
             }
         }
         UpMessage::Inventory(inv) => {
@@ -265,7 +277,16 @@ async fn close_command(
     Ok(())
 }
 
-async fn apply_usage(tx: &mut super::Conn, router: &Router, at: i64, u: &Usage) -> StoreResult<()> {
+/// Store one usage entry of the report sealed with `seq` at `at`. Deltas are always kept (their
+/// sum does not depend on order); the token's cumulative counters only move to a report later
+/// than the one that set them, so a late, older report never overwrites a newer one.
+async fn apply_usage(
+    tx: &mut super::Conn,
+    router: &Router,
+    at: i64,
+    seq: u64,
+    u: &Usage,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in, bytes_out,
            delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
@@ -290,7 +311,7 @@ async fn apply_usage(tx: &mut super::Conn, router: &Router, at: i64, u: &Usage) 
     };
     // Only the router that carries a token may report on it.
     let row = sqlx::query(
-        "SELECT t.state, t.first_login_at, p.limit_uptime_s, p.limit_bytes_total
+        "SELECT t.state, t.first_login_at, t.usage_seq, p.limit_uptime_s, p.limit_bytes_total
          FROM tokens t JOIN packages p ON p.id = t.package_id
          WHERE t.id = $1 AND t.router_id = $2",
     )
@@ -305,6 +326,8 @@ async fn apply_usage(tx: &mut super::Conn, router: &Router, at: i64, u: &Usage) 
     let state = TokenState::parse(&state)
         .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
     let had_login: Option<i64> = row.try_get("first_login_at")?;
+    let usage_seq: Option<i64> = row.try_get("usage_seq")?;
+    let later = usage_seq.is_none_or(|s| seq as i64 > s);
     let limit_up: Option<i64> = row.try_get("limit_uptime_s")?;
     let limit_bytes: Option<i64> = row.try_get("limit_bytes_total")?;
     let used = u.active || u.uptime_s > 0 || u.first_login_at.is_some();
@@ -318,19 +341,31 @@ async fn apply_usage(tx: &mut super::Conn, router: &Router, at: i64, u: &Usage) 
         TokenState::Issued | TokenState::Applied if used => TokenState::InUse,
         s => s,
     };
-    sqlx::query(
-        "UPDATE tokens SET state = $1, first_login_at = $2, uptime_s = $3, bytes_in = $4,
-           bytes_out = $5, updated_at = $6 WHERE id = $7",
-    )
-    .bind(next.as_str())
-    .bind(first_login)
-    .bind(u.uptime_s as i64)
-    .bind(u.bytes_in as i64)
-    .bind(u.bytes_out as i64)
-    .bind(at)
-    .bind(token_id.to_string())
-    .execute(&mut *tx)
-    .await?;
+    if later {
+        sqlx::query(
+            "UPDATE tokens SET state = $1, first_login_at = $2, uptime_s = $3, bytes_in = $4,
+               bytes_out = $5, updated_at = $6, usage_seq = $7 WHERE id = $8",
+        )
+        .bind(next.as_str())
+        .bind(first_login)
+        .bind(u.uptime_s as i64)
+        .bind(u.bytes_in as i64)
+        .bind(u.bytes_out as i64)
+        .bind(at)
+        .bind(seq as i64)
+        .bind(token_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        // Usage only grows between resets, so what an older report proves (first use, used
+        // up) still holds; its counters are behind the newer ones already stored.
+        sqlx::query("UPDATE tokens SET state = $1, first_login_at = $2 WHERE id = $3")
+            .bind(next.as_str())
+            .bind(first_login)
+            .bind(token_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
     let actor = router.agent_id.as_str();
     if had_login.is_none() && first_login.is_some() {
         let detail = json!({"first_login_at": first_login});

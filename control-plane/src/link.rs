@@ -1,0 +1,487 @@
+//! The control plane's own MQTT client, built so that nothing can block it and it always comes
+//! back: one task only polls the event loop; received messages go to ingest through a queue
+//! that never makes the poll wait; publishes are refused at once (never awaited) when the link
+//! is down or its queue is full, which is safe because every command is stored and resent after
+//! the next subscription, and agents resend what was not acknowledged. Subscriptions are renewed
+//! and retried after every (re)connect until the broker confirms them, and a watchdog replaces
+//! the whole client when it stops making progress.
+
+use crate::metrics::Metrics;
+use crate::mqtt::{Incoming, MqttError, Publisher};
+use crate::store::now_ms;
+use async_trait::async_trait;
+use rumqttc::{
+    AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS, SubscribeFilter,
+    SubscribeReasonCode,
+};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Settings for the control plane's client connection.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Broker host.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Credentials, if any.
+    pub credentials: Option<(String, String)>,
+    /// Subscribe through `$share/mtm/...` so replicas split the load.
+    pub shared: bool,
+    /// MQTT keepalive.
+    pub keep_alive: Duration,
+    /// A subscription not confirmed within this long is sent again.
+    pub subscribe_retry: Duration,
+    /// The watchdog replaces the client after this long without progress.
+    pub stall_after: Duration,
+    /// Most payload bytes waiting for ingest; beyond it messages are dropped (not acked, so
+    /// the agent sends them again) rather than making the event loop wait.
+    pub ingest_budget_bytes: usize,
+    /// Requests (publishes, acks, subscribes) the client may hold before refusing more.
+    pub request_capacity: usize,
+}
+
+impl ClientSettings {
+    /// Settings with the defaults for everything but where the broker is.
+    pub fn new(
+        host: String,
+        port: u16,
+        credentials: Option<(String, String)>,
+        shared: bool,
+    ) -> Self {
+        ClientSettings {
+            host,
+            port,
+            credentials,
+            shared,
+            keep_alive: Duration::from_secs(15),
+            subscribe_retry: Duration::from_secs(5),
+            stall_after: Duration::from_secs(60),
+            ingest_budget_bytes: 64 * 1024 * 1024,
+            request_capacity: 4096,
+        }
+    }
+}
+
+/// What the client is doing, shared with `/readyz`, the resend loop and the silence check.
+pub struct LinkStatus {
+    connected: AtomicBool,
+    subscribed: AtomicBool,
+    /// When the current subscription was confirmed (unix ms), 0 while not subscribed.
+    subscribed_since: AtomicI64,
+    /// Last time the event loop returned anything (unix ms).
+    last_poll: AtomicI64,
+    /// Last ConnAck (unix ms).
+    connected_at: AtomicI64,
+    /// Last time a publish was queued, and last time one left for the broker (unix ms).
+    last_queued: AtomicI64,
+    last_outgoing: AtomicI64,
+    /// When the last SUBSCRIBE was queued (unix ms).
+    subscribe_sent: AtomicI64,
+    /// Bumped at every confirmed (re)subscription.
+    generation: watch::Sender<u64>,
+    /// Times the watchdog replaced the client.
+    restarts: AtomicU64,
+}
+
+impl Default for LinkStatus {
+    fn default() -> Self {
+        LinkStatus {
+            connected: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
+            subscribed_since: AtomicI64::new(0),
+            last_poll: AtomicI64::new(now_ms()),
+            connected_at: AtomicI64::new(0),
+            last_queued: AtomicI64::new(0),
+            last_outgoing: AtomicI64::new(0),
+            subscribe_sent: AtomicI64::new(0),
+            generation: watch::channel(0).0,
+            restarts: AtomicU64::new(0),
+        }
+    }
+}
+
+impl LinkStatus {
+    /// Connected to the broker.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    /// Connected, and the broker confirmed both subscriptions.
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::SeqCst)
+    }
+
+    /// Since when (unix ms) the server has been listening without a break, if it is now.
+    pub fn listening_since(&self) -> Option<i64> {
+        let since = self.subscribed_since.load(Ordering::SeqCst);
+        (self.subscribed() && since > 0).then_some(since)
+    }
+
+    /// Watch the subscription generation: it changes after every confirmed (re)subscription.
+    pub fn generations(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// How many times the watchdog replaced the client.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::SeqCst)
+    }
+
+    fn down(&self) {
+        self.connected.store(false, Ordering::SeqCst);
+        self.subscribed.store(false, Ordering::SeqCst);
+        self.subscribed_since.store(0, Ordering::SeqCst);
+    }
+
+    /// Why the client needs replacing, if it does: the event loop has not returned for
+    /// `stall`, it has been connected that long without a confirmed subscription, or publishes
+    /// have been queued but none has left for that long.
+    fn stalled(&self, now: i64, stall: i64) -> Option<&'static str> {
+        if now - self.last_poll.load(Ordering::SeqCst) > stall {
+            return Some("event loop returned nothing");
+        }
+        if !self.connected() {
+            return None;
+        }
+        let connected_for = now - self.connected_at.load(Ordering::SeqCst);
+        if !self.subscribed() && connected_for > stall {
+            return Some("connected but never subscribed");
+        }
+        let queued = self.last_queued.load(Ordering::SeqCst);
+        let out = self
+            .last_outgoing
+            .load(Ordering::SeqCst)
+            .max(self.connected_at.load(Ordering::SeqCst));
+        if queued > out && now - out > stall {
+            return Some("publishes queued but none sent");
+        }
+        None
+    }
+}
+
+/// The sending half of the queue from the event loop to ingest: never waits, drops (and counts)
+/// once `budget` payload bytes are waiting.
+#[derive(Clone)]
+pub struct IngestSender {
+    tx: mpsc::UnboundedSender<Incoming>,
+    queued: Arc<AtomicUsize>,
+    budget: usize,
+    metrics: Arc<Metrics>,
+}
+
+/// The receiving half, read by ingest.
+pub struct IngestReceiver {
+    rx: mpsc::UnboundedReceiver<Incoming>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A queue to ingest holding at most `budget` payload bytes.
+pub fn ingest_queue(budget: usize, metrics: Arc<Metrics>) -> (IngestSender, IngestReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        IngestSender {
+            tx,
+            queued: queued.clone(),
+            budget,
+            metrics,
+        },
+        IngestReceiver { rx, queued },
+    )
+}
+
+impl IngestSender {
+    /// Hand `msg` to ingest without waiting; false if it was dropped (queue over budget) or
+    /// ingest has stopped.
+    pub fn offer(&self, msg: Incoming) -> bool {
+        let len = msg.payload.len().max(1);
+        let before = self.queued.fetch_add(len, Ordering::SeqCst);
+        if before.saturating_add(len) > self.budget {
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            self.metrics.inc(&self.metrics.ingest_dropped);
+            return false;
+        }
+        if self.tx.send(msg).is_err() {
+            self.queued.fetch_sub(len, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+}
+
+impl IngestReceiver {
+    fn taken(&self, m: Option<Incoming>) -> Option<Incoming> {
+        if let Some(m) = &m {
+            self.queued
+                .fetch_sub(m.payload.len().max(1), Ordering::SeqCst);
+        }
+        m
+    }
+
+    /// The next message; None once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Incoming> {
+        let m = self.rx.recv().await;
+        self.taken(m)
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Incoming> {
+        let m = self.rx.try_recv().ok();
+        self.taken(m)
+    }
+}
+
+/// The running client: publish through it, read its status, stop it.
+pub struct MqttLink {
+    client: RwLock<AsyncClient>,
+    status: Arc<LinkStatus>,
+    metrics: Arc<Metrics>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl MqttLink {
+    /// Connect (in the background) and keep connected; messages on the subscribed topics go to
+    /// `ingest`.
+    pub fn start(
+        settings: ClientSettings,
+        ingest: IngestSender,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        let status = Arc::new(LinkStatus::default());
+        let (client, eventloop) = new_client(&settings);
+        let poll = tokio::spawn(poll_loop(
+            eventloop,
+            client.clone(),
+            settings.clone(),
+            status.clone(),
+            ingest.clone(),
+        ));
+        let link = Arc::new(MqttLink {
+            client: RwLock::new(client),
+            status,
+            metrics,
+            tasks: Mutex::new(Vec::new()),
+        });
+        let watchdog = tokio::spawn(watchdog(Arc::downgrade(&link), settings, ingest, poll));
+        if let Ok(mut t) = link.tasks.lock() {
+            t.push(watchdog);
+        }
+        link
+    }
+
+    /// The client's status.
+    pub fn status(&self) -> Arc<LinkStatus> {
+        self.status.clone()
+    }
+
+    fn client(&self) -> Option<AsyncClient> {
+        self.client.read().ok().map(|c| c.clone())
+    }
+
+    /// Disconnect and stop every task.
+    pub fn shutdown(&self) {
+        if let Some(c) = self.client() {
+            let _ = c.try_disconnect();
+        }
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+        self.status.down();
+    }
+}
+
+impl Drop for MqttLink {
+    fn drop(&mut self) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for MqttLink {
+    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError> {
+        if !self.status.connected() {
+            self.metrics.inc(&self.metrics.publish_refused);
+            return Err(MqttError::Publish("not connected to the broker".into()));
+        }
+        let client = self
+            .client()
+            .ok_or_else(|| MqttError::Publish("client unavailable".into()))?;
+        match client.try_publish(topic, QoS::AtLeastOnce, false, payload) {
+            Ok(()) => {
+                self.status.last_queued.store(now_ms(), Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.inc(&self.metrics.publish_refused);
+                Err(MqttError::Publish(e.to_string()))
+            }
+        }
+    }
+
+    fn ready(&self) -> bool {
+        self.status.subscribed()
+    }
+
+    fn link(&self) -> Option<Arc<LinkStatus>> {
+        Some(self.status.clone())
+    }
+}
+
+fn new_client(settings: &ClientSettings) -> (AsyncClient, EventLoop) {
+    let id = format!("mtm-cp-{}", uuid::Uuid::new_v4().simple());
+    let mut opts = MqttOptions::new(id, settings.host.clone(), settings.port);
+    opts.set_keep_alive(settings.keep_alive);
+    opts.set_clean_session(true);
+    let max = mtm_common::MAX_ENVELOPE_BYTES + 4096;
+    opts.set_max_packet_size(max, max);
+    if let Some((u, p)) = &settings.credentials {
+        opts.set_credentials(u.clone(), p.clone());
+    }
+    AsyncClient::new(opts, settings.request_capacity.max(16))
+}
+
+fn filters(shared: bool) -> Vec<SubscribeFilter> {
+    let up = if shared {
+        mtm_common::topics::UP_SHARED
+    } else {
+        mtm_common::topics::UP_ALL
+    };
+    [up, mtm_common::topics::STATUS_ALL]
+        .into_iter()
+        .map(|t| SubscribeFilter::new(t.to_owned(), QoS::AtLeastOnce))
+        .collect()
+}
+
+fn subscribe(client: &AsyncClient, settings: &ClientSettings, status: &LinkStatus) {
+    status.subscribe_sent.store(now_ms(), Ordering::SeqCst);
+    if let Err(e) = client.try_subscribe_many(filters(settings.shared)) {
+        // Tried again by the watchdog's next tick.
+        tracing::warn!(error = %e, "could not queue the subscription");
+    }
+}
+
+/// Only polls: every event is handled without waiting on anything but the event loop itself.
+async fn poll_loop(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    settings: ClientSettings,
+    status: Arc<LinkStatus>,
+    ingest: IngestSender,
+) {
+    let mut failures = 0u32;
+    loop {
+        let event = eventloop.poll().await;
+        let now = now_ms();
+        status.last_poll.store(now, Ordering::SeqCst);
+        match event {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                ingest.offer(Incoming {
+                    topic: p.topic,
+                    payload: p.payload.to_vec(),
+                });
+            }
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                failures = 0;
+                status.down();
+                status.connected_at.store(now, Ordering::SeqCst);
+                status.connected.store(true, Ordering::SeqCst);
+                tracing::info!("connected to MQTT broker");
+                subscribe(&client, &settings, &status);
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let ok = ack
+                    .return_codes
+                    .iter()
+                    .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
+                if !ok {
+                    tracing::error!(codes = ?ack.return_codes, "broker refused a subscription; retrying");
+                } else if !status.subscribed() {
+                    status.subscribed_since.store(now, Ordering::SeqCst);
+                    status.subscribed.store(true, Ordering::SeqCst);
+                    status.generation.send_modify(|g| *g += 1);
+                    tracing::info!("subscribed to agent topics");
+                }
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(_))) => {
+                status.last_outgoing.store(now, Ordering::SeqCst);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                status.down();
+                failures = failures.saturating_add(1);
+                if failures == 1 || failures.is_multiple_of(30) {
+                    tracing::warn!(error = %e, failures, "MQTT connection error; retrying");
+                }
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(failures.min(8)))).await;
+                // The sleep is progress too: the loop is alive, only the broker is not.
+                status.last_poll.store(now_ms(), Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Retries unconfirmed subscriptions and replaces the client when it stops making progress.
+async fn watchdog(
+    link: std::sync::Weak<MqttLink>,
+    settings: ClientSettings,
+    ingest: IngestSender,
+    mut poll: JoinHandle<()>,
+) {
+    let tick_every =
+        (settings.subscribe_retry / 2).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(tick_every);
+    let stall = i64::try_from(settings.stall_after.as_millis()).unwrap_or(i64::MAX);
+    let retry = i64::try_from(settings.subscribe_retry.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        tick.tick().await;
+        let Some(link) = link.upgrade() else {
+            poll.abort();
+            return;
+        };
+        let status = &link.status;
+        let now = now_ms();
+        if let Some(why) = status.stalled(now, stall) {
+            tracing::error!(why, "MQTT client made no progress; replacing it");
+            poll.abort();
+            status.down();
+            let (client, eventloop) = new_client(&settings);
+            if let Ok(mut c) = link.client.write() {
+                *c = client.clone();
+            }
+            status.last_poll.store(now, Ordering::SeqCst);
+            status.restarts.fetch_add(1, Ordering::SeqCst);
+            link.metrics.inc(&link.metrics.mqtt_restarts);
+            poll = tokio::spawn(poll_loop(
+                eventloop,
+                client,
+                settings.clone(),
+                link.status.clone(),
+                ingest.clone(),
+            ));
+            continue;
+        }
+        if status.connected()
+            && !status.subscribed()
+            && now - status.subscribe_sent.load(Ordering::SeqCst) > retry
+        {
+            tracing::warn!("subscription not confirmed; subscribing again");
+            if let Some(c) = link.client() {
+                subscribe(&c, &settings, status);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "link_tests.rs"]
+mod tests;

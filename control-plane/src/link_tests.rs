@@ -1,0 +1,106 @@
+use super::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn msg(len: usize) -> Incoming {
+    Incoming {
+        topic: "mtm/v1/up/a".into(),
+        payload: vec![0; len],
+    }
+}
+
+#[tokio::test]
+async fn the_ingest_queue_never_waits_and_drops_beyond_its_budget() {
+    let metrics = Arc::new(Metrics::default());
+    let (tx, mut rx) = ingest_queue(100, metrics.clone());
+    assert!(tx.offer(msg(60)));
+    assert!(!tx.offer(msg(60)), "over budget: dropped, not waited for");
+    assert_eq!(metrics.ingest_dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(rx.recv().await.map(|m| m.payload.len()), Some(60));
+    assert!(tx.offer(msg(60)), "room again once ingest took the first");
+    assert!(rx.try_recv().is_some());
+    assert!(rx.try_recv().is_none());
+}
+
+/// A broker that accepts every connection, answers CONNECT with a CONNACK and then ignores
+/// everything: no SUBACK, no PINGRESP. Reports each new connection.
+async fn mute_broker() -> (u16, mpsc::UnboundedReceiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                if sock.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                if sock.write_all(&[0x20, 0x02, 0x00, 0x00]).await.is_err() {
+                    return;
+                }
+                let _ = tx.send(());
+                while sock.read(&mut buf).await.unwrap_or(0) > 0 {}
+            });
+        }
+    });
+    (port, rx)
+}
+
+async fn next_connection(rx: &mut mpsc::UnboundedReceiver<()>) {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("a connection in time")
+        .expect("broker alive");
+}
+
+#[tokio::test]
+async fn a_client_connected_but_never_subscribed_is_replaced_by_the_watchdog() {
+    let (port, mut connections) = mute_broker().await;
+    let metrics = Arc::new(Metrics::default());
+    let (tx, _rx) = ingest_queue(1024, metrics.clone());
+    let mut settings = ClientSettings::new("127.0.0.1".into(), port, None, false);
+    // Long keepalive, so only the watchdog (not rumqttc's ping timeout) can reconnect.
+    settings.keep_alive = Duration::from_secs(120);
+    settings.subscribe_retry = Duration::from_millis(200);
+    settings.stall_after = Duration::from_millis(1500);
+    let link = MqttLink::start(settings, tx, metrics.clone());
+    next_connection(&mut connections).await;
+    assert!(!link.ready(), "connected but not subscribed is not ready");
+    next_connection(&mut connections).await;
+    assert!(
+        link.status().restarts() >= 1,
+        "the second connection is the watchdog's"
+    );
+    assert!(metrics.mqtt_restarts.load(Ordering::SeqCst) >= 1);
+    assert!(!link.ready());
+    link.shutdown();
+}
+
+#[tokio::test]
+async fn publishing_while_the_broker_is_away_is_refused_at_once() {
+    // Nothing listens on this port once the listener is dropped.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let metrics = Arc::new(Metrics::default());
+    let (tx, _rx) = ingest_queue(1024, metrics.clone());
+    let link = MqttLink::start(
+        ClientSettings::new("127.0.0.1".into(), port, None, false),
+        tx,
+        metrics.clone(),
+    );
+    for _ in 0..10_000 {
+        let sent = tokio::time::timeout(
+            Duration::from_millis(100),
+            link.publish("mtm/v1/down/a", vec![1, 2, 3]),
+        )
+        .await
+        .expect("a publish never waits");
+        assert!(sent.is_err());
+    }
+    assert_eq!(metrics.publish_refused.load(Ordering::SeqCst), 10_000);
+    assert!(!link.ready());
+    link.shutdown();
+}

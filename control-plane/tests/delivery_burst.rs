@@ -63,12 +63,11 @@ async fn a_burst_from_300_agents_is_stored_and_acknowledged_within_a_minute() {
     let (seen_tx, mut seen) = mpsc::unbounded_channel();
     let mut clients = Vec::new();
     for (i, (id, _)) in agents.iter().enumerate() {
-        let mut opts = MqttOptions::new(id.clone(), addr.ip().to_string(), addr.port());
+        let mut opts = MqttOptions::new(topics::client_id(id), addr.ip().to_string(), addr.port());
         opts.set_credentials(id.clone(), format!("{id}-password"));
         opts.set_keep_alive(Duration::from_secs(30));
         let (client, mut el) = AsyncClient::new(opts, 64);
         let tx = seen_tx.clone();
-        let cp = cp;
         tokio::spawn(async move {
             loop {
                 match el.poll().await {

@@ -36,6 +36,9 @@ pub struct AgentStatus {
     pub commands_applied: u64,
     /// Package catalog version on the router.
     pub catalog_version: Option<u64>,
+    /// Whether the store works. While `store.ok` is false the counters above could not be
+    /// read and show 0; `/healthz` answers 503 then.
+    pub store: crate::store::StoreHealth,
 }
 
 /// The agent.
@@ -60,6 +63,8 @@ fn status_of(shared: &Shared) -> AgentStatus {
         next_seq: s.next_seq().unwrap_or(0),
         commands_applied: s.commands_applied().unwrap_or(0),
         catalog_version: s.catalog_version().unwrap_or(None),
+        // Read last, so it covers the reads above.
+        store: s.health(),
     }
 }
 

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use mtm_common::{
     profile_name, router_comment, token_id_from_comment, Catalog, Command, CommandDone,
-    CommandKind, CreateToken, TokenApplied, UpMessage,
+    CommandKind, CreateToken, TokenApplied, UpMessage, UsageReport,
 };
 use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
 use uuid::Uuid;
 
 use crate::store::{StoreError, Txn, Validity};
-use crate::telemetry::inventory;
+use crate::telemetry::{inventory, usage_diff, PLAUSIBLE_CLOCK_MS};
 
 /// Store changes that go in the same transaction as the command's result.
 #[derive(Debug, Default)]
@@ -25,9 +25,33 @@ pub struct Effects {
     pub catalog_version: Option<u64>,
     /// Further messages to send with the result (an inventory for `Resync`).
     pub extra: Vec<UpMessage>,
+    /// A hotspot user just removed, with its counters read after its sessions ended: the usage
+    /// since the last poll is reported before the result, since no later poll will see it.
+    pub final_usage: Option<HotspotUser>,
 }
 
 impl Effects {
+    /// What must be reported before the command's result: the usage of a removed user since
+    /// its last report (its baseline goes with it).
+    pub fn before_result(&self, t: &mut Txn<'_>) -> Result<(), StoreError> {
+        let Some(u) = &self.final_usage else {
+            return Ok(());
+        };
+        let mut baselines = std::collections::HashMap::new();
+        if let Some(b) = t.baseline(&u.name)? {
+            baselines.insert(u.name.clone(), b);
+        }
+        let now = t.now_ms();
+        let clock = (now >= PLAUSIBLE_CLOCK_MS).then_some(now);
+        let changes = usage_diff(std::slice::from_ref(u), &HashSet::new(), &baselines, clock);
+        if !changes.is_empty() {
+            t.enqueue(&UpMessage::Usage(UsageReport {
+                entries: changes.into_iter().map(|(u, _)| u).collect(),
+            }))?;
+        }
+        t.remove_baseline(&u.name)
+    }
+
     /// Apply these effects inside `t`.
     pub fn apply(self, t: &mut Txn<'_>) -> Result<(), StoreError> {
         if let Some((token, v)) = self.validity {
@@ -82,8 +106,12 @@ pub async fn apply(client: &Client, cmd: &Command) -> Result<(UpMessage, Effects
             match user_of(client, *token_id).await? {
                 Some(u) => {
                     logout_user(client, &u.name).await?;
-                    client.remove_hotspot_user(&u.id).await?;
-                    done(cmd, format!("removed {}", u.name))
+                    // Read again: a session's traffic reaches the user's counters as it ends.
+                    let last = user_of(client, *token_id).await?.unwrap_or(u);
+                    client.remove_hotspot_user(&last.id).await?;
+                    let detail = format!("removed {}", last.name);
+                    fx.final_usage = Some(last);
+                    done(cmd, detail)
                 }
                 None => done(cmd, "already absent"),
             }

@@ -77,20 +77,30 @@ fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, AgentEr
 /// Keep a broker connection up until `shutdown` turns true.
 pub async fn run(shared: Arc<Shared>, opts: MqttOptions, mut shutdown: watch::Receiver<bool>) {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+    // Sessions dropped because our own store failed: the broker is fine, so reconnecting at
+    // once only spins. This one grows until the store works again.
+    let mut local = Backoff::new(Duration::from_secs(1), Duration::from_secs(20));
     loop {
         if *shutdown.borrow() {
             return;
         }
         let (client, mut el) = AsyncClient::new(opts.clone(), 256);
-        let outcome = session(&shared, &client, &mut el, &mut shutdown, &mut backoff).await;
+        let mut backoffs = Backoffs {
+            link: &mut backoff,
+            local: &mut local,
+        };
+        let outcome = session(&shared, &client, &mut el, &mut shutdown, &mut backoffs).await;
         shared.mqtt_connected.store(false, Ordering::Relaxed);
         match outcome {
             Ok(()) => {
                 say_goodbye(&shared, &client, &mut el).await;
                 return;
             }
-            Err(e) => {
-                let wait = backoff.next_delay();
+            Err(end) => {
+                let (wait, e) = match end {
+                    End::Link(e) => (backoff.next_delay(), e),
+                    End::Local(e) => (local.next_delay(), e),
+                };
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt disconnected");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -125,13 +135,26 @@ fn spawn_acker(client: AsyncClient) -> mpsc::UnboundedSender<rumqttc::Publish> {
     tx
 }
 
+/// Why a session ended.
+enum End {
+    /// The broker or the network.
+    Link(String),
+    /// The agent itself (its store failed).
+    Local(String),
+}
+
+struct Backoffs<'a> {
+    link: &'a mut Backoff,
+    local: &'a mut Backoff,
+}
+
 async fn session(
     shared: &Arc<Shared>,
     client: &AsyncClient,
     el: &mut EventLoop,
     shutdown: &mut watch::Receiver<bool>,
-    backoff: &mut Backoff,
-) -> Result<(), String> {
+    backoff: &mut Backoffs<'_>,
+) -> Result<(), End> {
     let mut publisher: Option<tokio::task::JoinHandle<()>> = None;
     let mut acker: Option<mpsc::UnboundedSender<rumqttc::Publish>> = None;
     let result = loop {
@@ -139,11 +162,14 @@ async fn session(
             ev = el.poll() => match ev {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     if ack.code != ConnectReturnCode::Success {
-                        break Err(format!("broker refused: {:?}", ack.code));
+                        break Err(End::Link(format!("broker refused: {:?}", ack.code)));
                     }
                     tracing::info!(host = %shared.cfg.mqtt.host, "mqtt connected");
                     shared.mqtt_connected.store(true, Ordering::Relaxed);
-                    backoff.reset();
+                    backoff.link.reset();
+                    if shared.store.health().ok {
+                        backoff.local.reset();
+                    }
                     if let Some(p) = publisher.take() {
                         p.abort();
                         let _ = p.await;
@@ -154,7 +180,9 @@ async fn session(
                     if !on_down(shared, &p.payload) {
                         // Not recorded: drop the session so the broker redelivers it. Skipping
                         // its ack would make every later ack out of order, which brokers refuse.
-                        break Err("could not record a message from the control plane".into());
+                        break Err(End::Local(
+                            "could not record a message from the control plane".into(),
+                        ));
                     }
                     // Acked from one task, in arrival order (brokers such as rumqttd drop a
                     // client that acks out of order), not from this loop: the request channel
@@ -163,7 +191,7 @@ async fn session(
                     let _ = acker.send(p);
                 }
                 Ok(_) => {}
-                Err(e) => break Err(e.to_string()),
+                Err(e) => break Err(End::Link(e.to_string())),
             },
             _ = shutdown.changed() => break Ok(()),
         }
@@ -199,16 +227,7 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     let store = &shared.store;
-    let hello = UpMessage::Hello(Hello {
-        agent_version: crate::upgrade::running_version().to_owned(),
-        last_cp_seq: store.last_cp_seq().unwrap_or(0),
-        catalog_version: store.catalog_version().unwrap_or(None),
-    });
-    // Without a hello the outbox still goes out; the control plane learns of us from it.
-    match store.enqueue(&hello) {
-        Ok(seq) => shared.hello_seq.store(seq, Ordering::Relaxed),
-        Err(e) => tracing::error!(error = %e, "enqueueing hello failed"),
-    }
+    announce(shared);
     let up = topics::up(id);
     let mut cursor = 0u64;
     let cfg = &shared.cfg.mqtt;
@@ -311,6 +330,22 @@ async fn publish_round(
         *cursor = seq + 1;
     }
     Ok(more)
+}
+
+/// Queue a `Hello`: after every connect, and when the clock jumped. The control plane resends
+/// every open command on it. Without one the outbox still goes out; the control plane learns
+/// of us from it.
+pub(crate) fn announce(shared: &Shared) {
+    let store = &shared.store;
+    let hello = UpMessage::Hello(Hello {
+        agent_version: crate::upgrade::running_version().to_owned(),
+        last_cp_seq: store.last_cp_seq().unwrap_or(0),
+        catalog_version: store.catalog_version().unwrap_or(None),
+    });
+    match store.enqueue(&hello) {
+        Ok(seq) => shared.hello_seq.store(seq, Ordering::Relaxed),
+        Err(e) => tracing::error!(error = %e, "enqueueing hello failed"),
+    }
 }
 
 /// The control plane acknowledged this version's Hello: an update on trial is kept.

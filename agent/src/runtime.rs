@@ -12,11 +12,12 @@ use tokio::sync::{watch, Notify};
 use tokio::time::MissedTickBehavior;
 
 use crate::backoff::Backoff;
+use crate::clock::ClockWatch;
 use crate::commands;
 use crate::config::AgentConfig;
 use crate::downlink::Refusal;
 use crate::router::{is_retryable, RouterLink};
-use crate::store::{now_ms, Store};
+use crate::store::{now_ms, Store, OUTBOX_CAP};
 use crate::telemetry;
 
 /// Compact the redb file once this many rows were deleted since the last compaction.
@@ -126,6 +127,15 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 _ = stopped(&mut shutdown) => return,
             }
         };
+        // The outbox bound: results are never dropped, so at the cap no new ones are made.
+        // The command stays recorded in the inbox and runs once acknowledgements make room.
+        if shared.store.outbox_len().unwrap_or(0) >= OUTBOX_CAP {
+            tracing::warn!(command_id = %cmd.id, cap = OUTBOX_CAP, "outbox full; command waits");
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                _ = stopped(&mut shutdown) => return,
+            }
+        }
         if let CommandKind::UpdateAgent(u) = &cmd.kind {
             // Not a router action: the result is recorded before the restart, so the new
             // binary sends it.
@@ -143,25 +153,28 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
             }
             continue;
         }
-        let res = {
-            let mut link = shared.router.lock().await;
-            let r = match link.client().await {
-                Ok(c) => commands::apply(c, &cmd).await,
-                Err(e) => Err(e),
-            };
-            link.observe(&r);
-            r
+        let mut link = shared.router.lock().await;
+        let res = match link.client().await {
+            Ok(c) => commands::apply(c, &cmd).await,
+            Err(e) => Err(e),
         };
+        link.observe(&res);
         let write = match res {
             Ok((msg, fx)) => {
                 backoff.reset();
                 tracing::info!(command_id = %cmd.id, "command applied");
-                shared.store.write(|t| {
+                // Recorded before the router is free again, so a usage poll never sees a
+                // removed user's baseline between the removal and its final report.
+                let w = shared.store.write(|t| {
+                    fx.before_result(t)?;
                     t.finish_command(cmd.id, &msg)?;
                     fx.apply(t)
-                })
+                });
+                drop(link);
+                w
             }
             Err(e) if is_retryable(&e) => {
+                drop(link);
                 let wait = backoff.next_delay();
                 tracing::debug!(command_id = %cmd.id, error = %e, "router unreachable; command waits");
                 tokio::select! {
@@ -170,6 +183,7 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 }
             }
             Err(e) => {
+                drop(link);
                 tracing::warn!(command_id = %cmd.id, error = %e, "command failed on the router");
                 let failed = UpMessage::CommandFailed(CommandFailed {
                     command_id: cmd.id,
@@ -202,9 +216,17 @@ pub async fn telemetry_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
     let mut health = ticker(iv.health_s);
     let mut inventory = ticker(iv.inventory_s);
     let mut housekeeping = ticker(60);
+    let mut clock = ticker(5);
+    let mut watch = ClockWatch::new(now_ms(), std::time::Instant::now());
     let window_ms = (shared.cfg.command_window_s as i64).saturating_mul(1000);
     loop {
         tokio::select! {
+            _ = clock.tick() => {
+                if let Some(jump) = watch.check(now_ms(), std::time::Instant::now()) {
+                    tracing::warn!(jump_s = jump / 1000, "the clock jumped; saying hello again");
+                    crate::mqtt::announce(&shared);
+                }
+            }
             _ = usage.tick() => usage_once(&shared).await,
             _ = health.tick() => health_once(&shared).await,
             _ = inventory.tick() => inventory_once(&shared).await,
@@ -251,6 +273,10 @@ async fn health_once(shared: &Shared) {
             link.note(Some(&mtm_routeros::Error::Closed));
         }
         h
+    };
+    let h = mtm_common::Health {
+        store_errors: shared.store.health().errors,
+        ..h
     };
     if let Err(e) = shared.store.enqueue(&UpMessage::Health(h)) {
         tracing::error!(error = %e, "enqueueing health failed");

@@ -1,5 +1,6 @@
-//! A tiny HTTP/1.1 GET responder for technicians: `/status` (JSON) and `/healthz`. No web
-//! framework, so the binary stays small.
+//! A tiny HTTP/1.1 GET responder for technicians: `/status` (JSON) and `/healthz` (`ok`, or 503
+//! naming the store failure while the store does not work). No web framework, so the binary
+//! stays small.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +57,19 @@ async fn answer(mut sock: TcpStream, status: StatusFn) -> std::io::Result<()> {
             Ok(j) => ("200 OK", "application/json", j),
             Err(e) => ("500 Internal Server Error", "text/plain", e.to_string()),
         },
-        ("GET", "/healthz") => ("200 OK", "text/plain", "ok".to_owned()),
+        ("GET", "/healthz") => {
+            let st = status();
+            if st.store.ok {
+                ("200 OK", "text/plain", "ok".to_owned())
+            } else {
+                let why = st.store.last_error.unwrap_or_else(|| "closed".into());
+                (
+                    "503 Service Unavailable",
+                    "text/plain",
+                    format!("store: {why}"),
+                )
+            }
+        }
         ("GET", _) => ("404 Not Found", "text/plain", "not found".to_owned()),
         _ => (
             "405 Method Not Allowed",

@@ -133,3 +133,66 @@ async fn commands_wait_for_an_unreachable_router_and_apply_once() {
     assert_eq!(names, vec!["QUEUED20", "QUEUED21", "QUEUED22"]);
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_since_the_last_poll_is_reported_before_a_removal() {
+    // Polls far apart: only the removal itself can report the traffic.
+    let rig = rig_with("remove", MOSQUITTO, MOSQUITTO, true, |c| {
+        c.intervals.usage_poll_s = 3600;
+    })
+    .await;
+    let (router, cp) = (&rig.router, &rig.cp);
+    let create = create_token("REMOVE22");
+    let mtm_common::CommandKind::CreateToken(ct) = &create.kind else {
+        unreachable!()
+    };
+    let token_id = ct.token_id;
+    cp.command(&create).await;
+    wait_until(20, "TokenApplied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    router
+        .customer_login("REMOVE22", "1234", "AA:BB:CC:DD:EE:07")
+        .unwrap();
+    router.use_traffic("REMOVE22", 1500, 2500);
+    router.advance(std::time::Duration::from_secs(30));
+    let remove = mtm_common::Command {
+        id: uuid::Uuid::new_v4(),
+        issued_at: now_ms(),
+        kind: mtm_common::CommandKind::RemoveToken { token_id },
+    };
+    cp.command(&remove).await;
+    wait_until(20, "CommandDone", || {
+        cp.count(|m| matches!(m, UpMessage::CommandDone(d) if d.command_id == remove.id)) == 1
+    })
+    .await;
+    assert!(router.users().is_empty());
+    let usage_seqs = cp.seqs(|m| matches!(m, UpMessage::Usage(_)));
+    let done_seq =
+        cp.seqs(|m| matches!(m, UpMessage::CommandDone(d) if d.command_id == remove.id))[0];
+    let entries: Vec<mtm_common::Usage> = cp
+        .collect(|m| match m {
+            UpMessage::Usage(r) => Some(r.entries.clone()),
+            _ => None,
+        })
+        .into_iter()
+        .flatten()
+        .filter(|e| e.username == "REMOVE22")
+        .collect();
+    let sum = entries.iter().fold((0, 0, 0), |a, e| {
+        (
+            a.0 + e.delta_uptime_s,
+            a.1 + e.delta_bytes_in,
+            a.2 + e.delta_bytes_out,
+        )
+    });
+    assert_eq!((sum.1, sum.2), (1500, 2500), "{entries:?}");
+    assert!(sum.0 >= 30, "{entries:?}");
+    assert!(entries.iter().all(|e| e.token_id == Some(token_id)));
+    assert!(
+        usage_seqs.iter().any(|s| *s < done_seq),
+        "usage before the result"
+    );
+    rig.stop().await;
+}

@@ -139,21 +139,21 @@ pub async fn inputs(
         },
     )
     .await?
-        .into_iter()
-        .filter(|a| window.contains(a.created_at))
-        .filter_map(|a| {
-            Some(RecordedAlert {
-                raised_at: a.created_at,
-                kind: AlertKind::parse(&a.kind)?,
-                severity: Severity::parse(&a.severity)?,
-                agent_id: a.agent_id,
-                token_id: a.token_id,
-                staff_id: a.staff_id,
-                dedup_key: a.dedup_key,
-                summary: a.summary,
-            })
+    .into_iter()
+    .filter(|a| window.contains(a.created_at))
+    .filter_map(|a| {
+        Some(RecordedAlert {
+            raised_at: a.created_at,
+            kind: AlertKind::parse(&a.kind)?,
+            severity: Severity::parse(&a.severity)?,
+            agent_id: a.agent_id,
+            token_id: a.token_id,
+            staff_id: a.staff_id,
+            dedup_key: a.dedup_key,
+            summary: a.summary,
         })
-        .collect();
+    })
+    .collect();
     Ok(DailyInputs {
         location_id,
         location_name: location.name,

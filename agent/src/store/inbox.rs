@@ -88,45 +88,41 @@ impl Store {
 
     /// The oldest command not yet finished.
     pub fn next_pending(&self) -> Result<Option<Command>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let pending = tx.open_table(PENDING)?;
-        let Some(first) = pending.first()? else {
-            return Ok(None);
-        };
-        let id = first.1.value();
-        let inbox = tx.open_table(INBOX)?;
-        let rec = match inbox.get(id)? {
-            Some(v) => from_cbor::<InboxRecord>(v.value())?,
-            None => return Ok(None),
-        };
-        Ok(Some(rec.command))
+        self.read(|tx| {
+            let pending = tx.open_table(PENDING)?;
+            let Some(first) = pending.first()? else {
+                return Ok(None);
+            };
+            let id = first.1.value();
+            let inbox = tx.open_table(INBOX)?;
+            let rec = match inbox.get(id)? {
+                Some(v) => from_cbor::<InboxRecord>(v.value())?,
+                None => return Ok(None),
+            };
+            Ok(Some(rec.command))
+        })
     }
 
     /// Commands waiting to run.
     pub fn pending_len(&self) -> Result<u64, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        Ok(tx.open_table(PENDING)?.len()?)
+        self.read(|tx| Ok(tx.open_table(PENDING)?.len()?))
     }
 
     /// The inbox record of one command.
     pub fn inbox_record(&self, id: Uuid) -> Result<Option<InboxRecord>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(INBOX)?;
-        let v = t.get(id.as_u128())?;
-        match v {
-            Some(v) => Ok(Some(from_cbor(v.value())?)),
-            None => Ok(None),
-        }
+        self.read(|tx| {
+            let t = tx.open_table(INBOX)?;
+            let v = t.get(id.as_u128())?;
+            match v {
+                Some(v) => Ok(Some(from_cbor(v.value())?)),
+                None => Ok(None),
+            }
+        })
     }
 
     /// Inbox entries (finished or not).
     pub fn inbox_len(&self) -> Result<u64, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        Ok(tx.open_table(INBOX)?.len()?)
+        self.read(|tx| Ok(tx.open_table(INBOX)?.len()?))
     }
 
     /// Forget commands finished (and received) more than `window_ms` ago. A replay of their

@@ -52,6 +52,95 @@ pub enum StoreError {
     /// The lock around the database was poisoned by a panic elsewhere.
     #[error("store lock poisoned")]
     Poisoned,
+    /// The database is closed after a failure and could not be reopened yet (the disk is
+    /// still full, say); it is tried again at most once a second.
+    #[error("database closed after an I/O error; reopening")]
+    Closed,
+}
+
+impl StoreError {
+    /// Whether redb needs the database closed and reopened before it works again: after an
+    /// I/O error it refuses every operation (`PreviousIo`) until then.
+    pub fn needs_reopen(&self) -> bool {
+        match self {
+            StoreError::Db(e) => matches!(
+                **e,
+                redb::Error::Io(_)
+                    | redb::Error::PreviousIo
+                    | redb::Error::Corrupted(_)
+                    | redb::Error::LockPoisoned(_)
+            ),
+            StoreError::Poisoned | StoreError::Closed => true,
+            StoreError::Codec(_) => false,
+        }
+    }
+}
+
+/// How the store has fared since the agent started, for the status endpoint and `Health`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreHealth {
+    /// The database is open and nothing failed for the last 10 s.
+    pub ok: bool,
+    /// Store operations that failed since the agent started.
+    pub errors: u64,
+    /// Times the database was closed and reopened after an I/O error.
+    pub reopens: u64,
+    /// The most recent failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// Store failures observed, and when a reopen was last tried.
+#[derive(Default)]
+struct Doctor {
+    errors: AtomicU64,
+    reopens: AtomicU64,
+    last_failure: std::sync::Mutex<Option<std::time::Instant>>,
+    last_error: std::sync::Mutex<Option<String>>,
+    last_attempt: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// The store counts as healthy again only after this long without a failure: a reopened
+/// database answers reads while writes still fail on a full disk.
+const HEALTHY_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reopens are tried at most this often while the disk stays broken.
+const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A read hold on the open database; `begin_*` fail with [`StoreError::Closed`] while it is
+/// closed.
+pub(crate) struct DbGuard<'a>(RwLockReadGuard<'a, Option<Database>>);
+
+impl DbGuard<'_> {
+    fn get(&self) -> Result<&Database, StoreError> {
+        self.0.as_ref().ok_or(StoreError::Closed)
+    }
+
+    pub(crate) fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        Ok(self.get()?.begin_read()?)
+    }
+
+    pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        Ok(self.get()?.begin_write()?)
+    }
+}
+
+fn open_db(path: &Path) -> Result<Database, StoreError> {
+    // redb's default cache may grow to 1 GiB; an edge box has a few hundred MB in all.
+    let db = redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)?;
+    let tx = db.begin_write()?;
+    {
+        // Create every table up front so readers never meet a missing one.
+        tx.open_table(META)?;
+        tx.open_table(OUTBOX)?;
+        tx.open_table(INBOX)?;
+        tx.open_table(PENDING)?;
+        tx.open_table(BASELINE)?;
+        tx.open_table(VALIDITY)?;
+    }
+    tx.commit()?;
+    Ok(db)
 }
 
 macro_rules! redb_from {
@@ -75,7 +164,8 @@ redb_from!(
 
 /// The open database plus what is needed to seal messages into the outbox.
 pub struct Store {
-    db: RwLock<Database>,
+    /// `None` while closed after a failure, until a reopen succeeds.
+    db: RwLock<Option<Database>>,
     key: SigningKey,
     agent_id: String,
     path: PathBuf,
@@ -88,6 +178,7 @@ pub struct Store {
     /// Held by the publisher while it reads and marks rows, and by every write transaction
     /// until it commits, so a merge never rewrites a row the publisher has taken.
     pub(crate) publish_gate: std::sync::Mutex<()>,
+    doctor: Doctor,
 }
 
 /// One write transaction. Messages enqueued here get their `seq` inside it, so the counter and
@@ -112,22 +203,14 @@ impl Store {
     pub fn open(data_dir: &Path, key: SigningKey, agent_id: &str) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::from(redb::Error::Io(e)))?;
         let path = data_dir.join(DB_FILE);
-        // redb's default cache may grow to 1 GiB; an edge box has a few hundred MB in all.
-        let mut db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)?;
-        db.compact()?;
-        let tx = db.begin_write()?;
-        {
-            // Create every table up front so readers never meet a missing one.
-            tx.open_table(META)?;
-            tx.open_table(OUTBOX)?;
-            tx.open_table(INBOX)?;
-            tx.open_table(PENDING)?;
-            tx.open_table(BASELINE)?;
-            tx.open_table(VALIDITY)?;
+        let mut db = open_db(&path)?;
+        // Compaction needs free space: on a full disk the agent still starts (and heals once
+        // there is room) rather than failing in a restart loop.
+        if let Err(e) = db.compact() {
+            tracing::warn!(error = %e, "compacting the store at start failed");
+            drop(db);
+            db = open_db(&path)?;
         }
-        tx.commit()?;
         let next_seq = {
             let tx = db.begin_read()?;
             let t = tx.open_table(META)?;
@@ -135,7 +218,7 @@ impl Store {
             v
         };
         Ok(Store {
-            db: RwLock::new(db),
+            db: RwLock::new(Some(db)),
             key,
             agent_id: agent_id.to_owned(),
             path,
@@ -143,6 +226,7 @@ impl Store {
             deleted_since_compact: AtomicU64::new(0),
             published_high: AtomicU64::new(next_seq.saturating_sub(1)),
             publish_gate: std::sync::Mutex::new(()),
+            doctor: Doctor::default(),
         })
     }
 
@@ -165,8 +249,99 @@ impl Store {
         &self.key
     }
 
-    fn db(&self) -> Result<RwLockReadGuard<'_, Database>, StoreError> {
-        self.db.read().map_err(|_| StoreError::Poisoned)
+    fn db(&self) -> Result<DbGuard<'_>, StoreError> {
+        {
+            let g = self.db.read().map_err(|_| StoreError::Poisoned)?;
+            if g.is_some() {
+                return Ok(DbGuard(g));
+            }
+        }
+        self.reopen();
+        Ok(DbGuard(self.db.read().map_err(|_| StoreError::Poisoned)?))
+    }
+
+    /// Run `f` in a read transaction, noting a failure.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let r = {
+            let db = self.db();
+            db.and_then(|db| f(&db.begin_read()?))
+        };
+        self.observe(r)
+    }
+
+    /// Count a failure; after an I/O error close the database and open it again, since redb
+    /// refuses everything after one until then. Called with no hold on the database.
+    fn observe<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &r {
+            self.note_failure(e);
+            if e.needs_reopen() {
+                self.reopen();
+            }
+        }
+        r
+    }
+
+    /// Close and reopen the database, at most once per [`REOPEN_EVERY`]; true if it is open
+    /// afterwards.
+    fn reopen(&self) -> bool {
+        {
+            let Ok(mut last) = self.doctor.last_attempt.lock() else {
+                return false;
+            };
+            let now = std::time::Instant::now();
+            if last.is_some_and(|t| now.duration_since(t) < REOPEN_EVERY) {
+                return false;
+            }
+            *last = Some(now);
+        }
+        let Ok(mut db) = self.db.write() else {
+            return false;
+        };
+        // The old handle must go first: redb locks the file against a second opener.
+        *db = None;
+        match open_db(&self.path) {
+            Ok(fresh) => {
+                *db = Some(fresh);
+                self.doctor.reopens.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(path = %self.path.display(), "store reopened after an I/O error");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reopening the store failed; trying again");
+                self.note_failure(&e);
+                false
+            }
+        }
+    }
+
+    fn note_failure(&self, e: &StoreError) {
+        self.doctor.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut last) = self.doctor.last_error.lock() {
+            *last = Some(e.to_string());
+        }
+        if let Ok(mut t) = self.doctor.last_failure.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+    }
+
+    /// How the store is doing: open, and no failure for [`HEALTHY_AFTER`].
+    pub fn health(&self) -> StoreHealth {
+        let open = self.db.read().map(|g| g.is_some()).unwrap_or(false);
+        let recent = self
+            .doctor
+            .last_failure
+            .lock()
+            .map(|t| t.is_some_and(|t| t.elapsed() < HEALTHY_AFTER))
+            .unwrap_or(true);
+        StoreHealth {
+            ok: open && !recent,
+            errors: self.doctor.errors.load(Ordering::Relaxed),
+            reopens: self.doctor.reopens.load(Ordering::Relaxed),
+            last_error: self.doctor.last_error.lock().ok().and_then(|l| l.clone()),
+        }
     }
 
     /// Run `f` in one write transaction and commit it; the publisher is woken if `f` enqueued.
@@ -192,48 +367,49 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut Txn<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let db = self.db()?;
-        // Held through the commit: the publisher then reads either all of this transaction or
-        // none of it, and a merge below never rewrites a row it has already taken.
-        let _gate = self.publish_gate.lock().map_err(|_| StoreError::Poisoned)?;
-        let mut tx = db.begin_write()?;
-        tx.set_durability(durability);
-        let mut txn = Txn {
-            tx,
-            store: self,
-            now_ms: now_ms(),
-            enqueued: 0,
-        };
-        let out = f(&mut txn)?;
-        let enqueued = txn.enqueued;
-        txn.tx.commit()?;
-        if enqueued > 0 {
-            self.outbox_changed.notify_one();
-        }
-        Ok(out)
+        let r = (|| {
+            let db = self.db()?;
+            // Held through the commit: the publisher then reads either all of this transaction
+            // or none of it, and a merge below never rewrites a row it has already taken.
+            let _gate = self.publish_gate.lock().map_err(|_| StoreError::Poisoned)?;
+            let mut tx = db.begin_write()?;
+            tx.set_durability(durability);
+            let mut txn = Txn {
+                tx,
+                store: self,
+                now_ms: now_ms(),
+                enqueued: 0,
+            };
+            let out = f(&mut txn)?;
+            let enqueued = txn.enqueued;
+            txn.tx.commit()?;
+            if enqueued > 0 {
+                self.outbox_changed.notify_one();
+            }
+            Ok(out)
+        })();
+        self.observe(r)
     }
 
     /// Read one counter from the meta table (0 when never written).
     pub fn meta(&self, name: &str) -> Result<u64, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(META)?;
-        Ok(t.get(name)?.map(|v| v.value()).unwrap_or(0))
+        self.read(|tx| {
+            let t = tx.open_table(META)?;
+            Ok(t.get(name)?.map(|v| v.value()).unwrap_or(0))
+        })
     }
 
     /// The package catalog version last applied to the router.
     pub fn catalog_version(&self) -> Result<Option<u64>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(META)?;
-        Ok(t.get(CATALOG_VERSION)?.map(|v| v.value()))
+        self.read(|tx| {
+            let t = tx.open_table(META)?;
+            Ok(t.get(CATALOG_VERSION)?.map(|v| v.value()))
+        })
     }
 
     /// Messages waiting for an ack.
     pub fn outbox_len(&self) -> Result<u64, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        Ok(tx.open_table(OUTBOX)?.len()?)
+        self.read(|tx| Ok(tx.open_table(OUTBOX)?.len()?))
     }
 
     /// The next `seq` to be used (1 for a fresh store).
@@ -246,8 +422,12 @@ impl Store {
         if self.deleted_since_compact.load(Ordering::Relaxed) < threshold {
             return Ok(false);
         }
-        let mut db = self.db.write().map_err(|_| StoreError::Poisoned)?;
-        db.compact()?;
+        let r = (|| {
+            let mut db = self.db.write().map_err(|_| StoreError::Poisoned)?;
+            db.as_mut().ok_or(StoreError::Closed)?.compact()?;
+            Ok(())
+        })();
+        self.observe(r)?;
         self.deleted_since_compact.store(0, Ordering::Relaxed);
         Ok(true)
     }

@@ -7,33 +7,82 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{Store, StoreError, Txn, LAST_ACKED, NEXT_SEQ, OUTBOX};
 
-/// Most messages the outbox holds before the oldest usage reports are merged.
+/// Most messages the outbox holds. Telemetry never grows it past a handful of rows (see
+/// [`Txn::enqueue`]); what remains is command results, so at this size the agent stops carrying
+/// out new commands until the control plane acknowledges (they wait, recorded, in the inbox).
 pub const OUTBOX_CAP: u64 = 100_000;
 
 const KIND_OTHER: u8 = 0;
 const KIND_USAGE: u8 = 1;
 const KIND_INVENTORY: u8 = 2;
+const KIND_HEALTH: u8 = 3;
+const KIND_HELLO: u8 = 4;
 
 /// Meta key: `seq` of the newest inventory in the outbox.
 const LAST_INVENTORY_SEQ: &str = "last_inventory_seq";
+/// Meta key: `seq` of the newest health report.
+const LAST_HEALTH_SEQ: &str = "last_health_seq";
+/// Meta key: `seq` of the newest hello.
+const LAST_HELLO_SEQ: &str = "last_hello_seq";
 /// Meta key: `seq` of the newest usage report.
 const LAST_USAGE_SEQ: &str = "last_usage_seq";
 
 // One alarm a minute is loud enough without drowning the log.
 static LAST_ALARM_MS: AtomicI64 = AtomicI64::new(0);
 
+fn kind_of(msg: &UpMessage) -> u8 {
+    match msg {
+        UpMessage::Usage(_) => KIND_USAGE,
+        UpMessage::Inventory(_) => KIND_INVENTORY,
+        UpMessage::Health(_) => KIND_HEALTH,
+        UpMessage::Hello(_) => KIND_HELLO,
+        _ => KIND_OTHER,
+    }
+}
+
+/// The meta key naming the newest row of a kind that a newer one supersedes whole.
+fn snapshot_key(kind: u8) -> Option<&'static str> {
+    match kind {
+        KIND_INVENTORY => Some(LAST_INVENTORY_SEQ),
+        KIND_HEALTH => Some(LAST_HEALTH_SEQ),
+        KIND_HELLO => Some(LAST_HELLO_SEQ),
+        _ => None,
+    }
+}
+
 impl Txn<'_> {
     /// Seal `msg` with the next `seq` and add it to the outbox; returns the `seq`.
+    ///
+    /// The outbox stays bounded through any outage: a snapshot (inventory, health, hello)
+    /// replaces an older one of its kind that was never published, and a usage report absorbs
+    /// an unpublished older one. A published row is never rewritten or dropped before it is
+    /// acknowledged, since the control plane may hold it; at most `max_in_flight` are
+    /// published unacknowledged at a time, so everything else stays coalescible.
     pub fn enqueue(&mut self, msg: &UpMessage) -> Result<u64, StoreError> {
         let seq = self.get_meta(NEXT_SEQ)?.max(1);
-        let kind = match msg {
-            UpMessage::Usage(_) => KIND_USAGE,
-            UpMessage::Inventory(_) => KIND_INVENTORY,
-            _ => KIND_OTHER,
-        };
+        let kind = kind_of(msg);
+        if let Some(key) = snapshot_key(kind) {
+            let prev = self.get_meta(key)?;
+            if prev > self.store.published_high()
+                && self.tx.open_table(OUTBOX)?.remove(prev)?.is_some()
+            {
+                self.store.note_deleted(1);
+            }
+            self.set_meta(key, seq)?;
+        }
         let coalesced;
-        let msg = match (msg, kind) {
-            (UpMessage::Health(h), _) => {
+        let msg = match msg {
+            UpMessage::Usage(new) => match self.take_unsent_usage()? {
+                Some(mut prev) => {
+                    for e in &new.entries {
+                        merge_usage(&mut prev.entries, e.clone());
+                    }
+                    coalesced = UpMessage::Usage(prev);
+                    &coalesced
+                }
+                None => msg,
+            },
+            UpMessage::Health(h) => {
                 // Everything below the oldest row still held is acknowledged or superseded.
                 let low = self
                     .tx
@@ -46,16 +95,6 @@ impl Txn<'_> {
                 coalesced = UpMessage::Health(h);
                 &coalesced
             }
-            (UpMessage::Usage(new), KIND_USAGE) => match self.take_unsent_usage()? {
-                Some(mut prev) => {
-                    for e in &new.entries {
-                        merge_usage(&mut prev.entries, e.clone());
-                    }
-                    coalesced = UpMessage::Usage(prev);
-                    &coalesced
-                }
-                None => msg,
-            },
             _ => msg,
         };
         if kind == KIND_USAGE {
@@ -68,15 +107,6 @@ impl Txn<'_> {
             self.now_ms,
             msg,
         )?;
-        if kind == KIND_INVENTORY {
-            // A full inventory supersedes an unsent older one: during a long outage only the
-            // newest is kept, instead of one large message every few minutes.
-            let prev = self.get_meta(LAST_INVENTORY_SEQ)?;
-            if prev > 0 && self.tx.open_table(OUTBOX)?.remove(prev)?.is_some() {
-                self.store.note_deleted(1);
-            }
-            self.set_meta(LAST_INVENTORY_SEQ, seq)?;
-        }
         let mut row = Vec::with_capacity(1 + env.body.len() + 128);
         row.push(kind);
         row.extend_from_slice(&env.to_bytes()?);
@@ -87,9 +117,6 @@ impl Txn<'_> {
         };
         self.set_meta(NEXT_SEQ, seq + 1)?;
         self.enqueued += 1;
-        // Unsent usage is already coalesced, so a full outbox means published messages the
-        // control plane never acknowledged: they may be in its hands and are never rewritten
-        // or dropped; the alarm is all that can be done.
         if len >= OUTBOX_CAP * 9 / 10 {
             let last = LAST_ALARM_MS.load(Ordering::Relaxed);
             if self.now_ms - last > 60_000 {
@@ -97,7 +124,8 @@ impl Txn<'_> {
                 tracing::error!(
                     outbox_len = len,
                     cap = OUTBOX_CAP,
-                    "outbox is nearly full: the control plane has not acknowledged for a long time"
+                    "outbox is nearly full: the control plane has not acknowledged for a long \
+                     time; new commands wait at the cap"
                 );
             }
         }
@@ -216,29 +244,29 @@ impl Store {
 
     /// Up to `limit` sealed messages with `seq >= from`, in order.
     pub fn outbox_from(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(OUTBOX)?;
-        let mut out = Vec::new();
-        for row in t.range(from..)?.take(limit) {
-            let (k, v) = row?;
-            out.push((k.value(), v.value().get(1..).unwrap_or_default().to_vec()));
-        }
-        Ok(out)
+        self.read(|tx| {
+            let t = tx.open_table(OUTBOX)?;
+            let mut out = Vec::new();
+            for row in t.range(from..)?.take(limit) {
+                let (k, v) = row?;
+                out.push((k.value(), v.value().get(1..).unwrap_or_default().to_vec()));
+            }
+            Ok(out)
+        })
     }
 
     /// Which of the `seqs` (ascending) are still in the outbox, with their sealed bytes.
     pub fn outbox_rows(&self, seqs: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(OUTBOX)?;
-        let mut out = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            if let Some(v) = t.get(*seq)? {
-                out.push((*seq, v.value().get(1..).unwrap_or_default().to_vec()));
+        self.read(|tx| {
+            let t = tx.open_table(OUTBOX)?;
+            let mut out = Vec::with_capacity(seqs.len());
+            for seq in seqs {
+                if let Some(v) = t.get(*seq)? {
+                    out.push((*seq, v.value().get(1..).unwrap_or_default().to_vec()));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// The `seq`s still in the outbox within `range` (acknowledged and superseded ones are
@@ -247,14 +275,14 @@ impl Store {
         &self,
         range: std::ops::RangeInclusive<u64>,
     ) -> Result<std::collections::BTreeSet<u64>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(OUTBOX)?;
-        let mut out = std::collections::BTreeSet::new();
-        for row in t.range(range)? {
-            out.insert(row?.0.value());
-        }
-        Ok(out)
+        self.read(|tx| {
+            let t = tx.open_table(OUTBOX)?;
+            let mut out = std::collections::BTreeSet::new();
+            for row in t.range(range)? {
+                out.insert(row?.0.value());
+            }
+            Ok(out)
+        })
     }
 
     /// Enqueue one message in its own transaction.
@@ -288,9 +316,7 @@ mod tests {
     #[test]
     fn seqs_are_consecutive_and_ack_deletes_up_to() {
         let (_d, s) = temp_store();
-        let seqs: Vec<u64> = (0..5)
-            .map(|_| s.enqueue(&UpMessage::Health(Health::default())).unwrap())
-            .collect();
+        let seqs: Vec<u64> = (0..5).map(|i| s.enqueue(&expired(i)).unwrap()).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
         let rows = s.outbox_from(1, 100).unwrap();
         let vk = s.signing_key().verifying_key();
@@ -309,6 +335,17 @@ mod tests {
         assert_eq!(s.last_acked().unwrap(), 3);
     }
 
+    fn expired(i: i64) -> UpMessage {
+        UpMessage::TokenExpired(mtm_common::TokenExpired {
+            token_id: uuid::Uuid::nil(),
+            expired_at: i,
+        })
+    }
+
+    fn seqs(s: &Store) -> Vec<u64> {
+        s.outbox_from(0, 100).unwrap().iter().map(|r| r.0).collect()
+    }
+
     #[test]
     fn a_new_inventory_replaces_an_unsent_one() {
         let (_d, s) = temp_store();
@@ -316,11 +353,66 @@ mod tests {
         s.enqueue(&inv).unwrap();
         s.enqueue(&usage("A", 1)).unwrap();
         s.enqueue(&inv).unwrap();
-        let seqs: Vec<u64> = s.outbox_from(0, 10).unwrap().iter().map(|r| r.0).collect();
-        assert_eq!(seqs, vec![2, 3]);
+        assert_eq!(seqs(&s), vec![2, 3]);
         s.ack(3).unwrap();
         s.enqueue(&inv).unwrap();
         assert_eq!(s.outbox_len().unwrap(), 1);
+    }
+
+    #[test]
+    fn snapshots_replace_only_unsent_rows_so_an_outage_costs_one_of_each() {
+        let (_d, s) = temp_store();
+        let hello = || {
+            UpMessage::Hello(mtm_common::Hello {
+                agent_version: "0.1.0".into(),
+                last_cp_seq: 0,
+                catalog_version: None,
+            })
+        };
+        let health = || UpMessage::Health(Health::default());
+        let inv = || UpMessage::Inventory(Default::default());
+        for i in 0..50 {
+            s.enqueue(&hello()).unwrap();
+            s.enqueue(&health()).unwrap();
+            s.enqueue(&inv()).unwrap();
+            s.enqueue(&usage("A", i)).unwrap();
+        }
+        s.enqueue(&expired(1)).unwrap();
+        assert_eq!(seqs(&s), vec![197, 198, 199, 200, 201]);
+        // Published rows stay until acknowledged; only newer unsent ones are replaced.
+        assert_eq!(s.take_for_publish(0, 100).unwrap().len(), 5);
+        for _ in 0..3 {
+            s.enqueue(&hello()).unwrap();
+            s.enqueue(&health()).unwrap();
+            s.enqueue(&inv()).unwrap();
+        }
+        assert_eq!(seqs(&s), vec![197, 198, 199, 200, 201, 208, 209, 210]);
+    }
+
+    #[test]
+    fn health_names_the_lowest_seq_still_held() {
+        let (_d, s) = temp_store();
+        let vk = s.signing_key().verifying_key();
+        let low = |s: &Store| {
+            let rows = s.outbox_from(0, 100).unwrap();
+            let (_, bytes) = rows.last().unwrap();
+            match Envelope::from_bytes(bytes)
+                .unwrap()
+                .open::<UpMessage>(&vk)
+                .unwrap()
+            {
+                UpMessage::Health(h) => h.outbox_low_seq,
+                other => panic!("not health: {other:?}"),
+            }
+        };
+        s.enqueue(&UpMessage::Health(Health::default())).unwrap();
+        assert_eq!(low(&s), 1, "an empty outbox names the report itself");
+        s.enqueue(&expired(1)).unwrap();
+        s.enqueue(&expired(2)).unwrap();
+        s.ack_seqs(&[2], 2).unwrap();
+        // The unsent health 1 was superseded, 2 acknowledged: 3 is the oldest held.
+        s.enqueue(&UpMessage::Health(Health::default())).unwrap();
+        assert_eq!(low(&s), 3);
     }
 
     #[test]

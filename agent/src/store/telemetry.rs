@@ -49,28 +49,28 @@ impl Validity {
 impl Store {
     /// Every stored baseline, by user name.
     pub fn baselines(&self) -> Result<HashMap<String, Baseline>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(BASELINE)?;
-        let mut out = HashMap::new();
-        for row in t.iter()? {
-            let (k, v) = row?;
-            out.insert(k.value().to_owned(), from_cbor(v.value())?);
-        }
-        Ok(out)
+        self.read(|tx| {
+            let t = tx.open_table(BASELINE)?;
+            let mut out = HashMap::new();
+            for row in t.iter()? {
+                let (k, v) = row?;
+                out.insert(k.value().to_owned(), from_cbor(v.value())?);
+            }
+            Ok(out)
+        })
     }
 
     /// Every validity window, by token id.
     pub fn validities(&self) -> Result<HashMap<Uuid, Validity>, StoreError> {
-        let db = self.db()?;
-        let tx = db.begin_read()?;
-        let t = tx.open_table(VALIDITY)?;
-        let mut out = HashMap::new();
-        for row in t.iter()? {
-            let (k, v) = row?;
-            out.insert(Uuid::from_u128(k.value()), from_cbor(v.value())?);
-        }
-        Ok(out)
+        self.read(|tx| {
+            let t = tx.open_table(VALIDITY)?;
+            let mut out = HashMap::new();
+            for row in t.iter()? {
+                let (k, v) = row?;
+                out.insert(Uuid::from_u128(k.value()), from_cbor(v.value())?);
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -81,6 +81,16 @@ impl Txn<'_> {
             .open_table(BASELINE)?
             .insert(user, to_cbor(b)?.as_slice())?;
         Ok(())
+    }
+
+    /// The counters last reported for `user`, if any.
+    pub fn baseline(&self, user: &str) -> Result<Option<Baseline>, StoreError> {
+        let t = self.tx.open_table(BASELINE)?;
+        let v = t.get(user)?;
+        match v {
+            Some(v) => Ok(Some(from_cbor(v.value())?)),
+            None => Ok(None),
+        }
     }
 
     /// Forget a user that is gone from the router.

@@ -395,8 +395,31 @@ pub async fn rig_with(
     auto_ack: bool,
     tweak: impl FnOnce(&mut AgentConfig),
 ) -> Rig {
-    let router = sim().await;
     let dir = tempfile::tempdir().unwrap();
+    rig_full(prefix, mqtt_port, agent_port, auto_ack, dir, tweak).await
+}
+
+/// Like [`rig_with`] (acknowledging, one broker port), with the data directory made inside
+/// `parent` (e.g. a small tmpfs).
+pub async fn rig_in(
+    parent: &Path,
+    prefix: &str,
+    mqtt_port: u16,
+    tweak: impl FnOnce(&mut AgentConfig),
+) -> Rig {
+    let dir = tempfile::tempdir_in(parent).unwrap();
+    rig_full(prefix, mqtt_port, mqtt_port, true, dir, tweak).await
+}
+
+async fn rig_full(
+    prefix: &str,
+    mqtt_port: u16,
+    agent_port: u16,
+    auto_ack: bool,
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut AgentConfig),
+) -> Rig {
+    let router = sim().await;
     let id = unique_id(prefix);
     let agent_key = mtm_agent::load_or_create_key(dir.path()).unwrap();
     let cp = Cp::start(mqtt_port, &id, agent_key.verifying_key()).await;

@@ -6,7 +6,8 @@ use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{
-    every_alert, every_token, now_ms, Alert, AlertFilter, AlertState, ShiftFilter, Token, TokenFilter,
+    every_alert, every_token, now_ms, Alert, AlertFilter, AlertState, ShiftFilter, Token,
+    TokenFilter,
 };
 use crate::web::Page;
 use axum::extract::{Path, Query, State};

@@ -92,8 +92,9 @@ async fn a_busy_day_is_counted_exactly_on_every_dashboard_and_export() {
     let (manager, _) = app.login("manager").await;
     let live = app.page("GET", "/manager/live", Some(&manager), None).await;
     assert!(
-        live.body
-            .contains(&format!("<span class=\"n\" id=\"issued-today\">{SOLD}</span>")),
+        live.body.contains(&format!(
+            "<span class=\"n\" id=\"issued-today\">{SOLD}</span>"
+        )),
         "{}",
         live.body
     );

@@ -33,3 +33,9 @@ pub fn store_counts(data_dir: &Path, agent_id: &str) -> Result<StoreCounts, Agen
         pending: s.pending_len()?,
     })
 }
+
+/// Make the agent's clock (in this process) run `error_ms` off the system clock, as a Raspberry
+/// Pi without RTC is before NTP answers; 0 sets it right again, which the agent sees as a jump.
+pub fn set_clock_error_ms(error_ms: i64) {
+    crate::store::CLOCK_ERROR_MS.store(error_ms, std::sync::atomic::Ordering::Relaxed);
+}

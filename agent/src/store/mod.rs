@@ -9,7 +9,7 @@ mod outbox;
 mod telemetry;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use ed25519_dalek::SigningKey;
@@ -190,12 +190,17 @@ pub struct Txn<'s> {
     enqueued: usize,
 }
 
+/// Added to the system clock by [`now_ms`]: 0, except in tests that play a wrong clock being
+/// set right (`test_support::set_clock_error_ms`), which cannot step the host's real clock.
+pub(crate) static CLOCK_ERROR_MS: AtomicI64 = AtomicI64::new(0);
+
 /// Milliseconds since the unix epoch by the agent's clock.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+        .saturating_add(CLOCK_ERROR_MS.load(Ordering::Relaxed))
 }
 
 impl Store {

@@ -296,8 +296,12 @@ impl Cp {
     }
 }
 
+/// The real time (the control plane's clock), whatever the agent's clock says.
 pub fn now_ms() -> i64 {
-    mtm_agent::store::now_ms()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 pub fn create_token(code: &str) -> Command {

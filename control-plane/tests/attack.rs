@@ -544,3 +544,173 @@ async fn a_username_cannot_forge_a_log_line() {
     assert!(!line.contains('\u{1b}'), "{line}");
     server.kill().await.unwrap();
 }
+
+/// A JWT signed with `alg` over `claims` (HS* with `key`), or unsigned for `none`.
+fn forge(alg: &str, claims: &Value, key: &[u8]) -> String {
+    use base64::Engine;
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    match alg {
+        "none" => format!(
+            "{}.{}.",
+            b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            b64.encode(claims.to_string())
+        ),
+        "HS512" => encode(
+            &Header::new(Algorithm::HS512),
+            claims,
+            &EncodingKey::from_secret(key),
+        )
+        .unwrap(),
+        _ => encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(key),
+        )
+        .unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forged_and_stale_jwts_are_refused() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _api, _root) = embedded_server(dir.path()).await;
+    add_user(&server.store(), "boss", Role::Manager, vec![]).await;
+    let base = format!("http://{}", server.http_addr());
+    let secret = hex::decode(
+        std::fs::read_to_string(dir.path().join("jwt.secret"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let (token, _) = api_login(&base, "root", ROOT_PASSWORD).await;
+    let (boss, _) = api_login(&base, "boss", "a long password 1").await;
+    let claims = |t: &str| -> Value {
+        let part = t.split('.').nth(1).unwrap();
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice(&raw).unwrap()
+    };
+    let good = claims(&token);
+    let boss_sub = claims(&boss)["sub"].clone();
+    let now = good["iat"].as_i64().unwrap();
+    let with = |k: &str, v: Value| {
+        let mut c = good.clone();
+        c[k] = v;
+        c
+    };
+    let mut no_exp = good.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let cases = [
+        ("alg none", forge("none", &good, &secret)),
+        ("other algorithm (HS512)", forge("HS512", &good, &secret)),
+        (
+            "wrong key",
+            forge("HS256", &good, b"not the server's secret at all!!"),
+        ),
+        (
+            "expired",
+            forge("HS256", &with("exp", json!(now - 3600)), &secret),
+        ),
+        ("missing exp", forge("HS256", &no_exp, &secret)),
+        (
+            "swapped sub",
+            forge("HS256", &with("sub", boss_sub), &secret),
+        ),
+        (
+            "unknown session",
+            forge("HS256", &with("sid", json!("f".repeat(64))), &secret),
+        ),
+        ("garbage", "a.b.c".to_owned()),
+    ];
+    for (what, jwt) in &cases {
+        assert_eq!(
+            me_status(&base, jwt).await,
+            StatusCode::UNAUTHORIZED,
+            "{what}"
+        );
+    }
+    assert_eq!(
+        me_status(&base, &forge("HS256", &good, &secret)).await,
+        StatusCode::OK,
+        "the control: the same claims, properly signed"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cookie_requests_without_their_sessions_csrf_token_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _api, _root) = embedded_server(dir.path()).await;
+    add_user(&server.store(), "boss", Role::Manager, vec![]).await;
+    let base = format!("http://{}", server.http_addr());
+    let (cookie, csrf) = api_login(&base, "root", ROOT_PASSWORD).await;
+    let (_, other_csrf) = api_login(&base, "boss", "a long password 1").await;
+    let http = reqwest::Client::new();
+    let attempt = |ctype: &'static str, body: String, header: Option<String>| {
+        let mut r = http
+            .post(format!("{base}/api/auth/logout"))
+            .header("cookie", format!("mtm_session={cookie}"))
+            .header("content-type", ctype)
+            .body(body);
+        if let Some(h) = header {
+            r = r.header("x-csrf-token", h);
+        }
+        r.send()
+    };
+    let form = "application/x-www-form-urlencoded";
+    let cases = [
+        ("no token", form, String::new(), None),
+        ("wrong token", form, "_csrf=0000".to_owned(), None),
+        (
+            "another session's token",
+            form,
+            format!("_csrf={other_csrf}"),
+            None,
+        ),
+        ("wrong header", form, String::new(), Some("0000".to_owned())),
+        (
+            "another session's header",
+            form,
+            String::new(),
+            Some(other_csrf.clone()),
+        ),
+        ("text/plain", "text/plain", format!("_csrf={csrf}"), None),
+        (
+            "multipart without the header",
+            "multipart/form-data; boundary=x",
+            format!(
+                "--x\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--x--\r\n"
+            ),
+            None,
+        ),
+    ];
+    for (what, ctype, body, header) in cases {
+        let r = attempt(ctype, body, header).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
+    }
+    assert_eq!(
+        me_status_cookie(&base, &cookie).await,
+        StatusCode::OK,
+        "the session survived every forged request"
+    );
+    let r = attempt(form, format!("_csrf={csrf}"), None).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "the control: its own token"
+    );
+    server.shutdown().await;
+}
+
+async fn me_status_cookie(base: &str, jwt: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{base}/api/auth/me"))
+        .header("cookie", format!("mtm_session={jwt}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

@@ -101,6 +101,10 @@ pub struct Identity {
     /// Where updates are downloaded: the server enrolled with (set by the agent, not the reply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_server: Option<String>,
+    /// SHA-256 (hex) of the broker's TLS certificate when the server's embedded broker speaks
+    /// TLS: the agent then accepts that certificate only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_tls_pin_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -114,6 +118,7 @@ impl std::fmt::Debug for Identity {
             .field("control_plane_public_key", &self.control_plane_public_key)
             .field("release_public_key", &self.release_public_key)
             .field("update_server", &self.update_server)
+            .field("mqtt_tls_pin_sha256", &self.mqtt_tls_pin_sha256)
             .finish()
     }
 }
@@ -298,6 +303,15 @@ pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<Strin
     mqtt.insert("port", value(i64::from(id.mqtt_port)));
     mqtt.insert("username", value(id.mqtt_username.as_str()));
     mqtt.insert("password", value(id.mqtt_password.as_str()));
+    // The broker's own certificate, pinned; a re-enrollment against a plain broker drops it.
+    match &id.mqtt_tls_pin_sha256 {
+        Some(pin) => {
+            mqtt.insert("tls_pin_sha256", value(pin.as_str()));
+        }
+        None => {
+            mqtt.remove("tls_pin_sha256");
+        }
+    }
     let out = doc.to_string();
     AgentConfig::from_toml(&out).map_err(|e| format!("after the update: {e}"))?;
     Ok(out)
@@ -390,6 +404,7 @@ pub fn apply_identity(cfg: &mut AgentConfig, id: &Identity) {
     cfg.mqtt.port = id.mqtt_port;
     cfg.mqtt.username = Some(id.mqtt_username.clone());
     cfg.mqtt.password = Some(id.mqtt_password.clone());
+    cfg.mqtt.tls_pin_sha256 = id.mqtt_tls_pin_sha256.clone();
     if cfg.update_server.is_none() {
         cfg.update_server = id.update_server.clone();
     }

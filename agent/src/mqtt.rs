@@ -45,12 +45,100 @@ pub fn options(cfg: &MqttConfig, agent_id: &str) -> Result<MqttOptions, AgentErr
     if let Some(user) = &cfg.username {
         o.set_credentials(user, cfg.password.clone().unwrap_or_default());
     }
-    if let Some(tls) = &cfg.tls {
+    if let Some(pin) = &cfg.tls_pin_sha256 {
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            Arc::new(pinned_tls_config(pin)?),
+        )));
+    } else if let Some(tls) = &cfg.tls {
         o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
             Arc::new(tls_config(&tls.ca_file)?),
         )));
     }
     Ok(o)
+}
+
+/// TLS accepting only the broker certificate whose SHA-256 is `pin` (hex).
+fn pinned_tls_config(pin: &str) -> Result<rustls::ClientConfig, AgentError> {
+    let err = |m: String| AgentError::Mqtt(format!("mqtt.tls_pin_sha256: {m}"));
+    let sha256: [u8; 32] = hex::decode(pin.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| err("must be 64 hex characters".into()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinnedCert {
+        sha256,
+        provider: provider.clone(),
+    });
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// Accepts exactly one certificate, by its SHA-256, instead of a chain to a CA and a name: the
+/// embedded broker's self-signed certificate, pinned at enrollment. The handshake signature is
+/// still checked, so only the holder of that certificate's key passes.
+#[derive(Debug)]
+struct PinnedCert {
+    sha256: [u8; 32],
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedCert {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::Digest;
+        let seen: [u8; 32] = sha2::Sha256::digest(end_entity.as_ref()).into();
+        if seen == self.sha256 {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, AgentError> {

@@ -437,3 +437,30 @@ async fn update_settings_come_from_the_enrollment_unless_the_config_names_them()
         .to_string();
     assert!(err.contains("invalid"), "{err}");
 }
+
+#[tokio::test]
+async fn the_brokers_certificate_pin_from_the_enrollment_is_written_and_used() {
+    let cp = cp_key();
+    let pin = "ab".repeat(32);
+    let body = serde_json::json!({
+        "agent_id": "cafe-9", "mqtt_host": "127.0.0.1", "mqtt_port": 8883,
+        "mqtt_username": "cafe-9", "mqtt_password": "mqtt-secret",
+        "control_plane_public_key": cp, "mqtt_tls_pin_sha256": pin,
+    })
+    .to_string();
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.toml"), EXISTING).unwrap();
+    let (addr, _requests) = fake_server(reply, None).await;
+    enroll(&opts(format!("http://{addr}"), dir.path()))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("agent.toml")).unwrap();
+    let cfg = mtm_agent::AgentConfig::from_toml(&text).unwrap();
+    assert_eq!(cfg.mqtt.tls_pin_sha256.as_deref(), Some(pin.as_str()));
+    let o = mtm_agent::mqtt::options(&cfg.mqtt, "cafe-9").unwrap();
+    assert!(matches!(o.transport(), rumqttc::Transport::Tls(_)));
+}

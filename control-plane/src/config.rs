@@ -64,6 +64,9 @@ pub struct ServerConfig {
     /// The external broker is Mosquitto with the Dynamic Security plugin and the server's MQTT
     /// user administers it: the server creates and deletes each agent's login there.
     pub mqtt_dynsec: bool,
+    /// The embedded broker's listener speaks TLS only, with a self-signed certificate made at the
+    /// first start (`DATA/mqtt-tls.crt`) whose SHA-256 agents pin at enrollment.
+    pub mqtt_tls: bool,
     /// Lifetime of a new enrollment code, seconds.
     pub enrollment_code_ttl_s: u64,
     /// A router silent this long (seconds) while its location has an open shift raises
@@ -85,6 +88,7 @@ impl Default for ServerConfig {
             trusted_proxy: None,
             mqtt_public_addr: None,
             mqtt_dynsec: false,
+            mqtt_tls: false,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
             router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
         }
@@ -172,6 +176,9 @@ impl ServerConfig {
         }
         if let Some(v) = get("MTM_MQTT_DYNSEC") {
             self.mqtt_dynsec = parse("MTM_MQTT_DYNSEC", &v)?;
+        }
+        if let Some(v) = get("MTM_MQTT_TLS") {
+            self.mqtt_tls = parse("MTM_MQTT_TLS", &v)?;
         }
         if let Some(v) = get("MTM_ROUTER_SILENT_AFTER_S") {
             self.router_silent_after_s = parse("MTM_ROUTER_SILENT_AFTER_S", &v)?;

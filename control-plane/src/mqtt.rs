@@ -109,12 +109,15 @@ pub struct EmbeddedAddrs {
 /// (`broker::filter`): agents log in there with their agent id and MQTT password, checked
 /// against the store, and may use their own topics and client id only.
 ///
+/// With `tls`, the filter's listener speaks TLS only.
+///
 /// rumqttd runs on its own threads and cannot be stopped; it lives as long as the process. The
 /// filter runs on the caller's runtime.
 pub fn start_embedded(
     bind: SocketAddr,
     store: Arc<dyn Store>,
     internal: InternalCredentials,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<EmbeddedAddrs, MqttError> {
     let broker_err = |e: std::io::Error| MqttError::Broker(e.to_string());
     let public = TcpListener::bind(bind).map_err(broker_err)?;
@@ -171,7 +174,8 @@ pub fn start_embedded(
             }
         })
         .map_err(|e| MqttError::Broker(e.to_string()))?;
-    let filter = crate::broker::filter::Filter::new(store, internal, internal_addr, max_packet);
+    let filter =
+        crate::broker::filter::Filter::new(store, internal, internal_addr, max_packet, tls);
     tokio::spawn(Arc::new(filter).serve(public));
     Ok(EmbeddedAddrs {
         public: public_addr,

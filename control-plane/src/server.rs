@@ -119,16 +119,27 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         }
     }
     cfg.validate()?;
+    if cfg.mqtt_tls && !matches!(cfg.mqtt, MqttConfig::Embedded { .. }) {
+        anyhow::bail!("mqtt_tls is for the embedded broker; an external broker's TLS is set in its own configuration");
+    }
     let store = open_store(&cfg).await?;
     let cp_key = load_or_create_cp_key(&cfg.data_dir)?;
     let jwt_secret = load_or_create_secret(&cfg.data_dir.join("jwt.secret"))?;
     let cp_public_key_hex = mtm_common::keys::public_key_hex(&cp_key.verifying_key());
     let metrics = Arc::new(Metrics::default());
 
+    let mut tls_pin = None;
     let (client_settings, mqtt_addr) = match &cfg.mqtt {
         MqttConfig::Embedded { bind } => {
             let internal = InternalCredentials::generate();
-            let addrs = mqtt::start_embedded(*bind, store.clone(), internal.clone())?;
+            let tls = if cfg.mqtt_tls {
+                let tls = crate::broker::tls::load_or_create(&cfg.data_dir, tls_names(&cfg))?;
+                tls_pin = Some(tls.pin_sha256);
+                Some(tls.acceptor)
+            } else {
+                None
+            };
+            let addrs = mqtt::start_embedded(*bind, store.clone(), internal.clone(), tls)?;
             // The server's own client goes straight to rumqttd; agents come through the filter.
             let settings = ClientSettings::new(
                 addrs.internal.ip().to_string(),
@@ -214,6 +225,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             control_plane_public_key: cp_public_key_hex.clone(),
             enrollment: crate::enrollment::EnrollmentSettings {
                 mqtt_public_addr: cfg.mqtt_public_addr.clone(),
+                mqtt_tls_pin_sha256: tls_pin,
                 code_ttl_s: cfg.enrollment_code_ttl_s,
                 broker,
                 releases_dir: Some(cfg.data_dir.join("releases")),
@@ -317,6 +329,22 @@ pub async fn serve_http(
         });
     }
     let _ = closing_tx.send(true);
+}
+
+/// Names for the broker's certificate: the public host agents dial, and loopback. Agents check
+/// the pin, not names; the names serve other clients (`mosquitto_sub --cafile`).
+fn tls_names(cfg: &ServerConfig) -> Vec<String> {
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    if let Some((host, _)) = cfg
+        .mqtt_public_addr
+        .as_deref()
+        .and_then(crate::enrollment::split_host_port)
+    {
+        if !names.contains(&host) {
+            names.push(host);
+        }
+    }
+    names
 }
 
 /// How long one Dynamic Security command may take.

@@ -174,6 +174,7 @@ async fn an_agent_login_reaches_nothing_of_another_agent() {
         "127.0.0.1:0".parse().unwrap(),
         store.clone(),
         internal.clone(),
+        None,
     )
     .unwrap();
     let addr = addrs.public;

@@ -146,6 +146,14 @@ impl AgentConfig {
         if self.mqtt.password.is_some() && self.mqtt.username.is_none() {
             return bad("mqtt.password is set but mqtt.username is not".into());
         }
+        if let Some(pin) = &self.mqtt.tls_pin_sha256 {
+            if self.mqtt.tls.is_some() {
+                return bad("mqtt.tls and mqtt.tls_pin_sha256 exclude each other: a pinned broker certificate needs no CA".into());
+            }
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad("mqtt.tls_pin_sha256 must be 64 hex characters".into());
+            }
+        }
         if let Some(tls) = &self.mqtt.tls {
             if !tls.ca_file.is_file() {
                 return bad(format!(
@@ -264,6 +272,15 @@ password = "s3cret-router"
         let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
         cfg.agent_id = "a/b".into();
         assert!(cfg.validate().unwrap_err().to_string().contains("agent_id"));
+        let mut cfg = AgentConfig::from_toml(&sample()).unwrap();
+        cfg.mqtt.tls_pin_sha256 = Some("abc".into());
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("tls_pin_sha256"));
+        cfg.mqtt.tls_pin_sha256 = Some("ab".repeat(32));
+        assert!(cfg.validate().is_ok());
     }
 
     #[test]

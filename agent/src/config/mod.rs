@@ -106,6 +106,10 @@ pub struct MqttConfig {
     pub password: Option<String>,
     /// TLS to the broker, when set.
     pub tls: Option<TlsConfig>,
+    /// TLS to the broker accepting exactly the certificate with this SHA-256 (hex, of its DER
+    /// bytes), whatever its names or issuer: the embedded broker's own certificate, pinned at
+    /// enrollment. Excludes `tls`.
+    pub tls_pin_sha256: Option<String>,
     /// MQTT keep-alive, seconds.
     pub keep_alive_s: u64,
     /// A message the control plane has not acknowledged this many seconds after it was
@@ -125,6 +129,7 @@ impl Default for MqttConfig {
             username: None,
             password: None,
             tls: None,
+            tls_pin_sha256: None,
             keep_alive_s: 30,
             resend_after_s: 20,
             max_in_flight: 100,
@@ -220,6 +225,7 @@ impl fmt::Debug for MqttConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("tls", &self.tls)
+            .field("tls_pin_sha256", &self.tls_pin_sha256)
             .field("keep_alive_s", &self.keep_alive_s)
             .field("resend_after_s", &self.resend_after_s)
             .field("max_in_flight", &self.max_in_flight)

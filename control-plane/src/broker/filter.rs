@@ -13,6 +13,8 @@
 //! - SUBSCRIBE: an agent may subscribe to its own `down/` topic and the catalog only, literally;
 //!   a SUBSCRIBE naming anything else is answered here with failure codes and not forwarded.
 //!
+//! With TLS configured (`broker::tls`), the listener speaks TLS only.
+//!
 //! The server's own account (the only other identity) is not limited. What rumqttd sends back is
 //! copied unchanged, whole packet by whole packet, so answers made here fit in between.
 
@@ -30,6 +32,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 
 /// How long a new connection may take to send its CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,22 +112,26 @@ pub struct Filter {
     internal: InternalCredentials,
     upstream: SocketAddr,
     max_packet: usize,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Filter {
     /// A filter checking agents against `store`, forwarding to rumqttd at `upstream` with the
-    /// `internal` login, refusing packets larger than `max_packet` bytes.
+    /// `internal` login, refusing packets larger than `max_packet` bytes; with `tls`, clients
+    /// must speak TLS.
     pub fn new(
         store: Arc<dyn Store>,
         internal: InternalCredentials,
         upstream: SocketAddr,
         max_packet: usize,
+        tls: Option<TlsAcceptor>,
     ) -> Filter {
         Filter {
             store,
             internal,
             upstream,
             max_packet,
+            tls,
         }
     }
 
@@ -143,7 +150,20 @@ impl Filter {
             let _ = stream.set_nodelay(true);
             let filter = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = filter.handle(stream).await {
+                let ended = match &filter.tls {
+                    None => filter.handle(stream).await,
+                    Some(tls) => {
+                        // The handshake shares the CONNECT's deadline: an idle socket is dropped.
+                        let accepted =
+                            tokio::time::timeout(CONNECT_TIMEOUT, tls.accept(stream)).await;
+                        match accepted {
+                            Ok(Ok(stream)) => filter.handle(stream).await,
+                            Ok(Err(e)) => Err(FilterError::Io(e)),
+                            Err(_) => Err(FilterError::ConnectTimeout(CONNECT_TIMEOUT)),
+                        }
+                    }
+                };
+                if let Err(e) = ended {
                     tracing::debug!(%peer, error = %e, "broker filter: connection ended");
                 }
             });

@@ -11,6 +11,7 @@
 
 pub mod dynsec;
 pub mod filter;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -35,6 +35,9 @@ pub const DEFAULT_CODE_TTL_S: u64 = 24 * 3600;
 pub struct EnrollmentSettings {
     /// `host:port` agents should dial for the broker; `None`: the address the broker is bound to.
     pub mqtt_public_addr: Option<String>,
+    /// SHA-256 (hex) of the embedded broker's TLS certificate, which agents pin; `None`: plain
+    /// MQTT or an external broker.
+    pub mqtt_tls_pin_sha256: Option<String>,
     /// Default lifetime of a new code, seconds.
     pub code_ttl_s: u64,
     /// Where agents' broker logins live besides the store (embedded broker, dynsec, or nowhere
@@ -49,6 +52,7 @@ impl Default for EnrollmentSettings {
     fn default() -> Self {
         EnrollmentSettings {
             mqtt_public_addr: None,
+            mqtt_tls_pin_sha256: None,
             code_ttl_s: DEFAULT_CODE_TTL_S,
             broker: crate::broker::BrokerAccounts::default(),
             releases_dir: None,
@@ -61,6 +65,7 @@ impl std::fmt::Debug for EnrollmentSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnrollmentSettings")
             .field("mqtt_public_addr", &self.mqtt_public_addr)
+            .field("mqtt_tls_pin_sha256", &self.mqtt_tls_pin_sha256)
             .field("code_ttl_s", &self.code_ttl_s)
             .field("broker", &self.broker)
             .field("releases_dir", &self.releases_dir)
@@ -267,6 +272,10 @@ pub struct EnrollResponse {
     /// release key pins this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_public_key: Option<String>,
+    /// When the broker speaks TLS with its own certificate: that certificate's SHA-256 (hex, of
+    /// its DER bytes), which the agent pins instead of trusting a CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_tls_pin_sha256: Option<String>,
 }
 
 /// Why `POST /api/enroll` refused: a stable `reason` for the agent and a sentence for people.
@@ -430,6 +439,7 @@ async fn enroll(
         mqtt_password: password,
         control_plane_public_key: state.settings.control_plane_public_key.clone(),
         release_public_key: release_public_key(&state),
+        mqtt_tls_pin_sha256: state.settings.enrollment.mqtt_tls_pin_sha256.clone(),
     }))
 }
 

@@ -132,10 +132,32 @@ pub async fn resend_loop(
         if !link.subscribed() {
             continue;
         }
+        if everything {
+            // Whatever agents published while this server was not subscribed reached no one:
+            // ask each to publish its unacknowledged messages again now.
+            ask_all_to_resend(&*store, &dispatcher).await;
+        }
         match resend_all(&*store, &dispatcher, everything).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, everything, "resent commands"),
             Err(e) => tracing::warn!(error = %e, "could not resend commands; trying again"),
+        }
+    }
+}
+
+/// Ask every router's agent to publish its unacknowledged messages again.
+async fn ask_all_to_resend(store: &dyn Store, dispatcher: &Dispatcher) {
+    let routers = match store.list_routers().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list routers to ask for resends");
+            return;
+        }
+    };
+    for r in routers {
+        let msg = DownMessage::Resend { from_seq: 1 };
+        if let Err(e) = dispatcher.send_down(&r.router.agent_id, &msg).await {
+            tracing::warn!(agent = %r.router.agent_id, error = %e, "could not ask for a resend");
         }
     }
 }

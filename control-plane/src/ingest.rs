@@ -64,6 +64,9 @@ pub struct Ingest {
     logged: Mutex<HashSet<(String, &'static str)>>,
     /// Resends started off the loop, kept so tests can wait for them.
     followups: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Agents asked (or about to be asked) to resend after a failed batch: at most one
+    /// request in flight per agent.
+    resend_pending: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Ingest {
@@ -75,6 +78,7 @@ impl Ingest {
             metrics,
             logged: Mutex::new(HashSet::new()),
             followups: Mutex::new(Vec::new()),
+            resend_pending: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -150,6 +154,8 @@ impl Ingest {
                 tracing::error!(agent, error = %e, "could not apply batch");
                 self.metrics.reject("store");
                 self.metrics.inc(&self.metrics.ingest_failed_batches);
+                let from_seq = items.iter().map(|i| i.seq).min().unwrap_or(1);
+                self.ask_resend(agent, from_seq);
                 return;
             }
         };
@@ -248,6 +254,44 @@ impl Ingest {
                 }
             });
         }
+    }
+
+    /// Ask `agent` to publish again from `from_seq`, once the store can take it: the request
+    /// waits a moment (doubling while the store still fails, since sealing it needs the store
+    /// too) so a database outage is not met by a storm of resends.
+    fn ask_resend(&self, agent: &str, from_seq: u64) {
+        let first = self
+            .resend_pending
+            .lock()
+            .map(|mut p| p.insert(agent.to_owned()))
+            .unwrap_or(false);
+        if !first {
+            return;
+        }
+        let (dispatcher, pending, agent) = (
+            self.dispatcher.clone(),
+            self.resend_pending.clone(),
+            agent.to_owned(),
+        );
+        self.follow_up(async move {
+            let mut delay = std::time::Duration::from_secs(1);
+            loop {
+                tokio::time::sleep(delay).await;
+                let asked = dispatcher
+                    .send_down(&agent, &mtm_common::DownMessage::Resend { from_seq })
+                    .await;
+                match asked {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(agent, error = %e, "could not ask for a resend yet");
+                        delay = (delay * 2).min(std::time::Duration::from_secs(30));
+                    }
+                }
+            }
+            if let Ok(mut p) = pending.lock() {
+                p.remove(&agent);
+            }
+        });
     }
 
     /// Run `work` beside the ingest loop.

@@ -44,6 +44,13 @@ pub(super) async fn apply_up(
         }
         apply_one(&mut tx, &router, item).await?;
         applied.insert(item.seq);
+        if let UpMessage::Health(h) = &item.message {
+            // Below its lowest outbox seq the agent will send nothing more: gaps it left by
+            // merging unsent reports are settled, so the floor can pass them.
+            if h.outbox_low_seq > 0 && h.outbox_low_seq <= item.seq {
+                applied.settle_below(h.outbox_low_seq);
+            }
+        }
         out.last_seq = out.last_seq.max(item.seq);
         out.applied += 1;
         out.saw_hello |= matches!(item.message, UpMessage::Hello(_));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mtm_common::{
     profile_name, router_comment, token_id_from_comment, Catalog, Command, CommandDone,
-    CommandKind, CreateToken, TokenApplied, UpMessage, UsageReport,
+    CommandKind, CreateToken, PackageSpec, TokenApplied, UpMessage, UsageReport,
 };
 use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
 use uuid::Uuid;
@@ -70,6 +70,19 @@ impl Effects {
     }
 }
 
+/// What carrying out a command came to.
+// One value per command, moved once: boxing the common variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Outcome {
+    /// Finished: the result to send and the store changes that go with it.
+    Done(UpMessage, Effects),
+    /// Cannot be done right yet and must not be done wrong: try again later, after the
+    /// commands queued behind it (a voucher whose package profile is not on the router and
+    /// whose command does not describe it waits for the catalog).
+    Wait(String),
+}
+
 fn done(cmd: &Command, detail: impl Into<String>) -> UpMessage {
     UpMessage::CommandDone(CommandDone {
         command_id: cmd.id,
@@ -79,10 +92,18 @@ fn done(cmd: &Command, detail: impl Into<String>) -> UpMessage {
 
 /// Carry out `cmd`. `Err` means the router did not do it: a connection error (retry later) or
 /// a trap (report it).
-pub async fn apply(client: &Client, cmd: &Command) -> Result<(UpMessage, Effects), Error> {
+pub async fn apply(client: &Client, cmd: &Command) -> Result<Outcome, Error> {
     let mut fx = Effects::default();
     let msg = match &cmd.kind {
-        CommandKind::CreateToken(ct) => create_token(client, cmd, ct, &mut fx).await?,
+        CommandKind::CreateToken(ct) => match create_token(client, cmd, ct, &mut fx).await? {
+            Some(m) => m,
+            None => {
+                return Ok(Outcome::Wait(format!(
+                    "profile {} is not on the router yet",
+                    profile_name(&ct.package_slug)
+                )))
+            }
+        },
         CommandKind::DisableToken { token_id } => match user_of(client, *token_id).await? {
             Some(u) => {
                 client.set_hotspot_user_disabled(&u.id, true).await?;
@@ -164,7 +185,7 @@ pub async fn apply(client: &Client, cmd: &Command) -> Result<(UpMessage, Effects
             done(cmd, "inventory sent")
         }
     };
-    Ok((msg, fx))
+    Ok(Outcome::Done(msg, fx))
 }
 
 fn no_user(token_id: Uuid) -> Error {
@@ -207,23 +228,15 @@ pub async fn logout_user(client: &Client, name: &str) -> Result<usize, Error> {
     Ok(n)
 }
 
+// `None`: the package's profile is not on the router and the command does not describe it, so
+// the voucher waits rather than being made with another profile (wrong speed and limits for the
+// customer, and a true "tampered" finding against whoever sold it).
 async fn create_token(
     client: &Client,
     cmd: &Command,
     ct: &CreateToken,
     fx: &mut Effects,
-) -> Result<UpMessage, Error> {
-    if let Some(v) = ct.validity_s {
-        fx.validity = Some((
-            ct.token_id,
-            Validity {
-                username: ct.code.clone(),
-                validity_s: v,
-                first_login_at: None,
-                expired_at: None,
-            },
-        ));
-    }
+) -> Result<Option<UpMessage>, Error> {
     let applied = |router_user_id: String, already_present: bool| {
         UpMessage::TokenApplied(TokenApplied {
             command_id: cmd.id,
@@ -234,43 +247,65 @@ async fn create_token(
     };
     let comment = router_comment(ct.token_id);
     if let Some(u) = client.hotspot_user_by_comment(&comment).await? {
-        return Ok(applied(u.id, true));
+        fx.validity = validity(ct);
+        return Ok(Some(applied(u.id, true)));
     }
     let wanted = profile_name(&ct.package_slug);
     let profiles = client.user_profiles().await?;
-    let profile = if profiles.iter().any(|p| p.name == wanted) {
-        wanted
-    } else {
-        tracing::warn!(profile = %wanted, token_id = %ct.token_id,
-            "profile missing on the router; using `default`");
-        "default".to_owned()
-    };
+    if !profiles.iter().any(|p| p.name == wanted) {
+        match ct.profile.as_ref().filter(|p| p.slug == ct.package_slug) {
+            Some(spec) => {
+                tracing::info!(profile = %wanted, token_id = %ct.token_id,
+                    "profile not on the router yet; made from the command");
+                client.upsert_user_profile(&user_profile(spec)).await?;
+            }
+            None => return Ok(None),
+        }
+    }
     let id = client
         .add_hotspot_user(&NewHotspotUser {
             name: ct.code.clone(),
             password: ct.password.clone(),
-            profile: Some(profile),
+            profile: Some(wanted),
             comment: Some(comment),
             limit_uptime: ct.limit_uptime_s.map(Duration::from_secs),
             limit_bytes_total: ct.limit_bytes_total,
         })
         .await?;
-    Ok(applied(id, false))
+    fx.validity = validity(ct);
+    Ok(Some(applied(id, false)))
+}
+
+fn validity(ct: &CreateToken) -> Option<(Uuid, Validity)> {
+    ct.validity_s.map(|v| {
+        (
+            ct.token_id,
+            Validity {
+                username: ct.code.clone(),
+                validity_s: v,
+                first_login_at: None,
+                expired_at: None,
+            },
+        )
+    })
+}
+
+/// The router profile for a catalog entry.
+fn user_profile(p: &PackageSpec) -> UserProfile {
+    UserProfile {
+        id: String::new(),
+        name: profile_name(&p.slug),
+        rate_limit: p.rate_limit.clone(),
+        shared_users: Some(p.shared_users.max(1)),
+        session_timeout: p.session_timeout_s.map(Duration::from_secs),
+    }
 }
 
 async fn apply_catalog(client: &Client, cat: &Catalog) -> Result<String, Error> {
     let mut wanted = HashSet::new();
     for p in &cat.packages {
         let name = profile_name(&p.slug);
-        client
-            .upsert_user_profile(&UserProfile {
-                id: String::new(),
-                name: name.clone(),
-                rate_limit: p.rate_limit.clone(),
-                shared_users: Some(p.shared_users.max(1)),
-                session_timeout: p.session_timeout_s.map(Duration::from_secs),
-            })
-            .await?;
+        client.upsert_user_profile(&user_profile(p)).await?;
         wanted.insert(name);
     }
     // A retired package's profile stays while vouchers still use it: they keep working until

@@ -107,6 +107,10 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 /// Run queued commands in arrival order until shutdown.
 pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(15));
+    // Commands moved to the back of the queue since the last one finished: meeting one of them
+    // again means every other command had its turn, so wait before retrying.
+    let mut deferred: HashSet<uuid::Uuid> = HashSet::new();
+    let mut defer_backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     loop {
         if *shutdown.borrow() {
             return;
@@ -136,6 +140,16 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 _ = stopped(&mut shutdown) => return,
             }
         }
+        if deferred.remove(&cmd.id) {
+            let wait = defer_backoff.next_delay();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                // A newly arrived command (the catalog, say): trying again now moves this one
+                // behind it.
+                _ = shared.commands.notified() => {}
+                _ = stopped(&mut shutdown) => return,
+            }
+        }
         if let CommandKind::UpdateAgent(u) = &cmd.kind {
             // Not a router action: the result is recorded before the restart, so the new
             // binary sends it.
@@ -160,8 +174,18 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
         };
         link.observe(&res);
         let write = match res {
-            Ok((msg, fx)) => {
+            Ok(commands::Outcome::Wait(why)) => {
+                tracing::info!(command_id = %cmd.id, reason = %why, "command waits");
+                deferred.insert(cmd.id);
+                if let Err(e) = shared.store.defer_command(cmd.id) {
+                    tracing::error!(command_id = %cmd.id, error = %e, "deferring a command failed");
+                }
+                continue;
+            }
+            Ok(commands::Outcome::Done(msg, fx)) => {
                 backoff.reset();
+                deferred.clear();
+                defer_backoff.reset();
                 tracing::info!(command_id = %cmd.id, "command applied");
                 // Recorded before the router is free again, so a usage poll never sees a
                 // removed user's baseline between the removal and its final report.
@@ -284,18 +308,37 @@ async fn health_once(shared: &Shared) {
 }
 
 async fn inventory_once(shared: &Shared) {
+    let cursor = shared
+        .store
+        .meta(crate::store::LOG_CURSOR)
+        .unwrap_or_default();
     let inv = {
         let mut link = shared.router.lock().await;
         let r = match link.client().await {
-            Ok(c) => telemetry::inventory(c).await,
+            Ok(c) => match telemetry::inventory(c).await {
+                Ok(mut inv) => match telemetry::logins_since(c, cursor).await {
+                    Ok((logins, newest)) => {
+                        inv.logins = logins;
+                        Ok((inv, newest))
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         link.observe(&r);
         r
     };
     match inv {
-        Ok(inv) => {
-            if let Err(e) = shared.store.enqueue(&UpMessage::Inventory(inv)) {
+        Ok((inv, newest)) => {
+            // The cursor moves with the inventory that carries the lines, so lines are never
+            // skipped: a crash before this commit reports them again.
+            let r = shared.store.write(|t| {
+                t.enqueue(&UpMessage::Inventory(inv))?;
+                t.set_meta(crate::store::LOG_CURSOR, newest)
+            });
+            if let Err(e) = r {
                 tracing::error!(error = %e, "enqueueing inventory failed");
             }
         }

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use mtm_common::{
-    token_id_from_comment, ActiveSession, Health, Inventory, RouterUser, TokenExpired, UpMessage,
-    Usage, UsageReport,
+    token_id_from_comment, ActiveSession, Health, Inventory, LoggedLogin, RouterUser, TokenExpired,
+    UpMessage, Usage, UsageReport,
 };
 use mtm_routeros::{Client, Error, HotspotUser};
 use sha2::{Digest, Sha256};
@@ -61,7 +61,45 @@ pub async fn inventory(client: &Client) -> Result<Inventory, Error> {
                 bytes_out: s.bytes_out,
             })
             .collect(),
+        logins: Vec::new(),
     })
+}
+
+/// Hotspot session lines in the router's log after item number `after` (the last one already
+/// reported), and the number of the newest line read. A log whose newest line is older than
+/// `after` was cleared (the router rebooted): it is read from its start.
+pub async fn logins_since(client: &Client, after: u64) -> Result<(Vec<LoggedLogin>, u64), Error> {
+    let reply = client
+        .command(&[
+            "/log/print",
+            "?topics=hotspot,info,debug",
+            "=.proplist=.id,time,message",
+        ])
+        .await;
+    let rows = match reply {
+        Ok(r) => r.rows,
+        // A router whose API user may not read the log: nothing to add, never an error.
+        Err(Error::Trap { .. }) => return Ok((Vec::new(), after)),
+        Err(e) => return Err(e),
+    };
+    let number = |r: &mtm_routeros::Row| {
+        r.get(".id")
+            .and_then(|id| id.strip_prefix('*'))
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+    };
+    let newest = rows.iter().filter_map(number).max().unwrap_or(0);
+    let after = if newest < after { 0 } else { after };
+    let logins = rows
+        .iter()
+        .filter(|r| number(r).is_some_and(|n| n > after))
+        .filter_map(|r| {
+            LoggedLogin::parse(
+                r.get("message").map(String::as_str).unwrap_or(""),
+                r.get("time").map(String::as_str).unwrap_or(""),
+            )
+        })
+        .collect();
+    Ok((logins, newest.max(after)))
 }
 
 /// Health of the router (or just `router_reachable: false`) plus the outbox length.

@@ -3,7 +3,9 @@
 mod common;
 
 use common::*;
-use mtm_common::{keys, token_id_from_comment, DownMessage, UpMessage};
+use mtm_common::{
+    keys, token_id_from_comment, Catalog, Command, CommandKind, DownMessage, UpMessage,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_token_is_applied_once_and_a_repeat_is_answered() {
@@ -19,8 +21,13 @@ async fn create_token_is_applied_once_and_a_repeat_is_answered() {
     let users = router.users();
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].name, "ABCD2345");
-    // The `mtm-1h` profile is not on this router, so the agent fell back to `default`.
-    assert_eq!(users[0].profile.as_deref(), Some("default"));
+    // The `mtm-1h` profile was not on this router: the agent made it from the command.
+    assert_eq!(users[0].profile.as_deref(), Some("mtm-1h"));
+    let rate = router.with_state(|s| {
+        s.profile_by_name("mtm-1h")
+            .and_then(|p| p.props.get("rate-limit").cloned())
+    });
+    assert_eq!(rate.as_deref(), Some("2M/5M"));
     let mtm_common::CommandKind::CreateToken(ct) = &cmd.kind else {
         unreachable!()
     };
@@ -44,6 +51,53 @@ async fn create_token_is_applied_once_and_a_repeat_is_answered() {
     assert_eq!(router.users().len(), 1);
     assert_eq!(agent.status().commands_applied, 1);
     wait_until(10, "outbox acked", || agent.status().outbox_len == 0).await;
+    rig.stop().await;
+}
+
+/// A command from a server that does not describe the profile, sold before the catalog reached
+/// the router: the voucher is never made with another profile, and the commands queued behind
+/// it (the catalog among them) are not held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voucher_without_its_profile_waits_for_the_catalog() {
+    let rig = rig("cmdwait", MOSQUITTO, true).await;
+    let (router, cp) = (&rig.router, &rig.cp);
+
+    let mut cmd = create_token("WAIT2345");
+    let CommandKind::CreateToken(ct) = &mut cmd.kind else {
+        unreachable!()
+    };
+    ct.profile = None;
+    cp.command(&cmd).await;
+    let resync = Command {
+        id: uuid::Uuid::new_v4(),
+        issued_at: now_ms(),
+        kind: CommandKind::Resync,
+    };
+    cp.command(&resync).await;
+    wait_until(20, "the resync behind the waiting voucher", || {
+        cp.count(|m| matches!(m, UpMessage::CommandDone(d) if d.command_id == resync.id)) == 1
+    })
+    .await;
+    assert!(router.users().is_empty(), "{:?}", router.users());
+    assert_eq!(cp.count(|m| matches!(m, UpMessage::TokenApplied(_))), 0);
+
+    let catalog = Command {
+        id: uuid::Uuid::new_v4(),
+        issued_at: now_ms(),
+        kind: CommandKind::ApplyCatalog(Catalog {
+            version: 7,
+            packages: vec![spec_1h()],
+        }),
+    };
+    cp.command(&catalog).await;
+    wait_until(30, "TokenApplied after the catalog", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+    let users = router.users();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].profile.as_deref(), Some("mtm-1h"));
+    assert_eq!(cp.count(|m| matches!(m, UpMessage::CommandFailed(_))), 0);
     rig.stop().await;
 }
 

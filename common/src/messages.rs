@@ -138,6 +138,51 @@ pub struct Inventory {
     pub users: Vec<RouterUser>,
     /// Every active session.
     pub sessions: Vec<ActiveSession>,
+    /// Hotspot logins and logouts the router's log shows since the previous inventory, so a
+    /// user made, used and removed between two inventories (or while the agent was down) is
+    /// still seen. Absent from agents that predate it.
+    #[serde(default)]
+    pub logins: Vec<LoggedLogin>,
+}
+
+/// A hotspot session line from the router's log (`->: USER (IP): logged in`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LoggedLogin {
+    /// Hotspot user name.
+    pub user: String,
+    /// Client address, as the line shows it.
+    pub address: Option<String>,
+    /// What happened: `logged in`, `logged out: keepalive timeout`, ...
+    pub event: String,
+    /// The line's time as the router printed it (`12:00:00`, `2024-05-17 12:00:00`, ...).
+    pub router_time: String,
+}
+
+impl LoggedLogin {
+    /// Reads a hotspot log message: `->: USER (IP): EVENT`, or with a server name in place of
+    /// `->`. Only session events (`logged in`, `logged out: ...`) count: an attempt or a failed
+    /// login proves no use. `None` for anything else.
+    pub fn parse(message: &str, router_time: &str) -> Option<LoggedLogin> {
+        let split = message.find("): ")?;
+        let (head, event) = (&message[..split], &message[split + 3..]);
+        let open = head.rfind(" (")?;
+        let (who, address) = (&head[..open], &head[open + 2..]);
+        // Drop the `->: ` (or `server: `) in front of the user name.
+        let user = match who.find(": ") {
+            Some(i) => &who[i + 2..],
+            None => who,
+        };
+        let session = event == "logged in" || event.starts_with("logged out");
+        if user.is_empty() || !session {
+            return None;
+        }
+        Some(LoggedLogin {
+            user: user.to_string(),
+            address: (!address.is_empty()).then(|| address.to_string()),
+            event: event.to_string(),
+            router_time: router_time.to_string(),
+        })
+    }
 }
 
 /// A hotspot user as the router shows it.
@@ -351,6 +396,12 @@ pub struct CreateToken {
     pub limit_bytes_total: Option<u64>,
     /// Valid this long after first login; the agent enforces it.
     pub validity_s: Option<u64>,
+    /// The package's profile as the catalog describes it, so an agent whose router does not
+    /// carry `mtm-{slug}` yet (a sale racing the catalog) makes that profile itself instead of
+    /// creating the user with another one. Absent in commands from servers that predate it.
+    /// Boxed: it would make every `CommandKind` as large as this variant.
+    #[serde(default)]
+    pub profile: Option<Box<PackageSpec>>,
 }
 
 /// The package catalog every router carries, versioned.
@@ -392,6 +443,33 @@ mod tests {
     }
 
     #[test]
+    fn hotspot_log_lines_are_read() {
+        let l = LoggedLogin::parse("->: ROGUE1 (10.5.50.12): logged in", "12:00:01").unwrap();
+        assert_eq!(l.user, "ROGUE1");
+        assert_eq!(l.address.as_deref(), Some("10.5.50.12"));
+        assert_eq!(l.event, "logged in");
+        assert_eq!(l.router_time, "12:00:01");
+        let out = LoggedLogin::parse(
+            "hotspot1: V 2 (10.5.50.13): logged out: keepalive timeout",
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            (out.user.as_str(), out.event.as_str()),
+            ("V 2", "logged out: keepalive timeout")
+        );
+        assert!(
+            LoggedLogin::parse("->: A (10.5.50.12): trying to log in by http-chap", "").is_none()
+        );
+        assert!(LoggedLogin::parse(
+            "->: A (10.5.50.12): login failed: invalid username or password",
+            ""
+        )
+        .is_none());
+        assert!(LoggedLogin::parse("user admin logged in from 10.0.0.1 via api", "").is_none());
+    }
+
+    #[test]
     fn every_message_round_trips_through_cbor() {
         let id = Uuid::new_v4();
         let downs = vec![
@@ -412,6 +490,13 @@ mod tests {
                     limit_uptime_s: Some(3600),
                     limit_bytes_total: None,
                     validity_s: Some(86400),
+                    profile: Some(Box::new(PackageSpec {
+                        slug: "1h".into(),
+                        name: "One hour".into(),
+                        rate_limit: Some("2M/5M".into()),
+                        shared_users: 1,
+                        session_timeout_s: None,
+                    })),
                 }),
             }),
             DownMessage::Command(Command {

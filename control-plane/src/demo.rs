@@ -55,6 +55,9 @@ pub struct DemoOptions {
     pub customers: bool,
     /// The agents' usage poll interval.
     pub usage_poll_s: u64,
+    /// The agents' inventory interval (60 s in the demo; tests shorten it to cover many
+    /// reconciliations quickly).
+    pub inventory_s: u64,
 }
 
 /// A running demo: the server, the simulated routers and their agents, and what was seeded.
@@ -177,7 +180,7 @@ impl Demo {
                 intervals: mtm_agent::Intervals {
                     usage_poll_s: opts.usage_poll_s,
                     health_s: 10,
-                    inventory_s: 60,
+                    inventory_s: opts.inventory_s,
                 },
                 ..AgentConfig::default()
             };
@@ -302,6 +305,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         sites: SITES.len(),
         customers: true,
         usage_poll_s: 5,
+        inventory_s: 60,
     })
     .await?;
     let server = &demo.server;

@@ -343,6 +343,7 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
         UpMessage::Inventory(mtm_common::Inventory {
             users,
             sessions: vec![],
+            logins: vec![],
         })
     };
     let batch = vec![

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use mtm_common::{Catalog, CommandKind, PackageSpec};
+use mtm_common::{Catalog, CommandKind};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -96,13 +96,7 @@ pub fn catalog(packages: &[Package]) -> Catalog {
         packages: packages
             .iter()
             .filter(|p| p.active)
-            .map(|p| PackageSpec {
-                slug: p.slug.clone(),
-                name: p.name.clone(),
-                rate_limit: p.rate_limit.clone(),
-                shared_users: p.shared_users,
-                session_timeout_s: None,
-            })
+            .map(Package::spec)
             .collect(),
     }
 }

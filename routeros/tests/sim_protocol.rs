@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use mtm_routeros::SimConfig;
+use mtm_routeros::{SimConfig, SimHandle};
 
 #[tokio::test]
 async fn untagged_commands_get_untagged_replies_and_tags_come_right_after_the_reply_word() {
@@ -316,15 +316,18 @@ async fn listen_reports_changes_and_removals() {
     assert_eq!(r.recv().await, vec!["!done", ".tag=l"]);
 }
 
-#[tokio::test]
-async fn legacy_challenge_login_when_enabled() {
+/// The response to a challenge, as every client computes it (API-NOTES §3.2).
+fn challenge_response(password: &[u8], challenge_hex: &str) -> String {
     use md5::{Digest, Md5};
-    let sim = sim_with(SimConfig {
-        legacy_auth: true,
-        logins: vec![("admin".into(), "s3".into())],
-        ..Default::default()
-    })
-    .await;
+    let mut h = Md5::new();
+    h.update([0u8]);
+    h.update(password);
+    h.update(hex::decode(challenge_hex).unwrap());
+    format!("=response=00{}", hex::encode(h.finalize()).to_uppercase())
+}
+
+/// A bare `/login`, then the response to its challenge; returns the reply to the response.
+async fn challenge_login(sim: &SimHandle, password: &[u8]) -> Vec<String> {
     let mut r = Raw::connect(sim.addr()).await;
     r.send(&["/login", ".tag=1"]).await;
     let ch = r.recv().await;
@@ -333,13 +336,58 @@ async fn legacy_challenge_login_when_enabled() {
         .find_map(|w| w.strip_prefix("=ret="))
         .unwrap()
         .to_string();
-    let mut h = Md5::new();
-    h.update([0u8]);
-    h.update(b"s3");
-    h.update(hex::decode(&hexch).unwrap());
-    let resp = format!("=response=00{}", hex::encode(h.finalize()).to_uppercase());
+    let resp = challenge_response(password, &hexch);
     r.send(&["/login", "=name=admin", &resp, ".tag=2"]).await;
-    assert_eq!(r.recv().await, vec!["!done", ".tag=2"]);
+    r.recv().await
+}
+
+#[tokio::test]
+async fn legacy_challenge_login_when_enabled() {
+    let sim = sim_with(SimConfig {
+        legacy_auth: true,
+        logins: vec![("admin".into(), "s3".into())],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(challenge_login(&sim, b"s3").await, vec!["!done", ".tag=2"]);
+}
+
+/// RouterOS before 6.43 knows only the challenge login and checks the response; 6.43 added the
+/// plain login and still checked it; 6.45.1 stopped storing passwords in a form that can check
+/// it, so from there on the response is refused (unless `legacy_auth`).
+#[tokio::test]
+async fn challenge_response_is_checked_by_version_without_legacy_auth() {
+    for (version, accepted) in [
+        ("6.40.9 (bugfix)", true),
+        ("6.42.12 (long-term)", true),
+        ("6.44.6 (long-term)", true),
+        ("6.45.1 (stable)", false),
+        ("6.49.10 (long-term)", false),
+        ("7.15.3 (stable)", false),
+    ] {
+        let sim = sim_with(SimConfig {
+            version: version.into(),
+            logins: vec![("admin".into(), "s3".into())],
+            ..Default::default()
+        })
+        .await;
+        let reply = challenge_login(&sim, b"s3").await;
+        if accepted {
+            assert_eq!(reply, vec!["!done", ".tag=2"], "{version}");
+            let wrong = challenge_login(&sim, b"s4").await;
+            assert_eq!(wrong[0], "!trap", "{version}");
+        } else {
+            assert_eq!(
+                reply,
+                vec![
+                    "!trap",
+                    ".tag=2",
+                    "=message=invalid user name or password (6)"
+                ],
+                "{version}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

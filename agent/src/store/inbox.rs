@@ -103,6 +103,35 @@ impl Store {
         })
     }
 
+    /// Move a waiting command behind every command queued now, so those run first (a voucher
+    /// waiting for its profile must not hold up the catalog that brings it).
+    pub fn defer_command(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(|t| {
+            let key = id.as_u128();
+            let rec = {
+                let tbl = t.tx.open_table(INBOX)?;
+                let v = tbl.get(key)?;
+                match v {
+                    Some(v) => from_cbor::<InboxRecord>(v.value())?,
+                    None => return Ok(()),
+                }
+            };
+            if rec.result.is_some() {
+                return Ok(());
+            }
+            let arrival = t.get_meta(NEXT_ARRIVAL)?;
+            t.set_meta(NEXT_ARRIVAL, arrival + 1)?;
+            let mut pending = t.tx.open_table(PENDING)?;
+            pending.remove(rec.arrival)?;
+            pending.insert(arrival, key)?;
+            drop(pending);
+            let moved = InboxRecord { arrival, ..rec };
+            t.tx.open_table(INBOX)?
+                .insert(key, to_cbor(&moved)?.as_slice())?;
+            Ok(())
+        })
+    }
+
     /// Commands waiting to run.
     pub fn pending_len(&self) -> Result<u64, StoreError> {
         self.read(|tx| Ok(tx.open_table(PENDING)?.len()?))
@@ -230,6 +259,33 @@ mod tests {
         assert_eq!(s.outbox_len().unwrap(), 2);
         assert_eq!(s.commands_applied().unwrap(), 1);
         assert_eq!(s.inbox_record(c.id).unwrap().unwrap().result, Some(done));
+    }
+
+    #[test]
+    fn a_deferred_command_runs_after_those_queued_behind_it() {
+        let (_d, s) = temp_store();
+        let (a, b) = (cmd(1), cmd(1));
+        s.receive_command(&a, 1).unwrap();
+        s.receive_command(&b, 2).unwrap();
+        s.defer_command(a.id).unwrap();
+        assert_eq!(s.next_pending().unwrap().unwrap().id, b.id);
+        assert_eq!(s.pending_len().unwrap(), 2);
+        let done = UpMessage::CommandDone(CommandDone {
+            command_id: b.id,
+            detail: String::new(),
+        });
+        s.write(|t| t.finish_command(b.id, &done)).unwrap();
+        assert_eq!(s.next_pending().unwrap().unwrap().id, a.id);
+        // Finishing it after the move clears its new place in the queue.
+        let done_a = UpMessage::CommandDone(CommandDone {
+            command_id: a.id,
+            detail: String::new(),
+        });
+        s.write(|t| t.finish_command(a.id, &done_a)).unwrap();
+        assert_eq!(s.pending_len().unwrap(), 0);
+        // A finished command is not put back.
+        s.defer_command(a.id).unwrap();
+        assert_eq!(s.pending_len().unwrap(), 0);
     }
 
     #[test]

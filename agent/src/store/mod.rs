@@ -39,6 +39,8 @@ pub(crate) const LAST_CP_SEQ: &str = "last_cp_seq";
 pub(crate) const CATALOG_VERSION: &str = "catalog_version";
 pub(crate) const NEXT_ARRIVAL: &str = "next_arrival";
 pub(crate) const COMMANDS_APPLIED: &str = "commands_applied";
+/// Number of the newest router log line already reported (see `telemetry::logins_since`).
+pub const LOG_CURSOR: &str = "log_cursor";
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]

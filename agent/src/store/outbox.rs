@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use mtm_common::{Envelope, UpMessage, Usage, UsageReport};
+use mtm_common::{Envelope, LoggedLogin, UpMessage, Usage, UsageReport};
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{Store, StoreError, Txn, LAST_ACKED, NEXT_SEQ, OUTBOX};
@@ -61,12 +61,22 @@ impl Txn<'_> {
     pub fn enqueue(&mut self, msg: &UpMessage) -> Result<u64, StoreError> {
         let seq = self.get_meta(NEXT_SEQ)?.max(1);
         let kind = kind_of(msg);
+        // Router log lines of a replaced inventory, read since: the new one carries them on.
+        let mut carried: Vec<LoggedLogin> = Vec::new();
         if let Some(key) = snapshot_key(kind) {
             let prev = self.get_meta(key)?;
-            if prev > self.store.published_high()
-                && self.tx.open_table(OUTBOX)?.remove(prev)?.is_some()
-            {
-                self.store.note_deleted(1);
+            if prev > self.store.published_high() {
+                let removed = self
+                    .tx
+                    .open_table(OUTBOX)?
+                    .remove(prev)?
+                    .map(|v| v.value().to_vec());
+                if let Some(row) = removed {
+                    self.store.note_deleted(1);
+                    if kind == KIND_INVENTORY {
+                        carried = self.logins_of(&row)?;
+                    }
+                }
             }
             self.set_meta(key, seq)?;
         }
@@ -93,6 +103,13 @@ impl Txn<'_> {
                 let mut h = h.clone();
                 h.outbox_low_seq = low.min(seq);
                 coalesced = UpMessage::Health(h);
+                &coalesced
+            }
+            UpMessage::Inventory(new) if !carried.is_empty() => {
+                carried.extend(new.logins.iter().cloned());
+                let mut inv = new.clone();
+                inv.logins = std::mem::take(&mut carried);
+                coalesced = UpMessage::Inventory(inv);
                 &coalesced
             }
             _ => msg,
@@ -130,6 +147,15 @@ impl Txn<'_> {
             }
         }
         Ok(seq)
+    }
+
+    /// The router log lines of an inventory row being replaced.
+    fn logins_of(&self, row: &[u8]) -> Result<Vec<LoggedLogin>, StoreError> {
+        let env = Envelope::from_bytes(row.get(1..).unwrap_or_default())?;
+        match env.open::<UpMessage>(&self.store.signing_key().verifying_key())? {
+            UpMessage::Inventory(inv) => Ok(inv.logins),
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// Remove and return the newest usage report if it was never published, so a new report
@@ -413,6 +439,35 @@ mod tests {
         // The unsent health 1 was superseded, 2 acknowledged: 3 is the oldest held.
         s.enqueue(&UpMessage::Health(Health::default())).unwrap();
         assert_eq!(low(&s), 3);
+    }
+
+    #[test]
+    fn a_replaced_inventory_hands_its_log_lines_on() {
+        let (_d, s) = temp_store();
+        let with = |user: &str| {
+            UpMessage::Inventory(mtm_common::Inventory {
+                logins: vec![LoggedLogin {
+                    user: user.into(),
+                    event: "logged in".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        };
+        s.enqueue(&with("ROGUE1")).unwrap();
+        s.enqueue(&with("ROGUE2")).unwrap();
+        let rows = s.outbox_from(0, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        let vk = s.signing_key().verifying_key();
+        let msg = Envelope::from_bytes(&rows[0].1)
+            .unwrap()
+            .open::<UpMessage>(&vk)
+            .unwrap();
+        let UpMessage::Inventory(inv) = msg else {
+            panic!("{msg:?}")
+        };
+        let users: Vec<&str> = inv.logins.iter().map(|l| l.user.as_str()).collect();
+        assert_eq!(users, vec!["ROGUE1", "ROGUE2"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use mtm_agent::{AgentConfig, Intervals, MqttConfig, RouterConfig};
 use mtm_common::{
-    keys, topics, Command, CommandKind, CreateToken, DownMessage, Envelope, UpMessage,
+    keys, topics, Command, CommandKind, CreateToken, DownMessage, Envelope, PackageSpec, UpMessage,
 };
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::net::{TcpListener, TcpStream};
@@ -304,6 +304,18 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The `1h` package as the catalog and `CreateToken.profile` describe it.
+pub fn spec_1h() -> PackageSpec {
+    PackageSpec {
+        slug: "1h".into(),
+        name: "One hour".into(),
+        rate_limit: Some("2M/5M".into()),
+        shared_users: 1,
+        session_timeout_s: None,
+    }
+}
+
+/// A `CreateToken` for the `1h` package, describing its profile as the server does.
 pub fn create_token(code: &str) -> Command {
     Command {
         id: Uuid::new_v4(),
@@ -316,6 +328,7 @@ pub fn create_token(code: &str) -> Command {
             limit_uptime_s: Some(3600),
             limit_bytes_total: None,
             validity_s: None,
+            profile: Some(Box::new(spec_1h())),
         }),
     }
 }

@@ -4,7 +4,9 @@ use super::tokens::is_empty_password_hash;
 use super::{
     AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup, TokenState,
 };
-use mtm_common::{profile_name, token_id_from_comment, ActiveSession, Inventory, RouterUser};
+use mtm_common::{
+    profile_name, token_id_from_comment, ActiveSession, Inventory, LoggedLogin, RouterUser,
+};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -35,6 +37,7 @@ impl InventoryKeys {
             .iter()
             .map(|u| u.name.clone())
             .chain(inventory.sessions.iter().map(|s| s.user.clone()))
+            .chain(inventory.logins.iter().map(|l| l.user.clone()))
             .collect();
         codes.sort();
         codes.dedup();
@@ -101,6 +104,36 @@ pub fn check_inventory(
             rogue_by_name.insert(session.user.clone(), findings.len());
             findings.push(f);
         }
+    }
+
+    // The router's log remembers sessions of users the inventory no longer shows: one made,
+    // used and removed between two inventories, or while the agent was down.
+    for login in &inventory.logins {
+        if let Some(&i) = rogue_by_name.get(&login.user) {
+            if let Some(list) = findings[i].evidence["log"].as_array_mut() {
+                list.push(login_json(login));
+            }
+            continue;
+        }
+        let builtin = config.builtin_users.iter().any(|b| b == &login.user);
+        let trial = builtin || is_trial_session(&login.user);
+        let explained = if trial {
+            config.allow_trial_sessions
+        } else {
+            names.contains(login.user.as_str())
+                || issued.by_code(&router.agent_id, &login.user).is_some()
+        };
+        if explained {
+            continue;
+        }
+        let reason = if trial {
+            "trial_session"
+        } else {
+            "seen_in_router_log"
+        };
+        let f = rogue_logged(router, login, reason);
+        rogue_by_name.insert(login.user.clone(), findings.len());
+        findings.push(f);
     }
     findings
 }
@@ -349,6 +382,35 @@ fn rogue_session(router: &RouterRef, session: &ActiveSession, reason: &str) -> F
             "sessions": [session_json(session)],
         }),
     )
+}
+
+fn rogue_logged(router: &RouterRef, login: &LoggedLogin, reason: &str) -> Finding {
+    let summary = format!(
+        "router {} logged a session of {}, which mtm did not issue ({})",
+        router.agent_id,
+        login.user,
+        reason.replace('_', " ")
+    );
+    router.finding(
+        AlertKind::RogueToken,
+        Severity::Critical,
+        format!("rogue_token:{}:{}", router.agent_id, login.user),
+        summary,
+        json!({
+            "user": login.user,
+            "reason": reason,
+            "sessions": [],
+            "log": [login_json(login)],
+        }),
+    )
+}
+
+fn login_json(l: &LoggedLogin) -> Value {
+    json!({
+        "address": l.address,
+        "event": l.event,
+        "router_time": l.router_time,
+    })
 }
 
 fn session_json(s: &ActiveSession) -> Value {

@@ -195,6 +195,19 @@ pub struct Package {
     pub updated_at: i64,
 }
 
+impl Package {
+    /// The package as a router profile sees it (catalog entry and `CreateToken.profile`).
+    pub fn spec(&self) -> mtm_common::PackageSpec {
+        mtm_common::PackageSpec {
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            rate_limit: self.rate_limit.clone(),
+            shared_users: self.shared_users,
+            session_timeout_s: None,
+        }
+    }
+}
+
 /// One staff member's time at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shift {

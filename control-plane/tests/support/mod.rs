@@ -243,6 +243,7 @@ pub async fn demo_site(dir: &std::path::Path) -> mtm_control_plane::demo::Demo {
         sites: 1,
         customers: false,
         usage_poll_s: 1,
+        inventory_s: 60,
     })
     .await
     .expect("the demo site starts")

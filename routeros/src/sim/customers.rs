@@ -3,18 +3,85 @@
 
 use std::time::Duration;
 
+use super::log::TOPICS_HOTSPOT;
 use super::state::{user_limit, Cookie, RouterState, Session, Table};
 use super::Row;
 use crate::values::{date_from_days, format_date, parse_duration};
 
-/// Logs a customer in, as the hotspot login page would; returns the session id.
+/// Logs a customer in, as the hotspot login page would (at `ip`, or the next free address);
+/// returns the session id. The attempt and its outcome go to the log as RouterOS writes them.
 pub fn login(
     st: &mut RouterState,
     user: &str,
     password: &str,
     mac: &str,
+    ip: Option<&str>,
     login_by: &str,
 ) -> Result<u32, String> {
+    // The next pool address is taken only by a login that succeeds.
+    let host = st.next_address;
+    let address = match ip {
+        Some(a) => a.to_string(),
+        None => format!("10.5.50.{host}"),
+    };
+    st.log_hotspot(
+        TOPICS_HOTSPOT,
+        user,
+        &address,
+        &format!("trying to log in by {login_by}"),
+    );
+    match check_login(st, user, password, mac, &address) {
+        Ok((add_cookie, cookie_ttl)) => {
+            if ip.is_none() {
+                st.next_address = if host >= 254 { 10 } else { host + 1 };
+            }
+            let id = st.alloc_id();
+            st.sessions.push(Session {
+                id,
+                user: user.to_string(),
+                address: address.clone(),
+                mac: mac.to_uppercase(),
+                login_by: login_by.to_string(),
+                uptime: Duration::ZERO,
+                bytes_in: 0,
+                bytes_out: 0,
+            });
+            st.notify(Table::Active, id, false);
+            if add_cookie {
+                st.cookies
+                    .retain(|c| !(c.user == user && c.mac.eq_ignore_ascii_case(mac)));
+                let cid = st.alloc_id();
+                st.cookies.push(Cookie {
+                    id: cid,
+                    user: user.to_string(),
+                    mac: mac.to_uppercase(),
+                    expires_in: cookie_ttl,
+                });
+                st.notify(Table::Cookies, cid, false);
+            }
+            st.log_hotspot(TOPICS_HOTSPOT, user, &address, "logged in");
+            Ok(id)
+        }
+        Err(e) => {
+            st.log_hotspot(
+                TOPICS_HOTSPOT,
+                user,
+                &address,
+                &format!("login failed: {e}"),
+            );
+            Err(e)
+        }
+    }
+}
+
+/// Whether `user` may log in now; `Ok` carries the profile's cookie settings.
+fn check_login(
+    st: &RouterState,
+    user: &str,
+    password: &str,
+    mac: &str,
+    address: &str,
+) -> Result<(bool, Duration), String> {
     let Some(u) = st.user_by_name(user).filter(|u| !u.builtin) else {
         return Err("invalid username or password".into());
     };
@@ -63,33 +130,10 @@ pub fn login(
     if st.sessions.iter().any(|s| s.mac.eq_ignore_ascii_case(mac)) {
         return Err("already logged in from this MAC address".into());
     }
-    let host = st.next_address;
-    st.next_address = if host >= 254 { 10 } else { host + 1 };
-    let id = st.alloc_id();
-    st.sessions.push(Session {
-        id,
-        user: user.to_string(),
-        address: format!("10.5.50.{host}"),
-        mac: mac.to_uppercase(),
-        login_by: login_by.to_string(),
-        uptime: Duration::ZERO,
-        bytes_in: 0,
-        bytes_out: 0,
-    });
-    st.notify(Table::Active, id, false);
-    if add_cookie {
-        st.cookies
-            .retain(|c| !(c.user == user && c.mac.eq_ignore_ascii_case(mac)));
-        let cid = st.alloc_id();
-        st.cookies.push(Cookie {
-            id: cid,
-            user: user.to_string(),
-            mac: mac.to_uppercase(),
-            expires_in: cookie_ttl,
-        });
-        st.notify(Table::Cookies, cid, false);
+    if st.sessions.iter().any(|s| s.address == address) {
+        return Err("already logged in from this IP address".into());
     }
-    Ok(id)
+    Ok((add_cookie, cookie_ttl))
 }
 
 fn bytes_exhausted(u: &super::state::User) -> bool {
@@ -99,17 +143,24 @@ fn bytes_exhausted(u: &super::state::User) -> bool {
         || over("limit-bytes-total", u.bytes_in + u.bytes_out)
 }
 
-/// Ends a session by id (API `remove`, limits, customer logout).
-pub fn logout_session(st: &mut RouterState, id: u32) {
-    let before = st.sessions.len();
-    st.sessions.retain(|s| s.id != id);
-    if st.sessions.len() != before {
-        st.notify(Table::Active, id, true);
-    }
+/// Ends a session by id (API `remove`, limits, customer logout), logging `cause` as RouterOS
+/// does (`user request`, `admin reset`, `uptime limit reached`, ...).
+pub fn logout_session(st: &mut RouterState, id: u32, cause: &str) {
+    let Some(pos) = st.sessions.iter().position(|s| s.id == id) else {
+        return;
+    };
+    let s = st.sessions.remove(pos);
+    st.notify(Table::Active, id, true);
+    st.log_hotspot(
+        TOPICS_HOTSPOT,
+        &s.user,
+        &s.address,
+        &format!("logged out: {cause}"),
+    );
 }
 
 /// Ends every session of a user.
-pub fn logout_user(st: &mut RouterState, user: &str) {
+pub fn logout_user(st: &mut RouterState, user: &str, cause: &str) {
     let ids: Vec<u32> = st
         .sessions
         .iter()
@@ -117,7 +168,7 @@ pub fn logout_user(st: &mut RouterState, user: &str) {
         .map(|s| s.id)
         .collect();
     for id in ids {
-        logout_session(st, id);
+        logout_session(st, id, cause);
     }
 }
 
@@ -141,7 +192,7 @@ pub fn use_traffic(st: &mut RouterState, user: &str, bytes_in: u64, bytes_out: u
         None => false,
     };
     if exhausted {
-        logout_user(st, user);
+        logout_user(st, user, "traffic limit reached");
     }
 }
 
@@ -159,11 +210,20 @@ pub fn advance(st: &mut RouterState, d: Duration) {
             u.uptime += step;
         }
         if left.is_some_and(|l| l <= d) {
-            expired.push(st.sessions[i].id);
+            let cause = match st.users.by_name(&user) {
+                Some(u)
+                    if user_limit(u, "limit-uptime")
+                        .is_some_and(|l| u.uptime.as_millis() >= u128::from(l)) =>
+                {
+                    "uptime limit reached"
+                }
+                _ => "session timeout",
+            };
+            expired.push((st.sessions[i].id, cause));
         }
     }
-    for id in expired {
-        logout_session(st, id);
+    for (id, cause) in expired {
+        logout_session(st, id, cause);
     }
     let mut gone = Vec::new();
     for c in &mut st.cookies {
@@ -209,7 +269,7 @@ pub fn tick(st: &mut RouterState, profile: &super::CustomerProfile) {
                 (r >> 24) as u8,
                 (r >> 32) as u8
             );
-            let _ = login(st, &name, &pass, &mac, "http-chap");
+            let _ = login(st, &name, &pass, &mac, None, "http-chap");
         }
     }
     let users: Vec<String> = st.sessions.iter().map(|s| s.user.clone()).collect();

@@ -289,12 +289,21 @@ pub(crate) fn set_items(st: &mut RouterState, table: Table, req: &mut Request) -
             .iter_mut()
             .find(|p| p.id == id)
             .map(|p| &mut p.props);
+        let mut renamed = None;
         if let Some(p) = target {
             for (k, v) in &props {
-                p.insert(k.clone(), v.clone());
+                if let Some(old) = p.insert(k.clone(), v.clone()) {
+                    if k == "name" && old != *v {
+                        renamed = Some((old, v.clone()));
+                    }
+                }
             }
         }
         st.notify(table, id, false);
+        // RouterOS keeps a reference to the profile, not its name: users follow a rename.
+        if let Some((old, new)) = renamed {
+            follow_profile(st, &old, &new);
+        }
     }
     vec![done()]
 }
@@ -317,11 +326,22 @@ pub(crate) fn remove_items(st: &mut RouterState, table: Table, req: &Request) ->
             if st.profiles.iter().any(|p| p.builtin && ids.contains(&p.id)) {
                 return trap("failure: default profile can not be removed", None);
             }
+            let gone: Vec<(u32, String)> = st
+                .profiles
+                .iter()
+                .filter(|p| ids.contains(&p.id))
+                .filter_map(|p| Some((p.id, p.props.get("name")?.clone())))
+                .collect();
             st.profiles.retain(|p| !ids.contains(&p.id));
+            // Users keep pointing at the removed item, shown by its internal id as RouterOS
+            // shows any reference to a removed item; they log in with the default profile.
+            for (id, name) in gone {
+                follow_profile(st, &name, &fmt_id(id));
+            }
         }
         Table::Active => {
             for id in &ids {
-                customers::logout_session(st, *id);
+                customers::logout_session(st, *id, "admin reset");
             }
             return vec![done()];
         }
@@ -331,4 +351,18 @@ pub(crate) fn remove_items(st: &mut RouterState, table: Table, req: &Request) ->
         st.notify(table, id, true);
     }
     vec![done()]
+}
+
+/// Points every user of profile `old` at `new` (a new name, or a removed profile's `*id`).
+fn follow_profile(st: &mut RouterState, old: &str, new: &str) {
+    let ids: Vec<u32> = st
+        .users
+        .iter()
+        .filter(|u| u.props.get("profile").is_some_and(|p| p == old))
+        .map(|u| u.id)
+        .collect();
+    for id in ids {
+        st.users.set_prop(id, "profile", new);
+        st.notify(Table::Users, id, false);
+    }
 }

@@ -17,7 +17,7 @@ pub(crate) fn login(conn: &mut Conn, ctx: &Ctx, req: &Request) -> Vec<Out> {
     };
     let name = req.attrs.get("name");
     if let Some(resp) = req.attrs.get("response") {
-        let ok = ctx.cfg.legacy_auth
+        let ok = ctx.challenge_login
             && conn.challenge.take().is_some_and(|ch| {
                 ctx.cfg.logins.iter().any(|(u, p)| {
                     Some(&l1(u.as_bytes())) == name && verify_response(p.as_bytes(), &ch, resp)

@@ -120,6 +120,13 @@ const DIRS: &[&str] = &[
     "system/resource",
     "system/identity",
     "system/clock",
+    "system/scheduler",
+    "system/script",
+    "log",
+    "queue",
+    "queue/simple",
+    "ip/pool",
+    "interface",
 ];
 
 /// Runs one command against the router state.
@@ -158,7 +165,24 @@ pub fn execute(st: &mut RouterState, req: &mut Request, emit_empty: bool) -> Exe
     if let Some(table) = table {
         return table_command(st, table, verb, req, emit_empty);
     }
+    if super::generic::is_menu(menu) {
+        let out = super::generic::command(st, menu, verb, req, |rows| {
+            print_rows(rows, req, emit_empty)
+        });
+        return Exec::Done(out);
+    }
     let out = match (menu, verb) {
+        ("log", "print") => print_rows(st.log_rows(), req, emit_empty),
+        // `/log/info =message=...` (and the other levels), as scripts write to the log.
+        ("log", level @ ("info" | "warning" | "error" | "debug")) => {
+            match req.attrs.get("message") {
+                Some(m) => {
+                    st.log(&format!("script,{level}"), m.clone());
+                    vec![done()]
+                }
+                None => trap("missing value(s) of argument(s) message", Some(1)),
+            }
+        }
         ("system/resource", "print") => {
             let row = st.resource_row();
             print_rows(vec![row], req, emit_empty)
@@ -318,7 +342,9 @@ fn table_command(
                 .get("mac-address")
                 .cloned()
                 .unwrap_or_else(|| "02:00:00:00:00:01".into());
-            match customers::login(st, &user, &pass, &mac, "http-pap") {
+            // `ip`: the client's address, as the hotspot's own login page would pass it.
+            let ip = req.attrs.get("ip").filter(|a| !a.is_empty()).cloned();
+            match customers::login(st, &user, &pass, &mac, ip.as_deref(), "http-pap") {
                 Ok(_) => vec![done()],
                 Err(e) => trap(e, None),
             }

@@ -4,7 +4,9 @@
 //! the test through the handle (log in, use traffic, advance simulated time).
 
 pub mod customers;
+pub mod generic;
 pub mod items;
+pub mod log;
 mod login;
 pub mod menus;
 pub mod query;
@@ -40,7 +42,8 @@ pub struct SimConfig {
     /// Emulated RouterOS version, e.g. `7.15.3 (stable)`; 7.18+ emits `!empty`, below 6.43
     /// only the challenge login exists.
     pub version: String,
-    /// Accept the pre-6.45.1 MD5 challenge response (off: reject it like current routers).
+    /// Accept the MD5 challenge response on versions from 6.45.1 on, which really reject it
+    /// (older versions always accept it, as RouterOS did).
     pub legacy_auth: bool,
     /// `/system/resource` board name.
     pub board_name: String,
@@ -126,6 +129,7 @@ impl Simulator {
             state: state.clone(),
             emit_empty: server::version_at_least(&cfg.version, 7, 18),
             pre_643: !server::version_at_least(&cfg.version, 6, 43),
+            challenge_login: cfg.legacy_auth || server::version_below(&cfg.version, 6, 45, 1),
             cfg: cfg.clone(),
             power,
         });
@@ -274,13 +278,13 @@ impl SimHandle {
         let mut st = lock(&self.inner.ctx.state);
         let user = server::l1(user.as_bytes());
         let password = server::l1(password.as_bytes());
-        customers::login(&mut st, &user, &password, mac, "http-chap").map(|_| ())
+        customers::login(&mut st, &user, &password, mac, None, "http-chap").map(|_| ())
     }
 
     /// A customer logs out (all sessions of the user end).
     pub fn customer_logout(&self, user: &str) {
         let mut st = lock(&self.inner.ctx.state);
-        customers::logout_user(&mut st, &server::l1(user.as_bytes()));
+        customers::logout_user(&mut st, &server::l1(user.as_bytes()), "user request");
     }
 
     /// Adds traffic to the user's session and totals; byte limits may log the user out.

@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 
 use super::Row;
+use crate::values::{parse_bool, parse_duration};
 
 /// One parsed query word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,10 +50,57 @@ pub fn parse_query_word(word: &str) -> Option<QueryWord> {
     })
 }
 
-fn compare(a: &str, b: &str) -> Ordering {
-    match (a.parse::<i128>(), b.parse::<i128>()) {
+/// Properties RouterOS keeps as durations: a query value is read as one, so Mikhmon's
+/// `?uptime=00:00:00` finds the users whose `uptime` prints as `0s`.
+const DURATION_PROPS: &[&str] = &[
+    "uptime",
+    "limit-uptime",
+    "session-timeout",
+    "idle-timeout",
+    "keepalive-timeout",
+    "idle-time",
+    "session-time-left",
+    "login-timeout",
+    "mac-cookie-timeout",
+    "status-autorefresh",
+    "interval",
+    "lease-time",
+    "run-time",
+    "time-left",
+];
+
+/// Properties RouterOS keeps as booleans (`yes`/`no` and `true`/`false` are the same value).
+const BOOL_PROPS: &[&str] = &[
+    "disabled",
+    "dynamic",
+    "default",
+    "running",
+    "invalid",
+    "blocked",
+    "radius",
+    "bypassed",
+    "slave",
+    "transparent-proxy",
+    "add-mac-cookie",
+    "open-status-page",
+];
+
+/// Compares a stored value with a query value as RouterOS does: by the property's type
+/// (durations, booleans, numbers), and as text when either side is not of that type.
+fn compare(key: &str, stored: &str, query: &str) -> Ordering {
+    if DURATION_PROPS.contains(&key) {
+        if let (Ok(x), Ok(y)) = (parse_duration(stored), parse_duration(query)) {
+            return x.cmp(&y);
+        }
+    }
+    if BOOL_PROPS.contains(&key) {
+        if let (Ok(x), Ok(y)) = (parse_bool(stored), parse_bool(query)) {
+            return x.cmp(&y);
+        }
+    }
+    match (stored.parse::<i128>(), query.parse::<i128>()) {
         (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
+        _ => stored.cmp(query),
     }
 }
 
@@ -125,9 +173,11 @@ pub fn matches(row: &Row, query: &[QueryWord]) -> bool {
         let v = match q {
             QueryWord::Has(k) => row.contains_key(k),
             QueryWord::Lacks(k) => !row.contains_key(k),
-            QueryWord::Eq(k, v) => row.get(k).is_some_and(|x| x == v),
-            QueryWord::Lt(k, v) => row.get(k).is_some_and(|x| compare(x, v).is_lt()),
-            QueryWord::Gt(k, v) => row.get(k).is_some_and(|x| compare(x, v).is_gt()),
+            QueryWord::Eq(k, v) => row
+                .get(k)
+                .is_some_and(|x| x == v || compare(k, x, v).is_eq()),
+            QueryWord::Lt(k, v) => row.get(k).is_some_and(|x| compare(k, x, v).is_lt()),
+            QueryWord::Gt(k, v) => row.get(k).is_some_and(|x| compare(k, x, v).is_gt()),
             QueryWord::Ops(ops) => {
                 apply_ops(&mut stack, ops);
                 continue;
@@ -189,5 +239,28 @@ mod tests {
         // "1.": copy index 1 (no-op dot); then & with top
         let copy = q(&["?type=ether", "?mtu=1500", "?#1.&"]);
         assert!(matches(&ether, &copy));
+    }
+
+    #[test]
+    fn values_are_compared_as_their_property_type() {
+        let unused = row(&[("name", "A"), ("uptime", "0s"), ("disabled", "false")]);
+        let used = row(&[("name", "B"), ("uptime", "1h2m"), ("disabled", "true")]);
+        // Mikhmon's "remove unused vouchers" query.
+        let mikhmon = q(&["?uptime=00:00:00"]);
+        assert!(matches(&unused, &mikhmon) && !matches(&used, &mikhmon));
+        assert!(matches(&unused, &q(&["?uptime=0s"])));
+        assert!(matches(&used, &q(&["?uptime=01:02:00"])));
+        assert!(matches(&used, &q(&["?uptime=3720"])));
+        assert!(matches(&used, &q(&["?>uptime=1h"])) && !matches(&unused, &q(&["?>uptime=1h"])));
+        assert!(matches(&used, &q(&["?<uptime=1d"])));
+        assert!(
+            matches(&used, &q(&["?disabled=yes"])) && !matches(&unused, &q(&["?disabled=yes"]))
+        );
+        assert!(matches(&unused, &q(&["?=disabled=no"])));
+        // Text properties stay text: a name is not a duration.
+        let named = row(&[("name", "1h")]);
+        assert!(!matches(&named, &q(&["?name=01:00:00"])));
+        // A value that is not of the property's type matches nothing but itself.
+        assert!(!matches(&unused, &q(&["?uptime=never"])));
     }
 }

@@ -29,6 +29,9 @@ pub struct Ctx {
     pub power: watch::Sender<Power>,
     pub emit_empty: bool,
     pub pre_643: bool,
+    /// The MD5 challenge response is verified: RouterOS before 6.45.1 keeps passwords in a
+    /// form it can check it with (and before 6.43 it is the only login), or `legacy_auth`.
+    pub challenge_login: bool,
 }
 
 pub fn lock(state: &Mutex<RouterState>) -> std::sync::MutexGuard<'_, RouterState> {
@@ -231,21 +234,28 @@ pub async fn serve(io: BoxedIo, ctx: Arc<Ctx>) {
     }
 }
 
-fn version_before(version: &str, major: u32, minor: u32) -> bool {
+/// `(major, minor, patch)` of a version string such as `6.45.1 (long-term)`; missing parts are 0.
+fn version_parts(version: &str) -> (u32, u32, u32) {
     let v: Vec<u32> = version
+        .split(' ')
+        .next()
+        .unwrap_or("")
         .split(|c: char| !c.is_ascii_digit())
-        .take(2)
+        .take(3)
         .map(|p| p.parse().unwrap_or(0))
         .collect();
-    (
-        v.first().copied().unwrap_or(0),
-        v.get(1).copied().unwrap_or(0),
-    ) < (major, minor)
+    let at = |i: usize| v.get(i).copied().unwrap_or(0);
+    (at(0), at(1), at(2))
 }
 
 /// True when `version` is at least `major.minor`.
 pub fn version_at_least(version: &str, major: u32, minor: u32) -> bool {
-    !version_before(version, major, minor)
+    version_parts(version) >= (major, minor, 0)
+}
+
+/// True when `version` is below `major.minor.patch`.
+pub fn version_below(version: &str, major: u32, minor: u32, patch: u32) -> bool {
+    version_parts(version) < (major, minor, patch)
 }
 
 /// Handles one sentence, appending replies to `out`; true means close the connection.

@@ -96,6 +96,10 @@ pub struct RouterState {
     pub next_address: u32,
     pub changes: broadcast::Sender<Change>,
     pub rng_state: u64,
+    /// The memory log (`/log`).
+    pub log: super::log::Log,
+    /// Items of the plainer menus (`/system/script`, `/queue/simple`, ...).
+    pub generic: super::generic::Menus,
 }
 
 pub fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -165,6 +169,8 @@ impl RouterState {
             next_address: 10,
             changes,
             rng_state: 0x9E37_79B9_7F4A_7C15,
+            log: Default::default(),
+            generic: Default::default(),
         }
     }
 

@@ -369,3 +369,26 @@ fn reused_after_its_validity_window_when_the_agent_did_not_expire_it() {
         vec![]
     );
 }
+
+#[test]
+fn a_user_only_the_router_log_remembers_is_rogue() {
+    let tokens = vec![token(1, "ABCD2345")];
+    let users: Vec<RouterUser> = tokens.iter().map(user_for).collect();
+    let line = |user: &str| mtm_common::LoggedLogin {
+        user: user.into(),
+        address: Some("10.5.50.12".into()),
+        event: "logged in".into(),
+        router_time: "12:00:00".into(),
+    };
+    let mut inv = inventory(users, vec![]);
+    // Sessions of the sold voucher are normal.
+    inv.logins = vec![line("ABCD2345"), line("ABCD2345")];
+    assert_eq!(inventory_findings(&inv, &tokens), vec![]);
+    inv.logins.push(line("CASH1234"));
+    inv.logins.push(line("CASH1234"));
+    let f = only(inventory_findings(&inv, &tokens));
+    assert_eq!(f.kind, AlertKind::RogueToken);
+    assert_eq!(f.evidence["reason"], "seen_in_router_log");
+    assert_eq!(f.evidence["log"].as_array().map(Vec::len), Some(2));
+    assert_eq!(f.dedup_key, format!("rogue_token:{AGENT}:CASH1234"));
+}

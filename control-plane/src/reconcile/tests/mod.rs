@@ -109,7 +109,11 @@ pub(super) fn report(entries: Vec<Usage>) -> UsageReport {
 }
 
 pub(super) fn inventory(users: Vec<RouterUser>, sessions: Vec<ActiveSession>) -> Inventory {
-    Inventory { users, sessions }
+    Inventory {
+        users,
+        sessions,
+        logins: vec![],
+    }
 }
 
 /// Run both router-side checks the control plane runs on an inventory.

@@ -231,6 +231,7 @@ pub(super) async fn issue_token(
         limit_uptime_s: pkg.limit_uptime_s,
         limit_bytes_total: pkg.limit_bytes_total,
         validity_s: pkg.validity_s,
+        profile: Some(Box::new(pkg.spec())),
     });
     let payload = mtm_common::envelope::to_cbor(&kind)
         .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;

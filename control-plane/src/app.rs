@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::tokens::router())
         .merge(crate::system::router())
         .merge(crate::alerts::router())
+        .merge(crate::notify::router())
         .merge(crate::pages::router())
         .merge(crate::enrollment::router())
         .layer(middleware::from_fn_with_state(

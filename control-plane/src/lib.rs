@@ -17,6 +17,7 @@ pub mod link;
 pub mod metrics;
 pub mod money;
 pub mod mqtt;
+pub mod notify;
 pub mod packages;
 pub mod pages;
 pub mod reconcile;

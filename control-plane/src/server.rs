@@ -204,6 +204,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store.clone(),
         Duration::from_secs(60),
     ));
+    let notify_task = tokio::spawn(crate::notify::notifier_loop(store.clone()));
     let catalog_task = tokio::spawn(crate::packages::catalog_loop(
         store.clone(),
         dispatcher.clone(),
@@ -258,6 +259,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             catalog_task,
             silent_task,
             report_task,
+            notify_task,
             http_task,
         ]
         .into_iter()

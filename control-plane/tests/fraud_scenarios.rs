@@ -34,10 +34,42 @@ async fn page(w: &World, jwt: &str, path: &str) -> String {
     r.text().await.unwrap()
 }
 
+type Call = (axum::http::HeaderMap, String);
+
+/// A webhook receiver on loopback: its URL, and each call's headers and body.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Call>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: String| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send((headers, body));
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     let w = World::start().await;
     let admin = w.login("admin").await;
+    // The manager's phone: a webhook receiver on loopback for critical alerts.
+    let (hook, mut phone) = webhook_receiver().await;
+    let channel =
+        json!({"name": "phone", "kind": "webhook", "target": hook, "min_severity": "critical"});
+    let manager = w.login("manager").await;
+    let (status, made) = w
+        .call(
+            "POST",
+            Some(&manager),
+            "/api/notifications/channels",
+            Some(channel),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
     let mut jwts = Vec::new();
     for (i, site) in w.sites.iter().enumerate() {
         let path = format!("/api/locations/{}", site.location.id);
@@ -120,6 +152,31 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
         )
         .await;
     assert_eq!(a.router_id, Some(w.sites[0].router_id));
+    // The critical alert reaches the manager's phone within 10 s, signed.
+    let reached = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (headers, body) = phone.recv().await.expect("receiver open");
+            let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if sent["id"] == a.id.to_string() {
+                let ts: i64 = headers["x-mtm-timestamp"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let secret = made["secret"].as_str().unwrap();
+                let expected = mtm_control_plane::notify::signature(secret, ts, body.as_bytes());
+                let signed = headers["x-mtm-signature"].to_str().ok() == expected.ok().as_deref();
+                return (signed, now());
+            }
+        }
+    })
+    .await
+    .expect("the critical alert reached the webhook within 10 s");
+    assert!(reached.0, "signed with the channel's secret");
+    println!(
+        "notification: alert to webhook in {} ms",
+        reached.1 - a.created_at
+    );
     assert_eq!(a.agent_id.as_deref(), Some(w.sites[0].agent_id.as_str()));
     assert_eq!(a.evidence["reason"], "no_mtm_comment");
     // The router does not say who typed it; the shift open at its location does.

@@ -171,7 +171,7 @@ pub struct RouterForm {
 }
 
 /// Turn a bad-input error into the page with the message on top; anything else stays an error.
-pub(super) fn user_error(e: AppError) -> AppResult<String> {
+pub(crate) fn user_error(e: AppError) -> AppResult<String> {
     match e {
         AppError::BadRequest(m) | AppError::Conflict(m) => Ok(m),
         e => Err(e),

@@ -3,6 +3,7 @@
 //! drawn as inline SVG in the templates (no scripts of our own, no chart library).
 
 mod admin;
+pub(crate) use admin::user_error;
 mod admin_enroll;
 mod admin_location;
 mod admin_logs;
@@ -69,6 +70,10 @@ async fn print_js() -> axum::response::Response {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "notifications.html",
+        include_str!("../../templates/notifications.html"),
+    ),
     (
         "manager_overview.html",
         include_str!("../../templates/manager_overview.html"),

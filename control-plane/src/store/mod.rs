@@ -7,6 +7,7 @@ mod every;
 #[path = "shared/impl_store.rs"]
 mod impl_store;
 mod model;
+mod notify_model;
 mod package_model;
 mod pages_model;
 pub mod postgres;
@@ -22,6 +23,7 @@ pub(crate) mod suite_reconcile;
 
 pub use every::{every_alert, every_token};
 pub use model::*;
+pub use notify_model::*;
 pub use package_model::*;
 pub use pages_model::*;
 pub use reconcile_model::*;
@@ -193,6 +195,32 @@ pub trait Store: Send + Sync {
         items: &[UpItem],
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
+
+    // --- notifications
+    /// Store a new notification channel.
+    async fn create_channel(&self, channel: &Channel) -> StoreResult<()>;
+    /// Channels of `owner`, or every channel for `None`, oldest first.
+    async fn list_channels(&self, owner: Option<Uuid>) -> StoreResult<Vec<Channel>>;
+    /// Delete channel `id` (only if `owner` made it, when given); whether it existed.
+    async fn delete_channel(&self, id: Uuid, owner: Option<Uuid>) -> StoreResult<bool>;
+    /// Queue a delivery for every (channel, alert) pair that matches and has none yet, over
+    /// alerts raised since `since`; how many were queued.
+    async fn queue_notifications(&self, since: i64, now: i64) -> StoreResult<u64>;
+    /// Pending deliveries due at `now`, oldest first.
+    async fn due_deliveries(&self, now: i64, limit: u32) -> StoreResult<Vec<DueDelivery>>;
+    /// Record an attempt; a delivery sent or dead is audited.
+    async fn record_delivery(
+        &self,
+        id: Uuid,
+        outcome: &DeliveryOutcome,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Deliveries newest first, only those in `state` when given (the dead-letter view).
+    async fn list_deliveries(
+        &self,
+        state: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRow>>;
 
     // --- alerts
     /// Store a finding as an open alert; `None` if one with its dedup key exists already.

@@ -93,6 +93,11 @@ macro_rules! store_suite {
             crate::store::suite_reconcile::daily_reports_are_insert_only_and_signed_off_once($make)
                 .await
         }
+        #[tokio::test]
+        async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
+            crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
+                .await
+        }
     };
 }
 pub(crate) use store_suite;
@@ -944,4 +949,88 @@ pub async fn shifts_listed_and_locations_frozen(f: Fixture) {
     let audit = s.list_log(LogTable::Audit, 3, 0).await.unwrap();
     assert_eq!(audit[0].action, "location.thaw");
     assert_eq!(audit[1].action, "location.freeze");
+}
+
+pub async fn notifications_queue_once_per_channel_and_end_sent_or_dead(f: Fixture) {
+    use crate::reconcile::{AlertKind, Finding, Severity};
+    let s = &f.store;
+    let channel = |name: &str, min_rank, location_id, created_at| Channel {
+        id: Uuid::new_v4(),
+        owner_id: f.staff.id,
+        name: name.into(),
+        kind: "webhook".into(),
+        target: "https://example.invalid/hook".into(),
+        chat_id: String::new(),
+        secret: "00".repeat(32),
+        min_rank,
+        location_id,
+        created_at,
+    };
+    let all_critical = channel("all", 3, None, 100);
+    let here_warning = channel("here", 2, Some(f.location.id), 100);
+    let elsewhere = channel("elsewhere", 1, Some(Uuid::new_v4()), 100);
+    let later = channel("later", 1, None, 10_000);
+    for c in [&all_critical, &here_warning, &elsewhere, &later] {
+        s.create_channel(c).await.unwrap();
+    }
+    assert_eq!(s.list_channels(Some(f.staff.id)).await.unwrap().len(), 4);
+    assert!(s
+        .list_channels(Some(Uuid::new_v4()))
+        .await
+        .unwrap()
+        .is_empty());
+    let raise = |key: &str, severity| Finding {
+        kind: AlertKind::CashShort,
+        severity,
+        agent_id: None,
+        router_id: None,
+        location_id: Some(f.location.id),
+        staff_id: None,
+        shift_id: None,
+        token_id: None,
+        dedup_key: key.into(),
+        summary: key.into(),
+        evidence: serde_json::json!({}),
+    };
+    s.raise_alert(&raise("crit", Severity::Critical), 200)
+        .await
+        .unwrap();
+    s.raise_alert(&raise("warn", Severity::Warning), 201)
+        .await
+        .unwrap();
+    // crit: all + here; warn: here; nothing for elsewhere, nothing older than `later`.
+    assert_eq!(s.queue_notifications(0, 300).await.unwrap(), 3);
+    assert_eq!(
+        s.queue_notifications(0, 301).await.unwrap(),
+        0,
+        "queued once"
+    );
+    let due = s.due_deliveries(300, 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    assert!(s.due_deliveries(299, 10).await.unwrap().is_empty());
+    let retry = DeliveryOutcome::Retry {
+        error: "down".into(),
+        next_at: 400,
+    };
+    s.record_delivery(due[0].id, &DeliveryOutcome::Sent, 300)
+        .await
+        .unwrap();
+    s.record_delivery(due[1].id, &retry, 300).await.unwrap();
+    let dead = DeliveryOutcome::Dead {
+        error: "gone".into(),
+    };
+    s.record_delivery(due[2].id, &dead, 300).await.unwrap();
+    // An end is final: a late second record changes nothing.
+    s.record_delivery(due[0].id, &dead, 301).await.unwrap();
+    assert_eq!(s.list_deliveries(Some("sent"), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.list_deliveries(Some("dead"), 10).await.unwrap()[0]
+            .last_error
+            .as_deref(),
+        Some("gone")
+    );
+    let pending = s.due_deliveries(400, 10).await.unwrap();
+    assert_eq!((pending.len(), pending[0].attempts), (1, 1));
+    assert!(s.delete_channel(later.id, Some(f.staff.id)).await.unwrap());
+    assert!(!s.delete_channel(later.id, None).await.unwrap());
 }

@@ -27,6 +27,10 @@ mod login_limits;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/packages.rs"]
 mod packages;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/notify.rs"]
+mod notify;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/pages.rs"]
 mod pages;

@@ -7,7 +7,7 @@ use super::rows::*;
 use crate::store::*;
 use sqlx::Row;
 
-fn alert_from_row(r: &super::DbRow) -> StoreResult<Alert> {
+pub(super) fn alert_from_row(r: &super::DbRow) -> StoreResult<Alert> {
     let state: String = r.try_get("state")?;
     let evidence: String = r.try_get("evidence")?;
     Ok(Alert {

@@ -323,6 +323,43 @@ macro_rules! impl_store {
                 ingest::apply_up(self, agent_id, items, now).await
             }
 
+            async fn create_channel(&self, channel: &Channel) -> StoreResult<()> {
+                notify::create_channel(self, channel).await
+            }
+
+            async fn list_channels(&self, owner: Option<Uuid>) -> StoreResult<Vec<Channel>> {
+                notify::list_channels(self, owner).await
+            }
+
+            async fn delete_channel(&self, id: Uuid, owner: Option<Uuid>) -> StoreResult<bool> {
+                notify::delete_channel(self, id, owner).await
+            }
+
+            async fn queue_notifications(&self, since: i64, now: i64) -> StoreResult<u64> {
+                notify::queue_notifications(self, since, now).await
+            }
+
+            async fn due_deliveries(&self, now: i64, limit: u32) -> StoreResult<Vec<DueDelivery>> {
+                notify::due_deliveries(self, now, limit).await
+            }
+
+            async fn record_delivery(
+                &self,
+                id: Uuid,
+                outcome: &DeliveryOutcome,
+                now: i64,
+            ) -> StoreResult<()> {
+                notify::record_delivery(self, id, outcome, now).await
+            }
+
+            async fn list_deliveries(
+                &self,
+                state: Option<&str>,
+                limit: u32,
+            ) -> StoreResult<Vec<DeliveryRow>> {
+                notify::list_deliveries(self, state, limit).await
+            }
+
             async fn raise_alert(
                 &self,
                 finding: &crate::reconcile::Finding,

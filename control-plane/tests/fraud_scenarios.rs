@@ -396,10 +396,24 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
         .update_user(w.sites[2].staff.id, moved, "admin", now())
         .await
         .unwrap();
+    // A location change ends the staff member's sessions; they log in again and try there.
+    let (status, _) = w
+        .call(
+            "POST",
+            Some(&jwts[2]),
+            "/api/tokens/generate",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        status, 401,
+        "the old session ended with the location change"
+    );
+    let relogged = w.login("staff2").await;
     let known = w.known().await;
     let act = now();
     let (status, _) = w
-        .call("POST", Some(&jwts[2]), "/api/tokens/generate", Some(body))
+        .call("POST", Some(&relogged), "/api/tokens/generate", Some(body))
         .await;
     assert_eq!(status, 400, "refused");
     let (a, _) = w

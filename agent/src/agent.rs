@@ -39,6 +39,8 @@ pub struct AgentStatus {
     /// Whether the store works. While `store.ok` is false the counters above could not be
     /// read and show 0; `/healthz` answers 503 then.
     pub store: crate::store::StoreHealth,
+    /// Down-messages refused since start (forged, stale, sealed for another agent, old version).
+    pub down_refused: u64,
 }
 
 /// The agent.
@@ -65,6 +67,7 @@ fn status_of(shared: &Shared) -> AgentStatus {
         catalog_version: s.catalog_version().unwrap_or(None),
         // Read last, so it covers the reads above.
         store: s.health(),
+        down_refused: shared.down_refused.load(Ordering::Relaxed),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Checking what arrives on `down/{agent_id}`: only the pinned control-plane key, only fresh
-//! envelopes and commands, are believed.
+//! Checking what arrives on `down/{agent_id}`: only the pinned control-plane key, only envelopes
+//! sealed for this agent, and only fresh ones are believed.
 
 use ed25519_dalek::VerifyingKey;
 use mtm_common::{DownMessage, Envelope, WireError, CONTROL_PLANE_ID};
@@ -34,12 +34,16 @@ pub struct Verified {
 
 /// Parse and verify one payload received on the down topic.
 ///
+/// The envelope must name `me` (this agent's id) as its recipient, so a command or an
+/// acknowledgement sealed for another agent and republished here is refused.
+///
 /// Freshness is judged by the envelope time only: the control plane re-seals a queued command
 /// when it resends it, so a voucher sold while the agent was offline for days still arrives,
 /// while a replay of an old envelope (which nobody else can re-seal) is refused.
 pub fn verify(
     payload: &[u8],
     cp_key: &VerifyingKey,
+    me: &str,
     now_ms: i64,
     window_ms: i64,
 ) -> Result<Verified, Refusal> {
@@ -47,7 +51,7 @@ pub fn verify(
     if env.from != CONTROL_PLANE_ID {
         return Err(Refusal::NotFromCp(env.from));
     }
-    let message: DownMessage = env.open(cp_key)?;
+    let message: DownMessage = env.open(cp_key, me)?;
     let skew = now_ms.saturating_sub(env.at);
     if skew.saturating_abs() > window_ms {
         return Err(Refusal::Stale {
@@ -67,7 +71,7 @@ mod tests {
     use mtm_common::{keys::generate_signing_key, Command, CommandKind};
     use uuid::Uuid;
 
-    const W: i64 = 86_400_000;
+    const W: i64 = 600_000;
 
     fn cmd(issued_at: i64) -> DownMessage {
         DownMessage::Command(Command {
@@ -82,37 +86,43 @@ mod tests {
         let cp = generate_signing_key();
         let vk = cp.verifying_key();
         let now = 1_800_000_000_000;
-        let ok = Envelope::seal(&cp, "cp", 3, now, &cmd(now)).unwrap();
-        let v = verify(&ok.to_bytes().unwrap(), &vk, now + 5, W).unwrap();
+        let ok = Envelope::seal(&cp, "cp", "me", 3, now, &cmd(now)).unwrap();
+        let v = verify(&ok.to_bytes().unwrap(), &vk, "me", now + 5, W).unwrap();
         assert_eq!(v.seq, 3);
 
         let other = generate_signing_key();
-        let forged = Envelope::seal(&other, "cp", 3, now, &cmd(now)).unwrap();
+        let forged = Envelope::seal(&other, "cp", "me", 3, now, &cmd(now)).unwrap();
         assert_eq!(
-            verify(&forged.to_bytes().unwrap(), &vk, now, W),
+            verify(&forged.to_bytes().unwrap(), &vk, "me", now, W),
             Err(Refusal::Wire(WireError::BadSignature))
         );
-        let agent = Envelope::seal(&cp, "agent-x", 3, now, &cmd(now)).unwrap();
+        let agent = Envelope::seal(&cp, "agent-x", "me", 3, now, &cmd(now)).unwrap();
         assert!(matches!(
-            verify(&agent.to_bytes().unwrap(), &vk, now, W),
+            verify(&agent.to_bytes().unwrap(), &vk, "me", now, W),
             Err(Refusal::NotFromCp(_))
         ));
-        let old_env = Envelope::seal(&cp, "cp", 3, now - W - 1, &cmd(now)).unwrap();
+        let old_env = Envelope::seal(&cp, "cp", "me", 3, now - W - 1, &cmd(now)).unwrap();
         assert!(matches!(
-            verify(&old_env.to_bytes().unwrap(), &vk, now, W),
+            verify(&old_env.to_bytes().unwrap(), &vk, "me", now, W),
             Err(Refusal::Stale { .. })
         ));
-        let future = Envelope::seal(&cp, "cp", 3, now + W + 1, &cmd(now)).unwrap();
+        let future = Envelope::seal(&cp, "cp", "me", 3, now + W + 1, &cmd(now)).unwrap();
         assert!(matches!(
-            verify(&future.to_bytes().unwrap(), &vk, now, W),
+            verify(&future.to_bytes().unwrap(), &vk, "me", now, W),
             Err(Refusal::Stale { .. })
         ));
         // An old command re-sealed now (a resend after a long outage) is accepted.
-        let resent = Envelope::seal(&cp, "cp", 3, now, &cmd(now - 3 * W)).unwrap();
-        assert!(verify(&resent.to_bytes().unwrap(), &vk, now, W).is_ok());
+        let resent = Envelope::seal(&cp, "cp", "me", 3, now, &cmd(now - 3 * W)).unwrap();
+        assert!(verify(&resent.to_bytes().unwrap(), &vk, "me", now, W).is_ok());
         assert!(matches!(
-            verify(b"junk", &vk, now, W),
+            verify(b"junk", &vk, "me", now, W),
             Err(Refusal::Wire(WireError::Malformed(_)))
         ));
+        // Sealed by the real control plane for another agent: refused, whatever it carries.
+        let moved = Envelope::seal(&cp, "cp", "other", 3, now, &cmd(now)).unwrap();
+        assert_eq!(
+            verify(&moved.to_bytes().unwrap(), &vk, "me", now, W),
+            Err(Refusal::Wire(WireError::WrongRecipient("other".into())))
+        );
     }
 }

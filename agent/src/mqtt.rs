@@ -453,7 +453,8 @@ fn trial_passed(shared: &Shared) {
 /// Returns false when the store failed, so the message is not acknowledged to the broker.
 fn on_down(shared: &Shared, payload: &[u8]) -> bool {
     let window_ms = (shared.cfg.command_window_s as i64).saturating_mul(1000);
-    let v = match downlink::verify(payload, &shared.cp_key, now_ms(), window_ms) {
+    let me = shared.cfg.agent_id.as_str();
+    let v = match downlink::verify(payload, &shared.cp_key, me, now_ms(), window_ms) {
         Ok(v) => v,
         Err(r) => {
             shared.refuse_once(payload, &r);

@@ -23,6 +23,9 @@ use crate::telemetry;
 /// Compact the redb file once this many rows were deleted since the last compaction.
 const COMPACT_AFTER_DELETES: u64 = 20_000;
 
+/// How long a finished command stays in the inbox, at least.
+const INBOX_KEEP_MS: i64 = 86_400_000;
+
 /// State every task shares.
 pub struct Shared {
     /// The configuration the agent started with.
@@ -50,6 +53,8 @@ pub struct Shared {
     /// Woken by acknowledgements and resend requests, so the publisher prunes what is
     /// acknowledged, fills the room that made, and answers a request at once.
     pub publisher_wake: Notify,
+    /// Down-messages refused since start (bad signature, wrong recipient, stale, version...).
+    pub down_refused: AtomicU64,
     refused: Mutex<HashSet<[u8; 32]>>,
 }
 
@@ -75,14 +80,17 @@ impl Shared {
             hello_seq: AtomicU64::new(u64::MAX),
             resend_from: AtomicU64::new(u64::MAX),
             publisher_wake: Notify::new(),
+            down_refused: AtomicU64::new(0),
             refused: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Log a refused down-message once: a replayed or resent copy of the same payload is
-    /// dropped silently.
+    /// Count a refused down-message and log it once: a replayed or resent copy of the same
+    /// payload is dropped silently. A control plane speaking another protocol version is an
+    /// error (nothing it sends will ever be believed until one side is updated).
     pub fn refuse_once(&self, payload: &[u8], r: &Refusal) {
         use sha2::{Digest, Sha256};
+        self.down_refused.fetch_add(1, Ordering::Relaxed);
         let digest: [u8; 32] = Sha256::digest(payload).into();
         let Ok(mut seen) = self.refused.lock() else {
             return;
@@ -91,7 +99,15 @@ impl Shared {
             seen.clear();
         }
         if seen.insert(digest) {
-            tracing::warn!(reason = %r, "down message refused");
+            match r {
+                Refusal::Wire(mtm_common::WireError::Version(v)) => tracing::error!(
+                    version = v,
+                    ours = mtm_common::PROTOCOL_VERSION,
+                    "down message refused: the control plane speaks another protocol version; \
+                     update the agent or the control plane"
+                ),
+                _ => tracing::warn!(reason = %r, "down message refused"),
+            }
         }
     }
 }
@@ -242,7 +258,12 @@ pub async fn telemetry_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
     let mut housekeeping = ticker(60);
     let mut clock = ticker(5);
     let mut watch = ClockWatch::new(now_ms(), std::time::Instant::now());
-    let window_ms = (shared.cfg.command_window_s as i64).saturating_mul(1000);
+    // Finished commands are remembered for a day, well past the command window: a command the
+    // control plane resends (freshly sealed) after a long outage is answered from the inbox,
+    // not carried out again.
+    let keep_ms = (shared.cfg.command_window_s as i64)
+        .saturating_mul(1000)
+        .max(INBOX_KEEP_MS);
     loop {
         tokio::select! {
             _ = clock.tick() => {
@@ -256,7 +277,7 @@ pub async fn telemetry_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
             _ = inventory.tick() => inventory_once(&shared).await,
             _ = housekeeping.tick() => {
                 let store = &shared.store;
-                if let Err(e) = store.compact_inbox(now_ms(), window_ms) {
+                if let Err(e) = store.compact_inbox(now_ms(), keep_ms) {
                     tracing::error!(error = %e, "inbox compaction failed");
                 }
                 match store.maybe_compact(COMPACT_AFTER_DELETES) {

@@ -136,6 +136,61 @@ async fn forged_or_stale_commands_are_refused() {
     rig.stop().await;
 }
 
+/// Two agents pinning one control plane: a command and an ack sealed for A, captured and
+/// republished on B's down topic, are refused by B; B's router, outbox and counters stay as
+/// they were, while A carried the same command out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_or_ack_sealed_for_another_agent_is_refused() {
+    let cp_key = keys::generate_signing_key();
+    let a = rig_keyed("xa", MOSQUITTO, true, cp_key.clone()).await;
+    // B is never acknowledged, so its outbox (the Hello at least) shows any ack it believed.
+    let b = rig_keyed("xb", MOSQUITTO, false, cp_key).await;
+
+    let cmd = a.cp.seal(&DownMessage::Command(create_token("MOVED222")));
+    let ack = a.cp.seal(&DownMessage::AckSeqs {
+        seqs: (1..=50).collect(),
+        highest_seen: 1_000_000,
+    });
+    a.cp.publish_raw(mtm_common::topics::down(&a.id), cmd.clone())
+        .await;
+    wait_until(20, "A applied its command", || {
+        a.cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+
+    let before = b.agent.status();
+    assert!(before.outbox_len >= 1, "{before:?}");
+    b.cp.publish_raw(mtm_common::topics::down(&b.id), cmd).await;
+    b.cp.publish_raw(mtm_common::topics::down(&b.id), ack).await;
+    wait_until(20, "B refused both", || b.agent.status().down_refused >= 2).await;
+    // A command really sealed for B, sent after the replays, is carried out: B is listening,
+    // and everything before it on the topic has been handled.
+    b.cp.command(&create_token("OWNB2222")).await;
+    wait_until(20, "B applied its own command", || {
+        b.cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 1
+    })
+    .await;
+
+    let names: Vec<String> = b.router.users().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, vec!["OWNB2222".to_string()]);
+    let after = b.agent.status();
+    assert_eq!(after.down_refused, 2, "{after:?}");
+    assert_eq!(after.last_acked_seq, before.last_acked_seq);
+    assert!(
+        after.outbox_len > before.outbox_len,
+        "nothing dropped: {after:?}"
+    );
+    assert!(
+        after.next_seq < 1_000,
+        "seq not moved by the ack: {after:?}"
+    );
+    assert_eq!(after.commands_applied, 1);
+    let a_names: Vec<String> = a.router.users().into_iter().map(|u| u.name).collect();
+    assert_eq!(a_names, vec!["MOVED222".to_string()]);
+    a.stop().await;
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_empties_the_outbox_and_without_it_nothing_is_dropped() {
     let rig = rig("ack", MOSQUITTO, false).await;

@@ -2,12 +2,16 @@
 //!
 //! The signature covers the exact body bytes sent (plus a domain tag and the header fields), so no
 //! canonical CBOR is needed and a broker that is taken over cannot forge or alter a message.
+//! The header names the recipient as well as the sender, so a message sealed for one agent (a
+//! command, an acknowledgement) cannot be moved to another: [`Envelope::open`] refuses anything
+//! not addressed to the one opening it.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-/// Version of the envelope format; a receiver refuses any other.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version of the envelope format; a receiver refuses any other. Version 2 added `to`: a
+/// version-1 envelope names no recipient and could be replayed to any agent.
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// The largest envelope either side accepts. A full inventory of a busy router (a few thousand
 /// hotspot users) fits comfortably; anything larger is refused before it is decoded.
@@ -31,6 +35,9 @@ pub enum WireError {
     /// The signature does not verify against the sender's key.
     #[error("bad signature")]
     BadSignature,
+    /// Correctly signed, but sealed for another recipient (a replay aimed at the wrong agent).
+    #[error("envelope addressed to {0:?}, not to us")]
+    WrongRecipient(String),
     /// The signature verified but the body is not the expected message type.
     #[error("malformed body: {0}")]
     MalformedBody(String),
@@ -47,6 +54,7 @@ impl WireError {
             WireError::Malformed(_) => "malformed",
             WireError::Version(_) => "version",
             WireError::BadSignature => "bad_signature",
+            WireError::WrongRecipient(_) => "wrong_recipient",
             WireError::MalformedBody(_) => "malformed_body",
             WireError::Encode(_) => "encode",
         }
@@ -60,6 +68,10 @@ pub struct Envelope {
     pub v: u8,
     /// Sender id: an agent id, or [`crate::CONTROL_PLANE_ID`].
     pub from: String,
+    /// Recipient id: the agent id for down-messages, [`crate::CONTROL_PLANE_ID`] for up-messages.
+    /// Absent in version-1 envelopes, which therefore still decode and are refused by version.
+    #[serde(default)]
+    pub to: String,
     /// Per-sender counter, strictly increasing, persisted before use.
     pub seq: u64,
     /// Sender's clock, unix milliseconds.
@@ -67,7 +79,7 @@ pub struct Envelope {
     /// CBOR bytes of one typed message.
     #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
-    /// ed25519 signature over the domain tag, `v`, `from`, `seq`, `at` and `body`.
+    /// ed25519 signature over the domain tag, `v`, `from`, `to`, `seq`, `at` and `body`.
     #[serde(with = "serde_bytes")]
     pub sig: Vec<u8>,
 }
@@ -84,13 +96,16 @@ pub fn from_cbor<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     ciborium::from_reader(bytes).map_err(|e| WireError::MalformedBody(e.to_string()))
 }
 
-fn signed_bytes(v: u8, from: &str, seq: u64, at: i64, body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(DOMAIN_TAG.len() + 1 + 4 + from.len() + 16 + 4 + body.len());
+fn signed_bytes(v: u8, from: &str, to: &str, seq: u64, at: i64, body: &[u8]) -> Vec<u8> {
+    let mut m =
+        Vec::with_capacity(DOMAIN_TAG.len() + 1 + 8 + from.len() + to.len() + 16 + 8 + body.len());
     m.extend_from_slice(DOMAIN_TAG);
     m.push(v);
     // Lengths are explicit so no two different headers produce the same signed bytes.
     m.extend_from_slice(&(from.len() as u32).to_be_bytes());
     m.extend_from_slice(from.as_bytes());
+    m.extend_from_slice(&(to.len() as u32).to_be_bytes());
+    m.extend_from_slice(to.as_bytes());
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(&at.to_be_bytes());
     m.extend_from_slice(&(body.len() as u64).to_be_bytes());
@@ -99,22 +114,25 @@ fn signed_bytes(v: u8, from: &str, seq: u64, at: i64, body: &[u8]) -> Vec<u8> {
 }
 
 impl Envelope {
-    /// Encode `message` and sign it as `from` with sequence number `seq` at time `at_ms`.
+    /// Encode `message` and sign it as `from`, for `to`, with sequence number `seq` at time
+    /// `at_ms`.
     pub fn seal<T: Serialize>(
         key: &SigningKey,
         from: &str,
+        to: &str,
         seq: u64,
         at_ms: i64,
         message: &T,
     ) -> Result<Self, WireError> {
         let body = to_cbor(message)?;
         let sig = key
-            .sign(&signed_bytes(PROTOCOL_VERSION, from, seq, at_ms, &body))
+            .sign(&signed_bytes(PROTOCOL_VERSION, from, to, seq, at_ms, &body))
             .to_bytes()
             .to_vec();
         Ok(Envelope {
             v: PROTOCOL_VERSION,
             from: from.to_owned(),
+            to: to.to_owned(),
             seq,
             at: at_ms,
             body,
@@ -141,19 +159,26 @@ impl Envelope {
         Ok(env)
     }
 
-    /// Check the signature against the sender's public key.
-    pub fn verify(&self, key: &VerifyingKey) -> Result<(), WireError> {
+    /// Check the signature against the sender's public key, and that the envelope is addressed
+    /// to `me`. The signature is checked first, so [`WireError::WrongRecipient`] always means a
+    /// genuine message moved to the wrong receiver (a replay), never line noise.
+    pub fn verify(&self, key: &VerifyingKey, me: &str) -> Result<(), WireError> {
         let sig = Signature::from_slice(&self.sig).map_err(|_| WireError::BadSignature)?;
         key.verify(
-            &signed_bytes(self.v, &self.from, self.seq, self.at, &self.body),
+            &signed_bytes(self.v, &self.from, &self.to, self.seq, self.at, &self.body),
             &sig,
         )
-        .map_err(|_| WireError::BadSignature)
+        .map_err(|_| WireError::BadSignature)?;
+        if self.to != me {
+            return Err(WireError::WrongRecipient(self.to.clone()));
+        }
+        Ok(())
     }
 
-    /// Verify, then decode the body as `T`. The body is never decoded before the signature holds.
-    pub fn open<T: DeserializeOwned>(&self, key: &VerifyingKey) -> Result<T, WireError> {
-        self.verify(key)?;
+    /// Verify (signature and recipient `me`), then decode the body as `T`. The body is never
+    /// decoded before the signature holds.
+    pub fn open<T: DeserializeOwned>(&self, key: &VerifyingKey, me: &str) -> Result<T, WireError> {
+        self.verify(key, me)?;
         from_cbor(&self.body)
     }
 }
@@ -181,7 +206,7 @@ mod tests {
                 counters_reset: false,
             }],
         });
-        let env = Envelope::seal(&key, "agent-1", 7, 1_700_000_000_123, &msg).unwrap();
+        let env = Envelope::seal(&key, "agent-1", "cp", 7, 1_700_000_000_123, &msg).unwrap();
         (key, env)
     }
 
@@ -191,7 +216,7 @@ mod tests {
         let bytes = env.to_bytes().unwrap();
         let back = Envelope::from_bytes(&bytes).unwrap();
         assert_eq!(back, env);
-        let msg: UpMessage = back.open(&key.verifying_key()).unwrap();
+        let msg: UpMessage = back.open(&key.verifying_key(), "cp").unwrap();
         assert!(matches!(msg, UpMessage::Usage(ref r) if r.entries[0].bytes_out == 4096));
     }
 
@@ -202,6 +227,9 @@ mod tests {
         let mut cases = Vec::new();
         let mut e = env.clone();
         e.from = "agent-2".into();
+        cases.push(e);
+        let mut e = env.clone();
+        e.to = "agent-2".into();
         cases.push(e);
         let mut e = env.clone();
         e.seq += 1;
@@ -223,7 +251,11 @@ mod tests {
             cases.push(e);
         }
         for (i, e) in cases.iter().enumerate() {
-            assert_eq!(e.verify(&vk), Err(WireError::BadSignature), "case {i}");
+            assert_eq!(
+                e.verify(&vk, "cp"),
+                Err(WireError::BadSignature),
+                "case {i}"
+            );
         }
     }
 
@@ -239,7 +271,10 @@ mod tests {
             // any flip that changes a decoded field must fail verification.
             if let Ok(e) = Envelope::from_bytes(&b) {
                 if e != env {
-                    assert!(e.verify(&vk).is_err(), "bit {bit} flipped yet verified");
+                    assert!(
+                        e.verify(&vk, "cp").is_err(),
+                        "bit {bit} flipped yet verified"
+                    );
                 }
             }
         }
@@ -250,7 +285,8 @@ mod tests {
         let (_, env) = sample();
         let other = SigningKey::generate(&mut OsRng);
         assert_eq!(
-            env.open::<UpMessage>(&other.verifying_key()).unwrap_err(),
+            env.open::<UpMessage>(&other.verifying_key(), "cp")
+                .unwrap_err(),
             WireError::BadSignature
         );
     }
@@ -275,10 +311,59 @@ mod tests {
     #[test]
     fn signed_body_of_wrong_type_is_malformed_body() {
         let key = SigningKey::generate(&mut OsRng);
-        let env = Envelope::seal(&key, "a", 1, 0, &"just a string").unwrap();
+        let env = Envelope::seal(&key, "a", "cp", 1, 0, &"just a string").unwrap();
         assert!(matches!(
-            env.open::<UpMessage>(&key.verifying_key()),
+            env.open::<UpMessage>(&key.verifying_key(), "cp"),
             Err(WireError::MalformedBody(_))
         ));
+    }
+
+    #[test]
+    fn sealed_for_another_recipient_is_refused() {
+        let (key, env) = sample();
+        let vk = key.verifying_key();
+        assert_eq!(
+            env.open::<UpMessage>(&vk, "agent-1"),
+            Err(WireError::WrongRecipient("cp".into()))
+        );
+        let down = Envelope::seal(&key, "cp", "agent-a", 1, 0, &"ack").unwrap();
+        assert!(down.verify(&vk, "agent-a").is_ok());
+        assert_eq!(
+            down.verify(&vk, "agent-b"),
+            Err(WireError::WrongRecipient("agent-a".into()))
+        );
+        assert_eq!(
+            WireError::WrongRecipient(String::new()).reason(),
+            "wrong_recipient"
+        );
+    }
+
+    /// A version-1 envelope (no `to`) from an agent or control plane not yet updated decodes far
+    /// enough to be refused by version, with its own reason, instead of as garbage.
+    #[test]
+    fn version_one_envelope_is_refused_by_version() {
+        #[derive(Serialize)]
+        struct V1 {
+            v: u8,
+            from: String,
+            seq: u64,
+            at: i64,
+            #[serde(with = "serde_bytes")]
+            body: Vec<u8>,
+            #[serde(with = "serde_bytes")]
+            sig: Vec<u8>,
+        }
+        let old = to_cbor(&V1 {
+            v: 1,
+            from: "agent-1".into(),
+            seq: 1,
+            at: 0,
+            body: to_cbor(&"hello").unwrap(),
+            sig: vec![0; 64],
+        })
+        .unwrap();
+        let err = Envelope::from_bytes(&old).unwrap_err();
+        assert_eq!(err, WireError::Version(1));
+        assert_eq!(err.reason(), "version");
     }
 }

@@ -6,7 +6,23 @@ use crate::mqtt::{MqttError, Publisher};
 use crate::store::{now_ms, Store, StoreError, StoredCommand};
 use ed25519_dalek::SigningKey;
 use mtm_common::{topics, Command, DownMessage, Envelope, CONTROL_PLANE_ID};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What prompted a resend of an agent's open commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResendTrigger {
+    /// An unsigned `status/{agent}` = `online`: a hint anyone who can publish there may send,
+    /// so it causes a resend only if that agent had none for [`STATUS_RESEND_INTERVAL_MS`].
+    Status,
+    /// A verified, new `Hello`: the agent really reconnected (a replayed Hello is a duplicate and
+    /// never gets here), so it always resends; only the agent's own key can cause it, once per
+    /// connection, and skipping it could leave a command undelivered until the next reconnect.
+    Hello,
+}
+
+/// Least time between a resend and one caused by an unsigned status.
+pub const STATUS_RESEND_INTERVAL_MS: i64 = 60_000;
 
 /// Why a command or ack could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +44,7 @@ pub struct Dispatcher {
     publisher: Arc<dyn Publisher>,
     key: SigningKey,
     metrics: Arc<Metrics>,
+    last_resend: Mutex<HashMap<String, i64>>,
 }
 
 impl Dispatcher {
@@ -43,13 +60,15 @@ impl Dispatcher {
             publisher,
             key,
             metrics,
+            last_resend: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Seal `msg` with a fresh persisted seq and publish it on `down/{agent}`.
+    /// Seal `msg` for `agent_id` (it names the recipient, so no other agent accepts it) with a
+    /// fresh persisted seq and publish it on `down/{agent}`.
     pub async fn send_down(&self, agent_id: &str, msg: &DownMessage) -> Result<(), SendError> {
         let seq = self.store.next_cp_seq().await?;
-        let env = Envelope::seal(&self.key, CONTROL_PLANE_ID, seq, now_ms(), msg)?;
+        let env = Envelope::seal(&self.key, CONTROL_PLANE_ID, agent_id, seq, now_ms(), msg)?;
         self.publisher
             .publish(&topics::down(agent_id), env.to_bytes()?)
             .await?;
@@ -90,6 +109,36 @@ impl Dispatcher {
     /// The live client's status, if there is one.
     pub fn link(&self) -> Option<Arc<crate::link::LinkStatus>> {
         self.publisher.link()
+    }
+
+    /// Like [`Dispatcher::resend_open`], except that a [`ResendTrigger::Status`] is skipped
+    /// (returning `None`) when this agent had a resend less than
+    /// [`STATUS_RESEND_INTERVAL_MS`] before `now`.
+    pub async fn resend_open_limited(
+        &self,
+        agent_id: &str,
+        trigger: ResendTrigger,
+        now: i64,
+    ) -> Result<Option<usize>, SendError> {
+        let due = match self.last_resend.lock() {
+            Ok(mut last) => {
+                let due = trigger == ResendTrigger::Hello
+                    || last
+                        .get(agent_id)
+                        .is_none_or(|t| now.saturating_sub(*t) >= STATUS_RESEND_INTERVAL_MS);
+                if due {
+                    last.insert(agent_id.to_owned(), now);
+                }
+                due
+            }
+            // A poisoned map only loses the limit, never a resend.
+            Err(_) => true,
+        };
+        if !due {
+            tracing::debug!(agent = agent_id, ?trigger, "resend skipped: too soon");
+            return Ok(None);
+        }
+        self.resend_open(agent_id).await.map(Some)
     }
 
     /// Resend every command the agent has not closed; returns how many were sent.

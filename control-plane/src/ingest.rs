@@ -4,17 +4,30 @@
 //! signature, body. A rejected message is counted by reason and logged once per (agent, reason);
 //! nothing here can stop the loop.
 
-use crate::commands::Dispatcher;
+use crate::commands::{Dispatcher, ResendTrigger};
 use crate::link::IngestReceiver;
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
 use crate::store::{now_ms, Store, UpItem};
-use mtm_common::{keys, topics, Envelope, UpMessage, WireError, MAX_ENVELOPE_BYTES};
+use mtm_common::{
+    keys, topics, Envelope, UpMessage, WireError, CONTROL_PLANE_ID, MAX_ENVELOPE_BYTES,
+};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// Most messages taken into one batch.
 const MAX_BATCH: usize = 256;
+
+/// How far ahead of the server clock an up-message's `at` may be: clock skew between two
+/// NTP-synchronised machines, with the margin the agent allows the control plane (its default
+/// command window). A message refused for this is not acknowledged, so the agent sends it again
+/// and it is accepted once the clocks agree.
+pub const UP_AT_MAX_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// How old an up-message's `at` may be: the agent seals messages when it queues them, so a
+/// router that was cut off for weeks still delivers what it queued; anything older than this
+/// (or from a clock reset to 1970) is refused rather than folded into current figures.
+pub const UP_AT_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Why a message was refused; `reason()` is the metrics label.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +44,14 @@ pub enum Reject {
     /// The enrolled key does not parse.
     #[error("enrolled key unusable")]
     BadKey,
+    /// Signed, but its `at` is outside the sane window around the server clock.
+    #[error("message time {at} is {skew_s}s away from the server clock")]
+    Clock {
+        /// Envelope time, unix ms.
+        at: i64,
+        /// Server clock minus `at`, seconds (negative: from the future).
+        skew_s: i64,
+    },
     /// Envelope-level failure (size, CBOR, version, signature, body).
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -47,6 +68,7 @@ impl Reject {
             Reject::UnknownSender => "unknown_sender",
             Reject::SenderMismatch => "sender_mismatch",
             Reject::BadKey => "bad_key",
+            Reject::Clock { .. } => "clock",
             Reject::Wire(w) => w.reason(),
             Reject::Store(_) => "store",
         }
@@ -138,7 +160,14 @@ impl Ingest {
         if env.from != agent {
             return Err(Reject::SenderMismatch);
         }
-        let message: UpMessage = env.open(&key)?;
+        let message: UpMessage = env.open(&key, CONTROL_PLANE_ID)?;
+        let skew = now_ms().saturating_sub(env.at);
+        if !(-UP_AT_MAX_AHEAD_MS..=UP_AT_MAX_AGE_MS).contains(&skew) {
+            return Err(Reject::Clock {
+                at: env.at,
+                skew_s: skew / 1000,
+            });
+        }
         Ok(UpItem {
             seq: env.seq,
             at: env.at,
@@ -216,7 +245,10 @@ impl Ingest {
                 agent.to_owned(),
             );
             self.follow_up(async move {
-                if let Err(e) = dispatcher.resend_open(&agent).await {
+                let resent = dispatcher
+                    .resend_open_limited(&agent, ResendTrigger::Hello, now_ms())
+                    .await;
+                if let Err(e) = resent {
                     tracing::warn!(agent, error = %e, "could not resend commands");
                 }
                 // A router that missed a catalog change gets the current one.
@@ -242,14 +274,19 @@ impl Ingest {
             Ok(None) => return self.reject(agent, Reject::UnknownSender),
             Err(e) => return self.reject(agent, Reject::Store(e.to_string())),
         }
-        if let Err(e) = self.store.set_router_online(agent, online, now_ms()).await {
+        // Unsigned, so only a hint: it sets the online flag shown to people, never `last_seen`
+        // (which only verified messages move), and buys at most one resend a minute.
+        if let Err(e) = self.store.set_router_online(agent, online).await {
             tracing::error!(agent, error = %e, "could not record status");
             return;
         }
         if online {
             let (dispatcher, agent) = (self.dispatcher.clone(), agent.to_owned());
             self.follow_up(async move {
-                if let Err(e) = dispatcher.resend_open(&agent).await {
+                let resent = dispatcher
+                    .resend_open_limited(&agent, ResendTrigger::Status, now_ms())
+                    .await;
+                if let Err(e) = resent {
                     tracing::warn!(agent, error = %e, "could not resend commands");
                 }
             });
@@ -329,7 +366,18 @@ impl Ingest {
                 l.insert((agent.to_owned(), reason))
             })
             .unwrap_or(true);
-        if first {
+        if !first {
+            return;
+        }
+        if let Reject::Wire(WireError::Version(v)) = r {
+            // Nothing this agent sends will be accepted until it is updated: say so loudly.
+            tracing::error!(
+                agent = %agent.escape_debug(),
+                version = v,
+                ours = mtm_common::PROTOCOL_VERSION,
+                "agent speaks another protocol version; its messages are refused until it is updated"
+            );
+        } else {
             tracing::warn!(agent = %agent.escape_debug(), reason, error = %r, "rejected agent message (logged once per agent and reason)");
         }
     }

@@ -43,7 +43,7 @@ fn up(topic_agent: &str, payload: Vec<u8>) -> Incoming {
 }
 
 fn sealed(key: &SigningKey, from: &str, seq: u64, msg: &UpMessage) -> Vec<u8> {
-    Envelope::seal(key, from, seq, now_ms(), msg)
+    Envelope::seal(key, from, "cp", seq, now_ms(), msg)
         .unwrap()
         .to_bytes()
         .unwrap()
@@ -172,7 +172,7 @@ async fn malformed_envelope_is_refused() {
 #[tokio::test]
 async fn signed_body_of_the_wrong_type_is_refused() {
     let rig = rig().await;
-    let env = Envelope::seal(&rig.f.agent_key, "agent-1", 1, 0, &"hello").unwrap();
+    let env = Envelope::seal(&rig.f.agent_key, "agent-1", "cp", 1, now_ms(), &"hello").unwrap();
     let m = up("agent-1", env.to_bytes().unwrap());
     rig.assert_refused(m, "malformed_body").await;
 }
@@ -403,3 +403,68 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
 
 #[path = "ingest_usage_tests.rs"]
 mod usage;
+
+#[tokio::test]
+async fn a_message_from_a_clock_far_off_is_refused_and_counted() {
+    let rig = rig().await;
+    let h = UpMessage::Health(Default::default());
+    let at = |at: i64| {
+        Envelope::seal(&rig.f.agent_key, "agent-1", "cp", 1, at, &h)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+    };
+    let now = now_ms();
+    rig.assert_refused(
+        up("agent-1", at(now + UP_AT_MAX_AHEAD_MS + 60_000)),
+        "clock",
+    )
+    .await;
+    // A clock reset to the epoch.
+    rig.ingest.handle_batch(vec![up("agent-1", at(0))]).await;
+    assert_eq!(rig.rejects("clock"), 2);
+    // Queued during a long (but not absurd) outage: accepted.
+    rig.ingest
+        .handle_batch(vec![up("agent-1", at(now - 7 * 24 * 3600 * 1000))])
+        .await;
+    assert_eq!(rig.acks(), vec![1]);
+}
+
+#[tokio::test]
+async fn an_up_message_sealed_for_someone_else_is_refused() {
+    let rig = rig().await;
+    let h = UpMessage::Health(Default::default());
+    let env = Envelope::seal(&rig.f.agent_key, "agent-1", "agent-2", 1, now_ms(), &h).unwrap();
+    rig.assert_refused(up("agent-1", env.to_bytes().unwrap()), "wrong_recipient")
+        .await;
+}
+
+#[tokio::test]
+async fn unsigned_online_is_a_hint_and_resends_at_most_once_a_minute() {
+    let rig = rig().await;
+    rig.f.issue().await;
+    let online = || Incoming {
+        topic: topics::status("agent-1"),
+        payload: topics::ONLINE.to_vec(),
+    };
+    for _ in 0..5 {
+        rig.ingest.handle_batch(vec![online()]).await;
+    }
+    rig.ingest.settle().await;
+    let r = rig
+        .f
+        .store
+        .router_by_agent("agent-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.online);
+    assert_eq!(r.last_seen, None, "a status is not a sign of life");
+    let sends = rig
+        .rec
+        .down_to("agent-1", &rig.cp.verifying_key())
+        .into_iter()
+        .filter(|(_, m)| matches!(m, DownMessage::Command(_)))
+        .count();
+    assert_eq!(sends, 1, "five onlines, one resend");
+}

@@ -218,7 +218,7 @@ pub(crate) mod testing {
                 .map(|(_, p)| {
                     let env = mtm_common::Envelope::from_bytes(p).unwrap();
                     assert_eq!(env.from, mtm_common::CONTROL_PLANE_ID);
-                    (env.seq, env.open(cp).unwrap())
+                    (env.seq, env.open(cp, agent).unwrap())
                 })
                 .collect()
         }

@@ -282,8 +282,22 @@ mod tests {
             .open_shift(f.staff.id, f.location.id, 0, "staff")
             .await
             .unwrap();
+        // Only a verified message is a sign of life; an unsigned `online` is not.
+        f.store.set_router_online("agent-1", true).await.unwrap();
+        assert_eq!(
+            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            1,
+            "never heard from: an online status does not count"
+        );
+        let health = crate::store::UpItem {
+            seq: 1,
+            at: now - 1000,
+            message: mtm_common::UpMessage::Health(Default::default()),
+        };
         f.store
-            .set_router_online("agent-1", true, now - 1000)
+            .apply_up("agent-1", &[health], now - 1000)
             .await
             .unwrap();
         assert_eq!(
@@ -294,6 +308,7 @@ mod tests {
             "heard from recently"
         );
         let later = now + SILENT_AFTER_MS + 1;
+        f.store.set_router_online("agent-1", true).await.unwrap();
         assert_eq!(
             check_silent_routers(&*f.store, later, SILENT_AFTER_MS)
                 .await

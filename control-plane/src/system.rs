@@ -187,7 +187,7 @@ mod tests {
         app.state.metrics.reject("bad_signature");
         app.f
             .store
-            .set_router_online("agent-1", true, 1)
+            .set_router_online("agent-1", true)
             .await
             .unwrap();
         app.f.issue().await;

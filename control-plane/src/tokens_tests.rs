@@ -178,7 +178,7 @@ async fn dispense_page_shows_the_voucher_at_once_and_polls_until_active() {
         .contains(&format!("hx-get=\"/tokens/{id}/status\"")));
     app.f
         .store
-        .set_router_online("agent-1", true, 1)
+        .set_router_online("agent-1", true)
         .await
         .unwrap();
     let frag = app

@@ -150,6 +150,7 @@ fn hello(key: &ed25519_dalek::SigningKey, seq: u64) -> Vec<u8> {
     mtm_common::Envelope::seal(
         key,
         "cafe-e1",
+        "cp",
         seq,
         now_ms(),
         &mtm_common::UpMessage::Hello(mtm_common::Hello {

@@ -4,7 +4,7 @@
 
 use mtm_common::{keys, topics, DownMessage, Envelope, Health, UpMessage};
 use mtm_control_plane::store::postgres::PgStore;
-use mtm_control_plane::store::{NewLocation, NewRouter};
+use mtm_control_plane::store::{now_ms, NewLocation, NewRouter};
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::collections::BTreeSet;
@@ -124,7 +124,7 @@ async fn two_replicas_share_ingest_and_store_each_message_once() {
             active_sessions: seq as u32,
             ..Default::default()
         });
-        Envelope::seal(&key, &agent_id, seq, 0, &msg)
+        Envelope::seal(&key, &agent_id, "cp", seq, now_ms(), &msg)
             .unwrap()
             .to_bytes()
             .unwrap()
@@ -148,7 +148,7 @@ async fn two_replicas_share_ingest_and_store_each_message_once() {
         match tokio::time::timeout(Duration::from_secs(3), rx.recv()).await {
             Ok(Some(Some(payload))) => {
                 let env = Envelope::from_bytes(&payload).unwrap();
-                if let DownMessage::AckSeqs { seqs, .. } = env.open(&cp).unwrap() {
+                if let DownMessage::AckSeqs { seqs, .. } = env.open(&cp, &agent_id).unwrap() {
                     acked.extend(seqs);
                 }
             }

@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use mtm_common::{keys, topics, DownMessage, Envelope, Health, UpMessage};
-use mtm_control_plane::store::LogTable;
+use mtm_control_plane::store::{now_ms, LogTable};
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
@@ -314,7 +314,7 @@ async fn dynsec_accounts_follow_enrollment_and_revocation() {
             active_sessions: 7,
             ..Default::default()
         });
-        Envelope::seal(&key, agent_id, seq, 0, &msg)
+        Envelope::seal(&key, agent_id, "cp", seq, now_ms(), &msg)
             .unwrap()
             .to_bytes()
             .unwrap()
@@ -328,7 +328,7 @@ async fn dynsec_accounts_follow_enrollment_and_revocation() {
         "the server's ack on the agent's down topic",
         |s| match s {
             Seen::Message(t, p) if t == topics::down(agent_id) => {
-                match Envelope::from_bytes(&p).ok()?.open(&cp).ok()? {
+                match Envelope::from_bytes(&p).ok()?.open(&cp, agent_id).ok()? {
                     DownMessage::AckSeqs { seqs, .. } => Some(seqs),
                     _ => None,
                 }

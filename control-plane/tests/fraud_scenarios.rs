@@ -135,6 +135,63 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     }
     let jwts = jwts2;
 
+    // --- (r) a voucher command sold at site 2, captured on the way to its router and replayed
+    // unchanged to site 0's router by someone on the broker's side of the wire (the broker's
+    // topic rules do not bind them): the envelope names its recipient, so site 0's agent
+    // refuses it; nothing is created there and nobody at site 0 (staff0 is on shift) is blamed.
+    let victim = &w.sites[0];
+    let sold2 = w.sell(&jwts[2], 0).await;
+    let code2 = sold2["code"].as_str().unwrap().to_owned();
+    let cp_key =
+        mtm_common::keys::parse_public_key(&w.server.control_plane_public_key_hex()).unwrap();
+    let site2 = &w.sites[2].agent_id;
+    let command = w.sites[2]
+        .wire
+        .seen_on(&mtm_common::topics::down(site2))
+        .into_iter()
+        .find(|payload| {
+            let Ok(env) = mtm_common::Envelope::from_bytes(payload) else {
+                return false;
+            };
+            matches!(
+                env.open(&cp_key, site2),
+                Ok(mtm_common::DownMessage::Command(c))
+                    if matches!(&c.kind, mtm_common::CommandKind::CreateToken(t) if t.code == code2)
+            )
+        })
+        .expect("the command seen on the wire");
+    let known = w.known().await;
+    let refused_before = victim.agent.as_ref().unwrap().status().down_refused;
+    let replayed = now();
+    victim
+        .wire
+        .inject(&mtm_common::topics::down(&victim.agent_id), &command);
+    poll("site 0's agent to refuse the replay", 30, || async {
+        victim.agent.as_ref().unwrap().status().down_refused > refused_before
+    })
+    .await;
+    // An inventory from site 0 sent after the replay: had the voucher been created there, this
+    // is where it would be seen.
+    poll("an inventory from site 0 after the replay", 30, || async {
+        let times = w.store.inventory_times(victim.router_id).await.unwrap();
+        times.is_some_and(|(at, _)| at > replayed)
+    })
+    .await;
+    w.settle(2).await;
+    assert!(
+        !victim.sim.users().iter().any(|u| u.name == code2),
+        "the replayed voucher was created at site 0"
+    );
+    assert!(w.sites[2].sim.users().iter().any(|u| u.name == code2));
+    let new: Vec<Alert> = w
+        .alerts()
+        .await
+        .into_iter()
+        .filter(|a| !known.contains(&a.id))
+        .collect();
+    assert!(new.is_empty(), "alerts after the replay: {new:#?}");
+    println!("replayed command to another router: refused, nothing created, no alert");
+
     // --- (a) a user added on the router by hand, without a comment and with a forged one.
     let ros = w.ros(0).await;
     let known = w.known().await;

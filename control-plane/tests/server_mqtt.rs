@@ -4,7 +4,7 @@
 
 use ed25519_dalek::SigningKey;
 use mtm_common::{keys, topics, DownMessage, Envelope, TokenApplied, UpMessage};
-use mtm_control_plane::store::{NewLocation, NewPackage, NewRouter, NewUser, Role};
+use mtm_control_plane::store::{now_ms, NewLocation, NewPackage, NewRouter, NewUser, Role};
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
@@ -67,7 +67,7 @@ async fn next_down(
         if let AgentEvent::Down(p) = next(rx).await {
             let env = Envelope::from_bytes(&p).unwrap();
             assert_eq!(env.from, mtm_common::CONTROL_PLANE_ID);
-            return env.open(cp).unwrap();
+            return env.open(cp, &env.to).unwrap();
         }
     }
 }
@@ -199,7 +199,7 @@ async fn a_dispensed_token_reaches_the_agent_and_its_result_comes_back_acknowled
         router_user_id: "*1".into(),
         already_present: false,
     });
-    let env = Envelope::seal(&agent_key, "agent-7", 1, 0, &applied).unwrap();
+    let env = Envelope::seal(&agent_key, "agent-7", "cp", 1, now_ms(), &applied).unwrap();
     client
         .publish(
             topics::up("agent-7"),
@@ -240,5 +240,177 @@ async fn a_dispensed_token_reaches_the_agent_and_its_result_comes_back_acknowled
         .unwrap();
     assert!(metrics.contains("mtm_ingest_applied_total 1"), "{metrics}");
     assert!(metrics.contains("mtm_commands_pending 0"), "{metrics}");
+    server.shutdown().await;
+}
+
+/// An unsigned `online` published every half second by someone holding the agent's broker login
+/// (or by a taken-over broker) is a hint only: it never refreshes `last_seen`, so the
+/// router-silent alert still fires during the open shift, and it buys at most one resend of the
+/// open commands a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_online_never_keeps_a_silent_router_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ServerConfig {
+        data_dir: dir.path().to_owned(),
+        http_bind: "127.0.0.1:0".parse().unwrap(),
+        mqtt: MqttConfig::Embedded {
+            bind: "127.0.0.1:0".parse().unwrap(),
+        },
+        router_silent_after_s: 2,
+        ..Default::default()
+    };
+    let server = start(cfg).await.unwrap();
+    let store = server.store();
+    let cp = keys::parse_public_key(&server.control_plane_public_key_hex()).unwrap();
+    let loc = store
+        .create_location(NewLocation {
+            name: "L".into(),
+            timezone: "UTC".into(),
+        })
+        .await
+        .unwrap();
+    let agent_key: SigningKey = keys::generate_signing_key();
+    store
+        .create_router(NewRouter {
+            location_id: loc.id,
+            name: "R".into(),
+            agent_id: "agent-9".into(),
+            public_key_hex: keys::public_key_hex(&agent_key.verifying_key()),
+            mqtt_password: "agent-9-password".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .create_user(NewUser {
+            username: "staff".into(),
+            password: PASSWORD.into(),
+            role: Role::Staff,
+            location_ids: vec![loc.id],
+        })
+        .await
+        .unwrap();
+    let pkg = store
+        .create_package(NewPackage {
+            slug: "1h".into(),
+            name: "One hour".into(),
+            price_minor: 500,
+            currency: "USD".into(),
+            limit_uptime_s: Some(3600),
+            limit_bytes_total: None,
+            rate_limit: None,
+            shared_users: 1,
+            validity_s: None,
+            uses_password: false,
+        })
+        .await
+        .unwrap();
+    // A shift opens and a voucher is sold, so the router has an open command.
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.http_addr());
+    let login: Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": "staff", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = login["token"].as_str().unwrap().to_owned();
+    let r = http
+        .post(format!("{base}/api/shifts/clock-in"))
+        .bearer_auth(&jwt)
+        .json(&json!({"opening_float_minor": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = http
+        .post(format!("{base}/api/tokens/generate"))
+        .bearer_auth(&jwt)
+        .json(&json!({"package_id": pkg.id}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+
+    let (client, mut rx) = agent(server.mqtt_addr(), "agent-9", "agent-9-password");
+    assert!(matches!(next(&mut rx).await, AgentEvent::Connected));
+    client
+        .subscribe(topics::down("agent-9"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    assert!(matches!(next(&mut rx).await, AgentEvent::Subscribed));
+    // One signed message: the router was heard from, then went silent.
+    let health = Envelope::seal(
+        &agent_key,
+        "agent-9",
+        "cp",
+        1,
+        now_ms(),
+        &UpMessage::Health(Default::default()),
+    )
+    .unwrap();
+    client
+        .publish(
+            topics::up("agent-9"),
+            QoS::AtLeastOnce,
+            false,
+            health.to_bytes().unwrap(),
+        )
+        .await
+        .unwrap();
+    while !matches!(next_down(&mut rx, &cp).await, DownMessage::AckSeqs { .. }) {}
+    let heard = store
+        .router_by_agent("agent-9")
+        .await
+        .unwrap()
+        .unwrap()
+        .last_seen
+        .expect("a signed message is a sign of life");
+    let mut commands = 0;
+    let mut onlines = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let alerted = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no silent alert while unsigned onlines kept coming"
+        );
+        client
+            .publish(
+                topics::status("agent-9"),
+                QoS::AtLeastOnce,
+                true,
+                topics::ONLINE.to_vec(),
+            )
+            .await
+            .unwrap();
+        onlines += 1;
+        // Whatever the server sends down meanwhile, for at most half a second.
+        let until = tokio::time::Instant::now() + Duration::from_millis(500);
+        while let Ok(Some(ev)) = tokio::time::timeout_at(until, rx.recv()).await {
+            if let AgentEvent::Down(p) = ev {
+                let env = Envelope::from_bytes(&p).unwrap();
+                if matches!(env.open(&cp, "agent-9"), Ok(DownMessage::Command(_))) {
+                    commands += 1;
+                }
+            }
+        }
+        let alerts = store
+            .list_alerts(&mtm_control_plane::store::AlertFilter::default())
+            .await
+            .unwrap();
+        // The silence that began at the signed message (not an earlier "never reported").
+        let key = format!("router_silent:agent-9:{heard}");
+        if let Some(a) = alerts.into_iter().find(|a| a.dedup_key == key) {
+            break a;
+        }
+    };
+    assert_eq!(alerted.agent_id.as_deref(), Some("agent-9"));
+    assert!(onlines >= 3, "the alert came despite {onlines} onlines");
+    let router = store.router_by_agent("agent-9").await.unwrap().unwrap();
+    assert!(router.online, "the hint is recorded for display");
+    assert_eq!(router.last_seen, Some(heard), "onlines are no sign of life");
+    assert_eq!(commands, 1, "one resend for {onlines} unsigned onlines");
     server.shutdown().await;
 }

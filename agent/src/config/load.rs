@@ -189,8 +189,8 @@ impl AgentConfig {
                 return bad(format!("{name} must be between 1 and 86400"));
             }
         }
-        if self.command_window_s < 60 {
-            return bad("command_window_s must be at least 60".into());
+        if !(60..=86_400).contains(&self.command_window_s) {
+            return bad("command_window_s must be between 60 and 86400".into());
         }
         Ok(())
     }
@@ -226,7 +226,7 @@ password = "s3cret-router"
         cfg.validate().unwrap();
         assert_eq!(cfg.mqtt.port, 1883);
         assert_eq!(cfg.intervals.usage_poll_s, 10);
-        assert_eq!(cfg.command_window_s, 86_400);
+        assert_eq!(cfg.command_window_s, 600);
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub struct AgentConfig {
     /// How often telemetry is gathered.
     pub intervals: Intervals,
     /// Control-plane envelopes whose time is further than this from the agent clock are
-    /// refused; finished inbox entries are kept at least this long.
+    /// refused. The control plane seals every (re)send afresh, so this only has to cover
+    /// transit and clock skew; a replay of a captured envelope is useless once it has passed.
     pub command_window_s: u64,
     /// Where the local status endpoint listens, if anywhere.
     pub status_listen: Option<SocketAddr>,
@@ -73,6 +74,12 @@ pub struct AgentConfig {
     pub update_ca_file: Option<PathBuf>,
 }
 
+/// Default for [`AgentConfig::command_window_s`]: ten minutes. A connected agent receives a
+/// down-message within a second of its sealing; one queued by the broker while the agent was away
+/// is superseded by the fresh copies sealed when its Hello arrives. What is left is clock skew
+/// between two NTP-synchronised machines plus a broker queue across a short reconnect.
+pub const DEFAULT_COMMAND_WINDOW_S: u64 = 600;
+
 impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
@@ -82,7 +89,7 @@ impl Default for AgentConfig {
             mqtt: MqttConfig::default(),
             router: RouterConfig::default(),
             intervals: Intervals::default(),
-            command_window_s: 86_400,
+            command_window_s: DEFAULT_COMMAND_WINDOW_S,
             status_listen: None,
             log_json: false,
             release_key: None,

@@ -224,7 +224,7 @@ impl Store {
             let v = t.get(NEXT_SEQ)?.map(|v| v.value()).unwrap_or(1);
             v
         };
-        Ok(Store {
+        let store = Store {
             db: RwLock::new(Some(db)),
             key,
             agent_id: agent_id.to_owned(),
@@ -234,7 +234,15 @@ impl Store {
             published_high: AtomicU64::new(next_seq.saturating_sub(1)),
             publish_gate: std::sync::Mutex::new(()),
             doctor: Doctor::default(),
-        })
+        };
+        let resealed = store.reseal_old_outbox()?;
+        if resealed > 0 {
+            tracing::info!(
+                resealed,
+                "outbox rows re-sealed with the current envelope version"
+            );
+        }
+        Ok(store)
     }
 
     /// Where the database file is.

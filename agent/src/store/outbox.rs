@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use mtm_common::{Envelope, LoggedLogin, UpMessage, Usage, UsageReport};
+use mtm_common::{Envelope, LoggedLogin, UpMessage, Usage, UsageReport, CONTROL_PLANE_ID};
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{Store, StoreError, Txn, LAST_ACKED, NEXT_SEQ, OUTBOX};
@@ -120,6 +120,7 @@ impl Txn<'_> {
         let env = Envelope::seal(
             self.store.signing_key(),
             self.store.agent_id(),
+            CONTROL_PLANE_ID,
             seq,
             self.now_ms,
             msg,
@@ -176,7 +177,7 @@ impl Txn<'_> {
         };
         self.store.note_deleted(1);
         let env = Envelope::from_bytes(row.get(1..).unwrap_or_default())?;
-        match env.open::<UpMessage>(&self.store.signing_key().verifying_key())? {
+        match env.open::<UpMessage>(&self.store.signing_key().verifying_key(), CONTROL_PLANE_ID)? {
             UpMessage::Usage(r) => Ok(Some(r)),
             _ => Ok(None),
         }
@@ -204,6 +205,54 @@ fn merge_usage(entries: &mut Vec<Usage>, later: Usage) {
 }
 
 impl Store {
+    /// Re-seal outbox rows written by an agent of an older envelope version (kept across an
+    /// update) with the current one: same `seq`, `at` and body, so nothing queued is lost and
+    /// the control plane, which refuses old versions, accepts them. Returns how many changed.
+    pub fn reseal_old_outbox(&self) -> Result<u64, StoreError> {
+        self.write(|t| {
+            let mut table = t.tx.open_table(OUTBOX)?;
+            let mut old = Vec::new();
+            for row in table.iter()? {
+                let (seq, v) = row?;
+                let bytes = v.value();
+                // Decoded directly, not via `Envelope::from_bytes`, which refuses old versions.
+                let Ok(env) =
+                    mtm_common::envelope::from_cbor::<Envelope>(bytes.get(1..).unwrap_or_default())
+                else {
+                    continue;
+                };
+                if env.v != mtm_common::PROTOCOL_VERSION {
+                    old.push((
+                        seq.value(),
+                        bytes.first().copied().unwrap_or(KIND_OTHER),
+                        env,
+                    ));
+                }
+            }
+            let n = old.len() as u64;
+            for (seq, kind, env) in old {
+                // Our own row: the body is what this agent sealed; a row that does not decode
+                // as an up-message is dropped rather than left to be refused forever.
+                let Ok(msg) = mtm_common::envelope::from_cbor::<UpMessage>(&env.body) else {
+                    table.remove(seq)?;
+                    continue;
+                };
+                let new = Envelope::seal(
+                    self.signing_key(),
+                    self.agent_id(),
+                    CONTROL_PLANE_ID,
+                    seq,
+                    env.at,
+                    &msg,
+                )?;
+                let mut row = vec![kind];
+                row.extend_from_slice(&new.to_bytes()?);
+                table.insert(seq, row.as_slice())?;
+            }
+            Ok(n)
+        })
+    }
+
     /// Drop every message with `seq <= up_to_seq`; returns how many were removed.
     pub fn ack(&self, up_to_seq: u64) -> Result<u64, StoreError> {
         let removed = self.write_lazy(|t| {
@@ -340,6 +389,48 @@ mod tests {
     }
 
     #[test]
+    fn rows_of_an_older_envelope_version_are_resealed() {
+        #[derive(serde::Serialize)]
+        struct V1 {
+            v: u8,
+            from: String,
+            seq: u64,
+            at: i64,
+            #[serde(with = "serde_bytes")]
+            body: Vec<u8>,
+            #[serde(with = "serde_bytes")]
+            sig: Vec<u8>,
+        }
+        let (_d, s) = temp_store();
+        let msg = UpMessage::Health(Health::default());
+        let mut row = vec![KIND_OTHER];
+        row.extend_from_slice(
+            &mtm_common::envelope::to_cbor(&V1 {
+                v: 1,
+                from: "agent-t".into(),
+                seq: 1,
+                at: 1_700_000_000_000,
+                body: mtm_common::envelope::to_cbor(&msg).unwrap(),
+                sig: vec![0; 64],
+            })
+            .unwrap(),
+        );
+        s.write(|t| {
+            t.tx.open_table(OUTBOX)?.insert(1, row.as_slice())?;
+            t.set_meta(NEXT_SEQ, 2)
+        })
+        .unwrap();
+        assert_eq!(s.reseal_old_outbox().unwrap(), 1);
+        assert_eq!(s.reseal_old_outbox().unwrap(), 0);
+        let rows = s.outbox_from(1, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        let env = Envelope::from_bytes(&rows[0].1).unwrap();
+        assert_eq!((env.seq, env.at), (1, 1_700_000_000_000));
+        let vk = s.signing_key().verifying_key();
+        assert_eq!(env.open::<UpMessage>(&vk, CONTROL_PLANE_ID).unwrap(), msg);
+    }
+
+    #[test]
     fn seqs_are_consecutive_and_ack_deletes_up_to() {
         let (_d, s) = temp_store();
         let seqs: Vec<u64> = (0..5).map(|i| s.enqueue(&expired(i)).unwrap()).collect();
@@ -350,7 +441,7 @@ mod tests {
             let env = Envelope::from_bytes(bytes).unwrap();
             assert_eq!(env.seq, *seq);
             assert_eq!(env.from, "agent-t");
-            env.open::<UpMessage>(&vk).unwrap();
+            env.open::<UpMessage>(&vk, CONTROL_PLANE_ID).unwrap();
         }
         assert_eq!(s.ack(3).unwrap(), 3);
         assert_eq!(s.outbox_len().unwrap(), 2);
@@ -481,7 +572,7 @@ mod tests {
         let vk = s.signing_key().verifying_key();
         match Envelope::from_bytes(bytes)
             .unwrap()
-            .open::<UpMessage>(&vk)
+            .open::<UpMessage>(&vk, CONTROL_PLANE_ID)
             .unwrap()
         {
             UpMessage::Usage(r) => r,

@@ -141,7 +141,16 @@ pub struct Cp {
 
 impl Cp {
     pub async fn start(port: u16, agent_id: &str, agent_key: VerifyingKey) -> Cp {
-        let key = keys::generate_signing_key();
+        Cp::start_keyed(port, agent_id, agent_key, keys::generate_signing_key()).await
+    }
+
+    /// Like [`Cp::start`], signing with `key` (several agents pinning one control plane).
+    pub async fn start_keyed(
+        port: u16,
+        agent_id: &str,
+        agent_key: VerifyingKey,
+        key: SigningKey,
+    ) -> Cp {
         let mut opts = MqttOptions::new(unique_id("cp"), "127.0.0.1", port);
         opts.set_max_packet_size(8 << 20, 8 << 20);
         opts.set_keep_alive(Duration::from_secs(5));
@@ -165,7 +174,8 @@ impl Cp {
                         Ok(Event::Incoming(Packet::Publish(p))) => {
                             let env = Envelope::from_bytes(&p.payload).unwrap();
                             assert_eq!(env.from, aid);
-                            let msg: UpMessage = env.open(&agent_key).expect("agent signature");
+                            let msg: UpMessage =
+                                env.open(&agent_key, "cp").expect("agent signature");
                             let mut s = seen.lock().unwrap();
                             *s.received.entry(env.seq).or_default() += 1;
                             if env.seq <= s.last_committed {
@@ -186,6 +196,7 @@ impl Cp {
                                 let e = Envelope::seal(
                                     &key,
                                     "cp",
+                                    &aid,
                                     ack_seq,
                                     now_ms(),
                                     &DownMessage::Ack { up_to_seq: up_to },
@@ -227,10 +238,27 @@ impl Cp {
         keys::public_key_hex(&self.key.verifying_key())
     }
 
+    /// A down-message sealed for this agent, not published (what an attacker captures).
+    pub fn seal(&self, msg: &DownMessage) -> Vec<u8> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        Envelope::seal(&self.key, "cp", &self.agent_id, seq, now_ms(), msg)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+    }
+
+    /// Publish raw bytes on any topic (a replay through the broker).
+    pub async fn publish_raw(&self, topic: String, payload: Vec<u8>) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .unwrap();
+    }
+
     /// Seal and publish a down-message with `key` and time `at`.
     pub async fn send_with(&self, key: &SigningKey, at: i64, msg: &DownMessage) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let e = Envelope::seal(key, "cp", seq, at, msg).unwrap();
+        let e = Envelope::seal(key, "cp", &self.agent_id, seq, at, msg).unwrap();
         self.client
             .publish(
                 topics::down(&self.agent_id),
@@ -404,6 +432,12 @@ pub async fn rig_split(prefix: &str, mqtt_port: u16, agent_port: u16, auto_ack: 
     rig_with(prefix, mqtt_port, agent_port, auto_ack, |_| {}).await
 }
 
+/// Like [`rig`], with the control plane signing with `cp_key` (several rigs, one control plane).
+pub async fn rig_keyed(prefix: &str, mqtt_port: u16, auto_ack: bool, cp_key: SigningKey) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    rig_full(prefix, mqtt_port, mqtt_port, auto_ack, dir, cp_key, |_| {}).await
+}
+
 /// Like [`rig_split`], with the agent's config adjusted by `tweak` before it starts.
 pub async fn rig_with(
     prefix: &str,
@@ -413,7 +447,8 @@ pub async fn rig_with(
     tweak: impl FnOnce(&mut AgentConfig),
 ) -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    rig_full(prefix, mqtt_port, agent_port, auto_ack, dir, tweak).await
+    let key = keys::generate_signing_key();
+    rig_full(prefix, mqtt_port, agent_port, auto_ack, dir, key, tweak).await
 }
 
 /// Like [`rig_with`] (acknowledging, one broker port), with the data directory made inside
@@ -425,7 +460,8 @@ pub async fn rig_in(
     tweak: impl FnOnce(&mut AgentConfig),
 ) -> Rig {
     let dir = tempfile::tempdir_in(parent).unwrap();
-    rig_full(prefix, mqtt_port, mqtt_port, true, dir, tweak).await
+    let key = keys::generate_signing_key();
+    rig_full(prefix, mqtt_port, mqtt_port, true, dir, key, tweak).await
 }
 
 async fn rig_full(
@@ -434,12 +470,13 @@ async fn rig_full(
     agent_port: u16,
     auto_ack: bool,
     dir: tempfile::TempDir,
+    cp_key: SigningKey,
     tweak: impl FnOnce(&mut AgentConfig),
 ) -> Rig {
     let router = sim().await;
     let id = unique_id(prefix);
     let agent_key = mtm_agent::load_or_create_key(dir.path()).unwrap();
-    let cp = Cp::start(mqtt_port, &id, agent_key.verifying_key()).await;
+    let cp = Cp::start_keyed(mqtt_port, &id, agent_key.verifying_key(), cp_key).await;
     cp.auto_ack.store(auto_ack, Ordering::Relaxed);
     let mut cfg = agent_config(&id, dir.path(), &cp.public_hex(), agent_port, router.addr());
     tweak(&mut cfg);

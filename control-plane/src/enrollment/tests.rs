@@ -17,7 +17,7 @@ fn health_from(agent: &str, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
         active_sessions: 0,
         ..Default::default()
     });
-    Envelope::seal(key, agent, 1, 1, &msg)
+    Envelope::seal(key, agent, "cp", 1, crate::store::now_ms(), &msg)
         .unwrap()
         .to_bytes()
         .unwrap()
@@ -205,4 +205,87 @@ async fn convergence_flags_routers_behind_the_current_catalog() {
         .json("GET", "/api/catalog/convergence", Some(&staff), None)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Enrolling again with the same key, even after a revocation, keeps the router's replay state:
+/// a message that key signed before is a duplicate when replayed. A new key starts afresh.
+#[tokio::test]
+async fn same_key_re_enrollment_keeps_replay_state() {
+    use std::sync::atomic::Ordering;
+    let app = test_app().await;
+    let (admin, _) = app.login("admin").await;
+    let r = app
+        .json(
+            "POST",
+            "/api/routers",
+            Some(&admin),
+            Some(json!({"location_id": app.f.location.id, "name": "R3", "agent_id": "cafe-3"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["router"]["id"].as_str().unwrap().to_owned();
+    let enroll = |key: &ed25519_dalek::SigningKey| {
+        let hex = keys::public_key_hex(&key.verifying_key());
+        let (app, admin, id) = (&app, &admin, &id);
+        async move {
+            let path = format!("/api/routers/{id}/enrollment-code");
+            let r = app.json("POST", &path, Some(admin), None).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            let code = r.json()["code"].as_str().unwrap().to_owned();
+            let body = json!({"code": code, "public_key_hex": hex, "agent_version": "0.1.0"});
+            let r = app.json("POST", "/api/enroll", None, Some(body)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+    let metrics = app.state.metrics.clone();
+    let ingest = Ingest::new(
+        app.f.store.clone(),
+        app.state.dispatcher.clone(),
+        metrics.clone(),
+    );
+    let send = |payload: Vec<u8>| {
+        ingest.handle_batch(vec![crate::mqtt::Incoming {
+            topic: mtm_common::topics::up("cafe-3"),
+            payload,
+        }])
+    };
+    let applied = || metrics.ingest_applied.load(Ordering::Relaxed);
+    let duplicates = || metrics.ingest_duplicates.load(Ordering::Relaxed);
+
+    let key = keys::generate_signing_key();
+    enroll(&key).await;
+    let captured = health_from("cafe-3", &key);
+    send(captured.clone()).await;
+    assert_eq!((applied(), duplicates()), (1, 0));
+
+    // Same key again, directly and after a revocation: the captured message stays a duplicate.
+    enroll(&key).await;
+    send(captured.clone()).await;
+    assert_eq!((applied(), duplicates()), (1, 1));
+    let r = app
+        .json(
+            "POST",
+            &format!("/api/routers/{id}/revoke"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    enroll(&key).await;
+    send(captured).await;
+    assert_eq!((applied(), duplicates()), (1, 2));
+    let router = app
+        .f
+        .store
+        .router_by_agent("cafe-3")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(router.last_seq, 1);
+
+    // A new key is a new device: its seq 1 is new.
+    let fresh = keys::generate_signing_key();
+    enroll(&fresh).await;
+    send(health_from("cafe-3", &fresh)).await;
+    assert_eq!((applied(), duplicates()), (2, 2));
 }

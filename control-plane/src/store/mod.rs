@@ -121,8 +121,9 @@ pub trait Store: Send + Sync {
     async fn check_mqtt_password(&self, agent_id: &str, password: &str) -> StoreResult<bool>;
     /// All routers with their latest health.
     async fn list_routers(&self) -> StoreResult<Vec<RouterStatus>>;
-    /// Record an agent's retained status.
-    async fn set_router_online(&self, agent_id: &str, online: bool, now: i64) -> StoreResult<()>;
+    /// Record an agent's retained status. Unsigned, so a hint only: it never moves `last_seen`,
+    /// which only verified messages refresh (in [`Store::apply_up`]).
+    async fn set_router_online(&self, agent_id: &str, online: bool) -> StoreResult<()>;
     /// Create a package.
     async fn create_package(&self, package: NewPackage) -> StoreResult<Package>;
     /// All active packages.

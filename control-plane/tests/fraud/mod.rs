@@ -31,6 +31,8 @@ pub struct Site {
     pub agent_id: String,
     pub router_id: Uuid,
     pub staff: User,
+    /// The agent's broker connection, as someone on the path sees it.
+    pub wire: Arc<Wire>,
 }
 
 /// Everything a scenario drives.
@@ -180,8 +182,9 @@ impl World {
             control_plane_key: server.control_plane_public_key_hex(),
             ..Default::default()
         };
-        cfg.mqtt.host = server.mqtt_addr().ip().to_string();
-        cfg.mqtt.port = server.mqtt_addr().port();
+        let (wire, wire_addr) = Wire::start(server.mqtt_addr()).await;
+        cfg.mqtt.host = wire_addr.ip().to_string();
+        cfg.mqtt.port = wire_addr.port();
         cfg.mqtt.username = Some(agent_id.clone());
         cfg.mqtt.password = Some(mqtt_password);
         cfg.router.addr = sim.addr().to_string();
@@ -198,6 +201,7 @@ impl World {
             agent_id,
             router_id: router.id,
             staff,
+            wire,
         }
     }
 
@@ -348,6 +352,163 @@ impl World {
         }
         self.server.shutdown().await;
     }
+}
+
+/// A man in the middle on one agent's (plain MQTT) broker connection: it records every PUBLISH
+/// the broker sends the agent and can slip one of its own into that stream. That is what whoever
+/// runs the broker host or sits on the network path can do; the broker's own rules (which keep
+/// an agent's login to its own topics) do not stop them.
+pub struct Wire {
+    seen: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
+    inject: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>>,
+}
+
+impl Wire {
+    /// Listen on a loopback port relaying to `broker`; the agent is pointed at the port.
+    pub async fn start(broker: std::net::SocketAddr) -> (Arc<Wire>, std::net::SocketAddr) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let wire = Arc::new(Wire {
+            seen: std::sync::Mutex::new(Vec::new()),
+            inject: std::sync::Mutex::new(None),
+        });
+        let w = wire.clone();
+        tokio::spawn(async move {
+            while let Ok((agent, _)) = l.accept().await {
+                let Ok(broker) = tokio::net::TcpStream::connect(broker).await else {
+                    continue;
+                };
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                *w.inject.lock().unwrap() = Some(tx);
+                tokio::spawn(w.clone().relay(agent, broker, rx));
+            }
+        });
+        (wire, addr)
+    }
+
+    async fn relay(
+        self: Arc<Self>,
+        agent: tokio::net::TcpStream,
+        broker: tokio::net::TcpStream,
+        mut inject: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut ar, mut aw) = agent.into_split();
+        let (mut br, mut bw) = broker.into_split();
+        let up = tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut ar, &mut bw).await;
+        });
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        'relay: loop {
+            tokio::select! {
+                n = br.read(&mut chunk) => {
+                    let n = match n {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    buf.extend_from_slice(&chunk[..n]);
+                    // Whole frames only, so an injected one never lands inside another.
+                    while let Some(len) = frame_len(&buf) {
+                        let frame: Vec<u8> = buf.drain(..len).collect();
+                        if let Some(p) = parse_publish(&frame) {
+                            self.seen.lock().unwrap().push(p);
+                        }
+                        if aw.write_all(&frame).await.is_err() {
+                            break 'relay;
+                        }
+                    }
+                }
+                Some(frame) = inject.recv() => {
+                    if aw.write_all(&frame).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        up.abort();
+    }
+
+    /// Payloads the broker sent the agent on `topic`, in order.
+    pub fn seen_on(&self, topic: &str) -> Vec<Vec<u8>> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| t == topic)
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+
+    /// Deliver `payload` to the agent as if the broker sent it on `topic` (QoS 0).
+    pub fn inject(&self, topic: &str, payload: &[u8]) {
+        let tx = self
+            .inject
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("agent connected");
+        tx.send(publish_frame(topic, payload)).unwrap();
+    }
+}
+
+/// Length of the first complete MQTT frame in `buf`, if it has one.
+fn frame_len(buf: &[u8]) -> Option<usize> {
+    let (mut len, mut mult) = (0usize, 1usize);
+    for i in 1..5 {
+        let b = *buf.get(i)?;
+        len += usize::from(b & 0x7f) * mult;
+        if b & 0x80 == 0 {
+            let total = 1 + i + len;
+            return (buf.len() >= total).then_some(total);
+        }
+        mult *= 128;
+    }
+    None
+}
+
+/// Topic and payload of a PUBLISH frame (MQTT 3.1.1).
+fn parse_publish(frame: &[u8]) -> Option<(String, Vec<u8>)> {
+    if frame.first()? >> 4 != 3 {
+        return None;
+    }
+    let qos = (frame[0] >> 1) & 3;
+    let mut i = 1;
+    while frame.get(i)? & 0x80 != 0 {
+        i += 1;
+    }
+    i += 1;
+    let tlen = usize::from(u16::from_be_bytes([*frame.get(i)?, *frame.get(i + 1)?]));
+    i += 2;
+    let topic = String::from_utf8(frame.get(i..i + tlen)?.to_vec()).ok()?;
+    i += tlen;
+    if qos > 0 {
+        i += 2;
+    }
+    Some((topic, frame.get(i..)?.to_vec()))
+}
+
+/// A QoS 0 PUBLISH frame.
+fn publish_frame(topic: &str, payload: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(2 + topic.len() + payload.len());
+    body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    body.extend_from_slice(topic.as_bytes());
+    body.extend_from_slice(payload);
+    let mut frame = vec![0x30];
+    let mut n = body.len();
+    loop {
+        let mut b = (n % 128) as u8;
+        n /= 128;
+        if n > 0 {
+            b |= 0x80;
+        }
+        frame.push(b);
+        if n == 0 {
+            break;
+        }
+    }
+    frame.extend_from_slice(&body);
+    frame
 }
 
 /// Now, for measuring detection times.

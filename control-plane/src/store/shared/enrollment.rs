@@ -93,27 +93,39 @@ pub(super) async fn redeem(
         .bind(&code_id)
         .execute(&mut *tx)
         .await?;
-    // A new device starts its seq at 1: forget the old device's high-water mark and window.
+    // A new key is a new device, which starts its seq at 1: forget the old device's high-water
+    // mark and window. The same key (a re-enrollment, even after a revocation) keeps them, so
+    // every message that key signed before is still a duplicate if replayed.
+    let seq_key: String = sqlx::query_scalar("SELECT seq_key_hex FROM routers WHERE id = $1")
+        .bind(&router_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let same_key = seq_key == key;
     sqlx::query(
         "UPDATE routers SET public_key_hex = $1, mqtt_password_hash = $2, enrolled_at = $3,
-           revoked_at = NULL, last_seq = 0, up_floor = 0, catalog_version = NULL, online = 0
-         WHERE id = $4",
+           revoked_at = NULL, catalog_version = NULL, online = 0, seq_key_hex = $1,
+           last_seq = CASE WHEN $4 = 1 THEN last_seq ELSE 0 END,
+           up_floor = CASE WHEN $4 = 1 THEN up_floor ELSE 0 END
+         WHERE id = $5",
     )
     .bind(&key)
     .bind(mqtt_password_hash(mqtt_password))
     .bind(now)
+    .bind(same_key as i64)
     .bind(&router_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM up_seen WHERE router_id = $1")
-        .bind(&router_id)
-        .execute(&mut *tx)
-        .await?;
-    // Its seqs start again too, so its first usage report is the latest.
-    sqlx::query("UPDATE tokens SET usage_seq = NULL WHERE router_id = $1")
-        .bind(&router_id)
-        .execute(&mut *tx)
-        .await?;
+    if !same_key {
+        sqlx::query("DELETE FROM up_seen WHERE router_id = $1")
+            .bind(&router_id)
+            .execute(&mut *tx)
+            .await?;
+        // Its seqs start again too, so its first usage report is the latest.
+        sqlx::query("UPDATE tokens SET usage_seq = NULL WHERE router_id = $1")
+            .bind(&router_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let router_row = sqlx::query("SELECT * FROM routers WHERE id = $1")
         .bind(&router_id)
         .fetch_one(&mut *tx)

@@ -104,8 +104,8 @@ pub(super) async fn create_router(s: &super::Backend, r: NewRouter) -> StoreResu
     let now = now_ms();
     let _w = s.write.lock().await;
     sqlx::query(
-        "INSERT INTO routers (id, location_id, name, agent_id, public_key_hex, mqtt_password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO routers (id, location_id, name, agent_id, public_key_hex, mqtt_password_hash, created_at, seq_key_hex)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $5)",
     )
     .bind(id.to_string())
     .bind(r.location_id.to_string())

@@ -165,11 +165,10 @@ macro_rules! impl_store {
                 entities::list_routers(self).await
             }
 
-            async fn set_router_online(&self, agent_id: &str, online: bool, now: i64) -> StoreResult<()> {
+            async fn set_router_online(&self, agent_id: &str, online: bool) -> StoreResult<()> {
                 let _w = self.write.lock().await;
-                sqlx::query("UPDATE routers SET online = $1, last_seen = CASE WHEN $1 = 1 THEN $2 ELSE last_seen END WHERE agent_id = $3")
+                sqlx::query("UPDATE routers SET online = $1 WHERE agent_id = $2")
                     .bind(online as i64)
-                    .bind(now)
                     .bind(agent_id)
                     .execute(&self.pool)
                     .await?;

@@ -63,6 +63,7 @@ async fn a_burst_from_300_agents_is_stored_and_acknowledged_within_a_minute() {
     let (seen_tx, mut seen) = mpsc::unbounded_channel();
     let mut clients = Vec::new();
     for (i, (id, _)) in agents.iter().enumerate() {
+        let me = id.clone();
         let mut opts = MqttOptions::new(topics::client_id(id), addr.ip().to_string(), addr.port());
         opts.set_credentials(id.clone(), format!("{id}-password"));
         opts.set_keep_alive(Duration::from_secs(30));
@@ -78,7 +79,7 @@ async fn a_burst_from_300_agents_is_stored_and_acknowledged_within_a_minute() {
                         let Ok(env) = Envelope::from_bytes(&p.payload) else {
                             continue;
                         };
-                        if let Ok(DownMessage::AckSeqs { seqs, .. }) = env.open(&cp) {
+                        if let Ok(DownMessage::AckSeqs { seqs, .. }) = env.open(&cp, &me) {
                             let _ = tx.send(Seen::Acked(i, seqs));
                         }
                     }
@@ -112,10 +113,11 @@ async fn a_burst_from_300_agents_is_stored_and_acknowledged_within_a_minute() {
                 active_sessions: seq as u32,
                 ..Default::default()
             });
-            let bytes = Envelope::seal(key, id, seq, mtm_control_plane::store::now_ms(), &msg)
-                .unwrap()
-                .to_bytes()
-                .unwrap();
+            let bytes =
+                Envelope::seal(key, id, "cp", seq, mtm_control_plane::store::now_ms(), &msg)
+                    .unwrap()
+                    .to_bytes()
+                    .unwrap();
             clients[i]
                 .publish(topics::up(id), QoS::AtLeastOnce, false, bytes)
                 .await

@@ -515,7 +515,7 @@ mod tests {
             let (_, bytes) = rows.last().unwrap();
             match Envelope::from_bytes(bytes)
                 .unwrap()
-                .open::<UpMessage>(&vk)
+                .open::<UpMessage>(&vk, CONTROL_PLANE_ID)
                 .unwrap()
             {
                 UpMessage::Health(h) => h.outbox_low_seq,

@@ -153,7 +153,7 @@ impl Txn<'_> {
     /// The router log lines of an inventory row being replaced.
     fn logins_of(&self, row: &[u8]) -> Result<Vec<LoggedLogin>, StoreError> {
         let env = Envelope::from_bytes(row.get(1..).unwrap_or_default())?;
-        match env.open::<UpMessage>(&self.store.signing_key().verifying_key())? {
+        match env.open::<UpMessage>(&self.store.signing_key().verifying_key(), CONTROL_PLANE_ID)? {
             UpMessage::Inventory(inv) => Ok(inv.logins),
             _ => Ok(Vec::new()),
         }
@@ -552,7 +552,7 @@ mod tests {
         let vk = s.signing_key().verifying_key();
         let msg = Envelope::from_bytes(&rows[0].1)
             .unwrap()
-            .open::<UpMessage>(&vk)
+            .open::<UpMessage>(&vk, CONTROL_PLANE_ID)
             .unwrap();
         let UpMessage::Inventory(inv) = msg else {
             panic!("{msg:?}")

@@ -235,7 +235,9 @@ pub async fn notifier_loop(store: Arc<dyn Store>) {
 /// Queue deliveries for alerts new at `now` and make every attempt due then, once.
 pub async fn run_once(store: &dyn Store, client: &reqwest::Client, now: i64) -> AppResult<()> {
     store.queue_notifications(now - LOOK_BACK_MS, now).await?;
-    for d in store.due_deliveries(now, 50).await? {
+    // Sent side by side, so one receiver that hangs until the timeout does not hold up the rest.
+    let due = store.due_deliveries(now, 50).await?;
+    let sends = due.iter().map(|d| async move {
         let outcome = match send(client, &d.channel, &d.alert).await {
             Ok(()) => DeliveryOutcome::Sent,
             Err(error) => match usize::try_from(d.attempts)
@@ -249,6 +251,9 @@ pub async fn run_once(store: &dyn Store, client: &reqwest::Client, now: i64) -> 
                 None => DeliveryOutcome::Dead { error },
             },
         };
+        (d, outcome)
+    });
+    for (d, outcome) in futures::future::join_all(sends).await {
         if let DeliveryOutcome::Dead { error } = &outcome {
             tracing::warn!(channel = %d.channel.name, alert = %d.alert.id, %error, "notification dead");
         }

@@ -238,7 +238,7 @@ mod tests {
         e.at -= 1;
         cases.push(e);
         let mut e = env.clone();
-        e.v = 2;
+        e.v = PROTOCOL_VERSION + 1;
         cases.push(e);
         for bit in 0..env.body.len() * 8 {
             let mut e = env.clone();

@@ -362,15 +362,22 @@ async fn dynsec_accounts_follow_enrollment_and_revocation() {
         )
         .await
         .unwrap();
+    // Sealed once: each seal carries the time it was made.
+    let second = health(2);
     agent
-        .publish(topics::up(agent_id), QoS::AtLeastOnce, false, health(2))
+        .publish(
+            topics::up(agent_id),
+            QoS::AtLeastOnce,
+            false,
+            second.clone(),
+        )
         .await
         .unwrap();
     let own_up = topics::up(agent_id);
     let until_seq2 = next(&mut watched, "seq 2 at the watcher", |s| match s {
         Seen::Message(t, p) if t.starts_with("mtm/v1/up/") => {
             assert_eq!(t, own_up, "the broker let the agent publish on {t}");
-            (p == health(2)).then_some(())
+            (p == second).then_some(())
         }
         _ => None,
     });

@@ -164,16 +164,16 @@ async fn login_page(State(state): State<AppState>, MaybeUser(user): MaybeUser) -
 }
 
 /// Did a browser send this from another site? Login CSRF logs the victim into the attacker's
-/// account; there is no session yet to hold a token, so the browser's own headers decide:
-/// `Sec-Fetch-Site` must be `same-origin` or `none` (typed, bookmarked), and an `Origin` must
-/// name the host the request was sent to. Clients that send neither (scripts) are not browsers
-/// and cannot be made to post by another site.
+/// account; there is no session yet to hold a token, so the browser's own headers decide.
+/// `Sec-Fetch-Site`, which a page cannot set, settles it where present: `same-origin` or `none`
+/// (typed, bookmarked) only. Without it, an `Origin` must name the host the request was sent to;
+/// `Origin: null` is what a browser sends for a form under this site's `no-referrer` policy, so
+/// it proves nothing either way and is refused only when fetch metadata is missing too. Clients
+/// that send neither header (scripts) are not browsers and cannot be made to post by another site.
 pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
-        if !matches!(site, "same-origin" | "none") {
-            return true;
-        }
+        return !matches!(site, "same-origin" | "none");
     }
     match header("origin") {
         None => false,
@@ -183,6 +183,51 @@ pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
                 (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
                 _ => true,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod cross_site_tests {
+    use super::cross_site;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_browser_s_own_login_form_passes_and_another_site_s_does_not() {
+        let host = ("host", "cafe.example:8080");
+        // Chromium under `Referrer-Policy: no-referrer` sends `Origin: null` with its own form.
+        for own in [
+            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
+            vec![
+                host,
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://cafe.example:8080"),
+            ],
+            vec![host, ("sec-fetch-site", "none")],
+            vec![host, ("origin", "http://cafe.example:8080")],
+            vec![host],
+        ] {
+            assert!(!cross_site(&headers(&own)), "{own:?}");
+        }
+        for other in [
+            vec![host, ("sec-fetch-site", "cross-site"), ("origin", "null")],
+            vec![
+                host,
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://cafe.example:8080"),
+            ],
+            vec![host, ("origin", "https://evil.example")],
+            vec![host, ("origin", "null")],
+        ] {
+            assert!(cross_site(&headers(&other)), "{other:?}");
         }
     }
 }

@@ -187,51 +187,6 @@ pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
     }
 }
 
-#[cfg(test)]
-mod cross_site_tests {
-    use super::cross_site;
-    use axum::http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn a_browser_s_own_login_form_passes_and_another_site_s_does_not() {
-        let host = ("host", "cafe.example:8080");
-        // Chromium under `Referrer-Policy: no-referrer` sends `Origin: null` with its own form.
-        for own in [
-            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
-            vec![
-                host,
-                ("sec-fetch-site", "same-origin"),
-                ("origin", "http://cafe.example:8080"),
-            ],
-            vec![host, ("sec-fetch-site", "none")],
-            vec![host, ("origin", "http://cafe.example:8080")],
-            vec![host],
-        ] {
-            assert!(!cross_site(&headers(&own)), "{own:?}");
-        }
-        for other in [
-            vec![host, ("sec-fetch-site", "cross-site"), ("origin", "null")],
-            vec![
-                host,
-                ("sec-fetch-site", "same-site"),
-                ("origin", "http://cafe.example:8080"),
-            ],
-            vec![host, ("origin", "https://evil.example")],
-            vec![host, ("origin", "null")],
-        ] {
-            assert!(cross_site(&headers(&other)), "{other:?}");
-        }
-    }
-}
-
 async fn login_form(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -315,4 +270,49 @@ async fn logout_json(
 
 async fn me(Auth(cur, _): Auth<AnyRole>) -> Json<User> {
     Json(cur.user)
+}
+
+#[cfg(test)]
+mod cross_site_tests {
+    use super::cross_site;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_browser_s_own_login_form_passes_and_another_site_s_does_not() {
+        let host = ("host", "cafe.example:8080");
+        // Chromium under `Referrer-Policy: no-referrer` sends `Origin: null` with its own form.
+        for own in [
+            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
+            vec![
+                host,
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://cafe.example:8080"),
+            ],
+            vec![host, ("sec-fetch-site", "none")],
+            vec![host, ("origin", "http://cafe.example:8080")],
+            vec![host],
+        ] {
+            assert!(!cross_site(&headers(&own)), "{own:?}");
+        }
+        for other in [
+            vec![host, ("sec-fetch-site", "cross-site"), ("origin", "null")],
+            vec![
+                host,
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://cafe.example:8080"),
+            ],
+            vec![host, ("origin", "https://evil.example")],
+            vec![host, ("origin", "null")],
+        ] {
+            assert!(cross_site(&headers(&other)), "{other:?}");
+        }
+    }
 }

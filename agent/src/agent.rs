@@ -5,43 +5,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::AgentConfig;
 use crate::error::AgentError;
 use crate::keyfile::load_or_create_key;
+use crate::mqtt;
 use crate::router::{client_config, RouterLink};
 use crate::runtime::{self, Shared};
+use crate::status::{self, AgentStatus};
 use crate::store::Store;
-use crate::{mqtt, status};
-
-/// What a technician (or a test) sees of a running agent.
-#[derive(Serialize, Clone, Debug)]
-pub struct AgentStatus {
-    /// This agent's id.
-    pub agent_id: String,
-    /// The broker connection is up.
-    pub mqtt_connected: bool,
-    /// The router answered last time.
-    pub router_reachable: bool,
-    /// Messages waiting for the control plane's ack.
-    pub outbox_len: u64,
-    /// Highest `seq` the control plane acknowledged.
-    pub last_acked_seq: u64,
-    /// The next `seq` to be used.
-    pub next_seq: u64,
-    /// Commands carried out (not failed) since the store was made.
-    pub commands_applied: u64,
-    /// Package catalog version on the router.
-    pub catalog_version: Option<u64>,
-    /// Whether the store works. While `store.ok` is false the counters above could not be
-    /// read and show 0; `/healthz` answers 503 then.
-    pub store: crate::store::StoreHealth,
-    /// Down-messages refused since start (forged, stale, sealed for another agent, old version).
-    pub down_refused: u64,
-}
 
 /// The agent.
 pub struct Agent;
@@ -140,8 +114,8 @@ struct TrialStart {
 // At start the trial marker decides: keep trying the new version, or put the old one back.
 fn start_trial(cfg: &AgentConfig) -> Result<TrialStart, AgentError> {
     use crate::update::OnStart;
-    let exe = crate::upgrade::exe_path();
-    let version = crate::upgrade::running_version();
+    let exe = crate::update::exe_path();
+    let version = crate::version::running_version();
     let r = crate::update::on_start(&cfg.data_dir, exe, version, crate::store::now_ms())
         .map_err(|e| crate::ConfigError::Invalid(format!("update trial: {e}")))?;
     Ok(match r {
@@ -174,7 +148,7 @@ impl AgentHandle {
 
     /// The version this agent reports.
     pub fn version(&self) -> &'static str {
-        crate::upgrade::running_version()
+        crate::version::running_version()
     }
 
     /// The agent's status now.

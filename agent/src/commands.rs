@@ -11,8 +11,9 @@ use mtm_common::{
 use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
 use uuid::Uuid;
 
+use crate::hotspot::{inventory, logout_user, remove_session};
 use crate::store::{StoreError, Txn, Validity};
-use crate::telemetry::{inventory, usage_diff, PLAUSIBLE_CLOCK_MS};
+use crate::telemetry::{usage_diff, PLAUSIBLE_CLOCK_MS};
 
 /// Store changes that go in the same transaction as the command's result.
 #[derive(Debug, Default)]
@@ -206,26 +207,6 @@ async fn user_of(client: &Client, token_id: Uuid) -> Result<Option<HotspotUser>,
     client
         .hotspot_user_by_comment(&router_comment(token_id))
         .await
-}
-
-// A session that ended between print and remove is not an error.
-async fn remove_session(client: &Client, id: &str) -> Result<(), Error> {
-    match client.remove_active_session(id).await {
-        Err(Error::Trap { message, .. }) if message.contains("no such item") => Ok(()),
-        r => r,
-    }
-}
-
-/// Log out every session of `name`; returns how many.
-pub async fn logout_user(client: &Client, name: &str) -> Result<usize, Error> {
-    let mut n = 0;
-    for s in client.active_sessions().await? {
-        if s.user == name {
-            remove_session(client, &s.id).await?;
-            n += 1;
-        }
-    }
-    Ok(n)
 }
 
 // `None`: the package's profile is not on the router and the command does not describe it, so

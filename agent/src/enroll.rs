@@ -10,15 +10,15 @@
 //! itself when the config has no identity and `MTM_ENROLL_SERVER`/`MTM_ENROLL_CODE` are set; the
 //! result then lives in `{data_dir}/enrollment.toml` and is read over the config at every start.
 
-pub mod http;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AgentConfig, ConfigError};
+use crate::http;
 use crate::keyfile::load_or_create_key;
+use crate::private_file::write_private;
 
 /// File in the data directory holding an identity enrolled without a writable config.
 pub const ENROLLMENT_FILE: &str = "enrollment.toml";
@@ -168,7 +168,7 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
     let body = serde_json::json!({
         "code": opts.code.trim(),
         "public_key_hex": public_key_hex,
-        "agent_version": crate::upgrade::VERSION,
+        "agent_version": crate::version::VERSION,
     })
     .to_string();
     let reply = http::post_json(
@@ -193,7 +193,7 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
         ),
         None => (data_dir.join(ENROLLMENT_FILE), identity_toml(&identity)),
     };
-    write_private(&path, &text).map_err(|e| EnrollError::Config {
+    write_private(&path, text.as_bytes()).map_err(|e| EnrollError::Config {
         path: path.clone(),
         message: e.to_string(),
     })?;
@@ -322,35 +322,6 @@ fn identity_toml(id: &Identity) -> String {
         "# Written by `mtm-agent enroll`; read over the config file at every start.\n{}",
         toml::to_string(id).unwrap_or_default()
     )
-}
-
-/// Write `text` to `path` with mode 0600 through a temporary file and a rename, so a power cut
-/// leaves the old file or the new one.
-pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
-    #[cfg(unix)]
-    {
-        // An existing tmp file keeps its old mode through open(): set it again.
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Load the config for `run`/`check`: the file, then `MTM_*` variables, then an identity in

@@ -1,12 +1,12 @@
 //! The agent's own ed25519 key, made on the device and never sent anywhere.
 
-use std::io::Write;
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use mtm_common::keys;
 
 use crate::error::AgentError;
+use crate::private_file::write_private;
 
 /// File name of the key inside the data directory.
 pub const KEY_FILE: &str = "agent.key";
@@ -23,22 +23,8 @@ pub fn load_or_create_key(data_dir: &Path) -> Result<SigningKey, AgentError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e.to_string())),
     }
-    std::fs::create_dir_all(data_dir).map_err(|e| err(format!("create data dir: {e}")))?;
     let key = keys::generate_signing_key();
-    // Write to a temporary file and rename, so a power cut never leaves half a key behind.
-    let tmp = data_dir.join(format!("{KEY_FILE}.tmp"));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp).map_err(|e| err(e.to_string()))?;
-    f.write_all(keys::secret_key_hex(&key).as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| err(e.to_string()))?;
+    write_private(&path, keys::secret_key_hex(&key).as_bytes()).map_err(|e| err(e.to_string()))?;
     Ok(key)
 }
 

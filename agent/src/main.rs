@@ -144,8 +144,8 @@ fn init_logs(json: bool) {
 }
 
 fn main() -> ExitCode {
-    // Read before anything can replace the file (see upgrade::exe_path).
-    let _ = mtm_agent::upgrade::exe_path();
+    // Read before anything can replace the file (see update::exe_path).
+    let _ = mtm_agent::update::exe_path();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -177,14 +177,14 @@ fn restart(exec: bool) -> ExitCode {
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
-            let exe = mtm_agent::upgrade::exe_path();
+            let exe = mtm_agent::update::exe_path();
             let err = std::process::Command::new(exe)
                 .args(std::env::args_os().skip(1))
                 .exec();
             eprintln!("error: cannot exec {}: {err}", exe.display());
         }
     }
-    ExitCode::from(mtm_agent::upgrade::EXIT_RESTART)
+    ExitCode::from(mtm_agent::update::EXIT_RESTART)
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<Option<bool>> {

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mtm_common::{topics, DownMessage, Hello, UpMessage, MAX_ENVELOPE_BYTES};
+use mtm_common::{topics, DownMessage, MAX_ENVELOPE_BYTES};
 use rumqttc::{
     AsyncClient, ConnectReturnCode, Event, EventLoop, LastWill, MqttOptions, Packet, QoS,
     TlsConfiguration, Transport,
@@ -23,6 +23,7 @@ use crate::error::AgentError;
 use crate::inflight::InFlight;
 use crate::runtime::Shared;
 use crate::store::{now_ms, InboxOutcome};
+use crate::tls::{self, Trust};
 
 /// Build the rumqttc options: last will, credentials, TLS, packet limits.
 pub fn options(cfg: &MqttConfig, agent_id: &str) -> Result<MqttOptions, AgentError> {
@@ -45,121 +46,19 @@ pub fn options(cfg: &MqttConfig, agent_id: &str) -> Result<MqttOptions, AgentErr
     if let Some(user) = &cfg.username {
         o.set_credentials(user, cfg.password.clone().unwrap_or_default());
     }
-    if let Some(pin) = &cfg.tls_pin_sha256 {
-        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-            Arc::new(pinned_tls_config(pin)?),
-        )));
-    } else if let Some(tls) = &cfg.tls {
-        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-            Arc::new(tls_config(&tls.ca_file)?),
-        )));
+    let trust = if let Some(pin) = &cfg.tls_pin_sha256 {
+        let pin = tls::parse_pin(pin)
+            .map_err(|e| AgentError::Mqtt(format!("mqtt.tls_pin_sha256: {e}")))?;
+        Some(Trust::Pinned(pin))
+    } else {
+        cfg.tls.as_ref().map(|t| Trust::CaFile(&t.ca_file))
+    };
+    if let Some(trust) = trust {
+        let config =
+            tls::client_config(trust).map_err(|e| AgentError::Mqtt(format!("mqtt.tls: {e}")))?;
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
     }
     Ok(o)
-}
-
-/// TLS accepting only the broker certificate whose SHA-256 is `pin` (hex).
-fn pinned_tls_config(pin: &str) -> Result<rustls::ClientConfig, AgentError> {
-    let err = |m: String| AgentError::Mqtt(format!("mqtt.tls_pin_sha256: {m}"));
-    let sha256: [u8; 32] = hex::decode(pin.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| err("must be 64 hex characters".into()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(PinnedCert {
-        sha256,
-        provider: provider.clone(),
-    });
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
-}
-
-/// Accepts exactly one certificate, by its SHA-256, instead of a chain to a CA and a name: the
-/// embedded broker's self-signed certificate, pinned at enrollment. The handshake signature is
-/// still checked, so only the holder of that certificate's key passes.
-#[derive(Debug)]
-struct PinnedCert {
-    sha256: [u8; 32],
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl rustls::client::danger::ServerCertVerifier for PinnedCert {
-    fn verify_server_cert(
-        &self,
-        end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        use sha2::Digest;
-        let seen: [u8; 32] = sha2::Sha256::digest(end_entity.as_ref()).into();
-        if seen == self.sha256 {
-            Ok(rustls::client::danger::ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, AgentError> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let err = |m: String| AgentError::Mqtt(format!("mqtt.tls.ca_file {}: {m}", ca_file.display()));
-    let pem = std::fs::read(ca_file).map_err(|e| err(e.to_string()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        roots
-            .add(cert.map_err(|e| err(e.to_string()))?)
-            .map_err(|e| err(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(err("no certificates found".into()));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| err(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// Keep a broker connection up until `shutdown` turns true.
@@ -315,7 +214,7 @@ async fn publish_inner(shared: &Shared, client: &AsyncClient) -> Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     let store = &shared.store;
-    announce(shared);
+    shared.announce();
     let up = topics::up(id);
     let mut cursor = 0u64;
     let cfg = &shared.cfg.mqtt;
@@ -420,29 +319,13 @@ async fn publish_round(
     Ok(more)
 }
 
-/// Queue a `Hello`: after every connect, and when the clock jumped. The control plane resends
-/// every open command on it. Without one the outbox still goes out; the control plane learns
-/// of us from it.
-pub(crate) fn announce(shared: &Shared) {
-    let store = &shared.store;
-    let hello = UpMessage::Hello(Hello {
-        agent_version: crate::upgrade::running_version().to_owned(),
-        last_cp_seq: store.last_cp_seq().unwrap_or(0),
-        catalog_version: store.catalog_version().unwrap_or(None),
-    });
-    match store.enqueue(&hello) {
-        Ok(seq) => shared.hello_seq.store(seq, Ordering::Relaxed),
-        Err(e) => tracing::error!(error = %e, "enqueueing hello failed"),
-    }
-}
-
 /// The control plane acknowledged this version's Hello: an update on trial is kept.
 fn trial_passed(shared: &Shared) {
     let Ok(mut trial) = shared.trial.lock() else {
         return;
     };
     if let Some(p) = trial.take() {
-        match crate::update::healthy(&shared.cfg.data_dir, crate::upgrade::exe_path()) {
+        match crate::update::healthy(&shared.cfg.data_dir, crate::update::exe_path()) {
             Ok(()) => tracing::info!(version = %p.to_version, "update healthy; committed"),
             Err(e) => tracing::error!(error = %e, "committing the update failed"),
         }

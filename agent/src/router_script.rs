@@ -223,7 +223,7 @@ pub fn render(v: &SiteValues) -> Result<String, ScriptError> {
          # The agent's [router] username is {:?}; its password is the api_password in api-user.rsc.\n",
         v.site,
         v.agent_address,
-        crate::upgrade::VERSION,
+        crate::version::VERSION,
         v.api_user
     );
     for (name, text) in parts {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ed25519_dalek::VerifyingKey;
-use mtm_common::{CommandFailed, CommandKind, UpMessage};
+use mtm_common::{CommandFailed, CommandKind, Hello, UpMessage};
 use tokio::sync::{watch, Notify};
 use tokio::time::MissedTickBehavior;
 
@@ -82,6 +82,22 @@ impl Shared {
             publisher_wake: Notify::new(),
             down_refused: AtomicU64::new(0),
             refused: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Queue a `Hello`: after every connect, and when the clock jumped. The control plane
+    /// resends every open command on it. Without one the outbox still goes out; the control
+    /// plane learns of us from it.
+    pub fn announce(&self) {
+        let store = &self.store;
+        let hello = UpMessage::Hello(Hello {
+            agent_version: crate::version::running_version().to_owned(),
+            last_cp_seq: store.last_cp_seq().unwrap_or(0),
+            catalog_version: store.catalog_version().unwrap_or(None),
+        });
+        match store.enqueue(&hello) {
+            Ok(seq) => self.hello_seq.store(seq, Ordering::Relaxed),
+            Err(e) => tracing::error!(error = %e, "enqueueing hello failed"),
         }
     }
 
@@ -169,7 +185,7 @@ pub async fn command_runner(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
         if let CommandKind::UpdateAgent(u) = &cmd.kind {
             // Not a router action: the result is recorded before the restart, so the new
             // binary sends it.
-            let (msg, installed) = match crate::upgrade::apply(&shared.cfg, &cmd, u).await {
+            let (msg, installed) = match crate::update::apply(&shared.cfg, &cmd, u).await {
                 Ok(m) => (m, true),
                 Err(m) => (m, false),
             };
@@ -269,7 +285,7 @@ pub async fn telemetry_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
             _ = clock.tick() => {
                 if let Some(jump) = watch.check(now_ms(), std::time::Instant::now()) {
                     tracing::warn!(jump_s = jump / 1000, "the clock jumped; saying hello again");
-                    crate::mqtt::announce(&shared);
+                    shared.announce();
                 }
             }
             _ = usage.tick() => usage_once(&shared).await,
@@ -336,7 +352,7 @@ async fn inventory_once(shared: &Shared) {
     let inv = {
         let mut link = shared.router.lock().await;
         let r = match link.client().await {
-            Ok(c) => match telemetry::inventory(c).await {
+            Ok(c) => match crate::hotspot::inventory(c).await {
                 Ok(mut inv) => match telemetry::logins_since(c, cursor).await {
                     Ok((logins, newest)) => {
                         inv.logins = logins;

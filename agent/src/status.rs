@@ -5,11 +5,36 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::agent::AgentStatus;
+/// What a technician (or a test) sees of a running agent.
+#[derive(Serialize, Clone, Debug)]
+pub struct AgentStatus {
+    /// This agent's id.
+    pub agent_id: String,
+    /// The broker connection is up.
+    pub mqtt_connected: bool,
+    /// The router answered last time.
+    pub router_reachable: bool,
+    /// Messages waiting for the control plane's ack.
+    pub outbox_len: u64,
+    /// Highest `seq` the control plane acknowledged.
+    pub last_acked_seq: u64,
+    /// The next `seq` to be used.
+    pub next_seq: u64,
+    /// Commands carried out (not failed) since the store was made.
+    pub commands_applied: u64,
+    /// Package catalog version on the router.
+    pub catalog_version: Option<u64>,
+    /// Whether the store works. While `store.ok` is false the counters above could not be
+    /// read and show 0; `/healthz` answers 503 then.
+    pub store: crate::store::StoreHealth,
+    /// Down-messages refused since start (forged, stale, sealed for another agent, old version).
+    pub down_refused: u64,
+}
 
 /// Something that can report the agent's status.
 pub type StatusFn = Arc<dyn Fn() -> AgentStatus + Send + Sync>;

@@ -4,14 +4,13 @@
 use std::collections::{HashMap, HashSet};
 
 use mtm_common::{
-    token_id_from_comment, ActiveSession, Health, Inventory, LoggedLogin, RouterUser, TokenExpired,
-    UpMessage, Usage, UsageReport,
+    token_id_from_comment, Health, LoggedLogin, TokenExpired, UpMessage, Usage, UsageReport,
 };
 use mtm_routeros::{Client, Error, HotspotUser};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::commands::logout_user;
+pub use crate::hotspot::inventory;
+use crate::hotspot::logout_user;
 use crate::store::{Baseline, Store, StoreError, Validity};
 
 /// A telemetry cycle failed.
@@ -23,46 +22,6 @@ pub enum TelemetryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// A full picture of the router's hotspot users and sessions.
-pub async fn inventory(client: &Client) -> Result<Inventory, Error> {
-    let users = client.hotspot_users().await?;
-    let sessions = client.active_sessions().await?;
-    Ok(Inventory {
-        users: users
-            .into_iter()
-            .map(|u| RouterUser {
-                password_sha256: u
-                    .password
-                    .as_ref()
-                    .map(|p| hex::encode(Sha256::digest(p.as_bytes()))),
-                router_id: u.id,
-                name: u.name,
-                profile: u.profile,
-                comment: u.comment,
-                limit_uptime_s: u.limit_uptime.map(|d| d.as_secs()),
-                limit_bytes_total: u.limit_bytes_total,
-                uptime_s: u.uptime.as_secs(),
-                bytes_in: u.bytes_in,
-                bytes_out: u.bytes_out,
-                disabled: u.disabled,
-            })
-            .collect(),
-        sessions: sessions
-            .into_iter()
-            .map(|s| ActiveSession {
-                router_id: s.id,
-                user: s.user,
-                address: s.address,
-                mac_address: s.mac_address,
-                uptime_s: s.uptime.as_secs(),
-                bytes_in: s.bytes_in,
-                bytes_out: s.bytes_out,
-            })
-            .collect(),
-        logins: Vec::new(),
-    })
 }
 
 /// Hotspot session lines in the router's log after item number `after` (the last one already

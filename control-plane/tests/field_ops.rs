@@ -214,7 +214,7 @@ async fn enroll_push_a_package_and_update_the_agent() {
     .await;
     agent.line_after("status on ").await;
     let pid = agent.pid();
-    let base_version = mtm_agent::upgrade::VERSION;
+    let base_version = mtm_agent::version::VERSION;
     assert_ne!(base_version, NEXT_AGENT_VERSION);
     wait_for("the router online", Duration::from_secs(30), || async {
         router_field(&api, &admin, "online").await == true

@@ -124,7 +124,7 @@ impl AgentConfig {
             }
         }
         if let Some(u) = &self.update_server {
-            if let Err(e) = crate::enroll::http::Url::parse(u) {
+            if let Err(e) = crate::http::Url::parse(u) {
                 return bad(format!("update_server: {e}"));
             }
         }

@@ -1,6 +1,6 @@
-//! Carrying out an `UpdateAgent` command (issue #8): download the release from the control
-//! plane, check it with [`crate::update::verify`], install it atomically, record the trial, and
-//! ask the process to restart into it. Also the version this binary reports.
+//! Carrying out an `UpdateAgent` command: download the release from the control plane, check
+//! it with [`super::verify`], install it atomically, record the trial, and ask the process to
+//! restart into it.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -8,41 +8,21 @@ use std::time::Duration;
 
 use mtm_common::{AgentUpdate, Command, CommandDone, CommandFailed, UpMessage};
 
+use super::{Pending, Release, TRIAL_S};
 use crate::config::AgentConfig;
-use crate::enroll::http;
-use crate::update::{self, Pending, Release};
+use crate::http;
+use crate::update;
+use crate::version::running_version;
 
 /// Largest release accepted (an agent binary is a few MiB; debug builds are larger).
 pub const MAX_RELEASE: usize = 256 * 1024 * 1024;
 
-/// How long a new version has to prove healthy (its Hello acknowledged) before the next start
-/// rolls it back.
-pub const TRIAL_S: i64 = 120;
-
-/// Exit status asking the supervisor (systemd `Restart=always`, a container restart policy)
-/// to start the binary again.
-pub const EXIT_RESTART: u8 = 75;
-
 static EXE: OnceLock<PathBuf> = OnceLock::new();
-
-/// The version compiled into this binary: `MTM_AGENT_VERSION` at build time (release builds
-/// are stamped with the version they are signed as), else the crate version. It is what the
-/// agent reports, so a release signed as one version but built as another fails its trial
-/// (the restarted binary is neither the old nor the new version) and is rolled back.
-pub const VERSION: &str = match option_env!("MTM_AGENT_VERSION") {
-    Some(v) => v,
-    None => env!("CARGO_PKG_VERSION"),
-};
 
 /// The path this process was started from, read once at start (after an install the kernel
 /// calls the old inode "deleted", so it must not be read again later).
 pub fn exe_path() -> &'static Path {
     EXE.get_or_init(|| std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mtm-agent")))
-}
-
-/// The version this agent runs and reports: the one compiled in ([`VERSION`]).
-pub fn running_version() -> &'static str {
-    VERSION
 }
 
 /// Download, verify and install `u`; the message to report. `Ok` means installed: the caller

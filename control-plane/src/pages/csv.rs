@@ -5,9 +5,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 fn cell(out: &mut String, value: &str) {
-    // Negative numbers stay numbers; anything else opening like a formula is defused.
-    let risky =
-        value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    // Plain signed numbers stay numbers; anything else opening like a formula is defused
+    // (`-inf` and `-1e5` parse as floats but a spreadsheet reads them as formulas).
+    let plain_number = {
+        let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    };
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number;
     let needs_quotes = risky || value.contains([',', '"', '\n', '\r']);
     if !needs_quotes {
         out.push_str(value);
@@ -73,11 +77,13 @@ mod tests {
                 "-5".into(),
                 "-cmd".into(),
             ],
+            vec!["-inf".into(), "+1e5".into(), "@x".into(), "\tx".into()],
         ];
         let body = csv_body(&["x", "y", "z", "w"], &rows);
         assert_eq!(
             body,
-            "x,y,z,w\r\nplain,\"a,b\",\"say \"\"hi\"\"\",\r\n\"two\nlines\",\"'=1+1\",-5,\"'-cmd\"\r\n"
+            "x,y,z,w\r\nplain,\"a,b\",\"say \"\"hi\"\"\",\r\n\"two\nlines\",\"'=1+1\",-5,\"'-cmd\"\r\n\
+             \"'-inf\",\"'+1e5\",\"'@x\",\"'\tx\"\r\n"
         );
     }
 }

@@ -71,3 +71,56 @@ async fn reports_and_sign_offs_refuse_update_delete_and_truncate() {
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
 }
+
+#[tokio::test]
+async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
+    use crate::store::{NewUser, Role, StoreError};
+    let store = crate::testutil::postgres_store_raw().await;
+    let user = |name: &str| NewUser {
+        username: name.into(),
+        password: "a long password 1".into(),
+        role: Role::Staff,
+        location_ids: vec![],
+    };
+    store.create_user(user("Maria")).await.unwrap();
+    let again = store.create_user(user("MARIA")).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // Past the store's own check (another replica racing it): the index refuses.
+    let insert = "INSERT INTO users (id, username, password_hash, role, created_at) \
+                  VALUES ($1, $2, 'x', 'staff', $3)";
+    let err = sqlx::query(insert)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind("maria")
+        .bind(i64::MAX)
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("users_username_lower"), "{err}");
+
+    // A database from before the index, holding a case twin: the migration renames the younger.
+    sqlx::query("DROP INDEX users_username_lower")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let twin = uuid::Uuid::new_v4().to_string();
+    sqlx::query(insert)
+        .bind(&twin)
+        .bind("maria")
+        .bind(i64::MAX)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!(
+        "../../../../migrations/postgres/0170_username_lower_unique.sql"
+    ))
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT username FROM users ORDER BY created_at")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(names, ["Maria".to_owned(), format!("maria~{}", &twin[..8])]);
+    let kept = store.check_password("maria", "a long password 1").await;
+    assert_eq!(kept.unwrap().unwrap().username, "Maria");
+}

@@ -72,6 +72,11 @@ pub struct ServerConfig {
     /// A router silent this long (seconds) while its location has an open shift raises
     /// `router_silent`; checked every quarter of it, at most every minute.
     pub router_silent_after_s: u64,
+    /// SMTP server for e-mail notification channels: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host` (TLS); none means e-mail channels cannot send.
+    pub smtp_url: Option<String>,
+    /// The sender of notification e-mails, e.g. `mtm <alerts@example.com>`.
+    pub smtp_from: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +96,8 @@ impl Default for ServerConfig {
             mqtt_tls: false,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
             router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
+            smtp_url: None,
+            smtp_from: None,
         }
     }
 }
@@ -183,6 +190,12 @@ impl ServerConfig {
         if let Some(v) = get("MTM_ROUTER_SILENT_AFTER_S") {
             self.router_silent_after_s = parse("MTM_ROUTER_SILENT_AFTER_S", &v)?;
         }
+        if let Some(v) = get("MTM_SMTP_URL") {
+            self.smtp_url = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("MTM_SMTP_FROM") {
+            self.smtp_from = Some(v).filter(|s| !s.is_empty());
+        }
         if let Some(v) = get("MTM_ENROLLMENT_CODE_TTL_S") {
             self.enrollment_code_ttl_s = parse("MTM_ENROLLMENT_CODE_TTL_S", &v)?;
         }
@@ -196,6 +209,26 @@ impl ServerConfig {
                 .external_url
                 .as_deref()
                 .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
+
+    /// The mailer for e-mail channels, when `smtp_url` is set (then `smtp_from` must be too).
+    pub fn mailer(&self) -> Result<Option<crate::notify::email::Mailer>, ConfigError> {
+        let Some(url) = &self.smtp_url else {
+            return Ok(None);
+        };
+        let env = |name: &str, message: String| ConfigError::Env {
+            name: name.into(),
+            message,
+        };
+        let from = self.smtp_from.as_deref().ok_or_else(|| {
+            env(
+                "MTM_SMTP_FROM",
+                "needed with MTM_SMTP_URL: the address alerts are sent from".into(),
+            )
+        })?;
+        crate::notify::email::Mailer::new(url, from)
+            .map(Some)
+            .map_err(|e| env("MTM_SMTP_URL", e.to_string()))
     }
 
     /// Refuse settings that cannot be meant: an external URL that is not `http(s)://host`.
@@ -229,6 +262,26 @@ impl ServerConfig {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn smtp_settings_make_a_mailer_or_refuse_to_start() {
+        let mut cfg = ServerConfig::default();
+        assert!(cfg.mailer().unwrap().is_none(), "no SMTP: no mailer");
+        cfg.smtp_url = Some("smtp://user:secret@127.0.0.1:2525".into());
+        let err = cfg.mailer().unwrap_err().to_string();
+        assert!(err.contains("MTM_SMTP_FROM"), "{err}");
+        cfg.smtp_from = Some("mtm <alerts@example.com>".into());
+        assert!(cfg.mailer().unwrap().is_some());
+        cfg.smtp_url = Some("http://user:secret@mail.example.com".into());
+        let err = cfg.mailer().unwrap_err().to_string();
+        assert!(
+            !err.contains("secret"),
+            "the password is not repeated: {err}"
+        );
+        cfg.smtp_url = Some("smtps://mail.example.com".into());
+        cfg.smtp_from = Some("not an address".into());
+        assert!(cfg.mailer().is_err());
+    }
 
     #[test]
     fn toml_then_env_override_defaults() {

@@ -119,6 +119,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         }
     }
     cfg.validate()?;
+    let mailer = cfg.mailer()?;
     if cfg.mqtt_tls && !matches!(cfg.mqtt, MqttConfig::Embedded { .. }) {
         anyhow::bail!("mqtt_tls is for the embedded broker; an external broker's TLS is set in its own configuration");
     }
@@ -204,7 +205,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store.clone(),
         Duration::from_secs(60),
     ));
-    let notify_task = tokio::spawn(crate::notify::notifier_loop(store.clone()));
+    let notify_task = tokio::spawn(crate::notify::notifier_loop(store.clone(), mailer));
     let catalog_task = tokio::spawn(crate::packages::catalog_loop(
         store.clone(),
         dispatcher.clone(),

@@ -70,6 +70,20 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
         )
         .await;
     assert_eq!(status, 201, "{made}");
+    // And the manager's mailbox: an e-mail channel, mailed through the server's SMTP settings
+    // to a real SMTP receiver on loopback.
+    let mut mailbox = w.take_mailbox();
+    let email = json!({"name": "inbox", "kind": "email", "target": "manager@cafe.test",
+                       "min_severity": "critical"});
+    let (status, made_mail) = w
+        .call(
+            "POST",
+            Some(&manager),
+            "/api/notifications/channels",
+            Some(email),
+        )
+        .await;
+    assert_eq!(status, 201, "{made_mail}");
     let mut jwts = Vec::new();
     for (i, site) in w.sites.iter().enumerate() {
         let path = format!("/api/locations/{}", site.location.id);
@@ -233,6 +247,30 @@ async fn a_normal_day_raises_nothing_and_every_fraud_is_caught_in_time() {
     println!(
         "notification: alert to webhook in {} ms",
         reached.1 - a.created_at
+    );
+    let mailed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let mail = mailbox.recv().await.expect("SMTP receiver open");
+            if mail.data.contains(&a.id.to_string()) {
+                return (mail, now());
+            }
+        }
+    })
+    .await
+    .expect("the critical alert reached the SMTP receiver within 10 s");
+    assert_eq!(mailed.0.to, ["manager@cafe.test"]);
+    assert_eq!(mailed.0.from, "alerts@mtm.test");
+    assert!(
+        mailed
+            .0
+            .data
+            .contains("Subject: [mtm critical] hotspot user CASH0001"),
+        "{}",
+        mailed.0.data
+    );
+    println!(
+        "notification: alert to SMTP receiver in {} ms",
+        mailed.1 - a.created_at
     );
     assert_eq!(a.agent_id.as_deref(), Some(w.sites[0].agent_id.as_str()));
     assert_eq!(a.evidence["reason"], "no_mtm_comment");

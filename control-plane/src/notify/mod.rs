@@ -1,5 +1,5 @@
 //! Alerts on the phone: managers and admins add channels (a webhook, a Telegram chat, an ntfy
-//! topic) for a location or all, and a lowest severity; every new alert that matches is queued
+//! topic, an e-mail address) for a location or all, and a lowest severity; every new alert that matches is queued
 //! once per channel, sent by [`notifier_loop`] within seconds, retried with backoff and finally
 //! marked sent or dead (both audited; dead ones are listed for admins).
 //!
@@ -9,6 +9,7 @@
 //! presets of the same delivery, shaped as their APIs want (docs/notifications.md).
 
 mod api;
+pub mod email;
 mod pages;
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,8 @@ pub enum Kind {
     Telegram,
     /// An ntfy topic URL (`https://ntfy.sh/<topic>` or a self-hosted server).
     Ntfy,
+    /// An e-mail address, mailed through the server's SMTP settings.
+    Email,
 }
 
 impl Kind {
@@ -56,6 +59,7 @@ impl Kind {
             "webhook" => Some(Kind::Webhook),
             "telegram" => Some(Kind::Telegram),
             "ntfy" => Some(Kind::Ntfy),
+            "email" => Some(Kind::Email),
             _ => None,
         }
     }
@@ -66,6 +70,7 @@ impl Kind {
             Kind::Webhook => "webhook",
             Kind::Telegram => "telegram",
             Kind::Ntfy => "ntfy",
+            Kind::Email => "email",
         }
     }
 }
@@ -122,15 +127,28 @@ pub async fn add_channel(
         return Err(bad("give the channel a name of at most 100 characters"));
     }
     let kind = Kind::parse(req.kind.trim())
-        .ok_or_else(|| bad("kind must be webhook, telegram or ntfy"))?;
+        .ok_or_else(|| bad("kind must be webhook, telegram, ntfy or email"))?;
     let target = req.target.trim();
-    let url = reqwest::Url::parse(target).map_err(|_| bad("the target must be a URL"))?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() || target.len() > 2000
-    {
-        return Err(bad(
-            "the target must be an http(s) URL of at most 2000 characters",
-        ));
+    if kind == Kind::Email {
+        let address = target.strip_prefix("mailto:").unwrap_or(target);
+        if !email::valid_recipient(address) {
+            return Err(bad("an e-mail channel needs one e-mail address"));
+        }
+    } else {
+        let url = reqwest::Url::parse(target).map_err(|_| bad("the target must be a URL"))?;
+        if !matches!(url.scheme(), "https" | "http")
+            || url.host_str().is_none()
+            || target.len() > 2000
+        {
+            return Err(bad(
+                "the target must be an http(s) URL of at most 2000 characters",
+            ));
+        }
     }
+    let target = match kind {
+        Kind::Email => target.strip_prefix("mailto:").unwrap_or(target),
+        _ => target,
+    };
     let chat_id = req.chat_id.trim();
     if kind == Kind::Telegram && (chat_id.is_empty() || chat_id.len() > 100) {
         return Err(bad("a Telegram channel needs the chat id"));
@@ -213,8 +231,9 @@ fn owner_filter(cur: &CurrentUser) -> Option<Uuid> {
     (cur.user.role != Role::SuperAdmin).then_some(cur.user.id)
 }
 
-/// Queue and send what is due, until the server stops.
-pub async fn notifier_loop(store: Arc<dyn Store>) {
+/// Queue and send what is due, until the server stops; e-mail through `mailer` when the server
+/// has SMTP settings (without them an e-mail delivery fails and ends dead, listed for admins).
+pub async fn notifier_loop(store: Arc<dyn Store>, mailer: Option<email::Mailer>) {
     let client = match reqwest::Client::builder().timeout(SEND_TIMEOUT).build() {
         Ok(c) => c,
         Err(e) => {
@@ -226,19 +245,29 @@ pub async fn notifier_loop(store: Arc<dyn Store>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = run_once(&*store, &client, now_ms()).await {
+        if let Err(e) = deliver_due(&*store, &client, mailer.as_ref(), now_ms()).await {
             tracing::warn!(error = %e, "notifications: will try again");
         }
     }
 }
 
-/// Queue deliveries for alerts new at `now` and make every attempt due then, once.
+/// [`deliver_due`] without SMTP settings.
 pub async fn run_once(store: &dyn Store, client: &reqwest::Client, now: i64) -> AppResult<()> {
+    deliver_due(store, client, None, now).await
+}
+
+/// Queue deliveries for alerts new at `now` and make every attempt due then, once.
+pub async fn deliver_due(
+    store: &dyn Store,
+    client: &reqwest::Client,
+    mailer: Option<&email::Mailer>,
+    now: i64,
+) -> AppResult<()> {
     store.queue_notifications(now - LOOK_BACK_MS, now).await?;
     // Sent side by side, so one receiver that hangs until the timeout does not hold up the rest.
     let due = store.due_deliveries(now, 50).await?;
     let sends = due.iter().map(|d| async move {
-        let outcome = match send(client, &d.channel, &d.alert).await {
+        let outcome = match send(client, mailer, &d.channel, &d.alert).await {
             Ok(()) => DeliveryOutcome::Sent,
             Err(error) => match usize::try_from(d.attempts)
                 .ok()
@@ -298,8 +327,18 @@ fn text(alert: &Alert) -> String {
     format!("[{}] {}: {}", alert.severity, alert.kind, alert.summary)
 }
 
-async fn send(client: &reqwest::Client, channel: &Channel, alert: &Alert) -> Result<(), String> {
+async fn send(
+    client: &reqwest::Client,
+    mailer: Option<&email::Mailer>,
+    channel: &Channel,
+    alert: &Alert,
+) -> Result<(), String> {
     let request = match Kind::parse(&channel.kind) {
+        Some(Kind::Email) => {
+            let mailer = mailer.ok_or("this server has no SMTP settings (smtp_url, smtp_from)")?;
+            let (subject, body) = email::alert_mail(alert);
+            return mailer.send(&channel.target, &subject, body).await;
+        }
         Some(Kind::Webhook) => {
             let body = serde_json::to_vec(&webhook_body(alert)).map_err(|e| e.to_string())?;
             let ts = now_ms() / 1000;

@@ -199,6 +199,18 @@ async fn a_receiver_that_keeps_failing_is_retried_then_listed_as_dead_for_admins
         "{}",
         page.body
     );
+    // And on the admin console's home page.
+    let home = app.page("GET", "/admin", Some(&admin), None).await;
+    let dead_table = home
+        .body
+        .split("id=\"dead-notifications\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        dead_table.contains("the receiver answered 500"),
+        "{}",
+        home.body
+    );
 }
 
 #[tokio::test]
@@ -225,6 +237,14 @@ async fn channels_are_checked_owned_and_offered_as_presets() {
         (
             json!({"name": " ", "kind": "ntfy", "target": "https://ntfy.sh/t", "min_severity": "info"}),
             "name",
+        ),
+        (
+            json!({"name": "x", "kind": "email", "target": "boss@", "min_severity": "info"}),
+            "e-mail address",
+        ),
+        (
+            json!({"name": "x", "kind": "email", "target": "a@b.example, c@d.example", "min_severity": "info"}),
+            "e-mail address",
         ),
     ] {
         let r = app
@@ -354,4 +374,30 @@ async fn the_page_adds_a_channel_showing_its_secret_once() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token, no change");
+}
+
+#[tokio::test]
+async fn an_email_channel_without_smtp_settings_fails_in_words_and_is_retried() {
+    let app = test_app().await;
+    let made = add(
+        &app,
+        "manager",
+        json!({"name": "inbox", "kind": "email", "target": "mailto:boss@cafe.example",
+               "min_severity": "warning"}),
+    )
+    .await;
+    assert_eq!(made["target"], "boss@cafe.example", "mailto: is dropped");
+    close_shift_with(&app, 0).await;
+    run_once(&*app.state.store, &reqwest::Client::new(), now_ms())
+        .await
+        .unwrap();
+    let pending = app
+        .state
+        .store
+        .list_deliveries(Some("pending"), 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    let error = pending[0].last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("no SMTP settings"), "{error}");
 }

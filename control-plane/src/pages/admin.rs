@@ -47,6 +47,7 @@ async fn home(
 ) -> AppResult<Html<String>> {
     let counts = state.store.counts().await?;
     let stats = state.store.table_stats().await?;
+    let dead = state.store.list_deliveries(Some("dead"), 20).await?;
     let chains = if q.verify.is_some() {
         Some(state.store.verify_chains().await?)
     } else {
@@ -61,7 +62,7 @@ async fn home(
             "mqtt_addr": state.settings.mqtt_addr.to_string(),
             "token_code_len": state.settings.token_code_len,
             "secure_cookies": state.settings.secure_cookies,
-            "public_url": state.settings.public_url,
+            "public_url": state.settings.public_url, "dead": dead,
         }),
     )
 }

@@ -1,6 +1,8 @@
 //! The world the fraud scenarios run in: the server in-process, three locations, each with a
 //! simulated router, the real agent and a staff member; HTTP helpers and alert waiting.
 
+pub mod smtp;
+
 use mtm_agent::{Agent, AgentConfig, AgentHandle};
 use mtm_control_plane::store::{
     now_ms, Alert, Location, NewLocation, NewPackage, NewRouter, NewUser, Package, Role, Store,
@@ -45,6 +47,8 @@ pub struct World {
     pub sites: Vec<Site>,
     /// 30 minutes for 300, one hour for 500.
     pub packages: Vec<Package>,
+    /// What the server mails reaches this SMTP receiver (the server's `smtp_url`).
+    mailbox: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<smtp::Mail>>>,
 }
 
 /// Wait for `f` with a deadline, polling; panics naming `what` on timeout.
@@ -64,9 +68,21 @@ where
 }
 
 impl World {
+    /// The SMTP receiver's messages (once).
+    pub fn take_mailbox(&self) -> tokio::sync::mpsc::UnboundedReceiver<smtp::Mail> {
+        self.mailbox
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the mailbox is taken once")
+    }
+
     pub async fn start() -> World {
         let dir = tempfile::tempdir().unwrap();
+        let (smtp_url, mailbox) = smtp::receiver().await;
         let server = start(ServerConfig {
+            smtp_url: Some(smtp_url),
+            smtp_from: Some("mtm <alerts@mtm.test>".into()),
             data_dir: dir.path().join("cp"),
             http_bind: "127.0.0.1:0".parse().unwrap(),
             mqtt: MqttConfig::Embedded {
@@ -120,6 +136,7 @@ impl World {
             server,
             sites,
             packages,
+            mailbox: std::sync::Mutex::new(Some(mailbox)),
         };
         for site in &world.sites {
             let store = world.store.clone();

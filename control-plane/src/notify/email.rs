@@ -1,6 +1,6 @@
-//! E-mail channels: the alert as a short plain-text message, sent through the SMTP server the
-//! server is configured with (`smtp_url`, `smtp_from`). A channel holds only the recipient, so a
-//! manager adding one never sees the SMTP login.
+//! E-mail channels: the alert or daily report as a short plain-text message, sent through the
+//! SMTP server the server is configured with (`smtp_url`, `smtp_from`). A channel holds only the
+//! recipient, so a manager adding one never sees the SMTP login.
 
 use crate::store::Alert;
 use lettre::message::{header::ContentType, Mailbox};
@@ -93,6 +93,19 @@ pub fn alert_mail(alert: &Alert) -> (String, String) {
         agent = alert.agent_id.as_deref().unwrap_or("-"),
         at = alert.created_at,
         id = alert.id,
+    );
+    (subject, body)
+}
+
+/// Subject and body of a daily report's e-mail, from its one-line `summary`.
+pub fn report_mail(report_id: uuid::Uuid, summary: &str) -> (String, String) {
+    let subject: String = format!("[mtm report] {summary}")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(150)
+        .collect();
+    let body = format!(
+        "{summary}\n\nreport id: {report_id}\nOpen /manager/reports/{report_id} to read and sign it off.\n"
     );
     (subject, body)
 }

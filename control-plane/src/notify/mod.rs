@@ -10,15 +10,17 @@
 
 mod api;
 pub mod email;
+mod notice;
 mod pages;
 #[cfg(test)]
 mod tests;
 
 pub use api::router;
+pub use notice::{report_summary, webhook_body, Notice};
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::CurrentUser;
-use crate::store::{now_ms, Alert, Channel, DeliveryOutcome, Role, Store};
+use crate::store::{now_ms, Channel, DeliveryOutcome, Role, Store, Subject};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -90,9 +92,9 @@ pub fn severity_rank(severity: &str) -> Option<i64> {
 pub struct NewChannel {
     /// A name people recognise.
     pub name: String,
-    /// `webhook`, `telegram` or `ntfy`.
+    /// `webhook`, `telegram`, `ntfy` or `email`.
     pub kind: String,
-    /// The URL (for Telegram, the bot API base with the token).
+    /// The URL (for Telegram, the bot API base with the token; for e-mail the address).
     pub target: String,
     /// Telegram chat id.
     #[serde(default)]
@@ -102,6 +104,9 @@ pub struct NewChannel {
     /// Only this location's alerts; none for all.
     #[serde(default)]
     pub location_id: Option<Uuid>,
+    /// Also send the daily report summary of the location(s).
+    #[serde(default)]
+    pub daily_reports: bool,
 }
 
 /// A channel as its maker sees it right after creation: with its signing secret, once.
@@ -180,11 +185,12 @@ pub async fn add_channel(
         min_rank,
         location_id: req.location_id,
         created_at: now_ms(),
+        daily_reports: req.daily_reports,
     };
     state.store.create_channel(&channel).await?;
     let detail = serde_json::json!({
         "name": channel.name, "kind": channel.kind, "min_rank": min_rank,
-        "location_id": channel.location_id,
+        "location_id": channel.location_id, "daily_reports": channel.daily_reports,
     });
     audit(state, cur, "notification.channel.add", channel.id, detail).await?;
     Ok(CreatedChannel { channel, secret })
@@ -267,7 +273,11 @@ pub async fn deliver_due(
     // Sent side by side, so one receiver that hangs until the timeout does not hold up the rest.
     let due = store.due_deliveries(now, 50).await?;
     let sends = due.iter().map(|d| async move {
-        let outcome = match send(client, mailer, &d.channel, &d.alert).await {
+        let notice = match &d.subject {
+            Subject::Alert(a) => Notice::of_alert(a),
+            Subject::Report(r) => Notice::of_report(r),
+        };
+        let outcome = match send(client, mailer, &d.channel, &notice).await {
             Ok(()) => DeliveryOutcome::Sent,
             Err(error) => match usize::try_from(d.attempts)
                 .ok()
@@ -280,32 +290,15 @@ pub async fn deliver_due(
                 None => DeliveryOutcome::Dead { error },
             },
         };
-        (d, outcome)
+        (d, notice, outcome)
     });
-    for (d, outcome) in futures::future::join_all(sends).await {
+    for (d, notice, outcome) in futures::future::join_all(sends).await {
         if let DeliveryOutcome::Dead { error } = &outcome {
-            tracing::warn!(channel = %d.channel.name, alert = %d.alert.id, %error, "notification dead");
+            tracing::warn!(channel = %d.channel.name, about = %notice.id, %error, "notification dead");
         }
         store.record_delivery(d.id, &outcome, now).await?;
     }
     Ok(())
-}
-
-/// The alert as a webhook receives it.
-pub fn webhook_body(alert: &Alert) -> serde_json::Value {
-    serde_json::json!({
-        "event": "alert",
-        "id": alert.id,
-        "kind": alert.kind,
-        "severity": alert.severity,
-        "summary": alert.summary,
-        "location_id": alert.location_id,
-        "router_id": alert.router_id,
-        "agent_id": alert.agent_id,
-        "staff_id": alert.staff_id,
-        "created_at": alert.created_at,
-        "state": alert.state,
-    })
 }
 
 /// `sha256=HEX` of HMAC-SHA256(secret, "{timestamp}.{body}").
@@ -322,25 +315,20 @@ pub fn signature(secret_hex: &str, timestamp: i64, body: &[u8]) -> Result<String
     ))
 }
 
-/// One line people read on a phone.
-fn text(alert: &Alert) -> String {
-    format!("[{}] {}: {}", alert.severity, alert.kind, alert.summary)
-}
-
 async fn send(
     client: &reqwest::Client,
     mailer: Option<&email::Mailer>,
     channel: &Channel,
-    alert: &Alert,
+    notice: &Notice,
 ) -> Result<(), String> {
     let request = match Kind::parse(&channel.kind) {
         Some(Kind::Email) => {
             let mailer = mailer.ok_or("this server has no SMTP settings (smtp_url, smtp_from)")?;
-            let (subject, body) = email::alert_mail(alert);
-            return mailer.send(&channel.target, &subject, body).await;
+            let (subject, body) = &notice.mail;
+            return mailer.send(&channel.target, subject, body.clone()).await;
         }
         Some(Kind::Webhook) => {
-            let body = serde_json::to_vec(&webhook_body(alert)).map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&notice.json).map_err(|e| e.to_string())?;
             let ts = now_ms() / 1000;
             client
                 .post(&channel.target)
@@ -349,25 +337,34 @@ async fn send(
                 .header("x-mtm-signature", signature(&channel.secret, ts, &body)?)
                 .body(body)
         }
-        Some(Kind::Telegram) => client
-            .post(format!(
-                "{}/sendMessage",
-                channel.target.trim_end_matches('/')
-            ))
-            .json(&serde_json::json!({"chat_id": channel.chat_id, "text": text(alert)})),
+        Some(Kind::Telegram) => {
+            let text = format!("[{}] {}: {}", notice.severity, notice.kind, notice.summary);
+            client
+                .post(format!(
+                    "{}/sendMessage",
+                    channel.target.trim_end_matches('/')
+                ))
+                .json(&serde_json::json!({"chat_id": channel.chat_id, "text": text}))
+        }
         Some(Kind::Ntfy) => client
             .post(&channel.target)
-            .header("title", format!("mtm {} alert", alert.severity))
+            .header(
+                "title",
+                match notice.kind.as_str() {
+                    "daily_report" => "mtm daily report".to_owned(),
+                    _ => format!("mtm {} alert", notice.severity),
+                },
+            )
             .header(
                 "priority",
-                match alert.severity.as_str() {
+                match notice.severity.as_str() {
                     "critical" => "5",
                     "warning" => "4",
                     _ => "3",
                 },
             )
-            .header("tags", alert.kind.clone())
-            .body(alert.summary.clone()),
+            .header("tags", notice.kind.clone())
+            .body(notice.summary.clone()),
         None => return Err(format!("unknown channel kind {:?}", channel.kind)),
     };
     let answer = request

@@ -62,6 +62,9 @@ pub struct ChannelForm {
     /// A location id, or empty for all.
     #[serde(default)]
     pub location_id: String,
+    /// The checkbox: present when ticked.
+    #[serde(default)]
+    pub daily_reports: Option<String>,
 }
 
 async fn create(
@@ -83,6 +86,7 @@ async fn create(
         chat_id: f.chat_id,
         min_severity: f.min_severity,
         location_id,
+        daily_reports: f.daily_reports.is_some(),
     };
     match add_channel(&state, &cur, &req).await {
         Ok(created) => page_with(&state, &cur, Some(created), None).await,

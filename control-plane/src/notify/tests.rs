@@ -5,7 +5,12 @@ use super::*;
 use crate::testutil::{test_app, TestApp};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
+use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// The SMTP receiver the fraud scenarios mail to (real SMTP on loopback).
+#[path = "../../tests/fraud/smtp.rs"]
+mod smtp;
 
 /// A webhook receiver on loopback answering `status`, handing each call (headers, body) over.
 async fn receiver(status: StatusCode) -> (String, mpsc::UnboundedReceiver<(HeaderMap, String)>) {
@@ -349,7 +354,7 @@ async fn the_page_adds_a_channel_showing_its_secret_once() {
         "dead letters are for admins"
     );
     let form = format!(
-        "_csrf={csrf}&name=Phone&kind=ntfy&target=https%3A%2F%2Fntfy.sh%2Fcafe&chat_id=&min_severity=warning&location_id="
+        "_csrf={csrf}&name=Phone&kind=ntfy&target=https%3A%2F%2Fntfy.sh%2Fcafe&chat_id=&min_severity=warning&location_id=&daily_reports=1"
     );
     let r = app
         .page(
@@ -365,6 +370,12 @@ async fn the_page_adds_a_channel_showing_its_secret_once() {
         .page("GET", "/settings/notifications", Some(&manager), None)
         .await;
     assert!(again.body.contains("ntfy.sh") && !again.body.contains("created-secret"));
+    let mine = app.state.store.list_channels(None).await.unwrap();
+    assert!(
+        mine[0].daily_reports,
+        "the ticked box asks for daily reports"
+    );
+    assert!(again.body.contains("<td>yes</td>"), "{}", again.body);
     let r = app
         .page(
             "POST",
@@ -400,4 +411,135 @@ async fn an_email_channel_without_smtp_settings_fails_in_words_and_is_retried() 
     assert_eq!(pending.len(), 1);
     let error = pending[0].last_error.as_deref().unwrap_or_default();
     assert!(error.contains("no SMTP settings"), "{error}");
+}
+
+#[tokio::test]
+async fn the_daily_report_reaches_a_webhook_and_a_mailbox_within_10_s_and_no_other_channel() {
+    let app = test_app().await;
+    let (url, mut calls) = receiver(StatusCode::OK).await;
+    let (other, mut other_calls) = receiver(StatusCode::OK).await;
+    let (smtp_url, mut mailbox) = smtp::receiver().await;
+    let made = add(
+        &app,
+        "manager",
+        json!({"name": "owner", "kind": "webhook", "target": url, "min_severity": "critical",
+               "daily_reports": true}),
+    )
+    .await;
+    assert_eq!(made["daily_reports"], true);
+    add(
+        &app,
+        "manager",
+        json!({"name": "inbox", "kind": "email", "target": "owner@cafe.test",
+               "min_severity": "critical", "daily_reports": true}),
+    )
+    .await;
+    add(
+        &app,
+        "manager",
+        json!({"name": "alerts only", "kind": "webhook", "target": other,
+               "min_severity": "info"}),
+    )
+    .await;
+    // The notifier as the server runs it, mailing through a real SMTP receiver on loopback.
+    let mailer = email::Mailer::new(&smtp_url, "reports@mtm.test").unwrap();
+    let notifier = tokio::spawn(notifier_loop(app.state.store.clone(), Some(mailer)));
+    // The server's own report job stores the last closed day's report of every location.
+    assert!(
+        crate::reports::run_due(&*app.state.store, now_ms())
+            .await
+            .unwrap()
+            >= 1
+    );
+    let report = app
+        .state
+        .store
+        .daily_reports(&Default::default())
+        .await
+        .unwrap()[0]
+        .clone();
+    let stored_at = report.created_at;
+
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), calls.recv())
+        .await
+        .expect("the report reached the webhook within 10 s")
+        .unwrap();
+    let webhook_ms = now_ms() - stored_at;
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(sent["event"], "daily_report", "{body}");
+    assert_eq!(sent["id"], report.id.to_string());
+    assert_eq!(sent["business_date"], report.business_date);
+    let summary = sent["summary"].as_str().unwrap();
+    let expected = format!(
+        "Daily report {}, Cafe One: 0 vouchers, 0.00 USD expected, cash variance 0.00 USD, 0 alerts",
+        report.business_date
+    );
+    assert_eq!(summary, expected);
+    let ts: i64 = headers["x-mtm-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let secret = made["secret"].as_str().unwrap();
+    assert_eq!(
+        headers["x-mtm-signature"].to_str().unwrap(),
+        signature(secret, ts, body.as_bytes()).unwrap()
+    );
+
+    let mail = tokio::time::timeout(Duration::from_secs(10), mailbox.recv())
+        .await
+        .expect("the report reached the SMTP receiver within 10 s")
+        .unwrap();
+    let mail_ms = now_ms() - stored_at;
+    assert_eq!(mail.to, ["owner@cafe.test"]);
+    assert_eq!(mail.from, "reports@mtm.test");
+    assert!(
+        mail.data.contains(&format!(
+            "Subject: [mtm report] Daily report {}",
+            report.business_date
+        )),
+        "{}",
+        mail.data
+    );
+    assert!(
+        mail.data
+            .contains(&format!("/manager/reports/{}", report.id)),
+        "{}",
+        mail.data
+    );
+    println!("notification: daily report to webhook in {webhook_ms} ms, to SMTP receiver in {mail_ms} ms");
+
+    // Both ends are recorded, audited, and nothing went to the channel that did not ask.
+    let sent = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let sent = app
+                .state
+                .store
+                .list_deliveries(Some("sent"), 10)
+                .await
+                .unwrap();
+            if sent.len() == 2 {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("both deliveries recorded as sent");
+    notifier.abort();
+    let label = format!("daily report {}", report.business_date);
+    assert!(sent.iter().all(|d| d.summary == label), "{sent:?}");
+    let log = app
+        .state
+        .store
+        .list_log(crate::store::LogTable::Audit, 200, 0)
+        .await
+        .unwrap();
+    let target = report.id.to_string();
+    let n = log
+        .iter()
+        .filter(|e| e.action == "notification.sent" && e.target == target)
+        .count();
+    assert_eq!(n, 2, "each delivery audited");
+    assert!(other_calls.try_recv().is_err(), "not asked for reports");
 }

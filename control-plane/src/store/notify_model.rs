@@ -27,6 +27,17 @@ pub struct Channel {
     pub location_id: Option<Uuid>,
     /// Unix ms; alerts raised before this are not sent.
     pub created_at: i64,
+    /// Also send each daily report summary of its location(s).
+    pub daily_reports: bool,
+}
+
+/// What a delivery carries.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// An alert.
+    Alert(super::Alert),
+    /// A location's daily report.
+    Report(super::DailyReport),
 }
 
 /// A delivery due now, with what it needs to be sent.
@@ -38,8 +49,8 @@ pub struct DueDelivery {
     pub attempts: i64,
     /// The channel.
     pub channel: Channel,
-    /// The alert.
-    pub alert: super::Alert,
+    /// The alert or report it carries.
+    pub subject: Subject,
 }
 
 /// A delivery as the dead-letter view lists it.

@@ -968,6 +968,7 @@ pub async fn notifications_queue_once_per_channel_and_end_sent_or_dead(f: Fixtur
         min_rank,
         location_id,
         created_at,
+        daily_reports: false,
     };
     let all_critical = channel("all", 3, None, 100);
     let here_warning = channel("here", 2, Some(f.location.id), 100);
@@ -1036,4 +1037,52 @@ pub async fn notifications_queue_once_per_channel_and_end_sent_or_dead(f: Fixtur
     assert_eq!((pending.len(), pending[0].attempts), (1, 1));
     assert!(s.delete_channel(later.id, Some(f.staff.id)).await.unwrap());
     assert!(!s.delete_channel(later.id, None).await.unwrap());
+
+    // A channel that takes daily reports gets each new one of its location, once, beside the
+    // alerts it asked for; the others get none.
+    let reports = Channel {
+        daily_reports: true,
+        ..channel("reports", 3, Some(f.location.id), 100)
+    };
+    s.create_channel(&reports).await.unwrap();
+    let new = NewDailyReport {
+        location_id: f.location.id,
+        business_date: "2026-01-01".into(),
+        window_start_ms: 0,
+        window_end_ms: 1,
+        body_json: "{}".into(),
+        content_sha256: "x".into(),
+    };
+    let report = s.insert_daily_report(&new, 500).await.unwrap();
+    assert_eq!(
+        s.queue_notifications(0, 500).await.unwrap(),
+        2,
+        "crit + report"
+    );
+    assert_eq!(s.queue_notifications(0, 501).await.unwrap(), 0);
+    let due = s.due_deliveries(500, 10).await.unwrap();
+    let carried: Vec<_> = due
+        .iter()
+        .filter(|d| d.channel.id == reports.id)
+        .map(|d| match &d.subject {
+            Subject::Report(r) => r.id,
+            Subject::Alert(a) => a.id,
+        })
+        .collect();
+    assert!(carried.contains(&report.id), "{due:?}");
+    let for_report = due
+        .iter()
+        .find(|d| matches!(&d.subject, Subject::Report(_)))
+        .unwrap();
+    let dead = DeliveryOutcome::Dead {
+        error: "no mail server".into(),
+    };
+    s.record_delivery(for_report.id, &dead, 501).await.unwrap();
+    let listed = s.list_deliveries(Some("dead"), 10).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|d| d.summary == "daily report 2026-01-01"),
+        "{listed:?}"
+    );
 }

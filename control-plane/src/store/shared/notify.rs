@@ -21,19 +21,22 @@ fn channel_from_row(r: &super::DbRow, prefix: &str) -> StoreResult<Channel> {
         min_rank: r.try_get(col("min_rank").as_str())?,
         location_id: opt_uuid_col(r, &col("location_id"))?,
         created_at: r.try_get(col("created_at").as_str())?,
+        daily_reports: r.try_get::<i64, _>(col("daily_reports").as_str())? != 0,
     })
 }
 
 const CHANNEL_COLS: &str = "c.id AS c_id, c.owner_id AS c_owner_id, c.name AS c_name,
     c.kind AS c_kind, c.target AS c_target, c.chat_id AS c_chat_id, c.secret AS c_secret,
-    c.min_rank AS c_min_rank, c.location_id AS c_location_id, c.created_at AS c_created_at";
+    c.min_rank AS c_min_rank, c.location_id AS c_location_id, c.created_at AS c_created_at,
+    c.daily_reports AS c_daily_reports";
 
 pub(super) async fn create_channel(s: &super::Backend, c: &Channel) -> StoreResult<()> {
     let _w = s.write.lock().await;
     sqlx::query(
         "INSERT INTO notification_channels
-           (id, owner_id, name, kind, target, chat_id, secret, min_rank, location_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+           (id, owner_id, name, kind, target, chat_id, secret, min_rank, location_id, created_at,
+            daily_reports)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(c.id.to_string())
     .bind(c.owner_id.to_string())
@@ -45,6 +48,7 @@ pub(super) async fn create_channel(s: &super::Backend, c: &Channel) -> StoreResu
     .bind(c.min_rank)
     .bind(c.location_id.map(|l| l.to_string()))
     .bind(c.created_at)
+    .bind(i64::from(c.daily_reports))
     .execute(&s.pool)
     .await?;
     Ok(())
@@ -101,17 +105,35 @@ pub(super) async fn queue_notifications(
     .bind(since)
     .fetch_all(&s.pool)
     .await?;
+    // Daily reports, for the channels that take them.
+    let reports = sqlx::query(
+        "SELECT c.id AS channel_id, r.id AS alert_id FROM daily_reports r
+         JOIN notification_channels c
+           ON c.daily_reports = 1
+          AND r.created_at >= c.created_at
+          AND (c.location_id IS NULL OR c.location_id = r.location_id)
+         WHERE r.created_at >= $1
+           AND NOT EXISTS (SELECT 1 FROM notification_deliveries d
+                           WHERE d.channel_id = c.id AND d.alert_id = r.id)
+         ORDER BY r.created_at LIMIT 1000",
+    )
+    .bind(since)
+    .fetch_all(&s.pool)
+    .await?;
     let mut queued = 0;
-    for p in &pairs {
+    let subjects = pairs.iter().map(|p| (p, "alert"));
+    for (p, subject) in subjects.chain(reports.iter().map(|p| (p, "report"))) {
         let channel: String = p.try_get("channel_id")?;
         let alert: String = p.try_get("alert_id")?;
         queued += sqlx::query(
-            "INSERT INTO notification_deliveries (id, channel_id, alert_id, state, next_at, created_at)
-             VALUES ($1, $2, $3, 'pending', $4, $4) ON CONFLICT (channel_id, alert_id) DO NOTHING",
+            "INSERT INTO notification_deliveries
+               (id, channel_id, alert_id, subject, state, next_at, created_at)
+             VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (channel_id, alert_id) DO NOTHING",
         )
         .bind(Uuid::new_v4().to_string())
         .bind(channel)
         .bind(alert)
+        .bind(subject)
         .bind(now)
         .execute(&s.pool)
         .await?
@@ -137,16 +159,40 @@ pub(super) async fn due_deliveries(
     .bind(i64::from(limit))
     .fetch_all(&s.pool)
     .await?;
-    rows.iter()
+    let mut due = rows
+        .iter()
         .map(|r| {
             Ok(DueDelivery {
                 id: uuid_col(r, "d_id")?,
                 attempts: r.try_get("d_attempts")?,
                 channel: channel_from_row(r, "c_")?,
-                alert: alert_from_row(r)?,
+                subject: Subject::Alert(alert_from_row(r)?),
             })
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    let reports = sqlx::query(&format!(
+        "SELECT d.id AS d_id, d.attempts AS d_attempts, d.alert_id AS d_report, {CHANNEL_COLS}
+         FROM notification_deliveries d
+         JOIN notification_channels c ON c.id = d.channel_id
+         WHERE d.state = 'pending' AND d.subject = 'report' AND d.next_at <= $1
+         ORDER BY d.next_at, d.id LIMIT $2"
+    ))
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&s.pool)
+    .await?;
+    for r in &reports {
+        let Some(report) = super::reports::one(s, uuid_col(r, "d_report")?).await? else {
+            continue;
+        };
+        due.push(DueDelivery {
+            id: uuid_col(r, "d_id")?,
+            attempts: r.try_get("d_attempts")?,
+            channel: channel_from_row(r, "c_")?,
+            subject: Subject::Report(report),
+        });
+    }
+    Ok(due)
 }
 
 pub(super) async fn record_delivery(
@@ -200,11 +246,14 @@ pub(super) async fn list_deliveries(
     limit: u32,
 ) -> StoreResult<Vec<DeliveryRow>> {
     let rows = sqlx::query(
-        "SELECT d.id, c.name AS channel, a.summary, d.state, d.attempts, d.last_error, a.created_at
+        "SELECT d.id, c.name AS channel, d.state, d.attempts, d.last_error,
+                COALESCE(a.summary, 'daily report ' || r.business_date) AS summary,
+                COALESCE(a.created_at, r.created_at) AS created_at
          FROM notification_deliveries d
          JOIN notification_channels c ON c.id = d.channel_id
-         JOIN alerts a ON a.id = d.alert_id
-         WHERE $1 IS NULL OR d.state = $1
+         LEFT JOIN alerts a ON a.id = d.alert_id AND d.subject = 'alert'
+         LEFT JOIN daily_reports r ON r.id = d.alert_id AND d.subject = 'report'
+         WHERE ($1 IS NULL OR d.state = $1) AND (a.id IS NOT NULL OR r.id IS NOT NULL)
          ORDER BY d.created_at DESC, d.id LIMIT $2",
     )
     .bind(state)

@@ -126,7 +126,7 @@ fn from_row(r: &super::DbRow) -> StoreResult<DailyReport> {
     })
 }
 
-async fn one(s: &super::Backend, id: Uuid) -> StoreResult<Option<DailyReport>> {
+pub(super) async fn one(s: &super::Backend, id: Uuid) -> StoreResult<Option<DailyReport>> {
     let row = sqlx::query(&format!("{SELECT} WHERE d.id = $1"))
         .bind(id.to_string())
         .fetch_optional(&s.pool)

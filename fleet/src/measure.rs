@@ -1,0 +1,137 @@
+//! The ceilings the ingest figure is set beside, measured in the same run: how fast one core
+//! verifies ed25519 signatures, and how fast the database takes the very rows ingest writes
+//! when nothing else is done (no envelope, no signature, no broker).
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use mtm_common::{Envelope, UpMessage, Usage, UsageReport};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+/// Signature checks per second on this thread, of a usage envelope with 20 entries.
+pub fn verify_rate(for_how_long: Duration) -> Result<f64> {
+    let key = mtm_common::keys::generate_signing_key();
+    let entries = (0..20)
+        .map(|i| Usage {
+            token_id: Some(uuid::Uuid::new_v4()),
+            username: format!("GUEST{i:03}"),
+            active: true,
+            uptime_s: 600,
+            bytes_in: 1 << 20,
+            bytes_out: 8 << 20,
+            delta_uptime_s: 30,
+            delta_bytes_in: 20_000,
+            delta_bytes_out: 200_000,
+            ..Default::default()
+        })
+        .collect();
+    let msg = UpMessage::Usage(UsageReport { entries });
+    let env = Envelope::seal(&key, "r-1", "cp", 1, 1_700_000_000_000, &msg)?;
+    let vk = key.verifying_key();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < for_how_long {
+        for _ in 0..100 {
+            env.verify(&vk, "cp")?;
+        }
+        n += 100;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+const INSERT: &str = "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, \
+    bytes_in, bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset) \
+    VALUES ($1, NULL, $2, $3, 1, $4, $5, $6, 30, 20000, 200000, 0)";
+
+/// Insert `rows` usage rows for the database's first router, `batch` per transaction, one
+/// statement per row as ingest does; rows per second. The rows stay (the database is a
+/// benchmark's own).
+pub async fn raw_insert(url: &str, rows: u64, batch: u64) -> Result<f64> {
+    let batch = batch.max(1);
+    if url.starts_with("postgres") {
+        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        let router: String = sqlx::query_scalar("SELECT id FROM routers LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .context("the database has no router")?;
+        let start = Instant::now();
+        let mut done = 0;
+        while done < rows {
+            let mut tx = pool.begin().await?;
+            for i in done..(done + batch).min(rows) {
+                row(sqlx::query(INSERT), &router, i)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            done = (done + batch).min(rows);
+        }
+        return Ok(rows as f64 / start.elapsed().as_secs_f64());
+    }
+    let opts = SqliteConnectOptions::from_str(url)?
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    let router: String = sqlx::query_scalar("SELECT id FROM routers LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .context("the database has no router")?;
+    let start = Instant::now();
+    let mut done = 0;
+    while done < rows {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        for i in done..(done + batch).min(rows) {
+            row(sqlx::query(INSERT), &router, i)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        done = (done + batch).min(rows);
+    }
+    Ok(rows as f64 / start.elapsed().as_secs_f64())
+}
+
+fn row<'q, DB: sqlx::Database>(
+    q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    router: &'q str,
+    i: u64,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    q.bind(router)
+        .bind(format!("GUEST{:03}", i % 1000))
+        .bind(1_700_000_000_000 + i as i64)
+        .bind(600 + i as i64)
+        .bind(1_000_000 + i as i64)
+        .bind(8_000_000 + i as i64)
+}
+
+/// User plus system CPU time of process `pid`, in kernel clock ticks (`/proc/PID/stat`).
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; fields count from after its closing parenthesis.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Resident memory of process `pid`, KiB (`VmRSS`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -74,6 +74,14 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `router` answering 500 (and logging it) when one of its handlers panics, so a bug answers
+/// its request instead of dropping the connection; the whole app goes through this.
+pub fn catch_panics(router: Router) -> Router {
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        panic_response,
+    ))
+}
+
 /// A handler panicked: log it and answer 500, so the client gets an answer and the page that
 /// hit the bug does not look like a dropped connection.
 pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -176,3 +184,45 @@ impl IntoResponse for AppError {
 
 /// Short form of handler results.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod panic_tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn status_and_body(app: &axum::Router, path: &str) -> (StatusCode, String) {
+        let req = Request::get(path).body(Body::empty()).unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_handler_that_panics_answers_500_and_the_next_request_is_served() {
+        let app = super::catch_panics(
+            axum::Router::new()
+                .route(
+                    "/boom",
+                    get(|| async {
+                        if true {
+                            panic!("attempt to add with overflow");
+                        }
+                        "unreached"
+                    }),
+                )
+                .route("/fine", get(|| async { "fine" })),
+        );
+        let (status, body) = status_and_body(&app, "/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body, r#"{"error":"internal error"}"#,
+            "nothing of the panic is shown"
+        );
+        assert_eq!(status_and_body(&app, "/fine").await.1, "fine");
+    }
+}

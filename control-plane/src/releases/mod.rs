@@ -133,11 +133,7 @@ pub fn router(state: AppState, dir: PathBuf) -> Router {
 
 /// Every route the server serves: the app and the releases, which keep `dir`.
 pub fn full_app(state: AppState, dir: PathBuf) -> Router {
-    crate::app::app(state.clone())
-        .merge(router(state, dir))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            crate::app::panic_response,
-        ))
+    crate::app::catch_panics(crate::app::app(state.clone()).merge(router(state, dir)))
 }
 
 fn meta_path(dir: &FsPath, id: Uuid) -> PathBuf {

@@ -153,23 +153,19 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
         && p.slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let bounded = crate::bounds::money("the price", p.price_minor).is_ok()
-        && p.shared_users <= crate::bounds::MAX_SHARED_USERS
-        && p.limit_uptime_s
-            .is_none_or(|v| v <= crate::bounds::MAX_DURATION_S)
-        && p.validity_s
-            .is_none_or(|v| v <= crate::bounds::MAX_DURATION_S)
-        && p.limit_bytes_total
-            .is_none_or(|v| v <= crate::bounds::MAX_BYTES);
-    if !bounded {
-        return Err(StoreError::Invalid(format!(
-            "package price up to {}, durations up to {} s, data up to {} bytes, shared users up to {}",
-            crate::bounds::MAX_MONEY_MINOR,
-            crate::bounds::MAX_DURATION_S,
-            crate::bounds::MAX_BYTES,
-            crate::bounds::MAX_SHARED_USERS
-        )));
-    }
+    // The same bounds as an edit (price, durations, data, shared users, name and rate limit
+    // lengths); 0 shared users has always meant 1 on create.
+    let as_edit = PackageChange {
+        name: p.name.clone(),
+        price_minor: p.price_minor,
+        limit_uptime_s: p.limit_uptime_s,
+        limit_bytes_total: p.limit_bytes_total,
+        rate_limit: p.rate_limit.clone(),
+        shared_users: p.shared_users.max(1),
+        validity_s: p.validity_s,
+        active: true,
+    };
+    as_edit.validate().map_err(StoreError::Invalid)?;
     if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
         return Err(StoreError::Invalid(
             "package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency"

@@ -286,6 +286,10 @@ pub async fn telemetry_loop(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 if let Some(jump) = watch.check(now_ms(), std::time::Instant::now()) {
                     tracing::warn!(jump_s = jump / 1000, "the clock jumped; saying hello again");
                     shared.announce();
+                    // Acks sealed by the right clock were refused as stale while ours was
+                    // wrong: what is still in flight goes out again now, not after backoff.
+                    shared.resend_from.fetch_min(1, Ordering::Relaxed);
+                    shared.publisher_wake.notify_one();
                 }
             }
             _ = usage.tick() => usage_once(&shared).await,

@@ -2,19 +2,82 @@
 //! So far: every `Inventory` an agent sends (rogue, tampered and missing tokens) and every
 //! `Usage` report (reused tokens, rogue users seen only in usage). A rogue alert names the
 //! shifts on duty at the router's location when the user could have been sold.
+//!
+//! The store records what each check needs (`pending_checks`) in the transaction that applies
+//! the evidence; the ingest runs them right after its commit, and [`sweep_loop`] runs whatever
+//! a server that stopped in between left behind. So no alert depends on the process surviving
+//! the moment after a commit.
 
 use crate::reconcile::{
     attribute, check_inventory, check_missing, check_usage, inventory_before, needs_duty,
     sale_window, DutyShift, Finding, InventoryKeys, IssuedIndex, ReconcileConfig, RouterRef,
 };
-use crate::store::{now_ms, Store, StoreError};
+use crate::store::{now_ms, CheckEvidence, Store, StoreError};
 use mtm_common::{Inventory, UsageReport};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
+
+/// How many pending checks one pass takes at most.
+const PASS_LIMIT: u32 = 500;
+
+/// How long a pending check may wait before the sweeper runs it: the replica that applied it
+/// runs it right after its commit, so one still there after this was left by a server that
+/// stopped in between (or whose checks failed).
+pub const SWEEP_AFTER_MS: i64 = 30_000;
+
+/// Run the alert checks applied evidence still owes: `agent_id`'s (every router's for `None`)
+/// recorded before `created_before`, in seq order per router, each forgotten once its alerts
+/// are stored. A check that fails stays pending and is tried again later. Returns how many
+/// alerts were new. Running a check twice (two replicas, a sweeper racing the ingest) raises
+/// nothing twice: alerts are unique on their dedup key.
+pub async fn run_pending(
+    store: &dyn Store,
+    agent_id: Option<&str>,
+    created_before: i64,
+) -> Result<usize, StoreError> {
+    let checks = store
+        .pending_checks(agent_id, created_before, PASS_LIMIT)
+        .await?;
+    let mut raised = 0;
+    for check in checks {
+        let done = match &check.evidence {
+            CheckEvidence::Inventory { inventory } => {
+                after_inventory(store, &check.agent_id, inventory, check.at).await
+            }
+            CheckEvidence::Usage { report, before } => {
+                after_usage(store, &check.agent_id, report, check.at, before).await
+            }
+        };
+        match done {
+            Ok(n) => {
+                raised += n;
+                store.finish_check(check.router_id, check.seq).await?;
+            }
+            Err(e) => {
+                tracing::error!(agent = %check.agent_id, seq = check.seq, error = %e,
+                    "alert check failed; it stays pending");
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// Every `every`, run the checks left pending for longer than [`SWEEP_AFTER_MS`] (at start
+/// too: what a killed server owed is found on the next one).
+pub async fn sweep_loop(store: std::sync::Arc<dyn Store>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let before = now_ms().saturating_sub(SWEEP_AFTER_MS);
+        if let Err(e) = run_pending(&*store, None, before).await {
+            tracing::warn!(error = %e, "pending alert checks could not run");
+        }
+    }
+}
 
 /// Check one inventory taken at `taken_at` (the envelope's `at`) by `agent_id`'s router and
 /// raise an alert per new finding. Returns how many alerts were new.
-pub async fn after_inventory(
+async fn after_inventory(
     store: &dyn Store,
     agent_id: &str,
     inventory: &Inventory,
@@ -45,37 +108,18 @@ pub async fn after_inventory(
     raise_all(store, agent_id, &findings).await
 }
 
-/// Usage deltas (uptime seconds, bytes in + out) per token that the store already holds but
-/// that were not ingested before the report being checked: the report's own and those of
-/// later reports committed in the same batch.
-pub type PendingUsage = HashMap<Uuid, (u64, u64)>;
-
-/// The deltas one usage report adds, per token.
-pub fn usage_deltas(report: &UsageReport) -> PendingUsage {
-    let mut out = PendingUsage::new();
-    for u in &report.entries {
-        if let Some(id) = u.token_id {
-            let e = out.entry(id).or_default();
-            e.0 = e.0.saturating_add(u.delta_uptime_s);
-            e.1 =
-                e.1.saturating_add(u.delta_bytes_in.saturating_add(u.delta_bytes_out));
-        }
-    }
-    out
-}
-
-/// Check one usage report taken at `taken_at` by `agent_id`'s router, after the batch holding
-/// it committed, and raise an alert per new finding. Returns how many alerts were new.
+/// Check one usage report taken at `taken_at` by `agent_id`'s router and raise an alert per
+/// new finding. Returns how many alerts were new.
 ///
-/// `check_usage` wants the sums *before* this report, so `pending` (see [`PendingUsage`]) is
-/// taken off what the store sums now. Subtracting errs towards leniency: a duplicate the store
-/// skipped would make the sum look smaller, never larger, so it cannot raise a false alarm.
-pub async fn after_usage(
+/// `check_usage` wants each token's sums from before this report: `before` holds them as the
+/// store had them when it applied the report, so the check judges the same figures whether
+/// it runs at once or after a restart.
+async fn after_usage(
     store: &dyn Store,
     agent_id: &str,
     report: &UsageReport,
     taken_at: i64,
-    pending: &PendingUsage,
+    before: &BTreeMap<Uuid, (u64, u64)>,
 ) -> Result<usize, StoreError> {
     let Some(router) = store.router_by_agent(agent_id).await? else {
         return Ok(0);
@@ -91,9 +135,9 @@ pub async fn after_usage(
     // tokens are the inventory check's business.
     let mut tokens = store.named_tokens(router.id, &ids, &codes).await?;
     for t in &mut tokens {
-        if let Some(&(uptime, bytes)) = pending.get(&t.token_id) {
-            t.used_uptime_s = t.used_uptime_s.saturating_sub(uptime);
-            t.used_bytes = t.used_bytes.saturating_sub(bytes);
+        if let Some(&(uptime, bytes)) = before.get(&t.token_id) {
+            t.used_uptime_s = uptime;
+            t.used_bytes = bytes;
         }
     }
     let who = RouterRef {

@@ -58,6 +58,8 @@ pub struct DemoOptions {
     /// The agents' inventory interval (60 s in the demo; tests shorten it to cover many
     /// reconciliations quickly).
     pub inventory_s: u64,
+    /// The database (`postgres://...`); `None` is SQLite in `data_dir`.
+    pub database_url: Option<String>,
 }
 
 /// A running demo: the server, the simulated routers and their agents, and what was seeded.
@@ -114,7 +116,10 @@ impl Demo {
 
         let cfg = ServerConfig {
             data_dir: data_dir.clone(),
-            database_url: format!("sqlite://{}", data_dir.join("mtm.db").display()),
+            database_url: opts
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("mtm.db").display())),
             http_bind: SocketAddr::from(([127, 0, 0, 1], args.http_port)),
             mqtt: MqttConfig::Embedded {
                 bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -306,6 +311,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         customers: true,
         usage_poll_s: 5,
         inventory_s: 60,
+        database_url: None,
     })
     .await?;
     let server = &demo.server;

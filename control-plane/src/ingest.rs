@@ -18,15 +18,14 @@ use std::sync::{Arc, Mutex};
 /// Most messages taken into one batch.
 const MAX_BATCH: usize = 256;
 
-/// How far ahead of the server clock an up-message's `at` may be: clock skew between two
-/// NTP-synchronised machines, with the margin the agent allows the control plane (its default
-/// command window). A message refused for this is not acknowledged, so the agent sends it again
-/// and it is accepted once the clocks agree.
+/// How far ahead of the server clock an up-message's `at` may be taken as when it was sealed:
+/// clock skew between two NTP-synchronised machines, with the margin the agent allows the
+/// control plane (its default command window).
 pub const UP_AT_MAX_AHEAD_MS: i64 = 10 * 60 * 1000;
 
-/// How old an up-message's `at` may be: the agent seals messages when it queues them, so a
-/// router that was cut off for weeks still delivers what it queued; anything older than this
-/// (or from a clock reset to 1970) is refused rather than folded into current figures.
+/// How old an up-message's `at` may be taken as when it was sealed: the agent seals messages
+/// when it queues them, so a router that was cut off for weeks still delivers what it queued
+/// under their own dates.
 pub const UP_AT_MAX_AGE_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Why a message was refused; `reason()` is the metrics label.
@@ -44,14 +43,6 @@ pub enum Reject {
     /// The enrolled key does not parse.
     #[error("enrolled key unusable")]
     BadKey,
-    /// Signed, but its `at` is outside the sane window around the server clock.
-    #[error("message time {at} is {skew_s}s away from the server clock")]
-    Clock {
-        /// Envelope time, unix ms.
-        at: i64,
-        /// Server clock minus `at`, seconds (negative: from the future).
-        skew_s: i64,
-    },
     /// Envelope-level failure (size, CBOR, version, signature, body).
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -68,7 +59,6 @@ impl Reject {
             Reject::UnknownSender => "unknown_sender",
             Reject::SenderMismatch => "sender_mismatch",
             Reject::BadKey => "bad_key",
-            Reject::Clock { .. } => "clock",
             Reject::Wire(w) => w.reason(),
             Reject::Store(_) => "store",
         }
@@ -136,7 +126,15 @@ impl Ingest {
             }
             match self.verify(&agent, &msg.payload).await {
                 Ok(item) => per_agent.entry(agent).or_default().push(item),
-                Err(r) => self.reject(&agent, r),
+                Err(r) => {
+                    if matches!(r, Reject::Store(_)) {
+                        // Not refused, just not readable now: ask again once the store is
+                        // back, as after a failed batch, rather than wait for the agent's
+                        // retransmission backoff.
+                        self.ask_resend(&agent, 1);
+                    }
+                    self.reject(&agent, r)
+                }
             }
         }
         for (agent, items) in per_agent {
@@ -161,18 +159,42 @@ impl Ingest {
             return Err(Reject::SenderMismatch);
         }
         let message: UpMessage = env.open(&key, CONTROL_PLANE_ID)?;
-        let skew = now_ms().saturating_sub(env.at);
-        if !(-UP_AT_MAX_AHEAD_MS..=UP_AT_MAX_AGE_MS).contains(&skew) {
-            return Err(Reject::Clock {
-                at: env.at,
-                skew_s: skew / 1000,
-            });
-        }
+        let now = now_ms();
+        let skew = now.saturating_sub(env.at);
+        let at = if (-UP_AT_MAX_AHEAD_MS..=UP_AT_MAX_AGE_MS).contains(&skew) {
+            env.at
+        } else {
+            // The agent's clock was wrong when it sealed this (a Pi without RTC before NTP, a
+            // clock days ahead): its `at` will never become right, so refusing would strand
+            // the message in the agent's outbox for good. Dated by its arrival instead, so it
+            // lands in today's figures rather than 1970's.
+            self.metrics.inc(&self.metrics.ingest_redated);
+            self.note_redated(agent, env.at, skew);
+            now
+        };
         Ok(UpItem {
             seq: env.seq,
-            at: env.at,
+            at,
             message,
         })
+    }
+
+    /// Say once per agent that its clock is off and its messages are dated by arrival.
+    fn note_redated(&self, agent: &str, at: i64, skew_ms: i64) {
+        let first = self
+            .logged
+            .lock()
+            .map(|mut l| {
+                if l.len() >= REJECT_LOG_CAP {
+                    l.clear();
+                }
+                l.insert((agent.to_owned(), "redated"))
+            })
+            .unwrap_or(true);
+        if first {
+            tracing::warn!(agent = %agent.escape_debug(), at, skew_s = skew_ms / 1000,
+                "agent clock is off; its messages are dated by their arrival (logged once per agent)");
+        }
     }
 
     async fn apply(&self, agent: &str, items: Vec<UpItem>) {
@@ -198,44 +220,10 @@ impl Ingest {
         if let Err(e) = self.dispatcher.ack(agent, seqs, outcome.last_seq).await {
             tracing::warn!(agent, error = %e, "could not ack");
         }
-        // Checks run after the commit, so what they read includes this batch; a failed check
-        // is logged and tried again with the next inventory.
-        let mut ordered: Vec<&UpItem> = items.iter().collect();
-        ordered.sort_by_key(|i| i.seq);
-        // Usage deltas this batch stored from each report on: taken off the store's sums so
-        // every usage check sees the totals from before its report.
-        let mut pending = crate::checks::PendingUsage::new();
-        let mut usage_pending = Vec::new();
-        for item in ordered.iter().rev() {
-            if let UpMessage::Usage(report) = &item.message {
-                for (id, (up, bytes)) in crate::checks::usage_deltas(report) {
-                    let e = pending.entry(id).or_default();
-                    e.0 = e.0.saturating_add(up);
-                    e.1 = e.1.saturating_add(bytes);
-                }
-                usage_pending.push(pending.clone());
-            }
-        }
-        for item in ordered {
-            match &item.message {
-                UpMessage::Inventory(inv) => {
-                    let checked =
-                        crate::checks::after_inventory(&*self.store, agent, inv, item.at).await;
-                    if let Err(e) = checked {
-                        tracing::error!(agent, error = %e, "inventory check failed");
-                    }
-                }
-                UpMessage::Usage(report) => {
-                    let pending = usage_pending.pop().unwrap_or_default();
-                    let checked =
-                        crate::checks::after_usage(&*self.store, agent, report, item.at, &pending)
-                            .await;
-                    if let Err(e) = checked {
-                        tracing::error!(agent, error = %e, "usage check failed");
-                    }
-                }
-                _ => {}
-            }
+        // The batch recorded what its alert checks need in its own transaction; run them now
+        // (with any this agent's batches left over). What fails stays pending for the sweeper.
+        if let Err(e) = crate::checks::run_pending(&*self.store, Some(agent), i64::MAX).await {
+            tracing::error!(agent, error = %e, "alert checks could not run; they stay pending");
         }
         if outcome.saw_hello {
             // Off the ingest loop: a router with many open commands must not hold up others.

@@ -405,29 +405,57 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
 mod usage;
 
 #[tokio::test]
-async fn a_message_from_a_clock_far_off_is_refused_and_counted() {
+async fn a_message_from_a_clock_far_off_is_dated_by_its_arrival() {
     let rig = rig().await;
-    let h = UpMessage::Health(Default::default());
-    let at = |at: i64| {
-        Envelope::seal(&rig.f.agent_key, "agent-1", "cp", 1, at, &h)
+    let report = UpMessage::Usage(mtm_common::UsageReport {
+        entries: vec![mtm_common::Usage {
+            token_id: None,
+            username: crate::reconcile::DEFAULT_TRIAL_USER.into(),
+            active: true,
+            first_login_at: None,
+            uptime_s: 5,
+            bytes_in: 1,
+            bytes_out: 1,
+            delta_uptime_s: 5,
+            delta_bytes_in: 1,
+            delta_bytes_out: 1,
+            counters_reset: false,
+        }],
+    });
+    let at = |seq: u64, at: i64| {
+        Envelope::seal(&rig.f.agent_key, "agent-1", "cp", seq, at, &report)
             .unwrap()
             .to_bytes()
             .unwrap()
     };
+    let last_usage = || async {
+        let routers = rig.f.store.list_routers().await.unwrap();
+        routers[0].last_usage_at.unwrap_or(0)
+    };
     let now = now_ms();
-    rig.assert_refused(
-        up("agent-1", at(now + UP_AT_MAX_AHEAD_MS + 60_000)),
-        "clock",
-    )
-    .await;
-    // A clock reset to the epoch.
-    rig.ingest.handle_batch(vec![up("agent-1", at(0))]).await;
-    assert_eq!(rig.rejects("clock"), 2);
-    // Queued during a long (but not absurd) outage: accepted.
+    // Two days ahead: acknowledged, not left in the agent's outbox until the date comes.
     rig.ingest
-        .handle_batch(vec![up("agent-1", at(now - 7 * 24 * 3600 * 1000))])
+        .handle_batch(vec![up("agent-1", at(1, now + 2 * 24 * 3600 * 1000))])
         .await;
     assert_eq!(rig.acks(), vec![1]);
+    assert!((now..now + 60_000).contains(&last_usage().await));
+    // A clock reset to the epoch: the same.
+    rig.ingest.handle_batch(vec![up("agent-1", at(2, 0))]).await;
+    assert_eq!(rig.acks(), vec![1, 2]);
+    assert!(last_usage().await >= now);
+    assert_eq!(rig.metrics.ingest_redated.load(Ordering::Relaxed), 2);
+    assert!(
+        rig.metrics.rejects().is_empty(),
+        "{:?}",
+        rig.metrics.rejects()
+    );
+    // Queued during a long (but not absurd) outage: kept under its own date.
+    let week_ago = now - 7 * 24 * 3600 * 1000;
+    rig.ingest
+        .handle_batch(vec![up("agent-1", at(3, week_ago))])
+        .await;
+    assert_eq!(rig.acks(), vec![1, 2, 3]);
+    assert_eq!(rig.metrics.ingest_redated.load(Ordering::Relaxed), 2);
 }
 
 #[tokio::test]

@@ -120,3 +120,96 @@ async fn a_user_seen_only_in_usage_is_rogue_once() {
     assert_eq!(found[0].0, "rogue_token");
     assert_eq!(found[0].1["user"], "SOLDCASH");
 }
+
+fn item(seq: u64, message: UpMessage) -> crate::store::UpItem {
+    crate::store::UpItem {
+        seq,
+        at: now_ms(),
+        message,
+    }
+}
+
+#[tokio::test]
+async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
+    let rig = rig().await;
+    let store = rig.f.store.clone();
+    let token = applied_token(&rig).await;
+    let code = token.code.clone();
+    let first = usage(vec![entry(Some(&token), &code, 3000, 3000)]);
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 2, &first));
+    rig.ingest.handle_batch(vec![m]).await;
+    assert!(store
+        .pending_checks(None, i64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The reset report commits and the server dies before its checks run; a later report
+    // commits the same way. Only usage shows the reset: no inventory will repeat it.
+    let mut reset = entry(Some(&token), &code, 900, 900);
+    reset.counters_reset = true;
+    store
+        .apply_up("agent-1", &[item(3, usage(vec![reset]))], now_ms())
+        .await
+        .unwrap();
+    let later = usage(vec![entry(Some(&token), &code, 1000, 100)]);
+    store
+        .apply_up("agent-1", &[item(4, later)], now_ms())
+        .await
+        .unwrap();
+    assert_eq!(kinds(&rig).await, vec![]);
+
+    // The next server's sweep finds what the dead one owed.
+    let raised = crate::checks::run_pending(&*store, None, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(raised, 2);
+    let found = kinds(&rig).await;
+    let reset = found
+        .iter()
+        .find(|(_, e)| e["reason"] == "counters_reset")
+        .expect("counters_reset alert");
+    // Judged against the usage before the reset report, not what came after it.
+    assert_eq!(reset.1["used_uptime_s_before"], 3000, "{reset:?}");
+    assert!(found.iter().any(|(_, e)| e["reason"] == "beyond_package"));
+    assert!(store
+        .pending_checks(None, i64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Running again (another replica, a second sweep) raises nothing twice.
+    assert_eq!(
+        crate::checks::run_pending(&*store, None, i64::MAX)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(kinds(&rig).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_sweeper_leaves_fresh_checks_to_the_ingest_that_committed_them() {
+    let rig = rig().await;
+    let store = rig.f.store.clone();
+    let token = applied_token(&rig).await;
+    let mut reset = entry(Some(&token), &token.code, 900, 900);
+    reset.counters_reset = true;
+    store
+        .apply_up("agent-1", &[item(2, usage(vec![reset]))], now_ms())
+        .await
+        .unwrap();
+    let sweep_from = now_ms() - crate::checks::SWEEP_AFTER_MS;
+    assert_eq!(
+        crate::checks::run_pending(&*store, None, sweep_from)
+            .await
+            .unwrap(),
+        0
+    );
+    // The agent's next batch runs what its last one left over.
+    let health = UpMessage::Health(Default::default());
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 3, &health));
+    rig.ingest.handle_batch(vec![m]).await;
+    let found = kinds(&rig).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1["reason"], "counters_reset");
+}

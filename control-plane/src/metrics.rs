@@ -25,6 +25,8 @@ pub struct Metrics {
     pub mqtt_restarts: AtomicU64,
     /// Batches the store could not apply (the agent is asked to resend).
     pub ingest_failed_batches: AtomicU64,
+    /// Messages sealed by a clock far off the server's, dated by their arrival instead.
+    pub ingest_redated: AtomicU64,
     rejects: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -104,6 +106,11 @@ impl Metrics {
             "mtm_ingest_failed_batches_total",
             "Agent batches the store could not apply.",
             g(&self.ingest_failed_batches),
+        );
+        counter(
+            "mtm_ingest_redated_total",
+            "Agent messages sealed by a clock far off, dated by their arrival.",
+            g(&self.ingest_redated),
         );
         out.push_str("# HELP mtm_ingest_rejects_total Agent messages rejected, by reason.\n# TYPE mtm_ingest_rejects_total counter\n");
         for (reason, n) in self.rejects() {

@@ -201,6 +201,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         cfg.router_silent_after_s,
         link.status(),
     ));
+    let checks_task = tokio::spawn(crate::checks::sweep_loop(
+        store.clone(),
+        Duration::from_secs(10),
+    ));
     let report_task = tokio::spawn(crate::reports::report_loop(
         store.clone(),
         Duration::from_secs(60),
@@ -259,6 +263,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             ingest_task,
             catalog_task,
             silent_task,
+            checks_task,
             report_task,
             notify_task,
             http_task,

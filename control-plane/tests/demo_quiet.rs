@@ -40,6 +40,7 @@ async fn a_clean_demo_raises_no_alert() {
         customers: true,
         usage_poll_s: 1,
         inventory_s: 1,
+        database_url: None,
     })
     .await
     .unwrap();

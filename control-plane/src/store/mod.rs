@@ -2,6 +2,7 @@
 
 pub mod applied;
 mod chain;
+mod check_model;
 pub mod credentials;
 mod every;
 #[path = "shared/impl_store.rs"]
@@ -21,6 +22,7 @@ pub(crate) mod suite_login_limits;
 #[cfg(test)]
 pub(crate) mod suite_reconcile;
 
+pub use check_model::*;
 pub use every::{every_alert, every_token};
 pub use model::*;
 pub use notify_model::*;
@@ -196,6 +198,17 @@ pub trait Store: Send + Sync {
         items: &[UpItem],
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
+    /// Alert checks applied evidence still owes (see [`PendingCheck`]): `agent_id`'s, or every
+    /// router's for `None`, recorded before `created_before`, in seq order per router, at
+    /// most `limit`.
+    async fn pending_checks(
+        &self,
+        agent_id: Option<&str>,
+        created_before: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingCheck>>;
+    /// Forget a pending check whose alerts are stored.
+    async fn finish_check(&self, router_id: Uuid, seq: u64) -> StoreResult<()>;
 
     // --- notifications
     /// Store a new notification channel.

@@ -85,6 +85,11 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn pending_checks_hold_the_evidence_until_finished() {
+            crate::store::suite_reconcile::pending_checks_hold_the_evidence_until_finished($make)
+                .await
+        }
+        #[tokio::test]
         async fn shifts_overlapping_a_window_are_found() {
             crate::store::suite_reconcile::shifts_overlapping_a_window_are_found($make).await
         }

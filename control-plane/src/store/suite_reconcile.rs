@@ -270,3 +270,71 @@ pub async fn shifts_overlapping_a_window_are_found(f: Fixture) {
     expected.sort();
     assert_eq!(both, expected);
 }
+
+/// Applying a usage report or an inventory records its pending alert check in the same
+/// transaction, with each named token's usage summed before the report; a duplicate records
+/// nothing, and a finished check is gone.
+pub async fn pending_checks_hold_the_evidence_until_finished(f: Fixture) {
+    use mtm_common::{Inventory, UpMessage, Usage, UsageReport};
+    let s = &f.store;
+    let (token, _) = f.issue().await;
+    let report = |uptime: u64, delta: u64| {
+        UpMessage::Usage(UsageReport {
+            entries: vec![Usage {
+                token_id: Some(token.id),
+                username: token.code.clone(),
+                active: true,
+                first_login_at: None,
+                uptime_s: uptime,
+                bytes_in: 10,
+                bytes_out: 5,
+                delta_uptime_s: delta,
+                delta_bytes_in: 10,
+                delta_bytes_out: 5,
+                counters_reset: false,
+            }],
+        })
+    };
+    let item = |seq, message| UpItem {
+        seq,
+        at: 1000 + seq as i64,
+        message,
+    };
+    let batch = [
+        item(1, report(60, 60)),
+        item(2, report(100, 40)),
+        item(3, UpMessage::Inventory(Inventory::default())),
+        item(4, UpMessage::Usage(UsageReport::default())),
+    ];
+    s.apply_up("agent-1", &batch, 5000).await.unwrap();
+    assert!(s.pending_checks(None, 5000, 10).await.unwrap().is_empty());
+    let pending = s.pending_checks(Some("agent-1"), 5001, 10).await.unwrap();
+    let seqs: Vec<u64> = pending.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3], "an empty usage report owes nothing");
+    let befores: Vec<_> = pending
+        .iter()
+        .filter_map(|c| match &c.evidence {
+            CheckEvidence::Usage { before, .. } => before.get(&token.id).copied(),
+            CheckEvidence::Inventory { .. } => None,
+        })
+        .collect();
+    assert_eq!(befores, vec![(0, 0), (60, 15)]);
+    assert!(pending
+        .iter()
+        .all(|c| c.agent_id == "agent-1" && c.router_id == f.router.id));
+    assert_eq!(pending[1].at, 1002);
+    assert!(s
+        .pending_checks(Some("agent-2"), i64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    for c in &pending {
+        s.finish_check(c.router_id, c.seq).await.unwrap();
+    }
+    s.apply_up("agent-1", &batch[..1], 6000).await.unwrap();
+    assert!(s
+        .pending_checks(None, i64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

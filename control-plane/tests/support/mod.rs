@@ -232,11 +232,21 @@ impl Api {
     }
 }
 pub mod browser;
+pub mod faults;
 pub mod pages;
+pub mod private_pg;
 
 /// The one-site demo (server, a simulated router and its agent, in this process) that the
 /// browser tests drive, in `dir/site`.
 pub async fn demo_site(dir: &std::path::Path) -> mtm_control_plane::demo::Demo {
+    demo_site_on(dir, None).await
+}
+
+/// [`demo_site`] on the database at `database_url` (`None`: SQLite in `dir`).
+pub async fn demo_site_on(
+    dir: &std::path::Path,
+    database_url: Option<String>,
+) -> mtm_control_plane::demo::Demo {
     mtm_control_plane::demo::Demo::start(mtm_control_plane::demo::DemoOptions {
         data_dir: dir.join("site"),
         http_port: 0,
@@ -244,6 +254,7 @@ pub async fn demo_site(dir: &std::path::Path) -> mtm_control_plane::demo::Demo {
         customers: false,
         usage_poll_s: 1,
         inventory_s: 60,
+        database_url,
     })
     .await
     .expect("the demo site starts")

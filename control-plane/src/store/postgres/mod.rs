@@ -36,6 +36,10 @@ mod notify;
 mod pages;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
+#[path = "../shared/pending_checks.rs"]
+mod pending_checks;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared/reconcile.rs"]
 mod reconcile;
 #[allow(clippy::duplicate_mod)]

@@ -322,6 +322,19 @@ macro_rules! impl_store {
                 ingest::apply_up(self, agent_id, items, now).await
             }
 
+            async fn pending_checks(
+                &self,
+                agent_id: Option<&str>,
+                created_before: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<PendingCheck>> {
+                pending_checks::pending_checks(self, agent_id, created_before, limit).await
+            }
+
+            async fn finish_check(&self, router_id: Uuid, seq: u64) -> StoreResult<()> {
+                pending_checks::finish_check(self, router_id, seq).await
+            }
+
             async fn create_channel(&self, channel: &Channel) -> StoreResult<()> {
                 notify::create_channel(self, channel).await
             }

@@ -42,7 +42,14 @@ pub(super) async fn apply_up(
             out.duplicates += 1;
             continue;
         }
+        // The evidence its alert checks need, in the same transaction, so a crash before
+        // they run loses nothing (`checks::run_pending`).
+        let before = match &item.message {
+            UpMessage::Usage(r) => Some(super::pending_checks::usage_before(&mut tx, r).await?),
+            _ => None,
+        };
         apply_one(&mut tx, &router, item).await?;
+        super::pending_checks::record(&mut tx, &rid, item, before, now).await?;
         applied.insert(item.seq);
         if let UpMessage::Health(h) = &item.message {
             // Below its lowest outbox seq the agent will send nothing more: gaps it left by

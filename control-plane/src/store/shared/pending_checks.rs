@@ -1,0 +1,129 @@
+//! Alert checks owed by applied evidence (`pending_checks`): recorded in the batch's own
+//! transaction, listed by whoever runs them (the ingest after its commit, a sweeper for what a
+//! dead server left behind), deleted once the alerts are stored.
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `Conn` and `DbRow` name that backend's types.
+
+use super::rows::*;
+use crate::store::*;
+use mtm_common::{UpMessage, UsageReport};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// The usage the store has summed per token named by id in `report`, before the report is
+/// applied: what its checks must judge against whenever they run.
+pub(super) async fn usage_before(
+    tx: &mut super::Conn,
+    report: &UsageReport,
+) -> StoreResult<BTreeMap<Uuid, (u64, u64)>> {
+    let mut before: BTreeMap<Uuid, (u64, u64)> = report
+        .entries
+        .iter()
+        .filter_map(|u| u.token_id)
+        .map(|id| (id, (0, 0)))
+        .collect();
+    if before.is_empty() {
+        return Ok(before);
+    }
+    let marks: Vec<String> = (1..=before.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT token_id,
+           CAST(COALESCE(SUM(delta_uptime_s), 0) AS BIGINT) AS up,
+           CAST(COALESCE(SUM(delta_bytes_in + delta_bytes_out), 0) AS BIGINT) AS bytes
+         FROM usage WHERE token_id IN ({}) GROUP BY token_id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in before.keys() {
+        q = q.bind(id.to_string());
+    }
+    for r in q.fetch_all(&mut *tx).await? {
+        let id = uuid_col(&r, "token_id")?;
+        let up: i64 = r.try_get("up")?;
+        let bytes: i64 = r.try_get("bytes")?;
+        before.insert(id, (up.max(0) as u64, bytes.max(0) as u64));
+    }
+    Ok(before)
+}
+
+/// Record the checks `item` owes, if it is evidence (a usage report with entries, an
+/// inventory); `before` is [`usage_before`] for a usage report.
+pub(super) async fn record(
+    tx: &mut super::Conn,
+    router_id: &str,
+    item: &UpItem,
+    before: Option<BTreeMap<Uuid, (u64, u64)>>,
+    now: i64,
+) -> StoreResult<()> {
+    let evidence = match (&item.message, before) {
+        (UpMessage::Usage(report), Some(before)) if !report.entries.is_empty() => {
+            CheckEvidence::Usage {
+                report: report.clone(),
+                before,
+            }
+        }
+        (UpMessage::Inventory(inventory), _) => CheckEvidence::Inventory {
+            inventory: inventory.clone(),
+        },
+        _ => return Ok(()),
+    };
+    let json = serde_json::to_string(&evidence)
+        .map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))?;
+    // A re-enrolled device starts its seqs again: the newer evidence takes the slot.
+    sqlx::query(
+        "INSERT INTO pending_checks (router_id, seq, at, evidence, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (router_id, seq) DO UPDATE
+         SET at = excluded.at, evidence = excluded.evidence, created_at = excluded.created_at",
+    )
+    .bind(router_id)
+    .bind(item.seq as i64)
+    .bind(item.at)
+    .bind(json)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn pending_checks(
+    s: &super::Backend,
+    agent_id: Option<&str>,
+    created_before: i64,
+    limit: u32,
+) -> StoreResult<Vec<PendingCheck>> {
+    let rows = sqlx::query(
+        "SELECT p.router_id, p.seq, p.at, p.evidence, r.agent_id
+         FROM pending_checks p JOIN routers r ON r.id = p.router_id
+         WHERE ($1 IS NULL OR r.agent_id = $1) AND p.created_at < $2
+         ORDER BY p.router_id, p.seq LIMIT $3",
+    )
+    .bind(agent_id)
+    .bind(created_before)
+    .bind(i64::from(limit.clamp(1, 10_000)))
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let evidence: String = r.try_get("evidence")?;
+            Ok(PendingCheck {
+                agent_id: r.try_get("agent_id")?,
+                router_id: uuid_col(r, "router_id")?,
+                seq: r.try_get::<i64, _>("seq")?.max(0) as u64,
+                at: r.try_get("at")?,
+                evidence: serde_json::from_str(&evidence)
+                    .map_err(|e| StoreError::Corrupt(format!("check evidence: {e}")))?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn finish_check(s: &super::Backend, router_id: Uuid, seq: u64) -> StoreResult<()> {
+    let _w = s.write.lock().await;
+    sqlx::query("DELETE FROM pending_checks WHERE router_id = $1 AND seq = $2")
+        .bind(router_id.to_string())
+        .bind(seq as i64)
+        .execute(&s.pool)
+        .await?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod enrollment;
 pub mod ingest;
 pub mod link;
+pub mod log_lines;
 pub mod metrics;
 pub mod money;
 pub mod mqtt;

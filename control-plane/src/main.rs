@@ -112,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| default_filter.into()),
         )
-        .with_writer(std::io::stderr);
+        // One event, one line, whatever a field holds (JSON lines escape their own).
+        .with_writer(mtm_control_plane::log_lines::OneLineStderr);
     // JSON lines for log collectors (compose, journald forwarding); text for people.
     if std::env::var("MTM_LOG_JSON").is_ok_and(|v| v == "true" || v == "1") {
         logs.json().init();

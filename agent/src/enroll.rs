@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mtm_common::enrollment::{EnrollRefusal, EnrollRequest, EnrollResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AgentConfig, ConfigError};
@@ -78,49 +79,16 @@ pub struct EnrollOptions {
     pub ca_file: Option<PathBuf>,
 }
 
-/// The server's reply to `POST /api/enroll`.
-#[derive(Clone, Deserialize, Serialize)]
+/// An enrolled identity: the server's reply to `POST /api/enroll` and where updates come from.
+/// Also the form of `{data_dir}/enrollment.toml`. `Debug` leaves the MQTT password out.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Identity {
-    /// Agent id and MQTT username.
-    pub agent_id: String,
-    /// Broker host.
-    pub mqtt_host: String,
-    /// Broker port.
-    pub mqtt_port: u16,
-    /// MQTT username.
-    pub mqtt_username: String,
-    /// MQTT password.
-    pub mqtt_password: String,
-    /// The control plane's public key, hex.
-    pub control_plane_public_key: String,
-    /// The release public key (hex) when the server has one (`release.pub`); pinned only where
-    /// the device's config names none, which stays the stronger choice (it does not trust the
-    /// server for it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release_public_key: Option<String>,
+    /// What the server answered.
+    #[serde(flatten)]
+    pub enrolled: EnrollResponse,
     /// Where updates are downloaded: the server enrolled with (set by the agent, not the reply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_server: Option<String>,
-    /// SHA-256 (hex) of the broker's TLS certificate when the server's embedded broker speaks
-    /// TLS: the agent then accepts that certificate only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mqtt_tls_pin_sha256: Option<String>,
-}
-
-impl std::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity")
-            .field("agent_id", &self.agent_id)
-            .field("mqtt_host", &self.mqtt_host)
-            .field("mqtt_port", &self.mqtt_port)
-            .field("mqtt_username", &self.mqtt_username)
-            .field("mqtt_password", &"<redacted>")
-            .field("control_plane_public_key", &self.control_plane_public_key)
-            .field("release_public_key", &self.release_public_key)
-            .field("update_server", &self.update_server)
-            .field("mqtt_tls_pin_sha256", &self.mqtt_tls_pin_sha256)
-            .finish()
-    }
 }
 
 /// What enrolling did.
@@ -165,22 +133,21 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, EnrollError> {
     let data_dir = absolute(&data_dir);
     let key = load_or_create_key(&data_dir)?;
     let public_key_hex = mtm_common::keys::public_key_hex(&key.verifying_key());
-    let body = serde_json::json!({
-        "code": opts.code.trim(),
-        "public_key_hex": public_key_hex,
-        "agent_version": crate::version::VERSION,
-    })
-    .to_string();
-    let reply = http::post_json(
-        &url,
-        "/api/enroll",
-        body.as_bytes(),
-        opts.ca_file.as_deref(),
-        TIMEOUT,
-    )
-    .await?;
-    let mut identity = read_reply(&reply)?;
-    identity.update_server = Some(opts.server.trim().to_owned());
+    let request = EnrollRequest {
+        code: opts.code.trim().to_owned(),
+        public_key_hex: public_key_hex.clone(),
+        agent_version: crate::version::VERSION.to_owned(),
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| EnrollError::Unexpected {
+        status: 0,
+        message: format!("cannot encode the request: {e}"),
+    })?;
+    let reply =
+        http::post_json(&url, "/api/enroll", &body, opts.ca_file.as_deref(), TIMEOUT).await?;
+    let identity = Identity {
+        enrolled: read_reply(&reply)?,
+        update_server: Some(opts.server.trim().to_owned()),
+    };
     let (path, text) = match &opts.config {
         Some(p) => (
             p.clone(),
@@ -225,12 +192,10 @@ fn read_optional(path: &Path) -> Result<Option<String>, EnrollError> {
     }
 }
 
-fn read_reply(reply: &http::Response) -> Result<Identity, EnrollError> {
-    let json: Option<serde_json::Value> = serde_json::from_slice(&reply.body).ok();
+fn read_reply(reply: &http::Response) -> Result<EnrollResponse, EnrollError> {
     if reply.status == 200 {
-        let identity: Identity = json
-            .and_then(|v| serde_json::from_value(v).ok())
-            .ok_or_else(|| EnrollError::Unexpected {
+        let identity: EnrollResponse =
+            serde_json::from_slice(&reply.body).map_err(|_| EnrollError::Unexpected {
                 status: 200,
                 message: "the reply is not an enrollment (is the URL the mtm server?)".into(),
             })?;
@@ -260,13 +225,13 @@ fn read_reply(reply: &http::Response) -> Result<Identity, EnrollError> {
             ),
         });
     }
-    match json {
-        Some(v) if v["reason"].is_string() => Err(EnrollError::Refused {
+    match serde_json::from_slice::<EnrollRefusal>(&reply.body) {
+        Ok(r) => Err(EnrollError::Refused {
             status: reply.status,
-            reason: v["reason"].as_str().unwrap_or_default().to_owned(),
-            message: v["error"].as_str().unwrap_or_default().to_owned(),
+            reason: r.reason,
+            message: r.error,
         }),
-        _ => Err(EnrollError::Unexpected {
+        Err(_) => Err(EnrollError::Unexpected {
             status: reply.status,
             message: "no enrollment endpoint there (is the URL the mtm server?)".into(),
         }),
@@ -282,14 +247,17 @@ pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<Strin
         // The message may quote a line with a password: keep only the position.
         format!("not valid TOML ({:?})", e.span())
     })?;
-    doc["agent_id"] = value(id.agent_id.as_str());
+    doc["agent_id"] = value(id.enrolled.agent_id.as_str());
     doc["data_dir"] = value(data_dir.display().to_string());
-    doc["control_plane_key"] = value(id.control_plane_public_key.as_str());
+    doc["control_plane_key"] = value(id.enrolled.control_plane_public_key.as_str());
     // What the technician put in the config wins over what the server says.
     if let (false, Some(server)) = (doc.contains_key("update_server"), &id.update_server) {
         doc["update_server"] = value(server.as_str());
     }
-    if let (false, Some(key)) = (doc.contains_key("release_key"), &id.release_public_key) {
+    if let (false, Some(key)) = (
+        doc.contains_key("release_key"),
+        &id.enrolled.release_public_key,
+    ) {
         doc["release_key"] = value(key.as_str());
     }
     if !doc.contains_key("mqtt") {
@@ -299,12 +267,12 @@ pub fn update_config(text: &str, id: &Identity, data_dir: &Path) -> Result<Strin
     let mqtt = doc["mqtt"]
         .as_table_like_mut()
         .ok_or_else(|| "mqtt is not a table".to_owned())?;
-    mqtt.insert("host", value(id.mqtt_host.as_str()));
-    mqtt.insert("port", value(i64::from(id.mqtt_port)));
-    mqtt.insert("username", value(id.mqtt_username.as_str()));
-    mqtt.insert("password", value(id.mqtt_password.as_str()));
+    mqtt.insert("host", value(id.enrolled.mqtt_host.as_str()));
+    mqtt.insert("port", value(i64::from(id.enrolled.mqtt_port)));
+    mqtt.insert("username", value(id.enrolled.mqtt_username.as_str()));
+    mqtt.insert("password", value(id.enrolled.mqtt_password.as_str()));
     // The broker's own certificate, pinned; a re-enrollment against a plain broker drops it.
-    match &id.mqtt_tls_pin_sha256 {
+    match &id.enrolled.mqtt_tls_pin_sha256 {
         Some(pin) => {
             mqtt.insert("tls_pin_sha256", value(pin.as_str()));
         }
@@ -369,17 +337,17 @@ pub async fn load_config(path: &Path) -> Result<AgentConfig, EnrollError> {
 
 /// Put an enrolled identity into a config.
 pub fn apply_identity(cfg: &mut AgentConfig, id: &Identity) {
-    cfg.agent_id = id.agent_id.clone();
-    cfg.control_plane_key = id.control_plane_public_key.clone();
-    cfg.mqtt.host = id.mqtt_host.clone();
-    cfg.mqtt.port = id.mqtt_port;
-    cfg.mqtt.username = Some(id.mqtt_username.clone());
-    cfg.mqtt.password = Some(id.mqtt_password.clone());
-    cfg.mqtt.tls_pin_sha256 = id.mqtt_tls_pin_sha256.clone();
+    cfg.agent_id = id.enrolled.agent_id.clone();
+    cfg.control_plane_key = id.enrolled.control_plane_public_key.clone();
+    cfg.mqtt.host = id.enrolled.mqtt_host.clone();
+    cfg.mqtt.port = id.enrolled.mqtt_port;
+    cfg.mqtt.username = Some(id.enrolled.mqtt_username.clone());
+    cfg.mqtt.password = Some(id.enrolled.mqtt_password.clone());
+    cfg.mqtt.tls_pin_sha256 = id.enrolled.mqtt_tls_pin_sha256.clone();
     if cfg.update_server.is_none() {
         cfg.update_server = id.update_server.clone();
     }
     if cfg.release_key.is_none() {
-        cfg.release_key = id.release_public_key.clone();
+        cfg.release_key = id.enrolled.release_public_key.clone();
     }
 }

@@ -258,9 +258,9 @@ async fn enroll(a: EnrollArgs) -> anyhow::Result<()> {
     let done = mtm_agent::enroll::enroll(&opts).await?;
     println!(
         "enrolled as {} (broker {}:{}); identity written to {}; key in {}",
-        done.identity.agent_id,
-        done.identity.mqtt_host,
-        done.identity.mqtt_port,
+        done.identity.enrolled.agent_id,
+        done.identity.enrolled.mqtt_host,
+        done.identity.enrolled.mqtt_port,
         done.written_to.display(),
         done.data_dir.display()
     );

@@ -126,7 +126,7 @@ async fn enroll_sends_only_the_public_key_and_keeps_the_router_settings() {
     let done = enroll(&opts(format!("http://{addr}/"), dir.path()))
         .await
         .unwrap();
-    assert_eq!(done.identity.agent_id, "cafe-9");
+    assert_eq!(done.identity.enrolled.agent_id, "cafe-9");
 
     let request = requests.recv().await.unwrap();
     assert!(
@@ -272,7 +272,7 @@ async fn https_is_verified_against_the_given_ca() {
     let mut o = opts(format!("https://{addr}"), dir.path());
     o.ca_file = Some(ca_file);
     let done = enroll(&o).await.unwrap();
-    assert_eq!(done.identity.agent_id, "cafe-9");
+    assert_eq!(done.identity.enrolled.agent_id, "cafe-9");
 }
 
 fn agent(args: &[&str]) -> Output {

@@ -4,15 +4,18 @@
 //! This crate does no I/O and depends on nothing else of ours, so both sides (and tests) agree on
 //! one definition of every byte that crosses the broker.
 
+pub mod enrollment;
 pub mod envelope;
 pub mod keys;
 pub mod messages;
 pub mod release;
 pub mod token_code;
+pub mod token_state;
 pub mod topics;
 
 pub use envelope::{Envelope, WireError, MAX_ENVELOPE_BYTES, PROTOCOL_VERSION};
 pub use messages::*;
+pub use token_state::TokenState;
 
 /// The sender id the control plane signs with.
 pub const CONTROL_PLANE_ID: &str = "cp";

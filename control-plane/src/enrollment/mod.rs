@@ -1,4 +1,4 @@
-//! Enrollment and revocation of agents (issue #8).
+//! Enrollment and revocation of agents.
 //!
 //! An admin asks for a one-time code for a router record; the technician runs
 //! `mtm-agent enroll --server URL --code CODE` on the device, which sends only the public key
@@ -16,6 +16,8 @@ use axum::http::{Extensions, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use mtm_common::enrollment::EnrollRefusal;
+pub use mtm_common::enrollment::{EnrollRequest, EnrollResponse};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use uuid::Uuid;
@@ -240,44 +242,6 @@ pub(crate) async fn broker_failed(
     }
 }
 
-/// Body of `POST /api/enroll`, sent by `mtm-agent enroll`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollRequest {
-    /// The one-time code.
-    pub code: String,
-    /// The ed25519 public key the agent made on the device, hex.
-    pub public_key_hex: String,
-    /// The agent's version.
-    #[serde(default)]
-    pub agent_version: String,
-}
-
-/// What an enrolled agent needs; the MQTT password is shown this once and stored only hashed.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct EnrollResponse {
-    /// Its agent id (also its MQTT username).
-    pub agent_id: String,
-    /// Broker host agents dial.
-    pub mqtt_host: String,
-    /// Broker port.
-    pub mqtt_port: u16,
-    /// MQTT username.
-    pub mqtt_username: String,
-    /// MQTT password.
-    pub mqtt_password: String,
-    /// The control plane's public key, hex, for the agent to pin.
-    pub control_plane_public_key: String,
-    /// The release public key, hex, when the server has one; an agent whose config names no
-    /// release key pins this one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release_public_key: Option<String>,
-    /// When the broker speaks TLS with its own certificate: that certificate's SHA-256 (hex, of
-    /// its DER bytes), which the agent pins instead of trusting a CA.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mqtt_tls_pin_sha256: Option<String>,
-}
-
 /// Why `POST /api/enroll` refused: a stable `reason` for the agent and a sentence for people.
 #[derive(Debug)]
 pub struct EnrollError {
@@ -309,7 +273,10 @@ impl IntoResponse for EnrollError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(serde_json::json!({ "error": self.message, "reason": self.reason })),
+            Json(EnrollRefusal {
+                error: self.message,
+                reason: self.reason.to_owned(),
+            }),
         )
             .into_response()
     }

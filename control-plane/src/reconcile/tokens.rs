@@ -5,65 +5,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Where a token is in its life, as the ledger records it.
-///
-/// Same names as the store's token states, so `TokenState::parse(store_state.as_str())` maps
-/// one to the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenState {
-    /// Stored; the `CreateToken` is queued or in flight.
-    Issued,
-    /// The agent confirmed the hotspot user exists.
-    Applied,
-    /// A customer has logged in with it.
-    InUse,
-    /// Its uptime or data limit is reached.
-    UsedUp,
-    /// Its validity window ran out (the agent disabled it).
-    Expired,
-    /// Disabled on the router (pass this only once the agent confirmed the disable).
-    Disabled,
-    /// Removed from the router, or its removal is queued.
-    Removed,
-}
-
-impl TokenState {
-    /// The stored name, e.g. `in_use`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenState::Issued => "issued",
-            TokenState::Applied => "applied",
-            TokenState::InUse => "in_use",
-            TokenState::UsedUp => "used_up",
-            TokenState::Expired => "expired",
-            TokenState::Disabled => "disabled",
-            TokenState::Removed => "removed",
-        }
-    }
-
-    /// Parse a stored name.
-    pub fn parse(s: &str) -> Option<TokenState> {
-        Some(match s {
-            "issued" => TokenState::Issued,
-            "applied" => TokenState::Applied,
-            "in_use" => TokenState::InUse,
-            "used_up" => TokenState::UsedUp,
-            "expired" => TokenState::Expired,
-            "disabled" => TokenState::Disabled,
-            "removed" => TokenState::Removed,
-            _ => return None,
-        })
-    }
-
-    /// The token's life on the router is over: it must not be logged in with any more.
-    pub fn is_ended(self) -> bool {
-        matches!(
-            self,
-            TokenState::Expired | TokenState::Disabled | TokenState::Removed
-        )
-    }
-}
+pub use mtm_common::TokenState;
 
 /// One token as the ledger issued it. Times are unix milliseconds, money minor units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -231,54 +231,7 @@ pub struct Shift {
     pub variance_minor: Option<i64>,
 }
 
-/// Where a token is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenState {
-    /// Stored; the command to the router is queued.
-    Issued,
-    /// The agent confirmed the hotspot user exists ("active on router").
-    Applied,
-    /// A customer has logged in with it.
-    InUse,
-    /// Its uptime or data limit is reached.
-    UsedUp,
-    /// Its validity window ran out.
-    Expired,
-    /// Disabled on the router.
-    Disabled,
-    /// Removed from the router.
-    Removed,
-}
-
-impl TokenState {
-    /// Stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenState::Issued => "issued",
-            TokenState::Applied => "applied",
-            TokenState::InUse => "in_use",
-            TokenState::UsedUp => "used_up",
-            TokenState::Expired => "expired",
-            TokenState::Disabled => "disabled",
-            TokenState::Removed => "removed",
-        }
-    }
-
-    /// Parse a stored name.
-    pub fn parse(s: &str) -> Option<TokenState> {
-        Some(match s {
-            "issued" => TokenState::Issued,
-            "applied" => TokenState::Applied,
-            "in_use" => TokenState::InUse,
-            "used_up" => TokenState::UsedUp,
-            "expired" => TokenState::Expired,
-            "disabled" => TokenState::Disabled,
-            "removed" => TokenState::Removed,
-            _ => return None,
-        })
-    }
-}
+pub use mtm_common::TokenState;
 
 /// A token to issue. The store makes the ledger entry, revenue record, audit row and the
 /// `CreateToken` command in the same transaction.

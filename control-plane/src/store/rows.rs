@@ -1,7 +1,21 @@
-//! Reading rows back into records; a value that does not parse is a `Corrupt` error, not a panic.
+//! Reading rows back into records; a value that does not parse or does not fit is a `Corrupt`
+//! error, not a panic or a silently wrapped number.
 //!
 //! Both backends store the same columns with the same types, so the mapping is written once and
 //! instantiated per row type by [`row_readers!`].
+
+use crate::store::{StoreError, StoreResult};
+
+/// A stored count, size or sequence number as `u64`: a negative value is `Corrupt`, never a
+/// wrapped 18-quintillion.
+pub(crate) fn stored_u64(what: &str, v: i64) -> StoreResult<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what}: {v} is negative")))
+}
+
+/// A small stored count (shared users, attempts, sessions) as `u32`: out of range is `Corrupt`.
+pub(crate) fn stored_u32(what: &str, v: i64) -> StoreResult<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what}: {v} is out of range")))
+}
 
 /// Define the row readers (`uuid_col`, `router_from_row`, `token_from_row`, ...) for one sqlx row
 /// type, in the calling module.
@@ -21,8 +35,17 @@ macro_rules! row_readers {
                 .transpose()
         }
 
-        fn opt_u64(row: &$row, col: &str) -> StoreResult<Option<u64>> {
-            Ok(row.try_get::<Option<i64>, _>(col)?.map(|v| v as u64))
+        pub(crate) fn u64_col(row: &$row, col: &str) -> StoreResult<u64> {
+            crate::store::rows::stored_u64(col, row.try_get(col)?)
+        }
+
+        pub(crate) fn opt_u64(row: &$row, col: &str) -> StoreResult<Option<u64>> {
+            let v: Option<i64> = row.try_get(col)?;
+            v.map(|v| crate::store::rows::stored_u64(col, v)).transpose()
+        }
+
+        pub(crate) fn u32_col(row: &$row, col: &str) -> StoreResult<u32> {
+            crate::store::rows::stored_u32(col, row.try_get(col)?)
         }
 
         pub(crate) fn router_from_row(r: &$row) -> StoreResult<Router> {
@@ -35,7 +58,7 @@ macro_rules! row_readers {
                 created_at: r.try_get("created_at")?,
                 last_seen: r.try_get("last_seen")?,
                 online: r.try_get::<i64, _>("online")? != 0,
-                last_seq: r.try_get::<i64, _>("last_seq")? as u64,
+                last_seq: u64_col(r, "last_seq")?,
                 catalog_version: opt_u64(r, "catalog_version")?,
                 agent_version: r.try_get("agent_version")?,
             })
@@ -51,7 +74,7 @@ macro_rules! row_readers {
                 limit_uptime_s: opt_u64(r, "limit_uptime_s")?,
                 limit_bytes_total: opt_u64(r, "limit_bytes_total")?,
                 rate_limit: r.try_get("rate_limit")?,
-                shared_users: r.try_get::<i64, _>("shared_users")? as u32,
+                shared_users: u32_col(r, "shared_users")?,
                 validity_s: opt_u64(r, "validity_s")?,
                 uses_password: r.try_get::<i64, _>("uses_password")? != 0,
                 active: r.try_get::<i64, _>("active")? != 0,
@@ -98,9 +121,9 @@ macro_rules! row_readers {
                 applied_at: r.try_get("applied_at")?,
                 first_login_at: r.try_get("first_login_at")?,
                 expired_at: r.try_get("expired_at")?,
-                uptime_s: r.try_get::<i64, _>("uptime_s")? as u64,
-                bytes_in: r.try_get::<i64, _>("bytes_in")? as u64,
-                bytes_out: r.try_get::<i64, _>("bytes_out")? as u64,
+                uptime_s: u64_col(r, "uptime_s")?,
+                bytes_in: u64_col(r, "bytes_in")?,
+                bytes_out: u64_col(r, "bytes_out")?,
             })
         }
 
@@ -114,7 +137,7 @@ macro_rules! row_readers {
                 issued_at: r.try_get("issued_at")?,
                 kind,
                 state: r.try_get("state")?,
-                attempts: r.try_get::<i64, _>("attempts")? as u32,
+                attempts: u32_col(r, "attempts")?,
             })
         }
     };

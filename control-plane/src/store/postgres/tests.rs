@@ -124,3 +124,36 @@ async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
     let kept = store.check_password("maria", "a long password 1").await;
     assert_eq!(kept.unwrap().unwrap().username, "Maria");
 }
+
+#[tokio::test]
+async fn a_count_out_of_range_in_the_database_is_corrupt_not_wrapped() {
+    let store = std::sync::Arc::new(crate::testutil::postgres_store_raw().await);
+    let f = crate::testutil::seed(store.clone()).await;
+    let (token, _) = f.issue().await;
+    let pool = store.pool();
+    fn corrupt<T>(r: crate::store::StoreResult<T>, what: &str) {
+        match r {
+            Err(crate::store::StoreError::Corrupt(m)) => assert!(m.contains(what), "{m}"),
+            Err(e) => panic!("{what}: {e}"),
+            Ok(_) => panic!("{what}: read as a number"),
+        }
+    }
+    sqlx::query("UPDATE tokens SET uptime_s = -1 WHERE id = $1")
+        .bind(token.id.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    corrupt(store.token(token.id).await, "uptime_s");
+    sqlx::query("UPDATE routers SET last_seq = -5 WHERE id = $1")
+        .bind(f.router.id.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    corrupt(store.router(f.router.id).await, "last_seq");
+    sqlx::query("UPDATE packages SET shared_users = 5000000000 WHERE id = $1")
+        .bind(f.package.id.to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+    corrupt(store.list_packages().await, "shared_users");
+}

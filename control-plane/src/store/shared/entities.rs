@@ -138,10 +138,13 @@ pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterSt
         .map(|r| {
             Ok(RouterStatus {
                 router: router_from_row(r)?,
-                active_sessions: r.try_get::<Option<i64>, _>("h_sessions")?.map(|v| v as u32),
+                active_sessions: r
+                    .try_get::<Option<i64>, _>("h_sessions")?
+                    .map(|v| crate::store::rows::stored_u32("active sessions", v))
+                    .transpose()?,
                 router_reachable: r.try_get::<Option<i64>, _>("h_reachable")?.map(|v| v != 0),
                 last_usage_at: r.try_get("last_usage_at")?,
-                pending_commands: r.try_get::<i64, _>("pending")? as u64,
+                pending_commands: u64_col(r, "pending")?,
             })
         })
         .collect()

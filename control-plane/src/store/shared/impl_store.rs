@@ -31,7 +31,7 @@ macro_rules! impl_store {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                     .fetch_one(&self.pool)
                     .await?;
-                Ok(n as u64)
+                crate::store::rows::stored_u64("user count", n)
             }
 
             async fn create_session(&self, s: &Session) -> StoreResult<()> {
@@ -310,7 +310,7 @@ macro_rules! impl_store {
                     sqlx::query_scalar("UPDATE cp_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq")
                         .fetch_one(&self.pool)
                         .await?;
-                Ok(seq as u64)
+                crate::store::rows::stored_u64("control plane seq", seq)
             }
 
             async fn apply_up(
@@ -437,9 +437,9 @@ macro_rules! impl_store {
                 .fetch_one(&self.pool)
                 .await?;
                 Ok(StoreCounts {
-                    commands_open: row.try_get::<i64, _>("c")? as u64,
-                    agents_online: row.try_get::<i64, _>("o")? as u64,
-                    routers: row.try_get::<i64, _>("r")? as u64,
+                    commands_open: u64_col(&row, "c")?,
+                    agents_online: u64_col(&row, "o")?,
+                    routers: u64_col(&row, "r")?,
                 })
             }
 

@@ -2,8 +2,9 @@
 # The control plane measured with a fleet of simulated agents (docs/benchmarks.md, "Control
 # plane at scale"). One command:
 #
-#   scripts/bench.sh            # every figure (about 25 minutes on 2 cores)
+#   scripts/bench.sh            # every figure (about 15 minutes on 2 cores, after the build)
 #   BENCH_ONLY="ingest" scripts/bench.sh    # some of: verify ingest dispense45 fleet1000
+#   INGEST_S=60 FLEET=10000 scripts/bench.sh   # the issue's full lengths and sizes
 #
 # Builds release binaries, then for each figure starts a fresh `mtm-server` (embedded broker,
 # SQLite in a temp dir, or a fresh `mtm_bench` database on the PostgreSQL at $BENCH_PG) and
@@ -20,11 +21,18 @@ BENCH_ONLY=${BENCH_ONLY:-verify ingest dispense45 fleet1000}
 # Ingest: agents x hotspot users each, all reporting every second (offered entries per second).
 INGEST_AGENTS=${INGEST_AGENTS:-250}
 INGEST_USERS=${INGEST_USERS:-100}
-INGEST_S=${INGEST_S:-60}
+INGEST_S=${INGEST_S:-20}
+# Seconds each dispensing figure sells for.
+SELL_S=${SELL_S:-30}
+# Vouchers in the batch figure (the server caps a batch at BATCH_MAX).
+BATCH=${BATCH:-100}
 FLEET=${FLEET:-1000}
 
-cargo build --release --locked -p mtm-control-plane -p mtm-fleet --bins >&2
-BIN=$CARGO_TARGET_DIR/release
+# BENCH_PROFILE=dev runs the same steps on the debug build (a quick check of the script only:
+# its figures are not the product's).
+BENCH_PROFILE=${BENCH_PROFILE:-release}
+cargo build --profile "$BENCH_PROFILE" --locked -p mtm-control-plane -p mtm-fleet --bins >&2
+case $BENCH_PROFILE in dev) BIN=$CARGO_TARGET_DIR/debug ;; *) BIN=$CARGO_TARGET_DIR/$BENCH_PROFILE ;; esac
 WORK=$(mktemp -d /tmp/mtm-bench.XXXXXX)
 SERVER_PID=
 ulimit -n 20000 2>/dev/null || true
@@ -50,8 +58,8 @@ http_bind = "127.0.0.1:0"
 mode = "embedded"
 bind = "127.0.0.1:0"
 EOF
-    "$BIN/mtm-server" create-admin --config "$dir/server.toml" --username root \
-        --password "$MTM_FLEET_ADMIN_PASSWORD" >/dev/null
+    printf '%s\n' "$MTM_FLEET_ADMIN_PASSWORD" | "$BIN/mtm-server" create-admin \
+        --config "$dir/server.toml" --username root --password-stdin >/dev/null
     RUST_LOG=warn "$BIN/mtm-server" serve --config "$dir/server.toml" >"$dir/stdout" 2>"$dir/stderr" &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
@@ -76,7 +84,7 @@ fresh_pg() {
 
 fleet() { "$BIN/mtm-fleet" run --server "$HTTP" --server-pid "$SERVER_PID" "$@"; }
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(rustc --version)"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $BENCH_PROFILE build, $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(rustc --version)"
 
 if wants verify; then
     echo "## ed25519 verify, one core"
@@ -89,7 +97,7 @@ if wants ingest; then
         if [ $db = sqlite ]; then url="sqlite://$WORK/ingest-$db/mtm.db"; else fresh_pg; url="$BENCH_PG/mtm_bench"; fi
         start_server "ingest-$db" "$url"
         fleet --agents "$INGEST_AGENTS" --extra-users "$INGEST_USERS" --usage-s 1 --health-s 60 \
-            --inventory-s 3600 --login-chance 0 --warmup-s 10 --duration-s "$INGEST_S" \
+            --inventory-s 3600 --login-chance 0 --warmup-s 5 --duration-s "$INGEST_S" \
             --drain-s 600 --enroll-parallel 16 || true
         stop_server
         echo "## raw insert of the same rows on $db"
@@ -98,9 +106,14 @@ if wants ingest; then
 fi
 
 if wants dispense45; then
-    echo "## 45 agents reporting every 30 s: one clerk selling every 500 ms"
+    echo "## 45 agents reporting every 30 s: one clerk selling every 500 ms; then a batch of $BATCH"
     start_server dispense45 ""
-    fleet --agents 45 --usage-s 30 --health-s 60 --staff 1 --sell-every-ms 500 --duration-s 60
+    fleet --agents 45 --usage-s 30 --health-s 60 --staff 1 --sell-every-ms 500 --duration-s "$SELL_S" \
+        --batch "$BATCH"
+    stop_server
+    echo "## 45 agents reporting every 30 s: 45 clerks each selling every 2 s"
+    start_server dispense45x45 ""
+    fleet --agents 45 --usage-s 30 --health-s 60 --staff 45 --sell-every-ms 2000 --duration-s "$SELL_S"
     stop_server
 fi
 
@@ -108,11 +121,11 @@ if wants fleet1000; then
     echo "## $FLEET agents reporting every 30 s: one clerk every 500 ms; catalog; storm"
     start_server "fleet$FLEET" ""
     fleet --agents "$FLEET" --usage-s 30 --health-s 60 --staff 1 --sell-every-ms 500 \
-        --duration-s 60 --catalog-edit --storm --enroll-parallel 16
+        --duration-s "$SELL_S" --catalog-edit --storm --enroll-parallel 16
     stop_server
     echo "## $FLEET agents reporting every 30 s: 45 clerks each selling every 2 s"
     start_server "fleet$FLEET-45" ""
     fleet --agents "$FLEET" --usage-s 30 --health-s 60 --staff 45 --sell-every-ms 2000 \
-        --duration-s 60 --enroll-parallel 16
+        --duration-s "$SELL_S" --enroll-parallel 16
     stop_server
 fi

@@ -65,6 +65,31 @@ impl Clerk {
         })
     }
 
+    /// Sell `count` vouchers of `package_id` in one batch (`POST /dispense/batch`, the A4 sheet
+    /// comes back); how long until the sheet was in hand.
+    pub async fn batch(&self, package_id: &str, count: u32) -> Result<Duration> {
+        let at = Instant::now();
+        let n = count.to_string();
+        let sheet = self
+            .api
+            .post_form(
+                "/dispense/batch",
+                &[("package_id", package_id), ("count", n.as_str())],
+            )
+            .await?;
+        let took = at.elapsed();
+        let made = format!("{count} of {count} vouchers made.");
+        if !sheet.contains(&made) {
+            let why = sheet
+                .split("role=\"alert\">")
+                .nth(1)
+                .and_then(|r| r.split('<').next())
+                .unwrap_or("no voucher sheet in the reply");
+            return Err(anyhow!("batch of {count}: {why}"));
+        }
+        Ok(took)
+    }
+
     /// Sell one voucher every `every` until `until`, into `out`; a refused sale ends the loop
     /// with its error.
     pub async fn sell_until(

@@ -96,6 +96,10 @@ struct RunArgs {
     /// Each of them sells one voucher this often, milliseconds.
     #[arg(long, default_value_t = 1000)]
     sell_every_ms: u64,
+    /// After the run: one clerk at the first location sells this many vouchers in one batch;
+    /// time until the A4 sheet is back and until all are on the router.
+    #[arg(long, default_value_t = 0)]
+    batch: u32,
     /// After the run: edit the package and time until every router reports the new catalog.
     #[arg(long)]
     catalog_edit: bool,
@@ -161,7 +165,7 @@ async fn run(a: RunArgs) -> Result<()> {
         sites.len(),
         t.elapsed().as_secs_f64()
     );
-    let package_id = if a.staff > 0 || a.catalog_edit {
+    let package_id = if a.staff > 0 || a.catalog_edit || a.batch > 0 {
         Some(admin.package(&format!("{}-1h", a.prefix), 500).await?)
     } else {
         None
@@ -204,6 +208,12 @@ async fn run(a: RunArgs) -> Result<()> {
         // The catalog reaches every router before the first sale.
         fleet.settled(Duration::from_secs(300)).await;
     }
+    let batch_clerk = match (a.batch, sites.first()) {
+        (0, _) | (_, None) => None,
+        (_, Some(site)) => {
+            Some(Clerk::on_shift(&admin, &format!("{}-batch", a.prefix), &site.location_id).await?)
+        }
+    };
     tokio::time::sleep(secs(a.warmup_s)).await;
 
     let before = fleet.stats.summary();
@@ -270,6 +280,21 @@ async fn run(a: RunArgs) -> Result<()> {
         "server_rss_mib": server_rss_mib,
         "fleet": fleet.stats.summary(),
     });
+    if let (Some(clerk), Some(agent)) = (batch_clerk, fleet.agents.first()) {
+        let pid = package_id.clone().unwrap_or_default();
+        let before = agent.view.router().vouchers().len();
+        let t = Instant::now();
+        let sheet = clerk.batch(&pid, a.batch).await?;
+        let want = before + a.batch as usize;
+        while agent.view.router().vouchers().len() < want {
+            if t.elapsed() > Duration::from_secs(600) {
+                bail!("the batch did not reach the router in 600 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        out["batch"] = json!({"count": a.batch, "sheet_s": sheet.as_secs_f64(),
+                              "on_router_s": t.elapsed().as_secs_f64()});
+    }
     if a.catalog_edit {
         let pid = package_id.clone().unwrap_or_default();
         out["catalog_convergence_s"] = json!(catalog_convergence(&admin, &pid).await?);

@@ -73,6 +73,25 @@ impl Api {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// POST a form (the pages' forms, with the bearer token in place of the cookie and CSRF
+    /// field); the reply's body, or an error naming the call.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Result<String> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .form(fields)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = r.status();
+        let text = r.text().await?;
+        if !status.is_success() {
+            bail!("POST {path}: HTTP {status}: {text}");
+        }
+        Ok(text)
+    }
+
     /// POST JSON.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
         self.call(reqwest::Method::POST, path, Some(body)).await

@@ -75,7 +75,7 @@ pub(super) async fn raise_alert(
 }
 
 pub(super) async fn list_alerts(s: &super::Backend, f: &AlertFilter) -> StoreResult<Vec<Alert>> {
-    let limit = i64::from(f.limit.unwrap_or(50).clamp(1, 500));
+    let limit = i64::from(f.limit.unwrap_or(50).clamp(1, crate::bounds::MAX_PAGE));
     let offset = i64::from(f.offset.unwrap_or(0));
     let rows = sqlx::query(
         "SELECT * FROM alerts

@@ -307,7 +307,7 @@ pub(super) async fn list_tokens(s: &super::Backend, f: &TokenFilter) -> StoreRes
     } else {
         format!(" WHERE {}", conds.join(" AND "))
     };
-    let limit = f.limit.unwrap_or(50).clamp(1, 500) as i64;
+    let limit = f.limit.unwrap_or(50).clamp(1, crate::bounds::MAX_PAGE) as i64;
     let offset = f.offset.unwrap_or(0) as i64;
     let count_sql = format!("SELECT COUNT(*) FROM tokens t{filter}");
     let mut q = sqlx::query_scalar::<_, i64>(&count_sql);

@@ -24,6 +24,7 @@ use axum_extra::extract::cookie::CookieJar;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
+use subtle::ConstantTimeEq;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "mtm_session";
@@ -190,12 +191,9 @@ async fn check_csrf(parts: &Parts, body: Body, expected: &str) -> Result<Body, A
     }
 }
 
+/// Compare a CSRF token without an early exit at the first differing byte.
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// A set of roles allowed to use a route.

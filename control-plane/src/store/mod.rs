@@ -503,15 +503,6 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
     }
 }
 
-/// Compare secrets (hex hashes) without an early exit.
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// The stored name of a command's kind.
 pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
     use mtm_common::CommandKind as K;

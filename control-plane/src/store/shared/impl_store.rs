@@ -158,7 +158,10 @@ macro_rules! impl_store {
                         .bind(agent_id)
                         .fetch_optional(&self.pool)
                         .await?;
-                Ok(hash.is_some_and(|h| constant_time_eq(&h, &mqtt_password_hash(password))))
+                Ok(hash.is_some_and(|h| {
+                    subtle::ConstantTimeEq::ct_eq(h.as_bytes(), mqtt_password_hash(password).as_bytes())
+                        .into()
+                }))
             }
 
             async fn list_routers(&self) -> StoreResult<Vec<RouterStatus>> {

@@ -98,7 +98,8 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .into_response()
 }
 
-/// What a handler can fail with; JSON for the API, a redirect or short page for browsers.
+/// What a handler can fail with: JSON, a redirect to the login page, or (for a browser, by
+/// [`crate::web::error_page`]) an error page for 403, 404 and 500.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// No valid session (API: 401).

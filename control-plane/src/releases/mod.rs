@@ -133,7 +133,12 @@ pub fn router(state: AppState, dir: PathBuf) -> Router {
 
 /// Every route the server serves: the app and the releases, which keep `dir`.
 pub fn full_app(state: AppState, dir: PathBuf) -> Router {
-    crate::app::catch_panics(crate::app::app(state.clone()).merge(router(state, dir)))
+    crate::app::catch_panics(crate::app::app(state.clone()).merge(router(state.clone(), dir)))
+        // Outermost, so a browser also gets a page for an unknown address or a panic.
+        .layer(middleware::from_fn_with_state(
+            state,
+            crate::web::error_page::for_browsers,
+        ))
 }
 
 fn meta_path(dir: &FsPath, id: Uuid) -> PathBuf {

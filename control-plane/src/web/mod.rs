@@ -13,9 +13,12 @@ use axum::Router;
 use minijinja::Environment;
 use serde::Serialize;
 
+pub mod error_page;
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("login.html", include_str!("../../templates/login.html")),
+    ("error.html", include_str!("../../templates/error.html")),
     (
         "dispense.html",
         include_str!("../../templates/dispense.html"),

@@ -40,7 +40,7 @@ pub fn load_zone(name: &str) -> Result<Box<dyn ZoneOffset + Send + Sync>, ZoneEr
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/share/zoneinfo"));
     let bytes = std::fs::read(dir.join(name)).map_err(|_| ZoneError::Unknown(name.to_string()))?;
-    let zone = TzifZone::parse(&bytes).map_err(|_| ZoneError::Unknown(name.to_string()))?;
+    let zone = TzifZone::named(name, &bytes).map_err(|_| ZoneError::Unknown(name.to_string()))?;
     Ok(Box::new(zone))
 }
 

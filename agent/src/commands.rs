@@ -138,6 +138,18 @@ pub async fn apply(client: &Client, cmd: &Command) -> Result<Outcome, Error> {
                 None => done(cmd, "already absent"),
             }
         }
+        CommandKind::ExtendToken(ext) => match user_of(client, ext.token_id).await? {
+            Some(u) => {
+                let limits = NewHotspotUser {
+                    limit_uptime: ext.limit_uptime_s.map(Duration::from_secs),
+                    limit_bytes_total: ext.limit_bytes_total,
+                    ..NewHotspotUser::default()
+                };
+                client.set_hotspot_user(&u.id, &limits).await?;
+                done(cmd, format!("limits of {} raised", u.name))
+            }
+            None => return Err(no_user(ext.token_id)),
+        },
         CommandKind::LogoutToken { token_id } => match user_of(client, *token_id).await? {
             Some(u) => {
                 let n = logout_user(client, &u.name).await?;

@@ -358,6 +358,21 @@ pub enum CommandKind {
     /// Download, verify and install a signed agent release, then restart into it. Added after
     /// the first release; serde tags variants by name, so older messages still decode.
     UpdateAgent(AgentUpdate),
+    /// Give a sold token more time or data (after-sales): set its user's limits to these
+    /// totals. The values are absolute, so carrying it out twice changes nothing. Added after
+    /// the first release; an agent that predates it refuses it.
+    ExtendToken(ExtendToken),
+}
+
+/// The limits a token's hotspot user must carry after an extension; `None` leaves one as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtendToken {
+    /// The token.
+    pub token_id: Uuid,
+    /// New `limit-uptime`, seconds.
+    pub limit_uptime_s: Option<u64>,
+    /// New `limit-bytes-total`.
+    pub limit_bytes_total: Option<u64>,
 }
 
 /// A signed agent release to install (issue #8). The agent checks target, version, size,
@@ -517,6 +532,15 @@ mod tests {
                 id,
                 issued_at: 5,
                 kind: CommandKind::Resync,
+            }),
+            DownMessage::Command(Command {
+                id,
+                issued_at: 5,
+                kind: CommandKind::ExtendToken(ExtendToken {
+                    token_id: id,
+                    limit_uptime_s: Some(7200),
+                    limit_bytes_total: None,
+                }),
             }),
             DownMessage::Command(Command {
                 id,

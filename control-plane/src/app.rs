@@ -20,6 +20,9 @@ pub struct Settings {
     pub token_code_len: usize,
     /// Hotspot login URL printed on vouchers.
     pub public_url: Option<String>,
+    /// Where people reach this server, e.g. `https://mtm.example.com`: a printed voucher's
+    /// self-check QR points at `{external_url}/check/{code}`.
+    pub external_url: Option<String>,
     /// Where agents reach the broker.
     pub mqtt_addr: SocketAddr,
     /// The control plane's public key, hex (agents pin it).
@@ -60,6 +63,8 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::system::router())
         .merge(crate::alerts::router())
         .merge(crate::notify::router())
+        .merge(crate::selfcheck::router())
+        .merge(crate::aftersales::router())
         .merge(crate::pages::router())
         .merge(crate::enrollment::router())
         .layer(middleware::from_fn_with_state(

@@ -2,6 +2,7 @@
 //! (SQLite, PostgreSQL to come), runs or joins the MQTT broker, verifies and ingests what agents
 //! send, queues signed commands to them, and serves the staff pages and the JSON API.
 
+pub mod aftersales;
 pub mod alerts;
 pub mod app;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod reconcile;
 pub mod releases;
 pub mod reports;
 pub mod routers;
+pub mod selfcheck;
 pub mod server;
 pub mod shifts;
 pub mod store;

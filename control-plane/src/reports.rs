@@ -99,6 +99,7 @@ pub async fn inputs(
             .first()
             .map(|p| p.currency.clone()))
         .unwrap_or_default();
+    let after_sales = after_sale_lines(store, location_id, from - 7 * 86_400_000, to).await?;
     // Shifts closed in the day or open at its end; a shift is at most a few days long.
     let shifts = store
         .list_shifts(&ShiftFilter {
@@ -113,10 +114,18 @@ pub async fn inputs(
         .filter(|s| s.opened_at < to && s.closed_at.is_none_or(|c| c >= from && c < to))
         .map(|s| {
             let sold: Vec<_> = tokens.iter().filter(|t| t.shift_id == Some(s.id)).collect();
+            // An open shift's till: its sales, less what after-sales took out of it (refunds
+            // paid from it, sales moved to a replacement that the shift also counts).
+            let taken_out = after_sales
+                .iter()
+                .filter(|(_, shift)| *shift == Some(s.id))
+                .map(|(l, _)| l.refund_minor.saturating_add(l.moved_minor))
+                .fold(0i64, i64::saturating_add);
             let from_tokens = sold
                 .iter()
                 .map(|t| t.price_minor)
-                .fold(0i64, i64::saturating_add);
+                .fold(0i64, i64::saturating_add)
+                .saturating_sub(taken_out);
             ShiftSummary {
                 shift_id: s.id,
                 staff_id: s.staff_id,
@@ -164,7 +173,56 @@ pub async fn inputs(
         shifts,
         alerts,
         window,
+        after_sales: after_sales.into_iter().map(|(l, _)| l).collect(),
     })
+}
+
+/// A location's after-sales asked between `from` and `to`, each with the shift its money
+/// left (the refund's till, or the replaced voucher's shift).
+async fn after_sale_lines(
+    store: &dyn Store,
+    location_id: Uuid,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(crate::reconcile::AfterSaleLine, Option<Uuid>)>, ReportError> {
+    let sales = store
+        .list_after_sales(&crate::store::AfterSaleFilter {
+            location_id: Some(location_id),
+            from: Some(from),
+            to: Some(to),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await?;
+    let mut lines = Vec::with_capacity(sales.len());
+    for a in sales {
+        let done = a.state == crate::store::AfterSaleState::Done;
+        let replaced = done && a.kind == crate::store::AfterSaleKind::Replace;
+        let token = if replaced {
+            store.token(a.token_id).await?
+        } else {
+            None
+        };
+        let shift = match &token {
+            Some(t) => t.shift_id,
+            None => a.shift_id,
+        };
+        lines.push((
+            crate::reconcile::AfterSaleLine {
+                at: a.created_at,
+                kind: a.kind.as_str().to_owned(),
+                state: a.state.as_str().to_owned(),
+                token_id: a.token_id,
+                code: a.code,
+                refund_minor: if done { a.refund_minor } else { 0 },
+                moved_minor: token.map_or(0, |t| t.price_minor),
+                by: a.requested_by_name,
+                reason: a.reason,
+            },
+            shift,
+        ));
+    }
+    Ok(lines)
 }
 
 /// Build and store the report of `location_id`'s day `window`; `Conflict` if it exists.

@@ -227,6 +227,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             secure_cookies: cfg.serves_https(),
             token_code_len: cfg.token_code_len,
             public_url: cfg.public_url.clone(),
+            external_url: cfg.external_url.clone(),
             mqtt_addr,
             control_plane_public_key: cp_public_key_hex.clone(),
             enrollment: crate::enrollment::EnrollmentSettings {

@@ -219,6 +219,7 @@ pub async fn test_app() -> TestApp {
             secure_cookies: true,
             token_code_len: 8,
             public_url: Some("http://hotspot.lan/login".into()),
+            external_url: Some("https://mtm.example.com".into()),
             mqtt_addr: "127.0.0.1:1884".parse().unwrap(),
             control_plane_public_key: mtm_common::keys::public_key_hex(&cp.verifying_key()),
             enrollment: Default::default(),

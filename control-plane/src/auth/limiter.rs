@@ -38,6 +38,9 @@ pub struct LimitPolicy {
     pub client_window: Duration,
     /// Failed enrollments per client address in [`Self::client_window`].
     pub enroll_per_client: u64,
+    /// Voucher self-checks per client address in [`Self::client_window`] (every check counts:
+    /// a café's customers share its address, a guesser spends one per code).
+    pub check_per_client: u64,
     /// Password hashes allowed to run at once.
     pub hash_slots: usize,
     /// How long a login waits for a hash slot before it is refused.
@@ -55,6 +58,7 @@ impl Default for LimitPolicy {
             per_client: 300,
             client_window: Duration::from_secs(15 * 60),
             enroll_per_client: 30,
+            check_per_client: 120,
             // Hashing is CPU-bound: more slots than cores only adds memory (19 MiB each).
             hash_slots: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4)),
             hash_wait: Duration::from_secs(2),
@@ -248,6 +252,19 @@ impl RateLimiter {
             now.saturating_sub(ms(self.policy.client_window)),
         )];
         let max = self.policy.enroll_per_client;
+        let decide = move |s: &[AttemptStats]| s.first().is_some_and(|s| s.count < max);
+        self.reserve(store, &keys, now, &decide, None).await
+    }
+
+    /// Reserve a voucher self-check from `client` (its own bucket).
+    pub async fn reserve_check(&self, store: &dyn Store, client: &str) -> Result<Attempt, Refusal> {
+        let now = now_ms();
+        let key = format!("check-client:{client}");
+        let keys = [(
+            key.as_str(),
+            now.saturating_sub(ms(self.policy.client_window)),
+        )];
+        let max = self.policy.check_per_client;
         let decide = move |s: &[AttemptStats]| s.first().is_some_and(|s| s.count < max);
         self.reserve(store, &keys, now, &decide, None).await
     }

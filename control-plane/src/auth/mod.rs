@@ -11,7 +11,7 @@ mod limiter;
 mod routes;
 
 pub use limiter::{Attempt, LimitPolicy, RateLimiter, Refusal};
-pub use routes::router;
+pub use routes::{router, ClientAddr};
 
 use crate::app::{AppError, AppState};
 use crate::store::{now_ms, Role, Session, User};

@@ -65,6 +65,9 @@ pub struct SettingsForm {
     pub close_time: String,
     /// IANA zone name or fixed offset.
     pub timezone: String,
+    /// Refunds above this (currency units) asked by staff wait for a manager; empty keeps it.
+    #[serde(default)]
+    pub refund_approval: String,
 }
 
 async fn save(
@@ -75,10 +78,16 @@ async fn save(
 ) -> AppResult<Response> {
     let saved = async {
         let threshold = typed_amount(&state, "Cash variance", &f.cash_threshold).await?;
+        let refund = if f.refund_approval.trim().is_empty() {
+            None
+        } else {
+            Some(typed_amount(&state, "Refund approval", &f.refund_approval).await?)
+        };
         let change = LocationSettingsChange {
             timezone: Some(f.timezone.trim().to_owned()),
             cash_threshold_minor: Some(threshold),
             close_time: Some(f.close_time.trim().to_owned()),
+            refund_approval_minor: refund,
         };
         crate::routers::change_location_settings(&state, &cur, id, &change).await
     };

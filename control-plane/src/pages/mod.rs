@@ -24,6 +24,7 @@ mod voucher;
 pub use csv::{csv_body, csv_response};
 pub use freeze::refuse_frozen;
 pub use stats::{hourly, Chart, LocationSummary};
+pub use voucher::check_url;
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::web::Page;
@@ -70,6 +71,15 @@ async fn print_js() -> axum::response::Response {
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
+    ("check.html", include_str!("../../templates/check.html")),
+    (
+        "aftersales.html",
+        include_str!("../../templates/aftersales.html"),
+    ),
+    (
+        "manager_aftersales.html",
+        include_str!("../../templates/manager_aftersales.html"),
+    ),
     (
         "notifications.html",
         include_str!("../../templates/notifications.html"),

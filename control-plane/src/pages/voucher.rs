@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tokens/{id}/qr.svg", get(qr))
+        .route("/tokens/{id}/check-qr.svg", get(check_qr))
         .route("/tokens/{id}/print", get(print))
         .route("/dispense/batch", get(batch_form).post(batch))
 }
@@ -86,6 +87,23 @@ async fn qr(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], qr_svg(&payload)?).into_response())
 }
 
+/// The customer's self-check address for `code`, when the server knows its public URL.
+pub fn check_url(external_url: Option<&str>, code: &str) -> Option<String> {
+    let base = external_url.filter(|u| !u.is_empty())?;
+    Some(format!("{}/check/{code}", base.trim_end_matches('/')))
+}
+
+async fn check_qr(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+) -> AppResult<Response> {
+    let t = visible(&state, &cur, id).await?;
+    let url =
+        check_url(state.settings.external_url.as_deref(), &t.code).ok_or(AppError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], qr_svg(&url)?).into_response())
+}
+
 /// `?size=58`, `80` or `a4`.
 #[derive(Debug, Deserialize, Default)]
 pub struct PrintQuery {
@@ -132,6 +150,7 @@ async fn print(
         serde_json::json!({
             "vouchers": [voucher_json(&t, &names)], "size": paper(q.size.as_deref()),
             "login_url": state.settings.public_url, "single": true,
+            "self_check": state.settings.external_url.as_ref().is_some_and(|u| !u.is_empty()),
         }),
     )
 }
@@ -205,6 +224,7 @@ async fn batch(
         &Page::of(&cur),
         serde_json::json!({
             "vouchers": vouchers, "size": "a4", "login_url": state.settings.public_url,
+            "self_check": state.settings.external_url.as_ref().is_some_and(|u| !u.is_empty()),
             "single": false, "asked": form.count,
         }),
     )?

@@ -2,8 +2,8 @@
 //! Sums saturate rather than overflow: one absurd stored amount must not panic a report.
 
 use super::report::{
-    DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
-    ShiftSummary, StaffDay, REPORT_FORMAT,
+    AfterSalesDay, DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay,
+    RouterDay, ShiftLine, ShiftSummary, StaffDay, REPORT_FORMAT,
 };
 use super::{IssuedToken, ReconcileError, TokenState};
 use sha2::{Digest, Sha256};
@@ -139,6 +139,9 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
             variance_minor: variance,
         });
     }
+    let after_sales = after_sales_day(inputs);
+    revenue.refunded_minor = after_sales.refunds_minor;
+    revenue.moved_minor = after_sales.moved_minor;
     revenue.variance_minor = revenue
         .confirmed_minor
         .saturating_sub(revenue.closed_shifts_expected_minor);
@@ -178,6 +181,7 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         revenue,
         shifts,
         staff,
+        after_sales,
         alerts_by_kind,
         alerts,
     };
@@ -252,4 +256,38 @@ fn sum_routers(routers: &[RouterDay]) -> RouterDay {
             .saturating_add(r.expected_revenue_minor);
     }
     t
+}
+
+/// The day's after-sales: counts of those carried out, their money, and every line.
+fn after_sales_day(inputs: &DailyInputs) -> AfterSalesDay {
+    let mut day = AfterSalesDay::default();
+    let mut lines: Vec<_> = inputs
+        .after_sales
+        .iter()
+        .filter(|l| inputs.window.contains(l.at))
+        .cloned()
+        .collect();
+    lines.sort_by(|a, b| (a.at, a.token_id, &a.kind).cmp(&(b.at, b.token_id, &b.kind)));
+    lines.dedup();
+    for l in &lines {
+        match l.state.as_str() {
+            "requested" => day.requested = day.requested.saturating_add(1),
+            "rejected" => day.rejected = day.rejected.saturating_add(1),
+            _ => {
+                let n = match l.kind.as_str() {
+                    "void" => &mut day.voided,
+                    "replace" => &mut day.replaced,
+                    "extend" => &mut day.extended,
+                    "reprint" => &mut day.reprinted,
+                    "disable" => &mut day.disabled,
+                    _ => &mut day.enabled,
+                };
+                *n = n.saturating_add(1);
+                day.refunds_minor = day.refunds_minor.saturating_add(l.refund_minor);
+                day.moved_minor = day.moved_minor.saturating_add(l.moved_minor);
+            }
+        }
+    }
+    day.lines = lines;
+    day
 }

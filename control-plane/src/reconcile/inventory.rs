@@ -247,14 +247,29 @@ fn differences(obs: &Observation<'_>, token: &IssuedToken, user: &RouterUser) ->
         diff.push(difference("profile", json!(profile), json!(user.profile)));
     }
     let unlimited_zero = |v: Option<u64>| v.filter(|&n| n != 0);
-    if unlimited_zero(token.limit_uptime_s) != unlimited_zero(user.limit_uptime_s) {
+    // An extension made through mtm explains the router showing either the limit it last
+    // confirmed or the new one; any other value is a change nobody made through mtm.
+    let explained = |expected: Option<u64>, confirmed: Option<u64>, found: Option<u64>| {
+        let found = unlimited_zero(found);
+        unlimited_zero(expected) == found
+            || (confirmed.is_some() && unlimited_zero(confirmed) == found)
+    };
+    if !explained(
+        token.limit_uptime_s,
+        token.confirmed_limit_uptime_s,
+        user.limit_uptime_s,
+    ) {
         diff.push(difference(
             "limit_uptime_s",
             json!(token.limit_uptime_s),
             json!(user.limit_uptime_s),
         ));
     }
-    if unlimited_zero(token.limit_bytes_total) != unlimited_zero(user.limit_bytes_total) {
+    if !explained(
+        token.limit_bytes_total,
+        token.confirmed_limit_bytes_total,
+        user.limit_bytes_total,
+    ) {
         diff.push(difference(
             "limit_bytes_total",
             json!(token.limit_bytes_total),

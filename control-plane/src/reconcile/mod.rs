@@ -61,8 +61,9 @@ pub use on_duty::{
     attribute, inventory_before, needs_duty, on_duty, sale_window, DutyShift, FIRST_LOOKBACK_MS,
 };
 pub use report::{
-    DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay, RouterDay, ShiftLine,
-    ShiftSummary, StaffDay, TokenCounts, UsageSample, UsageTotals, REPORT_FORMAT,
+    AfterSaleLine, AfterSalesDay, DailyInputs, ReconciliationReport, RecordedAlert, ReportBody,
+    RevenueDay, RouterDay, ShiftLine, ShiftSummary, StaffDay, TokenCounts, UsageSample,
+    UsageTotals, REPORT_FORMAT,
 };
 pub use silent::check_router_silent;
 pub use tokens::{password_sha256, IssuedIndex, IssuedToken, TokenLookup, TokenState};

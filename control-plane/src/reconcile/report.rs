@@ -107,6 +107,67 @@ pub struct DailyInputs {
     pub shifts: Vec<ShiftSummary>,
     /// Alerts raised for the location in the window.
     pub alerts: Vec<RecordedAlert>,
+    /// After-sales asked for at the location (the window's and earlier ones are both fine).
+    #[serde(default)]
+    pub after_sales: Vec<AfterSaleLine>,
+}
+
+/// One after-sale as a report lists it. Money minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterSaleLine {
+    /// Asked at, unix ms.
+    pub at: i64,
+    /// `void`, `replace`, `extend`, `reprint`, `disable` or `enable`.
+    pub kind: String,
+    /// `requested`, `done` or `rejected`.
+    pub state: String,
+    /// The voucher.
+    pub token_id: Uuid,
+    /// Its code.
+    pub code: String,
+    /// Cash handed back.
+    pub refund_minor: i64,
+    /// Revenue moved to a replacement (the replaced voucher's price).
+    pub moved_minor: i64,
+    /// Who asked.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// After-sales in the day: counts of those carried out, money, and every line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterSalesDay {
+    /// Voided.
+    pub voided: u64,
+    /// Replaced.
+    pub replaced: u64,
+    /// Extended.
+    pub extended: u64,
+    /// Printed again.
+    pub reprinted: u64,
+    /// Disabled.
+    pub disabled: u64,
+    /// Enabled again.
+    pub enabled: u64,
+    /// Refunds waiting for a manager.
+    pub requested: u64,
+    /// Refunds a manager refused.
+    pub rejected: u64,
+    /// Cash handed back.
+    pub refunds_minor: i64,
+    /// Revenue moved from replaced vouchers to their replacements (counted again there).
+    pub moved_minor: i64,
+    /// Every after-sale of the day, oldest first.
+    pub lines: Vec<AfterSaleLine>,
+}
+
+impl AfterSalesDay {
+    /// Nothing happened: the report then serialises exactly as before after-sales existed,
+    /// so stored reports keep their hashes.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
 }
 
 /// How many tokens did what in the day.
@@ -173,6 +234,17 @@ pub struct RevenueDay {
     pub open_shifts_expected_minor: i64,
     /// Price of tokens issued in the day outside any shift (should be 0).
     pub unshifted_minor: i64,
+    /// Cash handed back for voided vouchers in the day (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refunded_minor: i64,
+    /// Price of vouchers replaced in the day: their sale moved to a replacement, whose price
+    /// `expected_minor` counts again (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moved_minor: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// One shift in the report.
@@ -233,6 +305,9 @@ pub struct ReportBody {
     pub alerts_by_kind: BTreeMap<AlertKind, u64>,
     /// Alerts raised in the day, oldest first.
     pub alerts: Vec<RecordedAlert>,
+    /// After-sales in the day; absent when there were none.
+    #[serde(default, skip_serializing_if = "AfterSalesDay::is_empty")]
+    pub after_sales: AfterSalesDay,
 }
 
 /// A daily reconciliation report with the SHA-256 of its content: store both, never update

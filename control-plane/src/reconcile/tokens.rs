@@ -55,6 +55,11 @@ pub struct IssuedToken {
     /// removal). Without it (and `expired_at`) a check cannot tell an ended token's last
     /// legitimate use from a later one, so it raises nothing.
     pub ended_at: Option<i64>,
+    /// The `limit-uptime` the router last confirmed after an extension (`None`: never
+    /// extended): until the newest extension is confirmed, the router may still show it.
+    pub confirmed_limit_uptime_s: Option<u64>,
+    /// The same for `limit-bytes-total`.
+    pub confirmed_limit_bytes_total: Option<u64>,
     /// Uptime used so far: the sum of every usage delta ingested before the report being checked.
     pub used_uptime_s: u64,
     /// Bytes (in + out) used so far, the same way.
@@ -86,6 +91,8 @@ impl IssuedToken {
             used_up_at: None,
             expired_at: None,
             ended_at: None,
+            confirmed_limit_uptime_s: None,
+            confirmed_limit_bytes_total: None,
             used_uptime_s: 0,
             used_bytes: 0,
         }

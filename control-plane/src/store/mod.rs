@@ -1,5 +1,6 @@
 //! The store: one trait, one implementation per database, one test suite for all of them.
 
+mod aftersales_model;
 pub mod applied;
 mod chain;
 mod check_model;
@@ -18,10 +19,13 @@ pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 #[cfg(test)]
+pub(crate) mod suite_aftersales;
+#[cfg(test)]
 pub(crate) mod suite_login_limits;
 #[cfg(test)]
 pub(crate) mod suite_reconcile;
 
+pub use aftersales_model::*;
 pub use check_model::*;
 pub use every::{every_alert, every_token};
 pub use model::*;
@@ -171,6 +175,17 @@ pub trait Store: Send + Sync {
     async fn token(&self, id: Uuid) -> StoreResult<Option<Token>>;
     /// Tokens matching a filter, newest first.
     async fn list_tokens(&self, filter: &TokenFilter) -> StoreResult<TokenPage>;
+    /// A token by its code (the hotspot user name), exactly as stored.
+    async fn token_by_code(&self, code: &str) -> StoreResult<Option<Token>>;
+    /// Record an after-sale and, unless it is a refund above the location's threshold asked
+    /// by someone who cannot approve it, carry it out in the same transaction: token state,
+    /// limits or reprint count, refund and moved revenue, ledger, audit log and the router
+    /// commands (returned, to send at once).
+    async fn after_sale(&self, req: AfterSaleRequest) -> StoreResult<AfterSaleOutcome>;
+    /// Approve (carry out) or refuse a requested after-sale.
+    async fn decide_after_sale(&self, d: AfterSaleDecision) -> StoreResult<AfterSaleOutcome>;
+    /// After-sales matching a filter, newest first.
+    async fn list_after_sales(&self, filter: &AfterSaleFilter) -> StoreResult<Vec<AfterSale>>;
 
     // --- commands and ingest
     /// Commands for an agent that are not closed yet, oldest first.
@@ -517,6 +532,7 @@ pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
         K::ApplyCatalog(_) => "apply_catalog",
         K::Resync => "resync",
         K::UpdateAgent(_) => "update_agent",
+        K::ExtendToken(_) => "extend_token",
     }
 }
 

@@ -294,6 +294,14 @@ pub struct Token {
     pub bytes_in: u64,
     /// Cumulative download.
     pub bytes_out: u64,
+    /// Connection time added after the sale (on top of the package's), seconds.
+    pub extra_uptime_s: u64,
+    /// Data added after the sale, bytes.
+    pub extra_bytes_total: u64,
+    /// Times printed again.
+    pub reprints: u32,
+    /// The token this one replaced.
+    pub replaces: Option<Uuid>,
 }
 
 /// Filters for listing tokens; all optional.

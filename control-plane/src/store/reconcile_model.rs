@@ -17,6 +17,10 @@ pub struct LocationSettings {
     pub cash_threshold_minor: i64,
     /// The business day ends at this local time, `HH:MM`.
     pub close_time: String,
+    /// A voucher refund above this (minor units) asked by staff waits for a manager; 0: every
+    /// refund does.
+    #[serde(default)]
+    pub refund_approval_minor: i64,
     /// Last changed at (unix ms); `None` while the defaults apply.
     pub updated_at: Option<i64>,
 }
@@ -31,6 +35,9 @@ pub struct LocationSettingsChange {
     pub cash_threshold_minor: Option<i64>,
     /// New close time, `HH:MM`.
     pub close_time: Option<String>,
+    /// New refund approval threshold, minor units, at least 0.
+    #[serde(default)]
+    pub refund_approval_minor: Option<i64>,
 }
 
 impl LocationSettingsChange {
@@ -39,6 +46,12 @@ impl LocationSettingsChange {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(t) = self.cash_threshold_minor {
             crate::bounds::money("cash_threshold_minor", t)?;
+        }
+        if let Some(t) = self.refund_approval_minor {
+            crate::bounds::money("refund_approval_minor", t)?;
+            if t < 0 {
+                return Err("refund_approval_minor must be at least 0".into());
+            }
         }
         if let Some(c) = &self.close_time {
             crate::reconcile::parse_close_time(c).map_err(|e| e.to_string())?;

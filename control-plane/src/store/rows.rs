@@ -124,6 +124,10 @@ macro_rules! row_readers {
                 uptime_s: u64_col(r, "uptime_s")?,
                 bytes_in: u64_col(r, "bytes_in")?,
                 bytes_out: u64_col(r, "bytes_out")?,
+                extra_uptime_s: u64_col(r, "extra_uptime_s")?,
+                extra_bytes_total: u64_col(r, "extra_bytes_total")?,
+                reprints: u32_col(r, "reprints")?,
+                replaces: opt_uuid_col(r, "replaces")?,
             })
         }
 

@@ -99,6 +99,16 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn refunds_wait_for_a_manager_and_leave_the_till() {
+            crate::store::suite_aftersales::refunds_wait_for_a_manager_and_leave_the_till($make)
+                .await
+        }
+        #[tokio::test]
+        async fn replace_extend_disable_and_what_the_checks_expect() {
+            crate::store::suite_aftersales::replace_extend_disable_and_what_the_checks_expect($make)
+                .await
+        }
+        #[tokio::test]
         async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
             crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
                 .await

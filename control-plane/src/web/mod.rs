@@ -76,6 +76,11 @@ fn hm(ms: i64) -> String {
 /// Unix ms → `2026-12-03 06:20:15 UTC`: when a timestamp must be read as a date, e.g. the
 /// catalog version (the time of the newest package change).
 fn datetime(ms: i64) -> String {
+    datetime_text(ms)
+}
+
+/// Unix ms → `2026-12-03 06:20:15 UTC`, for handlers that build text themselves.
+pub fn datetime_text(ms: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))

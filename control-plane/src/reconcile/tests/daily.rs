@@ -143,6 +143,7 @@ fn normal_day() -> DailyInputs {
             shift_summary(0x31, MORNING_MS + 9 * 3_600_000, None, 0, None),
         ],
         alerts: vec![],
+        after_sales: vec![],
     }
 }
 
@@ -180,6 +181,8 @@ fn a_normal_day_reconciles_to_zero_variance() {
             open_shifts: 1,
             open_shifts_expected_minor: 0,
             unshifted_minor: 0,
+            refunded_minor: 0,
+            moved_minor: 0,
         }
     );
     assert_eq!(b.shifts[0].variance_minor, Some(0));

@@ -1,6 +1,7 @@
 //! Tests of the reconciliation rules: a normal day raises nothing; each fraud of issue #7 is
 //! caught with its evidence.
 
+mod aftersales;
 mod daily;
 mod frauds;
 mod normal;

@@ -162,7 +162,9 @@ pub(super) async fn issued_tokens(
         ));
     }
     let sql = format!(
-        "SELECT t.*, p.slug AS package_slug, p.limit_uptime_s, p.limit_bytes_total, p.validity_s,
+        "SELECT t.*, p.slug AS package_slug, p.validity_s,
+           p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
+           p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total,
            r.agent_id,
            (SELECT MAX(l.at) FROM token_ledger l WHERE l.token_id = t.id AND l.event = 'used_up') AS used_up_at,
            CAST((SELECT COALESCE(SUM(u.delta_uptime_s), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_uptime,
@@ -207,7 +209,9 @@ pub(super) async fn issued_tokens(
                 first_login_at: r.try_get("first_login_at")?,
                 used_up_at: r.try_get("used_up_at")?,
                 expired_at: r.try_get("expired_at")?,
-                ended_at: None,
+                ended_at: r.try_get("ended_at")?,
+                confirmed_limit_uptime_s: opt_u64(r, "confirmed_limit_uptime_s")?,
+                confirmed_limit_bytes_total: opt_u64(r, "confirmed_limit_bytes_total")?,
                 used_uptime_s: r.try_get::<i64, _>("used_uptime")?.max(0) as u64,
                 used_bytes: r.try_get::<i64, _>("used_bytes")?.max(0) as u64,
             })

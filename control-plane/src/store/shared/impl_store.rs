@@ -256,6 +256,26 @@ macro_rules! impl_store {
                 tokens::list_tokens(self, f).await
             }
 
+            async fn after_sale(&self, req: AfterSaleRequest) -> StoreResult<AfterSaleOutcome> {
+                aftersales::after_sale(self, req).await
+            }
+
+            async fn decide_after_sale(&self, d: AfterSaleDecision) -> StoreResult<AfterSaleOutcome> {
+                aftersales::decide(self, d).await
+            }
+
+            async fn list_after_sales(&self, f: &AfterSaleFilter) -> StoreResult<Vec<AfterSale>> {
+                aftersales::list(self, f).await
+            }
+
+            async fn token_by_code(&self, code: &str) -> StoreResult<Option<Token>> {
+                let row = sqlx::query(&format!("{TOKEN_SELECT} WHERE t.code = $1"))
+                    .bind(code)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(token_from_row).transpose()
+            }
+
             async fn open_commands(&self, agent_id: &str) -> StoreResult<Vec<StoredCommand>> {
                 let rows = sqlx::query(
                     "SELECT * FROM agent_commands WHERE agent_id = $1 AND state IN ('pending','sent') ORDER BY issued_at, id",

@@ -194,6 +194,7 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
         UpMessage::CommandDone(d) => {
             close_command(tx, router, d.command_id, "done", &d.detail, item.at).await?;
             note_catalog_applied(tx, router, d.command_id).await?;
+            note_after_sale_applied(tx, router, d.command_id, item.at).await?;
         }
         UpMessage::CommandFailed(f) => {
             if f.retryable {
@@ -237,6 +238,52 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
                 append_ledger(tx, e.token_id, "expired", &detail, actor, item.at).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// What a finished after-sale command changes in what the checks expect of the router: a
+/// disabled token must show disabled from now on, an extended one may carry its new limits.
+async fn note_after_sale_applied(
+    tx: &mut super::Conn,
+    router: &Router,
+    command_id: Uuid,
+    at: i64,
+) -> StoreResult<()> {
+    let payload: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM agent_commands WHERE id = $1 AND agent_id = $2
+           AND kind IN ('disable_token', 'extend_token')",
+    )
+    .bind(command_id.to_string())
+    .bind(&router.agent_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(payload) = payload else {
+        return Ok(());
+    };
+    match mtm_common::envelope::from_cbor(&payload) {
+        Ok(mtm_common::CommandKind::DisableToken { token_id }) => {
+            sqlx::query(
+                "UPDATE tokens SET ended_at = $1 WHERE id = $2 AND state = 'disabled' AND ended_at IS NULL",
+            )
+            .bind(at)
+            .bind(token_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(mtm_common::CommandKind::ExtendToken(e)) => {
+            sqlx::query(
+                "UPDATE tokens SET confirmed_limit_uptime_s = COALESCE($1, confirmed_limit_uptime_s),
+                   confirmed_limit_bytes_total = COALESCE($2, confirmed_limit_bytes_total)
+                 WHERE id = $3",
+            )
+            .bind(e.limit_uptime_s.map(|v| v as i64))
+            .bind(e.limit_bytes_total.map(|v| v as i64))
+            .bind(e.token_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -325,7 +372,9 @@ async fn apply_usage(
     };
     // Only the router that carries a token may report on it.
     let row = sqlx::query(
-        "SELECT t.state, t.first_login_at, t.usage_seq, p.limit_uptime_s, p.limit_bytes_total
+        "SELECT t.state, t.first_login_at, t.usage_seq,
+           p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
+           p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
          FROM tokens t JOIN packages p ON p.id = t.package_id
          WHERE t.id = $1 AND t.router_id = $2",
     )

@@ -14,7 +14,8 @@ pub(super) async fn location_settings(
     location_id: Uuid,
 ) -> StoreResult<Option<LocationSettings>> {
     let row = sqlx::query(
-        "SELECT l.timezone, ls.cash_threshold_minor, ls.close_time, ls.updated_at
+        "SELECT l.timezone, ls.cash_threshold_minor, ls.close_time, ls.updated_at,
+           ls.refund_approval_minor
          FROM locations l LEFT JOIN location_settings ls ON ls.location_id = l.id
          WHERE l.id = $1",
     )
@@ -33,6 +34,9 @@ pub(super) async fn location_settings(
         close_time: r
             .try_get::<Option<String>, _>("close_time")?
             .unwrap_or_else(|| DEFAULT_CLOSE_TIME.to_string()),
+        refund_approval_minor: r
+            .try_get::<Option<i64>, _>("refund_approval_minor")?
+            .unwrap_or(0),
         updated_at: r.try_get("updated_at")?,
     }))
 }
@@ -55,6 +59,9 @@ pub(super) async fn update_location_settings(
             .cash_threshold_minor
             .unwrap_or(current.cash_threshold_minor),
         close_time: change.close_time.clone().unwrap_or(current.close_time),
+        refund_approval_minor: change
+            .refund_approval_minor
+            .unwrap_or(current.refund_approval_minor),
         updated_at: Some(now),
     };
     let lid = location_id.to_string();
@@ -66,15 +73,18 @@ pub(super) async fn update_location_settings(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO location_settings (location_id, cash_threshold_minor, close_time, updated_at)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO location_settings (location_id, cash_threshold_minor, close_time, updated_at,
+           refund_approval_minor)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (location_id) DO UPDATE SET cash_threshold_minor = excluded.cash_threshold_minor,
-           close_time = excluded.close_time, updated_at = excluded.updated_at",
+           close_time = excluded.close_time, updated_at = excluded.updated_at,
+           refund_approval_minor = excluded.refund_approval_minor",
     )
     .bind(&lid)
     .bind(next.cash_threshold_minor)
     .bind(&next.close_time)
     .bind(now)
+    .bind(next.refund_approval_minor)
     .execute(&mut *tx)
     .await?;
     let audit = AuditEntry {
@@ -82,7 +92,8 @@ pub(super) async fn update_location_settings(
         action: "location.settings".into(),
         target: lid,
         detail: json!({"change": change, "now": {"timezone": next.timezone,
-            "cash_threshold_minor": next.cash_threshold_minor, "close_time": next.close_time}}),
+            "cash_threshold_minor": next.cash_threshold_minor, "close_time": next.close_time,
+            "refund_approval_minor": next.refund_approval_minor}}),
     };
     append_audit(&mut tx, &audit, now).await?;
     tx.commit().await?;

@@ -268,6 +268,10 @@ pub(super) async fn issue_token(
         uptime_s: 0,
         bytes_in: 0,
         bytes_out: 0,
+        extra_uptime_s: 0,
+        extra_bytes_total: 0,
+        reprints: 0,
+        replaces: None,
     };
     let cmd = StoredCommand {
         id: req.command_id,

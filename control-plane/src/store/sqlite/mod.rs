@@ -3,6 +3,10 @@
 
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
+#[path = "../shared/aftersales.rs"]
+mod aftersales;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared/alerts.rs"]
 mod alerts;
 mod chain;

@@ -1,0 +1,238 @@
+//! After-sales pages: a voucher's after-sales page (staff and managers) and the manager's list
+//! of refunds waiting for approval. Forms carry the CSRF token; both call the operations in
+//! the parent module, as the API does.
+
+use super::{decide, list, perform, token_for, Ask};
+use crate::app::{AppError, AppResult, AppState};
+use crate::auth::{AnyRole, Auth, CurrentUser, ManagerUp};
+use crate::pages::{render, user_error};
+use crate::store::{AfterSaleFilter, AfterSaleKind, AfterSaleState};
+use crate::web::Page;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tokens/{id}/after-sales", get(token_page).post(token_form))
+        .route("/manager/after-sales", get(manager_page))
+        .route("/manager/after-sales/{id}/decide", post(decide_form))
+}
+
+/// `?done=` after a form: what to tell the person.
+#[derive(Debug, Deserialize, Default)]
+pub struct Done {
+    /// `done` or `requested`.
+    pub done: Option<String>,
+}
+
+async fn token_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<Done>,
+) -> AppResult<Response> {
+    let notice = match q.done.as_deref() {
+        Some("requested") => Some("The refund is above what you may hand back alone: a manager has been asked to approve it."),
+        Some("done") => Some("Done. The router gets the change at once (or when it is back online)."),
+        _ => None,
+    };
+    show(&state, &cur, id, None, notice).await
+}
+
+async fn show(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> AppResult<Response> {
+    let token = token_for(state, cur, id).await?;
+    let filter = AfterSaleFilter {
+        token_id: Some(id),
+        ..Default::default()
+    };
+    let history = list(state, cur, &filter).await?;
+    let package = state
+        .store
+        .list_all_packages()
+        .await?
+        .into_iter()
+        .find(|p| p.id == token.package_id);
+    let ctx = serde_json::json!({
+        "token": token, "history": history, "error": error, "notice": notice,
+        "package_name": package.as_ref().map(|p| p.name.clone()),
+        "has_time_limit": package.as_ref().is_some_and(|p| p.limit_uptime_s.is_some_and(|l| l > 0)),
+        "has_data_limit": package.as_ref().is_some_and(|p| p.limit_bytes_total.is_some_and(|l| l > 0)),
+        "staff": cur.user.role == crate::store::Role::Staff,
+    });
+    Ok(render("aftersales.html", &Page::of(cur), ctx)?.into_response())
+}
+
+/// Form of `POST /tokens/{id}/after-sales`.
+#[derive(Debug, Deserialize)]
+pub struct AfterSaleForm {
+    /// `void`, `replace`, `extend`, `reprint`, `disable` or `enable`.
+    pub kind: AfterSaleKind,
+    /// Why (required).
+    #[serde(default)]
+    pub reason: String,
+    /// Refund in currency units (`2.50`), void only; empty for none.
+    #[serde(default)]
+    pub refund: String,
+    /// Minutes to add, extend only.
+    #[serde(default)]
+    pub extra_minutes: String,
+    /// Megabytes to add, extend only.
+    #[serde(default)]
+    pub extra_mb: String,
+}
+
+/// Longest minute and megabyte counts a form takes (a year; a petabyte).
+const MAX_MINUTES: u64 = 366 * 24 * 60;
+const MAX_MB: u64 = 1_000_000_000;
+
+fn count(text: &str, what: &str, max: u64) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    match t.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("{what} must be a whole number up to {max}")),
+    }
+}
+
+fn ask_of(f: &AfterSaleForm, currency: &str) -> Result<Ask, String> {
+    let refund_minor = if f.kind == AfterSaleKind::Void && !f.refund.trim().is_empty() {
+        crate::money::parse(f.refund.trim(), currency).map_err(|e| format!("Refund: {e}"))?
+    } else {
+        0
+    };
+    Ok(Ask {
+        kind: f.kind,
+        reason: f.reason.clone(),
+        refund_minor,
+        extra_uptime_s: count(&f.extra_minutes, "Minutes", MAX_MINUTES)?.saturating_mul(60),
+        extra_bytes_total: count(&f.extra_mb, "Megabytes", MAX_MB)?.saturating_mul(1_000_000),
+    })
+}
+
+async fn token_form(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<AnyRole>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<AfterSaleForm>,
+) -> AppResult<Response> {
+    let token = token_for(&state, &cur, id).await?;
+    if f.reason.trim().is_empty() {
+        let m = "Give a reason: it goes into the audit log.".to_owned();
+        return show(&state, &cur, id, Some(m), None).await;
+    }
+    let ask = match ask_of(&f, &token.currency) {
+        Ok(a) => a,
+        Err(m) => return show(&state, &cur, id, Some(m), None).await,
+    };
+    match perform(&state, &cur, id, &ask).await {
+        Ok(out) if out.sale.state == AfterSaleState::Requested => {
+            Ok(Redirect::to(&format!("/tokens/{id}/after-sales?done=requested")).into_response())
+        }
+        Ok(out) => {
+            let to = match (ask.kind, out.sale.new_token_id) {
+                (AfterSaleKind::Replace, Some(new)) => format!("/tokens/{new}"),
+                (AfterSaleKind::Reprint, _) => format!("/tokens/{id}/print"),
+                _ => format!("/tokens/{id}/after-sales?done=done"),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) => {
+            let m = user_error(e)?;
+            show(&state, &cur, id, Some(m), None).await
+        }
+    }
+}
+
+async fn manager_page(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+) -> AppResult<Response> {
+    manager_with(&state, &cur, None).await
+}
+
+async fn manager_with(
+    state: &AppState,
+    cur: &CurrentUser,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let waiting = list(
+        state,
+        cur,
+        &AfterSaleFilter {
+            state: Some(AfterSaleState::Requested),
+            limit: Some(200),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let recent = list(
+        state,
+        cur,
+        &AfterSaleFilter {
+            limit: Some(50),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let locations: std::collections::HashMap<Uuid, String> = state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.name))
+        .collect();
+    let named = |v: Vec<crate::store::AfterSale>| -> Vec<serde_json::Value> {
+        v.into_iter()
+            .map(|a| {
+                let location = locations.get(&a.location_id).cloned();
+                serde_json::json!({"a": a, "location": location})
+            })
+            .collect()
+    };
+    let ctx = serde_json::json!({
+        "waiting": named(waiting), "recent": named(recent), "error": error,
+    });
+    Ok(render("manager_aftersales.html", &Page::of(cur), ctx)?.into_response())
+}
+
+/// Form of `POST /manager/after-sales/{id}/decide`.
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Why (optional).
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn decide_form(
+    State(state): State<AppState>,
+    Auth(cur, _): Auth<ManagerUp>,
+    Path(id): Path<Uuid>,
+    Form(f): Form<DecideForm>,
+) -> AppResult<Response> {
+    let approve = match f.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(AppError::BadRequest("approve or reject".into())),
+    };
+    match decide(&state, &cur, id, approve, &f.note).await {
+        Ok(_) => Ok(Redirect::to("/manager/after-sales").into_response()),
+        Err(e) => {
+            let m = user_error(e)?;
+            manager_with(&state, &cur, Some(m)).await
+        }
+    }
+}

@@ -68,6 +68,21 @@ impl Fleet {
         }
     }
 
+    /// Wait until every agent is connected with its `Hello` acknowledged (outboxes may still
+    /// hold reports); how long that took, or `None` after `limit`.
+    pub async fn online(&self, limit: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        loop {
+            if self.greeted() == self.agents.len() {
+                return Some(start.elapsed());
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Inject `fault` into every agent at once.
     pub fn inject_all(&self, fault: Fault) {
         for a in &self.agents {

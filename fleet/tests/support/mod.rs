@@ -17,6 +17,16 @@ pub const ROOT_PASSWORD: &str = "root-pass-123";
 /// The MQTT account the server administers Mosquitto with.
 pub const SERVER_USER: &str = "mtm-server";
 
+/// Show the server's and the fleet's warnings in the test output (`RUST_LOG` overrides).
+pub fn logs() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// Make the `root` super-admin on `server`.
 pub async fn root(server: &ServerHandle) {
     server

@@ -23,17 +23,10 @@ pub fn router() -> Router<AppState> {
 
 /// Unix ms as `YYYY-MM-DD HH:MM UTC`.
 pub(super) fn utc_minute(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        })
+        .ok()
+        .and_then(|t| t.format(format).ok())
         .unwrap_or_default()
 }
 
@@ -101,4 +94,13 @@ async fn revoke(
     }
     crate::enrollment::revoke_router(&state, &cur, id).await?;
     Ok(Redirect::to("/admin/routers").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_shown_to_the_minute_in_utc() {
+        assert_eq!(super::utc_minute(1_796_282_759_999), "2026-12-03 07:25 UTC");
+        assert_eq!(super::utc_minute(0), "1970-01-01 00:00 UTC");
+    }
 }

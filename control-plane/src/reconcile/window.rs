@@ -2,7 +2,14 @@
 
 use super::ReconcileError;
 use serde::{Deserialize, Serialize};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// A business date as stored and shown: `2026-12-03`.
+const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+/// A close time: `02:00`.
+const HOUR_MINUTE: &[BorrowedFormatItem<'static>] = format_description!("[hour]:[minute]");
 
 /// How a location's local time relates to UTC at a given instant.
 ///
@@ -44,9 +51,10 @@ impl DayWindow {
         let next = date.next_day().ok_or(ReconcileError::DateOutOfRange)?;
         let start = local_to_utc(PrimitiveDateTime::new(date, close), zone);
         let end = local_to_utc(PrimitiveDateTime::new(next, close), zone);
+        let out_of_range = |_| ReconcileError::DateOutOfRange;
         Ok(DayWindow {
-            date: format_date(date),
-            close_time: format!("{:02}:{:02}", close.hour(), close.minute()),
+            date: date.format(DATE).map_err(out_of_range)?,
+            close_time: close.format(HOUR_MINUTE).map_err(out_of_range)?,
             start_ms: unix_ms(start),
             end_ms: unix_ms(end),
         })
@@ -140,10 +148,6 @@ pub fn parse_date(s: &str) -> Result<Date, ReconcileError> {
         .map_err(|_| ReconcileError::DateOutOfRange)?;
     let month = Month::try_from(m).map_err(|_| ReconcileError::DateOutOfRange)?;
     Date::from_calendar_date(y, month, d).map_err(|_| ReconcileError::DateOutOfRange)
-}
-
-fn format_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// A local time in a zone whose offset may change (DST): take the offset in force at the

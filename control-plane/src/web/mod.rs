@@ -69,7 +69,11 @@ fn money_step(currency: String) -> String {
 /// Unix ms → `HH:MM` (UTC).
 fn hm(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!("[hour]:[minute]"))
+                .ok()
+        })
         .unwrap_or_default()
 }
 

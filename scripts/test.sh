@@ -20,7 +20,7 @@ scripts/fresh-check.sh
 
 say "Tools (scripts/tools.txt)"
 provision_tools cargo rustup python3 node npm pg_isready pg_ctlcluster initdb pg_ctl \
-  mosquitto mosquitto-dynsec chromium chromedriver
+  mosquitto mosquitto-dynsec faketime chromium chromedriver
 
 say "Services"
 ensure_service postgresql

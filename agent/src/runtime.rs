@@ -56,6 +56,8 @@ pub struct Shared {
     /// Down-messages refused since start (bad signature, wrong recipient, stale, version...).
     pub down_refused: AtomicU64,
     refused: Mutex<HashSet<[u8; 32]>>,
+    /// When this process started watching, on the monotonic clock.
+    pub started: std::time::Instant,
 }
 
 impl Shared {
@@ -82,6 +84,7 @@ impl Shared {
             publisher_wake: Notify::new(),
             down_refused: AtomicU64::new(0),
             refused: Mutex::new(HashSet::new()),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -339,8 +342,10 @@ async fn health_once(shared: &Shared) {
         }
         h
     };
+    let watched_ms = i64::try_from(shared.started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let h = mtm_common::Health {
         store_errors: shared.store.health().errors,
+        watching_since: Some(now_ms().saturating_sub(watched_ms)),
         ..h
     };
     if let Err(e) = shared.store.enqueue(&UpMessage::Health(h)) {

@@ -95,6 +95,13 @@ pub struct Health {
     /// healed; 0 from agents that predate the field.
     #[serde(default)]
     pub store_errors: u64,
+    /// Wall time (agent clock, ms) since which the agent has run without a break, measured on
+    /// its monotonic clock so a clock set by NTP meanwhile does not stretch it. With the report's
+    /// own `at` it says how long the agent has watched its router without a gap: a router silent
+    /// for less than that was cut off from the broker, not left unwatched. `None` from agents
+    /// that predate the field.
+    #[serde(default)]
+    pub watching_since: Option<i64>,
 }
 
 /// Usage changes for the tokens whose counters moved since the last report.

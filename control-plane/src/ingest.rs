@@ -225,6 +225,17 @@ impl Ingest {
         if let Err(e) = crate::checks::run_pending(&*self.store, Some(agent), i64::MAX).await {
             tracing::error!(agent, error = %e, "alert checks could not run; they stay pending");
         }
+        // A health report may show that a silence this router was alerted for was the uplink's.
+        for item in &items {
+            if let UpMessage::Health(h) = &item.message {
+                let explained =
+                    crate::routers::explain_silence(&*self.store, agent, h, item.at, now_ms())
+                        .await;
+                if let Err(e) = explained {
+                    tracing::error!(agent, error = %e, "silence check failed");
+                }
+            }
+        }
         if outcome.saw_hello {
             // Off the ingest loop: a router with many open commands must not hold up others.
             let (store, dispatcher, agent) = (

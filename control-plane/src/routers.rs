@@ -205,21 +205,96 @@ pub async fn check_silent_routers(
     use crate::reconcile::{check_router_silent, RouterRef};
     let open = store.open_shift_locations().await?;
     let mut raised = 0;
-    for r in store.list_routers().await? {
-        let r = r.router;
+    for status in store.list_routers().await? {
+        let r = status.router;
         let who = RouterRef {
             agent_id: r.agent_id.clone(),
             router_id: Some(r.id),
             location_id: Some(r.location_id),
         };
         let has_shift = open.contains(&r.location_id);
-        if let Some(f) = check_router_silent(&who, now, r.last_seen, silent_after_ms, has_shift) {
+        if let Some(mut f) = check_router_silent(&who, now, r.last_seen, silent_after_ms, has_shift)
+        {
+            // The agent's own time for the last thing it said before the silence: what a later
+            // health report is measured against (`explain_silence`).
+            f.evidence["last_health_at"] = status.last_health_at.into();
             if store.raise_alert(&f, now).await?.is_some() {
                 raised += 1;
             }
         }
     }
     Ok(raised)
+}
+
+/// Slack for the time a health report spends between the agent and this check, and for the
+/// two clocks' drift over a silence.
+const EXPLAIN_SLACK_MS: i64 = 5_000;
+
+/// Resolve the open `router_silent` alerts of `agent`'s router that its agent watched through,
+/// given a health report the agent made at `at` (its clock) and that arrived `now` (ours).
+///
+/// The alert holds the agent's time of its last health report before the silence
+/// (`last_health_at`, agent clock) and when the router was last heard (`last_seen`, ours). The
+/// silence is explained when one agent process ran from before that report (`watching_since`
+/// at or before it) until after the silence ended: the report was made no earlier than
+/// `last_health_at + (now - last_seen)` less a little slack. Only durations on one clock are
+/// compared, so skew between the clocks cancels; a report made before the silence ended
+/// (one buffered before the agent was killed and sent after its restart, or a replay) is too
+/// early and explains nothing. The agent kept polling the router the whole time and its
+/// buffered reports cover the gap, so the silence was the uplink's. A restart inside the
+/// silence leaves the alert standing; so does a report from an agent that predates the field.
+/// Returns how many alerts were resolved; each is recorded with its note in the audit log.
+pub async fn explain_silence(
+    store: &dyn crate::store::Store,
+    agent: &str,
+    health: &mtm_common::Health,
+    at: i64,
+    now: i64,
+) -> Result<usize, crate::store::StoreError> {
+    use crate::store::{AlertFilter, AlertState};
+    let Some(since) = health.watching_since else {
+        return Ok(0);
+    };
+    let Some(router) = store.router_by_agent(agent).await? else {
+        return Ok(0);
+    };
+    let filter = AlertFilter {
+        state: Some(AlertState::Open),
+        location_id: Some(router.location_id),
+        ..Default::default()
+    };
+    let mut resolved = 0;
+    for a in crate::store::every_alert(store, &filter).await? {
+        if a.kind != "router_silent" || a.router_id != Some(router.id) {
+            continue;
+        }
+        let (Some(last_seen), Some(before)) = (
+            a.evidence["last_seen"].as_i64(),
+            a.evidence["last_health_at"].as_i64(),
+        ) else {
+            continue;
+        };
+        let silent_ms = now.saturating_sub(last_seen);
+        let ran_through = since <= before;
+        let made_after = at
+            >= before
+                .saturating_add(silent_ms)
+                .saturating_sub(EXPLAIN_SLACK_MS);
+        if !(ran_through && made_after) {
+            continue;
+        }
+        let note = format!(
+            "explained: the uplink was down for {} s; the agent watched the router without a \
+             break ({} s) and its reports from the silence have arrived",
+            silent_ms / 1000,
+            at.saturating_sub(since) / 1000
+        );
+        store
+            .set_alert_state(a.id, AlertState::Resolved, &note, "mtm", now)
+            .await?;
+        resolved += 1;
+    }
+    Ok(resolved)
 }
 
 /// Whether the server itself has been listening long enough to call a router silent: it has
@@ -325,5 +400,64 @@ mod tests {
         let alerts = f.store.list_alerts(&AlertFilter::default()).await.unwrap();
         assert_eq!(alerts[0].kind, "router_silent");
         assert_eq!(alerts[0].agent_id.as_deref(), Some("agent-1"));
+    }
+
+    #[tokio::test]
+    async fn a_silence_the_agent_watched_through_is_explained_and_a_restart_is_not() {
+        use crate::store::AlertState;
+        let f = sqlite_fixture().await;
+        let now = now_ms();
+        f.store
+            .open_shift(f.staff.id, f.location.id, 0, "staff")
+            .await
+            .unwrap();
+        let heard = now - SILENT_AFTER_MS - 10_000;
+        // The agent's clock is ten minutes off; only durations on one clock are compared.
+        let skew = 600_000;
+        let started = heard + skew - 60_000;
+        let health = |seq, at, since| crate::store::UpItem {
+            seq,
+            at,
+            message: mtm_common::UpMessage::Health(mtm_common::Health {
+                watching_since: since,
+                ..Default::default()
+            }),
+        };
+        f.store
+            .apply_up("agent-1", &[health(1, heard + skew, Some(started))], heard)
+            .await
+            .unwrap();
+        assert_eq!(
+            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            1
+        );
+        let back = now + 2_000;
+        let explain = |since: Option<i64>, at: i64| {
+            let h = mtm_common::Health {
+                watching_since: since,
+                ..Default::default()
+            };
+            let store = f.store.clone();
+            async move {
+                explain_silence(&*store, "agent-1", &h, at, back)
+                    .await
+                    .unwrap()
+            }
+        };
+        // An agent that predates the field, or one (re)started after the silence began, did
+        // not watch it: the alert stands.
+        assert_eq!(explain(None, back + skew).await, 0);
+        assert_eq!(explain(Some(back + skew - 1_000), back + skew).await, 0);
+        // A report the same process made during the silence, buffered and delivered only now
+        // (the agent may have been killed after making it), says nothing about the rest.
+        assert_eq!(explain(Some(started), heard + skew + 30_000).await, 0);
+        // Made after the silence by the process that ran before it: the uplink was down and
+        // the router was watched.
+        assert_eq!(explain(Some(started), back + skew).await, 1);
+        let alerts = f.store.list_alerts(&AlertFilter::default()).await.unwrap();
+        assert_eq!(alerts[0].state, AlertState::Resolved);
+        assert!(alerts[0].note.as_deref().unwrap().starts_with("explained:"));
     }
 }

@@ -408,6 +408,8 @@ pub struct RouterStatus {
     pub active_sessions: Option<u32>,
     /// Router reachable in the latest health report.
     pub router_reachable: Option<bool>,
+    /// When the latest health report was made, on the agent's clock.
+    pub last_health_at: Option<i64>,
     /// Time of the latest usage report.
     pub last_usage_at: Option<i64>,
     /// Commands not yet closed.

@@ -128,6 +128,7 @@ pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterSt
         "SELECT r.*,
            (SELECT active_sessions FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_sessions,
            (SELECT router_reachable FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_reachable,
+           (SELECT MAX(at) FROM router_health h WHERE h.router_id = r.id) AS h_at,
            (SELECT MAX(at) FROM usage u WHERE u.router_id = r.id) AS last_usage_at,
            (SELECT COUNT(*) FROM agent_commands c WHERE c.router_id = r.id AND c.state IN ('pending','sent')) AS pending
          FROM routers r ORDER BY r.name",
@@ -143,6 +144,7 @@ pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterSt
                     .map(|v| crate::store::rows::stored_u32("active sessions", v))
                     .transpose()?,
                 router_reachable: r.try_get::<Option<i64>, _>("h_reachable")?.map(|v| v != 0),
+                last_health_at: r.try_get("h_at")?,
                 last_usage_at: r.try_get("last_usage_at")?,
                 pending_commands: u64_col(r, "pending")?,
             })

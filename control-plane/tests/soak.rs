@@ -1,0 +1,447 @@
+//! The messy-day soak: a compressed café day at five or more sites with the real server and
+//! agents (see `day/`), through everything a real day throws at them: a catalog edit and a
+//! package retirement mid-day, vouchers reaching their uptime, data and validity limits, a
+//! router reboot, an agent SIGKILLed and restarted, two agents whose clocks are five minutes
+//! off, an uplink outage longer than the silent threshold at two sites, the server (and its
+//! embedded broker) SIGKILLed and restarted, and a forgotten clock-out closed by a manager.
+//!
+//! The clean day must raise **no alert**, and at the end routers, ledger, usage and cash must
+//! agree exactly. The second day does the same and also commits three frauds at random moments:
+//! each is caught, and nothing else is raised.
+//!
+//! Bounded here (5 sites, 80 s of selling); `scripts/soak.sh` runs longer and wider days
+//! (`MTM_SOAK_SITES`, `MTM_SOAK_DAY_S`).
+
+mod day;
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use day::{checks, Day, Plan, FLOAT, SILENT_AFTER_S};
+use mtm_control_plane::store::{every_alert, Alert, AlertState, Store};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+/// How long routers and server get to agree once the day's last fault has cleared.
+const CONVERGE: Duration = Duration::from_secs(90);
+
+/// A fraud committed during the day, and the alert that must answer it.
+struct Fraud {
+    site: usize,
+    kind: &'static str,
+}
+
+/// A small deterministic generator, so a failing day can be replayed (`MTM_SOAK_SEED`).
+struct Dice(u64);
+
+impl Dice {
+    fn from_env() -> Dice {
+        let seed = std::env::var("MTM_SOAK_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(7)
+            });
+        println!("soak seed {seed} (MTM_SOAK_SEED to replay)");
+        Dice(seed | 1)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        // xorshift64
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Staff at `site` sell until `selling` turns false, one voucher about every second, from the
+/// packages on sale; sales refused while the server restarts are simply not made.
+async fn counter(
+    day: Arc<Day>,
+    site: usize,
+    quick_on_sale: Arc<AtomicBool>,
+    selling: Arc<AtomicBool>,
+) {
+    let jwt = day.staff_login(site).await;
+    let _: Value = day
+        .api
+        .post(
+            &jwt,
+            "/api/shifts/clock-in",
+            json!({"opening_float_minor": FLOAT}),
+        )
+        .await;
+    let mut n = site as u64;
+    while selling.load(Ordering::Relaxed) {
+        n += 1;
+        let package = match n % 4 {
+            0 if quick_on_sale.load(Ordering::Relaxed) => 0,
+            0 => 3,
+            p => p as usize,
+        };
+        day.sell(&jwt, site, package).await;
+        tokio::time::sleep(Duration::from_millis(900 + 40 * site as u64)).await;
+    }
+}
+
+/// The day's faults, in order, while the counters sell; frauds slotted in at random moments.
+async fn faults(
+    day: &Arc<Day>,
+    quick_on_sale: &AtomicBool,
+    frauds: &mut Vec<Fraud>,
+    dice: &mut Dice,
+) {
+    let start = Instant::now();
+    let at = |f: f64| start + Duration::from_secs_f64(day.plan.day_s as f64 * f);
+    let mut fraud_at: Vec<f64> = Vec::new();
+    let with_frauds = !frauds.is_empty();
+    frauds.clear();
+    if with_frauds {
+        for _ in 0..2 {
+            fraud_at.push(0.1 + dice.below(80) as f64 / 100.0);
+        }
+        fraud_at.sort_by(f64::total_cmp);
+    }
+    let mut steps: Vec<(f64, &str)> = vec![
+        (0.15, "price edit"),
+        (0.2, "router reboot"),
+        (0.25, "uplink outage"),
+        (0.3, "agent kill"),
+        (0.5, "package retired"),
+        (0.7, "server kill"),
+    ];
+    if with_frauds {
+        steps.push((fraud_at[0], "rogue voucher"));
+        steps.push((fraud_at[1], "limit raised"));
+    }
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let outage = Duration::from_secs((day.plan.day_s / 5).max(SILENT_AFTER_S * 2 + 5));
+    for (f, step) in steps {
+        tokio::time::sleep_until(at(f)).await;
+        println!("{:>6.1} s  {step}", start.elapsed().as_secs_f64());
+        match step {
+            "price edit" => edit_package(day, 3, 2500, true).await,
+            "router reboot" => {
+                day.reboot_router(&day.sites[0], Duration::from_secs(5))
+                    .await
+            }
+            "agent kill" => {
+                day.kill_agent(&day.sites[1]).await;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                day.start_agent(&day.sites[1]).await;
+            }
+            "uplink outage" => {
+                for s in [2, 4] {
+                    day.sites[s].uplink.set_up(false);
+                }
+                let day = day.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(outage).await;
+                    println!("uplinks restored");
+                    for s in [2, 4] {
+                        day.sites[s].uplink.set_up(true);
+                    }
+                });
+            }
+            "package retired" => {
+                quick_on_sale.store(false, Ordering::Relaxed);
+                // A sale already under way when the flag turned still finishes first.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                edit_package(day, 0, 100, false).await;
+            }
+            "server kill" => {
+                day.kill_server().await;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                day.start_server().await;
+            }
+            "rogue voucher" => {
+                // Staff at site 0 sell a voucher of their own, straight on the router.
+                on_router(
+                    day,
+                    0,
+                    &[
+                        "/ip/hotspot/user/add",
+                        "=name=SOLDOFFBOOK",
+                        "=profile=mtm-day",
+                    ],
+                )
+                .await;
+                frauds.push(Fraud {
+                    site: 0,
+                    kind: "rogue_token",
+                });
+            }
+            "limit raised" => {
+                // Staff at site 1 give a friend more time on a voucher already sold and on
+                // the router.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                let code = loop {
+                    let on_router: Vec<String> = day.sites[1]
+                        .sim
+                        .users()
+                        .into_iter()
+                        .map(|u| u.name)
+                        .collect();
+                    let found = day
+                        .sold
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .rev()
+                        .find(|s| {
+                            s.site == 1 && s.price_minor >= 2000 && on_router.contains(&s.code)
+                        })
+                        .map(|s| s.code.clone());
+                    if let Some(code) = found {
+                        break code;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "no voucher of 20.00 or more reached site 1's router"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                };
+                let numbers = format!("=numbers={code}");
+                on_router(
+                    day,
+                    1,
+                    &["/ip/hotspot/user/set", &numbers, "=limit-uptime=4w"],
+                )
+                .await;
+                frauds.push(Fraud {
+                    site: 1,
+                    kind: "tampered_token",
+                });
+            }
+            _ => unreachable!(),
+        }
+    }
+    tokio::time::sleep_until(at(1.0).max(start + outage * 2)).await;
+}
+
+/// Run one command on a site's router over the RouterOS API, as someone at the café with the
+/// router's password would; waits out a reboot.
+async fn on_router(day: &Day, site: usize, words: &[&str]) {
+    let cfg = mtm_routeros::ClientConfig::plain(
+        day.sites[site].sim.addr().to_string(),
+        "mtm",
+        "soak-router-pass",
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = match mtm_routeros::Client::connect(&cfg).await {
+            Ok(ros) => ros.command(words).await.map(drop),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(()) => return,
+            Err(e) => assert!(Instant::now() < deadline, "{words:?} at site {site}: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn edit_package(day: &Day, i: usize, price: i64, active: bool) {
+    let p = &day.packages[i];
+    let body = json!({"name": p["name"], "price_minor": price, "limit_uptime_s": p["limit_uptime_s"],
+        "limit_bytes_total": p["limit_bytes_total"], "rate_limit": p["rate_limit"],
+        "shared_users": p["shared_users"], "validity_s": p["validity_s"], "active": active});
+    let path = format!("/api/packages/{}", p["id"].as_str().unwrap());
+    let _: Value = day.api.put(&day.root, &path, body).await;
+}
+
+/// The day ends: doors close, staff count their drawers and clock out, except the last site's,
+/// who forgot; a manager closes that shift with the drawer counted the next morning.
+/// `short` makes one site's drawer come up short (a fraud).
+async fn close_day(day: &Day, short: Option<usize>) {
+    day.close_doors();
+    let last = day.sites.len() - 1;
+    for site in 0..day.sites.len() {
+        let jwt = day.staff_login(site).await;
+        let found = day.adopt_unanswered(&jwt, site).await;
+        if found > 0 {
+            println!("site {site}: {found} sales without an answer found among today's vouchers");
+        }
+        let sales: i64 = day
+            .sold
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.site == site)
+            .map(|s| s.price_minor)
+            .sum();
+        let declared = FLOAT + sales - if short == Some(site) { 1_000 } else { 0 };
+        if site == last {
+            let shift: Value = day.api.get(&jwt, "/api/shifts/current").await;
+            let path = format!("/api/shifts/{}/close", shift["id"].as_str().unwrap());
+            let _: Value = day
+                .api
+                .post(
+                    &day.manager,
+                    &path,
+                    json!({"declared_cash_minor": declared,
+                    "note": "forgot to clock out; drawer counted the next morning"}),
+                )
+                .await;
+        } else {
+            let _: Value = day
+                .api
+                .post(
+                    &jwt,
+                    "/api/shifts/clock-out",
+                    json!({"declared_cash_minor": declared}),
+                )
+                .await;
+        }
+    }
+}
+
+/// Wait until routers, ledger and cash agree, or fail listing every difference.
+async fn converge(day: &Day, store: &dyn Store) {
+    let deadline = Instant::now() + CONVERGE;
+    let started = Instant::now();
+    loop {
+        let mut diffs = checks::routers_match(day, store).await;
+        diffs.extend(checks::cash_matches(day, store).await);
+        if diffs.is_empty() {
+            println!(
+                "converged {:.1} s after the last fault",
+                started.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not converged within {CONVERGE:?}:\n{}",
+            diffs.join("\n")
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let ledger = checks::ledger_sound(day).await;
+    assert!(ledger.is_empty(), "{}", ledger.join("\n"));
+}
+
+async fn alerts(store: &dyn Store) -> Vec<Alert> {
+    every_alert(store, &Default::default()).await.unwrap()
+}
+
+/// The figures the run's record in docs/reliability.md is made of.
+async fn report(day: &Day, store: &dyn Store, alerts: &[Alert]) {
+    let sold = day.sold.lock().unwrap().len();
+    let url = format!(
+        "sqlite://{}",
+        day.path().join("server").join("mtm.db").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let usage: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let shifts = store.list_shifts(&Default::default()).await.unwrap().len();
+    println!(
+        "soak: {} sites, {} s of selling, {sold} vouchers, {usage} usage rows, {shifts} shifts, {} alerts",
+        day.plan.sites,
+        day.plan.day_s,
+        alerts.len()
+    );
+}
+
+async fn play(frauds: bool) {
+    let plan = Plan::from_env();
+    let day = Arc::new(Day::open(plan).await);
+    let mut dice = Dice::from_env();
+    let quick_on_sale = Arc::new(AtomicBool::new(true));
+    let selling = Arc::new(AtomicBool::new(true));
+    let counters: Vec<_> = (0..plan.sites)
+        .map(|s| {
+            tokio::spawn(counter(
+                day.clone(),
+                s,
+                quick_on_sale.clone(),
+                selling.clone(),
+            ))
+        })
+        .collect();
+    let mut done = Vec::new();
+    if frauds {
+        // A placeholder: `faults` plans the frauds when the list is not empty.
+        done.push(Fraud { site: 0, kind: "" });
+    }
+    faults(&day, &quick_on_sale, &mut done, &mut dice).await;
+    selling.store(false, Ordering::Relaxed);
+    for c in counters {
+        c.await.unwrap();
+    }
+    let short = frauds.then_some(3);
+    if short.is_some() {
+        done.push(Fraud {
+            site: 3,
+            kind: "cash_short",
+        });
+    }
+    close_day(&day, short).await;
+
+    let store = day.store().await;
+    converge(&day, &*store).await;
+    let raised = alerts(&*store).await;
+    report(&day, &*store, &raised).await;
+    let locations: Vec<String> = day.sites.iter().map(|s| s.location_id.clone()).collect();
+    // A router cut off from the broker longer than the silent threshold is reported as it
+    // happens (a manager should know a café is offline); once its agent shows it watched the
+    // router through the silence, mtm resolves that alert itself. Nothing else may be left.
+    let (explained, standing): (Vec<&Alert>, Vec<&Alert>) = raised.iter().partition(|a| {
+        a.kind == "router_silent"
+            && a.state == AlertState::Resolved
+            && a.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("explained:"))
+    });
+    println!(
+        "router_silent alerts explained by mtm after uplink outages: {}",
+        explained.len()
+    );
+    for a in &explained {
+        assert_eq!(a.staff_id, None, "a silence names nobody: {a:#?}");
+    }
+    let mut unexplained: Vec<&Alert> = standing;
+    for f in &done {
+        let pos = unexplained.iter().position(|a| {
+            a.kind == f.kind
+                && a.location_id.map(|l| l.to_string()).as_deref() == Some(&locations[f.site])
+        });
+        match pos {
+            Some(p) => {
+                unexplained.remove(p);
+            }
+            None => panic!(
+                "fraud {} at site {} was not caught; alerts: {raised:#?}",
+                f.kind, f.site
+            ),
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "alerts nobody's fraud explains: {unexplained:#?}"
+    );
+    match Arc::try_unwrap(day) {
+        Ok(day) => day.close().await,
+        Err(_) => panic!("the day is still shared"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_messy_day_raises_no_alert_and_loses_nothing() {
+    play(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_messy_day_with_frauds_catches_each_and_nothing_else() {
+    play(true).await;
+}

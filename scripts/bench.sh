@@ -31,7 +31,10 @@ FLEET=${FLEET:-1000}
 # BENCH_PROFILE=dev runs the same steps on the debug build (a quick check of the script only:
 # its figures are not the product's).
 BENCH_PROFILE=${BENCH_PROFILE:-release}
-cargo build --profile "$BENCH_PROFILE" --locked -p mtm-control-plane -p mtm-fleet --bins >&2
+# BENCH_BUILD=0 measures the binaries already built.
+if [ "${BENCH_BUILD:-1}" != 0 ]; then
+    cargo build --profile "$BENCH_PROFILE" --locked -p mtm-control-plane -p mtm-fleet --bins >&2
+fi
 case $BENCH_PROFILE in dev) BIN=$CARGO_TARGET_DIR/debug ;; *) BIN=$CARGO_TARGET_DIR/$BENCH_PROFILE ;; esac
 WORK=$(mktemp -d /tmp/mtm-bench.XXXXXX)
 SERVER_PID=

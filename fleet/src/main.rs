@@ -189,7 +189,7 @@ async fn run(a: RunArgs) -> Result<()> {
         fleet.inject_all(Fault::ClockSkew(a.clock_skew_ms));
     }
     let online = fleet
-        .settled(Duration::from_secs(300))
+        .online(Duration::from_secs(300))
         .await
         .context("agents did not all come online")?;
     eprintln!(

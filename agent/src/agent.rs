@@ -39,6 +39,7 @@ fn status_of(shared: &Shared) -> AgentStatus {
         next_seq: s.next_seq().unwrap_or(0),
         commands_applied: s.commands_applied().unwrap_or(0),
         catalog_version: s.catalog_version().unwrap_or(None),
+        newest_checkpoint_at: s.newest_checkpoint_at().unwrap_or(None),
         // Read last, so it covers the reads above.
         store: s.health(),
         down_refused: shared.down_refused.load(Ordering::Relaxed),

@@ -376,6 +376,20 @@ fn on_down(shared: &Shared, payload: &[u8]) -> bool {
             let _ = store.note_cp_seq(v.seq);
             Ok(())
         }
+        DownMessage::Checkpoints(c) => {
+            store
+                .keep_verified(&c.checkpoints, &shared.cp_key)
+                .map(|n| {
+                    tracing::debug!(kept = n, "checkpoints witnessed");
+                    let _ = store.note_cp_seq(v.seq);
+                })
+        }
+        DownMessage::SendCheckpoints => store.checkpoints().and_then(|checkpoints| {
+            let _ = store.note_cp_seq(v.seq);
+            let answer =
+                mtm_common::UpMessage::Checkpoints(mtm_common::Checkpoints { checkpoints });
+            store.enqueue(&answer).map(|_| ())
+        }),
         DownMessage::Command(cmd) => store.receive_command(cmd, v.seq).map(|o| {
             tracing::info!(command_id = %cmd.id, outcome = ?o, "command received");
             if o == InboxOutcome::Queued {

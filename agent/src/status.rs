@@ -34,6 +34,9 @@ pub struct AgentStatus {
     pub store: crate::store::StoreHealth,
     /// Down-messages refused since start (forged, stale, sealed for another agent, old version).
     pub down_refused: u64,
+    /// Signing time (unix ms) of the newest chain checkpoint this agent keeps as a witness of
+    /// the control plane's ledger and audit log; `None` before the first.
+    pub newest_checkpoint_at: Option<i64>,
 }
 
 /// Something that can report the agent's status.

@@ -4,6 +4,7 @@
 //! This crate does no I/O and depends on nothing else of ours, so both sides (and tests) agree on
 //! one definition of every byte that crosses the broker.
 
+pub mod checkpoint;
 pub mod enrollment;
 pub mod envelope;
 pub mod keys;
@@ -13,6 +14,7 @@ pub mod token_code;
 pub mod token_state;
 pub mod topics;
 
+pub use checkpoint::Checkpoint;
 pub use envelope::{Envelope, WireError, MAX_ENVELOPE_BYTES, PROTOCOL_VERSION};
 pub use messages::*;
 pub use token_state::TokenState;

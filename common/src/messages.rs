@@ -49,6 +49,16 @@ pub enum UpMessage {
     CommandFailed(CommandFailed),
     /// The agent disabled a token whose validity window ran out.
     TokenExpired(TokenExpired),
+    /// Every chain checkpoint the agent keeps, oldest first: the answer to
+    /// `DownMessage::SendCheckpoints`. Added after the first release, at the end of the enum.
+    Checkpoints(Checkpoints),
+}
+
+/// Signed chain checkpoints (see [`crate::checkpoint`]), in either direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoints {
+    /// At most [`crate::checkpoint::MAX_CHECKPOINTS_PER_MESSAGE`].
+    pub checkpoints: Vec<crate::Checkpoint>,
 }
 
 /// Sent after every connect.
@@ -314,6 +324,12 @@ pub enum DownMessage {
         /// Lowest `seq` to publish again.
         from_seq: u64,
     },
+    /// Keep these signed chain checkpoints as a witness (the agent keeps the newest few per
+    /// chain and one per day; see `docs/mqtt-api.md`). Nothing answers it. Added after the
+    /// first release; an agent that predates it refuses it, logged once.
+    Checkpoints(Checkpoints),
+    /// Answer with `UpMessage::Checkpoints`: every checkpoint kept. Added with `Checkpoints`.
+    SendCheckpoints,
 }
 
 /// A command with a stable id: resending it never applies it twice.

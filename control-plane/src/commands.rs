@@ -88,6 +88,11 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// The public half of the key everything is sealed with (the one agents pin).
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// Acknowledge exactly the committed `seqs` from `agent_id` (see `DownMessage::AckSeqs`).
     pub async fn ack(
         &self,
@@ -183,7 +188,7 @@ pub async fn resend_loop(
         }
         if everything {
             // Whatever agents published while this server was not subscribed reached no one:
-            // ask each to publish its unacknowledged messages again now.
+            // ask each to publish its unacknowledged messages again now, and its checkpoints.
             ask_all_to_resend(&*store, &dispatcher).await;
         }
         match resend_all(&*store, &dispatcher, everything).await {
@@ -207,6 +212,12 @@ async fn ask_all_to_resend(store: &dyn Store, dispatcher: &Dispatcher) {
         let msg = DownMessage::Resend { from_seq: 1 };
         if let Err(e) = dispatcher.send_down(&r.router.agent_id, &msg).await {
             tracing::warn!(agent = %r.router.agent_id, error = %e, "could not ask for a resend");
+        }
+        // A server started on a database restored from an older backup hears at once what the
+        // agents witnessed, without waiting for them to reconnect.
+        let ask = DownMessage::SendCheckpoints;
+        if let Err(e) = dispatcher.send_down(&r.router.agent_id, &ask).await {
+            tracing::warn!(agent = %r.router.agent_id, error = %e, "could not ask for checkpoints");
         }
     }
 }

@@ -77,6 +77,12 @@ pub struct ServerConfig {
     pub smtp_url: Option<String>,
     /// The sender of notification e-mails, e.g. `mtm <alerts@example.com>`.
     pub smtp_from: Option<String>,
+    /// Seconds between two signed chain checkpoints handed to the witnesses (agents, the export
+    /// directory); 0 takes none except with the daily reports.
+    pub checkpoint_every_s: u64,
+    /// A directory outside the database (another disk, a mount the database owner cannot
+    /// write) that gets every checkpoint as a line of `checkpoints-YYYY-MM-DD.jsonl`.
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +104,8 @@ impl Default for ServerConfig {
             router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
             smtp_url: None,
             smtp_from: None,
+            checkpoint_every_s: crate::witness::DEFAULT_EVERY_S,
+            checkpoint_dir: None,
         }
     }
 }
@@ -195,6 +203,12 @@ impl ServerConfig {
         }
         if let Some(v) = get("MTM_SMTP_FROM") {
             self.smtp_from = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("MTM_CHECKPOINT_EVERY_S") {
+            self.checkpoint_every_s = parse("MTM_CHECKPOINT_EVERY_S", &v)?;
+        }
+        if let Some(v) = get("MTM_CHECKPOINT_DIR") {
+            self.checkpoint_dir = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
         }
         if let Some(v) = get("MTM_ENROLLMENT_CODE_TTL_S") {
             self.enrollment_code_ttl_s = parse("MTM_ENROLLMENT_CODE_TTL_S", &v)?;

@@ -236,6 +236,17 @@ impl Ingest {
                 }
             }
         }
+        // Checkpoints an agent returned are compared with the chains as they are now, so a
+        // database cut short or started from an older backup shows as soon as agents answer.
+        for item in &items {
+            if let UpMessage::Checkpoints(c) = &item.message {
+                let key = self.dispatcher.verifying_key();
+                match crate::witness::check_returned(&*self.store, &key, agent, c).await {
+                    Ok(n) => self.metrics.add(&self.metrics.witness_disagreements, n),
+                    Err(e) => tracing::error!(agent, error = %e, "checkpoint check failed"),
+                }
+            }
+        }
         if outcome.saw_hello {
             // Off the ingest loop: a router with many open commands must not hold up others.
             let (store, dispatcher, agent) = (
@@ -249,6 +260,13 @@ impl Ingest {
                     .await;
                 if let Err(e) = resent {
                     tracing::warn!(agent, error = %e, "could not resend commands");
+                }
+                // Its witnessed chain checkpoints come back and are kept for `audit verify`.
+                let asked = dispatcher
+                    .send_down(&agent, &mtm_common::DownMessage::SendCheckpoints)
+                    .await;
+                if let Err(e) = asked {
+                    tracing::warn!(agent, error = %e, "could not ask for checkpoints");
                 }
                 // A router that missed a catalog change gets the current one.
                 let synced = crate::packages::sync_catalog(&*store, &dispatcher, &agent).await;

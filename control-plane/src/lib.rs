@@ -34,6 +34,7 @@ pub mod system;
 pub mod tokens;
 pub mod users;
 pub mod web;
+pub mod witness;
 pub mod zones;
 
 pub use app::{app, AppState};

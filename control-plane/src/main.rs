@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mtm_control_plane::store::{NewUser, Role};
-use mtm_control_plane::{demo, server, ServerConfig};
+use mtm_control_plane::{demo, server, witness, ServerConfig};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -81,8 +81,24 @@ enum ReleaseCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Verify the hash chains; exits non-zero and names the first bad row if one is broken.
-    Verify(ConfigArg),
+    /// Verify the hash chains, and compare them with the witnessed checkpoints (those agents
+    /// returned, the files in `checkpoint_dir`, and any given here); exits non-zero naming the
+    /// first bad row, the missing rows, or the forked row.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// A checkpoint file (JSON lines) or a directory of them, e.g. a copy kept elsewhere.
+        #[arg(long = "checkpoints")]
+        checkpoints: Vec<PathBuf>,
+        /// Compare only checkpoints signed at or after this time (RFC 3339, e.g.
+        /// `2026-12-03T12:00:00Z`): after a deliberate restore from a backup, the checkpoints
+        /// from before it keep naming the rows that restore lost. Those left out are counted.
+        #[arg(long, value_parser = parse_since)]
+        since: Option<i64>,
+    },
+    /// Sign the chains' current heads, append them to `checkpoint_dir` (if set) and print them
+    /// as JSON lines, e.g. for a cron job that ships them off the machine.
+    Checkpoint(ConfigArg),
 }
 
 /// Return the password hashes' memory to the system when they finish. glibc raises its mmap
@@ -175,28 +191,120 @@ async fn main() -> anyhow::Result<()> {
             println!("created super admin {} ({})", user.username, user.id);
         }
         Cmd::Audit {
-            command: AuditCmd::Verify(c),
+            command:
+                AuditCmd::Verify {
+                    config,
+                    checkpoints,
+                    since,
+                },
+        } => {
+            let cfg = ServerConfig::load(config.config.as_deref())?;
+            if !audit_verify(&cfg, &checkpoints, since).await? {
+                std::process::exit(2);
+            }
+        }
+        Cmd::Audit {
+            command: AuditCmd::Checkpoint(c),
         } => {
             let cfg = ServerConfig::load(c.config.as_deref())?;
             let store = server::open_store(&cfg).await?;
-            let mut ok = true;
-            for r in store.verify_chains().await? {
-                match r.first_bad_row {
-                    None => println!("{}: {} rows, chain intact", r.table, r.rows),
-                    Some(id) => {
-                        ok = false;
-                        println!("{}: chain broken at row {id}", r.table);
-                    }
-                }
-            }
-            if !ok {
-                std::process::exit(2);
+            let key = cp_key(&cfg)?.context("no control-plane key (cp.key) in the data folder")?;
+            let taken = witness::take(&*store, &key, cfg.checkpoint_dir.as_deref(), None).await?;
+            for c in taken {
+                println!("{}", serde_json::to_string(&c)?);
             }
         }
         Cmd::Demo(args) => demo::run(args).await?,
         Cmd::Release { command } => release(command)?,
     }
     Ok(())
+}
+
+/// The control plane's key, if the data folder has one (never made here: a new key would sign
+/// checkpoints no agent trusts).
+fn cp_key(cfg: &ServerConfig) -> anyhow::Result<Option<ed25519_dalek::SigningKey>> {
+    if !cfg.data_dir.join("cp.key").exists() {
+        return Ok(None);
+    }
+    Ok(Some(server::load_or_create_cp_key(&cfg.data_dir)?))
+}
+
+/// Check the chains and compare them with every witnessed checkpoint; prints one line per
+/// chain and per finding, and returns whether everything holds.
+async fn audit_verify(
+    cfg: &ServerConfig,
+    extra: &[PathBuf],
+    since: Option<i64>,
+) -> anyhow::Result<bool> {
+    let store = server::open_store(cfg).await?;
+    let mut ok = true;
+    for r in store.verify_chains().await? {
+        match r.first_bad_row {
+            None => println!("{}: {} rows, chain intact", r.table, r.rows),
+            Some(id) => {
+                ok = false;
+                println!("{}: chain broken at row {id}", r.table);
+            }
+        }
+    }
+    let mut witnessed: Vec<witness::verify::Witnessed> = store
+        .witnessed_checkpoints()
+        .await?
+        .into_iter()
+        .map(|(agent, checkpoint)| witness::verify::Witnessed {
+            source: format!("agent {agent}"),
+            checkpoint,
+        })
+        .collect();
+    for path in cfg.checkpoint_dir.iter().chain(extra) {
+        if !path.exists() && Some(path) == cfg.checkpoint_dir.as_ref() {
+            continue;
+        }
+        let (found, unreadable) = witness::read_exported(path)?;
+        if unreadable > 0 {
+            println!("{}: {unreadable} lines are not checkpoints", path.display());
+        }
+        witnessed.extend(
+            found
+                .into_iter()
+                .map(|(source, checkpoint)| witness::verify::Witnessed { source, checkpoint }),
+        );
+    }
+    if let Some(since) = since {
+        let before = witnessed.len();
+        witnessed.retain(|w| w.checkpoint.at >= since);
+        let left_out = before - witnessed.len();
+        if left_out > 0 {
+            println!("{left_out} witnessed checkpoints signed before --since not compared");
+        }
+    }
+    if witnessed.is_empty() {
+        println!(
+            "no witnessed checkpoints: rows missing at the tail or an older backup cannot be \
+             seen (set checkpoint_dir, or let the agents connect)"
+        );
+        return Ok(ok);
+    }
+    let Some(key) = cp_key(cfg)? else {
+        println!("no control-plane key (cp.key) in the data folder: checkpoints cannot be checked");
+        return Ok(false);
+    };
+    let report = witness::verify::compare(&*store, &key.verifying_key(), &witnessed).await?;
+    for (chain, rows, agreed) in &report.agreed {
+        println!("{chain}: {rows} rows agree with {agreed} witnessed checkpoints");
+    }
+    for f in &report.findings {
+        ok = false;
+        println!("{}", f.describe());
+    }
+    Ok(ok)
+}
+
+/// `--since`: an RFC 3339 time, as unix milliseconds.
+fn parse_since(s: &str) -> Result<i64, String> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-12-03T12:00:00Z: {e}"))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| "time out of range".into())
 }
 
 fn release(cmd: ReleaseCmd) -> anyhow::Result<()> {

@@ -27,6 +27,9 @@ pub struct Metrics {
     pub ingest_failed_batches: AtomicU64,
     /// Messages sealed by a clock far off the server's, dated by their arrival instead.
     pub ingest_redated: AtomicU64,
+    /// Chain checkpoints an agent returned that the database does not match (rows missing or
+    /// a forked history): someone cut the ledger or audit log short or restored an old backup.
+    pub witness_disagreements: AtomicU64,
     rejects: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -111,6 +114,11 @@ impl Metrics {
             "mtm_ingest_redated_total",
             "Agent messages sealed by a clock far off, dated by their arrival.",
             g(&self.ingest_redated),
+        );
+        counter(
+            "mtm_witness_disagreements_total",
+            "Agent-witnessed chain checkpoints the database does not match.",
+            g(&self.witness_disagreements),
         );
         out.push_str("# HELP mtm_ingest_rejects_total Agent messages rejected, by reason.\n# TYPE mtm_ingest_rejects_total counter\n");
         for (reason, n) in self.rejects() {

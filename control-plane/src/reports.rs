@@ -231,8 +231,19 @@ pub async fn store_report(
     location_id: Uuid,
     window: DayWindow,
 ) -> Result<DailyReport, ReportError> {
+    store_report_with(store, location_id, window, &[]).await
+}
+
+/// [`store_report`], the report carrying `checkpoints` (inside what its hash covers).
+pub async fn store_report_with(
+    store: &dyn Store,
+    location_id: Uuid,
+    window: DayWindow,
+    checkpoints: &[mtm_common::Checkpoint],
+) -> Result<DailyReport, ReportError> {
     let inputs = inputs(store, location_id, window.clone()).await?;
-    let report = daily_report(&inputs).map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let mut report = daily_report(&inputs).map_err(|e| ReportError::Invalid(e.to_string()))?;
+    report.body.checkpoints = checkpoints.to_vec();
     let body = crate::reconcile::ReconciliationReport::canonical_json(&report.body)
         .map_err(|e| ReportError::Invalid(e.to_string()))?;
     let body_json = String::from_utf8(body).map_err(|e| ReportError::Invalid(e.to_string()))?;
@@ -250,7 +261,18 @@ pub async fn store_report(
 /// Store the report of every location whose last closed day has none yet. Returns how many
 /// were stored; a location that fails is logged and tried again next time.
 pub async fn run_due(store: &dyn Store, now: i64) -> Result<usize, ReportError> {
+    run_due_witnessed(store, now, None).await
+}
+
+/// [`run_due`]; with `witnessing`, chain checkpoints are taken (and handed to the witnesses)
+/// once before the first report is stored, and every report stored carries them.
+pub async fn run_due_witnessed(
+    store: &dyn Store,
+    now: i64,
+    witnessing: Option<&crate::witness::Witnessing>,
+) -> Result<usize, ReportError> {
     let mut stored = 0;
+    let mut checkpoints: Option<Vec<mtm_common::Checkpoint>> = None;
     for location in store.list_locations().await? {
         let window = match last_closed_day(store, location.id, now).await {
             Ok(w) => w,
@@ -266,7 +288,18 @@ pub async fn run_due(store: &dyn Store, now: i64) -> Result<usize, ReportError> 
         if !store.daily_reports(&filter).await?.is_empty() {
             continue;
         }
-        match store_report(store, location.id, window).await {
+        if checkpoints.is_none() {
+            let taken = match witnessing {
+                Some(w) => w.take(store).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "no chain checkpoints for the daily reports");
+                    Vec::new()
+                }),
+                None => Vec::new(),
+            };
+            checkpoints = Some(taken);
+        }
+        let carried = checkpoints.as_deref().unwrap_or_default();
+        match store_report_with(store, location.id, window, carried).await {
             Ok(r) => {
                 tracing::info!(location = %location.id, date = %r.business_date, "daily report stored");
                 stored += 1;
@@ -279,12 +312,16 @@ pub async fn run_due(store: &dyn Store, now: i64) -> Result<usize, ReportError> 
     Ok(stored)
 }
 
-/// Run [`run_due`] every `every`, forever.
-pub async fn report_loop(store: Arc<dyn Store>, every: Duration) {
+/// Run [`run_due_witnessed`] every `every`, forever.
+pub async fn report_loop(
+    store: Arc<dyn Store>,
+    every: Duration,
+    witnessing: Option<Arc<crate::witness::Witnessing>>,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        if let Err(e) = run_due(&*store, now_ms()).await {
+        if let Err(e) = run_due_witnessed(&*store, now_ms(), witnessing.as_deref()).await {
             tracing::warn!(error = %e, "daily report run failed");
         }
     }

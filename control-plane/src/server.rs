@@ -178,6 +178,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
     if matches!(cfg.mqtt, MqttConfig::Embedded { .. }) {
         wait_subscribed(mqtt_addr, link.status().generations()).await?;
     }
+    let witness_key = cp_key.clone();
     let dispatcher = Arc::new(Dispatcher::new(
         store.clone(),
         link.clone(),
@@ -205,9 +206,22 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store.clone(),
         Duration::from_secs(10),
     ));
+    let witnessing = Arc::new(crate::witness::Witnessing {
+        key: witness_key,
+        dir: cfg.checkpoint_dir.clone(),
+        dispatcher: dispatcher.clone(),
+    });
+    let witness_task = (cfg.checkpoint_every_s > 0).then(|| {
+        tokio::spawn(crate::witness::witness_loop(
+            store.clone(),
+            witnessing.clone(),
+            Duration::from_secs(cfg.checkpoint_every_s),
+        ))
+    });
     let report_task = tokio::spawn(crate::reports::report_loop(
         store.clone(),
         Duration::from_secs(60),
+        Some(witnessing),
     ));
     let notify_task = tokio::spawn(crate::notify::notifier_loop(store.clone(), mailer));
     let catalog_task = tokio::spawn(crate::packages::catalog_loop(
@@ -271,6 +285,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         ]
         .into_iter()
         .chain(ensure_task)
+        .chain(witness_task)
         .collect(),
     })
 }

@@ -216,7 +216,10 @@ async fn a_dispensed_token_reaches_the_agent_and_its_result_comes_back_acknowled
                 break;
             }
             DownMessage::Ack { .. } => panic!("ingest acknowledges exact seqs"),
-            DownMessage::Command(_) | DownMessage::Resend { .. } => continue,
+            DownMessage::Command(_)
+            | DownMessage::Resend { .. }
+            | DownMessage::Checkpoints(_)
+            | DownMessage::SendCheckpoints => continue,
         }
     }
     let t: Value = http

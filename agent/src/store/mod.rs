@@ -4,6 +4,7 @@
 //! Every change that must be atomic with an outgoing message (a command's result, a usage
 //! baseline) is made inside one [`Txn`], so a power cut leaves either both or neither.
 
+mod checkpoints;
 mod inbox;
 mod outbox;
 mod telemetry;

@@ -184,6 +184,7 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         after_sales,
         alerts_by_kind,
         alerts,
+        checkpoints: Vec::new(),
     };
     let bytes = ReconciliationReport::canonical_json(&body)?;
     Ok(ReconciliationReport {

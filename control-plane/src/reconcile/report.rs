@@ -308,6 +308,11 @@ pub struct ReportBody {
     /// After-sales in the day; absent when there were none.
     #[serde(default, skip_serializing_if = "AfterSalesDay::is_empty")]
     pub after_sales: AfterSalesDay,
+    /// The chain checkpoints signed when the report was stored (`crate::witness`): whoever
+    /// keeps the report witnesses how long the ledger and audit log were then. Absent from
+    /// reports made before checkpoints existed, and when none could be taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<mtm_common::Checkpoint>,
 }
 
 /// A daily reconciliation report with the SHA-256 of its content: store both, never update

@@ -160,7 +160,114 @@ macro_rules! chain_fns {
             }
             Ok(report)
         }
+
+        /// A chain's newest row: its id (the row count of an intact chain), hash and time.
+        pub(crate) async fn chain_head(pool: &$pool, chain: &str) -> StoreResult<ChainHead> {
+            let table = crate::store::chain::checked_chain(chain)?;
+            let row = sqlx::query(&format!(
+                "SELECT id, hash, at FROM {table} ORDER BY id DESC LIMIT 1"
+            ))
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(r) => ChainHead {
+                    rows: u64::try_from(r.try_get::<i64, _>("id")?).unwrap_or(0),
+                    head_hash: r.try_get("hash")?,
+                    head_at: Some(r.try_get("at")?),
+                },
+                None => ChainHead {
+                    rows: 0,
+                    head_hash: GENESIS_HASH.to_owned(),
+                    head_at: None,
+                },
+            })
+        }
+
+        /// The stored hash of row `id` of a chain, if that row exists.
+        pub(crate) async fn chain_hash_at(
+            pool: &$pool,
+            chain: &str,
+            id: u64,
+        ) -> StoreResult<Option<String>> {
+            let table = crate::store::chain::checked_chain(chain)?;
+            let id = i64::try_from(id).map_err(|_| StoreError::Invalid("row id".into()))?;
+            Ok(
+                sqlx::query_scalar(&format!("SELECT hash FROM {table} WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?,
+            )
+        }
+
+        /// Replace what `witness` (an agent id) is recorded to hold with `checkpoints`: the agent
+        /// returns everything it keeps, so its older answers are dropped and the table stays
+        /// as small as the agents' own bounds.
+        pub(crate) async fn replace_witnessed(
+            conn: &mut $conn,
+            witness: &str,
+            checkpoints: &[mtm_common::Checkpoint],
+            now: i64,
+        ) -> StoreResult<()> {
+            sqlx::query("DELETE FROM witnessed_checkpoints WHERE witness = $1")
+                .bind(witness)
+                .execute(&mut *conn)
+                .await?;
+            for c in checkpoints
+                .iter()
+                .take(mtm_common::checkpoint::MAX_CHECKPOINTS_PER_MESSAGE)
+            {
+                sqlx::query(
+                    "INSERT INTO witnessed_checkpoints
+                       (witness, chain, v, row_count, head_hash, signed_at, sig, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (witness, chain, signed_at) DO NOTHING",
+                )
+                .bind(witness)
+                .bind(&c.chain)
+                .bind(i64::from(c.v))
+                .bind(i64::try_from(c.rows).unwrap_or(i64::MAX))
+                .bind(&c.head_hash)
+                .bind(c.at)
+                .bind(&c.sig)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// Every checkpoint agents returned, with the agent that kept it.
+        pub(crate) async fn witnessed(
+            pool: &$pool,
+        ) -> StoreResult<Vec<(String, mtm_common::Checkpoint)>> {
+            let rows = sqlx::query(
+                "SELECT * FROM witnessed_checkpoints ORDER BY chain, signed_at, witness",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let c = mtm_common::Checkpoint {
+                    v: u8::try_from(r.try_get::<i64, _>("v")?).unwrap_or(0),
+                    chain: r.try_get("chain")?,
+                    rows: u64::try_from(r.try_get::<i64, _>("row_count")?).unwrap_or(0),
+                    head_hash: r.try_get("head_hash")?,
+                    at: r.try_get("signed_at")?,
+                    sig: r.try_get("sig")?,
+                };
+                out.push((r.try_get("witness")?, c));
+            }
+            Ok(out)
+        }
     };
+}
+
+/// The table of a chain name, refusing any other name (it is put into SQL text).
+pub(crate) fn checked_chain(chain: &str) -> crate::store::StoreResult<&'static str> {
+    mtm_common::checkpoint::CHAINS
+        .into_iter()
+        .find(|c| *c == chain)
+        .ok_or_else(|| crate::store::StoreError::Invalid(format!("no chain {chain:?}")))
 }
 
 pub(crate) use chain_fns;

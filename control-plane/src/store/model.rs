@@ -440,6 +440,17 @@ pub struct ChainReport {
     pub first_bad_row: Option<i64>,
 }
 
+/// A chain's newest row, for checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainHead {
+    /// The newest row's id: the number of rows of an intact chain (ids start at 1, no gaps).
+    pub rows: u64,
+    /// Its hash ([`crate::store::GENESIS_HASH`] for an empty chain).
+    pub head_hash: String,
+    /// Its time, unix ms.
+    pub head_at: Option<i64>,
+}
+
 /// Counts for /metrics.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StoreCounts {

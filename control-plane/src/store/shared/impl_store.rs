@@ -451,6 +451,20 @@ macro_rules! impl_store {
                 ])
             }
 
+            async fn chain_head(&self, chain: &str) -> StoreResult<ChainHead> {
+                chain::chain_head(&self.pool, chain).await
+            }
+
+            async fn chain_hash_at(&self, chain: &str, id: u64) -> StoreResult<Option<String>> {
+                chain::chain_hash_at(&self.pool, chain, id).await
+            }
+
+            async fn witnessed_checkpoints(
+                &self,
+            ) -> StoreResult<Vec<(String, mtm_common::Checkpoint)>> {
+                chain::witnessed(&self.pool).await
+            }
+
             async fn counts(&self) -> StoreResult<StoreCounts> {
                 let row = sqlx::query(
                     "SELECT (SELECT COUNT(*) FROM agent_commands WHERE state IN ('pending','sent')) AS c,

@@ -222,6 +222,9 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
                 }
             }
         }
+        UpMessage::Checkpoints(c) => {
+            super::chain::replace_witnessed(tx, &router.agent_id, &c.checkpoints, item.at).await?;
+        }
         UpMessage::TokenExpired(e) => {
             let changed = sqlx::query(
                 "UPDATE tokens SET state = 'expired', expired_at = $1, updated_at = $1

@@ -440,6 +440,8 @@ impl SimRouter {
             active_sessions: self.state.sessions.len() as u32,
             outbox_low_seq,
             store_errors: 0,
+            // The simulator makes no claim to have watched through a silence.
+            watching_since: None,
         }
     }
 

@@ -120,42 +120,15 @@ async fn a_server_killed_while_agents_stay_connected_loses_nothing() {
     .unwrap();
     let api = Api::new(&http);
     let admin = api.login("root", "root-pass-123").await;
-    let location: Value = api
-        .post(
-            &admin,
-            "/api/locations",
-            json!({"name": "Cafe", "timezone": "UTC"}),
-        )
-        .await;
-    let package: Value = api
-        .post(
-            &admin,
-            "/api/packages",
-            json!({"slug": "1h", "name": "One hour", "price_minor": 500, "currency": "USD",
-                   "limit_uptime_s": 3600, "shared_users": 1, "uses_password": false}),
-        )
-        .await;
-    api.post::<Value>(
-        &admin,
-        "/api/auth/register",
-        json!({"username": "sam", "password": "staff-pass-123", "role": "staff",
-               "location_ids": [location["id"]]}),
-    )
-    .await;
     let out = std::process::Command::new(bin("mtm-agent"))
         .args(["keygen", "--data-dir", agent_dir.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success());
     let agent_pub = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let router: Value = api
-        .post(
-            &admin,
-            "/api/routers",
-            json!({"location_id": location["id"], "name": "R1", "agent_id": "r1",
-                   "public_key_hex": agent_pub}),
-        )
-        .await;
+    let support::Cafe {
+        package, router, ..
+    } = support::one_cafe(&api, &admin, &agent_pub).await;
     let info: Value = api.get(&admin, "/api/system/info").await;
     let agent_toml = agent_dir.join("agent.toml");
     std::fs::write(

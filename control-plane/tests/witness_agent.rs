@@ -108,39 +108,13 @@ async fn a_restored_older_backup_is_named_by_what_the_agent_witnessed() {
     let server = server_on(&first, port).await;
     let (api, admin) = support::root_on(&server).await;
 
-    let location: Value = api
-        .post(
-            &admin,
-            "/api/locations",
-            json!({"name": "Cafe", "timezone": "UTC"}),
-        )
-        .await;
-    let package: Value = api
-        .post(
-            &admin,
-            "/api/packages",
-            json!({"slug": "1h", "name": "One hour", "price_minor": 500, "currency": "USD",
-                   "limit_uptime_s": 3600, "shared_users": 1, "uses_password": false}),
-        )
-        .await;
-    api.post::<Value>(
-        &admin,
-        "/api/auth/register",
-        json!({"username": "sam", "password": "staff-pass-123", "role": "staff",
-               "location_ids": [location["id"]]}),
-    )
-    .await;
     let agent_dir = dir.path().join("agent");
     std::fs::create_dir_all(&agent_dir).unwrap();
     let key = mtm_agent::load_or_create_key(&agent_dir).unwrap();
-    let router: Value = api
-        .post(
-            &admin,
-            "/api/routers",
-            json!({"location_id": location["id"], "name": "R1", "agent_id": "r1",
-                   "public_key_hex": mtm_common::keys::public_key_hex(&key.verifying_key())}),
-        )
-        .await;
+    let agent_pub = mtm_common::keys::public_key_hex(&key.verifying_key());
+    let support::Cafe {
+        package, router, ..
+    } = support::one_cafe(&api, &admin, &agent_pub).await;
     let sim = Simulator::start(SimConfig {
         logins: vec![("api".into(), "routerpass".into())],
         ..SimConfig::default()

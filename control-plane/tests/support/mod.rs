@@ -326,3 +326,51 @@ pub async fn router_awaiting_enrollment(
         .await;
     (router_id, issued["code"].as_str().unwrap().to_owned())
 }
+
+/// One café as an admin sets it up through the API: location `Cafe` (UTC), package `1h`
+/// (5.00 USD, one hour), staff `sam` (`staff-pass-123`) and router `R1` with agent id `r1`
+/// and the agent's public key.
+pub struct Cafe {
+    pub location: Value,
+    pub package: Value,
+    pub router: Value,
+}
+
+/// Set up [`Cafe`] as `admin`.
+pub async fn one_cafe(api: &Api, admin: &str, agent_public_key_hex: &str) -> Cafe {
+    let location: Value = api
+        .post(
+            admin,
+            "/api/locations",
+            json!({"name": "Cafe", "timezone": "UTC"}),
+        )
+        .await;
+    let package: Value = api
+        .post(
+            admin,
+            "/api/packages",
+            json!({"slug": "1h", "name": "One hour", "price_minor": 500, "currency": "USD",
+                   "limit_uptime_s": 3600, "shared_users": 1, "uses_password": false}),
+        )
+        .await;
+    api.post::<Value>(
+        admin,
+        "/api/auth/register",
+        json!({"username": "sam", "password": "staff-pass-123", "role": "staff",
+               "location_ids": [location["id"]]}),
+    )
+    .await;
+    let router: Value = api
+        .post(
+            admin,
+            "/api/routers",
+            json!({"location_id": location["id"], "name": "R1", "agent_id": "r1",
+                   "public_key_hex": agent_public_key_hex}),
+        )
+        .await;
+    Cafe {
+        location,
+        package,
+        router,
+    }
+}

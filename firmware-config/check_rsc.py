@@ -5,7 +5,7 @@ Every command in every `.rsc` file is parsed (including those nested in `:if`, `
 `{...}`), and each menu path, verb, argument name and property name must be on the allow-list
 below, which is drawn from /work/shared/routeros/API-NOTES.md (section named per menu); the few
 entries that come from elsewhere say so. Every `{{placeholder}}` must be a known name and must sit
-inside a double-quoted value, so that `mtm-agent router-script` (issue #8) can fill it with a
+inside a double-quoted value, so that `mtm-agent router-script` can fill it with a
 RouterOS-escaped string and a value can never break out into a new argument or command.
 
 Usage: check_rsc.py [FILE.rsc ...]   (default: every .rsc under this directory)

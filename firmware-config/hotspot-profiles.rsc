@@ -1,7 +1,7 @@
 # mtm: baseline hotspot user profiles (RouterOS 7).
 #
 # Every voucher the server issues uses one of these `mtm-<package>` profiles. The agent keeps them
-# in step with the signed package catalog afterwards (issue #4, "apply the signed package catalog"),
+# in step with the signed package catalog afterwards,
 # so this baseline only makes sure a freshly set-up router can take vouchers before the first
 # catalog arrives. Safe to run again: a profile that exists is updated, not duplicated.
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Static cross builds of mtm-agent for the field devices (issue #4, "Footprint and builds"), and of
-# mtm-server for its container image (issue #8, "Server deployment").
+# Static cross builds of mtm-agent for the field devices, and of
+# mtm-server for its container image.
 #
 #   scripts/cross-build.sh [--sim | --server] [--out DIR] [TARGET...]
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the container images and runs them (issue #8, "Server deployment").
+# Builds the container images and runs them.
 #
 #   scripts/image-smoke.sh [--no-build]
 #

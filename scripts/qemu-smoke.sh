@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the static aarch64 and armv7 builds under Debian's qemu-user (issue #4, "Footprint and builds").
+# Runs the static aarch64 and armv7 builds under Debian's qemu-user.
 #
 #   scripts/qemu-smoke.sh [--sim] [--no-build]
 #

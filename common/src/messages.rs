@@ -398,7 +398,7 @@ pub struct ExtendToken {
     pub limit_bytes_total: Option<u64>,
 }
 
-/// A signed agent release to install (issue #8). The agent checks target, version, size,
+/// A signed agent release to install. The agent checks target, version, size,
 /// SHA-256 and the release-key signature (over exactly these fields) before installing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentUpdate {

@@ -1,4 +1,4 @@
-//! Daily reconciliation (issue #7): after each location's close time a background job builds
+//! Daily reconciliation: after each location's close time a background job builds
 //! `reconcile::daily_report` for the business day just ended and stores it, hashed and never
 //! changed; managers list reports and sign each off once.
 

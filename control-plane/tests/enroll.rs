@@ -1,4 +1,4 @@
-//! Enrollment end to end (issue #8): the server in process, the real `mtm-agent` binary, a
+//! Enrollment end to end: the server in process, the real `mtm-agent` binary, a
 //! simulated router. An admin makes a router record and a one-time code over the API; `mtm-agent
 //! enroll` redeems it; `mtm-agent run` on the written config brings the router online. A used or
 //! expired code is refused; revoking stops the agent's broker login and its signed messages at

@@ -1,4 +1,4 @@
-//! External Mosquitto with Dynamic Security (issue #8): a private `mosquitto` on a free port,
+//! External Mosquitto with Dynamic Security: a private `mosquitto` on a free port,
 //! its dynsec file made by `mosquitto_ctrl dynsec init` with the server's account as admin, and
 //! the server in process on SQLite with `mqtt_dynsec = true`. An agent enrolled over the API logs
 //! in with the issued credentials, is ingested, and is confined to its own topics; revoking it

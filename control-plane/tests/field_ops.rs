@@ -1,4 +1,4 @@
-//! The field-operations proof (issue #8), end to end against a running server (in process,
+//! The field-operations proof, end to end against a running server (in process,
 //! embedded broker, SQLite), the real `mtm-agent` binary and a simulated router:
 //!
 //! 1. an admin makes a router record and a one-time code; the technician's `mtm-agent enroll`

@@ -1,4 +1,4 @@
-//! Issue #7's proof: the real agent and the router simulator with the server in-process. A
+//! Fraud detection's proof: the real agent and the router simulator with the server in-process. A
 //! normal day at three locations raises nothing; then each fraud is done the way a dishonest
 //! staff member would do it, and each is caught with the right alert and evidence within one
 //! telemetry interval (plus slack). Detection times are printed (`--nocapture`).

@@ -1,4 +1,4 @@
-//! Package catalog convergence per router (issue #8): which routers carry the current signed
+//! Package catalog convergence per router: which routers carry the current signed
 //! catalog, for the admin page to flag stragglers.
 
 use crate::app::{AppResult, AppState};

@@ -1,4 +1,4 @@
-//! Agent releases in the console (issue #8): the stored releases with how many routers run each
+//! Agent releases in the console: the stored releases with how many routers run each
 //! and which lag behind, each rollout's commands and their outcome, an upload form and a rollout
 //! form confirmed twice (a button showing the routers it reaches, then the version typed).
 //! Upload and rollout call what the JSON API calls (`releases::store_release`,

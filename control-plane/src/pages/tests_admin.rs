@@ -1,4 +1,4 @@
-//! The forms added for issues #6 and #7 (package edit, enrollment code, revoke, location
+//! The admin and manager forms (package edit, enrollment code, revoke, location
 //! settings, a manager closing a forgotten shift, the home redirect): allowed role, denied
 //! role, missing CSRF, and the audit row each writes.
 

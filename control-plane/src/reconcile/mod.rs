@@ -1,4 +1,4 @@
-//! Fraud detection and daily reconciliation (issue #7), as pure logic.
+//! Fraud detection and daily reconciliation, as pure logic.
 //!
 //! Nothing here touches the database, MQTT or HTTP. The control plane loads what a check needs
 //! from its store into the plain input types below, calls a check at the moment the evidence

@@ -1,4 +1,4 @@
-//! Signed agent releases (issue #8): an admin uploads a release signed offline with the release
+//! Signed agent releases: an admin uploads a release signed offline with the release
 //! key (the server never holds it), the server keeps it in `DATA/releases/`, serves it to
 //! agents (HTTP basic auth with the agent's MQTT credentials), and rolls it out as an
 //! `UpdateAgent` command to a percentage or a list of routers (commands are resent until

@@ -303,7 +303,7 @@ pub trait Store: Send + Sync {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
-    // --- reconciliation (issue #7)
+    // --- reconciliation
     /// A location's reconciliation settings (defaults until changed); `None` if there is no
     /// such location.
     async fn location_settings(&self, location_id: Uuid) -> StoreResult<Option<LocationSettings>>;
@@ -360,7 +360,7 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> StoreResult<DailyReport>;
 
-    // --- enrollment (issue #8)
+    // --- enrollment
     /// Store a one-time enrollment code (its SHA-256 hex, see [`enrollment_code_hash`]) for a
     /// router, replacing the router's unused codes; audited in the same transaction.
     async fn create_enrollment_code(

@@ -1,4 +1,4 @@
-//! Records for reconciliation (issue #7): per-location settings.
+//! Records for reconciliation: per-location settings.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,4 +1,4 @@
-//! Store suite cases for reconciliation (issue #7), run against every backend by `store_suite!`.
+//! Store suite cases for reconciliation, run against every backend by `store_suite!`.
 
 use crate::store::*;
 use crate::testutil::Fixture;

@@ -1,5 +1,5 @@
-//! Each router-side fraud of issue #7, performed the way a dishonest staff member would, is
-//! caught with its evidence.
+//! Each router-side fraud the reconciliation looks for, performed the way a dishonest staff
+//! member would, is caught with its evidence.
 
 use super::*;
 use serde_json::json;

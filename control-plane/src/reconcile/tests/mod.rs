@@ -1,5 +1,5 @@
-//! Tests of the reconciliation rules: a normal day raises nothing; each fraud of issue #7 is
-//! caught with its evidence.
+//! Tests of the reconciliation rules: a normal day raises nothing; each fraud the
+//! reconciliation looks for is caught with its evidence.
 
 mod aftersales;
 mod daily;

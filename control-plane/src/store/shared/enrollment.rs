@@ -1,4 +1,4 @@
-//! Enrollment codes, redeeming them, and revoking a router's agent (issue #8).
+//! Enrollment codes, redeeming them, and revoking a router's agent.
 //! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
 //! `super::Backend`, `FOR_UPDATE` and `begin_write` name that backend's parts.
 

@@ -1,4 +1,4 @@
-//! Reconciliation queries (issue #7): location settings, a manager closing a forgotten shift,
+//! Reconciliation queries: location settings, a manager closing a forgotten shift,
 //! and the shifts on duty in a time window (who a rogue voucher points at).
 //! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
 //! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.

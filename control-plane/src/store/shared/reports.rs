@@ -1,4 +1,4 @@
-//! Daily reports (issue #7): the facts a day is reconciled from, and the insert-only reports
+//! Daily reports: the facts a day is reconciled from, and the insert-only reports
 //! with their sign-offs.
 //! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
 //! `super::Backend`, `DbRow` and `begin_write` name that backend's types.

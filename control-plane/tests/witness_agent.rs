@@ -221,6 +221,22 @@ async fn a_restored_older_backup_is_named_by_what_the_agent_witnessed() {
     let (seen_ledger, seen_audit) = (counted(LEDGER_CHAIN), counted(AUDIT_CHAIN));
     assert!(seen_ledger >= ledger, "{seen_ledger} < {ledger}");
     assert!(seen_audit >= audit, "{seen_audit} < {audit}");
+    // Raised as an alert too, which reaches the notification channels: one per chain, naming
+    // the rows and no staff member, however many times the agent answers.
+    let api = Api::new(&server.http_addr().to_string());
+    let root = api.login("root", support::ROOT_PASSWORD).await;
+    let alerts: Vec<Value> = api.get(&root, "/api/alerts").await;
+    let witness: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["kind"] == "witness_mismatch")
+        .collect();
+    assert_eq!(witness.len(), 2, "{alerts:?}");
+    for a in &witness {
+        assert_eq!(a["severity"], "critical");
+        assert!(a["staff_id"].is_null(), "{a}");
+        assert!(a["summary"].as_str().unwrap().contains("missing"), "{a}");
+    }
+    assert_eq!(alerts.len(), 2, "nothing else is alerted: {alerts:?}");
     server.shutdown().await;
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mtm-server"))

@@ -94,6 +94,9 @@ pub enum AlertKind {
     DispenseWrongLocation,
     /// No telemetry from a router for too long while its location has an open shift.
     RouterSilent,
+    /// The ledger or audit log is shorter than, or differs from, a checkpoint an agent
+    /// witnessed: rows were cut, or the database was restored from an older backup.
+    WitnessMismatch,
 }
 
 impl AlertKind {
@@ -108,6 +111,7 @@ impl AlertKind {
             AlertKind::DispenseOutsideShift => "dispense_outside_shift",
             AlertKind::DispenseWrongLocation => "dispense_wrong_location",
             AlertKind::RouterSilent => "router_silent",
+            AlertKind::WitnessMismatch => "witness_mismatch",
         }
     }
 
@@ -117,7 +121,7 @@ impl AlertKind {
     }
 }
 
-const ALL_KINDS: [AlertKind; 8] = [
+const ALL_KINDS: [AlertKind; 9] = [
     AlertKind::RogueToken,
     AlertKind::TamperedToken,
     AlertKind::ReusedToken,
@@ -126,6 +130,7 @@ const ALL_KINDS: [AlertKind; 8] = [
     AlertKind::DispenseOutsideShift,
     AlertKind::DispenseWrongLocation,
     AlertKind::RouterSilent,
+    AlertKind::WitnessMismatch,
 ];
 
 /// How urgently a person should look.

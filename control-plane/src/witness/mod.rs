@@ -185,8 +185,46 @@ pub async fn check_returned(
     let report = verify::compare(store, cp_key, &witnessed).await?;
     for f in &report.findings {
         tracing::error!(agent, finding = %f.describe(), "the database disagrees with a witness");
+        store.raise_alert(&alert_for(agent, f), now_ms()).await?;
     }
     Ok(report.findings.len() as u64)
+}
+
+/// The alert for one disagreement. Critical, and it names no staff member: what it points at
+/// is the database (cut short by its owner, or restored from an older backup), never a person
+/// at the counter. Raised once per witnessed checkpoint however many agents return it and
+/// however often, so a restore made on purpose is one alert per chain to resolve with a note,
+/// and it still reaches the notification channels, which the database owner does not control.
+fn alert_for(agent: &str, f: &verify::Finding) -> crate::reconcile::Finding {
+    use crate::reconcile::{AlertKind, Severity};
+    let dedup_key = match f {
+        // Missing and then, once the database has grown past it, forked: the same checkpoint.
+        verify::Finding::Missing {
+            chain, witnessed, ..
+        }
+        | verify::Finding::Forked {
+            chain, witnessed, ..
+        } => format!(
+            "witness:{chain}:{}:{}",
+            witnessed.checkpoint.rows, witnessed.checkpoint.head_hash
+        ),
+        // Only an agent's own signed message carries these: one alert per agent, not one per
+        // made-up checkpoint.
+        verify::Finding::Unverified { .. } => format!("witness:unverified:{agent}"),
+    };
+    crate::reconcile::Finding {
+        kind: AlertKind::WitnessMismatch,
+        severity: Severity::Critical,
+        agent_id: Some(agent.to_owned()),
+        router_id: None,
+        location_id: None,
+        staff_id: None,
+        shift_id: None,
+        token_id: None,
+        dedup_key,
+        summary: f.describe(),
+        evidence: serde_json::json!({ "witness": agent }),
+    }
 }
 
 /// What [`witness_loop`] and the daily reports need to take checkpoints.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Body of `POST /api/enroll`: the one-time code and the public half of the key the agent made
 /// on the device. Router credentials never leave the device, so they have no field here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The one-time code.
@@ -21,6 +22,7 @@ pub struct EnrollRequest {
 /// What an enrolled agent needs (`200 OK`); the MQTT password is shown this once and stored
 /// only hashed by the server. `Debug` leaves the password out.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     /// Its agent id (also its MQTT username).
     pub agent_id: String,
@@ -63,6 +65,7 @@ impl std::fmt::Debug for EnrollResponse {
 /// The body of every refusal: a sentence for people and a stable reason for the agent
 /// (`unknown_code`, `used`, `expired`, `replaced`, `rate_limited`, `broker`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRefusal {
     /// The sentence (an agent that gets only the reason still knows why).
     #[serde(default)]

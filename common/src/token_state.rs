@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a token is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenState {
     /// Stored; the `CreateToken` command to the router is queued or in flight.

@@ -17,6 +17,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/alerts/{id}/resolve", post(resolve))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, acknowledge, resolve))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    get,
+    path = "/api/alerts",
+    summary = "Alerts, newest first",
+    params(AlertFilter),
+    responses(
+        (status = 200, description = "Alerts", body = Vec<Alert>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn list(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
@@ -26,7 +41,7 @@ async fn list(
 }
 
 /// Body of acknowledge and resolve.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AlertNote {
     /// What was found or done; required to resolve.
     #[serde(default)]
@@ -52,6 +67,17 @@ async fn change(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/alerts/{id}/acknowledge",
+    summary = "Acknowledge an alert with a note",
+    params(("id" = Uuid, Path, description = "Alert id")),
+    request_body = AlertNote,
+    responses(
+        (status = 200, description = "The alert now", body = Alert),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn acknowledge(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -68,6 +94,17 @@ async fn acknowledge(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/alerts/{id}/resolve",
+    summary = "Resolve an alert (a note is required)",
+    params(("id" = Uuid, Path, description = "Alert id")),
+    request_body = AlertNote,
+    responses(
+        (status = 200, description = "The alert now", body = Alert),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn resolve(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,

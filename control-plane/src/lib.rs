@@ -4,6 +4,7 @@
 
 pub mod aftersales;
 pub mod alerts;
+pub mod api_doc;
 pub mod app;
 pub mod auth;
 pub mod bounds;

@@ -21,6 +21,22 @@ pub fn router() -> Router<AppState> {
         .route("/api/packages/{id}", put(update))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, update))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    put,
+    path = "/api/packages/{id}",
+    summary = "Edit a package (audited) and push the new catalog to every router",
+    params(("id" = Uuid, Path, description = "Package id")),
+    request_body = PackageChange,
+    responses(
+        (status = 200, description = "The package now", body = Package),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn update(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -46,10 +62,29 @@ pub(crate) async fn edit_package(
     Ok(p)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/packages",
+    summary = "Packages on sale",
+    responses(
+        (status = 200, description = "Every package", body = Vec<Package>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn list(State(state): State<AppState>, _: Auth<AnyRole>) -> AppResult<Json<Vec<Package>>> {
     Ok(Json(state.store.list_packages().await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/packages",
+    summary = "Create a package",
+    request_body = NewPackage,
+    responses(
+        (status = 201, description = "Created", body = Package),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn create(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,

@@ -39,6 +39,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/reports/{id}/sign-off", post(sign_off))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, sign_off))]
+pub(crate) struct Doc;
+
 /// The business day of `location_id` that ended most recently before `now`.
 pub async fn last_closed_day(
     store: &dyn Store,
@@ -328,12 +333,24 @@ pub async fn report_loop(
 }
 
 /// Query of `GET /api/reports`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     location_id: Option<Uuid>,
     date: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports",
+    summary = "Daily reconciliation reports, newest day first",
+    description = "Stored after each location's close time, never changed.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Reports", body = Vec<DailyReport>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn list(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
@@ -350,13 +367,24 @@ async fn list(
 }
 
 /// Body of a sign-off.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct SignOff {
     /// What the manager checked (may be empty).
     #[serde(default)]
     pub note: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/reports/{id}/sign-off",
+    summary = "Sign a daily report off (once; audited)",
+    params(("id" = Uuid, Path, description = "Report id")),
+    request_body = Option<SignOff>,
+    responses(
+        (status = 200, description = "The report now", body = DailyReport),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn sign_off(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,

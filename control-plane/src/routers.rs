@@ -26,6 +26,27 @@ pub fn router() -> Router<AppState> {
         .merge(crate::reports::router())
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_locations,
+    create_location,
+    location_settings,
+    update_location_settings,
+    list_routers,
+    create_router
+))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    get,
+    path = "/api/locations",
+    summary = "All locations",
+    responses(
+        (status = 200, description = "Every location", body = Vec<Location>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn list_locations(
     State(state): State<AppState>,
     _: Auth<AnyRole>,
@@ -33,6 +54,16 @@ async fn list_locations(
     Ok(Json(state.store.list_locations().await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/locations",
+    summary = "Create a location",
+    request_body = NewLocation,
+    responses(
+        (status = 201, description = "Created", body = Location),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn create_location(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -50,6 +81,17 @@ async fn create_location(
 }
 
 /// A location's reconciliation settings (time zone, cash threshold, close time).
+#[utoipa::path(
+    get,
+    path = "/api/locations/{id}",
+    summary = "A location's reconciliation settings",
+    description = "Time zone, cash variance threshold, daily close time.",
+    params(("id" = Uuid, Path, description = "Location id")),
+    responses(
+        (status = 200, description = "The settings", body = LocationSettings),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn location_settings(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
@@ -60,6 +102,18 @@ async fn location_settings(
 }
 
 /// Change a location's settings; the time zone must be one the server can load.
+#[utoipa::path(
+    patch,
+    path = "/api/locations/{id}",
+    summary = "Change a location's reconciliation settings",
+    description = "Its time zone (IANA name, UTC or +HH:MM), cash variance threshold (minor units) or close time (HH:MM); audited.",
+    params(("id" = Uuid, Path, description = "Location id")),
+    request_body = LocationSettingsChange,
+    responses(
+        (status = 200, description = "The settings now", body = LocationSettings),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn update_location_settings(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -88,6 +142,15 @@ pub(crate) async fn change_location_settings(
         .await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/routers",
+    summary = "Routers with online state, last seen, latest health and usage",
+    responses(
+        (status = 200, description = "Every router", body = Vec<RouterStatus>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn list_routers(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
@@ -96,7 +159,7 @@ async fn list_routers(
 }
 
 /// Body of `POST /api/routers`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EnrollRouter {
     /// Location.
     pub location_id: Uuid,
@@ -112,7 +175,7 @@ pub struct EnrollRouter {
 }
 
 /// Reply to an enrollment; the password is shown this once and stored only hashed.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Enrolled {
     /// The router.
     pub router: RouterRow,
@@ -124,6 +187,17 @@ pub struct Enrolled {
     pub control_plane_public_key: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/routers",
+    summary = "Create a router record",
+    description = "With public_key_hex the agent is enrolled by hand (MQTT password shown once), without it the router waits for an enrollment code.",
+    request_body = EnrollRouter,
+    responses(
+        (status = 201, description = "Created", body = Enrolled),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn create_router(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,

@@ -24,8 +24,13 @@ pub fn router() -> Router<AppState> {
         .route("/shifts/clock-out", post(clock_out_form))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(clock_in_json, clock_out_json, current, close_for_staff))]
+pub(crate) struct Doc;
+
 /// Body of a clock-in.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ClockIn {
     /// Cash in the drawer at the start, minor units.
     pub opening_float_minor: i64,
@@ -34,7 +39,7 @@ pub struct ClockIn {
 }
 
 /// Body of a clock-out.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ClockOut {
     /// Cash in the drawer at the end, minor units.
     pub declared_cash_minor: i64,
@@ -108,7 +113,7 @@ async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<
 }
 
 /// Body of `POST /api/shifts/{id}/close`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CloseForStaff {
     /// Cash the manager counted in the drawer, minor units.
     pub declared_cash_minor: i64,
@@ -117,6 +122,18 @@ pub struct CloseForStaff {
 }
 
 /// A manager closes a shift the staff member left open; the drawer is checked like a clock-out.
+#[utoipa::path(
+    post,
+    path = "/api/shifts/{id}/close",
+    summary = "A manager closes a shift the staff member left open",
+    description = "With the counted cash and a note; audited; a drawer off by more than the location's threshold raises cash_short/cash_over.",
+    params(("id" = Uuid, Path, description = "Shift id")),
+    request_body = CloseForStaff,
+    responses(
+        (status = 200, description = "The closed shift", body = Shift),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn close_for_staff(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -202,6 +219,16 @@ async fn check_cash(
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/shifts/clock-in",
+    summary = "Clock in with an opening float",
+    request_body = ClockIn,
+    responses(
+        (status = 200, description = "The open shift", body = Shift),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
+)]
 async fn clock_in_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
@@ -211,6 +238,16 @@ async fn clock_in_json(
 }
 
 /// Clock-out ends the staff member's sessions, this one included.
+#[utoipa::path(
+    post,
+    path = "/api/shifts/clock-out",
+    summary = "Clock out with the declared cash; ends the staff member's sessions",
+    request_body = ClockOut,
+    responses(
+        (status = 200, description = "The closed shift", body = Shift),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
+)]
 async fn clock_out_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
@@ -219,6 +256,15 @@ async fn clock_out_json(
     Ok(Json(close(&state, &cur, req.declared_cash_minor).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/shifts/current",
+    summary = "The caller's open shift, or null",
+    responses(
+        (status = 200, description = "The open shift, or null", body = Option<Shift>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
+)]
 async fn current(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,

@@ -25,19 +25,56 @@ pub fn router() -> Router<AppState> {
         .route("/overview", get(overview))
 }
 
-/// The published API, hand-written and checked against the routes by a test.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(info, openapi, healthz, readyz, metrics))]
+pub(crate) struct Doc;
 
+/// The published API document, made once from the handlers (see `api_doc`).
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::api_doc::document()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"the API document did not serialise: {e}\"}}"))
+});
+
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    summary = "This document",
+    responses(
+        (status = 200, description = "This document", body = Object),
+    ),
+)]
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI.as_str(),
+    )
+        .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "Alive", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Ready when the database answers and the broker client is connected and subscribed (without
 /// both, agents' messages are not being received).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    summary = "Readiness (database reachable, broker connected and subscribed)",
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     if !state.dispatcher.link_ready() {
         return (
@@ -55,6 +92,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
     let c = state.store.counts().await?;
     let body = state
@@ -71,7 +116,7 @@ async fn metrics(State(state): State<AppState>) -> AppResult<Response> {
 }
 
 /// What an admin needs to enroll agents.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SystemInfo {
     /// The control plane's public key, hex; agents pin it.
     pub control_plane_public_key: String,
@@ -81,6 +126,15 @@ pub struct SystemInfo {
     pub version: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/system/info",
+    summary = "Control-plane public key and broker address",
+    responses(
+        (status = 200, description = "What agents need", body = SystemInfo),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn info(State(state): State<AppState>, _: Auth<AdminOnly>) -> Json<SystemInfo> {
     Json(SystemInfo {
         control_plane_public_key: state.settings.control_plane_public_key.clone(),

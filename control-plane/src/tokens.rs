@@ -24,8 +24,13 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{id}/status", get(status_fragment))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(generate_json, my_tokens, all_tokens, token_json))]
+pub(crate) struct Doc;
+
 /// A token as the API and pages show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     /// The token, including usage totals.
     #[serde(flatten)]
@@ -142,12 +147,23 @@ async fn refuse_outside_shift(
 }
 
 /// Body of `POST /api/tokens/generate`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct GenerateRequest {
     /// Package to sell.
     pub package_id: Uuid,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/tokens/generate",
+    summary = "Dispense a token (open shift required)",
+    description = "Queued to the location's router.",
+    request_body = GenerateRequest,
+    responses(
+        (status = 200, description = "The voucher", body = TokenView),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
+)]
 async fn generate_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
@@ -166,6 +182,16 @@ async fn visible_token(state: &AppState, cur: &CurrentUser, id: Uuid) -> AppResu
     Ok(token)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tokens/{id}",
+    summary = "One token with state and usage totals (staff: own only)",
+    params(("id" = Uuid, Path, description = "Voucher id")),
+    responses(
+        (status = 200, description = "The voucher", body = TokenView),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn token_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AnyRole>,
@@ -176,7 +202,8 @@ async fn token_json(
 }
 
 /// Query of `GET /api/tokens/my-tokens`: a time window, paged.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MyTokensQuery {
     /// From (unix ms); default: start of today (UTC).
     pub from: Option<i64>,
@@ -193,6 +220,16 @@ fn start_of_today() -> i64 {
     now - now.rem_euclid(86_400_000)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tokens/my-tokens",
+    summary = "The caller's tokens (default: today)",
+    params(MyTokensQuery),
+    responses(
+        (status = 200, description = "A page of vouchers", body = TokenPage),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
+)]
 async fn my_tokens(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
@@ -209,6 +246,16 @@ async fn my_tokens(
     Ok(Json(state.store.list_tokens(&filter).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tokens/all",
+    summary = "All tokens, paged and filtered",
+    params(TokenFilter),
+    responses(
+        (status = 200, description = "A page of vouchers", body = TokenPage),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn all_tokens(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,

@@ -16,6 +16,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{id}/end-sessions", post(end_sessions))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, end_sessions))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    summary = "Create a user (admin only)",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created", body = User),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn register(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -33,11 +48,21 @@ async fn register(
 }
 
 /// Log a user out everywhere at once (their next request is refused).
+#[utoipa::path(
+    post,
+    path = "/api/users/{id}/end-sessions",
+    summary = "End every session of a user at once",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "How many sessions ended", body = SessionsEnded),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn end_sessions(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
     Path(id): Path<uuid::Uuid>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<SessionsEnded>> {
     state.store.user(id).await?.ok_or(AppError::NotFound)?;
     let ended = state.store.delete_user_sessions(id).await?;
     let entry = AuditEntry {
@@ -47,7 +72,14 @@ async fn end_sessions(
         detail: serde_json::json!({ "ended": ended }),
     };
     state.store.audit(entry, now_ms()).await?;
-    Ok(Json(serde_json::json!({ "ended": ended })))
+    Ok(Json(SessionsEnded { ended }))
+}
+
+/// How many sessions `POST /api/users/{id}/end-sessions` ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// Sessions deleted.
+    pub ended: u64,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The attack suite's role matrix: every documented API operation (`src/openapi.json`, with the
-//! roles in its `x-roles`) and every page path ([`PAGES`]), GET and POST, tried with no session
+//! The attack suite's role matrix: every documented API operation (the document the server
+//! generates from its handlers and serves at `/api/openapi.json`, with the roles in each
+//! operation's `x-roles`) and every page path ([`PAGES`]), GET and POST, tried with no session
 //! and with a session of each role against a real server. The expected answer of each case comes
 //! from the documented guard, never from what the server answers; and every route the router
 //! serves must be in one of the two lists, so a new route cannot slip in unguarded and untested.
@@ -126,10 +127,14 @@ fn concrete(template: &str) -> String {
         .replace("{action}", action)
 }
 
+/// The API document as the server serves it.
+fn document() -> Value {
+    serde_json::to_value(mtm_control_plane::api_doc::document()).expect("the document serialises")
+}
+
 /// One documented API operation: method, path template, guard.
 fn documented_operations() -> Vec<(Method, String, Guard)> {
-    let doc: Value =
-        serde_json::from_str(include_str!("../src/openapi.json")).expect("openapi.json parses");
+    let doc = document();
     let mut out = Vec::new();
     for (path, ops) in doc["paths"].as_object().expect("paths") {
         for (method, op) in ops.as_object().expect("operations") {
@@ -140,11 +145,32 @@ fn documented_operations() -> Vec<(Method, String, Guard)> {
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
-            let public = op["security"].as_array().is_some_and(|s| s.is_empty());
+            let security = op["security"]
+                .as_array()
+                .expect("every operation says its security");
+            let public = security.is_empty();
             assert!(
                 public || !roles.is_empty(),
                 "{method} {path}: neither public (`security: []`) nor any `x-roles`"
             );
+            // The security requirements carry the same roles as scopes (an agent's login has
+            // none: it is no user's role).
+            for requirement in security {
+                for (scheme, scopes) in requirement.as_object().expect("a requirement") {
+                    let scopes: Vec<&str> = scopes
+                        .as_array()
+                        .expect("scopes")
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let want: Vec<&str> = if scheme == "agentBasic" {
+                        vec![]
+                    } else {
+                        roles.clone()
+                    };
+                    assert_eq!(scopes, want, "{method} {path}: {scheme} scopes");
+                }
+            }
             out.push((m, path.clone(), Guard::from_roles(&roles)));
         }
     }
@@ -232,10 +258,66 @@ fn every_served_route_is_documented_or_a_listed_page() {
     let undocumented: Vec<_> = served.difference(&known).collect();
     assert!(
         undocumented.is_empty(),
-        "served but neither in openapi.json nor in PAGES: {undocumented:?}"
+        "served but neither in the API document nor in PAGES: {undocumented:?}"
     );
     let stale: Vec<_> = known.difference(&served).collect();
     assert!(stale.is_empty(), "listed but not served: {stale:?}");
+}
+
+/// Every `$ref` in a JSON value, with where it was found.
+fn refs<'a>(v: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    if let Some(r) = x.as_str() {
+                        out.push((at.to_owned(), r));
+                    }
+                } else {
+                    refs(x, &format!("{at}/{k}"), out);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                refs(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_document_is_whole_every_reference_resolves_and_every_operation_answers() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut found = Vec::new();
+    refs(&doc, "", &mut found);
+    assert!(found.len() > 50, "references found: {}", found.len());
+    for (at, r) in found {
+        let target = r
+            .strip_prefix("#/")
+            .unwrap_or_else(|| panic!("{at}: {r} is not local"))
+            .split('/')
+            .fold(&doc, |v, part| &v[part]);
+        assert!(!target.is_null(), "{at}: {r} names nothing");
+    }
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            let ok = op["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .any(|s| s.starts_with('2'));
+            assert!(ok, "{method} {path} documents no success answer");
+            if method != "get" && method != "delete" && !path.ends_with("/revoke") {
+                let body_or_none = op.get("requestBody").is_some()
+                    || path.contains("/logout")
+                    || path.contains("end-sessions");
+                assert!(body_or_none, "{method} {path} documents no request body");
+            }
+        }
+    }
 }
 
 /// A logged-in role: its bearer token and the CSRF token of the same session.

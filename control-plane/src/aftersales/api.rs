@@ -1,4 +1,4 @@
-//! The after-sales JSON API (documented in `openapi.json`).
+//! The after-sales JSON API.
 
 use super::{decide, list, perform, token_for, Ask};
 use crate::app::{AppResult, AppState};
@@ -18,8 +18,13 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/after-sales/{id}/reject", post(reject))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(of_token, create, all, approve, reject))]
+pub(crate) struct Doc;
+
 /// An after-sale and the ids of the router commands it queued.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AfterSaleReply {
     /// The record (`state` is `requested` when it waits for a manager).
     #[serde(flatten)]
@@ -37,6 +42,18 @@ impl From<AfterSaleOutcome> for AfterSaleReply {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/tokens/{id}/after-sales",
+    summary = "Void (with a refund), replace, extend, reprint, disable or enable a sold voucher",
+    description = "With a reason; audited, sent to the router as signed commands. A staff member's refund above the location's refund_approval_minor is only recorded (state requested) until a manager approves it. Staff: vouchers they sold.",
+    params(("id" = Uuid, Path, description = "Voucher id")),
+    request_body = Ask,
+    responses(
+        (status = 200, description = "Done, or waiting for a manager", body = AfterSaleReply),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn create(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AnyRole>,
@@ -46,6 +63,16 @@ async fn create(
     Ok(Json(perform(&state, &cur, id, &ask).await?.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/tokens/{id}/after-sales",
+    summary = "After-sales of one voucher, newest first (staff: vouchers they sold)",
+    params(("id" = Uuid, Path, description = "Voucher id")),
+    responses(
+        (status = 200, description = "The voucher's after-sales", body = Vec<AfterSale>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn of_token(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AnyRole>,
@@ -59,6 +86,16 @@ async fn of_token(
     Ok(Json(list(&state, &cur, &filter).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/after-sales",
+    summary = "After-sales of every location, newest first",
+    params(AfterSaleFilter),
+    responses(
+        (status = 200, description = "After-sales", body = Vec<AfterSale>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn all(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -68,13 +105,25 @@ async fn all(
 }
 
 /// Body of approve and reject.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct DecisionBody {
     /// Why (optional).
     #[serde(default)]
     pub note: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/after-sales/{id}/approve",
+    summary = "Approve a requested refund",
+    description = "It is carried out now (refund against the requester's open shift).",
+    params(("id" = Uuid, Path, description = "After-sale id")),
+    request_body = Option<DecisionBody>,
+    responses(
+        (status = 200, description = "The after-sale now", body = AfterSaleReply),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn approve(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -85,6 +134,17 @@ async fn approve(
     Ok(Json(decide(&state, &cur, id, true, &note).await?.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/after-sales/{id}/reject",
+    summary = "Refuse a requested refund: nothing is done",
+    params(("id" = Uuid, Path, description = "After-sale id")),
+    request_body = Option<DecisionBody>,
+    responses(
+        (status = 200, description = "The after-sale now", body = AfterSaleReply),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn reject(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,

@@ -4,6 +4,7 @@
 //! manager. The pages (`pages.rs`) and the JSON API (`api.rs`) both call the operations here.
 
 mod api;
+pub(crate) use api::Doc;
 mod pages;
 
 use crate::app::{AppError, AppResult, AppState};
@@ -22,7 +23,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What someone asks to do to a sold voucher.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Ask {
     /// What to do.
     pub kind: AfterSaleKind,

@@ -11,6 +11,7 @@ mod limiter;
 mod routes;
 
 pub use limiter::{Attempt, LimitPolicy, RateLimiter, Refusal};
+pub(crate) use routes::Doc;
 pub use routes::{router, ClientAddr};
 
 use crate::app::{AppError, AppState};
@@ -224,6 +225,12 @@ impl Allow for AdminOnly {
 pub struct AnyRole;
 impl Allow for AnyRole {
     const ROLES: &'static [Role] = &[Role::Staff, Role::Manager, Role::SuperAdmin];
+}
+
+/// The roles `R` allows: a route's `x-roles` in the API document (see `api_doc`), written with
+/// the same guard type its handler takes, so the document and the guard name one set.
+pub fn roles<R: Allow>() -> &'static [Role] {
+    R::ROLES
 }
 
 /// The caller, known to hold one of `R`'s roles.

@@ -23,6 +23,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/me", get(me))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(login_json, logout_json, me))]
+pub(crate) struct Doc;
+
 /// The client's address bucket for the attempt limits: the peer, or the address a trusted
 /// reverse proxy forwarded (see [`RateLimiter::client`]).
 pub struct ClientAddr(pub String);
@@ -43,7 +48,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 }
 
 /// Credentials, from a form or JSON.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// Username.
     pub username: String,
@@ -52,7 +57,7 @@ pub struct LoginRequest {
 }
 
 /// Successful API login.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     /// JWT for `Authorization: Bearer`.
     pub token: String,
@@ -136,6 +141,15 @@ async fn do_login(
     Ok((user, session, jwt))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    summary = "Log in; returns a JWT for Authorization: Bearer",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+    ),
+)]
 async fn login_json(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -260,6 +274,15 @@ async fn logout_form(
     Ok((jar, Redirect::to("/login")).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    summary = "End this session at once",
+    responses(
+        (status = 204, description = "Session ended"),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn logout_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AnyRole>,
@@ -268,6 +291,15 @@ async fn logout_json(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    summary = "The caller",
+    responses(
+        (status = 200, description = "The caller", body = User),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
+)]
 async fn me(Auth(cur, _): Auth<AnyRole>) -> Json<User> {
     Json(cur.user)
 }

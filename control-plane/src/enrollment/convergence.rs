@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// `GET /api/catalog/convergence`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Convergence {
     /// Version of the catalog on sale now (0: no packages).
     pub catalog_version: u64,
@@ -20,7 +20,7 @@ pub struct Convergence {
 }
 
 /// One router's catalog state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RouterCatalog {
     /// Router id.
     pub id: Uuid,
@@ -36,6 +36,16 @@ pub struct RouterCatalog {
     pub converged: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/catalog/convergence",
+    summary = "Package catalog convergence",
+    description = "The current catalog version and, per router, the version its agent reported; stragglers counted.",
+    responses(
+        (status = 200, description = "Which routers carry the current catalog", body = Convergence),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 pub(super) async fn convergence(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,

@@ -85,8 +85,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/catalog/convergence", get(convergence::convergence))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_code, state, revoke, enroll, convergence::convergence))]
+pub(crate) struct Doc;
+
 /// Body of `POST /api/routers/{id}/enrollment-code` (optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// Lifetime in seconds (60 s to 30 days); the server's default when absent.
@@ -94,7 +99,7 @@ pub struct CodeRequest {
 }
 
 /// A new enrollment code, shown this once (only its hash is stored).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EnrollmentCode {
     /// The router it enrolls.
     pub router_id: Uuid,
@@ -106,6 +111,18 @@ pub struct EnrollmentCode {
     pub expires_at: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/routers/{id}/enrollment-code",
+    summary = "A one-time enrollment code for this router",
+    description = "Shown once, stored hashed, single use, expires; replaces the router's unused code. Audited.",
+    params(("id" = Uuid, Path, description = "Router id")),
+    request_body = Option<CodeRequest>,
+    responses(
+        (status = 201, description = "The code, shown once", body = EnrollmentCode),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn create_code(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -164,6 +181,17 @@ fn group(raw: &str) -> String {
         .join("-")
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/routers/{id}/enrollment",
+    summary = "Enrollment state of a router",
+    description = "Last enrollment, revocation, expiry of its live code.",
+    params(("id" = Uuid, Path, description = "Router id")),
+    responses(
+        (status = 200, description = "Its enrollment state", body = EnrollmentState),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn state(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
@@ -178,6 +206,17 @@ async fn state(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/routers/{id}/revoke",
+    summary = "Revoke the router's agent",
+    description = "For a lost device: its key and MQTT password stop working at once, its unused code too. Audited. Enroll a replacement with a new code.",
+    params(("id" = Uuid, Path, description = "Router id")),
+    responses(
+        (status = 200, description = "The router now", body = crate::store::Router),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn revoke(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -282,6 +321,21 @@ impl IntoResponse for EnrollError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/enroll",
+    summary = "Redeem an enrollment code",
+    description = "Used by `mtm-agent enroll`, with no session: stores the agent's public key on the code's router, makes fresh MQTT credentials and returns them once with the broker address and the control plane's key. Failed attempts are rate-limited per address.",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "Enrolled", body = EnrollResponse),
+        (status = 400, description = "Malformed request", body = EnrollRefusal),
+        (status = 404, description = "Unknown code", body = EnrollRefusal),
+        (status = 409, description = "Code used or router revoked", body = EnrollRefusal),
+        (status = 410, description = "Code expired", body = EnrollRefusal),
+        (status = 429, description = "Too many attempts from this address", body = EnrollRefusal),
+    ),
+)]
 async fn enroll(
     State(state): State<AppState>,
     ext: Extensions,

@@ -20,6 +20,20 @@ pub fn router() -> Router<AppState> {
         .merge(super::pages::router())
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, remove, deliveries))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    get,
+    path = "/api/notifications/channels",
+    summary = "Notification channels: a manager's own, all for an admin",
+    responses(
+        (status = 200, description = "The caller's channels", body = Vec<Channel>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -27,6 +41,16 @@ async fn list(
     Ok(Json(channels_of(&state, &cur).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/notifications/channels",
+    summary = "Add a notification channel (audited); its signing secret is shown once",
+    request_body = NewChannel,
+    responses(
+        (status = 201, description = "Created, with its secret shown once", body = CreatedChannel),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn create(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -38,6 +62,16 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/notifications/channels/{id}",
+    summary = "Remove a notification channel (a manager only their own; audited)",
+    params(("id" = Uuid, Path, description = "Channel id")),
+    responses(
+        (status = 204, description = "Removed"),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
+)]
 async fn remove(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
@@ -48,12 +82,23 @@ async fn remove(
 }
 
 /// Query of the delivery list.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// `pending`, `sent` or `dead`.
     pub state: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/notifications/deliveries",
+    summary = "Notification deliveries, newest first (500 at most)",
+    params(DeliveryQuery),
+    responses(
+        (status = 200, description = "Deliveries", body = Vec<DeliveryRow>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn deliveries(
     State(state): State<AppState>,
     _: Auth<AdminOnly>,

@@ -16,6 +16,7 @@ mod pages;
 mod tests;
 
 pub use api::router;
+pub(crate) use api::Doc;
 pub use notice::{report_summary, webhook_body, Notice};
 
 use crate::app::{AppError, AppResult, AppState};
@@ -88,7 +89,7 @@ pub fn severity_rank(severity: &str) -> Option<i64> {
 }
 
 /// What a manager or admin asks for when adding a channel.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewChannel {
     /// A name people recognise.
     pub name: String,
@@ -110,7 +111,7 @@ pub struct NewChannel {
 }
 
 /// A channel as its maker sees it right after creation: with its signing secret, once.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CreatedChannel {
     /// The channel.
     #[serde(flatten)]

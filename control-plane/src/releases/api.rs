@@ -24,6 +24,22 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/releases/{id}/rollout", post(rollout))
 }
 
+/// The operations above in the API document (merged by `api_doc::document`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, upload, download, rollout))]
+pub(crate) struct Doc;
+
+#[utoipa::path(
+    post,
+    path = "/api/releases",
+    summary = "Upload an agent release signed offline with `mtm-server release sign`",
+    description = "Body limit 200 MiB. The server never signs; when DATA/releases/release.pub holds the release public key it refuses a signature that does not verify. Audited. The console's /admin/releases page uploads through the same checks.",
+    request_body = NewRelease,
+    responses(
+        (status = 201, description = "Stored", body = ReleaseInfo),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn upload(
     State(state): State<AppState>,
     Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
@@ -46,6 +62,15 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/releases",
+    summary = "Stored agent releases, newest first",
+    responses(
+        (status = 200, description = "Stored releases", body = Vec<ReleaseInfo>),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn list(
     Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
     _: Auth<AdminOnly>,
@@ -54,6 +79,17 @@ async fn list(
 }
 
 // Agents have no session: they prove themselves with their MQTT credentials.
+#[utoipa::path(
+    get,
+    path = "/api/releases/{id}/download",
+    summary = "The release binary, for agents",
+    description = "HTTP basic auth with the agent id and its MQTT password (sessions and JWTs are not accepted).",
+    params(("id" = Uuid, Path, description = "Release id")),
+    responses(
+        (status = 200, description = "The binary", content_type = "application/octet-stream"),
+    ),
+    extensions(("x-roles" = json!(["agent"]))),
+)]
 async fn download(
     State(state): State<AppState>,
     Extension(ReleasesDir(dir)): Extension<ReleasesDir>,
@@ -95,6 +131,18 @@ pub(super) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_owned(), p.to_owned()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/releases/{id}/rollout",
+    summary = "Roll a release out",
+    description = "An UpdateAgent command to a stable percentage of routers or to listed agents, superseding an unanswered older one and resent until answered. Audited.",
+    params(("id" = Uuid, Path, description = "Release id")),
+    request_body = Rollout,
+    responses(
+        (status = 200, description = "The commands queued", body = RolloutResult),
+    ),
+    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
+)]
 async fn rollout(
     State(state): State<AppState>,
     Extension(ReleasesDir(dir)): Extension<ReleasesDir>,

@@ -10,6 +10,7 @@
 //! whichever door it comes through.
 
 mod api;
+pub(crate) use api::Doc;
 #[cfg(test)]
 mod tests;
 
@@ -41,7 +42,7 @@ pub const RELEASE_KEY_FILE: &str = "release.pub";
 pub struct ReleasesDir(pub Arc<PathBuf>);
 
 /// A stored release.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseInfo {
     /// Id.
     pub id: Uuid,
@@ -62,7 +63,7 @@ pub struct ReleaseInfo {
 }
 
 /// A release upload: the signature from `mtm-server release sign` and the binary, base64.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewRelease {
     /// Version.
     pub version: String,
@@ -75,7 +76,7 @@ pub struct NewRelease {
 }
 
 /// Who gets a release: a percentage of enrolled routers, or a list of agent ids.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Rollout {
     /// Percent of routers (1-100), chosen by a stable hash of agent id and release id.
     pub percent: Option<u8>,
@@ -84,7 +85,7 @@ pub struct Rollout {
 }
 
 /// The commands one rollout queued.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RolloutResult {
     /// The release.
     pub release_id: Uuid,
@@ -93,7 +94,7 @@ pub struct RolloutResult {
 }
 
 /// One router's update command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RolloutCommand {
     /// The router's agent.
     pub agent_id: String,

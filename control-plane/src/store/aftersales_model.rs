@@ -4,7 +4,19 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What is done to a sold token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AfterSaleKind {
     /// Taken off the router for good; the cash handed back (if any) is recorded as a refund.
@@ -49,7 +61,7 @@ impl AfterSaleKind {
 }
 
 /// Where an after-sale stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AfterSaleState {
     /// A refund above the location's threshold, waiting for a manager.
@@ -133,7 +145,7 @@ pub struct AfterSaleDecision {
 }
 
 /// An after-sale as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AfterSale {
     /// Id.
     pub id: Uuid,
@@ -185,7 +197,8 @@ pub struct AfterSaleOutcome {
 }
 
 /// Filters for listing after-sales; all optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AfterSaleFilter {
     /// Only this location.
     pub location_id: Option<Uuid>,

@@ -564,7 +564,7 @@ pub enum Redeemed {
 }
 
 /// Enrollment facts of one router.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct EnrollmentState {
     /// Last enrollment with a code.
     pub enrolled_at: Option<i64>,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What a user may do; every route names the roles it allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including users, routers and packages.
@@ -37,7 +37,7 @@ impl Role {
 }
 
 /// A user to create; the password is hashed with argon2id by the store.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
     /// Login name, unique.
     pub username: String,
@@ -51,7 +51,7 @@ pub struct NewUser {
 }
 
 /// A user as the rest of the system sees it (no password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// Id.
     pub id: Uuid,
@@ -68,7 +68,7 @@ pub struct User {
 }
 
 /// A location to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewLocation {
     /// Display name, unique.
     pub name: String,
@@ -77,7 +77,7 @@ pub struct NewLocation {
 }
 
 /// A cafe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Location {
     /// Id.
     pub id: Uuid,
@@ -105,7 +105,7 @@ pub struct NewRouter {
 }
 
 /// A router and what the control plane knows of its agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Router {
     /// Id.
     pub id: Uuid,
@@ -132,7 +132,7 @@ pub struct Router {
 }
 
 /// A package to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewPackage {
     /// Short name; router profile `mtm-{slug}`.
     pub slug: String,
@@ -163,7 +163,7 @@ fn one() -> u32 {
 }
 
 /// What a token is sold as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Package {
     /// Id.
     pub id: Uuid,
@@ -209,7 +209,7 @@ impl Package {
 }
 
 /// One staff member's time at one location.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Shift {
     /// Id.
     pub id: Uuid,
@@ -254,7 +254,7 @@ pub struct IssueToken {
 }
 
 /// A token and its current state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Token {
     /// Id.
     pub id: Uuid,
@@ -305,7 +305,8 @@ pub struct Token {
 }
 
 /// Filters for listing tokens; all optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenFilter {
     /// Only this location.
     pub location_id: Option<Uuid>,
@@ -324,7 +325,7 @@ pub struct TokenFilter {
 }
 
 /// One page of tokens.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPage {
     /// The tokens, newest first.
     pub items: Vec<Token>,
@@ -399,7 +400,7 @@ pub struct ApplyOutcome {
 }
 
 /// A router with its latest health and usage, for the routers API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RouterStatus {
     /// The router.
     #[serde(flatten)]
@@ -463,7 +464,7 @@ pub struct StoreCounts {
 }
 
 /// Where an alert is in its handling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     /// Nobody has looked yet.
@@ -497,7 +498,7 @@ impl AlertState {
 }
 
 /// Evidence that something is off, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     /// Id.
     pub id: Uuid,
@@ -536,7 +537,8 @@ pub struct Alert {
 }
 
 /// Filters for listing alerts, newest first.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertFilter {
     /// Only this state.
     pub state: Option<AlertState>,

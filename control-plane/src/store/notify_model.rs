@@ -4,7 +4,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// Where a manager's or admin's alerts go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     /// Id.
     pub id: Uuid,
@@ -54,7 +54,7 @@ pub struct DueDelivery {
 }
 
 /// A delivery as the dead-letter view lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryRow {
     /// Delivery id.
     pub id: Uuid,

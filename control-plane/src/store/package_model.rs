@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// New values for a package's editable fields. The slug (the router profile's name) and the
 /// currency (of every revenue record) stay as created.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PackageChange {
     /// Display name.
     pub name: String,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 pub const DEFAULT_CLOSE_TIME: &str = "00:00";
 
 /// How a location is reconciled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LocationSettings {
     /// The location.
     pub location_id: Uuid,
@@ -26,7 +26,7 @@ pub struct LocationSettings {
 }
 
 /// A change to a location's settings (`PATCH /api/locations/{id}`); absent fields stay.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationSettingsChange {
     /// New time zone.
@@ -83,7 +83,7 @@ pub struct NewDailyReport {
 }
 
 /// A stored daily report and its sign-off.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DailyReport {
     /// Id.
     pub id: Uuid,

@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::aftersales::router())
         .merge(crate::pages::router())
         .merge(crate::enrollment::router())
+        .merge(crate::i18n::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session_layer,

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod enrollment;
+pub mod i18n;
 pub mod ingest;
 pub mod link;
 pub mod log_lines;

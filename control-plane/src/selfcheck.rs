@@ -9,6 +9,7 @@
 
 use crate::app::{AppResult, AppState};
 use crate::auth::ClientAddr;
+use crate::i18n::{tr, tr_args, Lang};
 use crate::store::{Token, TokenState};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
@@ -144,7 +145,7 @@ async fn answer(state: &AppState, client: &str, code: &str) -> AppResult<Respons
     match found {
         Some(r) => page(
             StatusCode::OK,
-            serde_json::json!({ "r": r, "text": words(&r) }),
+            serde_json::json!({ "r": r, "text": words(crate::i18n::current(), &r) }),
         ),
         // One answer for every code that does not work, so none can be told from a wrong one.
         None => page(StatusCode::OK, serde_json::json!({ "invalid": true })),
@@ -176,35 +177,36 @@ async fn lookup(state: &AppState, code: &str) -> AppResult<Option<Remaining>> {
     Ok(remaining(&token, limits, crate::store::now_ms()))
 }
 
-/// The figures as a customer reads them.
-fn words(r: &Remaining) -> serde_json::Value {
+/// The figures as a customer reads them, in `lang`.
+fn words(lang: Lang, r: &Remaining) -> serde_json::Value {
     let valid = match (r.valid_until, r.validity_s) {
-        (Some(end), _) => crate::web::datetime_text(end),
-        (None, Some(v)) => format!("{} from your first login", duration_words(v)),
-        (None, None) => "no end date".into(),
+        (Some(end), _) => crate::i18n::datetime(lang, end),
+        (None, Some(v)) => tr_args(
+            lang,
+            "check-from-first-login",
+            &[("duration", duration_words(lang, v).into())],
+        ),
+        (None, None) => tr(lang, "check-no-end"),
     };
+    let no_limit = || tr(lang, "check-no-limit");
     serde_json::json!({
-        "time": r.uptime_left_s.map_or_else(|| "no limit".into(), duration_words),
-        "data": r.bytes_left.map_or_else(|| "no limit".into(), bytes_words),
+        "time": r.uptime_left_s.map_or_else(no_limit, |s| duration_words(lang, s)),
+        "data": r.bytes_left.map_or_else(no_limit, bytes_words),
         "valid": valid,
     })
 }
 
-/// `5400` → `1 h 30 min`; under a minute shows as `less than a minute`.
-pub fn duration_words(s: u64) -> String {
+/// `5400` → `1 h 30 min` (in `lang`); under a minute shows as `less than a minute`.
+pub fn duration_words(lang: Lang, s: u64) -> String {
     let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
     let mut parts = Vec::new();
-    if d > 0 {
-        parts.push(format!("{d} d"));
-    }
-    if h > 0 {
-        parts.push(format!("{h} h"));
-    }
-    if m > 0 {
-        parts.push(format!("{m} min"));
+    for (n, key) in [(d, "unit-days"), (h, "unit-hours"), (m, "unit-minutes")] {
+        if n > 0 {
+            parts.push(tr_args(lang, key, &[("n", n.into())]));
+        }
     }
     if parts.is_empty() {
-        "less than a minute".into()
+        tr(lang, "unit-under-a-minute")
     } else {
         parts.join(" ")
     }

@@ -212,8 +212,8 @@ fn remaining_counts_down_and_ends() {
     ] {
         assert!(remaining(&app_token(gone, 0, None), limits, 1).is_none());
     }
-    assert_eq!(duration_words(5400), "1 h 30 min");
-    assert_eq!(duration_words(30), "less than a minute");
+    assert_eq!(duration_words(Lang::En, 5400), "1 h 30 min");
+    assert_eq!(duration_words(Lang::En, 30), "less than a minute");
     assert_eq!(bytes_words(1_500_000), "1.5 MB");
     assert_eq!(bytes_words(2_000_000_000), "2 GB");
 }

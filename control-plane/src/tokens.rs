@@ -37,6 +37,8 @@ pub struct TokenView {
     pub token: Token,
     /// Words for staff: "sent to router", "active on router", ...
     pub state_label: &'static str,
+    /// The message key of those words, for pages in the reader's language.
+    pub state_key: &'static str,
     /// The router carrying it is online now.
     pub router_online: bool,
     /// Not yet on the router because the router is offline.
@@ -50,19 +52,20 @@ async fn view(state: &AppState, token: Token) -> AppResult<TokenView> {
         .await?
         .is_some_and(|r| r.online);
     let waiting_offline = token.state == TokenState::Issued && !online;
-    let state_label = match token.state {
-        TokenState::Issued if online => "sent to router",
-        TokenState::Issued => "waiting for router",
-        TokenState::Applied => "active on router",
-        TokenState::InUse => "in use",
-        TokenState::UsedUp => "used up",
-        TokenState::Expired => "expired",
-        TokenState::Disabled => "disabled",
-        TokenState::Removed => "removed",
+    let (state_label, state_key) = match token.state {
+        TokenState::Issued if online => ("sent to router", "token-sent"),
+        TokenState::Issued => ("waiting for router", "token-waiting"),
+        TokenState::Applied => ("active on router", "token-active"),
+        TokenState::InUse => ("in use", "state-in_use"),
+        TokenState::UsedUp => ("used up", "state-used_up"),
+        TokenState::Expired => ("expired", "state-expired"),
+        TokenState::Disabled => ("disabled", "state-disabled"),
+        TokenState::Removed => ("removed", "state-removed"),
     };
     Ok(TokenView {
         token,
         state_label,
+        state_key,
         router_online: online,
         waiting_offline,
     })
@@ -355,7 +358,7 @@ async fn status_ctx(state: &AppState, token: Token) -> AppResult<serde_json::Val
         .unwrap_or_else(|| token.package_slug.clone());
     let v = view(state, token).await?;
     Ok(serde_json::json!({
-        "token": v.token, "state_label": v.state_label, "waiting_offline": v.waiting_offline,
+        "token": v.token, "state_label": v.state_label, "state_key": v.state_key, "waiting_offline": v.waiting_offline,
         // Poll until the router has confirmed; after that the state changes only slowly.
         "polling": v.token.state == TokenState::Issued,
         "package_name": package_name, "login_url": state.settings.public_url,

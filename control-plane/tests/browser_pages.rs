@@ -142,7 +142,7 @@ async fn manager_watches_live_and_sees_the_cash_alert(
     c.goto(&format!("{url}/manager/alerts?state=open"))
         .await
         .unwrap();
-    assert_eq!(text(c, "article.alert .kind").await, "cash_short");
+    assert_eq!(text(c, "article.alert .kind").await, "Cash short");
     let said = text(c, "article.alert").await;
     let short = mtm_control_plane::money::format(500, &site.packages[0].currency);
     assert!(

@@ -35,9 +35,10 @@ async fn token_page(
     Path(id): Path<Uuid>,
     Query(q): Query<Done>,
 ) -> AppResult<Response> {
+    // Message keys: the page says them in the reader's language.
     let notice = match q.done.as_deref() {
-        Some("requested") => Some("The refund is above what you may hand back alone: a manager has been asked to approve it."),
-        Some("done") => Some("Done. The router gets the change at once (or when it is back online)."),
+        Some("requested") => Some("as-notice-requested"),
+        Some("done") => Some("as-notice-done"),
         _ => None,
     };
     show(&state, &cur, id, None, notice).await
@@ -129,7 +130,7 @@ async fn token_form(
 ) -> AppResult<Response> {
     let token = token_for(&state, &cur, id).await?;
     if f.reason.trim().is_empty() {
-        let m = "Give a reason: it goes into the audit log.".to_owned();
+        let m = crate::i18n::tr(crate::web::lang_for(&cur), "as-give-reason");
         return show(&state, &cur, id, Some(m), None).await;
     }
     let ask = match ask_of(&f, &token.currency) {

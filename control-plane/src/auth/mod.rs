@@ -120,6 +120,15 @@ pub async fn session_layer(State(state): State<AppState>, req: Request, next: Ne
         }
     }
     if let Some(cur) = current {
+        // The user's own language wins over the browser's for everything this request shows.
+        if let Some(lang) = cur
+            .user
+            .language
+            .as_deref()
+            .and_then(crate::i18n::Lang::parse)
+        {
+            crate::i18n::choose_for_request(lang);
+        }
         parts.extensions.insert(cur);
     }
     next.run(Request::from_parts(parts, body)).await

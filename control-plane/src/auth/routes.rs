@@ -214,7 +214,7 @@ async fn login_form(
             &state,
             "login.html",
             &Page::anonymous(),
-            serde_json::json!({ "error": "This login did not come from this site's own page." }),
+            serde_json::json!({ "error": crate::i18n::tr(crate::i18n::current(), "login-foreign") }),
         );
         return (StatusCode::FORBIDDEN, page).into_response();
     }
@@ -235,11 +235,12 @@ async fn login_form(
                 AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            let message = if matches!(e, AppError::Unauthenticated) {
-                "Wrong username or password.".to_string()
-            } else {
-                e.to_string()
+            let key = match e {
+                AppError::TooManyRequests => "login-too-many",
+                AppError::Busy => "login-busy",
+                _ => "login-wrong",
             };
+            let message = crate::i18n::tr(crate::i18n::current(), key);
             let page = render(
                 &state,
                 "login.html",

@@ -2,6 +2,7 @@
 //! SMTP server the server is configured with (`smtp_url`, `smtp_from`). A channel holds only the
 //! recipient, so a manager adding one never sees the SMTP login.
 
+use crate::i18n::{tr, tr_args, Lang};
 use crate::store::Alert;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::AsyncSmtpTransport;
@@ -73,39 +74,54 @@ pub fn valid_recipient(s: &str) -> bool {
     s.len() <= 254 && s.parse::<lettre::Address>().is_ok()
 }
 
-/// Subject and body of an alert's e-mail.
-pub fn alert_mail(alert: &Alert) -> (String, String) {
-    let subject: String = format!("[mtm {}] {}", alert.severity, alert.summary)
+/// Subject and body of an alert's e-mail, in `lang`.
+pub fn alert_mail(alert: &Alert, lang: Lang) -> (String, String) {
+    let severity = tr(lang, &format!("severity-{}", alert.severity));
+    let subject: String = format!("[mtm {severity}] {}", alert.summary)
         .chars()
         .filter(|c| !c.is_control())
         .take(150)
         .collect();
-    let body = format!(
-        "{summary}\n\nkind: {kind}\nseverity: {severity}\nlocation: {location}\nrouter: {agent}\n\
-         raised at: {at} (Unix ms)\nalert id: {id}\n\nOpen /manager/alerts to acknowledge it.\n",
-        summary = alert.summary,
-        kind = alert.kind,
-        severity = alert.severity,
-        location = alert
-            .location_id
-            .map(|l| l.to_string())
-            .unwrap_or_else(|| "-".into()),
-        agent = alert.agent_id.as_deref().unwrap_or("-"),
-        at = alert.created_at,
-        id = alert.id,
-    );
+    let line = |key: &str, value: String| format!("{}: {value}\n", tr(lang, key));
+    let location = alert
+        .location_id
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| "-".into());
+    let body = [
+        format!("{}\n\n", alert.summary),
+        line("mail-kind", crate::i18n::alert_kind(lang, &alert.kind)),
+        line("mail-severity", severity.clone()),
+        line("mail-location", location),
+        line(
+            "mail-router",
+            alert.agent_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        line(
+            "mail-raised-at",
+            crate::i18n::datetime(lang, alert.created_at),
+        ),
+        line("mail-alert-id", alert.id.to_string()),
+        format!("\n{}\n", tr(lang, "mail-alert-open")),
+    ]
+    .concat();
     (subject, body)
 }
 
-/// Subject and body of a daily report's e-mail, from its one-line `summary`.
-pub fn report_mail(report_id: uuid::Uuid, summary: &str) -> (String, String) {
-    let subject: String = format!("[mtm report] {summary}")
+/// Subject and body of a daily report's e-mail, from its one-line `summary`, in `lang`.
+pub fn report_mail(report_id: uuid::Uuid, summary: &str, lang: Lang) -> (String, String) {
+    let subject: String = format!("[{}] {summary}", tr(lang, "mail-report-tag"))
         .chars()
         .filter(|c| !c.is_control())
         .take(150)
         .collect();
     let body = format!(
-        "{summary}\n\nreport id: {report_id}\nOpen /manager/reports/{report_id} to read and sign it off.\n"
+        "{summary}\n\n{}: {report_id}\n{}\n",
+        tr(lang, "mail-report-id"),
+        tr_args(
+            lang,
+            "mail-report-open",
+            &[("path", format!("/manager/reports/{report_id}").into())]
+        ),
     );
     (subject, body)
 }

@@ -21,6 +21,7 @@ pub use notice::{report_summary, webhook_body, Notice};
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::CurrentUser;
+use crate::i18n::{tr, tr_args, Lang};
 use crate::store::{now_ms, Channel, DeliveryOutcome, Role, Store, Subject};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -274,11 +275,18 @@ pub async fn deliver_due(
     // Sent side by side, so one receiver that hangs until the timeout does not hold up the rest.
     let due = store.due_deliveries(now, 50).await?;
     let sends = due.iter().map(|d| async move {
+        // In the language of whoever made the channel; English when they chose none (a
+        // channel has no browser to ask) or when they cannot be read.
+        let lang = match store.user(d.channel.owner_id).await {
+            Ok(Some(u)) => u.language.as_deref().and_then(Lang::parse),
+            _ => None,
+        }
+        .unwrap_or_default();
         let notice = match &d.subject {
-            Subject::Alert(a) => Notice::of_alert(a),
-            Subject::Report(r) => Notice::of_report(r),
+            Subject::Alert(a) => Notice::of_alert(a, lang),
+            Subject::Report(r) => Notice::of_report(r, lang),
         };
-        let outcome = match send(client, mailer, &d.channel, &notice).await {
+        let outcome = match send(client, mailer, &d.channel, &notice, lang).await {
             Ok(()) => DeliveryOutcome::Sent,
             Err(error) => match usize::try_from(d.attempts)
                 .ok()
@@ -321,7 +329,9 @@ async fn send(
     mailer: Option<&email::Mailer>,
     channel: &Channel,
     notice: &Notice,
+    lang: Lang,
 ) -> Result<(), String> {
+    let severity = tr(lang, &format!("severity-{}", notice.severity));
     let request = match Kind::parse(&channel.kind) {
         Some(Kind::Email) => {
             let mailer = mailer.ok_or("this server has no SMTP settings (smtp_url, smtp_from)")?;
@@ -339,7 +349,12 @@ async fn send(
                 .body(body)
         }
         Some(Kind::Telegram) => {
-            let text = format!("[{}] {}: {}", notice.severity, notice.kind, notice.summary);
+            let kind = if notice.kind == "daily_report" {
+                tr(lang, "mail-report-tag")
+            } else {
+                crate::i18n::alert_kind(lang, &notice.kind)
+            };
+            let text = format!("[{severity}] {kind}: {}", notice.summary);
             client
                 .post(format!(
                     "{}/sendMessage",
@@ -352,8 +367,8 @@ async fn send(
             .header(
                 "title",
                 match notice.kind.as_str() {
-                    "daily_report" => "mtm daily report".to_owned(),
-                    _ => format!("mtm {} alert", notice.severity),
+                    "daily_report" => tr(lang, "mail-ntfy-report"),
+                    _ => tr_args(lang, "mail-ntfy-alert", &[("severity", severity.into())]),
                 },
             )
             .header(

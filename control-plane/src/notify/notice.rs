@@ -2,6 +2,7 @@
 //! channel (the signed webhook JSON, one line for Telegram and ntfy, an e-mail).
 
 use super::email;
+use crate::i18n::{tr_args, Lang};
 use crate::reconcile::ReportBody;
 use crate::store::{Alert, DailyReport};
 use uuid::Uuid;
@@ -23,21 +24,22 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// An alert's notice.
-    pub fn of_alert(alert: &Alert) -> Notice {
+    /// An alert's notice, its words in `lang` (the channel owner's language). The summary is
+    /// the alert's own, as recorded when it was raised.
+    pub fn of_alert(alert: &Alert, lang: Lang) -> Notice {
         Notice {
             id: alert.id,
             severity: alert.severity.clone(),
             kind: alert.kind.clone(),
             summary: alert.summary.clone(),
             json: webhook_body(alert),
-            mail: email::alert_mail(alert),
+            mail: email::alert_mail(alert, lang),
         }
     }
 
-    /// A daily report's notice: its day's figures in one line.
-    pub fn of_report(report: &DailyReport) -> Notice {
-        let summary = report_summary(report);
+    /// A daily report's notice: its day's figures in one line, in `lang`.
+    pub fn of_report(report: &DailyReport, lang: Lang) -> Notice {
+        let summary = report_summary(report, lang);
         let json = serde_json::json!({
             "event": "daily_report",
             "id": report.id,
@@ -50,7 +52,7 @@ impl Notice {
             id: report.id,
             severity: "info".into(),
             kind: "daily_report".into(),
-            mail: email::report_mail(report.id, &summary),
+            mail: email::report_mail(report.id, &summary, lang),
             summary,
             json,
         }
@@ -75,26 +77,25 @@ pub fn webhook_body(alert: &Alert) -> serde_json::Value {
 }
 
 /// "Daily report 2026-12-02, Cafe One: 14 vouchers, 70.00 USD expected, cash variance
-/// -2.00 USD, 1 alert". A body this server cannot read (a newer format) still gives the date.
-pub fn report_summary(report: &DailyReport) -> String {
+/// -2.00 USD, 1 alert" in `lang`. A body this server cannot read (a newer format) still gives
+/// the date.
+pub fn report_summary(report: &DailyReport, lang: Lang) -> String {
+    let date = report.business_date.clone();
     let Ok(b) = serde_json::from_value::<ReportBody>(report.body.clone()) else {
-        return format!(
-            "Daily report {} (open it to read the figures)",
-            report.business_date
-        );
+        return tr_args(lang, "mail-report-unreadable", &[("date", date.into())]);
     };
-    let money = |minor: i64| crate::money::format(minor, &b.currency);
-    let alerts = b.alerts.len();
-    let line = format!(
-        "Daily report {}, {}: {} voucher{}, {} expected, cash variance {}, {} alert{}",
-        report.business_date,
-        b.location_name,
-        b.totals.tokens.issued,
-        if b.totals.tokens.issued == 1 { "" } else { "s" },
-        money(b.revenue.expected_minor),
-        money(b.revenue.variance_minor),
-        alerts,
-        if alerts == 1 { "" } else { "s" },
+    let money = |minor: i64| crate::i18n::money(lang, minor, &b.currency);
+    let line = tr_args(
+        lang,
+        "mail-report-summary",
+        &[
+            ("date", date.into()),
+            ("location", b.location_name.clone().into()),
+            ("vouchers", b.totals.tokens.issued.into()),
+            ("expected", money(b.revenue.expected_minor).into()),
+            ("variance", money(b.revenue.variance_minor).into()),
+            ("alerts", b.alerts.len().into()),
+        ],
     );
     // A location name is typed by people: no control characters in a one-line notice.
     line.chars().filter(|c| !c.is_control()).collect()

@@ -56,7 +56,7 @@ async fn confirm_with(
         "admin_confirm.html",
         &Page::of(cur),
         serde_json::json!({
-            "words": "Revoke this router's agent", "error": error, "what": "Router",
+            "words": "cf-revoke", "error": error, "what": "cf-router",
             "target": router.name, "confirm_word": router.agent_id,
             "action_url": format!("/admin/routers/{}/revoke", router.id),
         }),
@@ -87,7 +87,7 @@ async fn revoke(
 ) -> AppResult<Response> {
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
     if f.confirm.trim() != router.agent_id {
-        let m = "The typed name does not match; nothing was done.".to_owned();
+        let m = crate::i18n::tr(crate::web::lang_for(&cur), "cf-name-mismatch");
         return Ok(confirm_with(&state, &cur, id, Some(m))
             .await?
             .into_response());

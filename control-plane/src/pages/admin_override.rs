@@ -39,10 +39,11 @@ impl Override {
         }
     }
 
+    /// The message key of what the confirm page asks.
     fn words(self) -> &'static str {
         match self {
-            Override::DisableAll => "Disable every voucher on this router",
-            Override::LogoutAll => "Log out everyone on this router",
+            Override::DisableAll => "cf-disable-all",
+            Override::LogoutAll => "cf-logout-all",
         }
     }
 
@@ -74,7 +75,7 @@ async fn confirm_with(
         "admin_confirm.html",
         &Page::of(cur),
         serde_json::json!({
-            "words": what.words(), "error": error, "what": "Router",
+            "words": what.words(), "error": error, "what": "cf-router",
             "target": router.name, "confirm_word": router.agent_id,
             "action_url": format!("/admin/routers/{}/override/{}", router.id, what.slug()),
         }),
@@ -98,7 +99,7 @@ async fn override_router(
     let what = Override::parse(&action)?;
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
     if f.confirm.trim() != router.agent_id {
-        let m = "The typed name does not match; nothing was done.".to_owned();
+        let m = crate::i18n::tr(crate::web::lang_for(&cur), "cf-name-mismatch");
         return Ok(confirm_with(&state, &cur, id, what, Some(m))
             .await?
             .into_response());

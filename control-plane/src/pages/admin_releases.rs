@@ -142,9 +142,12 @@ async fn page(
     Query(done): Query<Done>,
 ) -> AppResult<Response> {
     let version = |id: Uuid| releases::load(&dir, id).ok().map(|r| r.version);
+    let said = |key: &str, v: String| {
+        crate::i18n::tr_args(crate::web::lang_for(&cur), key, &[("version", v.into())])
+    };
     let notice = match (done.uploaded, done.rolled_out) {
-        (Some(id), _) => version(id).map(|v| format!("Release {v} uploaded.")),
-        (None, Some(id)) => version(id).map(|v| format!("Release {v} is rolling out.")),
+        (Some(id), _) => version(id).map(|v| said("rl-uploaded", v)),
+        (None, Some(id)) => version(id).map(|v| said("rl-rolling-out", v)),
         (None, None) => None,
     };
     page_with(&state, &cur, &dir, None, notice).await
@@ -309,7 +312,7 @@ async fn rollout(
 ) -> AppResult<Response> {
     let info = releases::load(&dir, id)?;
     if f.confirm.trim() != info.version {
-        let m = "The typed version does not match; nothing was done.".to_owned();
+        let m = crate::i18n::tr(crate::web::lang_for(&cur), "rl-version-mismatch");
         return confirm_with(&state, &cur, &dir, id, &f, Some(m)).await;
     }
     let done = match f.rollout() {

@@ -5,8 +5,9 @@ use super::admin::{audit, user_error};
 use super::{csv_response, render, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::i18n::{tr_args, Lang};
 use crate::store::{now_ms, NewUser, Role, UserChange};
-use crate::web::Page;
+use crate::web::{lang_for, Page};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -56,7 +57,10 @@ async fn users_page(
     }
     let rows: Vec<serde_json::Value> = users
         .iter()
-        .map(|u| serde_json::json!({"u": u, "locations": located(&u.location_ids), "self": u.id == cur.user.id}))
+        .map(|u| {
+            let language = u.language.as_deref().and_then(Lang::parse).map(Lang::name);
+            serde_json::json!({"u": u, "locations": located(&u.location_ids), "self": u.id == cur.user.id, "language": language})
+        })
         .collect();
     Ok(render(
         "admin_users.html",
@@ -122,7 +126,11 @@ async fn create_user(
         Ok(u) => {
             let detail = serde_json::json!({"username": u.username, "role": u.role, "location_ids": u.location_ids});
             audit(&state, &cur, "user.create", u.id.to_string(), detail).await?;
-            let msg = format!("User {} created.", u.username);
+            let msg = tr_args(
+                lang_for(&cur),
+                "us-created",
+                &[("name", u.username.clone().into())],
+            );
             users_page(&state, &cur, &none, Some(msg), None).await
         }
         Err(e) => {
@@ -135,7 +143,7 @@ async fn create_user(
 /// Form of `POST /admin/users/{id}`.
 #[derive(Debug, Deserialize)]
 pub struct ChangeForm {
-    /// `disable`, `enable`, `password`, `location` or `end-sessions`.
+    /// `disable`, `enable`, `password`, `location`, `language` or `end-sessions`.
     pub action: String,
     /// New password (`password`).
     #[serde(default)]
@@ -143,6 +151,9 @@ pub struct ChangeForm {
     /// Location id, or empty for none (`location`).
     #[serde(default)]
     pub location_id: String,
+    /// Language code, or empty to follow the browser (`language`).
+    #[serde(default)]
+    pub language: String,
 }
 
 async fn change_user(
@@ -165,12 +176,13 @@ async fn change_user(
                 detail,
             )
             .await?;
-            let msg = format!("Ended {n} session(s) of {}.", user.username);
+            let args = [("n", n.into()), ("name", user.username.clone().into())];
+            let msg = tr_args(lang_for(&cur), "us-sessions-ended", &args);
             return users_page(&state, &cur, &none, Some(msg), None).await;
         }
         // Locking oneself out would leave no one to undo it.
         "disable" if user.id == cur.user.id => {
-            let m = "You cannot disable your own account.".to_owned();
+            let m = crate::i18n::tr(crate::web::lang_for(&cur), "us-not-yourself");
             return users_page(&state, &cur, &none, None, Some(m)).await;
         }
         "disable" => UserChange {
@@ -192,6 +204,10 @@ async fn change_user(
             },
             Err(m) => return users_page(&state, &cur, &none, None, Some(m)).await,
         },
+        "language" => UserChange {
+            language: Some(crate::i18n::stored_choice(&f.language)?),
+            ..Default::default()
+        },
         _ => return Err(AppError::BadRequest("unknown action".into())),
     };
     match state
@@ -200,7 +216,11 @@ async fn change_user(
         .await
     {
         Ok(u) => {
-            let msg = format!("User {} updated.", u.username);
+            let msg = tr_args(
+                lang_for(&cur),
+                "us-updated",
+                &[("name", u.username.clone().into())],
+            );
             users_page(&state, &cur, &none, Some(msg), None).await
         }
         Err(e) => {

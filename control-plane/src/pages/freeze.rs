@@ -59,15 +59,15 @@ async fn confirm_with(
         .find(|l| l.id == id)
         .ok_or(AppError::NotFound)?;
     let (words, action) = if freeze {
-        ("Freeze dispensing at this location", "freeze")
+        ("cf-freeze", "freeze")
     } else {
-        ("Allow dispensing again at this location", "thaw")
+        ("cf-thaw", "thaw")
     };
     render(
         "admin_confirm.html",
         &Page::of(cur),
         serde_json::json!({
-            "words": words, "error": error, "what": "Location", "target": l.name,
+            "words": words, "error": error, "what": "cf-location", "target": l.name,
             "confirm_word": action, "ask_reason": true,
             "action_url": format!("/admin/locations/{}/{action}", l.id),
         }),
@@ -101,7 +101,7 @@ async fn apply(
 ) -> AppResult<Response> {
     let freeze = freezing(&action)?;
     if f.confirm.trim() != action || f.reason.trim().is_empty() {
-        let m = "Type the word shown and give a reason; nothing was done.".to_owned();
+        let m = crate::i18n::tr(crate::web::lang_for(&cur), "cf-word-and-reason");
         return Ok(confirm_with(&state, &cur, id, freeze, Some(m))
             .await?
             .into_response());

@@ -234,7 +234,16 @@ async fn alerts(
                     a.severity.clone(),
                     loc(a.location_id),
                     a.agent_id.clone().unwrap_or_default(),
-                    who(a, &users).map(|(_, w)| w).unwrap_or_default(),
+                    // The CSV is read by machines too: one English wording, as before.
+                    who(a, &users)
+                        .map(|(_, w)| {
+                            if w.is_empty() {
+                                "nobody clocked in".to_string()
+                            } else {
+                                w
+                            }
+                        })
+                        .unwrap_or_default(),
                     a.summary.clone(),
                     a.state.as_str().into(),
                     a.note.clone().unwrap_or_default(),
@@ -290,12 +299,8 @@ pub(super) fn who(a: &Alert, users: &HashMap<Uuid, String>) -> Option<(&'static 
                 names.push(name);
             }
         }
-        let text = if names.is_empty() {
-            "nobody clocked in".to_string()
-        } else {
-            names.join(", ")
-        };
-        return Some(("on duty", text));
+        // Empty: nobody clocked in, which the page says in the reader's language.
+        return Some(("on_duty", names.join(", ")));
     }
     let id = a.staff_id?;
     let name = users.get(&id).cloned().unwrap_or_else(|| id.to_string());

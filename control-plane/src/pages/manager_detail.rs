@@ -190,7 +190,7 @@ async fn detail(
         .iter()
         .map(|t| {
             serde_json::json!({
-                "t": t, "staff": names.get(&t.staff_id), "state_word": stats::state_word(t),
+                "t": t, "staff": names.get(&t.staff_id), "state_word": stats::state_word(t), "state_key": stats::state_key(t),
                 "mb": format!("{:.1}", (t.bytes_in + t.bytes_out) as f64 / 1e6),
             })
         })

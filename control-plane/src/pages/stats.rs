@@ -64,6 +64,18 @@ pub fn state_word(t: &Token) -> &'static str {
     }
 }
 
+/// The message key of [`state_word`], for pages in the reader's language.
+pub fn state_key(t: &Token) -> &'static str {
+    match t.state {
+        TokenState::Issued | TokenState::Applied => "state-unused",
+        TokenState::InUse => "state-in_use",
+        TokenState::UsedUp => "state-used_up",
+        TokenState::Expired => "state-expired",
+        TokenState::Disabled => "state-disabled",
+        TokenState::Removed => "state-removed",
+    }
+}
+
 /// Add `tokens` to `s`; `shift_closed` tells whether a token's shift has been counted.
 pub fn add_tokens(
     s: &mut LocationSummary,
@@ -114,7 +126,7 @@ pub struct Bar {
 /// A bar chart laid out for an inline SVG of `width` × `height` (plus a label row).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Chart {
-    /// Title.
+    /// The message key of its title.
     pub title: String,
     /// Width.
     pub width: u32,
@@ -186,10 +198,8 @@ pub fn hourly(tokens: &[Token], day_start: i64) -> (Chart, Chart) {
         })
         .collect();
     (
-        chart("Vouchers issued per hour", &labels, &count, |v| {
-            v.to_string()
-        }),
-        chart("Traffic of those vouchers (MB)", &labels, &bytes, |v| {
+        chart("chart-issued-per-hour", &labels, &count, |v| v.to_string()),
+        chart("chart-traffic", &labels, &bytes, |v| {
             format!("{:.1} MB", v as f64 / 1e6)
         }),
     )

@@ -140,6 +140,8 @@ pub fn full_app(state: AppState, dir: PathBuf) -> Router {
             state,
             crate::web::error_page::for_browsers,
         ))
+        // Outside even that, so the error page speaks the request's language.
+        .layer(middleware::from_fn(crate::i18n::negotiate))
 }
 
 fn meta_path(dir: &FsPath, id: Uuid) -> PathBuf {

@@ -63,6 +63,8 @@ pub struct User {
     pub disabled: bool,
     /// Locations the user belongs to.
     pub location_ids: Vec<Uuid>,
+    /// The language they chose (`en`, `fr`, `sw`); `None` follows their browser.
+    pub language: Option<String>,
     /// Created at.
     pub created_at: i64,
 }

@@ -12,6 +12,8 @@ pub struct UserChange {
     pub password: Option<String>,
     /// The user's locations, replacing the old ones.
     pub location_ids: Option<Vec<Uuid>>,
+    /// Their language: `Some(None)` to follow the browser again.
+    pub language: Option<Option<String>>,
 }
 
 /// Which append-only log to read.

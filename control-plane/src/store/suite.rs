@@ -853,9 +853,11 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
         disabled: Some(true),
         password: Some("a brand new password".into()),
         location_ids: Some(vec![]),
+        language: Some(Some("sw".into())),
     };
     let u = s.update_user(f.staff.id, change, "admin", 5).await.unwrap();
     assert!(u.disabled && u.location_ids.is_empty());
+    assert_eq!(u.language.as_deref(), Some("sw"));
     assert!(
         s.session("sess-1", 1).await.unwrap().is_none(),
         "sessions ended"
@@ -870,9 +872,11 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
     let back = UserChange {
         disabled: Some(false),
         location_ids: Some(vec![f.location.id]),
+        language: Some(None),
         ..Default::default()
     };
-    s.update_user(f.staff.id, back, "admin", 6).await.unwrap();
+    let u = s.update_user(f.staff.id, back, "admin", 6).await.unwrap();
+    assert_eq!(u.language, None, "follows the browser again");
     assert!(s
         .check_password("staff", "a brand new password")
         .await

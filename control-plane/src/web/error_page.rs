@@ -20,9 +20,9 @@ const MAX_ERROR_BODY: usize = 4096;
 pub struct ErrorPage {
     /// The HTTP status, shown small for whoever helps on the phone.
     pub status: u16,
-    /// The heading.
+    /// The heading's message key.
     pub title: &'static str,
-    /// What the person can do about it.
+    /// The message key of what the person can do about it.
     pub advice: &'static str,
 }
 
@@ -31,26 +31,10 @@ impl ErrorPage {
     /// refusal was the form's CSRF token.
     pub fn for_status(status: StatusCode, csrf: bool) -> Option<ErrorPage> {
         let (title, advice) = match status {
-            StatusCode::FORBIDDEN if csrf => (
-                "This form has expired",
-                "The page was open too long or from an older login. Reload it and send the \
-                 form again.",
-            ),
-            StatusCode::FORBIDDEN => (
-                "Not allowed",
-                "Your account's role does not allow this page. Ask a manager or the \
-                 administrator if you need it.",
-            ),
-            StatusCode::NOT_FOUND => (
-                "Not found",
-                "There is nothing at this address, or it is not yours to see. The link may be \
-                 old or mistyped.",
-            ),
-            StatusCode::INTERNAL_SERVER_ERROR => (
-                "Something went wrong",
-                "The server could not finish this and has logged why. Try again; if it keeps \
-                 happening, tell your administrator the time it happened.",
-            ),
+            StatusCode::FORBIDDEN if csrf => ("error-expired-title", "error-expired-advice"),
+            StatusCode::FORBIDDEN => ("error-forbidden-title", "error-forbidden-advice"),
+            StatusCode::NOT_FOUND => ("error-not-found-title", "error-not-found-advice"),
+            StatusCode::INTERNAL_SERVER_ERROR => ("error-internal-title", "error-internal-advice"),
             _ => return None,
         };
         Some(ErrorPage {
@@ -115,7 +99,7 @@ pub async fn into_page(state: &AppState, resp: Response) -> Response {
         Ok(html) => (status, axum::response::Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "rendering the error page failed");
-            (status, error.title).into_response()
+            (status, crate::i18n::tr(crate::i18n::current(), error.title)).into_response()
         }
     };
     for (name, value) in parts.headers.iter() {

@@ -3,6 +3,7 @@
 
 use crate::app::{AppResult, AppState};
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::i18n::Lang;
 use crate::store::Role;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
@@ -43,17 +44,12 @@ pub fn templates() -> Result<Environment<'static>, minijinja::Error> {
     for (name, src) in TEMPLATES {
         env.add_template(name, src)?;
     }
-    env.add_filter("money", money);
     env.add_filter("amount", amount);
     env.add_filter("money_step", money_step);
     env.add_filter("hm", hm);
-    env.add_filter("datetime", datetime);
+    // `t`, and `money` and `datetime` in the page's language.
+    crate::i18n::register(&mut env);
     Ok(env)
-}
-
-/// `500|money("USD")` → `5.00 USD`, `500|money("XOF")` → `500 XOF`.
-fn money(minor: i64, currency: String) -> String {
-    crate::money::format(minor, &currency)
 }
 
 /// `500|amount("USD")` → `5.00`: a stored amount as it goes back into a form field.
@@ -77,12 +73,6 @@ fn hm(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Unix ms → `2026-12-03 06:20:15 UTC`: when a timestamp must be read as a date, e.g. the
-/// catalog version (the time of the newest package change).
-fn datetime(ms: i64) -> String {
-    datetime_text(ms)
-}
-
 /// Unix ms → `2026-12-03 06:20:15 UTC`, for handlers that build text themselves.
 pub fn datetime_text(ms: i64) -> String {
     let format =
@@ -93,9 +83,14 @@ pub fn datetime_text(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// What every page's layout needs: who is logged in and the CSRF token for its forms.
+/// What every page's layout needs: who is logged in, the CSRF token for its forms, and the
+/// language it is written in.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Page {
+    /// The language of the page: the user's choice, else the browser's.
+    pub lang: Lang,
+    /// The languages a user can choose, for the menu in the layout.
+    pub langs: Vec<LangChoice>,
     /// Logged-in username.
     pub username: Option<String>,
     /// Their role.
@@ -107,17 +102,50 @@ pub struct Page {
 impl Page {
     /// A page for nobody in particular (login).
     pub fn anonymous() -> Self {
-        Page::default()
+        Page {
+            lang: crate::i18n::current(),
+            ..Page::default()
+        }
     }
 
     /// A page for `cur`.
     pub fn of(cur: &CurrentUser) -> Self {
+        let chosen = cur.user.language.as_deref().and_then(Lang::parse);
         Page {
+            lang: lang_for(cur),
+            langs: Lang::ALL
+                .iter()
+                .map(|l| LangChoice {
+                    code: l.code(),
+                    name: l.name(),
+                    chosen: chosen == Some(*l),
+                })
+                .collect(),
             username: Some(cur.user.username.clone()),
             role: Some(cur.user.role),
             csrf: Some(cur.session.csrf.clone()),
         }
     }
+}
+
+/// The language `cur` reads: their own choice, else their browser's.
+pub fn lang_for(cur: &CurrentUser) -> Lang {
+    cur.user
+        .language
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(crate::i18n::current)
+}
+
+/// One entry of the language menu.
+#[derive(Debug, Clone, Serialize)]
+pub struct LangChoice {
+    /// Its code, the value sent.
+    pub code: &'static str,
+    /// Its name in itself.
+    pub name: &'static str,
+    /// Whether the user chose it (none is when they follow the browser).
+    pub chosen: bool,
 }
 
 /// Render `name` with `ctx` plus the page context under `page`.
@@ -203,8 +231,6 @@ mod tests {
 
     #[test]
     fn money_and_time_filters() {
-        assert_eq!(money(500, "USD".into()), "5.00 USD");
-        assert_eq!(money(-1205, "KES".into()), "-12.05 KES");
         assert_eq!(hm(3_600_000 + 5 * 60_000), "01:05");
     }
 

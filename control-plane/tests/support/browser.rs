@@ -27,6 +27,12 @@ impl Browser {
     /// Start chromedriver and a headless Chromium session. Fails (never skips) when either is
     /// missing: `scripts/test.sh` installs them.
     pub async fn start() -> Browser {
+        Browser::start_in(None).await
+    }
+
+    /// [`Browser::start`] for a person whose browser asks for `languages` (an
+    /// `Accept-Language` list such as `fr` or `sw,en`); `None` keeps Chromium's own.
+    pub async fn start_in(languages: Option<&str>) -> Browser {
         for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             assert!(
                 std::path::Path::new(bin).exists(),
@@ -44,19 +50,24 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let profile = tempfile::tempdir().unwrap();
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--disable-quic", "--no-first-run",
-                    "--window-size=420,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
+        let mut options = serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", "--no-first-run",
+                "--window-size=420,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        });
+        if let Some(langs) = languages {
+            options["prefs"] = serde_json::json!({ "intl": { "accept_languages": langs } });
+            if let Some(args) = options["args"].as_array_mut() {
+                args.push(format!("--lang={langs}").into());
+                args.push(format!("--accept-lang={langs}").into());
+            }
+        }
+        caps.insert("goog:chromeOptions".into(), options);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();

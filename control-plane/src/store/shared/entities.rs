@@ -54,6 +54,7 @@ pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResul
         role: user.role,
         disabled: false,
         location_ids: user.location_ids,
+        language: None,
         created_at: now,
     })
 }

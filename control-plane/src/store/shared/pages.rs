@@ -72,6 +72,13 @@ pub(super) async fn update_user(
             .execute(&mut *tx)
             .await?;
     }
+    if let Some(lang) = &change.language {
+        sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+            .bind(lang.as_deref())
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?;
+    }
     if let Some(locs) = &change.location_ids {
         sqlx::query("DELETE FROM user_locations WHERE user_id = $1")
             .bind(&uid)
@@ -107,7 +114,7 @@ pub(super) async fn update_user(
         detail: serde_json::json!({
             "disabled": change.disabled, "password_reset": hash.is_some(),
             "location_ids": change.location_ids, "sessions_ended": sessions_ended,
-            "flagged_shift": flagged_shift,
+            "flagged_shift": flagged_shift, "language": change.language,
         }),
     };
     chain::append_audit(&mut tx, &entry, now).await?;

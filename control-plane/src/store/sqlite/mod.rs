@@ -128,6 +128,7 @@ impl SqliteStore {
             role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
             disabled: row.try_get::<i64, _>("disabled")? != 0,
             location_ids: self.user_locations(id).await?,
+            language: row.try_get("language")?,
             created_at: row.try_get("created_at")?,
         })
     }

@@ -530,6 +530,7 @@ alert-kind-cash_over = Cash over
 alert-kind-dispense_outside_shift = Sold outside a shift
 alert-kind-dispense_wrong_location = Sold at another location
 alert-kind-router_silent = Router silent
+alert-kind-witness_mismatch = Checkpoint witness disagrees
 
 ## E-mails and notices
 mail-kind = kind

@@ -533,6 +533,7 @@ alert-kind-cash_over = Excédent en caisse
 alert-kind-dispense_outside_shift = Vente hors service
 alert-kind-dispense_wrong_location = Vente sur un autre site
 alert-kind-router_silent = Routeur muet
+alert-kind-witness_mismatch = Le témoin des points de contrôle est en désaccord
 
 ## E-mails and notices
 mail-kind = type

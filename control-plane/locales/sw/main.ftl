@@ -530,6 +530,7 @@ alert-kind-cash_over = Ziada ya fedha
 alert-kind-dispense_outside_shift = Mauzo nje ya zamu
 alert-kind-dispense_wrong_location = Mauzo kwenye tawi lingine
 alert-kind-router_silent = Ruta haijaripoti
+alert-kind-witness_mismatch = Shahidi wa vituo vya ukaguzi hakubaliani
 
 ## E-mails and notices
 mail-kind = aina

@@ -43,7 +43,7 @@ fn group(whole: &str, sep: char) -> String {
     let n = whole.len();
     let mut out = String::with_capacity(n + n / 3);
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (n - i) % 3 == 0 {
+        if i > 0 && (n - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);

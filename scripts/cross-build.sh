@@ -9,7 +9,8 @@
 # static C runtime because the armv7 musl std cannot be fetched here) and x86_64-unknown-linux-musl
 # (RouterOS x86 / CHR containers, PCs). `--sim` builds routeros-sim instead of the agent: same heavy
 # dependencies (tokio, rustls/ring), used to prove the toolchain before the agent existed.
-# `--server` builds mtm-server (release profile, symbols stripped) instead; TARGET defaults to
+# `--server` builds mtm-server (release profile, symbols stripped, without the `demo` feature, so
+# it links neither the agent, redb nor the router simulator) instead; TARGET defaults to
 # x86_64-unknown-linux-musl, aarch64-unknown-linux-musl also works. sqlx's bundled SQLite and ring
 # are compiled by the same C compilers as the agent's ring.
 #
@@ -30,6 +31,7 @@ all_targets=(aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf x86_64-unk
 package=mtm-agent
 bin=mtm-agent
 profile=agent
+features=()
 target_dir="${MTM_CROSS_TARGET_DIR:-/var/tmp/mtm-target-cross}"
 out=""
 targets=()
@@ -37,7 +39,7 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --sim) package=mtm-routeros; bin=routeros-sim ;;
-    --server) package=mtm-control-plane; bin=mtm-server; profile=release ;;
+    --server) package=mtm-control-plane; bin=mtm-server; profile=release; features=(--no-default-features) ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out="$2"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
@@ -97,7 +99,7 @@ for t in "${targets[@]}"; do
   tu="${t//-/_}"
   echo "== $package ($bin) for $t (CC=$cc)"
   env "CC_$tu=$cc" "AR_$tu=$ar" CARGO_TARGET_DIR="$target_dir" \
-    cargo build --locked --profile "$profile" -p "$package" --bin "$bin" --target "$t"
+    cargo build --locked --profile "$profile" -p "$package" --bin "$bin" --target "$t" "${features[@]}"
 
   exe="$target_dir/$t/$profile/$bin"
   [ -x "$exe" ] || die "$exe was not produced"

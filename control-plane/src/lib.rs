@@ -12,6 +12,7 @@ pub mod broker;
 pub mod checks;
 pub mod commands;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod enrollment;
 pub mod i18n;

@@ -1,9 +1,12 @@
-//! `mtm-server`: serve, migrate, create the first admin, verify the audit chains, run the demo.
+//! `mtm-server`: serve, migrate, create the first admin, verify the audit chains, run the demo
+//! (with the `demo` feature, on by default; production builds leave it out).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+#[cfg(feature = "demo")]
+use mtm_control_plane::demo;
 use mtm_control_plane::store::{NewUser, Role};
-use mtm_control_plane::{demo, server, witness, ServerConfig};
+use mtm_control_plane::{server, witness, ServerConfig};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -47,6 +50,7 @@ enum Cmd {
         command: AuditCmd,
     },
     /// Run a self-contained demo (server, simulated routers and agents).
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Agent releases: the release key (kept off the server) and signing.
     Release {
@@ -119,9 +123,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The demo's terminal is for people trying it: the URL, logins and a status line, with only
     // warnings and errors from the log (RUST_LOG=info shows everything).
-    let default_filter = match &cli.command {
-        Cmd::Demo(_) => "warn,rumqttd=error",
-        _ => "info,rumqttd=warn",
+    #[cfg(feature = "demo")]
+    let demo_terminal = matches!(cli.command, Cmd::Demo(_));
+    #[cfg(not(feature = "demo"))]
+    let demo_terminal = false;
+    let default_filter = if demo_terminal {
+        "warn,rumqttd=error"
+    } else {
+        "info,rumqttd=warn"
     };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
@@ -214,6 +223,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&c)?);
             }
         }
+        #[cfg(feature = "demo")]
         Cmd::Demo(args) => demo::run(args).await?,
         Cmd::Release { command } => release(command)?,
     }

@@ -152,13 +152,48 @@ pub fn usage_diff(
     out
 }
 
+/// Meta key set once the store has taken its first usage poll.
+const USAGE_POLLED: &str = "usage_polled";
+
+/// Baselines for a store's first usage poll: every user's counters as the router shows them.
+///
+/// A store that has never polled has no baseline, yet the router may already carry vouchers
+/// whose use another device reported: a replaced device, or a data folder lost with its disk.
+/// Counting from zero would report that use a second time, and the control plane would see a
+/// voucher used twice over. So the first poll reports each user's counters (the token's figures)
+/// with no delta, and deltas count from there. What the old device saw after its last delivered
+/// report is not in the usage sums; the tokens' counters are exact.
+pub fn first_poll_baselines(users: &[HotspotUser]) -> HashMap<String, Baseline> {
+    users
+        .iter()
+        .map(|u| {
+            let b = Baseline {
+                uptime_s: u.uptime.as_secs(),
+                bytes_in: u.bytes_in,
+                bytes_out: u.bytes_out,
+                active: false,
+                first_login_at: None,
+            };
+            (u.name.clone(), b)
+        })
+        .collect()
+}
+
 /// One usage poll: report changes, enforce validity windows, and commit the report, the new
 /// baselines and any expiry in one transaction. Returns how many usage entries were sent.
 pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, TelemetryError> {
     let users = client.hotspot_users().await?;
     let sessions = client.active_sessions().await?;
     let active: HashSet<String> = sessions.iter().map(|s| s.user.clone()).collect();
-    let baselines = store.baselines()?;
+    let polled = store.meta(USAGE_POLLED)? != 0;
+    let stored = store.baselines()?;
+    // An agent from before this key existed has baselines: it has polled.
+    let first_poll = !polled && stored.is_empty();
+    let baselines = if first_poll {
+        first_poll_baselines(&users)
+    } else {
+        stored
+    };
     let now = crate::store::now_ms();
     let clock_ok = now >= PLAUSIBLE_CLOCK_MS;
     let changes = usage_diff(&users, &active, &baselines, clock_ok.then_some(now));
@@ -214,11 +249,21 @@ pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, Teleme
         }
     }
 
-    if changes.is_empty() && gone.is_empty() && validity_updates.is_empty() {
+    if polled && changes.is_empty() && gone.is_empty() && validity_updates.is_empty() {
         return Ok(0);
     }
     let n = changes.len();
     store.write(|t| {
+        if !polled {
+            t.set_meta(USAGE_POLLED, 1)?;
+        }
+        if first_poll {
+            // Every user's, reported or not (an unset clock stamps no first login, so an idle
+            // used voucher is not reported now), so the next poll counts from here too.
+            for (name, b) in &baselines {
+                t.set_baseline(name, b)?;
+            }
+        }
         for name in &gone {
             t.remove_baseline(name)?;
         }
@@ -280,6 +325,40 @@ mod tests {
         assert_eq!(r[0].0.delta_uptime_s, 5);
         assert_eq!(r[0].0.first_login_at, Some(5));
         assert!(!r[0].0.counters_reset);
+    }
+
+    #[test]
+    fn a_first_poll_reports_counters_already_there_without_a_delta() {
+        // A replaced device: the router already carries a used voucher and a fresh one.
+        let users = vec![user("A", 10, 100, 1000), user("B", 0, 0, 0)];
+        let active: HashSet<String> = ["A".to_string()].into();
+        let base = first_poll_baselines(&users);
+        let r = usage_diff(&users, &active, &base, Some(5));
+        assert_eq!(r.len(), 1, "only the used voucher is reported");
+        let u = &r[0].0;
+        assert_eq!((u.uptime_s, u.bytes_in, u.bytes_out), (10, 100, 1000));
+        assert_eq!(
+            (u.delta_uptime_s, u.delta_bytes_in, u.delta_bytes_out),
+            (0, 0, 0)
+        );
+        assert!(!u.counters_reset);
+        // The next poll counts from what the first one saw.
+        let mut base = base;
+        base.insert("A".into(), r[0].1.clone());
+        let users = vec![user("A", 12, 130, 1000), user("B", 1, 5, 7)];
+        let r = usage_diff(&users, &active, &base, Some(6));
+        let deltas: Vec<_> = r
+            .iter()
+            .map(|(u, _)| {
+                (
+                    u.username.as_str(),
+                    u.delta_uptime_s,
+                    u.delta_bytes_in,
+                    u.delta_bytes_out,
+                )
+            })
+            .collect();
+        assert_eq!(deltas, [("A", 2, 30, 0), ("B", 1, 5, 7)]);
     }
 
     #[test]

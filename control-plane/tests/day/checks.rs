@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mtm_control_plane::store::{every_token, Store, Token, TokenFilter, TokenState};
+use mtm_control_plane::store::{every_token, LogTable, Store, Token, TokenFilter, TokenState};
 
 use super::Day;
 
@@ -51,8 +51,8 @@ pub async fn routers_match(day: &Day, store: &dyn Store) -> Vec<String> {
                 let want = mtm_common::profile_name(&t.package_slug);
                 if (t.state == TokenState::Expired) != u.disabled {
                     diffs.push(format!(
-                        "{} is {:?}, disabled on the router: {}",
-                        t.code, t.state, u.disabled
+                        "{} (site {}) is {:?}, disabled on the router: {}",
+                        t.code, sale.site, t.state, u.disabled
                     ));
                 }
                 if u.profile.as_deref() != Some(want.as_str()) {
@@ -96,26 +96,34 @@ pub async fn routers_match(day: &Day, store: &dyn Store) -> Vec<String> {
     diffs
 }
 
-/// The ledger: one `issued` row per voucher, at most one `applied`; and the chains verify.
-pub async fn ledger_sound(day: &Day) -> Vec<String> {
+/// The ledger: one `issued` row per voucher, at most one `applied` and one `first_use`; and
+/// the chains verify.
+pub async fn ledger_sound(day: &Day, store: &dyn Store) -> Vec<String> {
     let mut diffs = Vec::new();
-    let url = format!(
-        "sqlite://{}",
-        day.path().join("server").join("mtm.db").display()
-    );
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let dupes: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT token_id, event, COUNT(*) FROM token_ledger
-         WHERE event IN ('issued', 'applied', 'first_use')
-         GROUP BY token_id, event HAVING COUNT(*) > 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    for (token, event, n) in dupes {
-        diffs.push(format!("token {token}: {n} `{event}` ledger rows"));
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut offset = 0u32;
+    loop {
+        let page = store
+            .list_log(LogTable::Ledger, 10_000, offset)
+            .await
+            .unwrap();
+        for row in &page {
+            if ["issued", "applied", "first_use"].contains(&row.action.as_str()) {
+                *seen
+                    .entry((row.target.clone(), row.action.clone()))
+                    .or_default() += 1;
+            }
+        }
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as u32;
     }
-    pool.close().await;
+    for ((token, event), n) in seen {
+        if n > 1 {
+            diffs.push(format!("token {token}: {n} `{event}` ledger rows"));
+        }
+    }
     let (ok, text) = day.audit_verify();
     if !ok {
         diffs.push(format!("audit verify failed: {text}"));

@@ -1,18 +1,24 @@
-//! A compressed café day with the real binaries: `mtm-server serve` (SQLite, embedded broker, on
-//! fixed ports so it can be killed and started again) and one `mtm-agent run` per site, each
-//! behind its own [`Uplink`]; the routers are `routeros-sim`s in this process, so the test can
-//! reboot them and play their customers. Some agents run under libfaketime with their clock
-//! minutes off. The day's plan lives in the test; this module is the world it acts on.
+//! A compressed café day with the real binaries: `mtm-server serve` (on fixed ports so it can be
+//! killed and started again; SQLite or a private PostgreSQL cluster, the embedded broker or a
+//! private Mosquitto, see [`backend`]) and one `mtm-agent run` per site, each behind its own
+//! [`Uplink`]; the routers are `routeros-sim`s in this process, so the test can reboot them and
+//! play their customers. Some agents run under libfaketime with their clock minutes off, some on
+//! a small disk of their own ([`disk`]). The day's plan lives in the test; this module is the
+//! world it acts on.
 
+pub mod backend;
 pub mod checks;
+pub mod disk;
 pub mod uplink;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backend::{Broker, Database, Db, Mosquitto};
+use disk::SmallDisk;
 use mtm_routeros::sim::{CustomerProfile, SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
 use uplink::Uplink;
@@ -29,18 +35,41 @@ pub const FLOAT: i64 = 5_000;
 /// day: five minutes in production).
 pub const SILENT_AFTER_S: u64 = 10;
 
-/// How long and how wide the day is (`MTM_SOAK_SITES`, `MTM_SOAK_DAY_S`).
+/// How long and how wide the day is, and what its server stands on (`MTM_SOAK_SITES`,
+/// `MTM_SOAK_DAY_S`, `MTM_SOAK_DB`, `MTM_SOAK_BROKER`).
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
     /// Cafés, each with a router, an agent and a staff member.
     pub sites: usize,
     /// Seconds from opening to the last sale.
     pub day_s: u64,
+    /// The server's database.
+    pub db: Db,
+    /// The broker agents and server meet on.
+    pub broker: Broker,
+}
+
+/// Which sites a kind of trouble strikes. The first five sites each have their part (the
+/// bounded form); on a wider day every seventh site from the sixth on shares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The router reboots.
+    Reboot,
+    /// The agent is SIGKILLed and restarted.
+    AgentKill,
+    /// The café's line to the broker goes down for a long while.
+    Outage,
+    /// The agent's data disk fills up.
+    DiskFull,
+    /// The agent is enrolled again with its own key (a technician re-running enrollment).
+    ReenrollSameKey,
+    /// The agent's device is replaced: a new key, an empty data folder, a new code.
+    ReenrollNewKey,
 }
 
 impl Plan {
     /// The bounded form by default; larger from the environment (scripts/soak.sh).
-    pub fn from_env() -> Plan {
+    pub fn from_env(db: Db, broker: Broker) -> Plan {
         let get = |k: &str, d: u64| {
             std::env::var(k)
                 .ok()
@@ -50,7 +79,47 @@ impl Plan {
         Plan {
             sites: get("MTM_SOAK_SITES", 5).max(5) as usize,
             day_s: get("MTM_SOAK_DAY_S", 80).max(40),
+            db: Db::from_env(db),
+            broker: Broker::from_env(broker),
         }
+    }
+
+    /// The sites `role` strikes.
+    pub fn sites_for(&self, role: Role) -> Vec<usize> {
+        let (first, rest): (&[usize], usize) = match role {
+            Role::Reboot => (&[0], 1),
+            Role::AgentKill => (&[1], 2),
+            Role::Outage => (&[2, 4], 0),
+            Role::DiskFull => (&[3], 5),
+            Role::ReenrollSameKey => (&[0], 6),
+            Role::ReenrollNewKey => (&[1], 4),
+        };
+        let mut v = first.to_vec();
+        v.extend((5..self.sites).filter(|i| i % 7 == rest));
+        v
+    }
+
+    /// The libfaketime offset of site `i`'s agent clock: two of the first five, and every
+    /// seventh site from the sixth on, live minutes off (a Pi without RTC, NTP not yet synced).
+    fn clock(&self, i: usize) -> Option<&'static str> {
+        match i {
+            2 => Some("+5m"),
+            3 => Some("-5m"),
+            i if i >= 5 && i % 7 == 3 => Some(if i % 2 == 0 { "+5m" } else { "-5m" }),
+            _ => None,
+        }
+    }
+
+    /// How many agents live with a skewed clock.
+    pub fn clock_skewed(&self) -> usize {
+        (0..self.sites).filter(|&i| self.clock(i).is_some()).count()
+    }
+
+    /// How long staff wait between sales at `site`: about a second on a small day, slower on a
+    /// wide one so the whole chain sells about a dozen vouchers a second.
+    pub fn pace(&self, site: usize) -> Duration {
+        let base = 900u64.max(self.sites as u64 * 80);
+        Duration::from_millis(base + 40 * (site % 5) as u64)
     }
 }
 
@@ -66,12 +135,15 @@ pub struct Sale {
 /// One café.
 pub struct Site {
     pub location_id: String,
+    pub router_id: String,
     pub agent_id: String,
     pub staff: String,
     pub sim: SimHandle,
     pub uplink: Arc<Uplink>,
     agent: Mutex<Option<Proc>>,
     agent_toml: PathBuf,
+    /// The agent's data folder on a disk of its own that the day fills, if this site has one.
+    pub disk: Option<SmallDisk>,
     /// libfaketime offset of this agent's clock (`+5m`), if any.
     pub clock: Option<&'static str>,
     /// Customers stop using vouchers when this is false.
@@ -84,6 +156,10 @@ pub struct Day {
     pub plan: Plan,
     server_toml: PathBuf,
     server: Mutex<Option<Proc>>,
+    /// The server's database (a private PostgreSQL cluster is stopped with the day).
+    pub database: Database,
+    /// The private Mosquitto, when the day runs on one.
+    pub mosquitto: Option<Mosquitto>,
     pub base: String,
     pub mqtt: SocketAddr,
     pub api: Api,
@@ -111,14 +187,25 @@ impl Day {
         std::fs::create_dir_all(&data).unwrap();
         let (http_port, mqtt_port) = (free_port(), free_port());
         let server_toml = data.join("server.toml");
+        let database = Database::open(plan.db, &data);
+        let mqtt = SocketAddr::from(([127, 0, 0, 1], mqtt_port));
+        let (mqtt_section, mosquitto) = match plan.broker {
+            Broker::Embedded => (
+                format!("mode = \"embedded\"\nbind = \"127.0.0.1:{mqtt_port}\""),
+                None,
+            ),
+            Broker::Mosquitto => (
+                format!("mode = \"external\"\nhost = \"127.0.0.1\"\nport = {mqtt_port}"),
+                Some(Mosquitto::start(mqtt).await),
+            ),
+        };
         std::fs::write(
             &server_toml,
             format!(
                 "data_dir = {data:?}\ndatabase_url = {db:?}\nhttp_bind = \"127.0.0.1:{http_port}\"\n\
-                 router_silent_after_s = {SILENT_AFTER_S}\n\
-                 [mqtt]\nmode = \"embedded\"\nbind = \"127.0.0.1:{mqtt_port}\"\n",
+                 router_silent_after_s = {SILENT_AFTER_S}\n[mqtt]\n{mqtt_section}\n",
                 data = data.display().to_string(),
-                db = format!("sqlite://{}", data.join("mtm.db").display()),
+                db = database.url(),
             ),
         )
         .unwrap();
@@ -134,8 +221,10 @@ impl Day {
             plan,
             server_toml,
             server: Mutex::new(None),
+            database,
+            mosquitto,
             base: format!("http://127.0.0.1:{http_port}"),
-            mqtt: SocketAddr::from(([127, 0, 0, 1], mqtt_port)),
+            mqtt,
             api: Api::new(&format!("http://127.0.0.1:{http_port}")),
             root: String::new(),
             manager: String::new(),
@@ -247,6 +336,15 @@ impl Day {
             let agent_id = format!("cafe{i}-r1");
             let agent_dir = self.dir.path().join(&agent_id);
             std::fs::create_dir_all(&agent_dir).unwrap();
+            let disk = if self.plan.sites_for(Role::DiskFull).contains(&i) {
+                let disk = SmallDisk::mount(&agent_dir, "64m");
+                if disk.is_none() {
+                    println!("site {i}: cannot mount a tmpfs (needs root); no disk-full fault");
+                }
+                disk
+            } else {
+                None
+            };
             let out = std::process::Command::new(bin("mtm-agent"))
                 .args(["keygen", "--data-dir", agent_dir.to_str().unwrap()])
                 .output()
@@ -283,12 +381,7 @@ impl Day {
                 ),
             )
             .unwrap();
-            // Two agents live with a clock minutes off (a Pi without RTC, NTP not yet synced).
-            let clock = match i {
-                2 => Some("+5m"),
-                3 => Some("-5m"),
-                _ => None,
-            };
+            let clock = self.plan.clock(i);
             let customers = Arc::new(AtomicBool::new(true));
             tokio::spawn(play_customers(
                 sim.clone(),
@@ -297,12 +390,14 @@ impl Day {
             ));
             self.sites.push(Site {
                 location_id,
+                router_id: router["router"]["id"].as_str().unwrap().to_owned(),
                 agent_id,
                 staff,
                 sim,
                 uplink,
                 agent: Mutex::new(None),
                 agent_toml,
+                disk,
                 clock,
                 customers,
             });
@@ -347,6 +442,60 @@ impl Day {
         if let Some(mut p) = p {
             p.kill().await;
         }
+    }
+
+    /// Enroll a site's agent again through the real enrollment path: an admin issues a one-time
+    /// code for the router, the technician stops the agent, runs `mtm-agent enroll` and starts
+    /// it again. With `new_key` the device is replaced: an empty data folder and so a new key
+    /// (what the old device had not sent is lost with it, as with a dead SD card); otherwise the
+    /// same device and key, its buffer kept.
+    pub async fn reenroll(&self, site: &Site, new_key: bool) {
+        let path = format!("/api/routers/{}/enrollment-code", site.router_id);
+        let issued: Value = self
+            .api
+            .post(&self.root, &path, json!({"ttl_s": 600}))
+            .await;
+        let code = issued["code"].as_str().unwrap().to_owned();
+        self.kill_agent(site).await;
+        let mut data = site.agent_toml.parent().unwrap().to_owned();
+        if new_key {
+            data = self
+                .dir
+                .path()
+                .join(format!("{}-replacement", site.agent_id));
+            std::fs::create_dir_all(&data).unwrap();
+        }
+        let out = std::process::Command::new(bin("mtm-agent"))
+            .args([
+                "enroll", "--server", &self.base, "--code", &code, "--config",
+            ])
+            .arg(&site.agent_toml)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "re-enrollment of {}: {}{}",
+            site.agent_id,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Enrollment writes the broker's own address; this café reaches it through its uplink.
+        let text = std::fs::read_to_string(&site.agent_toml).unwrap();
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("port = ") {
+                    format!("port = {}\n", site.uplink.addr().port())
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&site.agent_toml, text).unwrap();
+        self.start_agent(site).await;
     }
 
     /// Wait until the router shows online with a catalog.
@@ -450,11 +599,9 @@ impl Day {
 
     /// The database, opened beside the running server.
     pub async fn store(&self) -> Arc<dyn mtm_control_plane::store::Store> {
-        let url = format!(
-            "sqlite://{}",
-            self.dir.path().join("server").join("mtm.db").display()
-        );
-        mtm_control_plane::store::open(&url).await.unwrap()
+        mtm_control_plane::store::open(&self.database.url())
+            .await
+            .unwrap()
     }
 
     /// `mtm-server audit verify` on the day's database: its exit status and output.
@@ -478,14 +625,12 @@ impl Day {
             self.kill_agent(s).await;
         }
         self.kill_server().await;
+        if let Some(m) = &self.mosquitto {
+            m.stop().await;
+        }
         for s in self.sites {
             s.sim.shutdown().await;
         }
-    }
-
-    /// Where the day's files are.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 }
 

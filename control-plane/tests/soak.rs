@@ -146,9 +146,11 @@ async fn faults(
         (0.35, "disk full"),
         (0.45, "re-enrollment, same key"),
         (0.5, "package retired"),
-        (0.55, "re-enrollment, new device"),
         (0.7, "server kill"),
     ];
+    if plan.new_device {
+        steps.push((0.55, "re-enrollment, new device"));
+    }
     if plan.broker == Broker::Mosquitto {
         steps.push((0.4, "broker restart"));
     }

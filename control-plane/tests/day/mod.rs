@@ -47,6 +47,10 @@ pub struct Plan {
     pub db: Db,
     /// The broker agents and server meet on.
     pub broker: Broker,
+    /// Whether a device is replaced mid-day (`MTM_SOAK_NEW_DEVICE=1`). Off by default: the
+    /// expiry reports the old device had not sent are lost with it, and nothing yet tells the
+    /// server that a voucher the router shows disabled has expired (docs/reliability.md).
+    pub new_device: bool,
 }
 
 /// Which sites a kind of trouble strikes. The first five sites each have their part (the
@@ -81,6 +85,7 @@ impl Plan {
             day_s: get("MTM_SOAK_DAY_S", 80).max(40),
             db: Db::from_env(db),
             broker: Broker::from_env(broker),
+            new_device: std::env::var("MTM_SOAK_NEW_DEVICE").is_ok_and(|v| v == "1"),
         }
     }
 

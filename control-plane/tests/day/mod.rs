@@ -539,11 +539,45 @@ impl Day {
         }
     }
 
-    /// Log a staff member in (a fresh session, as after a restart of the browser).
+    /// Log a staff member in (a fresh session, as after a restart of the browser). When the
+    /// whole chain opens at once the server may answer busy (503, password hashing is bounded)
+    /// or be restarting; the till tries again after the `Retry-After` it was given.
     pub async fn staff_login(&self, site: usize) -> String {
-        self.api
-            .login(&self.sites[site].staff, STAFF_PASSWORD)
-            .await
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+        let body = json!({"username": self.sites[site].staff, "password": STAFF_PASSWORD});
+        loop {
+            let r = reqwest::Client::new()
+                .post(format!("{}/api/auth/login", self.base))
+                .json(&body)
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await;
+            let wait = match r {
+                Ok(r) if r.status().is_success() => {
+                    let v: Value = r.json().await.unwrap();
+                    return v["token"].as_str().unwrap().to_owned();
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    assert!(
+                        status == 503 || status == 429,
+                        "login {}: {status}",
+                        self.sites[site].staff
+                    );
+                    r.headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()?.parse().ok())
+                        .unwrap_or(2)
+                }
+                Err(_) => 1,
+            };
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} could not log in for 180 s",
+                self.sites[site].staff
+            );
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
     }
 
     /// Sell one voucher of package `package` at `site`; the server may be down (a restart in

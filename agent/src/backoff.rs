@@ -26,7 +26,7 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let step = self.step;
         self.step = (self.step * 2).min(self.max);
-        let ms = step.as_millis() as u64;
+        let ms = u64::try_from(step.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
     }
 

@@ -27,7 +27,8 @@ impl ClockWatch {
     /// Take new readings; returns how far the wall clock jumped (ms, negative when it went
     /// back) if it moved more than [`JUMP_MS`] away from the monotonic clock.
     pub fn check(&mut self, wall_ms: i64, mono: Instant) -> Option<i64> {
-        let elapsed = mono.saturating_duration_since(self.mono).as_millis() as i64;
+        let elapsed = mono.saturating_duration_since(self.mono).as_millis();
+        let elapsed = i64::try_from(elapsed).unwrap_or(i64::MAX);
         let jump = wall_ms.saturating_sub(self.wall_ms).saturating_sub(elapsed);
         *self = ClockWatch { wall_ms, mono };
         (jump.saturating_abs() > JUMP_MS).then_some(jump)

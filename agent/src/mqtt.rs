@@ -88,7 +88,7 @@ pub async fn run(shared: Arc<Shared>, opts: MqttOptions, mut shutdown: watch::Re
                     End::Link(e) => (backoff.next_delay(), e),
                     End::Local(e) => (local.next_delay(), e),
                 };
-                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "mqtt disconnected");
+                tracing::warn!(error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "mqtt disconnected");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = shutdown.changed() => return,

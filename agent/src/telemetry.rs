@@ -79,7 +79,7 @@ pub async fn health(client: Result<&Client, Error>, outbox_len: u64) -> Health {
         h.routeros_version = Some(r.version);
         h.board_name = Some(r.board_name);
         if let Ok(s) = client.active_sessions().await {
-            h.active_sessions = s.len() as u32;
+            h.active_sessions = u32::try_from(s.len()).unwrap_or(u32::MAX);
         }
     }
     h

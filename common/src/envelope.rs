@@ -102,8 +102,14 @@ fn signed_bytes(v: u8, from: &str, to: &str, seq: u64, at: i64, body: &[u8]) -> 
     m.extend_from_slice(DOMAIN_TAG);
     m.push(v);
     // Lengths are explicit so no two different headers produce the same signed bytes.
+    // A chain name, agent id or hash: far below 4 GiB, and these bytes are what signatures
+    // already cover, so the length prefix stays exactly as it was.
+    #[allow(clippy::cast_possible_truncation)]
     m.extend_from_slice(&(from.len() as u32).to_be_bytes());
     m.extend_from_slice(from.as_bytes());
+    // A chain name, agent id or hash: far below 4 GiB, and these bytes are what signatures
+    // already cover, so the length prefix stays exactly as it was.
+    #[allow(clippy::cast_possible_truncation)]
     m.extend_from_slice(&(to.len() as u32).to_be_bytes());
     m.extend_from_slice(to.as_bytes());
     m.extend_from_slice(&seq.to_be_bytes());

@@ -60,7 +60,7 @@ async fn ready_status(http: &str) -> u16 {
 
 fn p99(mut v: Vec<Duration>) -> Duration {
     v.sort();
-    let i = ((v.len() as f64) * 0.99).ceil() as usize;
+    let i = (v.len() * 99).div_ceil(100);
     v.get(i.saturating_sub(1)).copied().unwrap_or_default()
 }
 

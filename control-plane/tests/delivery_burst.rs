@@ -110,7 +110,7 @@ async fn a_burst_from_300_agents_is_stored_and_acknowledged_within_a_minute() {
     for (i, (id, key)) in agents.iter().enumerate() {
         for seq in 1..=EACH {
             let msg = UpMessage::Health(Health {
-                active_sessions: seq as u32,
+                active_sessions: u32::try_from(seq).unwrap(),
                 ..Default::default()
             });
             let bytes =
@@ -133,7 +133,9 @@ async fn a_burst_from_300_agents_is_stored_and_acknowledged_within_a_minute() {
                 let set = acked.entry(i).or_default();
                 let before = set.len();
                 set.extend(seqs);
-                if before < EACH as usize && set.len() == EACH as usize {
+                if before < usize::try_from(EACH).unwrap()
+                    && set.len() == usize::try_from(EACH).unwrap()
+                {
                     complete += 1;
                 }
             }

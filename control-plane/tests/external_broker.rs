@@ -121,7 +121,7 @@ async fn two_replicas_share_ingest_and_store_each_message_once() {
 
     let send = |seq: u64| {
         let msg = UpMessage::Health(Health {
-            active_sessions: seq as u32,
+            active_sessions: u32::try_from(seq).unwrap(),
             ..Default::default()
         });
         Envelope::seal(&key, &agent_id, "cp", seq, now_ms(), &msg)

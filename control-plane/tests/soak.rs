@@ -54,7 +54,7 @@ impl Dice {
             .unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
+                    .map(|d| u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(7))
                     .unwrap_or(7)
             });
         println!("soak seed {seed} (MTM_SOAK_SEED to replay)");
@@ -93,7 +93,7 @@ async fn counter(
         let package = match n % 4 {
             0 if quick_on_sale.load(Ordering::Relaxed) => 0,
             0 => 3,
-            p => p as usize,
+            p => usize::try_from(p).unwrap(),
         };
         day.sell(&jwt, site, package).await;
         tokio::time::sleep(day.plan.pace(site)).await;

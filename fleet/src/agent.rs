@@ -241,7 +241,7 @@ pub fn spawn(id: Identity, cfg: AgentSettings, stats: Arc<Stats>) -> AgentHandle
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
@@ -249,7 +249,8 @@ fn now_ms() -> i64 {
 /// started together do not report in step.
 fn staggered(period: Duration) -> Interval {
     let period = period.max(Duration::from_millis(10));
-    let offset = rand::thread_rng().gen_range(0..period.as_millis() as u64);
+    let offset =
+        rand::thread_rng().gen_range(0..u64::try_from(period.as_millis()).unwrap_or(u64::MAX));
     let mut i = interval_at(
         tokio::time::Instant::now() + Duration::from_millis(offset),
         period,
@@ -300,7 +301,7 @@ impl Agent {
                         el = None;
                         self.lost();
                         // Jittered so a whole fleet cut off at once does not return in step.
-                        let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64);
+                        let jitter = rand::thread_rng().gen_range(0..=u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX));
                         reconnect_at = Some(tokio::time::Instant::now() + Duration::from_millis(jitter));
                         backoff = (backoff * 2).min(Duration::from_secs(30));
                     }
@@ -581,7 +582,7 @@ impl Agent {
                 return;
             }
         };
-        let window = self.cfg.command_window.as_millis() as i64;
+        let window = i64::try_from(self.cfg.command_window.as_millis()).unwrap_or(i64::MAX);
         if (self.clock() - env.at).abs() > window {
             Stats::inc(&self.stats.down_refused);
             return;

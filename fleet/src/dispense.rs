@@ -117,10 +117,15 @@ pub fn latencies(clicks: &[Click], stats: &Stats) -> (Percentiles, Percentiles, 
     let mut missing = 0;
     for c in clicks {
         match stats.applied_at(c.token_id) {
-            Some(t) => to_router.push(t.saturating_duration_since(c.at).as_millis() as u32),
+            Some(t) => to_router.push(
+                u32::try_from(t.saturating_duration_since(c.at).as_millis()).unwrap_or(u32::MAX),
+            ),
             None => missing += 1,
         }
     }
-    let http = clicks.iter().map(|c| c.http.as_millis() as u32).collect();
+    let http = clicks
+        .iter()
+        .map(|c| u32::try_from(c.http.as_millis()).unwrap_or(u32::MAX))
+        .collect();
     (Percentiles::of(to_router), Percentiles::of(http), missing)
 }

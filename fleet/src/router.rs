@@ -62,7 +62,8 @@ impl SimRouter {
                 id,
                 &[("name", &name), ("password", "x"), ("profile", "default")],
             ));
-            let mac = format!("02:00:00:00:{:02X}:{:02X}", (i >> 8) as u8, i as u8);
+            let [.., hi, lo] = i.to_be_bytes();
+            let mac = format!("02:00:00:00:{hi:02X}:{lo:02X}");
             let _ = customers::login(&mut state, &name, "x", &mac, None, "http-chap");
         }
         SimRouter {
@@ -437,7 +438,7 @@ impl SimRouter {
             routeros_version: Some(self.state.version.clone()),
             board_name: Some(self.state.board_name.clone()),
             outbox_len,
-            active_sessions: self.state.sessions.len() as u32,
+            active_sessions: u32::try_from(self.state.sessions.len()).unwrap_or(u32::MAX),
             outbox_low_seq,
             store_errors: 0,
             // The simulator makes no claim to have watched through a silence.

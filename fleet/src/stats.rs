@@ -53,7 +53,7 @@ impl Stats {
 
     /// Record one acknowledgement latency.
     pub fn ack_latency(&self, d: Duration) {
-        let ms = d.as_millis().min(u32::MAX as u128) as u32;
+        let ms = u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
         if let Ok(mut v) = self.ack_ms.lock() {
             v.push(ms);
         }
@@ -143,6 +143,9 @@ impl Percentiles {
             return Percentiles::default();
         }
         v.sort_unstable();
+        // A rank from a fraction of a sample count (< 2^53): the float holds it exactly and the
+        // result is clamped into the sample, so nothing is cut off.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let at = |p: f64| v[(((v.len() as f64) * p).ceil() as usize).clamp(1, v.len()) - 1];
         Percentiles {
             n: v.len(),

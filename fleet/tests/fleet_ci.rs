@@ -84,7 +84,7 @@ async fn fleet_on_mosquitto_dynsec_and_postgres() {
 /// Enroll the fleet on `server`, sell and inject faults for a while, let every outbox drain,
 /// and compare what the agents were told with what `db` holds.
 async fn run_fleet(server: &ServerHandle, db: Db, prefix: &str) {
-    let agents = env_or("MTM_FLEET_CI_AGENTS", 20) as usize;
+    let agents = usize::try_from(env_or("MTM_FLEET_CI_AGENTS", 20)).unwrap();
     let selling = Duration::from_secs(env_or("MTM_FLEET_CI_SELL_S", 4));
     support::root(server).await;
     let base = format!("http://{}", server.http_addr());
@@ -181,7 +181,7 @@ async fn run_fleet(server: &ServerHandle, db: Db, prefix: &str) {
     fleet.settled(LIMIT).await.expect("every outbox drained");
     let commands = db.int("SELECT COUNT(*) FROM agent_commands", &[]).await;
     assert!(
-        commands as usize >= clicks.len() + agents,
+        usize::try_from(commands).unwrap() >= clicks.len() + agents,
         "{commands} commands"
     );
 
@@ -209,7 +209,7 @@ async fn run_fleet(server: &ServerHandle, db: Db, prefix: &str) {
     }
     assert_eq!(held.len(), clicks.len(), "no voucher nobody sold");
     let tokens = db.int("SELECT COUNT(*) FROM tokens", &[]).await;
-    assert_eq!(tokens as usize, clicks.len());
+    assert_eq!(usize::try_from(tokens).unwrap(), clicks.len());
     let unapplied = db
         .int("SELECT COUNT(*) FROM tokens WHERE applied_at IS NULL", &[])
         .await;
@@ -248,7 +248,7 @@ async fn run_fleet(server: &ServerHandle, db: Db, prefix: &str) {
     }
     assert_eq!(entries, summary.usage_entries);
     assert!(
-        entries as usize >= 2 * agents,
+        usize::try_from(entries).unwrap() >= 2 * agents,
         "only {entries} usage entries"
     );
     eprintln!(

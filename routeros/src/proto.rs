@@ -23,6 +23,9 @@ pub enum DecodeError {
 }
 
 /// Appends the length prefix for a word of `len` bytes.
+// Each branch casts a length its comparison has already bounded to that form's width; the last
+// (5-byte) form carries 32 bits, and no word near 4 GiB is ever framed (readers refuse far less).
+#[allow(clippy::cast_possible_truncation)]
 pub fn encode_len(len: usize, out: &mut Vec<u8>) {
     let l = len as u64;
     if l < 0x80 {

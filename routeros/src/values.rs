@@ -171,8 +171,8 @@ pub fn parse_date(s: &str) -> Result<Date, ValueError> {
         let month = MONTHS
             .iter()
             .position(|x| x.eq_ignore_ascii_case(m))
-            .ok_or_else(|| err("date", s))? as u8
-            + 1;
+            .and_then(|i| u8::try_from(i + 1).ok())
+            .ok_or_else(|| err("date", s))?;
         (y.parse().ok(), Some(month), d.parse().ok())
     } else {
         let mut p = t.split('-');
@@ -214,6 +214,9 @@ pub fn parse_datetime(s: &str) -> Result<(Date, Duration), ValueError> {
 }
 
 /// Days since 1970-01-01 to a civil date (for the simulator's clock).
+// Month (1-12) and day (1-31) fit by construction; the year fits i32 for any day count within
+// ±5.8 million years, far beyond a simulated clock.
+#[allow(clippy::cast_possible_truncation)]
 pub fn date_from_days(days: i64) -> Date {
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;

@@ -41,7 +41,7 @@ fn sentences_round_trip_through_every_form_that_fits_in_memory() {
     let sizes = [0usize, 1, 0x7F, 0x80, 0x3FFF, 0x4000, 0x1F_FFFF, 0x20_0000];
     let words: Vec<Vec<u8>> = sizes
         .iter()
-        .map(|&n| (0..n).map(|i| (i % 251) as u8).collect())
+        .map(|&n| (0..n).map(|i| u8::try_from(i % 251).unwrap()).collect())
         .filter(|w: &Vec<u8>| !w.is_empty())
         .collect();
     let mut buf = Vec::new();

@@ -1,3 +1,6 @@
+//! A first contract check of the client against the router simulator: log in, read and write
+//! a hotspot user.
+
 use mtm_routeros::*;
 
 #[tokio::test]

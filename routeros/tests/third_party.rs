@@ -52,10 +52,12 @@ fn start_sim(extra: &[&str]) -> SimProcess {
     }
 }
 
+/// Where the third-party client scripts are.
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/third_party")
 }
 
+/// The Python with the third-party RouterOS clients installed.
 pub fn python() -> PathBuf {
     let venv = std::env::var("MTM_PY_VENV").unwrap_or_else(|_| "/var/tmp/mtm-py".into());
     let py = Path::new(&venv).join("bin/python");

@@ -210,7 +210,7 @@ mod tests {
         assert!(dropped.contains(&day(1, 3)));
         assert_eq!(
             kept.len() - dropped.len(),
-            1 + KEEP_RECENT + (KEEP_DAYS as usize - 9)
+            1 + KEEP_RECENT + usize::try_from(KEEP_DAYS - 9).unwrap()
         );
     }
 }

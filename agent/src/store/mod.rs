@@ -201,7 +201,7 @@ pub(crate) static CLOCK_ERROR_MS: AtomicI64 = AtomicI64::new(0);
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
         .saturating_add(CLOCK_ERROR_MS.load(Ordering::Relaxed))
 }

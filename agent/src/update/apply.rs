@@ -77,7 +77,8 @@ pub async fn apply(
         }
         Err(e) => return Err(fail(e.to_string())),
     }
-    if u.size as usize > MAX_RELEASE {
+    // Checked, not `as`: on a 32-bit device a size above 4 GiB would wrap under the limit.
+    if usize::try_from(u.size).map_or(true, |s| s > MAX_RELEASE) {
         return Err(fail(format!(
             "release of {} bytes is larger than allowed",
             u.size
@@ -130,7 +131,9 @@ async fn download(
         basic,
         cfg.update_ca_file.as_deref(),
         Duration::from_secs(600),
-        (size as usize).saturating_add(64 * 1024),
+        usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(64 * 1024),
     )
     .await
     .map_err(|e| e.to_string())?;

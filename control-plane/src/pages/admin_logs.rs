@@ -64,7 +64,7 @@ async fn log(
         &Page::of(&cur),
         serde_json::json!({
             "rows": rows, "table": name, "pageno": q.page,
-            "more": rows.len() as u32 == PAGE,
+            "more": u32::try_from(rows.len()).is_ok_and(|n| n == PAGE),
         }),
     )?
     .into_response())

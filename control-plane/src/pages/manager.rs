@@ -107,7 +107,9 @@ async fn summaries(state: &AppState) -> AppResult<Vec<LocationSummary>> {
         s.open_alerts = open_alerts
             .iter()
             .filter(|a| a.location_id == Some(l.id))
-            .count() as u32;
+            .count()
+            .try_into()
+            .unwrap_or(u32::MAX);
         out.push(s);
     }
     Ok(out)

@@ -155,9 +155,13 @@ pub fn chart(title: &str, labels: &[String], values: &[u64], fmt: impl Fn(u64) -
             // Scale in u128: byte counts times the height overflow nothing.
             let h = (u128::from(v) * u128::from(HEIGHT))
                 .checked_div(u128::from(max))
-                .unwrap_or(0) as u32;
+                .unwrap_or(0);
+            // At most HEIGHT, since no value is above the largest.
+            let h = u32::try_from(h).unwrap_or(HEIGHT).min(HEIGHT);
             Bar {
-                x: i as u32 * (BAR_W + GAP),
+                x: u32::try_from(i)
+                    .unwrap_or(u32::MAX)
+                    .saturating_mul(BAR_W + GAP),
                 y: HEIGHT - h,
                 h,
                 label: label.clone(),
@@ -167,7 +171,10 @@ pub fn chart(title: &str, labels: &[String], values: &[u64], fmt: impl Fn(u64) -
         .collect::<Vec<_>>();
     Chart {
         title: title.into(),
-        width: (bars.len() as u32 * (BAR_W + GAP)).max(1),
+        width: u32::try_from(bars.len())
+            .unwrap_or(u32::MAX)
+            .saturating_mul(BAR_W + GAP)
+            .max(1),
         height: HEIGHT,
         bar_w: BAR_W,
         bars,

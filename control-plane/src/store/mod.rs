@@ -545,7 +545,7 @@ pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// What redeeming an enrollment code found.

@@ -78,7 +78,15 @@ pub enum DeliveryOutcome {
     /// The receiver took it.
     Sent,
     /// Failed; try again at this Unix ms.
-    Retry { error: String, next_at: i64 },
+    Retry {
+        /// Why it failed.
+        error: String,
+        /// When to try again, Unix ms.
+        next_at: i64,
+    },
     /// Failed for the last time.
-    Dead { error: String },
+    Dead {
+        /// Why it failed.
+        error: String,
+    },
 }

@@ -117,7 +117,7 @@ pub async fn ledger_sound(day: &Day, store: &dyn Store) -> Vec<String> {
         if page.is_empty() {
             break;
         }
-        offset += page.len() as u32;
+        offset += u32::try_from(page.len()).unwrap();
     }
     for ((token, event), n) in seen {
         if n > 1 {

@@ -81,7 +81,7 @@ impl Plan {
                 .unwrap_or(d)
         };
         Plan {
-            sites: get("MTM_SOAK_SITES", 5).max(5) as usize,
+            sites: usize::try_from(get("MTM_SOAK_SITES", 5).max(5)).expect("a site count"),
             day_s: get("MTM_SOAK_DAY_S", 80).max(40),
             db: Db::from_env(db),
             broker: Broker::from_env(broker),

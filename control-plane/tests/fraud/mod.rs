@@ -508,13 +508,13 @@ fn parse_publish(frame: &[u8]) -> Option<(String, Vec<u8>)> {
 /// A QoS 0 PUBLISH frame.
 fn publish_frame(topic: &str, payload: &[u8]) -> Vec<u8> {
     let mut body = Vec::with_capacity(2 + topic.len() + payload.len());
-    body.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    body.extend_from_slice(&u16::try_from(topic.len()).unwrap().to_be_bytes());
     body.extend_from_slice(topic.as_bytes());
     body.extend_from_slice(payload);
     let mut frame = vec![0x30];
     let mut n = body.len();
     loop {
-        let mut b = (n % 128) as u8;
+        let mut b = u8::try_from(n % 128).unwrap();
         n /= 128;
         if n > 0 {
             b |= 0x80;

@@ -260,15 +260,8 @@ pub fn tick(st: &mut RouterState, profile: &super::CustomerProfile) {
         }
         let roll = (st.rand() % 1_000_000) as f64 / 1_000_000.0;
         if roll < profile.login_chance {
-            let r = st.rand();
-            let mac = format!(
-                "02:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
-                r as u8,
-                (r >> 8) as u8,
-                (r >> 16) as u8,
-                (r >> 24) as u8,
-                (r >> 32) as u8
-            );
+            let [a, b, c, d, e, ..] = st.rand().to_le_bytes();
+            let mac = format!("02:{a:02X}:{b:02X}:{c:02X}:{d:02X}:{e:02X}");
             let _ = login(st, &name, &pass, &mac, None, "http-chap");
         }
     }

@@ -63,9 +63,13 @@ pub enum Exec {
 /// Parameters of a running `listen` / `print =follow=`.
 #[derive(Debug, Clone)]
 pub struct StreamSpec {
+    /// The menu followed.
     pub table: Table,
+    /// Which rows it reports.
     pub query: Vec<QueryWord>,
+    /// Which properties it reports (all when absent).
     pub proplist: Option<Vec<String>>,
+    /// Rows sent before the first change (`print =follow=`).
     pub initial: Vec<Out>,
     /// `listen` reports removals as `.dead`; follow does too.
     pub listen: bool,

@@ -24,16 +24,22 @@ const MAX_BEFORE_LOGIN: u32 = 16;
 
 /// What every connection shares.
 pub struct Ctx {
+    /// The router.
     pub state: Arc<Mutex<RouterState>>,
+    /// How the simulator was started.
     pub cfg: SimConfig,
+    /// On, off or rebooting.
     pub power: watch::Sender<Power>,
+    /// Send empty `=name=` words as RouterOS does.
     pub emit_empty: bool,
+    /// Behave as RouterOS before 6.43 (challenge login only).
     pub pre_643: bool,
     /// The MD5 challenge response is verified: RouterOS before 6.45.1 keeps passwords in a
     /// form it can check it with (and before 6.43 it is the only login), or `legacy_auth`.
     pub challenge_login: bool,
 }
 
+/// Lock the router state, even after a panic elsewhere.
 pub fn lock(state: &Mutex<RouterState>) -> std::sync::MutexGuard<'_, RouterState> {
     // State stays consistent between statements; a panic elsewhere must not stop the router.
     state.lock().unwrap_or_else(|p| p.into_inner())

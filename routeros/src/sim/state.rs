@@ -38,12 +38,19 @@ pub struct Change {
 /// A hotspot user; `props` holds the settable properties as the wire shows them.
 #[derive(Debug, Clone)]
 pub struct User {
+    /// Internal id (`*N` on the wire).
     pub id: u32,
+    /// Settable properties by wire name.
     pub props: BTreeMap<String, String>,
+    /// Time logged in so far.
     pub uptime: Duration,
+    /// Bytes received from the client.
     pub bytes_in: u64,
+    /// Bytes sent to the client.
     pub bytes_out: u64,
+    /// Packets received from the client.
     pub packets_in: u64,
+    /// Packets sent to the client.
     pub packets_out: u64,
     /// The built-in `default-trial` entry.
     pub builtin: bool,
@@ -52,49 +59,75 @@ pub struct User {
 /// A user profile.
 #[derive(Debug, Clone)]
 pub struct Profile {
+    /// Internal id (`*N` on the wire).
     pub id: u32,
+    /// Settable properties by wire name.
     pub props: BTreeMap<String, String>,
+    /// The built-in `default` profile.
     pub builtin: bool,
 }
 
 /// An active session.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// Internal id (`*N` on the wire).
     pub id: u32,
+    /// The hotspot user logged in.
     pub user: String,
+    /// Client IP address.
     pub address: String,
+    /// Client MAC address.
     pub mac: String,
+    /// How the client logged in (`http-chap`, `cookie`, ...).
     pub login_by: String,
+    /// Time since login.
     pub uptime: Duration,
+    /// Bytes received from the client.
     pub bytes_in: u64,
+    /// Bytes sent to the client.
     pub bytes_out: u64,
 }
 
 /// A MAC cookie.
 #[derive(Debug, Clone)]
 pub struct Cookie {
+    /// Internal id (`*N` on the wire).
     pub id: u32,
+    /// The hotspot user it logs in.
     pub user: String,
+    /// The MAC address it belongs to.
     pub mac: String,
+    /// Time until it lapses.
     pub expires_in: Duration,
 }
 
 /// Everything the router knows.
 #[derive(Debug)]
 pub struct RouterState {
+    /// Hotspot users.
     pub users: super::users::Users,
+    /// User profiles.
     pub profiles: Vec<Profile>,
+    /// Active sessions.
     pub sessions: Vec<Session>,
+    /// MAC cookies.
     pub cookies: Vec<Cookie>,
     next_id: u32,
+    /// `/system identity` name.
     pub identity: String,
+    /// RouterOS version reported.
     pub version: String,
+    /// Board name reported.
     pub board_name: String,
+    /// When the simulated router started.
     pub started: Instant,
     /// Simulated time added by `advance`, on top of wall-clock time since start.
     pub advanced: Duration,
+    /// Next client address to hand out.
     pub next_address: u32,
+    /// Every change, for `listen` streams.
     pub changes: broadcast::Sender<Change>,
+    /// State of the deterministic random numbers.
     pub rng_state: u64,
     /// The memory log (`/log`).
     pub log: super::log::Log,
@@ -102,6 +135,7 @@ pub struct RouterState {
     pub generic: super::generic::Menus,
 }
 
+/// Properties from name/value pairs.
 pub fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -201,10 +235,12 @@ impl RouterState {
         self.started.elapsed() + self.advanced
     }
 
+    /// The user named `name`.
     pub fn user_by_name(&self, name: &str) -> Option<&User> {
         self.users.by_name(name)
     }
 
+    /// The profile named `name`.
     pub fn profile_by_name(&self, name: &str) -> Option<&Profile> {
         self.profiles
             .iter()
@@ -238,6 +274,7 @@ impl RouterState {
         }
     }
 
+    /// A user as `print` shows it.
     pub fn user_row(&self, u: &User) -> Row {
         let mut row: Row = u
             .props
@@ -256,6 +293,7 @@ impl RouterState {
         row
     }
 
+    /// A profile as `print` shows it.
     pub fn profile_row(&self, p: &Profile) -> Row {
         let mut row: Row = p
             .props
@@ -268,6 +306,7 @@ impl RouterState {
         row
     }
 
+    /// An active session as `print` shows it.
     pub fn session_row(&self, s: &Session) -> Row {
         let mut row = Row::new();
         row.insert(".id".into(), fmt_id(s.id));
@@ -300,6 +339,7 @@ impl RouterState {
         row
     }
 
+    /// A cookie as `print` shows it.
     pub fn cookie_row(&self, c: &Cookie) -> Row {
         let mut row = Row::new();
         row.insert(".id".into(), fmt_id(c.id));

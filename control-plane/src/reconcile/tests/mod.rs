@@ -48,7 +48,7 @@ pub(super) fn token(n: u128, code: &str) -> IssuedToken {
     t.limit_uptime_s = Some(HOUR);
     t.password_sha256 = password_sha256(Some(&format!("pw{n}")));
     t.state = TokenState::Applied;
-    t.issued_at = MORNING_MS + n as i64 * 60_000;
+    t.issued_at = MORNING_MS + i64::try_from(n).unwrap() * 60_000;
     t.applied_at = Some(t.issued_at + 2_000);
     t.staff_id = Some(staff());
     t.shift_id = Some(shift());

@@ -64,6 +64,11 @@ pub struct ServerConfig {
     /// The external broker is Mosquitto with the Dynamic Security plugin and the server's MQTT
     /// user administers it: the server creates and deletes each agent's login there.
     pub mqtt_dynsec: bool,
+    /// This replica's MQTT client id at an external broker. Set (a different one per replica),
+    /// the server keeps a persistent session there (clean session off): what the broker queued
+    /// for this replica while it reconnected or restarted is delivered when it is back. Unset,
+    /// each start takes a fresh random id and a clean session.
+    pub mqtt_client_id: Option<String>,
     /// The embedded broker's listener speaks TLS only, with a self-signed certificate made at the
     /// first start (`DATA/mqtt-tls.crt`) whose SHA-256 agents pin at enrollment.
     pub mqtt_tls: bool,
@@ -99,6 +104,7 @@ impl Default for ServerConfig {
             trusted_proxy: None,
             mqtt_public_addr: None,
             mqtt_dynsec: false,
+            mqtt_client_id: None,
             mqtt_tls: false,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
             router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
@@ -192,6 +198,9 @@ impl ServerConfig {
         if let Some(v) = get("MTM_MQTT_DYNSEC") {
             self.mqtt_dynsec = parse("MTM_MQTT_DYNSEC", &v)?;
         }
+        if let Some(v) = get("MTM_MQTT_CLIENT_ID") {
+            self.mqtt_client_id = Some(v).filter(|s| !s.is_empty());
+        }
         if let Some(v) = get("MTM_MQTT_TLS") {
             self.mqtt_tls = parse("MTM_MQTT_TLS", &v)?;
         }
@@ -256,6 +265,29 @@ impl ServerConfig {
                 return Err(ConfigError::Env {
                     name: "MTM_EXTERNAL_URL".into(),
                     message: format!("{u:?} must be http(s)://host, e.g. https://mtm.example.com"),
+                });
+            }
+        }
+        if let Some(id) = &self.mqtt_client_id {
+            let fine = (1..=64).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !fine {
+                return Err(ConfigError::Env {
+                    name: "MTM_MQTT_CLIENT_ID".into(),
+                    message: format!(
+                        "{:?} must be 1 to 64 letters, digits, '-', '_' or '.'",
+                        id.escape_debug().to_string()
+                    ),
+                });
+            }
+            if !matches!(self.mqtt, MqttConfig::External { .. }) {
+                return Err(ConfigError::Env {
+                    name: "MTM_MQTT_CLIENT_ID".into(),
+                    message: "a persistent session is for an external broker; the embedded \
+                              broker lives and dies with the server"
+                        .into(),
                 });
             }
         }
@@ -333,6 +365,37 @@ mod tests {
         let bad = cfg.apply_env(|k| (k == "MTM_HTTP_BIND").then(|| "nonsense".to_string()));
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
         assert!(toml::from_str::<ServerConfig>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn a_replica_client_id_is_checked_and_only_for_an_external_broker() {
+        let external = MqttConfig::External {
+            host: "broker".into(),
+            port: 1883,
+            username: None,
+            password: None,
+        };
+        let mut cfg = ServerConfig {
+            mqtt: external,
+            ..ServerConfig::default()
+        };
+        let env = HashMap::from([("MTM_MQTT_CLIENT_ID", "mtm-replica-a")]);
+        cfg.apply_env(|k| env.get(k).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(cfg.mqtt_client_id.as_deref(), Some("mtm-replica-a"));
+        assert!(cfg.validate().is_ok());
+        for bad in ["", "has space", "a/b", &"x".repeat(65)] {
+            cfg.mqtt_client_id = Some(bad.to_string());
+            assert!(cfg.validate().is_err(), "{bad:?} refused");
+        }
+        let embedded = ServerConfig {
+            mqtt_client_id: Some("mtm-replica-a".into()),
+            ..ServerConfig::default()
+        };
+        assert!(
+            embedded.validate().is_err(),
+            "no persistent session at the embedded broker"
+        );
     }
 
     #[test]

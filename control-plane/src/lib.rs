@@ -17,6 +17,7 @@ pub mod demo;
 pub mod enrollment;
 pub mod i18n;
 pub mod ingest;
+pub mod ingest_queue;
 pub mod link;
 pub mod log_lines;
 pub mod metrics;

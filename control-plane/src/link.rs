@@ -6,6 +6,7 @@
 //! and retried after every (re)connect until the broker confirms them, and a watchdog replaces
 //! the whole client when it stops making progress.
 
+pub use crate::ingest_queue::{ingest_queue, IngestReceiver, IngestSender};
 use crate::metrics::Metrics;
 use crate::mqtt::{Incoming, MqttError, Publisher};
 use crate::store::now_ms;
@@ -14,10 +15,10 @@ use rumqttc::{
     AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS, SubscribeFilter,
     SubscribeReasonCode,
 };
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Settings for the control plane's client connection.
@@ -42,6 +43,10 @@ pub struct ClientSettings {
     pub ingest_budget_bytes: usize,
     /// Requests (publishes, acks, subscribes) the client may hold before refusing more.
     pub request_capacity: usize,
+    /// A stable client id for a persistent session (clean session off), so the broker keeps
+    /// this replica's subscriptions and queues its messages while it is away; `None` takes a
+    /// random id and a clean session at every connection.
+    pub client_id: Option<String>,
 }
 
 impl ClientSettings {
@@ -62,6 +67,7 @@ impl ClientSettings {
             stall_after: Duration::from_secs(60),
             ingest_budget_bytes: 64 * 1024 * 1024,
             request_capacity: 4096,
+            client_id: None,
         }
     }
 }
@@ -160,78 +166,6 @@ impl LinkStatus {
             return Some("publishes queued but none sent");
         }
         None
-    }
-}
-
-/// The sending half of the queue from the event loop to ingest: never waits, drops (and counts)
-/// once `budget` payload bytes are waiting.
-#[derive(Clone)]
-pub struct IngestSender {
-    tx: mpsc::UnboundedSender<Incoming>,
-    queued: Arc<AtomicUsize>,
-    budget: usize,
-    metrics: Arc<Metrics>,
-}
-
-/// The receiving half, read by ingest.
-pub struct IngestReceiver {
-    rx: mpsc::UnboundedReceiver<Incoming>,
-    queued: Arc<AtomicUsize>,
-}
-
-/// A queue to ingest holding at most `budget` payload bytes.
-pub fn ingest_queue(budget: usize, metrics: Arc<Metrics>) -> (IngestSender, IngestReceiver) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
-    (
-        IngestSender {
-            tx,
-            queued: queued.clone(),
-            budget,
-            metrics,
-        },
-        IngestReceiver { rx, queued },
-    )
-}
-
-impl IngestSender {
-    /// Hand `msg` to ingest without waiting; false if it was dropped (queue over budget) or
-    /// ingest has stopped.
-    pub fn offer(&self, msg: Incoming) -> bool {
-        let len = msg.payload.len().max(1);
-        let before = self.queued.fetch_add(len, Ordering::SeqCst);
-        if before.saturating_add(len) > self.budget {
-            self.queued.fetch_sub(len, Ordering::SeqCst);
-            self.metrics.inc(&self.metrics.ingest_dropped);
-            return false;
-        }
-        if self.tx.send(msg).is_err() {
-            self.queued.fetch_sub(len, Ordering::SeqCst);
-            return false;
-        }
-        true
-    }
-}
-
-impl IngestReceiver {
-    fn taken(&self, m: Option<Incoming>) -> Option<Incoming> {
-        if let Some(m) = &m {
-            self.queued
-                .fetch_sub(m.payload.len().max(1), Ordering::SeqCst);
-        }
-        m
-    }
-
-    /// The next message; None once every sender is gone.
-    pub async fn recv(&mut self) -> Option<Incoming> {
-        let m = self.rx.recv().await;
-        self.taken(m)
-    }
-
-    /// The next message if one is waiting.
-    pub fn try_recv(&mut self) -> Option<Incoming> {
-        let m = self.rx.try_recv().ok();
-        self.taken(m)
     }
 }
 
@@ -338,10 +272,13 @@ impl Publisher for MqttLink {
 }
 
 fn new_client(settings: &ClientSettings) -> (AsyncClient, EventLoop) {
-    let id = format!("mtm-cp-{}", uuid::Uuid::new_v4().simple());
+    let (id, clean) = match &settings.client_id {
+        Some(id) => (id.clone(), false),
+        None => (format!("mtm-cp-{}", uuid::Uuid::new_v4().simple()), true),
+    };
     let mut opts = MqttOptions::new(id, settings.host.clone(), settings.port);
     opts.set_keep_alive(settings.keep_alive);
-    opts.set_clean_session(true);
+    opts.set_clean_session(clean);
     let max = mtm_common::MAX_ENVELOPE_BYTES + 4096;
     opts.set_max_packet_size(max, max);
     if let Some((u, p)) = &settings.credentials {
@@ -390,12 +327,17 @@ async fn poll_loop(
                     payload: p.payload.to_vec(),
                 });
             }
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 failures = 0;
                 status.down();
                 status.connected_at.store(now, Ordering::SeqCst);
                 status.connected.store(true, Ordering::SeqCst);
-                tracing::info!("connected to MQTT broker");
+                // Subscribed again even when the broker kept the session: a SUBACK is how this
+                // client knows the subscription stands.
+                tracing::info!(
+                    session_present = ack.session_present,
+                    "connected to MQTT broker"
+                );
                 subscribe(&client, &settings, &status);
             }
             Ok(Event::Incoming(Packet::SubAck(ack))) => {

@@ -161,7 +161,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
                 .with_context(|| format!("resolving {host}"))?
                 .next()
                 .with_context(|| format!("{host} has no address"))?;
-            let settings = ClientSettings::new(
+            let mut settings = ClientSettings::new(
                 host.clone(),
                 *port,
                 username
@@ -169,6 +169,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
                     .map(|u| (u, password.clone().unwrap_or_default())),
                 true,
             );
+            settings.client_id = cfg.mqtt_client_id.clone();
             (settings, addr)
         }
     };

@@ -235,6 +235,7 @@ pub mod browser;
 pub mod faults;
 pub mod pages;
 pub mod private_pg;
+pub mod stack;
 
 /// The one-site demo (server, a simulated router and its agent, in this process) that the
 /// browser tests drive, in `dir/site`.

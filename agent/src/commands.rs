@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mtm_common::{
     profile_name, router_comment, token_id_from_comment, Catalog, Command, CommandDone,
-    CommandKind, CreateToken, PackageSpec, TokenApplied, UpMessage, UsageReport,
+    CommandKind, CreateToken, PackageSpec, TokenApplied, UpMessage,
 };
 use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
 use uuid::Uuid;
@@ -46,9 +46,8 @@ impl Effects {
         let clock = (now >= PLAUSIBLE_CLOCK_MS).then_some(now);
         let changes = usage_diff(std::slice::from_ref(u), &HashSet::new(), &baselines, clock);
         if !changes.is_empty() {
-            t.enqueue(&UpMessage::Usage(UsageReport {
-                entries: changes.into_iter().map(|(u, _)| u).collect(),
-            }))?;
+            let report = t.usage_report(changes.into_iter().map(|(u, _)| u).collect())?;
+            t.enqueue(&UpMessage::Usage(report))?;
         }
         t.remove_baseline(&u.name)
     }
@@ -64,8 +63,11 @@ impl Effects {
         if let Some(v) = self.catalog_version {
             t.set_catalog_version(v)?;
         }
-        for m in &self.extra {
-            t.enqueue(m)?;
+        for mut m in self.extra {
+            if let UpMessage::Inventory(inv) = &mut m {
+                t.vouch_inventory(inv)?;
+            }
+            t.enqueue(&m)?;
         }
         Ok(())
     }

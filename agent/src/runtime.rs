@@ -377,10 +377,11 @@ async fn inventory_once(shared: &Shared) {
         r
     };
     match inv {
-        Ok((inv, newest)) => {
+        Ok((mut inv, newest)) => {
             // The cursor moves with the inventory that carries the lines, so lines are never
             // skipped: a crash before this commit reports them again.
             let r = shared.store.write(|t| {
+                t.vouch_inventory(&mut inv)?;
                 t.enqueue(&UpMessage::Inventory(inv))?;
                 t.set_meta(crate::store::LOG_CURSOR, newest)
             });

@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mtm_common::{
-    token_id_from_comment, Health, LoggedLogin, TokenExpired, UpMessage, Usage, UsageReport,
-};
+use mtm_common::{token_id_from_comment, Health, LoggedLogin, TokenExpired, UpMessage, Usage};
 use mtm_routeros::{Client, Error, HotspotUser};
 use uuid::Uuid;
 
@@ -271,9 +269,8 @@ pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, Teleme
             t.set_baseline(&u.username, b)?;
         }
         if !changes.is_empty() {
-            t.enqueue(&UpMessage::Usage(UsageReport {
-                entries: changes.iter().map(|(u, _)| u.clone()).collect(),
-            }))?;
+            let report = t.usage_report(changes.iter().map(|(u, _)| u.clone()).collect())?;
+            t.enqueue(&UpMessage::Usage(report))?;
         }
         for (token, v) in &validity_updates {
             t.set_validity(*token, v)?;

@@ -211,6 +211,7 @@ mod tests {
                 delta_bytes_out: 4096,
                 counters_reset: false,
             }],
+            issued_here: Vec::new(),
         });
         let env = Envelope::seal(&key, "agent-1", "cp", 7, 1_700_000_000_123, &msg).unwrap();
         (key, env)

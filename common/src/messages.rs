@@ -119,6 +119,24 @@ pub struct Health {
 pub struct UsageReport {
     /// One entry per hotspot user that changed.
     pub entries: Vec<Usage>,
+    /// The entries' vouchers this agent made under commands the control plane signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issued_here: Vec<IssuedHere>,
+}
+
+/// A voucher this agent made on its router under a command the control plane signed: the
+/// agent's word, as trustworthy as its word that the user exists at all, that the voucher is
+/// mtm's own. A database restored from an older backup (or cut short) no longer knows such a
+/// voucher; with this the control plane says so instead of calling it rogue and blaming the
+/// staff on duty. Absent from agents that predate it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct IssuedHere {
+    /// The token id of the `CreateToken` command (also in the user's `mtm:` comment).
+    pub token_id: Uuid,
+    /// The voucher code (hotspot user name).
+    pub code: String,
+    /// When the control plane issued it (the command's `issued_at`, control-plane clock).
+    pub issued_at: i64,
 }
 
 /// One hotspot user's counters, as cumulative router values plus the change since last report.
@@ -160,6 +178,10 @@ pub struct Inventory {
     /// still seen. Absent from agents that predate it.
     #[serde(default)]
     pub logins: Vec<LoggedLogin>,
+    /// The vouchers among the users and logins that this agent made under commands the
+    /// control plane signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issued_here: Vec<IssuedHere>,
 }
 
 /// A hotspot session line from the router's log (`->: USER (IP): logged in`).

@@ -344,6 +344,7 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
             users,
             sessions: vec![],
             logins: vec![],
+            issued_here: Vec::new(),
         })
     };
     let batch = vec![
@@ -421,6 +422,7 @@ async fn a_message_from_a_clock_far_off_is_dated_by_its_arrival() {
             delta_bytes_out: 1,
             counters_reset: false,
         }],
+        issued_here: Vec::new(),
     });
     let at = |seq: u64, at: i64| {
         Envelope::seal(&rig.f.agent_key, "agent-1", "cp", seq, at, &report)

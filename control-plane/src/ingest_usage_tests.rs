@@ -21,7 +21,10 @@ fn entry(token: Option<&crate::store::Token>, name: &str, uptime: u64, delta: u6
 }
 
 fn usage(entries: Vec<Usage>) -> UpMessage {
-    UpMessage::Usage(UsageReport { entries })
+    UpMessage::Usage(UsageReport {
+        entries,
+        issued_here: Vec::new(),
+    })
 }
 
 async fn applied_token(rig: &Rig) -> crate::store::Token {

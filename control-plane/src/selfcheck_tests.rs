@@ -49,6 +49,7 @@ async fn a_live_voucher_shows_its_time_and_data_left_and_nothing_else() {
         1,
         UpMessage::Usage(UsageReport {
             entries: vec![usage],
+            issued_here: Vec::new(),
         }),
     )
     .await;

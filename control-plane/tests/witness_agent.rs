@@ -58,8 +58,8 @@ async fn server_on(data: &Path, mqtt_port: u16) -> ServerHandle {
     .unwrap()
 }
 
-/// Sell one voucher and wait until it is on the router.
-async fn sell(api: &Api, staff: &str, package: &Value) {
+/// Sell one voucher and wait until it is on the router; its code.
+async fn sell(api: &Api, staff: &str, package: &Value) -> String {
     let token: Value = api
         .post(
             staff,
@@ -74,6 +74,7 @@ async fn sell(api: &Api, staff: &str, package: &Value) {
         || async { api.get::<Value>(staff, &path).await["state"] == "applied" },
     )
     .await;
+    token["code"].as_str().unwrap().to_owned()
 }
 
 /// Rows in each chain of the SQLite file at `db`.
@@ -127,6 +128,8 @@ async fn a_restored_older_backup_is_named_by_what_the_agent_witnessed() {
         control_plane_key: server.control_plane_public_key_hex(),
         ..Default::default()
     };
+    // Inventories often, so the restored server soon sees the vouchers it lost.
+    cfg.intervals.inventory_s = 1;
     cfg.mqtt.host = "127.0.0.1".into();
     cfg.mqtt.port = port;
     cfg.mqtt.username = Some("r1".into());
@@ -162,8 +165,9 @@ async fn a_restored_older_backup_is_named_by_what_the_agent_witnessed() {
     let (backup_ledger, backup_audit) = chain_rows(&backup).await;
 
     // The day goes on after the backup: three more sales, witnessed by the agent.
+    let mut lost = Vec::new();
     for _ in 0..3 {
-        sell(&api, &staff, &package).await;
+        lost.push(sell(&api, &staff, &package).await);
     }
     let store = server.store();
     let ledger = store.chain_head(LEDGER_CHAIN).await.unwrap().rows;
@@ -221,22 +225,37 @@ async fn a_restored_older_backup_is_named_by_what_the_agent_witnessed() {
     let (seen_ledger, seen_audit) = (counted(LEDGER_CHAIN), counted(AUDIT_CHAIN));
     assert!(seen_ledger >= ledger, "{seen_ledger} < {ledger}");
     assert!(seen_audit >= audit, "{seen_audit} < {audit}");
-    // Raised as an alert too, which reaches the notification channels: one per chain, naming
-    // the rows and no staff member, however many times the agent answers.
+    // Raised as alerts too, which reach the notification channels: one per chain, naming
+    // the rows, however many times the agent answers; and the vouchers sold after the backup,
+    // which the router still carries and the agent vouches for, as the database's loss. Not
+    // one of them is a rogue voucher blamed on sam, whose shift the backup shows open.
     let api = Api::new(&server.http_addr().to_string());
     let root = api.login("root", support::ROOT_PASSWORD).await;
+    let lost_seen = |alerts: &[Value]| {
+        alerts
+            .iter()
+            .any(|a| lost.iter().any(|c| a["evidence"]["code"] == c.as_str()))
+    };
+    wait_for(
+        "the lost vouchers reported from an inventory",
+        Duration::from_secs(30),
+        || async { lost_seen(&api.get::<Vec<Value>>(&root, "/api/alerts").await) },
+    )
+    .await;
     let alerts: Vec<Value> = api.get(&root, "/api/alerts").await;
-    let witness: Vec<&Value> = alerts
-        .iter()
-        .filter(|a| a["kind"] == "witness_mismatch")
-        .collect();
-    assert_eq!(witness.len(), 2, "{alerts:?}");
-    for a in &witness {
+    for a in &alerts {
+        assert_eq!(
+            a["kind"], "witness_mismatch",
+            "nothing else is alerted: {alerts:?}"
+        );
         assert_eq!(a["severity"], "critical");
         assert!(a["staff_id"].is_null(), "{a}");
-        assert!(a["summary"].as_str().unwrap().contains("missing"), "{a}");
     }
-    assert_eq!(alerts.len(), 2, "nothing else is alerted: {alerts:?}");
+    let missing = alerts
+        .iter()
+        .filter(|a| a["summary"].as_str().unwrap().contains("missing"))
+        .count();
+    assert_eq!(missing, 2, "{alerts:?}");
     server.shutdown().await;
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mtm-server"))

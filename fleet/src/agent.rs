@@ -539,6 +539,7 @@ impl Agent {
         for chunk in entries.chunks(1000) {
             self.enqueue(&UpMessage::Usage(UsageReport {
                 entries: chunk.to_vec(),
+                issued_here: Vec::new(),
             }));
         }
     }

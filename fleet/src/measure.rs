@@ -27,7 +27,10 @@ pub fn verify_rate(for_how_long: Duration) -> Result<f64> {
             ..Default::default()
         })
         .collect();
-    let msg = UpMessage::Usage(UsageReport { entries });
+    let msg = UpMessage::Usage(UsageReport {
+        entries,
+        issued_here: Vec::new(),
+    });
     let env = Envelope::seal(&key, "r-1", "cp", 1, 1_700_000_000_000, &msg)?;
     let vk = key.verifying_key();
     let start = Instant::now();

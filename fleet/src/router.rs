@@ -146,6 +146,7 @@ impl SimRouter {
                         if let Some(entry) = self.diff_one(&u, now_ms) {
                             out.push(UpMessage::Usage(mtm_common::UsageReport {
                                 entries: vec![entry],
+                                issued_here: Vec::new(),
                             }));
                         }
                     }
@@ -424,6 +425,7 @@ impl SimRouter {
             users,
             sessions,
             logins: Vec::new(),
+            issued_here: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The inbox: every command recorded on arrival, keyed by its id, with its result once done.
 
 use mtm_common::envelope::{from_cbor, to_cbor};
-use mtm_common::{Command, UpMessage};
+use mtm_common::{Command, CommandKind, IssuedHere, UpMessage};
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -205,6 +205,15 @@ impl Txn<'_> {
             }
         };
         if let Some(mut rec) = rec {
+            if let (CommandKind::CreateToken(ct), UpMessage::TokenApplied(_)) =
+                (&rec.command.kind, result)
+            {
+                self.record_issued(&IssuedHere {
+                    token_id: ct.token_id,
+                    code: ct.code.clone(),
+                    issued_at: rec.command.issued_at,
+                })?;
+            }
             self.tx.open_table(PENDING)?.remove(rec.arrival)?;
             rec.result = Some(result.clone());
             rec.finished_at = Some(self.now_ms);

@@ -6,6 +6,7 @@
 
 mod checkpoints;
 mod inbox;
+mod issued;
 mod outbox;
 mod telemetry;
 
@@ -18,6 +19,7 @@ use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, Writ
 use tokio::sync::Notify;
 
 pub use inbox::{InboxOutcome, InboxRecord};
+pub use issued::KEEP_MS as ISSUED_KEEP_MS;
 pub use outbox::OUTBOX_CAP;
 pub use telemetry::{Baseline, Validity};
 
@@ -33,6 +35,7 @@ pub(crate) const INBOX: TableDefinition<u128, &[u8]> = TableDefinition::new("inb
 pub(crate) const PENDING: TableDefinition<u64, u128> = TableDefinition::new("pending");
 pub(crate) const BASELINE: TableDefinition<&str, &[u8]> = TableDefinition::new("baseline");
 pub(crate) const VALIDITY: TableDefinition<u128, &[u8]> = TableDefinition::new("validity");
+pub(crate) const ISSUED: TableDefinition<u128, &[u8]> = TableDefinition::new("issued");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 pub(crate) const LAST_ACKED: &str = "last_acked";
@@ -141,6 +144,7 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
         tx.open_table(PENDING)?;
         tx.open_table(BASELINE)?;
         tx.open_table(VALIDITY)?;
+        tx.open_table(ISSUED)?;
     }
     tx.commit()?;
     Ok(db)

@@ -385,6 +385,7 @@ mod tests {
                 delta_bytes_in: d,
                 ..Default::default()
             }],
+            issued_here: Vec::new(),
         })
     }
 

@@ -2,10 +2,12 @@
 
 use super::tokens::is_empty_password_hash;
 use super::{
-    AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup, TokenState,
+    lost, AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup,
+    TokenState,
 };
 use mtm_common::{
-    profile_name, token_id_from_comment, ActiveSession, Inventory, LoggedLogin, RouterUser,
+    profile_name, token_id_from_comment, ActiveSession, Inventory, IssuedHere, LoggedLogin,
+    RouterUser,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -69,7 +71,7 @@ pub fn check_inventory(
 
     for user in &inventory.users {
         names.insert(user.name.as_str());
-        if let Some(f) = check_user(&obs, user, issued) {
+        if let Some(f) = check_user(&obs, user, issued, &inventory.issued_here) {
             if f.kind == AlertKind::RogueToken {
                 rogue_by_name.insert(user.name.clone(), findings.len());
             }
@@ -100,6 +102,10 @@ pub fn check_inventory(
         // A user created and deleted between two inventories leaves only its session behind.
         // A known code is a token whose user the agent removed (or will add): not rogue.
         if issued.by_code(&router.agent_id, &session.user).is_none() {
+            if let Some(i) = lost::vouched(&inventory.issued_here, None, &session.user) {
+                findings.push(lost::lost_from_ledger(router, i, "session"));
+                continue;
+            }
             let f = rogue_session(router, session, "session_without_user");
             rogue_by_name.insert(session.user.clone(), findings.len());
             findings.push(f);
@@ -124,6 +130,10 @@ pub fn check_inventory(
                 || issued.by_code(&router.agent_id, &login.user).is_some()
         };
         if explained {
+            continue;
+        }
+        if let Some(i) = lost::vouched(&inventory.issued_here, None, &login.user) {
+            findings.push(lost::lost_from_ledger(router, i, "router_log"));
             continue;
         }
         let reason = if trial {
@@ -191,6 +201,7 @@ fn check_user(
     obs: &Observation<'_>,
     user: &RouterUser,
     issued: &dyn TokenLookup,
+    vouched: &[IssuedHere],
 ) -> Option<Finding> {
     let (router, config) = (obs.router, obs.config);
     let claimed = user.comment.as_deref().and_then(token_id_from_comment);
@@ -207,6 +218,9 @@ fn check_user(
             )];
             return Some(tampered(router, t, diff, Severity::Critical, Some(user)));
         }
+        if let Some(i) = lost::vouched(vouched, None, &user.name) {
+            return Some(lost::lost_from_ledger(router, i, "inventory"));
+        }
         let reason = match user.comment.as_deref() {
             Some(c) if c.starts_with(mtm_common::COMMENT_PREFIX) => "malformed_mtm_comment",
             _ => "no_mtm_comment",
@@ -214,6 +228,9 @@ fn check_user(
         return Some(rogue_user(router, user, reason, None));
     };
     let Some(token) = issued.by_id(token_id) else {
+        if let Some(i) = lost::vouched(vouched, Some(token_id), &user.name) {
+            return Some(lost::lost_from_ledger(router, i, "inventory"));
+        }
         return Some(rogue_user(router, user, "unknown_token", None));
     };
     if token.agent_id != router.agent_id {

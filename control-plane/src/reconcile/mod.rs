@@ -41,6 +41,7 @@
 mod cash;
 mod daily;
 mod inventory;
+mod lost;
 mod on_duty;
 mod report;
 mod silent;

@@ -1,6 +1,8 @@
 //! Checks on an agent's `Usage` report: reused tokens and usage by users mtm did not make.
 
-use super::{AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup};
+use super::{
+    lost, AlertKind, Finding, IssuedToken, ReconcileConfig, RouterRef, Severity, TokenLookup,
+};
 use mtm_common::{Usage, UsageReport};
 use serde_json::json;
 
@@ -26,12 +28,22 @@ pub fn check_usage(
         let Some(token_id) = usage.token_id else {
             // A sold token that lost its comment is reported by the inventory check as tampered.
             if issued.by_code(&router.agent_id, &usage.username).is_none() {
-                findings.push(rogue(router, usage, "no_mtm_comment", None));
+                findings.push(
+                    match lost::vouched(&report.issued_here, None, &usage.username) {
+                        Some(i) => lost::lost_from_ledger(router, i, "usage"),
+                        None => rogue(router, usage, "no_mtm_comment", None),
+                    },
+                );
             }
             continue;
         };
         let Some(token) = issued.by_id(token_id) else {
-            findings.push(rogue(router, usage, "unknown_token", None));
+            findings.push(
+                match lost::vouched(&report.issued_here, Some(token_id), &usage.username) {
+                    Some(i) => lost::lost_from_ledger(router, i, "usage"),
+                    None => rogue(router, usage, "unknown_token", None),
+                },
+            );
             continue;
         };
         if token.agent_id != router.agent_id {

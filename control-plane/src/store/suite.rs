@@ -355,6 +355,7 @@ pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
                 delta_uptime_s: 60,
                 ..Default::default()
             }],
+            issued_here: Vec::new(),
         })
     };
     s.apply_up("agent-1", &[item(3, usage(60, true))], 70)
@@ -596,6 +597,7 @@ pub async fn issued_tokens_for_the_router_checks(f: Fixture) {
             delta_bytes_out: 200,
             ..Default::default()
         }],
+        issued_here: Vec::new(),
     });
     s.apply_up("agent-1", &[item(1, applied), item(2, usage)], 5)
         .await

@@ -293,6 +293,7 @@ pub async fn pending_checks_hold_the_evidence_until_finished(f: Fixture) {
                 delta_bytes_out: 5,
                 counters_reset: false,
             }],
+            issued_here: Vec::new(),
         })
     };
     let item = |seq, message| UpItem {

@@ -5,6 +5,7 @@ mod aftersales;
 mod daily;
 mod frauds;
 mod normal;
+mod restored;
 mod till;
 mod zones;
 
@@ -106,7 +107,10 @@ pub(super) fn usage(t: &IssuedToken, before: u64, now: u64) -> Usage {
 }
 
 pub(super) fn report(entries: Vec<Usage>) -> UsageReport {
-    UsageReport { entries }
+    UsageReport {
+        entries,
+        issued_here: Vec::new(),
+    }
 }
 
 pub(super) fn inventory(users: Vec<RouterUser>, sessions: Vec<ActiveSession>) -> Inventory {
@@ -114,6 +118,7 @@ pub(super) fn inventory(users: Vec<RouterUser>, sessions: Vec<ActiveSession>) ->
         users,
         sessions,
         logins: vec![],
+        issued_here: Vec::new(),
     }
 }
 

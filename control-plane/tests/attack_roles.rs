@@ -63,6 +63,7 @@ const PAGES: &[(&str, Option<Guard>, Option<Guard>)] = &[
     ("/", Some(Public), None),
     ("/login", Some(Public), Some(Public)),
     ("/logout", None, Some(Any)),
+    ("/settings/language", None, Some(Any)),
     ("/static/htmx.min.js", Some(Public), None),
     ("/static/mtm.css", Some(Public), None),
     ("/static/print.js", Some(Public), None),

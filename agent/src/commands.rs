@@ -12,7 +12,7 @@ use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
 use uuid::Uuid;
 
 use crate::hotspot::{inventory, logout_user, remove_session};
-use crate::store::{StoreError, Txn, Validity};
+use crate::store::{MacLock, StoreError, Txn, Validity};
 use crate::telemetry::{usage_diff, PLAUSIBLE_CLOCK_MS};
 
 /// Store changes that go in the same transaction as the command's result.
@@ -20,8 +20,10 @@ use crate::telemetry::{usage_diff, PLAUSIBLE_CLOCK_MS};
 pub struct Effects {
     /// A validity window to start tracking (kept if already tracked).
     pub validity: Option<(Uuid, Validity)>,
-    /// A validity window to forget.
+    /// A token removed: its validity window and MAC lock are forgotten.
     pub forget_validity: Option<Uuid>,
+    /// A lock-to-first-device voucher to watch (kept, binding and all, if already watched).
+    pub mac_lock: Option<(Uuid, MacLock)>,
     /// The catalog version now on the router.
     pub catalog_version: Option<u64>,
     /// Further messages to send with the result (an inventory for `Resync`).
@@ -57,8 +59,12 @@ impl Effects {
         if let Some((token, v)) = self.validity {
             t.set_validity_if_absent(token, &v)?;
         }
+        if let Some((token, lock)) = &self.mac_lock {
+            t.set_mac_lock_if_absent(*token, lock)?;
+        }
         if let Some(token) = self.forget_validity {
             t.remove_validity(token)?;
+            t.remove_mac_lock(token)?;
         }
         if let Some(v) = self.catalog_version {
             t.set_catalog_version(v)?;
@@ -243,6 +249,7 @@ async fn create_token(
     let comment = router_comment(ct.token_id);
     if let Some(u) = client.hotspot_user_by_comment(&comment).await? {
         fx.validity = validity(ct);
+        fx.mac_lock = mac_lock(ct);
         return Ok(Some(applied(u.id, true)));
     }
     let wanted = profile_name(&ct.package_slug);
@@ -268,7 +275,20 @@ async fn create_token(
         })
         .await?;
     fx.validity = validity(ct);
+    fx.mac_lock = mac_lock(ct);
     Ok(Some(applied(id, false)))
+}
+
+fn mac_lock(ct: &CreateToken) -> Option<(Uuid, MacLock)> {
+    ct.lock_to_mac.then(|| {
+        (
+            ct.token_id,
+            MacLock {
+                username: ct.code.clone(),
+                bound_mac: None,
+            },
+        )
+    })
 }
 
 fn validity(ct: &CreateToken) -> Option<(Uuid, Validity)> {

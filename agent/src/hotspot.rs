@@ -27,6 +27,7 @@ pub async fn inventory(client: &Client) -> Result<Inventory, Error> {
                 bytes_in: u.bytes_in,
                 bytes_out: u.bytes_out,
                 disabled: u.disabled,
+                mac_address: u.mac_address,
             })
             .collect(),
         sessions: sessions

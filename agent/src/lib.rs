@@ -24,6 +24,7 @@ pub mod hotspot;
 pub mod http;
 pub mod inflight;
 pub mod keyfile;
+pub mod mac_lock;
 pub mod mqtt;
 pub mod private_file;
 pub mod router;

@@ -1,5 +1,6 @@
 //! What the router shows, turned into up-messages: usage deltas (only what changed, against a
-//! persisted baseline), health, full inventories, and validity-window expiry.
+//! persisted baseline), health, full inventories, validity-window expiry, and the binding of
+//! lock-to-first-device vouchers on their first login.
 
 use std::collections::{HashMap, HashSet};
 
@@ -247,7 +248,21 @@ pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, Teleme
         }
     }
 
-    if polled && changes.is_empty() && gone.is_empty() && validity_updates.is_empty() {
+    // Lock to first device: bind vouchers whose first session is on now.
+    let locks = store.mac_locks()?;
+    let bound = if locks.values().any(|l| l.bound_mac.is_none()) {
+        let due = crate::mac_lock::first_logins(&locks, &users, &sessions);
+        crate::mac_lock::bind(client, due, now).await?
+    } else {
+        Vec::new()
+    };
+
+    if polled
+        && changes.is_empty()
+        && gone.is_empty()
+        && validity_updates.is_empty()
+        && bound.is_empty()
+    {
         return Ok(0);
     }
     let n = changes.len();
@@ -280,6 +295,10 @@ pub async fn usage_cycle(client: &Client, store: &Store) -> Result<usize, Teleme
                 token_id: *token,
                 expired_at: now,
             }))?;
+        }
+        for (token, lock, msg) in &bound {
+            t.set_mac_lock(*token, lock)?;
+            t.enqueue(&UpMessage::MacBound(msg.clone()))?;
         }
         Ok(())
     })?;

@@ -79,6 +79,7 @@ async fn catalog_sets_profiles_and_tokens_use_them() {
                     rate_limit: Some("2M/5M".into()),
                     shared_users: 1,
                     session_timeout_s: Some(3600),
+                    lock_to_mac: false,
                 })
                 .collect(),
         }),

@@ -52,6 +52,39 @@ pub enum UpMessage {
     /// Every chain checkpoint the agent keeps, oldest first: the answer to
     /// `DownMessage::SendCheckpoints`. Added after the first release, at the end of the enum.
     Checkpoints(Checkpoints),
+    /// The agent bound a lock-to-MAC token to the device of its first login (set the hotspot
+    /// user's `mac-address`). Added after the first release; a server that predates it cannot
+    /// read it, so servers are upgraded before agents.
+    MacBound(MacBound),
+}
+
+/// A token sold with "lock to first device" is now bound to one MAC address on the router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacBound {
+    /// The token.
+    pub token_id: Uuid,
+    /// Hotspot user name (the voucher code).
+    pub username: String,
+    /// The MAC address the agent set on the user, as [`normalize_mac`] writes it.
+    pub mac_address: String,
+    /// When the agent set it (agent clock, unix ms).
+    pub bound_at: i64,
+}
+
+/// A MAC address written the way RouterOS prints it (upper case, colon-separated), or `None`
+/// for anything that is not one, and for `00:00:00:00:00:00`, which RouterOS reads as "any
+/// device" on a hotspot user.
+pub fn normalize_mac(mac: &str) -> Option<String> {
+    let parts: Vec<&str> = mac.trim().split([':', '-']).collect();
+    let well_formed = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+    if !well_formed {
+        return None;
+    }
+    let out = parts.join(":").to_ascii_uppercase();
+    (out != "00:00:00:00:00:00").then_some(out)
 }
 
 /// Signed chain checkpoints (see [`crate::checkpoint`]), in either direction.
@@ -249,6 +282,10 @@ pub struct RouterUser {
     pub disabled: bool,
     /// SHA-256 hex of the password, so tampering shows without the password travelling.
     pub password_sha256: Option<String>,
+    /// The only device allowed to log in as this user (`mac-address`, upper case); `None` when
+    /// any may (unset, or `00:00:00:00:00:00`). Absent from agents that predate it.
+    #[serde(default)]
+    pub mac_address: Option<String>,
 }
 
 /// An active hotspot session.
@@ -462,6 +499,10 @@ pub struct CreateToken {
     /// Boxed: it would make every `CommandKind` as large as this variant.
     #[serde(default)]
     pub profile: Option<Box<PackageSpec>>,
+    /// Bind the voucher to the first device that logs in with it (the package's "lock to
+    /// first device" when it was sold). `false` in commands from servers that predate it.
+    #[serde(default)]
+    pub lock_to_mac: bool,
 }
 
 /// The package catalog every router carries, versioned.
@@ -486,6 +527,11 @@ pub struct PackageSpec {
     pub shared_users: u32,
     /// `session-timeout`, seconds.
     pub session_timeout_s: Option<u64>,
+    /// Vouchers of this package are bound to the first device that logs in with them. For
+    /// display on the agent side: what binds a voucher is `CreateToken::lock_to_mac`, fixed at
+    /// sale. `false` in catalogs from servers that predate it.
+    #[serde(default)]
+    pub lock_to_mac: bool,
 }
 
 #[cfg(test)]
@@ -556,7 +602,9 @@ mod tests {
                         rate_limit: Some("2M/5M".into()),
                         shared_users: 1,
                         session_timeout_s: None,
+                        lock_to_mac: true,
                     })),
+                    lock_to_mac: true,
                 }),
             }),
             DownMessage::Command(Command {
@@ -570,6 +618,7 @@ mod tests {
                         rate_limit: Some("2M/5M".into()),
                         shared_users: 1,
                         session_timeout_s: None,
+                        lock_to_mac: false,
                     }],
                 }),
             }),
@@ -616,6 +665,20 @@ mod tests {
                 ..Default::default()
             }),
             UpMessage::Inventory(Inventory::default()),
+            UpMessage::Inventory(Inventory {
+                users: vec![RouterUser {
+                    name: "ABCD2345".into(),
+                    mac_address: Some("34:12:F9:8A:21:4C".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            UpMessage::MacBound(MacBound {
+                token_id: id,
+                username: "ABCD2345".into(),
+                mac_address: "34:12:F9:8A:21:4C".into(),
+                bound_at: 7,
+            }),
             UpMessage::TokenApplied(TokenApplied {
                 command_id: id,
                 token_id: id,
@@ -675,5 +738,80 @@ mod tests {
             from_cbor::<UpMessage>(&to_cbor(&old).unwrap()).unwrap(),
             want
         );
+    }
+
+    #[test]
+    fn macs_are_written_as_routeros_prints_them() {
+        assert_eq!(
+            normalize_mac("34:12:f9:8a:21:4c").as_deref(),
+            Some("34:12:F9:8A:21:4C")
+        );
+        assert_eq!(
+            normalize_mac("34-12-F9-8A-21-4C").as_deref(),
+            Some("34:12:F9:8A:21:4C")
+        );
+        assert_eq!(normalize_mac("00:00:00:00:00:00"), None);
+        assert_eq!(normalize_mac(""), None);
+        assert_eq!(normalize_mac("34:12:F9:8A:21"), None);
+        assert_eq!(normalize_mac("34:12:F9:8A:21:4G"), None);
+        assert_eq!(normalize_mac("341:2:F9:8A:21:4C"), None);
+    }
+
+    /// A catalog entry and a router user from before lock-to-MAC still decode,
+    /// unlocked and with no MAC.
+    #[test]
+    fn messages_from_before_lock_to_mac_decode() {
+        #[derive(Serialize)]
+        struct OldSpec {
+            slug: String,
+            name: String,
+            rate_limit: Option<String>,
+            shared_users: u32,
+            session_timeout_s: Option<u64>,
+        }
+        #[derive(Serialize)]
+        struct OldUser {
+            router_id: String,
+            name: String,
+            profile: Option<String>,
+            comment: Option<String>,
+            limit_uptime_s: Option<u64>,
+            limit_bytes_total: Option<u64>,
+            uptime_s: u64,
+            bytes_in: u64,
+            bytes_out: u64,
+            disabled: bool,
+            password_sha256: Option<String>,
+        }
+        let spec: PackageSpec = from_cbor(
+            &to_cbor(&OldSpec {
+                slug: "1h".into(),
+                name: "Hour".into(),
+                rate_limit: None,
+                shared_users: 1,
+                session_timeout_s: None,
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(!spec.lock_to_mac);
+        let user: RouterUser = from_cbor(
+            &to_cbor(&OldUser {
+                router_id: "*1".into(),
+                name: "A".into(),
+                profile: None,
+                comment: None,
+                limit_uptime_s: None,
+                limit_bytes_total: None,
+                uptime_s: 0,
+                bytes_in: 0,
+                bytes_out: 0,
+                disabled: false,
+                password_sha256: None,
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(user.mac_address, None);
     }
 }

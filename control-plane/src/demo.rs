@@ -211,6 +211,7 @@ impl Demo {
                     shared_users: 1,
                     validity_s: Some(7 * 86_400),
                     uses_password: false,
+                    lock_to_mac: false,
                 })
                 .await?;
             packages.push(package);

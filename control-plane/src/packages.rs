@@ -95,7 +95,8 @@ async fn create(
         actor: cur.user.username.clone(),
         action: "package.create".into(),
         target: p.id.to_string(),
-        detail: serde_json::json!({"slug": p.slug, "price_minor": p.price_minor, "currency": p.currency}),
+        detail: serde_json::json!({"slug": p.slug, "price_minor": p.price_minor,
+            "currency": p.currency, "lock_to_mac": p.lock_to_mac}),
     };
     state.store.audit(entry, now_ms()).await?;
     push_catalog(&state).await?;

@@ -186,6 +186,9 @@ fn remaining_counts_down_and_ends() {
         extra_bytes_total: 0,
         reprints: 0,
         replaces: None,
+        lock_to_mac: false,
+        bound_mac: None,
+        mac_bound_at: None,
     };
     let limits = Limits {
         uptime_s: Some(3600),

@@ -76,6 +76,7 @@ pub async fn seed(store: Arc<dyn Store>) -> Fixture {
             shared_users: 1,
             validity_s: Some(86400),
             uses_password: false,
+            lock_to_mac: false,
         })
         .await
         .unwrap();

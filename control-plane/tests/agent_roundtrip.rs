@@ -69,6 +69,7 @@ async fn a_voucher_goes_to_the_simulated_router_and_usage_comes_back() {
             shared_users: 1,
             validity_s: None,
             uses_password: false,
+            lock_to_mac: false,
         })
         .await
         .unwrap();
@@ -277,6 +278,7 @@ async fn a_voucher_sold_before_the_catalog_reaches_the_router_gets_its_profile()
                     shared_users: 1,
                     validity_s: Some(86_400),
                     uses_password: false,
+                    lock_to_mac: false,
                 })
                 .await
                 .unwrap(),

@@ -125,6 +125,7 @@ async fn a_dispensed_token_reaches_the_agent_and_its_result_comes_back_acknowled
             shared_users: 1,
             validity_s: None,
             uses_password: false,
+            lock_to_mac: false,
         })
         .await
         .unwrap();
@@ -304,6 +305,7 @@ async fn unsigned_online_never_keeps_a_silent_router_alive() {
             shared_users: 1,
             validity_s: None,
             uses_password: false,
+            lock_to_mac: false,
         })
         .await
         .unwrap();

@@ -405,6 +405,7 @@ impl SimRouter {
                 disabled: u.props.get("disabled").is_some_and(|d| d == "true"),
                 password_sha256: prop(u, "password")
                     .map(|p| hex::encode(sha2::Sha256::digest(p.as_bytes()))),
+                mac_address: prop(u, "mac-address").and_then(|m| mtm_common::normalize_mac(&m)),
             })
             .collect();
         let sessions = self
@@ -494,8 +495,10 @@ mod tests {
                         rate_limit: None,
                         shared_users: 1,
                         session_timeout_s: None,
+                        lock_to_mac: false,
                     })
                 }),
+                lock_to_mac: false,
             }),
         }
     }

@@ -32,6 +32,9 @@ pub enum Error {
     /// TLS setup or handshake failure.
     #[error("tls error: {0}")]
     Tls(String),
+    /// A value given to a typed helper is not valid for the router (checked before sending).
+    #[error("invalid value: {0}")]
+    Invalid(String),
 }
 
 impl Error {

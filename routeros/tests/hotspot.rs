@@ -338,3 +338,73 @@ fn booleans_bytes_and_dates() {
     assert_eq!(parse_datetime("2024-05-17 17:58:11").unwrap().0, may17);
     assert_eq!(date_from_days(19_860), may17);
 }
+
+/// A user with `mac-address` logs in only from that device; `print` shows the MAC upper case,
+/// the typed client reads and sets it, and a value that is not a MAC is refused.
+#[tokio::test]
+async fn a_user_with_a_mac_logs_in_only_from_that_device() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let id = c.add_hotspot_user(&voucher("LOCKED1")).await.unwrap();
+    assert_eq!(
+        c.hotspot_user_by_name("LOCKED1")
+            .await
+            .unwrap()
+            .unwrap()
+            .mac_address,
+        None
+    );
+    c.set_hotspot_user_mac(&id, Some("02:00:00:00:aa:01"))
+        .await
+        .unwrap();
+    let raw = c
+        .command(&["/ip/hotspot/user/print", "?name=LOCKED1"])
+        .await
+        .unwrap();
+    assert_eq!(raw.rows[0]["mac-address"], "02:00:00:00:AA:01");
+    let u = c.hotspot_user_by_name("LOCKED1").await.unwrap().unwrap();
+    assert_eq!(u.mac_address.as_deref(), Some("02:00:00:00:AA:01"));
+
+    let login = |mac: &'static str, ip: &'static str| {
+        let c = &c;
+        async move {
+            c.command(&[
+                "/ip/hotspot/active/login",
+                "=user=LOCKED1",
+                "=password=pw",
+                &format!("=mac-address={mac}"),
+                &format!("=ip={ip}"),
+            ])
+            .await
+        }
+    };
+    let refused = login("02:00:00:00:BB:02", "10.5.50.20").await.unwrap_err();
+    assert!(
+        refused.is_trap("your MAC address is not allowed"),
+        "{refused:?}"
+    );
+    login("02:00:00:00:aa:01", "10.5.50.21").await.unwrap();
+    assert_eq!(c.active_sessions().await.unwrap().len(), 1);
+
+    // Any device again: `00:00:00:00:00:00` reads as no MAC.
+    c.set_hotspot_user_mac(&id, None).await.unwrap();
+    let u = c.hotspot_user_by_name("LOCKED1").await.unwrap().unwrap();
+    assert_eq!(u.mac_address, None);
+    sim.customer_logout("LOCKED1");
+    login("02:00:00:00:BB:02", "10.5.50.20").await.unwrap();
+
+    let bad = c
+        .command(&[
+            "/ip/hotspot/user/set",
+            &format!("=.id={id}"),
+            "=mac-address=not-a-mac",
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, mtm_routeros::Error::Trap { .. }), "{bad:?}");
+    let refused = c.set_hotspot_user_mac(&id, Some("zz")).await.unwrap_err();
+    assert!(
+        matches!(refused, mtm_routeros::Error::Invalid(_)),
+        "{refused:?}"
+    );
+}

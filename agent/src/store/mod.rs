@@ -7,6 +7,7 @@
 mod checkpoints;
 mod inbox;
 mod issued;
+mod mac_lock;
 mod outbox;
 mod telemetry;
 
@@ -20,6 +21,7 @@ use tokio::sync::Notify;
 
 pub use inbox::{InboxOutcome, InboxRecord};
 pub use issued::KEEP_MS as ISSUED_KEEP_MS;
+pub use mac_lock::MacLock;
 pub use outbox::OUTBOX_CAP;
 pub use telemetry::{Baseline, Validity};
 
@@ -36,6 +38,7 @@ pub(crate) const PENDING: TableDefinition<u64, u128> = TableDefinition::new("pen
 pub(crate) const BASELINE: TableDefinition<&str, &[u8]> = TableDefinition::new("baseline");
 pub(crate) const VALIDITY: TableDefinition<u128, &[u8]> = TableDefinition::new("validity");
 pub(crate) const ISSUED: TableDefinition<u128, &[u8]> = TableDefinition::new("issued");
+pub(crate) const MAC_LOCK: TableDefinition<u128, &[u8]> = TableDefinition::new("mac_lock");
 
 pub(crate) const NEXT_SEQ: &str = "next_seq";
 pub(crate) const LAST_ACKED: &str = "last_acked";
@@ -145,6 +148,7 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
         tx.open_table(BASELINE)?;
         tx.open_table(VALIDITY)?;
         tx.open_table(ISSUED)?;
+        tx.open_table(MAC_LOCK)?;
     }
     tx.commit()?;
     Ok(db)

@@ -340,6 +340,7 @@ pub fn spec_1h() -> PackageSpec {
         rate_limit: Some("2M/5M".into()),
         shared_users: 1,
         session_timeout_s: None,
+        lock_to_mac: false,
     }
 }
 
@@ -357,6 +358,7 @@ pub fn create_token(code: &str) -> Command {
             limit_bytes_total: None,
             validity_s: None,
             profile: Some(Box::new(spec_1h())),
+            lock_to_mac: false,
         }),
     }
 }

@@ -429,6 +429,7 @@ pk-data-limit = Data limit (MB)
 pk-rate-limit = Rate limit (e.g. 2M/5M)
 pk-shared-users = Shared users
 pk-valid-for = Valid for (hours after first login)
+pk-lock-to-mac = Lock to first device (each voucher sold from now on works only on the device that first logs in with it)
 pk-on-sale = On sale (untick to retire)
 pk-save = Save and push to every router
 

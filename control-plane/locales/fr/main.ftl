@@ -432,6 +432,7 @@ pk-data-limit = Limite de données (Mo)
 pk-rate-limit = Limite de débit (par ex. 2M/5M)
 pk-shared-users = Utilisateurs simultanés
 pk-valid-for = Valable (heures après la première connexion)
+pk-lock-to-mac = Verrouiller sur le premier appareil (chaque ticket vendu désormais ne fonctionne que sur l'appareil qui s'y connecte en premier)
 pk-on-sale = En vente (décochez pour le retirer)
 pk-save = Enregistrer et envoyer à tous les routeurs
 

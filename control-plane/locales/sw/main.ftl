@@ -429,6 +429,7 @@ pk-data-limit = Kikomo cha data (MB)
 pk-rate-limit = Kikomo cha kasi (mfano 2M/5M)
 pk-shared-users = Watumiaji kwa pamoja
 pk-valid-for = Inatumika kwa (saa baada ya kuingia mara ya kwanza)
+pk-lock-to-mac = Funga kwa kifaa cha kwanza (kila vocha itakayouzwa kuanzia sasa itafanya kazi tu kwenye kifaa cha kwanza kuingia nayo)
 pk-on-sale = Kinauzwa (ondoa alama ili kukistaafisha)
 pk-save = Hifadhi na utume kwa ruta zote
 

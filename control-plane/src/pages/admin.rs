@@ -271,6 +271,9 @@ pub struct PackageForm {
     /// RouterOS rate limit.
     #[serde(default)]
     pub rate_limit: String,
+    /// `on` to bind each voucher to the first device that uses it (a checkbox).
+    #[serde(default)]
+    pub lock_to_mac: Option<String>,
 }
 
 pub(super) fn opt_u64(s: &str, what: &str) -> AppResult<Option<u64>> {
@@ -308,6 +311,7 @@ async fn create_package(
             shared_users: 1,
             validity_s: None,
             uses_password: true,
+            lock_to_mac: f.lock_to_mac.is_some(),
         };
         Ok::<_, AppError>(state.store.create_package(p).await?)
     }
@@ -319,8 +323,8 @@ async fn create_package(
             return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
         }
     };
-    let detail =
-        serde_json::json!({"slug": p.slug, "price_minor": p.price_minor, "currency": p.currency});
+    let detail = serde_json::json!({"slug": p.slug, "price_minor": p.price_minor,
+        "currency": p.currency, "lock_to_mac": p.lock_to_mac});
     audit(&state, &cur, "package.create", p.id.to_string(), detail).await?;
     crate::packages::push_catalog(&state).await?;
     Ok(Redirect::to("/admin/routers").into_response())

@@ -1,5 +1,5 @@
-//! Editing a token package (name, price, limits, rate, shared users, validity, on sale or
-//! retired); the new catalog goes to every router the way a new package's does
+//! Editing a token package (name, price, limits, rate, shared users, validity, lock to first
+//! device, on sale or retired); the new catalog goes to every router the way a new package's does
 //! (`packages::edit_package`, as `PUT /api/packages/{id}` does), and /admin/routers shows which routers carry it.
 
 use super::admin::{opt_u64, user_error};
@@ -79,6 +79,9 @@ pub struct PackageEditForm {
     /// `on` while the package is on sale (a checkbox: absent means retired).
     #[serde(default)]
     pub active: Option<String>,
+    /// `on` to bind each voucher sold from now on to the first device that uses it.
+    #[serde(default)]
+    pub lock_to_mac: Option<String>,
 }
 
 impl PackageEditForm {
@@ -93,6 +96,7 @@ impl PackageEditForm {
             shared_users: self.shared_users,
             validity_s: opt_u64(&self.validity_hours, "hours")?.map(|h| h.saturating_mul(3600)),
             active: self.active.is_some(),
+            lock_to_mac: self.lock_to_mac.is_some(),
         })
     }
 }

@@ -310,6 +310,15 @@ fn differences(obs: &Observation<'_>, token: &IssuedToken, user: &RouterUser) ->
     if must_be_disabled && !user.disabled {
         diff.push(difference("disabled", json!(true), json!(false)));
     }
+    if let Some(bound) = bound_mac_due(obs, token) {
+        if user.mac_address.as_deref() != Some(bound) {
+            diff.push(difference(
+                "mac_address",
+                json!(bound),
+                json!(user.mac_address),
+            ));
+        }
+    }
     if let Some(applied_id) = token.router_user_id.as_deref() {
         if applied_id != user.router_id {
             diff.push(difference(
@@ -320,6 +329,17 @@ fn differences(obs: &Observation<'_>, token: &IssuedToken, user: &RouterUser) ->
         }
     }
     diff
+}
+
+/// The MAC a lock-to-first-device token must show in this inventory: the one mtm bound it to,
+/// once the inventory was taken after the agent reported the binding. Before that, whatever
+/// the router shows is the agent's binding on its way (or a device set before the first login,
+/// which gives nobody free use): never a finding, so mtm's own binding accuses no one.
+fn bound_mac_due<'t>(obs: &Observation<'_>, token: &'t IssuedToken) -> Option<&'t str> {
+    let reported_before = token.mac_bound_at.is_some_and(|at| at < obs.taken_at);
+    (token.lock_to_mac && reported_before)
+        .then_some(token.bound_mac.as_deref())
+        .flatten()
 }
 
 fn difference(field: &str, expected: Value, found: Value) -> Value {

@@ -64,6 +64,13 @@ pub struct IssuedToken {
     pub used_uptime_s: u64,
     /// Bytes (in + out) used so far, the same way.
     pub used_bytes: u64,
+    /// Sold bound to the first device that logs in with it.
+    pub lock_to_mac: bool,
+    /// The MAC its agent bound it to (`MacBound`), once reported.
+    pub bound_mac: Option<String>,
+    /// When the agent reported the binding (the `MacBound` envelope's `at`, agent clock): only
+    /// an inventory taken later must show the MAC.
+    pub mac_bound_at: Option<i64>,
 }
 
 impl IssuedToken {
@@ -95,6 +102,9 @@ impl IssuedToken {
             confirmed_limit_bytes_total: None,
             used_uptime_s: 0,
             used_bytes: 0,
+            lock_to_mac: false,
+            bound_mac: None,
+            mac_bound_at: None,
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) mod suite_aftersales;
 #[cfg(test)]
 pub(crate) mod suite_login_limits;
 #[cfg(test)]
+pub(crate) mod suite_mac_lock;
+#[cfg(test)]
 pub(crate) mod suite_reconcile;
 
 pub use aftersales_model::*;

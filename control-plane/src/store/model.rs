@@ -158,6 +158,9 @@ pub struct NewPackage {
     /// Whether tokens get a password besides the code.
     #[serde(default)]
     pub uses_password: bool,
+    /// Bind each voucher to the first device that logs in with it.
+    #[serde(default)]
+    pub lock_to_mac: bool,
 }
 
 fn one() -> u32 {
@@ -189,6 +192,8 @@ pub struct Package {
     pub validity_s: Option<u64>,
     /// Tokens carry a password.
     pub uses_password: bool,
+    /// Each voucher is bound to the first device that logs in with it.
+    pub lock_to_mac: bool,
     /// Offered for sale.
     pub active: bool,
     /// Created at.
@@ -206,6 +211,7 @@ impl Package {
             rate_limit: self.rate_limit.clone(),
             shared_users: self.shared_users,
             session_timeout_s: None,
+            lock_to_mac: self.lock_to_mac,
         }
     }
 }
@@ -304,6 +310,12 @@ pub struct Token {
     pub reprints: u32,
     /// The token this one replaced.
     pub replaces: Option<Uuid>,
+    /// Sold bound to the first device that logs in with it.
+    pub lock_to_mac: bool,
+    /// The device it is bound to, once its agent has bound it.
+    pub bound_mac: Option<String>,
+    /// When its agent bound it (agent clock).
+    pub mac_bound_at: Option<i64>,
 }
 
 /// Filters for listing tokens; all optional.

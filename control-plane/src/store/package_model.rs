@@ -22,6 +22,10 @@ pub struct PackageChange {
     pub validity_s: Option<u64>,
     /// On sale (`false`: retired).
     pub active: bool,
+    /// Bind each voucher sold from now on to the first device that logs in with it (vouchers
+    /// already sold keep what they were sold with). Omitted: `false`.
+    #[serde(default)]
+    pub lock_to_mac: bool,
 }
 
 impl PackageChange {

@@ -77,6 +77,7 @@ macro_rules! row_readers {
                 shared_users: u32_col(r, "shared_users")?,
                 validity_s: opt_u64(r, "validity_s")?,
                 uses_password: r.try_get::<i64, _>("uses_password")? != 0,
+                lock_to_mac: r.try_get::<i64, _>("lock_to_mac")? != 0,
                 active: r.try_get::<i64, _>("active")? != 0,
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
@@ -128,6 +129,9 @@ macro_rules! row_readers {
                 extra_bytes_total: u64_col(r, "extra_bytes_total")?,
                 reprints: u32_col(r, "reprints")?,
                 replaces: opt_uuid_col(r, "replaces")?,
+                lock_to_mac: r.try_get::<i64, _>("lock_to_mac")? != 0,
+                bound_mac: r.try_get("bound_mac")?,
+                mac_bound_at: r.try_get("mac_bound_at")?,
             })
         }
 

@@ -109,6 +109,10 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn a_locked_token_records_its_first_binding_only() {
+            crate::store::suite_mac_lock::a_locked_token_records_its_first_binding_only($make).await
+        }
+        #[tokio::test]
         async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
             crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
                 .await

@@ -198,11 +198,17 @@ pub async fn packages_are_edited_retired_and_bump_the_catalog(f: Fixture) {
         shared_users: 2,
         validity_s: Some(86_400),
         active: true,
+        lock_to_mac: true,
     };
     // A clock behind the creation time still yields a newer version.
     let got = s.update_package(p.id, &change, "admin", 1).await.unwrap();
     assert_eq!((got.name.as_str(), got.price_minor), ("Two hours", 900));
     assert_eq!(got.rate_limit.as_deref(), Some("4M/8M"));
+    assert!(got.lock_to_mac);
+    assert!(
+        got.spec().lock_to_mac,
+        "the catalog carries the lock to the agents"
+    );
     assert_eq!((got.shared_users, got.validity_s), (2, Some(86_400)));
     assert_eq!(
         (got.slug.as_str(), got.created_at),

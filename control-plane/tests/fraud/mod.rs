@@ -108,6 +108,7 @@ impl World {
                     shared_users: 1,
                     validity_s: None,
                     uses_password: false,
+                    lock_to_mac: false,
                 })
                 .await
                 .unwrap();

@@ -35,7 +35,13 @@ pub struct HotspotUser {
     pub bytes_out: u64,
     /// Whether the entry is disabled.
     pub disabled: bool,
+    /// The only device allowed to log in as this user (`mac-address`, upper case); `None` when
+    /// any device may (unset, or `00:00:00:00:00:00`).
+    pub mac_address: Option<String>,
 }
+
+/// `mac-address` of a hotspot user that any device may use.
+pub const ANY_MAC: &str = "00:00:00:00:00:00";
 
 /// What [`Client::add_hotspot_user`] sends.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -90,8 +96,8 @@ pub struct UserProfile {
     pub session_timeout: Option<Duration>,
 }
 
-const USER_PROPS: &str =
-    ".id,name,password,profile,comment,limit-uptime,limit-bytes-total,uptime,bytes-in,bytes-out,disabled";
+const USER_PROPS: &str = ".id,name,password,profile,comment,limit-uptime,limit-bytes-total,uptime,\
+     bytes-in,bytes-out,disabled,mac-address";
 const ACTIVE_PROPS: &str =
     ".id,user,address,mac-address,uptime,bytes-in,bytes-out,session-time-left";
 
@@ -141,8 +147,23 @@ impl HotspotUser {
                 .get("disabled")
                 .map(|v| parse_bool(v).unwrap_or(false))
                 .unwrap_or(false),
+            mac_address: row
+                .get("mac-address")
+                .and_then(|m| normalize_mac(m))
+                .filter(|m| m != ANY_MAC),
         })
     }
+}
+
+/// A MAC address as RouterOS prints it (upper case, colon-separated), `None` if `mac` is not
+/// one.
+pub fn normalize_mac(mac: &str) -> Option<String> {
+    let parts: Vec<&str> = mac.trim().split([':', '-']).collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+    ok.then(|| parts.join(":").to_ascii_uppercase())
 }
 
 impl ActiveSession {
@@ -251,6 +272,23 @@ impl Client {
         words.extend(user_fields(user));
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         self.command(&refs).await?;
+        Ok(())
+    }
+
+    /// Allows only the device with this MAC address to log in as user `id` (`None`: any
+    /// device again). A value that is not a MAC address is refused before it reaches the router.
+    pub async fn set_hotspot_user_mac(&self, id: &str, mac: Option<&str>) -> Result<(), Error> {
+        let mac = match mac {
+            Some(m) => normalize_mac(m)
+                .ok_or_else(|| Error::Invalid(format!("{m:?} is not a MAC address")))?,
+            None => ANY_MAC.to_string(),
+        };
+        self.command(&[
+            "/ip/hotspot/user/set",
+            &format!("=.id={id}"),
+            &format!("=mac-address={mac}"),
+        ])
+        .await?;
         Ok(())
     }
 

@@ -156,6 +156,16 @@ fn validate(
                     Err(_) => return Err(trap(format!("invalid value for argument {k}"), Some(1))),
                 }
             }
+            // RouterOS prints MACs upper case and refuses anything else.
+            "mac-address" => match crate::hotspot::normalize_mac(&v) {
+                Some(m) => m,
+                None => {
+                    return Err(trap(
+                        format!("invalid value of {k}, MAC address required"),
+                        Some(1),
+                    ))
+                }
+            },
             "shared-users" if v == "unlimited" => v,
             "shared-users" => match v.parse::<u32>() {
                 Ok(n) if n > 0 => n.to_string(),

@@ -250,6 +250,7 @@ impl SimHandle {
                     bytes_in: u.bytes_in,
                     bytes_out: u.bytes_out,
                     disabled: u.props.get("disabled").is_some_and(|d| d == "true"),
+                    mac_address: p("mac-address").filter(|m| m != crate::hotspot::ANY_MAC),
                 }
             })
             .collect()

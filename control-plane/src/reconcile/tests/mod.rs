@@ -4,6 +4,7 @@
 mod aftersales;
 mod daily;
 mod frauds;
+mod mac_lock;
 mod normal;
 mod restored;
 mod till;

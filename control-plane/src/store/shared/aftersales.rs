@@ -530,8 +530,8 @@ async fn replace(
     };
     sqlx::query(
         "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id, shift_id,
-           price_minor, currency, state, created_at, updated_at, replaces)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12)",
+           price_minor, currency, state, created_at, updated_at, replaces, lock_to_mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12, $13)",
     )
     .bind(new.id.to_string())
     .bind(&new.code)
@@ -545,6 +545,7 @@ async fn replace(
     .bind(&old.currency)
     .bind(now)
     .bind(old.id.to_string())
+    .bind(pkg.lock_to_mac as i64)
     .execute(&mut *tx)
     .await
     .map_err(|e| match &e {
@@ -604,6 +605,7 @@ async fn replace(
         limit_bytes_total: pkg.limit_bytes_total,
         validity_s: pkg.validity_s,
         profile: Some(Box::new(pkg.spec())),
+        lock_to_mac: pkg.lock_to_mac,
     });
     let create = queue(tx, router, create, new.id, now).await?;
     Ok((remove, create, new.id))

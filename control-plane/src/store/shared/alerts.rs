@@ -214,6 +214,9 @@ pub(super) async fn issued_tokens(
                 confirmed_limit_bytes_total: opt_u64(r, "confirmed_limit_bytes_total")?,
                 used_uptime_s: r.try_get::<i64, _>("used_uptime")?.max(0) as u64,
                 used_bytes: r.try_get::<i64, _>("used_bytes")?.max(0) as u64,
+                lock_to_mac: r.try_get::<i64, _>("lock_to_mac")? != 0,
+                bound_mac: r.try_get("bound_mac")?,
+                mac_bound_at: r.try_get("mac_bound_at")?,
             })
         })
         .collect()

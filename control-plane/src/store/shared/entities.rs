@@ -170,6 +170,7 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
         shared_users: p.shared_users.max(1),
         validity_s: p.validity_s,
         active: true,
+        lock_to_mac: p.lock_to_mac,
     };
     as_edit.validate().map_err(StoreError::Invalid)?;
     if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
@@ -191,6 +192,7 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
         shared_users: p.shared_users.max(1),
         validity_s: p.validity_s,
         uses_password: p.uses_password,
+        lock_to_mac: p.lock_to_mac,
         active: true,
         created_at: now,
         updated_at: now,
@@ -198,8 +200,8 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
     let _w = s.write.lock().await;
     sqlx::query(
         "INSERT INTO packages (id, slug, name, price_minor, currency, limit_uptime_s, limit_bytes_total,
-           rate_limit, shared_users, validity_s, uses_password, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+           rate_limit, shared_users, validity_s, uses_password, created_at, updated_at, lock_to_mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
     )
     .bind(pkg.id.to_string())
     .bind(&pkg.slug)
@@ -213,6 +215,7 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
     .bind(pkg.validity_s.map(|v| v as i64))
     .bind(pkg.uses_password as i64)
     .bind(pkg.created_at)
+    .bind(pkg.lock_to_mac as i64)
     .execute(&s.pool)
     .await
     .map_err(|e| conflict_on_unique(e, "package"))?;

@@ -225,6 +225,31 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
         UpMessage::Checkpoints(c) => {
             super::chain::replace_witnessed(tx, &router.agent_id, &c.checkpoints, item.at).await?;
         }
+        UpMessage::MacBound(b) => {
+            // A value that is no MAC address binds nothing (the checks then expect nothing).
+            let Some(mac) = mtm_common::normalize_mac(&b.mac_address) else {
+                tracing::warn!(agent = %router.agent_id, token = %b.token_id,
+                    "binding report without a valid MAC address ignored");
+                return Ok(());
+            };
+            // Only the first binding of a locked token counts: the agent binds once, so a
+            // second report is a repeat, and a token sold unlocked is never bound.
+            let changed = sqlx::query(
+                "UPDATE tokens SET bound_mac = $1, mac_bound_at = $2, updated_at = $2
+                 WHERE id = $3 AND router_id = $4 AND lock_to_mac = 1 AND bound_mac IS NULL",
+            )
+            .bind(&mac)
+            .bind(item.at)
+            .bind(b.token_id.to_string())
+            .bind(&rid)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 {
+                let detail = json!({"mac_address": mac, "bound_at": b.bound_at});
+                append_ledger(tx, b.token_id, "mac_bound", &detail, actor, item.at).await?;
+            }
+        }
         UpMessage::TokenExpired(e) => {
             let changed = sqlx::query(
                 "UPDATE tokens SET state = 'expired', expired_at = $1, updated_at = $1

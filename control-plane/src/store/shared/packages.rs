@@ -37,7 +37,7 @@ pub(super) async fn update_package(
     sqlx::query(
         "UPDATE packages SET name = $1, price_minor = $2, limit_uptime_s = $3,
            limit_bytes_total = $4, rate_limit = $5, shared_users = $6, validity_s = $7,
-           active = $8,
+           active = $8, lock_to_mac = $11,
            updated_at = (SELECT CASE WHEN MAX(updated_at) >= $9 THEN MAX(updated_at) + 1
                                      ELSE $9 END FROM packages)
          WHERE id = $10",
@@ -58,6 +58,7 @@ pub(super) async fn update_package(
     .bind(change.active as i64)
     .bind(now)
     .bind(&pid)
+    .bind(change.lock_to_mac as i64)
     .execute(&mut *tx)
     .await?;
     let after = sqlx::query("SELECT * FROM packages WHERE id = $1")
@@ -70,7 +71,8 @@ pub(super) async fn update_package(
         action: "package.update".into(),
         target: pid,
         detail: json!({"slug": after.slug, "before": {"name": before.name,
-            "price_minor": before.price_minor, "active": before.active}, "change": change}),
+            "price_minor": before.price_minor, "active": before.active,
+            "lock_to_mac": before.lock_to_mac}, "change": change}),
     };
     append_audit(&mut tx, &audit, now).await?;
     tx.commit().await?;

@@ -173,8 +173,8 @@ pub(super) async fn issue_token(
     };
     sqlx::query(
         "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id, shift_id,
-           price_minor, currency, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11)",
+           price_minor, currency, state, created_at, updated_at, lock_to_mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12)",
     )
     .bind(req.id.to_string())
     .bind(&req.code)
@@ -187,6 +187,7 @@ pub(super) async fn issue_token(
     .bind(pkg.price_minor)
     .bind(&pkg.currency)
     .bind(now)
+    .bind(pkg.lock_to_mac as i64)
     .execute(&mut *tx)
     .await
     .map_err(|e| match &e {
@@ -232,6 +233,7 @@ pub(super) async fn issue_token(
         limit_bytes_total: pkg.limit_bytes_total,
         validity_s: pkg.validity_s,
         profile: Some(Box::new(pkg.spec())),
+        lock_to_mac: pkg.lock_to_mac,
     });
     let payload = mtm_common::envelope::to_cbor(&kind)
         .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
@@ -272,6 +274,9 @@ pub(super) async fn issue_token(
         extra_bytes_total: 0,
         reprints: 0,
         replaces: None,
+        lock_to_mac: pkg.lock_to_mac,
+        bound_mac: None,
+        mac_bound_at: None,
     };
     let cmd = StoredCommand {
         id: req.command_id,

@@ -126,6 +126,10 @@ pub enum AppError {
     /// Bad input.
     #[error("{0}")]
     BadRequest(String),
+    /// Bad input, named as a message of the locales: English over the API, the reader's
+    /// language on a page ([`AppError::page_message`]).
+    #[error("{0}")]
+    Refused(crate::refusal::Refusal),
     /// Conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -164,7 +168,7 @@ impl IntoResponse for AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy => {
@@ -186,6 +190,18 @@ impl IntoResponse for AppError {
             Json(serde_json::json!({ "error": self.to_string() })),
         )
             .into_response()
+    }
+}
+
+impl AppError {
+    /// What a page shows on top of its form for bad input or a conflict, in the language of the
+    /// request; any other error stays an error (an error page, a login redirect).
+    pub fn page_message(self) -> AppResult<String> {
+        match self {
+            AppError::BadRequest(m) | AppError::Conflict(m) => Ok(m),
+            AppError::Refused(r) => Ok(r.text(crate::i18n::current())),
+            e => Err(e),
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub mod notify;
 pub mod packages;
 pub mod pages;
 pub mod reconcile;
+pub mod refusal;
 pub mod releases;
 pub mod reports;
 pub mod routers;

@@ -4,6 +4,7 @@
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp, StaffOnly};
+use crate::refusal::Refusal;
 use crate::store::{now_ms, Shift, TokenFilter};
 use crate::tokens::dispense_page_with;
 use axum::extract::{Path, State};
@@ -73,19 +74,20 @@ pub async fn drawer_currency(state: &AppState) -> AppResult<String> {
         .unwrap_or_default())
 }
 
-/// An amount typed into a page form, in the drawers' currency, as minor units; a refusal reads
-/// as a form error.
-pub async fn typed_amount(state: &AppState, field: &str, text: &str) -> AppResult<i64> {
+/// An amount typed into a page form, in the drawers' currency and the page's language, as
+/// minor units; a refusal reads as a form error naming the field (`field`: its label's key).
+pub async fn typed_amount(state: &AppState, field: &'static str, text: &str) -> AppResult<i64> {
     let currency = drawer_currency(state).await?;
-    crate::money::parse(text, &currency).map_err(|e| AppError::BadRequest(format!("{field}: {e}")))
+    crate::i18n::parse_money(crate::i18n::current(), text, &currency)
+        .map_err(|e| AppError::Refused(e.refusal().in_field(field)))
 }
 
 async fn clock_in(state: &AppState, cur: &CurrentUser, req: &ClockIn) -> AppResult<Shift> {
     let location = match (req.location_id, cur.user.location_ids.as_slice()) {
         (Some(l), _) => l,
         (None, [only]) => *only,
-        (None, []) => return Err(AppError::BadRequest("you belong to no location".into())),
-        (None, _) => return Err(AppError::BadRequest("choose a location".into())),
+        (None, []) => return Err(AppError::Refused(Refusal::new("err-no-location"))),
+        (None, _) => return Err(AppError::Refused(Refusal::new("err-choose-location"))),
     };
     Ok(state
         .store
@@ -279,19 +281,16 @@ async fn clock_in_form(
 ) -> AppResult<Response> {
     let opened = async {
         let req = ClockIn {
-            opening_float_minor: typed_amount(&state, "Opening float", &form.opening_float).await?,
+            opening_float_minor: typed_amount(&state, "opening-float", &form.opening_float).await?,
             location_id: form.location_id,
         };
         clock_in(&state, &cur, &req).await
     };
     match opened.await {
         Ok(_) => Ok(Redirect::to("/dispense").into_response()),
-        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
-            Ok(dispense_page_with(&state, &cur, Some(m))
-                .await?
-                .into_response())
-        }
-        Err(e) => Err(e),
+        Err(e) => Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
+            .await?
+            .into_response()),
     }
 }
 
@@ -302,14 +301,16 @@ async fn clock_out_form(
 ) -> AppResult<Response> {
     // The drawer is checked the same way as over JSON.
     let closed = async {
-        let declared = typed_amount(&state, "Cash in the drawer", &form.declared_cash).await?;
+        let declared = typed_amount(&state, "clock-out-cash", &form.declared_cash).await?;
         close(&state, &cur, declared).await
     };
     match closed.await {
         Ok(_) => Ok(Redirect::to("/login").into_response()),
-        Err(AppError::BadRequest(m)) => Ok(dispense_page_with(&state, &cur, Some(m))
-            .await?
-            .into_response()),
+        Err(e @ (AppError::BadRequest(_) | AppError::Refused(_))) => {
+            Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
+                .await?
+                .into_response())
+        }
         Err(e) => Err(e),
     }
 }

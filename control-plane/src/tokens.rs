@@ -3,6 +3,7 @@
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, ManagerUp, StaffOnly};
+use crate::refusal::Refusal;
 use crate::store::{now_ms, IssueToken, Role, Token, TokenFilter, TokenPage, TokenState};
 use crate::web::{render, Page};
 use axum::extract::{Path, Query, State};
@@ -117,7 +118,7 @@ async fn refuse_outside_shift(
         .map(|s| s.location_id)
         .or_else(|| cur.user.location_ids.first().copied())
     else {
-        return Err(AppError::BadRequest("you belong to no location".into()));
+        return Err(AppError::Refused(Refusal::new("err-no-location")));
     };
     let package_slug = state
         .store
@@ -142,9 +143,7 @@ async fn refuse_outside_shift(
         if let Err(e) = state.store.raise_alert(&finding, now_ms()).await {
             tracing::error!(error = %e, "could not store the dispense alert");
         }
-        return Err(AppError::BadRequest(
-            "clock in first: no open shift at your location".into(),
-        ));
+        return Err(AppError::Refused(Refusal::new("err-clock-in-first")));
     }
     Ok(())
 }
@@ -338,12 +337,9 @@ async fn dispense_form(
     use axum::response::IntoResponse;
     match dispense(&state, &cur, form.package_id).await {
         Ok(token) => Ok(Redirect::to(&format!("/tokens/{}", token.id)).into_response()),
-        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
-            Ok(dispense_page_with(&state, &cur, Some(m))
-                .await?
-                .into_response())
-        }
-        Err(e) => Err(e),
+        Err(e) => Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
+            .await?
+            .into_response()),
     }
 }
 

@@ -4,12 +4,16 @@
 //! whatever the browser asks, also after logging in again; logged out, the browser's French is
 //! back.
 //!
-//! `MTM_SCREENSHOTS=docs/screenshots` saves a page in French and one in Swahili.
+//! A manager reading French sees the alert of a short drawer, typed with a decimal comma, in
+//! French with a French amount.
+//!
+//! `MTM_SCREENSHOTS=docs/screenshots` saves a page in French and one in Swahili, and the
+//! French alerts page.
 
 mod support;
 
 use fantoccini::Locator;
-use mtm_control_plane::demo::STAFF_PASSWORD;
+use mtm_control_plane::demo::{MANAGER_PASSWORD, STAFF_PASSWORD};
 use support::browser::Browser;
 use support::pages::{click, field, login, logout, text};
 
@@ -75,6 +79,48 @@ async fn a_french_browser_reads_french_and_a_user_who_chose_swahili_reads_swahil
     assert_eq!(text(c, "h1").await, "Uza vocha");
     c.goto(&format!("{url}/no/such/page")).await.unwrap();
     assert_eq!(text(c, "h1").await, "Haikupatikana");
+
+    browser.close().await;
+    site.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_drawer_reads_as_a_french_alert_with_a_french_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = support::demo_site(dir.path()).await;
+    let url = site.url();
+    let browser = Browser::start_in(Some("fr-FR,fr")).await;
+    let c = &browser.client;
+
+    // Amounts typed the French way: a decimal comma.
+    login(c, &url, "staff", STAFF_PASSWORD).await;
+    field(c, "input[name=opening_float]", "10,50").await;
+    click(c, "form[action='/shifts/clock-in'] button").await;
+    assert_eq!(text(c, "h1").await, "Vendre un ticket");
+    field(c, "input[name=declared_cash]", "douze").await;
+    click(c, "form[action='/shifts/clock-out'] button").await;
+    let refusal = text(c, ".error").await;
+    assert!(
+        refusal.contains("« douze » n'est pas un montant"),
+        "a French refusal: {refusal}"
+    );
+    field(c, "input[name=declared_cash]", "0,50").await;
+    click(c, "form[action='/shifts/clock-out'] button").await;
+
+    // The manager reads the alert in French, the amount written the French way.
+    login(c, &url, "manager", MANAGER_PASSWORD).await;
+    c.goto(&format!("{url}/manager/alerts")).await.unwrap();
+    let page = text(c, "main").await;
+    let line = page
+        .lines()
+        .find(|l| l.contains("manque en caisse de"))
+        .unwrap_or_else(|| panic!("no French cash alert in {page}"));
+    assert!(
+        line.contains("10,00") && line.contains("à la clôture du service"),
+        "{line}"
+    );
+    assert!(!page.contains("cash short by"), "{page}");
+    browser.shot("language-french-alert").await;
 
     browser.close().await;
     site.stop().await;

@@ -121,6 +121,8 @@ clock-out-cash = Cash in the drawer now
 ## One voucher
 voucher-title = Voucher { $code }
 voucher-password = Password
+voucher-mac-bound = Locked to device { $mac }
+voucher-mac-unbound = Locks to the first device that logs in with it
 voucher-qr-login = QR code to log in
 voucher-log-in-at = Log in at { $url }
 voucher-print-58 = Print 58 mm
@@ -532,6 +534,51 @@ alert-kind-dispense_outside_shift = Sold outside a shift
 alert-kind-dispense_wrong_location = Sold at another location
 alert-kind-router_silent = Router silent
 alert-kind-witness_mismatch = Checkpoint witness disagrees
+
+## Alert summaries (arguments as raised; $router is the router's agent id)
+alert-msg-tampered = voucher { $code } on router { $router } differs from the ledger: { $fields }
+alert-msg-rogue-user = hotspot user { $user } on router { $router } was not issued by mtm ({ $reason })
+alert-msg-rogue-session = session of { $user } on router { $router } has no issued voucher ({ $reason })
+alert-msg-rogue-logged = router { $router } logged a session of { $user }, which mtm did not issue ({ $reason })
+alert-msg-rogue-in-use = hotspot user { $user } on router { $router } is in use but was not issued by mtm ({ $reason })
+alert-msg-counters-reset = voucher { $code } had its counters reset on router { $router }
+alert-msg-beyond-package = voucher { $code } was used beyond its package { $package }
+alert-msg-beyond-validity = voucher { $code } was used after its validity window closed
+alert-msg-after-end = voucher { $code } was used on router { $router } after it was { $state }
+alert-msg-cash-short = cash short by { $amount } at shift close
+alert-msg-cash-over = cash over by { $amount } at shift close
+alert-msg-dispense-no_open_shift = sale refused: no open shift
+alert-msg-dispense-shift_at_other_location = sale refused: the shift is at another location
+alert-msg-dispense-not_a_location_of_staff = sale refused: the staff member does not work at this location
+alert-msg-router-silent = router { $router } silent for { $seconds } s during an open shift
+alert-msg-router-never-reported = router { $router } has never reported, during an open shift
+alert-msg-witness-missing = { $chain }: rows { $from }–{ $to } missing: the database ends at row { $last }, but a checkpoint signed { $signed } ({ $source }) counts { $to } rows; cut short, or rolled back to an older backup
+alert-msg-witness-missing-older = { $chain }: rows { $from }–{ $to } missing: the database ends at row { $last }, but a checkpoint signed { $signed } ({ $source }) counts { $to } rows; its head is the one witnessed at { $older }: restored from a backup of then?
+alert-msg-witness-forked = { $chain }: history forked at or before row { $row }: the database's row hashes to { $found }…, but a checkpoint signed { $signed } ({ $source }) says { $said }…
+alert-msg-witness-unverified = a checkpoint from { $source } is not believed: { $why }
+alert-duty-nobody = with nobody clocked in
+alert-duty-one = while { $name } was on shift
+alert-duty-many = while { $names } were on shift
+alert-reason-no_mtm_comment = no mtm comment
+alert-reason-malformed_mtm_comment = malformed mtm comment
+alert-reason-unknown_token = unknown voucher
+alert-reason-code_mismatch = another voucher's code
+alert-reason-token_for_another_router = voucher of another router
+alert-reason-trial_session = trial login
+alert-reason-session_without_user = session without a user
+alert-reason-seen_in_router_log = seen in the router's log
+
+## Refusals of typed input (shown over the form; the API answers the English)
+err-in-field = { $field }: { $error }
+err-no-location = you belong to no location
+err-choose-location = choose a location
+err-clock-in-first = clock in first: no open shift at your location
+err-not-a-currency = "{ $code }" is not an ISO 4217 currency code (e.g. USD, KES, XOF)
+money-empty = enter an amount
+money-not-a-number = "{ $text }" is not an amount: type digits with a point for decimals, e.g. { $example }
+money-too-many-decimals = { $currency } has { $max } decimal place(s); "{ $text }" has more
+money-negative = the amount cannot be negative
+money-too-large = the amount is too large
 
 ## E-mails and notices
 mail-kind = kind

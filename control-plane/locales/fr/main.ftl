@@ -124,6 +124,8 @@ clock-out-cash = Argent dans la caisse maintenant
 ## One voucher
 voucher-title = Ticket { $code }
 voucher-password = Mot de passe
+voucher-mac-bound = Lié à l'appareil { $mac }
+voucher-mac-unbound = Se lie au premier appareil qui s'y connecte
 voucher-qr-login = Code QR pour se connecter
 voucher-log-in-at = Connectez-vous sur { $url }
 voucher-print-58 = Imprimer 58 mm
@@ -535,6 +537,51 @@ alert-kind-dispense_outside_shift = Vente hors service
 alert-kind-dispense_wrong_location = Vente sur un autre site
 alert-kind-router_silent = Routeur muet
 alert-kind-witness_mismatch = Le témoin des points de contrôle est en désaccord
+
+## Alert summaries (arguments as raised; $router is the router's agent id)
+alert-msg-tampered = le ticket { $code } sur le routeur { $router } diffère du registre : { $fields }
+alert-msg-rogue-user = l'utilisateur hotspot { $user } sur le routeur { $router } n'a pas été émis par mtm ({ $reason })
+alert-msg-rogue-session = la session de { $user } sur le routeur { $router } n'a aucun ticket émis ({ $reason })
+alert-msg-rogue-logged = le routeur { $router } a journalisé une session de { $user }, que mtm n'a pas émise ({ $reason })
+alert-msg-rogue-in-use = l'utilisateur hotspot { $user } sur le routeur { $router } est utilisé mais n'a pas été émis par mtm ({ $reason })
+alert-msg-counters-reset = les compteurs du ticket { $code } ont été remis à zéro sur le routeur { $router }
+alert-msg-beyond-package = le ticket { $code } a été utilisé au-delà de son forfait { $package }
+alert-msg-beyond-validity = le ticket { $code } a été utilisé après la fin de sa période de validité
+alert-msg-after-end = le ticket { $code } a été utilisé sur le routeur { $router } alors qu'il était { $state }
+alert-msg-cash-short = manque en caisse de { $amount } à la clôture du service
+alert-msg-cash-over = excédent en caisse de { $amount } à la clôture du service
+alert-msg-dispense-no_open_shift = vente refusée : aucun service ouvert
+alert-msg-dispense-shift_at_other_location = vente refusée : le service est ouvert sur un autre site
+alert-msg-dispense-not_a_location_of_staff = vente refusée : cet employé ne travaille pas sur ce site
+alert-msg-router-silent = le routeur { $router } est muet depuis { $seconds } s pendant un service ouvert
+alert-msg-router-never-reported = le routeur { $router } n'a jamais rien signalé, pendant un service ouvert
+alert-msg-witness-missing = { $chain } : lignes { $from }–{ $to } manquantes : la base s'arrête à la ligne { $last }, mais un point de contrôle signé le { $signed } ({ $source }) compte { $to } lignes ; tronquée, ou restaurée depuis une sauvegarde plus ancienne
+alert-msg-witness-missing-older = { $chain } : lignes { $from }–{ $to } manquantes : la base s'arrête à la ligne { $last }, mais un point de contrôle signé le { $signed } ({ $source }) compte { $to } lignes ; sa tête est celle observée le { $older } : restaurée depuis une sauvegarde de ce moment ?
+alert-msg-witness-forked = { $chain } : historique divergent à la ligne { $row } ou avant : la ligne de la base a pour empreinte { $found }…, mais un point de contrôle signé le { $signed } ({ $source }) indique { $said }…
+alert-msg-witness-unverified = un point de contrôle venant de { $source } n'est pas cru : { $why }
+alert-duty-nobody = sans personne en service
+alert-duty-one = pendant le service de { $name }
+alert-duty-many = pendant le service de { $names }
+alert-reason-no_mtm_comment = sans commentaire mtm
+alert-reason-malformed_mtm_comment = commentaire mtm mal formé
+alert-reason-unknown_token = ticket inconnu
+alert-reason-code_mismatch = code d'un autre ticket
+alert-reason-token_for_another_router = ticket d'un autre routeur
+alert-reason-trial_session = connexion d'essai
+alert-reason-session_without_user = session sans utilisateur
+alert-reason-seen_in_router_log = vu dans le journal du routeur
+
+## Refusals of typed input (shown over the form; the API answers the English)
+err-in-field = { $field } : { $error }
+err-no-location = vous n'êtes rattaché à aucun site
+err-choose-location = choisissez un site
+err-clock-in-first = prenez d'abord votre service : aucun service ouvert sur votre site
+err-not-a-currency = « { $code } » n'est pas un code de devise ISO 4217 (p. ex. USD, KES, XOF)
+money-empty = saisissez un montant
+money-not-a-number = « { $text } » n'est pas un montant : tapez des chiffres, avec une virgule pour les décimales, p. ex. { $example }
+money-too-many-decimals = { $currency } a { $max } décimale(s) ; « { $text } » en a plus
+money-negative = le montant ne peut pas être négatif
+money-too-large = le montant est trop grand
 
 ## E-mails and notices
 mail-kind = type

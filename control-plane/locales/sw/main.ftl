@@ -121,6 +121,8 @@ clock-out-cash = Fedha zilizo kwenye droo sasa
 ## One voucher
 voucher-title = Vocha { $code }
 voucher-password = Nenosiri
+voucher-mac-bound = Imefungwa kwa kifaa { $mac }
+voucher-mac-unbound = Itafungwa kwa kifaa cha kwanza kuingia nayo
 voucher-qr-login = Msimbo wa QR wa kuingia
 voucher-log-in-at = Ingia kupitia { $url }
 voucher-print-58 = Chapisha mm 58
@@ -532,6 +534,51 @@ alert-kind-dispense_outside_shift = Mauzo nje ya zamu
 alert-kind-dispense_wrong_location = Mauzo kwenye tawi lingine
 alert-kind-router_silent = Ruta haijaripoti
 alert-kind-witness_mismatch = Shahidi wa vituo vya ukaguzi hakubaliani
+
+## Alert summaries (arguments as raised; $router is the router's agent id)
+alert-msg-tampered = vocha { $code } kwenye ruta { $router } inatofautiana na daftari: { $fields }
+alert-msg-rogue-user = mtumiaji wa hotspot { $user } kwenye ruta { $router } hakutolewa na mtm ({ $reason })
+alert-msg-rogue-session = kipindi cha { $user } kwenye ruta { $router } hakina vocha iliyotolewa ({ $reason })
+alert-msg-rogue-logged = ruta { $router } ilirekodi kipindi cha { $user }, ambacho mtm haikutoa ({ $reason })
+alert-msg-rogue-in-use = mtumiaji wa hotspot { $user } kwenye ruta { $router } anatumika lakini hakutolewa na mtm ({ $reason })
+alert-msg-counters-reset = vihesabu vya vocha { $code } vilirudishwa sifuri kwenye ruta { $router }
+alert-msg-beyond-package = vocha { $code } ilitumika zaidi ya kifurushi chake { $package }
+alert-msg-beyond-validity = vocha { $code } ilitumika baada ya muda wake wa uhalali kwisha
+alert-msg-after-end = vocha { $code } ilitumika kwenye ruta { $router } baada ya kuwa { $state }
+alert-msg-cash-short = upungufu wa fedha wa { $amount } wakati wa kufunga zamu
+alert-msg-cash-over = ziada ya fedha ya { $amount } wakati wa kufunga zamu
+alert-msg-dispense-no_open_shift = mauzo yamekataliwa: hakuna zamu iliyo wazi
+alert-msg-dispense-shift_at_other_location = mauzo yamekataliwa: zamu iko kwenye tawi lingine
+alert-msg-dispense-not_a_location_of_staff = mauzo yamekataliwa: mfanyakazi hafanyi kazi kwenye tawi hili
+alert-msg-router-silent = ruta { $router } haijaripoti kwa sekunde { $seconds } wakati wa zamu iliyo wazi
+alert-msg-router-never-reported = ruta { $router } haijawahi kuripoti, wakati wa zamu iliyo wazi
+alert-msg-witness-missing = { $chain }: safu { $from }–{ $to } hazipo: hifadhidata inaishia safu { $last }, lakini kituo cha ukaguzi kilichosainiwa { $signed } ({ $source }) kinahesabu safu { $to }; imekatwa, au imerudishwa kutoka nakala ya zamani
+alert-msg-witness-missing-older = { $chain }: safu { $from }–{ $to } hazipo: hifadhidata inaishia safu { $last }, lakini kituo cha ukaguzi kilichosainiwa { $signed } ({ $source }) kinahesabu safu { $to }; kichwa chake ni kile kilichoshuhudiwa { $older }: imerudishwa kutoka nakala ya wakati huo?
+alert-msg-witness-forked = { $chain }: historia imegawanyika kwenye safu { $row } au kabla yake: safu ya hifadhidata ina alama { $found }…, lakini kituo cha ukaguzi kilichosainiwa { $signed } ({ $source }) kinasema { $said }…
+alert-msg-witness-unverified = kituo cha ukaguzi kutoka { $source } hakiaminiki: { $why }
+alert-duty-nobody = bila mtu yeyote kazini
+alert-duty-one = wakati { $name } alikuwa zamuni
+alert-duty-many = wakati { $names } walikuwa zamuni
+alert-reason-no_mtm_comment = hakuna maelezo ya mtm
+alert-reason-malformed_mtm_comment = maelezo ya mtm yenye kasoro
+alert-reason-unknown_token = vocha isiyojulikana
+alert-reason-code_mismatch = msimbo wa vocha nyingine
+alert-reason-token_for_another_router = vocha ya ruta nyingine
+alert-reason-trial_session = kuingia kwa majaribio
+alert-reason-session_without_user = kipindi bila mtumiaji
+alert-reason-seen_in_router_log = imeonekana kwenye kumbukumbu ya ruta
+
+## Refusals of typed input (shown over the form; the API answers the English)
+err-in-field = { $field }: { $error }
+err-no-location = hujapangiwa tawi lolote
+err-choose-location = chagua tawi
+err-clock-in-first = anza zamu kwanza: hakuna zamu iliyo wazi kwenye tawi lako
+err-not-a-currency = "{ $code }" si msimbo wa sarafu wa ISO 4217 (k.m. USD, KES, XOF)
+money-empty = weka kiasi
+money-not-a-number = "{ $text }" si kiasi: andika tarakimu, na nukta kwa desimali, k.m. { $example }
+money-too-many-decimals = { $currency } ina nafasi { $max } za desimali; "{ $text }" ina zaidi
+money-negative = kiasi hakiwezi kuwa hasi
+money-too-large = kiasi ni kikubwa mno
 
 ## E-mails and notices
 mail-kind = aina

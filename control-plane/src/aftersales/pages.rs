@@ -109,7 +109,9 @@ fn count(text: &str, what: &str, max: u64) -> Result<u64, String> {
 
 fn ask_of(f: &AfterSaleForm, currency: &str) -> Result<Ask, String> {
     let refund_minor = if f.kind == AfterSaleKind::Void && !f.refund.trim().is_empty() {
-        crate::money::parse(f.refund.trim(), currency).map_err(|e| format!("Refund: {e}"))?
+        let lang = crate::i18n::current();
+        crate::i18n::parse_money(lang, f.refund.trim(), currency)
+            .map_err(|e| e.refusal().in_field("col-refund").text(lang))?
     } else {
         0
     };

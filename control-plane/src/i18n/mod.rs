@@ -12,7 +12,7 @@ mod messages;
 mod routes;
 mod templates;
 
-pub use format::{alert_kind, datetime, money};
+pub use format::{alert_kind, alert_summary, amount_field, datetime, money, parse_money};
 pub use messages::{has_message, message_keys, tr, tr_args, FTL};
 pub use routes::{router, stored_choice};
 pub use templates::register;
@@ -154,3 +154,5 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;

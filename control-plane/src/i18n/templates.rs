@@ -11,8 +11,10 @@ use minijinja::{Environment, Error, ErrorKind, State};
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("t", t);
     env.add_filter("money", money);
+    env.add_filter("amount", amount);
     env.add_filter("datetime", datetime);
     env.add_filter("alert_kind", alert_kind);
+    env.add_filter("alert_summary", alert_summary);
     #[cfg(test)]
     env.set_formatter(pseudo::formatter);
 }
@@ -54,9 +56,31 @@ fn money(state: &State, minor: i64, currency: String) -> String {
     format::money(lang_of(state), minor, &currency)
 }
 
+/// `500|amount("USD")` → `5.00` (French `5,00`): a stored amount as it goes back into a form
+/// field, read back by `i18n::parse_money` in the same language.
+fn amount(state: &State, minor: i64, currency: String) -> String {
+    format::amount_field(lang_of(state), minor, &currency)
+}
+
 /// `"cash_short"|alert_kind` → "Cash short" in the page's language.
 fn alert_kind(state: &State, kind: &str) -> String {
     format::alert_kind(lang_of(state), kind)
+}
+
+/// `alert|alert_summary`: an alert's one-line summary in the page's language (the stored
+/// English line for an alert raised before its words were kept as a message).
+fn alert_summary(state: &State, alert: Value) -> String {
+    let summary = alert
+        .get_attr("summary")
+        .ok()
+        .and_then(|s| s.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let evidence = alert
+        .get_attr("evidence")
+        .ok()
+        .and_then(|e| serde_json::to_value(&e).ok())
+        .unwrap_or_default();
+    format::alert_summary(lang_of(state), &summary, &evidence)
 }
 
 /// Unix ms → a date and time as the page's language writes it.

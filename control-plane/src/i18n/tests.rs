@@ -73,7 +73,7 @@ const SAME_IN_EVERY_LANGUAGE: &[&str] = &["mtm", "A4", "CSV", "HTTP", "UTC", "SH
 
 /// The visible text of `html` (text between tags and the attributes people read) that is
 /// neither a message nor a printed value. Empty for a fully translated page.
-fn untranslated(html: &str) -> Vec<String> {
+pub(super) fn untranslated(html: &str) -> Vec<String> {
     let mut texts = Vec::new();
     let mut rest = html;
     while let Some(open) = rest.find('<') {
@@ -134,7 +134,7 @@ fn the_checker_finds_a_forgotten_literal() {
 }
 
 /// One request as a browser in `lang` sends it.
-async fn get(
+pub(super) async fn get(
     app: &TestApp,
     path: &str,
     cookie: Option<&str>,
@@ -150,11 +150,13 @@ async fn get(
     app.call(b.body(axum::body::Body::empty()).unwrap()).await
 }
 
-/// A day with something on every page: an open shift, a voucher sold, a report.
-async fn busy_app() -> (TestApp, Vec<(Option<String>, String)>) {
+/// A day with something on every page: an open shift, a voucher sold, a report, and alerts
+/// (see `tests_alerts::raise_alerts`).
+pub(super) async fn busy_app() -> (TestApp, Vec<(Option<String>, String)>) {
     let app = test_app().await;
     let (staff, csrf) = app.login("staff").await;
     let loc = app.f.location.id;
+    super::tests_alerts::raise_alerts(&app, &staff, &csrf).await;
     let r = app
         .page(
             "POST",

@@ -74,10 +74,10 @@ pub fn valid_recipient(s: &str) -> bool {
     s.len() <= 254 && s.parse::<lettre::Address>().is_ok()
 }
 
-/// Subject and body of an alert's e-mail, in `lang`.
-pub fn alert_mail(alert: &Alert, lang: Lang) -> (String, String) {
+/// Subject and body of an alert's e-mail, in `lang`, with its `summary` already in `lang`.
+pub fn alert_mail(alert: &Alert, summary: &str, lang: Lang) -> (String, String) {
     let severity = tr(lang, &format!("severity-{}", alert.severity));
-    let subject: String = format!("[mtm {severity}] {}", alert.summary)
+    let subject: String = format!("[mtm {severity}] {summary}")
         .chars()
         .filter(|c| !c.is_control())
         .take(150)
@@ -88,7 +88,7 @@ pub fn alert_mail(alert: &Alert, lang: Lang) -> (String, String) {
         .map(|l| l.to_string())
         .unwrap_or_else(|| "-".into());
     let body = [
-        format!("{}\n\n", alert.summary),
+        format!("{summary}\n\n"),
         line("mail-kind", crate::i18n::alert_kind(lang, &alert.kind)),
         line("mail-severity", severity.clone()),
         line("mail-location", location),

@@ -24,16 +24,19 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// An alert's notice, its words in `lang` (the channel owner's language). The summary is
-    /// the alert's own, as recorded when it was raised.
+    /// An alert's notice, its words in `lang` (the channel owner's language), the summary
+    /// included (the stored English line for an alert raised before its words were kept).
     pub fn of_alert(alert: &Alert, lang: Lang) -> Notice {
+        let summary = alert_summary(alert, lang);
+        let mut json = webhook_body(alert);
+        json["summary"] = summary.clone().into();
         Notice {
             id: alert.id,
             severity: alert.severity.clone(),
             kind: alert.kind.clone(),
-            summary: alert.summary.clone(),
-            json: webhook_body(alert),
-            mail: email::alert_mail(alert, lang),
+            mail: email::alert_mail(alert, &summary, lang),
+            summary,
+            json,
         }
     }
 
@@ -59,7 +62,16 @@ impl Notice {
     }
 }
 
-/// The alert as a webhook receives it.
+/// An alert's one-line summary in `lang`, on one line (names in it were typed by people).
+pub fn alert_summary(alert: &Alert, lang: Lang) -> String {
+    crate::i18n::alert_summary(lang, &alert.summary, &alert.evidence)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
+/// The alert as a webhook receives it (the summary as stored, in English; a channel's notice
+/// puts it in the channel's language).
 pub fn webhook_body(alert: &Alert) -> serde_json::Value {
     serde_json::json!({
         "event": "alert",

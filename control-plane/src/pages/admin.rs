@@ -171,12 +171,10 @@ pub struct RouterForm {
     pub public_key_hex: String,
 }
 
-/// Turn a bad-input error into the page with the message on top; anything else stays an error.
+/// Turn a bad-input error into the page with the message on top (in the page's language);
+/// anything else stays an error.
 pub(crate) fn user_error(e: AppError) -> AppResult<String> {
-    match e {
-        AppError::BadRequest(m) | AppError::Conflict(m) => Ok(m),
-        e => Err(e),
-    }
+    e.page_message()
 }
 
 async fn create_router(
@@ -294,12 +292,12 @@ async fn create_package(
     let made = async {
         let currency = f.currency.trim().to_ascii_uppercase();
         if !crate::money::is_known_currency(&currency) {
-            return Err(AppError::BadRequest(format!(
-                "{currency:?} is not an ISO 4217 currency code (e.g. USD, KES, XOF)"
-            )));
+            return Err(AppError::Refused(
+                crate::refusal::Refusal::new("err-not-a-currency").arg("code", &currency),
+            ));
         }
-        let price_minor = crate::money::parse(&f.price, &currency)
-            .map_err(|e| AppError::BadRequest(format!("Price: {e}")))?;
+        let price_minor = crate::i18n::parse_money(crate::i18n::current(), &f.price, &currency)
+            .map_err(|e| AppError::Refused(e.refusal().in_field("col-price")))?;
         let p = NewPackage {
             slug: f.slug,
             name: f.name,

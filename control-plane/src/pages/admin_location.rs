@@ -77,11 +77,11 @@ async fn save(
     Form(f): Form<SettingsForm>,
 ) -> AppResult<Response> {
     let saved = async {
-        let threshold = typed_amount(&state, "Cash variance", &f.cash_threshold).await?;
+        let threshold = typed_amount(&state, "lo-cash-threshold", &f.cash_threshold).await?;
         let refund = if f.refund_approval.trim().is_empty() {
             None
         } else {
-            Some(typed_amount(&state, "Refund approval", &f.refund_approval).await?)
+            Some(typed_amount(&state, "lo-refund-approval", &f.refund_approval).await?)
         };
         let change = LocationSettingsChange {
             timezone: Some(f.timezone.trim().to_owned()),

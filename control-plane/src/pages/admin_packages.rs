@@ -88,8 +88,8 @@ impl PackageEditForm {
     fn change(&self, currency: &str) -> AppResult<PackageChange> {
         Ok(PackageChange {
             name: self.name.trim().to_owned(),
-            price_minor: crate::money::parse(&self.price, currency)
-                .map_err(|e| AppError::BadRequest(format!("Price: {e}")))?,
+            price_minor: crate::i18n::parse_money(crate::i18n::current(), &self.price, currency)
+                .map_err(|e| AppError::Refused(e.refusal().in_field("col-price")))?,
             limit_uptime_s: opt_u64(&self.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
             limit_bytes_total: opt_u64(&self.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
             rate_limit: Some(self.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),

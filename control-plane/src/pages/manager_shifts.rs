@@ -105,7 +105,7 @@ async fn close(
     }
     let closed = async {
         let req = CloseForStaff {
-            declared_cash_minor: typed_amount(&state, "Cash counted", &f.declared_cash).await?,
+            declared_cash_minor: typed_amount(&state, "cs-cash-counted", &f.declared_cash).await?,
             note: f.note.trim().to_owned(),
         };
         close_shift_for_staff(&state, &cur, id, &req).await

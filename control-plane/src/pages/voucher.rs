@@ -205,8 +205,10 @@ async fn batch(
         match crate::tokens::dispense(&state, &cur, form.package_id).await {
             Ok(t) => tokens.push(t),
             // The first refusal (no shift) means none were made; a later one keeps the made ones.
-            Err(AppError::BadRequest(m) | AppError::Conflict(m)) if tokens.is_empty() => {
-                return Ok(batch_form_with(&state, &cur, Some(m))
+            Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_) | AppError::Refused(_)))
+                if tokens.is_empty() =>
+            {
+                return Ok(batch_form_with(&state, &cur, Some(e.page_message()?))
                     .await?
                     .into_response());
             }

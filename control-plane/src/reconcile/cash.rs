@@ -64,6 +64,9 @@ pub fn check_shift_close(shift: &ShiftClose) -> ShiftCloseOutcome {
         } else {
             (AlertKind::CashOver, Severity::Warning, "over")
         };
+        let message = json!({
+            "amount": { "minor": variance.saturating_abs(), "currency": shift.currency },
+        });
         Finding {
             kind,
             severity,
@@ -92,6 +95,7 @@ pub fn check_shift_close(shift: &ShiftClose) -> ShiftCloseOutcome {
                 "closed_by": shift.closed_by,
             }),
         }
+        .with_message(&format!("alert-msg-cash-{word}"), message)
     });
     ShiftCloseOutcome {
         expected_cash_minor: expected,
@@ -138,33 +142,36 @@ pub fn check_dispense(attempt: &DispenseAttempt) -> Result<Uuid, Box<Finding>> {
             AlertKind::DispenseOutsideShift => "dispense refused: no open shift".to_string(),
             _ => "dispense refused: shift is at another location".to_string(),
         };
-        Box::new(Finding {
-            kind,
-            severity: Severity::Warning,
-            agent_id: None,
-            router_id: None,
-            location_id: Some(attempt.location_id),
-            staff_id: Some(attempt.staff_id),
-            shift_id: attempt.open_shift.map(|s| s.shift_id),
-            token_id: None,
-            // Repeated presses within a minute are one attempt.
-            dedup_key: format!(
-                "{}:{}:{}:{}",
-                kind.as_str(),
-                attempt.staff_id,
-                attempt.location_id,
-                attempt.at.div_euclid(60_000)
-            ),
-            summary,
-            evidence: json!({
-                "reason": reason,
-                "package_slug": attempt.package_slug,
-                "at": attempt.at,
-                "location_id": attempt.location_id,
-                "shift_location_id": attempt.open_shift.map(|s| s.location_id),
-                "staff_location_ids": attempt.staff_location_ids,
-            }),
-        })
+        Box::new(
+            Finding {
+                kind,
+                severity: Severity::Warning,
+                agent_id: None,
+                router_id: None,
+                location_id: Some(attempt.location_id),
+                staff_id: Some(attempt.staff_id),
+                shift_id: attempt.open_shift.map(|s| s.shift_id),
+                token_id: None,
+                // Repeated presses within a minute are one attempt.
+                dedup_key: format!(
+                    "{}:{}:{}:{}",
+                    kind.as_str(),
+                    attempt.staff_id,
+                    attempt.location_id,
+                    attempt.at.div_euclid(60_000)
+                ),
+                summary,
+                evidence: json!({
+                    "reason": reason,
+                    "package_slug": attempt.package_slug,
+                    "at": attempt.at,
+                    "location_id": attempt.location_id,
+                    "shift_location_id": attempt.open_shift.map(|s| s.location_id),
+                    "staff_location_ids": attempt.staff_location_ids,
+                }),
+            }
+            .with_message(&format!("alert-msg-dispense-{reason}"), json!({})),
+        )
     };
     let Some(shift) = attempt.open_shift else {
         return Err(refuse(AlertKind::DispenseOutsideShift, "no_open_shift"));

@@ -361,19 +361,22 @@ fn tampered(
         router.agent_id,
         fields.join(", ")
     );
-    let mut f = router.finding(
-        AlertKind::TamperedToken,
-        severity,
-        key,
-        summary,
-        json!({
-            "user": token.code,
-            "router_user_id": user.map(|u| u.router_id.clone()),
-            "package_slug": token.package_slug,
-            "token_state": token.state,
-            "differences": diff,
-        }),
-    );
+    let message = json!({ "code": token.code, "router": router.agent_id, "fields": fields });
+    let mut f = router
+        .finding(
+            AlertKind::TamperedToken,
+            severity,
+            key,
+            summary,
+            json!({
+                "user": token.code,
+                "router_user_id": user.map(|u| u.router_id.clone()),
+                "package_slug": token.package_slug,
+                "token_state": token.state,
+                "differences": diff,
+            }),
+        )
+        .with_message("alert-msg-tampered", message);
     f.token_id = Some(token.token_id);
     f.staff_id = token.staff_id;
     f.shift_id = token.shift_id;
@@ -392,26 +395,29 @@ fn rogue_user(
         router.agent_id,
         reason.replace('_', " ")
     );
-    let mut f = router.finding(
-        AlertKind::RogueToken,
-        Severity::Critical,
-        format!("rogue_token:{}:{}", router.agent_id, user.name),
-        summary,
-        json!({
-            "user": user.name,
-            "reason": reason,
-            "router_user_id": user.router_id,
-            "comment": user.comment,
-            "profile": user.profile,
-            "limit_uptime_s": user.limit_uptime_s,
-            "limit_bytes_total": user.limit_bytes_total,
-            "uptime_s": user.uptime_s,
-            "bytes_in": user.bytes_in,
-            "bytes_out": user.bytes_out,
-            "disabled": user.disabled,
-            "sessions": [],
-        }),
-    );
+    let message = json!({ "user": user.name, "router": router.agent_id, "reason": reason });
+    let mut f = router
+        .finding(
+            AlertKind::RogueToken,
+            Severity::Critical,
+            format!("rogue_token:{}:{}", router.agent_id, user.name),
+            summary,
+            json!({
+                "user": user.name,
+                "reason": reason,
+                "router_user_id": user.router_id,
+                "comment": user.comment,
+                "profile": user.profile,
+                "limit_uptime_s": user.limit_uptime_s,
+                "limit_bytes_total": user.limit_bytes_total,
+                "uptime_s": user.uptime_s,
+                "bytes_in": user.bytes_in,
+                "bytes_out": user.bytes_out,
+                "disabled": user.disabled,
+                "sessions": [],
+            }),
+        )
+        .with_message("alert-msg-rogue-user", message);
     f.token_id = claimed.map(|t| t.token_id);
     f
 }
@@ -423,17 +429,22 @@ fn rogue_session(router: &RouterRef, session: &ActiveSession, reason: &str) -> F
         router.agent_id,
         reason.replace('_', " ")
     );
-    router.finding(
-        AlertKind::RogueToken,
-        Severity::Critical,
-        format!("rogue_token:{}:{}", router.agent_id, session.user),
-        summary,
-        json!({
-            "user": session.user,
-            "reason": reason,
-            "sessions": [session_json(session)],
-        }),
-    )
+    router
+        .finding(
+            AlertKind::RogueToken,
+            Severity::Critical,
+            format!("rogue_token:{}:{}", router.agent_id, session.user),
+            summary,
+            json!({
+                "user": session.user,
+                "reason": reason,
+                "sessions": [session_json(session)],
+            }),
+        )
+        .with_message(
+            "alert-msg-rogue-session",
+            json!({ "user": session.user, "router": router.agent_id, "reason": reason }),
+        )
 }
 
 fn rogue_logged(router: &RouterRef, login: &LoggedLogin, reason: &str) -> Finding {
@@ -443,18 +454,23 @@ fn rogue_logged(router: &RouterRef, login: &LoggedLogin, reason: &str) -> Findin
         login.user,
         reason.replace('_', " ")
     );
-    router.finding(
-        AlertKind::RogueToken,
-        Severity::Critical,
-        format!("rogue_token:{}:{}", router.agent_id, login.user),
-        summary,
-        json!({
-            "user": login.user,
-            "reason": reason,
-            "sessions": [],
-            "log": [login_json(login)],
-        }),
-    )
+    router
+        .finding(
+            AlertKind::RogueToken,
+            Severity::Critical,
+            format!("rogue_token:{}:{}", router.agent_id, login.user),
+            summary,
+            json!({
+                "user": login.user,
+                "reason": reason,
+                "sessions": [],
+                "log": [login_json(login)],
+            }),
+        )
+        .with_message(
+            "alert-msg-rogue-logged",
+            json!({ "user": login.user, "router": router.agent_id, "reason": reason }),
+        )
 }
 
 fn login_json(l: &LoggedLogin) -> Value {

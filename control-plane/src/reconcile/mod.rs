@@ -192,6 +192,18 @@ pub struct Finding {
     pub evidence: serde_json::Value,
 }
 
+impl Finding {
+    /// The summary as a message of the locales: its id and arguments go into the evidence
+    /// (`message`), so pages, e-mails and notices write it in each reader's language
+    /// (`i18n::alert_summary`); `summary` stays the English line, for logs and older readers.
+    /// Arguments are strings and numbers, `{"minor": n, "currency": "USD"}` for money and
+    /// `{"at": ms}` for a time.
+    pub fn with_message(mut self, id: &str, args: serde_json::Value) -> Self {
+        self.evidence["message"] = serde_json::json!({ "id": id, "args": args });
+        self
+    }
+}
+
 /// The router a report came from, as the control plane knows it from the envelope's sender.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RouterRef {

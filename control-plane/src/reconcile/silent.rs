@@ -25,6 +25,11 @@ pub fn check_router_silent(
         None => None,
     };
     let since = last_seen.map_or_else(|| "never".to_string(), |t| t.to_string());
+    let message = if silent_ms.is_some() {
+        "alert-msg-router-silent"
+    } else {
+        "alert-msg-router-never-reported"
+    };
     let summary = match silent_ms {
         Some(ms) => format!(
             "router {} silent for {} s during an open shift",
@@ -36,16 +41,23 @@ pub fn check_router_silent(
             router.agent_id
         ),
     };
-    Some(router.finding(
-        AlertKind::RouterSilent,
-        Severity::Warning,
-        format!("router_silent:{}:{since}", router.agent_id),
-        summary,
-        json!({
-            "last_seen": last_seen,
-            "now": now,
-            "silent_ms": silent_ms,
-            "threshold_ms": threshold_ms,
-        }),
-    ))
+    Some(
+        router
+            .finding(
+                AlertKind::RouterSilent,
+                Severity::Warning,
+                format!("router_silent:{}:{since}", router.agent_id),
+                summary,
+                json!({
+                    "last_seen": last_seen,
+                    "now": now,
+                    "silent_ms": silent_ms,
+                    "threshold_ms": threshold_ms,
+                }),
+            )
+            .with_message(
+                message,
+                json!({ "router": router.agent_id, "seconds": silent_ms.map(|ms| ms / 1000) }),
+            ),
+    )
 }

@@ -83,25 +83,31 @@ fn check_token_usage(
     });
 
     if usage.counters_reset {
-        findings.push(reused(
-            router,
-            token,
-            format!(
-                "reused_token:{}:counters_reset:{}:{}:{}",
-                token.token_id, usage.uptime_s, usage.bytes_in, usage.bytes_out
+        findings.push(
+            reused(
+                router,
+                token,
+                format!(
+                    "reused_token:{}:counters_reset:{}:{}:{}",
+                    token.token_id, usage.uptime_s, usage.bytes_in, usage.bytes_out
+                ),
+                format!(
+                    "token {} had its counters reset on router {}",
+                    token.code, router.agent_id
+                ),
+                json!({
+                    "user": token.code,
+                    "reason": "counters_reset",
+                    "used_uptime_s_before": token.used_uptime_s,
+                    "used_bytes_before": token.used_bytes,
+                    "router_counters": counters,
+                }),
+            )
+            .with_message(
+                "alert-msg-counters-reset",
+                json!({ "code": token.code, "router": router.agent_id }),
             ),
-            format!(
-                "token {} had its counters reset on router {}",
-                token.code, router.agent_id
-            ),
-            json!({
-                "user": token.code,
-                "reason": "counters_reset",
-                "used_uptime_s_before": token.used_uptime_s,
-                "used_bytes_before": token.used_bytes,
-                "router_counters": counters,
-            }),
-        ));
+        );
     }
 
     // Lifetime use is what the ledger summed plus this report, or the router's own cumulative
@@ -123,22 +129,28 @@ fn check_token_usage(
         }
     }
     if !beyond.is_empty() {
-        findings.push(reused(
-            router,
-            token,
-            format!("reused_token:{}:beyond_package", token.token_id),
-            format!(
-                "token {} was used beyond its package {}",
-                token.code, token.package_slug
+        findings.push(
+            reused(
+                router,
+                token,
+                format!("reused_token:{}:beyond_package", token.token_id),
+                format!(
+                    "token {} was used beyond its package {}",
+                    token.code, token.package_slug
+                ),
+                json!({
+                    "user": token.code,
+                    "reason": "beyond_package",
+                    "package_slug": token.package_slug,
+                    "beyond": beyond,
+                    "router_counters": counters,
+                }),
+            )
+            .with_message(
+                "alert-msg-beyond-package",
+                json!({ "code": token.code, "package": token.package_slug }),
             ),
-            json!({
-                "user": token.code,
-                "reason": "beyond_package",
-                "package_slug": token.package_slug,
-                "beyond": beyond,
-                "router_counters": counters,
-            }),
-        ));
+        );
     }
 
     // A validity window the agent should have closed: use a poll interval past its deadline.
@@ -151,24 +163,27 @@ fn check_token_usage(
         if taken_at > deadline.saturating_add(config.grace_ms())
             && usage.delta_uptime_s > config.uptime_tolerance_s
         {
-            findings.push(reused(
-                router,
-                token,
-                format!("reused_token:{}:beyond_validity", token.token_id),
-                format!(
-                    "token {} was used after its validity window closed",
-                    token.code
-                ),
-                json!({
-                    "user": token.code,
-                    "reason": "beyond_validity",
-                    "first_login_at": first,
-                    "validity_s": validity,
-                    "deadline": deadline,
-                    "report_taken_at": taken_at,
-                    "router_counters": counters,
-                }),
-            ));
+            findings.push(
+                reused(
+                    router,
+                    token,
+                    format!("reused_token:{}:beyond_validity", token.token_id),
+                    format!(
+                        "token {} was used after its validity window closed",
+                        token.code
+                    ),
+                    json!({
+                        "user": token.code,
+                        "reason": "beyond_validity",
+                        "first_login_at": first,
+                        "validity_s": validity,
+                        "deadline": deadline,
+                        "report_taken_at": taken_at,
+                        "router_counters": counters,
+                    }),
+                )
+                .with_message("alert-msg-beyond-validity", json!({ "code": token.code })),
+            );
         }
     }
 
@@ -179,26 +194,36 @@ fn check_token_usage(
         if usage.delta_uptime_s > config.uptime_tolerance_s
             || after_bytes > config.bytes_tolerance_min
         {
-            findings.push(reused(
-                router,
-                token,
-                format!("reused_token:{}:after_end", token.token_id),
-                format!(
-                    "token {} was used on router {} after it was {}",
-                    token.code,
-                    router.agent_id,
-                    token.state.as_str()
+            findings.push(
+                reused(
+                    router,
+                    token,
+                    format!("reused_token:{}:after_end", token.token_id),
+                    format!(
+                        "token {} was used on router {} after it was {}",
+                        token.code,
+                        router.agent_id,
+                        token.state.as_str()
+                    ),
+                    json!({
+                        "user": token.code,
+                        "reason": "used_after_end",
+                        "token_state": token.state,
+                        "expired_at": token.expired_at,
+                        "ended_at": token.ended_at,
+                        "report_taken_at": taken_at,
+                        "router_counters": counters,
+                    }),
+                )
+                .with_message(
+                    "alert-msg-after-end",
+                    json!({
+                        "code": token.code,
+                        "router": router.agent_id,
+                        "state": token.state.as_str(),
+                    }),
                 ),
-                json!({
-                    "user": token.code,
-                    "reason": "used_after_end",
-                    "token_state": token.state,
-                    "expired_at": token.expired_at,
-                    "ended_at": token.ended_at,
-                    "report_taken_at": taken_at,
-                    "router_counters": counters,
-                }),
-            ));
+            );
         }
     }
     findings
@@ -238,28 +263,33 @@ fn rogue(
     reason: &str,
     claimed: Option<&IssuedToken>,
 ) -> Finding {
-    let mut f = router.finding(
-        AlertKind::RogueToken,
-        Severity::Critical,
-        format!("rogue_token:{}:{}", router.agent_id, usage.username),
-        format!(
-            "hotspot user {} on router {} is in use but was not issued by mtm ({})",
-            usage.username,
-            router.agent_id,
-            reason.replace('_', " ")
-        ),
-        json!({
-            "user": usage.username,
-            "reason": reason,
-            "claimed_token_id": usage.token_id,
-            "token_code": claimed.map(|t| t.code.clone()),
-            "active": usage.active,
-            "first_login_at": usage.first_login_at,
-            "uptime_s": usage.uptime_s,
-            "bytes_in": usage.bytes_in,
-            "bytes_out": usage.bytes_out,
-        }),
-    );
+    let mut f = router
+        .finding(
+            AlertKind::RogueToken,
+            Severity::Critical,
+            format!("rogue_token:{}:{}", router.agent_id, usage.username),
+            format!(
+                "hotspot user {} on router {} is in use but was not issued by mtm ({})",
+                usage.username,
+                router.agent_id,
+                reason.replace('_', " ")
+            ),
+            json!({
+                "user": usage.username,
+                "reason": reason,
+                "claimed_token_id": usage.token_id,
+                "token_code": claimed.map(|t| t.code.clone()),
+                "active": usage.active,
+                "first_login_at": usage.first_login_at,
+                "uptime_s": usage.uptime_s,
+                "bytes_in": usage.bytes_in,
+                "bytes_out": usage.bytes_out,
+            }),
+        )
+        .with_message(
+            "alert-msg-rogue-in-use",
+            json!({ "user": usage.username, "router": router.agent_id, "reason": reason }),
+        );
     f.token_id = claimed.map(|t| t.token_id);
     f
 }

@@ -44,17 +44,11 @@ pub fn templates() -> Result<Environment<'static>, minijinja::Error> {
     for (name, src) in TEMPLATES {
         env.add_template(name, src)?;
     }
-    env.add_filter("amount", amount);
     env.add_filter("money_step", money_step);
     env.add_filter("hm", hm);
     // `t`, and `money` and `datetime` in the page's language.
     crate::i18n::register(&mut env);
     Ok(env)
-}
-
-/// `500|amount("USD")` → `5.00`: a stored amount as it goes back into a form field.
-fn amount(minor: i64, currency: String) -> String {
-    crate::money::format_amount(minor, &currency)
 }
 
 /// `"USD"|money_step` → `0.01`: the step of a number field for that currency.

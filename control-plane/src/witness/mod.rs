@@ -212,6 +212,7 @@ fn alert_for(agent: &str, f: &verify::Finding) -> crate::reconcile::Finding {
         // made-up checkpoint.
         verify::Finding::Unverified { .. } => format!("witness:unverified:{agent}"),
     };
+    let (id, args) = f.message();
     crate::reconcile::Finding {
         kind: AlertKind::WitnessMismatch,
         severity: Severity::Critical,
@@ -225,6 +226,7 @@ fn alert_for(agent: &str, f: &verify::Finding) -> crate::reconcile::Finding {
         summary: f.describe(),
         evidence: serde_json::json!({ "witness": agent }),
     }
+    .with_message(id, args)
 }
 
 /// What [`witness_loop`] and the daily reports need to take checkpoints.

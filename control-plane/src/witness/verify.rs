@@ -78,6 +78,56 @@ fn when(at: i64) -> String {
 }
 
 impl Finding {
+    /// [`Finding::describe`] as a message of the locales and its arguments (see
+    /// `reconcile::Finding::with_message`), so it reads in each reader's language.
+    pub fn message(&self) -> (&'static str, serde_json::Value) {
+        use serde_json::json;
+        match self {
+            Finding::Missing {
+                chain,
+                from,
+                to,
+                witnessed,
+                matches_older,
+            } => {
+                let args = json!({
+                    "chain": chain,
+                    "from": from,
+                    "to": to,
+                    "last": from.saturating_sub(1),
+                    "signed": { "at": witnessed.checkpoint.at },
+                    "source": witnessed.source,
+                    "older": matches_older.map(|at| json!({ "at": at })),
+                });
+                match matches_older {
+                    Some(_) => ("alert-msg-witness-missing-older", args),
+                    None => ("alert-msg-witness-missing", args),
+                }
+            }
+            Finding::Forked {
+                chain,
+                row,
+                found,
+                witnessed,
+            } => (
+                "alert-msg-witness-forked",
+                json!({
+                    "chain": chain,
+                    "row": row,
+                    "found": &found[..found.len().min(12)],
+                    "signed": { "at": witnessed.checkpoint.at },
+                    "source": witnessed.source,
+                    "said": &witnessed.checkpoint.head_hash
+                        [..witnessed.checkpoint.head_hash.len().min(12)],
+                }),
+            ),
+            Finding::Unverified { source, reason } => (
+                "alert-msg-witness-unverified",
+                json!({ "source": source, "why": reason }),
+            ),
+        }
+    }
+
     /// One line for people, naming the rows and the witness.
     pub fn describe(&self) -> String {
         match self {

@@ -287,14 +287,13 @@ async fn status_line(store: std::sync::Arc<dyn crate::store::Store>) {
             })
             .await
             .map_or(0, |p| p.total);
-        let alerts = store
-            .list_alerts(&crate::store::AlertFilter {
+        let alerts: u64 = store
+            .alert_counts(&crate::store::AlertFilter {
                 state: Some(crate::store::AlertState::Open),
-                limit: Some(500),
                 ..Default::default()
             })
             .await
-            .map_or(0, |a| a.len());
+            .map_or(0, |c| c.iter().map(|(_, n)| n).sum());
         print!(
             "\r  status: routers online {online}/{} · vouchers today {vouchers} · open alerts {alerts}   ",
             routers.len()

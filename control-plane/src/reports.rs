@@ -91,7 +91,15 @@ pub async fn inputs(
     let mut tokens = Vec::new();
     for r in &routers {
         let ids = by_router.remove(&r.id).unwrap_or_default();
-        tokens.extend(store.issued_tokens(r.id, &ids, &[]).await?);
+        // The router's live tokens once, then the day's by id in chunks: one query binds
+        // each id, and the databases cap a query's parameters.
+        let mut seen = std::collections::HashSet::new();
+        let live = store.issued_tokens(r.id, &[], &[]).await?;
+        tokens.extend(live.into_iter().filter(|t| seen.insert(t.token_id)));
+        for chunk in ids.chunks(ISSUED_CHUNK) {
+            let named = store.named_tokens(r.id, chunk, &[]).await?;
+            tokens.extend(named.into_iter().filter(|t| seen.insert(t.token_id)));
+        }
     }
     tokens.retain(|t| t.location_id.is_none_or(|l| l == location_id));
     let currency = tokens
@@ -106,14 +114,15 @@ pub async fn inputs(
         .unwrap_or_default();
     let after_sales = after_sale_lines(store, location_id, from - 7 * 86_400_000, to).await?;
     // Shifts closed in the day or open at its end; a shift is at most a few days long.
-    let shifts = store
-        .list_shifts(&ShiftFilter {
+    let shifts = crate::store::every_shift(
+        store,
+        &ShiftFilter {
             location_id: Some(location_id),
             from: Some(from - 7 * 86_400_000),
-            limit: Some(5000),
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     let shifts = shifts
         .into_iter()
         .filter(|s| s.opened_at < to && s.closed_at.is_none_or(|c| c >= from && c < to))
@@ -121,17 +130,16 @@ pub async fn inputs(
             let sold: Vec<_> = tokens.iter().filter(|t| t.shift_id == Some(s.id)).collect();
             // An open shift's till: its sales, less what after-sales took out of it (refunds
             // paid from it, sales moved to a replacement that the shift also counts).
-            let taken_out = after_sales
-                .iter()
-                .filter(|(_, shift)| *shift == Some(s.id))
-                .map(|(l, _)| l.refund_minor.saturating_add(l.moved_minor))
-                .fold(0i64, i64::saturating_add);
-            let from_tokens = sold
-                .iter()
-                .map(|t| t.price_minor)
-                .fold(0i64, i64::saturating_add)
-                .saturating_sub(taken_out);
-            ShiftSummary {
+            let taken_out = checked_sum(
+                after_sales
+                    .iter()
+                    .filter(|(_, shift)| *shift == Some(s.id))
+                    .map(|(l, _)| l.refund_minor.checked_add(l.moved_minor)),
+            )?;
+            let from_tokens = checked_sum(sold.iter().map(|t| Some(t.price_minor)))?
+                .checked_sub(taken_out)
+                .ok_or_else(overflow)?;
+            Ok(ShiftSummary {
                 shift_id: s.id,
                 staff_id: s.staff_id,
                 opened_at: s.opened_at,
@@ -142,9 +150,9 @@ pub async fn inputs(
                     .map_or(from_tokens, |e| e.saturating_sub(s.opening_float_minor)),
                 tokens_sold: sold.len() as u64,
                 declared_cash_minor: s.declared_cash_minor,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, ReportError>>()?;
     let alerts = crate::store::every_alert(
         store,
         &AlertFilter {
@@ -182,6 +190,21 @@ pub async fn inputs(
     })
 }
 
+/// Ids per `issued_tokens` query: well under both databases' cap on a query's parameters.
+const ISSUED_CHUNK: usize = 1000;
+
+fn overflow() -> ReportError {
+    ReportError::Invalid("a money sum does not fit 64 bits".into())
+}
+
+/// The sum of `amounts` (`None`: an amount that itself overflowed), or an error past `i64`:
+/// a report's money is never a wrapped or clamped figure.
+fn checked_sum(amounts: impl IntoIterator<Item = Option<i64>>) -> Result<i64, ReportError> {
+    amounts.into_iter().try_fold(0i64, |acc, a| {
+        a.and_then(|a| acc.checked_add(a)).ok_or_else(overflow)
+    })
+}
+
 /// A location's after-sales asked between `from` and `to`, each with the shift its money
 /// left (the refund's till, or the replaced voucher's shift).
 async fn after_sale_lines(
@@ -190,15 +213,16 @@ async fn after_sale_lines(
     from: i64,
     to: i64,
 ) -> Result<Vec<(crate::reconcile::AfterSaleLine, Option<Uuid>)>, ReportError> {
-    let sales = store
-        .list_after_sales(&crate::store::AfterSaleFilter {
+    let sales = crate::store::every_after_sale(
+        store,
+        &crate::store::AfterSaleFilter {
             location_id: Some(location_id),
             from: Some(from),
             to: Some(to),
-            limit: Some(500),
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     let mut lines = Vec::with_capacity(sales.len());
     for a in sales {
         let done = a.state == crate::store::AfterSaleState::Done;
@@ -289,6 +313,7 @@ pub async fn run_due_witnessed(
         let filter = ReportFilter {
             location_id: Some(location.id),
             date: Some(window.date.clone()),
+            ..Default::default()
         };
         if !store.daily_reports(&filter).await?.is_empty() {
             continue;
@@ -338,13 +363,17 @@ pub async fn report_loop(
 struct ListQuery {
     location_id: Option<Uuid>,
     date: Option<String>,
+    /// Page size (default 100, at most 500).
+    limit: Option<u32>,
+    /// Reports to skip: the next page starts after the last one read.
+    offset: Option<u32>,
 }
 
 #[utoipa::path(
     get,
     path = "/api/reports",
-    summary = "Daily reconciliation reports, newest day first",
-    description = "Stored after each location's close time, never changed.",
+    summary = "Daily reconciliation reports, newest day first, paged",
+    description = "Stored after each location's close time, never changed. A page holds `limit` reports (default 100, at most 500); ask again with `offset` until a page comes back short.",
     params(ListQuery),
     responses(
         (status = 200, description = "Reports", body = Vec<DailyReport>),
@@ -362,6 +391,8 @@ async fn list(
     let filter = ReportFilter {
         location_id: q.location_id,
         date: q.date,
+        limit: q.limit,
+        offset: q.offset,
     };
     Ok(Json(state.store.daily_reports(&filter).await?))
 }

@@ -191,7 +191,8 @@ async fn check_cash(
             staff_id: Some(shift.staff_id),
             from: Some(shift.opened_at),
             to: Some(closed_at + 1),
-            limit: Some(500),
+            // Only the count (`total`, counted by the database) and one row's currency.
+            limit: Some(1),
             ..Default::default()
         })
         .await?;

@@ -198,8 +198,12 @@ pub struct TestApp {
 
 /// Build a [`TestApp`].
 pub async fn test_app() -> TestApp {
+    test_app_on(sqlite_fixture().await).await
+}
+
+/// Build a [`TestApp`] over `f` (a fixture on either database).
+pub async fn test_app_on(f: Fixture) -> TestApp {
     use crate::app::{AppState, Settings};
-    let f = sqlite_fixture().await;
     let rec = Arc::new(crate::mqtt::testing::Recorder::default());
     let cp = mtm_common::keys::generate_signing_key();
     let metrics = Arc::new(crate::metrics::Metrics::default());

@@ -302,10 +302,20 @@ pub async fn dispense_page_with(
     for t in page.items {
         tokens.push(view(state, t).await?);
     }
-    let today_revenue = tokens
-        .iter()
-        .map(|t| t.token.price_minor)
-        .fold(0i64, i64::saturating_add);
+    // The day's count and takings are the database's, not the shown list's: exact however many.
+    let mut today_count = 0u64;
+    let mut today_revenue = 0i64;
+    let figures = crate::store::FigureFilter {
+        staff_id: Some(cur.user.id),
+        from: start_of_today(),
+        ..Default::default()
+    };
+    for f in state.store.token_figures(&figures).await? {
+        today_count = today_count.saturating_add(f.issued);
+        today_revenue = today_revenue
+            .checked_add(f.expected_minor)
+            .ok_or_else(|| AppError::Internal("today's takings do not fit 64 bits".into()))?;
+    }
     let currency = packages
         .first()
         .map(|p| p.currency.clone())
@@ -316,7 +326,7 @@ pub async fn dispense_page_with(
         &Page::of(cur),
         serde_json::json!({
             "shift": shift, "locations": locations, "packages": packages,
-            "today_count": tokens.len(), "tokens": tokens, "today_revenue": today_revenue,
+            "today_count": today_count, "tokens": tokens, "today_revenue": today_revenue,
             "currency": currency, "error": error,
         }),
     )

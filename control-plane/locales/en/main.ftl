@@ -164,7 +164,7 @@ al-open = Open
 al-acknowledged = Acknowledged
 al-resolved = Resolved
 al-all = All
-al-shown = The newest { $n } of { $total } alerts are shown; the CSV has every one.
+al-shown = Alerts { $first } to { $last } of { $total } are shown; the CSV has every one.
 al-who-on_duty = on duty
 al-who-staff = staff
 al-nobody = nobody clocked in
@@ -601,3 +601,8 @@ mail-report-summary = Daily report { $date }, { $location }: { $vouchers ->
 mail-report-unreadable = Daily report { $date } (open it to read the figures)
 mail-ntfy-report = mtm daily report
 mail-ntfy-alert = mtm { $severity } alert
+
+# Pages of a long list.
+page-next = Next page
+page-previous = Previous page
+md-vouchers-shown = Vouchers { $first } to { $last } of { $total } are shown; the CSV has every one.

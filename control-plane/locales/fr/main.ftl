@@ -167,7 +167,7 @@ al-open = Ouvertes
 al-acknowledged = Prises en compte
 al-resolved = Résolues
 al-all = Toutes
-al-shown = Les { $n } alertes les plus récentes sur { $total } sont affichées ; le CSV les contient toutes.
+al-shown = Les alertes { $first } à { $last } sur { $total } sont affichées ; le CSV les contient toutes.
 al-who-on_duty = en service
 al-who-staff = employé
 al-nobody = personne n'était en service
@@ -604,3 +604,8 @@ mail-report-summary = Rapport quotidien du { $date }, { $location } : { $voucher
 mail-report-unreadable = Rapport quotidien du { $date } (ouvrez-le pour lire les chiffres)
 mail-ntfy-report = rapport quotidien mtm
 mail-ntfy-alert = alerte mtm { $severity }
+
+# Pages of a long list.
+page-next = Page suivante
+page-previous = Page précédente
+md-vouchers-shown = Les tickets { $first } à { $last } sur { $total } sont affichés ; le CSV les contient tous.

@@ -164,7 +164,7 @@ al-open = Zilizo wazi
 al-acknowledged = Zilizopokelewa
 al-resolved = Zilizotatuliwa
 al-all = Zote
-al-shown = Tahadhari { $n } za karibuni kati ya { $total } zinaonyeshwa; CSV ina zote.
+al-shown = Tahadhari { $first } hadi { $last } kati ya { $total } zinaonyeshwa; CSV ina zote.
 al-who-on_duty = waliokuwa zamuni
 al-who-staff = mhudumu
 al-nobody = hakuna aliyekuwa zamuni
@@ -595,3 +595,8 @@ mail-report-summary = Ripoti ya siku { $date }, { $location }: vocha { $vouchers
 mail-report-unreadable = Ripoti ya siku { $date } (ifungue usome takwimu)
 mail-ntfy-report = ripoti ya kila siku ya mtm
 mail-ntfy-alert = tahadhari ya mtm: { $severity }
+
+# Pages of a long list.
+page-next = Ukurasa unaofuata
+page-previous = Ukurasa uliotangulia
+md-vouchers-shown = Vocha { $first } hadi { $last } kati ya { $total } zinaonyeshwa; CSV ina zote.

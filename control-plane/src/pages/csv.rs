@@ -1,8 +1,13 @@
 //! CSV export of table views (RFC 4180 quoting; cells a spreadsheet would run as a formula are
 //! prefixed with `'` so an exported name cannot execute in the manager's spreadsheet).
 
+use crate::store::StoreError;
+use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use std::future::Future;
 
 fn cell(out: &mut String, value: &str) {
     // Plain signed numbers stay numbers; anything else opening like a formula is defused
@@ -25,42 +30,95 @@ fn cell(out: &mut String, value: &str) {
     out.push('"');
 }
 
-/// A CSV document: one header line, then one line per row, CRLF line ends.
-pub fn csv_body(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        for (i, c) in cells.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            cell(&mut out, c);
+fn line<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>) {
+    for (i, c) in cells.enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        out.push_str("\r\n");
-    };
-    line(&mut headers.iter().copied());
+        cell(out, c);
+    }
+    out.push_str("\r\n");
+}
+
+/// CSV lines for `rows`, CRLF line ends.
+fn csv_lines(rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
     for r in rows {
-        line(&mut r.iter().map(String::as_str));
+        line(&mut out, r.iter().map(String::as_str));
     }
     out
 }
 
-/// A CSV download named `{name}.csv`.
-pub fn csv_response(name: &str, headers: &[&str], rows: &[Vec<String>]) -> Response {
+/// A CSV document: one header line, then one line per row, CRLF line ends.
+pub fn csv_body(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    line(&mut out, headers.iter().copied());
+    out.push_str(&csv_lines(rows));
+    out
+}
+
+fn csv_headers(name: &str) -> [(header::HeaderName, String); 2] {
     let safe: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{safe}.csv\""),
-            ),
-        ],
-        csv_body(headers, rows),
-    )
-        .into_response()
+    [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{safe}.csv\""),
+        ),
+    ]
+}
+
+/// A CSV download named `{name}.csv`.
+pub fn csv_response(name: &str, headers: &[&str], rows: &[Vec<String>]) -> Response {
+    (csv_headers(name), csv_body(headers, rows)).into_response()
+}
+
+/// Rows an export reads per query.
+pub const EXPORT_PAGE: u32 = 1000;
+
+/// One page of an export: its rows, and the cursor after them (`None`: the last page).
+pub type ExportPage<C> = (Vec<Vec<String>>, Option<C>);
+
+/// The pages `fetch` gives, starting with no cursor and following each page's cursor until one
+/// has none or is empty.
+pub fn pages<C, F, Fut>(fetch: F) -> impl Stream<Item = Result<Vec<Vec<String>>, StoreError>>
+where
+    C: Send + 'static,
+    F: Fn(Option<C>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<ExportPage<C>, StoreError>> + Send,
+{
+    futures::stream::try_unfold((Some(None), fetch), |(at, fetch)| async move {
+        let Some(cursor) = at else {
+            return Ok(None);
+        };
+        let (rows, next) = fetch(cursor).await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((rows, (next.map(Some), fetch))))
+    })
+}
+
+/// A CSV download named `{name}.csv` whose rows are streamed as `rows` yields them: the whole
+/// result, never a capped list, without holding it in memory. A store error after the first
+/// bytes ends the body abruptly, so the client sees a broken download, never a short file that
+/// looks complete.
+pub fn csv_stream<S>(name: &str, headers: &[&str], rows: S) -> Response
+where
+    S: Stream<Item = Result<Vec<Vec<String>>, StoreError>> + Send + 'static,
+{
+    let mut head = String::new();
+    line(&mut head, headers.iter().copied());
+    let body = futures::stream::once(async move { Ok(Bytes::from(head)) }).chain(rows.map(|r| {
+        r.map(|rows| Bytes::from(csv_lines(&rows))).map_err(|e| {
+            tracing::error!(error = %e, "CSV export failed part way");
+            std::io::Error::other(e.to_string())
+        })
+    }));
+    (csv_headers(name), Body::from_stream(body)).into_response()
 }
 
 #[cfg(test)]

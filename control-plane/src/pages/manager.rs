@@ -1,13 +1,14 @@
 //! Manager pages: the live overview of all locations, one location or staff member in detail
 //! (vouchers, revenue, charts), and alerts with acknowledge/resolve.
 
-use super::stats::{add_routers, add_shifts, add_tokens, LocationSummary};
+use super::stats::{
+    add_routers, add_shift_figures, add_summary, add_token_figures, LocationSummary,
+};
 use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{
-    every_alert, every_token, now_ms, Alert, AlertFilter, AlertState, ShiftFilter, Token,
-    TokenFilter,
+    every_token, now_ms, Alert, AlertFilter, AlertState, Cursor, FigureFilter, Token, TokenFilter,
 };
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
@@ -27,89 +28,50 @@ pub fn router() -> Router<AppState> {
         .route("/manager/alerts/{id}", post(alert_action))
 }
 
-/// Shifts read for a day's figures: a shift per staff member per day, many times over.
-pub(super) const DAY_LIMIT: u32 = 20_000;
-
-/// Alerts listed on the alerts page; the CSV export has every one.
-const ALERTS_SHOWN: usize = 500;
+/// Alerts per page of the alerts list; the next link shows the following ones, the CSV export
+/// has every one.
+const ALERTS_PER_PAGE: u32 = 100;
 
 /// Every token matching `filter`: the figures must be exact however busy the day.
 pub(super) async fn tokens_since(state: &AppState, filter: TokenFilter) -> AppResult<Vec<Token>> {
     Ok(every_token(&*state.store, &filter).await?)
 }
 
-/// Whether each token's shift is closed: a staff member has at most one open shift, so a
-/// token from any other shift of theirs has had its cash counted.
-pub(super) async fn closed_shifts(
-    state: &AppState,
-    tokens: &[Token],
-) -> AppResult<HashMap<Uuid, bool>> {
-    let mut open: HashMap<Uuid, Option<Uuid>> = HashMap::new();
-    for t in tokens {
-        if let std::collections::hash_map::Entry::Vacant(e) = open.entry(t.staff_id) {
-            e.insert(state.store.open_shift_of(t.staff_id).await?.map(|s| s.id));
-        }
-    }
-    Ok(tokens
-        .iter()
-        .map(|t| {
-            let current = open.get(&t.staff_id).copied().flatten();
-            (t.id, t.shift_id.is_some() && t.shift_id != current)
-        })
-        .collect())
-}
-
+/// Each location's figures for today, counted and summed by the database (exact at any size,
+/// and without reading the day's vouchers).
 async fn summaries(state: &AppState) -> AppResult<Vec<LocationSummary>> {
     let now = now_ms();
     let routers = state.store.list_routers().await?;
-    let tokens = tokens_since(
-        state,
-        TokenFilter {
-            from: Some(start_of_today(now)),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let closed = closed_shifts(state, &tokens).await?;
-    let shifts = state
+    let day = FigureFilter {
+        from: start_of_today(now),
+        ..Default::default()
+    };
+    let tokens = state.store.token_figures(&day).await?;
+    let shifts = state.store.shift_figures(&day).await?;
+    let open_alerts: HashMap<Option<Uuid>, u64> = state
         .store
-        .list_shifts(&ShiftFilter {
-            from: Some(start_of_today(now)),
-            limit: Some(DAY_LIMIT),
-            ..Default::default()
-        })
-        .await?;
-    let open_alerts = every_alert(
-        &*state.store,
-        &AlertFilter {
+        .alert_counts(&AlertFilter {
             state: Some(AlertState::Open),
             ..Default::default()
-        },
-    )
-    .await?;
+        })
+        .await?
+        .into_iter()
+        .collect();
     let mut out = Vec::new();
     for l in state.store.list_locations().await? {
         let mut s = LocationSummary {
             id: l.id,
             name: l.name,
+            open_alerts: open_alerts.get(&Some(l.id)).copied().unwrap_or(0),
             ..Default::default()
         };
         add_routers(&mut s, &routers);
-        let here: Vec<Token> = tokens
-            .iter()
-            .filter(|t| t.location_id == l.id)
-            .cloned()
-            .collect();
-        add_tokens(&mut s, &here, |t| {
-            closed.get(&t.id).copied().unwrap_or(false)
-        });
-        add_shifts(&mut s, shifts.iter().filter(|x| x.location_id == l.id));
-        s.open_alerts = open_alerts
-            .iter()
-            .filter(|a| a.location_id == Some(l.id))
-            .count()
-            .try_into()
-            .unwrap_or(u32::MAX);
+        for f in tokens.iter().filter(|f| f.location_id == l.id) {
+            add_token_figures(&mut s, f)?;
+        }
+        for f in shifts.iter().filter(|f| f.location_id == l.id) {
+            add_shift_figures(&mut s, f)?;
+        }
         out.push(s);
     }
     Ok(out)
@@ -170,19 +132,10 @@ async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<ser
         .first()
         .map(|p| p.currency.clone())
         .unwrap_or_default();
-    let total = list.iter().fold(LocationSummary::default(), |mut a, s| {
-        a.routers_online += s.routers_online;
-        a.routers_offline += s.routers_offline;
-        a.active_users += s.active_users;
-        a.issued += s.issued;
-        a.used += s.used;
-        a.unused += s.unused;
-        a.expected_minor = a.expected_minor.saturating_add(s.expected_minor);
-        a.confirmed_minor = a.confirmed_minor.saturating_add(s.confirmed_minor);
-        a.open_alerts += s.open_alerts;
-        a.variance_minor = a.variance_minor.saturating_add(s.variance_minor);
-        a
-    });
+    let mut total = LocationSummary::default();
+    for s in &list {
+        add_summary(&mut total, s)?;
+    }
     Ok(serde_json::json!({
         "locations": list, "total": total, "currency": currency, "updated_at": now_ms(),
     }))
@@ -202,6 +155,63 @@ pub struct AlertsQuery {
     pub state: Option<String>,
     /// `csv` for a download.
     pub format: Option<String>,
+    /// Alerts to skip: the page shown (a multiple of the page size).
+    pub offset: Option<u32>,
+}
+
+/// The alerts CSV's columns.
+const ALERT_HEAD: &[&str] = &[
+    "created_at_ms",
+    "kind",
+    "severity",
+    "location",
+    "agent",
+    "staff",
+    "summary",
+    "state",
+    "note",
+    "evidence",
+];
+
+fn alert_csv_row(
+    a: &Alert,
+    users: &HashMap<Uuid, String>,
+    locations: &HashMap<Uuid, String>,
+) -> Vec<String> {
+    vec![
+        a.created_at.to_string(),
+        a.kind.clone(),
+        a.severity.clone(),
+        a.location_id
+            .and_then(|i| locations.get(&i).cloned())
+            .unwrap_or_default(),
+        a.agent_id.clone().unwrap_or_default(),
+        // The CSV is read by machines too: one English wording, as before.
+        who(a, users)
+            .map(|(_, w)| {
+                if w.is_empty() {
+                    "nobody clocked in".to_string()
+                } else {
+                    w
+                }
+            })
+            .unwrap_or_default(),
+        a.summary.clone(),
+        a.state.as_str().into(),
+        a.note.clone().unwrap_or_default(),
+        a.evidence.to_string(),
+    ]
+}
+
+/// Location names by id.
+pub(super) async fn location_names(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
+    Ok(state
+        .store
+        .list_locations()
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.name))
+        .collect())
 }
 
 async fn alerts(
@@ -213,69 +223,77 @@ async fn alerts(
         state: q.state.as_deref().and_then(AlertState::parse),
         ..Default::default()
     };
-    let list = every_alert(&*state.store, &filter).await?;
     let users = usernames(&state).await?;
-    let locations: HashMap<Uuid, String> = state
-        .store
-        .list_locations()
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l.name))
-        .collect();
-    let loc = |id: Option<Uuid>| {
-        id.and_then(|i| locations.get(&i).cloned())
-            .unwrap_or_default()
-    };
+    let locations = location_names(&state).await?;
     if q.format.as_deref() == Some("csv") {
-        let rows: Vec<Vec<String>> = list
-            .iter()
-            .map(|a| {
-                vec![
-                    a.created_at.to_string(),
-                    a.kind.clone(),
-                    a.severity.clone(),
-                    loc(a.location_id),
-                    a.agent_id.clone().unwrap_or_default(),
-                    // The CSV is read by machines too: one English wording, as before.
-                    who(a, &users)
-                        .map(|(_, w)| {
-                            if w.is_empty() {
-                                "nobody clocked in".to_string()
-                            } else {
-                                w
-                            }
-                        })
-                        .unwrap_or_default(),
-                    a.summary.clone(),
-                    a.state.as_str().into(),
-                    a.note.clone().unwrap_or_default(),
-                    a.evidence.to_string(),
-                ]
-            })
-            .collect();
-        let head = &[
-            "created_at_ms",
-            "kind",
-            "severity",
-            "location",
-            "agent",
-            "staff",
-            "summary",
-            "state",
-            "note",
-            "evidence",
-        ];
-        return Ok(csv_response("alerts", head, &rows));
+        // Streamed page by page through every alert: never a capped list, never all in memory.
+        let store = state.store.clone();
+        let rows = super::csv::pages(move |cursor| {
+            let (store, filter) = (store.clone(), filter.clone());
+            let (users, locations) = (users.clone(), locations.clone());
+            async move {
+                let page = store
+                    .alerts_after(&filter, cursor, super::csv::EXPORT_PAGE)
+                    .await?;
+                let next = page.last().map(|a| Cursor {
+                    created_at: a.created_at,
+                    id: a.id,
+                });
+                let rows = page
+                    .iter()
+                    .map(|a| alert_csv_row(a, &users, &locations))
+                    .collect();
+                Ok((rows, next))
+            }
+        });
+        return Ok(super::csv::csv_stream("alerts", ALERT_HEAD, rows));
     }
+    let total: u64 = state
+        .store
+        .alert_counts(&filter)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let offset = q.offset.unwrap_or(0);
+    let list = state
+        .store
+        .list_alerts(&AlertFilter {
+            limit: Some(ALERTS_PER_PAGE),
+            offset: Some(offset),
+            ..filter
+        })
+        .await?;
     let rows: Vec<serde_json::Value> = list
         .iter()
-        .take(ALERTS_SHOWN)
-        .map(|a| alert_row(a, loc(a.location_id), &users))
+        .map(|a| {
+            let loc = a
+                .location_id
+                .and_then(|i| locations.get(&i).cloned())
+                .unwrap_or_default();
+            alert_row(a, loc, &users)
+        })
         .collect();
+    let state_q = q
+        .state
+        .as_deref()
+        .filter(|s| AlertState::parse(s).is_some());
+    let link = |offset: u32| match state_q {
+        Some(s) => format!("/manager/alerts?state={s}&offset={offset}"),
+        None => format!("/manager/alerts?offset={offset}"),
+    };
+    let shown = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+    let end = u64::from(offset).saturating_add(shown);
+    let next = (end < total).then(|| link(offset.saturating_add(ALERTS_PER_PAGE)));
+    let previous = (offset > 0).then(|| link(offset.saturating_sub(ALERTS_PER_PAGE)));
     Ok(render(
         "manager_alerts.html",
         &Page::of(&cur),
-        serde_json::json!({"alerts": rows, "state": q.state, "total": list.len()}),
+        serde_json::json!({
+            "alerts": rows, "state": state_q, "total": total,
+            "first": if shown == 0 { 0 } else { u64::from(offset) + 1 }, "last": end,
+            "next": next, "previous": previous,
+        }),
     )?
     .into_response())
 }

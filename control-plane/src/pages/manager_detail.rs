@@ -1,12 +1,15 @@
 //! One location's or one staff member's day for managers: figures, cash variance, charts of
 //! vouchers and traffic per hour, staff, shifts and vouchers, each table exportable as CSV.
 
-use super::manager::{closed_shifts, tokens_since, DAY_LIMIT};
-use super::stats::{self, add_shifts, add_tokens, LocationSummary, Names};
+use super::manager::tokens_since;
+use super::stats::{self, add_shift_figures, add_token_figures, LocationSummary, Names};
 use super::{csv_response, render, start_of_today};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{every_alert, now_ms, Alert, AlertFilter, ShiftFilter, Token, TokenFilter};
+use crate::store::{
+    every_alert, every_shift, now_ms, Alert, AlertFilter, Cursor, FigureFilter, ShiftFilter, Token,
+    TokenFilter,
+};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -29,27 +32,45 @@ pub struct DetailQuery {
     pub format: Option<String>,
     /// Which table to export: `vouchers` (default), `staff` or `shifts`.
     pub table: Option<String>,
+    /// Vouchers to skip in the table: the page shown.
+    pub offset: Option<u32>,
 }
 
-fn token_csv(tokens: &[Token], names: &Names) -> Response {
-    let rows: Vec<Vec<String>> = tokens
-        .iter()
-        .map(|t| {
-            vec![
-                t.created_at.to_string(),
-                t.code.clone(),
-                t.package_slug.clone(),
-                names.get(&t.staff_id).cloned().unwrap_or_default(),
-                t.price_minor.to_string(),
-                t.currency.clone(),
-                t.state.as_str().to_string(),
-                t.uptime_s.to_string(),
-                t.bytes_in.to_string(),
-                t.bytes_out.to_string(),
-            ]
-        })
-        .collect();
-    csv_response("vouchers", TOKEN_HEAD, &rows)
+fn token_csv_row(t: &Token, names: &Names) -> Vec<String> {
+    vec![
+        t.created_at.to_string(),
+        t.code.clone(),
+        t.package_slug.clone(),
+        names.get(&t.staff_id).cloned().unwrap_or_default(),
+        t.price_minor.to_string(),
+        t.currency.clone(),
+        t.state.as_str().to_string(),
+        t.uptime_s.to_string(),
+        t.bytes_in.to_string(),
+        t.bytes_out.to_string(),
+    ]
+}
+
+/// Every voucher matching `filter`, streamed page by page as CSV.
+fn token_csv(state: &AppState, filter: TokenFilter, names: Names) -> Response {
+    let store = state.store.clone();
+    let rows = super::csv::pages(move |cursor| {
+        let (store, filter, names) = (store.clone(), filter.clone(), names.clone());
+        async move {
+            let page = store
+                .tokens_after(&filter, cursor, super::csv::EXPORT_PAGE)
+                .await?;
+            let next = page.last().map(|t| Cursor {
+                created_at: t.created_at,
+                id: t.id,
+            });
+            Ok((
+                page.iter().map(|t| token_csv_row(t, &names)).collect(),
+                next,
+            ))
+        }
+    });
+    super::csv::csv_stream("vouchers", TOKEN_HEAD, rows)
 }
 
 const STAFF_HEAD: &[&str] = &[
@@ -107,22 +128,6 @@ fn shift_csv(rows: &[serde_json::Value]) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn names(state: &AppState, tokens: &[Token]) -> AppResult<Names> {
-    let mut names = Names::new();
-    for t in tokens {
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(t.staff_id) {
-            let name = state
-                .store
-                .user(t.staff_id)
-                .await?
-                .map(|u| u.username)
-                .unwrap_or_else(|| t.staff_id.to_string());
-            e.insert(name);
-        }
-    }
-    Ok(names)
-}
-
 const TOKEN_HEAD: &[&str] = &[
     "created_at_ms",
     "code",
@@ -136,6 +141,9 @@ const TOKEN_HEAD: &[&str] = &[
     "bytes_out",
 ];
 
+/// Vouchers per page of the table; the next link shows the following ones, the CSV has all.
+const TOKENS_PER_PAGE: u32 = 100;
+
 /// One location's or one staff member's day: figures, charts, per-staff rows and vouchers.
 async fn detail(
     state: &AppState,
@@ -147,46 +155,81 @@ async fn detail(
 ) -> AppResult<Response> {
     let day = start_of_today(now_ms());
     let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
-    let tokens = tokens_since(
-        state,
-        TokenFilter {
-            from: Some(day),
-            ..filter
-        },
-    )
-    .await?;
-    let names = names(state, &tokens).await?;
-    let closed = closed_shifts(state, &tokens).await?;
-    let shifts = state
-        .store
-        .list_shifts(&ShiftFilter {
+    let filter = TokenFilter {
+        from: Some(day),
+        ..filter
+    };
+    let names: Names = super::manager::usernames(state).await?;
+    if q.format.as_deref() == Some("csv") && !matches!(q.table.as_deref(), Some("shifts" | "staff"))
+    {
+        return Ok(token_csv(state, filter, names));
+    }
+    // The figures are counted and summed by the database: exact however busy the day.
+    let figures = FigureFilter {
+        location_id: filter_location,
+        staff_id: filter_staff,
+        from: day,
+        to: None,
+    };
+    let token_figures = state.store.token_figures(&figures).await?;
+    let shift_figures = state.store.shift_figures(&figures).await?;
+    let mut total = LocationSummary::default();
+    let mut staff_ids: Vec<Uuid> = token_figures.iter().map(|f| f.staff_id).collect();
+    staff_ids.sort();
+    staff_ids.dedup();
+    let mut per_staff: Vec<serde_json::Value> = Vec::new();
+    for id in staff_ids {
+        let mut s = LocationSummary::default();
+        for f in token_figures.iter().filter(|f| f.staff_id == id) {
+            add_token_figures(&mut s, f)?;
+            add_token_figures(&mut total, f)?;
+        }
+        for f in shift_figures.iter().filter(|f| f.staff_id == id) {
+            add_shift_figures(&mut s, f)?;
+        }
+        let name = names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+        per_staff.push(serde_json::json!({"id": id, "name": name, "s": s}));
+    }
+    per_staff.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    for f in &shift_figures {
+        add_shift_figures(&mut total, f)?;
+    }
+    let shifts = every_shift(
+        &*state.store,
+        &ShiftFilter {
             location_id: filter_location,
             staff_id: filter_staff,
             from: Some(day),
-            limit: Some(DAY_LIMIT),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let shift_rows: Vec<serde_json::Value> = shifts
+        .iter()
+        .map(|x| {
+            let who = names.get(&x.staff_id).cloned().unwrap_or_default();
+            serde_json::json!({"x": x, "staff": who})
+        })
+        .collect();
+    if q.format.as_deref() == Some("csv") {
+        return Ok(match q.table.as_deref() {
+            Some("shifts") => csv_response("shifts", SHIFT_HEAD, &shift_csv(&shift_rows)),
+            _ => csv_response("staff", STAFF_HEAD, &staff_csv(&per_staff)),
+        });
+    }
+    let (issued_chart, traffic_chart) =
+        stats::hourly(&tokens_since(state, filter.clone()).await?, day);
+    let offset = q.offset.unwrap_or(0);
+    let page = state
+        .store
+        .list_tokens(&TokenFilter {
+            limit: Some(TOKENS_PER_PAGE),
+            offset: Some(offset),
+            ..filter
         })
         .await?;
-    let mut total = LocationSummary::default();
-    add_shifts(&mut total, &shifts);
-    add_tokens(&mut total, &tokens, |t| {
-        closed.get(&t.id).copied().unwrap_or(false)
-    });
-    let mut per_staff: Vec<serde_json::Value> = Vec::new();
-    for (id, name) in &names {
-        let mine: Vec<Token> = tokens
-            .iter()
-            .filter(|t| t.staff_id == *id)
-            .cloned()
-            .collect();
-        let mut s = LocationSummary::default();
-        add_tokens(&mut s, &mine, |t| {
-            closed.get(&t.id).copied().unwrap_or(false)
-        });
-        add_shifts(&mut s, shifts.iter().filter(|x| x.staff_id == *id));
-        per_staff.push(serde_json::json!({"id": id, "name": name, "s": s}));
-    }
-    let (issued_chart, traffic_chart) = stats::hourly(&tokens, day);
-    let rows: Vec<serde_json::Value> = tokens
+    let rows: Vec<serde_json::Value> = page
+        .items
         .iter()
         .map(|t| {
             serde_json::json!({
@@ -195,28 +238,15 @@ async fn detail(
             })
         })
         .collect();
-    let mut shift_rows = Vec::with_capacity(shifts.len());
-    for x in &shifts {
-        let who = match names.get(&x.staff_id) {
-            Some(n) => n.clone(),
-            None => state
-                .store
-                .user(x.staff_id)
-                .await?
-                .map(|u| u.username)
-                .unwrap_or_default(),
-        };
-        shift_rows.push(serde_json::json!({"x": x, "staff": who}));
-    }
-    if q.format.as_deref() == Some("csv") {
-        return Ok(match q.table.as_deref() {
-            Some("shifts") => csv_response("shifts", SHIFT_HEAD, &shift_csv(&shift_rows)),
-            Some("staff") => csv_response("staff", STAFF_HEAD, &staff_csv(&per_staff)),
-            _ => token_csv(&tokens, &names),
-        });
-    }
+    let shown = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+    let end = u64::from(offset).saturating_add(shown);
+    let next =
+        (end < page.total).then(|| format!("?offset={}", offset.saturating_add(TOKENS_PER_PAGE)));
+    let previous =
+        (offset > 0).then(|| format!("?offset={}", offset.saturating_sub(TOKENS_PER_PAGE)));
     let open = super::manager_shifts::open_shifts(state, filter_location, filter_staff).await?;
-    let currency = tokens
+    let currency = page
+        .items
         .first()
         .map(|t| t.currency.clone())
         .unwrap_or_default();
@@ -225,6 +255,8 @@ async fn detail(
         &Page::of(cur),
         serde_json::json!({
             "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
+            "tokens_total": page.total, "first": if shown == 0 { 0 } else { u64::from(offset) + 1 },
+            "last": end, "next": next, "previous": previous,
             "charts": [issued_chart, traffic_chart], "currency": currency,
             "shifts": shift_rows, "open_shifts": open, "staff_alerts": alerts,
         }),

@@ -1,7 +1,7 @@
 //! Daily reconciliation reports for managers: the stored (immutable) reports, newest day first,
 //! each checked against its hash when shown, with sign-off and a note; CSV of the list.
 
-use super::{csv_response, render};
+use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{now_ms, DailyReport, ReportFilter};
@@ -29,7 +29,12 @@ pub struct ReportsQuery {
     pub location_id: Option<Uuid>,
     /// `csv` for a download.
     pub format: Option<String>,
+    /// Reports to skip: the page shown.
+    pub offset: Option<u32>,
 }
+
+/// Reports per page; the next link shows the following ones, the CSV has every one.
+const REPORTS_PER_PAGE: u32 = 50;
 
 /// The figures of a report body a list row shows; absent fields read as zero, so a report of
 /// an older format still lists.
@@ -54,78 +59,120 @@ fn figures(r: &DailyReport) -> Value {
     })
 }
 
+const REPORT_HEAD: &[&str] = &[
+    "date",
+    "location",
+    "issued",
+    "applied",
+    "first_used",
+    "used_up",
+    "expired",
+    "unused",
+    "expected_minor",
+    "confirmed_minor",
+    "variance_minor",
+    "alerts",
+    "intact",
+    "sha256",
+    "signed_off_by",
+    "sign_off_note",
+];
+
+fn report_csv_row(x: &Value) -> Vec<String> {
+    let (r, f) = (&x["r"], &x["f"]);
+    let s = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    [
+        &r["business_date"],
+        &f["location"],
+        &f["issued"],
+        &f["applied"],
+        &f["first_used"],
+        &f["used_up"],
+        &f["expired"],
+        &f["unused"],
+        &f["expected"],
+        &f["confirmed"],
+        &f["variance"],
+        &f["alerts"],
+        &r["intact"],
+        &r["content_sha256"],
+        &r["signed_off_by"],
+        &r["sign_off_note"],
+    ]
+    .into_iter()
+    .map(s)
+    .collect()
+}
+
+fn report_row(r: &DailyReport) -> Value {
+    serde_json::json!({"r": r, "f": figures(r)})
+}
+
 async fn list(
     State(state): State<AppState>,
     Auth(cur, _): Auth<ManagerUp>,
     Query(q): Query<ReportsQuery>,
 ) -> AppResult<Response> {
-    let filter = ReportFilter {
-        location_id: q.location_id,
-        ..Default::default()
-    };
-    let reports = state.store.daily_reports(&filter).await?;
-    let rows: Vec<Value> = reports
-        .iter()
-        .map(|r| serde_json::json!({"r": r, "f": figures(r)}))
-        .collect();
     if q.format.as_deref() == Some("csv") {
-        let body: Vec<Vec<String>> = rows
-            .iter()
-            .map(|x| {
-                let (r, f) = (&x["r"], &x["f"]);
-                let s = |v: &Value| match v {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                [
-                    &r["business_date"],
-                    &f["location"],
-                    &f["issued"],
-                    &f["applied"],
-                    &f["first_used"],
-                    &f["used_up"],
-                    &f["expired"],
-                    &f["unused"],
-                    &f["expected"],
-                    &f["confirmed"],
-                    &f["variance"],
-                    &f["alerts"],
-                    &r["intact"],
-                    &r["content_sha256"],
-                    &r["signed_off_by"],
-                    &r["sign_off_note"],
-                ]
-                .into_iter()
-                .map(s)
-                .collect()
-            })
-            .collect();
-        let head = &[
-            "date",
-            "location",
-            "issued",
-            "applied",
-            "first_used",
-            "used_up",
-            "expired",
-            "unused",
-            "expected_minor",
-            "confirmed_minor",
-            "variance_minor",
-            "alerts",
-            "intact",
-            "sha256",
-            "signed_off_by",
-            "sign_off_note",
-        ];
-        return Ok(csv_response("reports", head, &body));
+        // Every report, streamed a page at a time (reports are only ever added, newest day
+        // first: a day stored meanwhile may repeat a row, never drop one).
+        let store = state.store.clone();
+        let location_id = q.location_id;
+        let rows = super::csv::pages(move |offset: Option<u32>| {
+            let store = store.clone();
+            async move {
+                let offset = offset.unwrap_or(0);
+                let page = store
+                    .daily_reports(&ReportFilter {
+                        location_id,
+                        limit: Some(crate::bounds::MAX_PAGE),
+                        offset: Some(offset),
+                        ..Default::default()
+                    })
+                    .await?;
+                let full = page.len() >= crate::bounds::MAX_PAGE as usize;
+                let next = full.then(|| offset.saturating_add(crate::bounds::MAX_PAGE));
+                let rows = page
+                    .iter()
+                    .map(|r| report_csv_row(&report_row(r)))
+                    .collect();
+                Ok((rows, next))
+            }
+        });
+        return Ok(super::csv::csv_stream("reports", REPORT_HEAD, rows));
     }
+    let offset = q.offset.unwrap_or(0);
+    // One more than a page: whether a next page exists.
+    let mut reports = state
+        .store
+        .daily_reports(&ReportFilter {
+            location_id: q.location_id,
+            limit: Some(REPORTS_PER_PAGE + 1),
+            offset: Some(offset),
+            ..Default::default()
+        })
+        .await?;
+    let more = reports.len() > REPORTS_PER_PAGE as usize;
+    reports.truncate(REPORTS_PER_PAGE as usize);
+    let rows: Vec<Value> = reports.iter().map(report_row).collect();
+    let link = |offset: u32| match q.location_id {
+        Some(l) => format!("/manager/reports?location_id={l}&offset={offset}"),
+        None => format!("/manager/reports?offset={offset}"),
+    };
+    let next = more.then(|| link(offset.saturating_add(REPORTS_PER_PAGE)));
+    let previous = (offset > 0).then(|| link(offset.saturating_sub(REPORTS_PER_PAGE)));
     let locations = state.store.list_locations().await?;
     Ok(render(
         "manager_reports.html",
         &Page::of(&cur),
-        serde_json::json!({"reports": rows, "locations": locations, "location_id": q.location_id}),
+        serde_json::json!({
+            "reports": rows, "locations": locations, "location_id": q.location_id,
+            "next": next, "previous": previous,
+        }),
     )?
     .into_response())
 }

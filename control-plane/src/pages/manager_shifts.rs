@@ -36,18 +36,19 @@ pub(super) async fn open_shifts(
     staff_id: Option<Uuid>,
 ) -> AppResult<Vec<serde_json::Value>> {
     let now = now_ms();
-    let mut open: Vec<Shift> = state
-        .store
-        .list_shifts(&ShiftFilter {
+    let mut open: Vec<Shift> = crate::store::every_shift(
+        &*state.store,
+        &ShiftFilter {
             location_id,
             staff_id,
             from: Some(now - LOOK_BACK_MS),
-            limit: Some(2000),
-        })
-        .await?
-        .into_iter()
-        .filter(|s| s.closed_at.is_none())
-        .collect();
+            ..Default::default()
+        },
+    )
+    .await?
+    .into_iter()
+    .filter(|s| s.closed_at.is_none())
+    .collect();
     open.sort_by_key(|s| s.opened_at);
     let mut rows = Vec::with_capacity(open.len());
     for x in open {

@@ -100,6 +100,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "manager_chart.html",
         include_str!("../../templates/manager_chart.html"),
     ),
+    ("pager.html", include_str!("../../templates/pager.html")),
     (
         "manager_reports.html",
         include_str!("../../templates/manager_reports.html"),
@@ -202,3 +203,5 @@ pub(crate) fn start_of_today(now: i64) -> i64 {
 mod tests;
 #[cfg(test)]
 mod tests_admin;
+#[cfg(test)]
+mod tests_exact;

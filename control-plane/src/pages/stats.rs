@@ -1,6 +1,7 @@
 //! Figures the dashboards show, computed from tokens and router status as pure functions.
 
-use crate::store::{RouterStatus, Shift, Token, TokenState};
+use crate::app::{AppError, AppResult};
+use crate::store::{RouterStatus, ShiftFigures, Token, TokenFigures, TokenState};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -19,37 +20,77 @@ pub struct LocationSummary {
     /// Hotspot sessions now, summed over routers that reported it.
     pub active_users: u32,
     /// Vouchers issued.
-    pub issued: u32,
+    pub issued: u64,
     /// Issued vouchers a customer has logged in with.
-    pub used: u32,
+    pub used: u64,
     /// Issued vouchers nobody has used yet.
-    pub unused: u32,
+    pub unused: u64,
     /// Price of every voucher issued.
     pub expected_minor: i64,
     /// The part whose shift is closed (cash counted).
     pub confirmed_minor: i64,
     /// Alerts not yet acknowledged.
-    pub open_alerts: u32,
+    pub open_alerts: u64,
     /// Declared minus expected cash over the shifts closed (negative: short).
     pub variance_minor: i64,
 }
 
-/// Add the variance of the closed shifts among `shifts`.
-pub fn add_shifts<'a>(s: &mut LocationSummary, shifts: impl IntoIterator<Item = &'a Shift>) {
-    // Saturating: one absurd stored amount must not panic (debug) or wrap (release) a page.
-    s.variance_minor = shifts
-        .into_iter()
-        .filter_map(|x| x.variance_minor)
-        .fold(s.variance_minor, i64::saturating_add);
+/// A figure past its type: an error for the page, never a wrapped or clamped number.
+fn overflow() -> AppError {
+    AppError::Internal("a figure does not fit 64 bits".into())
 }
 
-/// Whether a customer has ever logged in with the token.
-pub fn was_used(t: &Token) -> bool {
-    t.first_login_at.is_some()
-        || matches!(
-            t.state,
-            TokenState::InUse | TokenState::UsedUp | TokenState::Expired
-        )
+/// Add one staff member's shift figures (as the database summed them) to `s`.
+pub fn add_shift_figures(s: &mut LocationSummary, f: &ShiftFigures) -> AppResult<()> {
+    s.variance_minor = s
+        .variance_minor
+        .checked_add(f.variance_minor)
+        .ok_or_else(overflow)?;
+    Ok(())
+}
+
+/// Add one staff member's voucher figures (as the database counted and summed them) to `s`.
+pub fn add_token_figures(s: &mut LocationSummary, f: &TokenFigures) -> AppResult<()> {
+    let unused = f.issued.checked_sub(f.used).ok_or_else(overflow)?;
+    s.issued = s.issued.checked_add(f.issued).ok_or_else(overflow)?;
+    s.used = s.used.checked_add(f.used).ok_or_else(overflow)?;
+    s.unused = s.unused.checked_add(unused).ok_or_else(overflow)?;
+    s.expected_minor = s
+        .expected_minor
+        .checked_add(f.expected_minor)
+        .ok_or_else(overflow)?;
+    s.confirmed_minor = s
+        .confirmed_minor
+        .checked_add(f.confirmed_minor)
+        .ok_or_else(overflow)?;
+    Ok(())
+}
+
+/// Add location `s` to the grand total `a`.
+pub fn add_summary(a: &mut LocationSummary, s: &LocationSummary) -> AppResult<()> {
+    a.routers_online = a.routers_online.saturating_add(s.routers_online);
+    a.routers_offline = a.routers_offline.saturating_add(s.routers_offline);
+    a.active_users = a.active_users.saturating_add(s.active_users);
+    a.open_alerts = a
+        .open_alerts
+        .checked_add(s.open_alerts)
+        .ok_or_else(overflow)?;
+    // Its unused count is issued minus used, which this adds again.
+    add_token_figures(
+        a,
+        &TokenFigures {
+            issued: s.issued,
+            used: s.used,
+            expected_minor: s.expected_minor,
+            confirmed_minor: s.confirmed_minor,
+            ..Default::default()
+        },
+    )?;
+    a.variance_minor = a
+        .variance_minor
+        .checked_add(s.variance_minor)
+        .ok_or_else(overflow)?;
+    Ok(())
 }
 
 /// Words for a token's state on the staff member's list.
@@ -73,26 +114,6 @@ pub fn state_key(t: &Token) -> &'static str {
         TokenState::Expired => "state-expired",
         TokenState::Disabled => "state-disabled",
         TokenState::Removed => "state-removed",
-    }
-}
-
-/// Add `tokens` to `s`; `shift_closed` tells whether a token's shift has been counted.
-pub fn add_tokens(
-    s: &mut LocationSummary,
-    tokens: &[Token],
-    shift_closed: impl Fn(&Token) -> bool,
-) {
-    for t in tokens {
-        s.issued += 1;
-        if was_used(t) {
-            s.used += 1;
-        } else {
-            s.unused += 1;
-        }
-        s.expected_minor = s.expected_minor.saturating_add(t.price_minor);
-        if shift_closed(t) {
-            s.confirmed_minor = s.confirmed_minor.saturating_add(t.price_minor);
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The daily reconciliation of one location, per router: counting, summing and hashing.
-//! Sums saturate rather than overflow: one absurd stored amount must not panic a report.
+//! Counts saturate; money sums are checked: an amount past 64 bits makes the report fail with
+//! `ReconcileError::Overflow`, never a wrapped or clamped figure that looks right.
 
 use super::report::{
     AfterSalesDay, DailyInputs, ReconciliationReport, RecordedAlert, ReportBody, RevenueDay,
@@ -60,10 +61,10 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
             c.not_applied = c
                 .not_applied
                 .saturating_add(u64::from(!before_end(t.applied_at)));
-            r.expected_revenue_minor = r.expected_revenue_minor.saturating_add(t.price_minor);
-            revenue.expected_minor = revenue.expected_minor.saturating_add(t.price_minor);
+            r.expected_revenue_minor = add(r.expected_revenue_minor, t.price_minor)?;
+            revenue.expected_minor = add(revenue.expected_minor, t.price_minor)?;
             if t.shift_id.is_none() {
-                revenue.unshifted_minor = revenue.unshifted_minor.saturating_add(t.price_minor);
+                revenue.unshifted_minor = add(revenue.unshifted_minor, t.price_minor)?;
             }
         }
         c.applied = c
@@ -107,9 +108,7 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         inputs.shifts.iter().map(|s| (s.shift_id, s)).collect();
     let mut shifts: Vec<ShiftLine> = Vec::new();
     for s in unique_shifts.into_values() {
-        let expected_cash = s
-            .opening_float_minor
-            .saturating_add(s.expected_revenue_minor);
+        let expected_cash = add(s.opening_float_minor, s.expected_revenue_minor)?;
         let closed_today = w.contains_opt(s.closed_at);
         let open_at_end = s.opened_at < w.end_ms && !before(s.closed_at, w.end_ms);
         if !closed_today && !open_at_end {
@@ -117,19 +116,20 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
         }
         let variance = match (closed_today, s.declared_cash_minor) {
             (true, Some(declared)) => {
-                revenue.closed_shifts_expected_minor = revenue
-                    .closed_shifts_expected_minor
-                    .saturating_add(s.expected_revenue_minor);
-                revenue.confirmed_minor = revenue
-                    .confirmed_minor
-                    .saturating_add(declared.saturating_sub(s.opening_float_minor));
-                Some(declared.saturating_sub(expected_cash))
+                revenue.closed_shifts_expected_minor = add(
+                    revenue.closed_shifts_expected_minor,
+                    s.expected_revenue_minor,
+                )?;
+                revenue.confirmed_minor = add(
+                    revenue.confirmed_minor,
+                    sub(declared, s.opening_float_minor)?,
+                )?;
+                Some(sub(declared, expected_cash)?)
             }
             _ => {
                 revenue.open_shifts = revenue.open_shifts.saturating_add(1);
-                revenue.open_shifts_expected_minor = revenue
-                    .open_shifts_expected_minor
-                    .saturating_add(s.expected_revenue_minor);
+                revenue.open_shifts_expected_minor =
+                    add(revenue.open_shifts_expected_minor, s.expected_revenue_minor)?;
                 None
             }
         };
@@ -139,17 +139,18 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
             variance_minor: variance,
         });
     }
-    let after_sales = after_sales_day(inputs);
+    let after_sales = after_sales_day(inputs)?;
     revenue.refunded_minor = after_sales.refunds_minor;
     revenue.moved_minor = after_sales.moved_minor;
-    revenue.variance_minor = revenue
-        .confirmed_minor
-        .saturating_sub(revenue.closed_shifts_expected_minor);
+    revenue.variance_minor = sub(
+        revenue.confirmed_minor,
+        revenue.closed_shifts_expected_minor,
+    )?;
     shifts.sort_by(|a, b| {
         (a.shift.opened_at, a.shift.shift_id).cmp(&(b.shift.opened_at, b.shift.shift_id))
     });
 
-    let staff = staff_days(&shifts);
+    let staff = staff_days(&shifts)?;
 
     // One alert per dedup key (the earliest), oldest first.
     let mut by_key: BTreeMap<&str, &RecordedAlert> = BTreeMap::new();
@@ -169,7 +170,7 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
     }
 
     let routers: Vec<RouterDay> = routers.into_values().collect();
-    let totals = sum_routers(&routers);
+    let totals = sum_routers(&routers)?;
     let body = ReportBody {
         format: REPORT_FORMAT,
         location_id: inputs.location_id,
@@ -194,7 +195,7 @@ pub fn daily_report(inputs: &DailyInputs) -> Result<ReconciliationReport, Reconc
 }
 
 /// Each staff member's shift lines added up, by staff id.
-fn staff_days(shifts: &[ShiftLine]) -> Vec<StaffDay> {
+fn staff_days(shifts: &[ShiftLine]) -> Result<Vec<StaffDay>, ReconcileError> {
     let mut by_staff: BTreeMap<Uuid, StaffDay> = BTreeMap::new();
     for line in shifts {
         let s = &line.shift;
@@ -206,22 +207,24 @@ fn staff_days(shifts: &[ShiftLine]) -> Vec<StaffDay> {
         d.tokens_sold = d.tokens_sold.saturating_add(s.tokens_sold);
         match (line.variance_minor, s.declared_cash_minor) {
             (Some(_), Some(declared)) => {
-                d.closed_expected_minor = d
-                    .closed_expected_minor
-                    .saturating_add(s.expected_revenue_minor);
-                d.confirmed_minor = d
-                    .confirmed_minor
-                    .saturating_add(declared.saturating_sub(s.opening_float_minor));
+                d.closed_expected_minor = add(d.closed_expected_minor, s.expected_revenue_minor)?;
+                d.confirmed_minor = add(d.confirmed_minor, sub(declared, s.opening_float_minor)?)?;
             }
-            _ => {
-                d.open_expected_minor = d
-                    .open_expected_minor
-                    .saturating_add(s.expected_revenue_minor)
-            }
+            _ => d.open_expected_minor = add(d.open_expected_minor, s.expected_revenue_minor)?,
         }
-        d.variance_minor = d.confirmed_minor.saturating_sub(d.closed_expected_minor);
+        d.variance_minor = sub(d.confirmed_minor, d.closed_expected_minor)?;
     }
-    by_staff.into_values().collect()
+    Ok(by_staff.into_values().collect())
+}
+
+/// `a + b` in minor units, or the report fails.
+fn add(a: i64, b: i64) -> Result<i64, ReconcileError> {
+    a.checked_add(b).ok_or(ReconcileError::Overflow)
+}
+
+/// `a - b` in minor units, or the report fails.
+fn sub(a: i64, b: i64) -> Result<i64, ReconcileError> {
+    a.checked_sub(b).ok_or(ReconcileError::Overflow)
 }
 
 fn before(at: Option<i64>, end: i64) -> bool {
@@ -230,7 +233,7 @@ fn before(at: Option<i64>, end: i64) -> bool {
 
 /// The location line: every router's figures added (distinct tokens used add up because a
 /// token lives on one router).
-fn sum_routers(routers: &[RouterDay]) -> RouterDay {
+fn sum_routers(routers: &[RouterDay]) -> Result<RouterDay, ReconcileError> {
     let mut t = RouterDay {
         agent_id: "*".to_string(),
         ..RouterDay::default()
@@ -252,15 +255,13 @@ fn sum_routers(routers: &[RouterDay]) -> RouterDay {
         a.unattributed_uptime_s = a
             .unattributed_uptime_s
             .saturating_add(b.unattributed_uptime_s);
-        t.expected_revenue_minor = t
-            .expected_revenue_minor
-            .saturating_add(r.expected_revenue_minor);
+        t.expected_revenue_minor = add(t.expected_revenue_minor, r.expected_revenue_minor)?;
     }
-    t
+    Ok(t)
 }
 
 /// The day's after-sales: counts of those carried out, their money, and every line.
-fn after_sales_day(inputs: &DailyInputs) -> AfterSalesDay {
+fn after_sales_day(inputs: &DailyInputs) -> Result<AfterSalesDay, ReconcileError> {
     let mut day = AfterSalesDay::default();
     let mut lines: Vec<_> = inputs
         .after_sales
@@ -284,11 +285,11 @@ fn after_sales_day(inputs: &DailyInputs) -> AfterSalesDay {
                     _ => &mut day.enabled,
                 };
                 *n = n.saturating_add(1);
-                day.refunds_minor = day.refunds_minor.saturating_add(l.refund_minor);
-                day.moved_minor = day.moved_minor.saturating_add(l.moved_minor);
+                day.refunds_minor = add(day.refunds_minor, l.refund_minor)?;
+                day.moved_minor = add(day.moved_minor, l.moved_minor)?;
             }
         }
     }
     day.lines = lines;
-    day
+    Ok(day)
 }

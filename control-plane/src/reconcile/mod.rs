@@ -295,6 +295,9 @@ pub enum ReconcileError {
     /// Amounts in more than one currency in one report.
     #[error("one report cannot mix currencies: {0} and {1}")]
     MixedCurrency(String, String),
+    /// A money sum past 64 bits: the report is refused rather than wrong.
+    #[error("a money sum does not fit 64 bits")]
+    Overflow,
     /// The report could not be serialised for hashing (does not happen with these types).
     #[error("report could not be serialised: {0}")]
     Serialise(String),

@@ -212,4 +212,6 @@ pub struct AfterSaleFilter {
     pub to: Option<i64>,
     /// At most this many (default 100, at most 500).
     pub limit: Option<u32>,
+    /// Rows to skip (the next page).
+    pub offset: Option<u32>,
 }

@@ -2,7 +2,10 @@
 //! exports, the daily report's inputs). The list queries serve pages and cap a page at 500 rows;
 //! these read page after page until none is left, so a busy day is never silently cut short.
 
-use super::{Alert, AlertFilter, Store, StoreResult, Token, TokenFilter};
+use super::{
+    AfterSale, AfterSaleFilter, Alert, AlertFilter, Shift, ShiftFilter, Store, StoreResult, Token,
+    TokenFilter,
+};
 use std::collections::HashSet;
 use std::future::Future;
 use uuid::Uuid;
@@ -44,6 +47,41 @@ pub async fn every_alert(store: &dyn Store, filter: &AlertFilter) -> StoreResult
             async move { store.list_alerts(&f).await }
         },
         |a: &Alert| a.id,
+    )
+    .await
+}
+
+/// Every shift matching `filter` (its `limit` and `offset` are ignored), newest first.
+pub async fn every_shift(store: &dyn Store, filter: &ShiftFilter) -> StoreResult<Vec<Shift>> {
+    every(
+        |offset| {
+            let f = ShiftFilter {
+                limit: Some(PAGE),
+                offset: Some(offset),
+                ..filter.clone()
+            };
+            async move { store.list_shifts(&f).await }
+        },
+        |s: &Shift| s.id,
+    )
+    .await
+}
+
+/// Every after-sale matching `filter` (its `limit` and `offset` are ignored), newest first.
+pub async fn every_after_sale(
+    store: &dyn Store,
+    filter: &AfterSaleFilter,
+) -> StoreResult<Vec<AfterSale>> {
+    every(
+        |offset| {
+            let f = AfterSaleFilter {
+                limit: Some(PAGE),
+                offset: Some(offset),
+                ..filter.clone()
+            };
+            async move { store.list_after_sales(&f).await }
+        },
+        |a: &AfterSale| a.id,
     )
     .await
 }

@@ -6,6 +6,7 @@ mod chain;
 mod check_model;
 pub mod credentials;
 mod every;
+mod figures_model;
 #[path = "shared/impl_store.rs"]
 mod impl_store;
 mod model;
@@ -29,7 +30,8 @@ pub(crate) mod suite_reconcile;
 
 pub use aftersales_model::*;
 pub use check_model::*;
-pub use every::{every_alert, every_token};
+pub use every::{every_after_sale, every_alert, every_shift, every_token};
+pub use figures_model::*;
 pub use model::*;
 pub use notify_model::*;
 pub use package_model::*;
@@ -279,6 +281,30 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<crate::reconcile::IssuedToken>>;
     /// Alerts matching a filter, newest first.
     async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
+    /// How many alerts match `filter` (its `limit` and `offset` are ignored), per location.
+    async fn alert_counts(&self, filter: &AlertFilter) -> StoreResult<Vec<(Option<Uuid>, u64)>>;
+    /// Up to `n` alerts matching `filter` (its `limit` and `offset` are ignored) that come after
+    /// `cursor` newest first: an export pages through every alert with these.
+    async fn alerts_after(
+        &self,
+        filter: &AlertFilter,
+        cursor: Option<Cursor>,
+        n: u32,
+    ) -> StoreResult<Vec<Alert>>;
+    /// The vouchers issued matching `filter`, counted and summed by the database per location
+    /// and staff member (a sum past `i64` is an error, never a wrapped figure).
+    async fn token_figures(&self, filter: &FigureFilter) -> StoreResult<Vec<TokenFigures>>;
+    /// The shifts opened matching `filter`, with their cash variance summed per location and
+    /// staff member.
+    async fn shift_figures(&self, filter: &FigureFilter) -> StoreResult<Vec<ShiftFigures>>;
+    /// Up to `n` tokens matching `filter` (its `limit` and `offset` are ignored) that come after
+    /// `cursor` newest first: an export pages through every voucher with these.
+    async fn tokens_after(
+        &self,
+        filter: &TokenFilter,
+        cursor: Option<Cursor>,
+        n: u32,
+    ) -> StoreResult<Vec<Token>>;
     /// Acknowledge or resolve an alert with a note, audited in the same transaction.
     async fn set_alert_state(
         &self,

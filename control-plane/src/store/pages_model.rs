@@ -90,6 +90,8 @@ pub struct ShiftFilter {
     pub from: Option<i64>,
     /// At most this many (default 200).
     pub limit: Option<u32>,
+    /// Rows to skip (the next page).
+    pub offset: Option<u32>,
 }
 
 /// A location where dispensing is frozen.

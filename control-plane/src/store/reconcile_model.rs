@@ -118,4 +118,8 @@ pub struct ReportFilter {
     pub location_id: Option<Uuid>,
     /// For this business date.
     pub date: Option<String>,
+    /// At most this many (default 100, at most 500): a page; `offset` gives the next.
+    pub limit: Option<u32>,
+    /// Reports to skip.
+    pub offset: Option<u32>,
 }

@@ -939,6 +939,7 @@ pub async fn shifts_listed_and_locations_frozen(f: Fixture) {
         staff_id: Some(f.staff.id),
         from: Some(all[0].opened_at),
         limit: Some(5),
+        offset: None,
     };
     assert_eq!(s.list_shifts(&here).await.unwrap().len(), 1);
     let elsewhere = ShiftFilter {

@@ -136,6 +136,7 @@ pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
     let filter = ReportFilter {
         location_id: Some(f.location.id),
         date: Some("2026-11-24".into()),
+        ..Default::default()
     };
     assert_eq!(s.daily_reports(&filter).await.unwrap(), vec![r.clone()]);
     let other = ReportFilter {

@@ -21,6 +21,10 @@ mod enrollment;
 mod entities;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]
+#[path = "../shared/figures.rs"]
+mod figures;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
 #[path = "../shared/ingest.rs"]
 mod ingest;
 // Deliberately compiled once per backend (see store/shared/).
@@ -65,6 +69,8 @@ use tokio::sync::Mutex;
 
 /// What the shared backend code (`store/shared/`) calls this backend's store.
 type Backend = PgStore;
+/// This backend's database, for the shared code.
+type Db = sqlx::Postgres;
 /// This backend's connection type, for the shared code.
 type Conn = sqlx::PgConnection;
 /// This backend's row type, for the shared code.

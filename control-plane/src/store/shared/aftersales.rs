@@ -700,7 +700,9 @@ pub(super) async fn list(s: &super::Backend, f: &AfterSaleFilter) -> StoreResult
         format!(" WHERE {}", conds.join(" AND "))
     };
     let limit = f.limit.unwrap_or(100).clamp(1, 500);
-    let sql = format!("{SELECT}{filter} ORDER BY a.created_at DESC, a.id LIMIT {limit}");
+    let offset = f.offset.unwrap_or(0);
+    let sql =
+        format!("{SELECT}{filter} ORDER BY a.created_at DESC, a.id LIMIT {limit} OFFSET {offset}");
     // Binds go in placeholder order.
     let mut all: Vec<(usize, Result<String, i64>)> = texts
         .into_iter()

@@ -170,7 +170,7 @@ pub(super) async fn issued_tokens(
            CAST((SELECT COALESCE(SUM(u.delta_uptime_s), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_uptime,
            CAST((SELECT COALESCE(SUM(u.delta_bytes_in + u.delta_bytes_out), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_bytes
          FROM tokens t JOIN packages p ON p.id = t.package_id JOIN routers r ON r.id = t.router_id
-         WHERE {cond} LIMIT 20000"
+         WHERE {cond}"
     );
     let mut q = sqlx::query(&sql).bind(router_id.to_string());
     for id in ids {

@@ -425,6 +425,36 @@ macro_rules! impl_store {
                 alerts::list_alerts(self, filter).await
             }
 
+            async fn alert_counts(&self, filter: &AlertFilter) -> StoreResult<Vec<(Option<Uuid>, u64)>> {
+                figures::alert_counts(self, filter).await
+            }
+
+            async fn alerts_after(
+                &self,
+                filter: &AlertFilter,
+                cursor: Option<Cursor>,
+                n: u32,
+            ) -> StoreResult<Vec<Alert>> {
+                figures::alerts_after(self, filter, cursor, n).await
+            }
+
+            async fn token_figures(&self, filter: &FigureFilter) -> StoreResult<Vec<TokenFigures>> {
+                figures::token_figures(self, filter).await
+            }
+
+            async fn shift_figures(&self, filter: &FigureFilter) -> StoreResult<Vec<ShiftFigures>> {
+                figures::shift_figures(self, filter).await
+            }
+
+            async fn tokens_after(
+                &self,
+                filter: &TokenFilter,
+                cursor: Option<Cursor>,
+                n: u32,
+            ) -> StoreResult<Vec<Token>> {
+                figures::tokens_after(self, filter, cursor, n).await
+            }
+
             async fn set_alert_state(
                 &self,
                 id: Uuid,

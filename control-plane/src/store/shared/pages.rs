@@ -231,12 +231,13 @@ pub(super) async fn list_shifts(s: &super::Backend, f: &ShiftFilter) -> StoreRes
         "SELECT * FROM shifts
          WHERE ($1 IS NULL OR location_id = $1) AND ($2 IS NULL OR staff_id = $2)
            AND opened_at >= $3
-         ORDER BY opened_at DESC LIMIT $4",
+         ORDER BY opened_at DESC, id LIMIT $4 OFFSET $5",
     )
     .bind(f.location_id.map(|u| u.to_string()))
     .bind(f.staff_id.map(|u| u.to_string()))
     .bind(f.from.unwrap_or(i64::MIN))
     .bind(i64::from(f.limit.unwrap_or(200)))
+    .bind(i64::from(f.offset.unwrap_or(0)))
     .fetch_all(&s.pool)
     .await?;
     rows.iter().map(shift_from_row).collect()

@@ -20,7 +20,7 @@ pub(super) async fn usage_samples(
     let rows = sqlx::query(
         "SELECT r.agent_id, u.token_id, u.at, u.delta_uptime_s, u.delta_bytes_in, u.delta_bytes_out
          FROM usage u JOIN routers r ON r.id = u.router_id
-         WHERE r.location_id = $1 AND u.at >= $2 AND u.at < $3 ORDER BY u.at LIMIT 200000",
+         WHERE r.location_id = $1 AND u.at >= $2 AND u.at < $3 ORDER BY u.at",
     )
     .bind(location_id.to_string())
     .bind(from)
@@ -56,8 +56,7 @@ pub(super) async fn day_token_ids(
     let rows = sqlx::query(
         "SELECT id, router_id FROM tokens
          WHERE location_id = $1 AND created_at < $3 AND (created_at >= $2 OR updated_at >= $2
-           OR state IN ('issued', 'applied', 'in_use'))
-         LIMIT 100000",
+           OR state IN ('issued', 'applied', 'in_use'))",
     )
     .bind(location_id.to_string())
     .bind(from)
@@ -140,10 +139,17 @@ pub(super) async fn daily_reports(
 ) -> StoreResult<Vec<DailyReport>> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE ($1 IS NULL OR d.location_id = $1) AND ($2 IS NULL OR d.business_date = $2)
-         ORDER BY d.business_date DESC, d.location_id LIMIT 500"
+         ORDER BY d.business_date DESC, d.location_id LIMIT $3 OFFSET $4"
     ))
     .bind(filter.location_id.map(|l| l.to_string()))
     .bind(filter.date.clone())
+    .bind(i64::from(
+        filter
+            .limit
+            .unwrap_or(100)
+            .clamp(1, crate::bounds::MAX_PAGE),
+    ))
+    .bind(i64::from(filter.offset.unwrap_or(0)))
     .fetch_all(&s.pool)
     .await?;
     rows.iter().map(from_row).collect()

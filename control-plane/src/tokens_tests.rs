@@ -218,3 +218,92 @@ async fn dispense_page_shows_the_voucher_at_once_and_polls_until_active() {
         "today's vouchers list it"
     );
 }
+
+#[tokio::test]
+async fn a_locked_voucher_shows_the_device_it_is_bound_to_in_the_readers_language() {
+    let app = test_app().await;
+    let p = &app.f.package;
+    let change = crate::store::PackageChange {
+        name: p.name.clone(),
+        price_minor: p.price_minor,
+        limit_uptime_s: p.limit_uptime_s,
+        limit_bytes_total: p.limit_bytes_total,
+        rate_limit: p.rate_limit.clone(),
+        shared_users: p.shared_users,
+        validity_s: p.validity_s,
+        active: true,
+        lock_to_mac: true,
+    };
+    let store = &app.f.store;
+    store
+        .update_package(p.id, &change, "admin", crate::store::now_ms())
+        .await
+        .unwrap();
+    let (staff, _) = app.login("staff").await;
+    app.json(
+        "POST",
+        "/api/shifts/clock-in",
+        Some(&staff),
+        Some(json!({"opening_float_minor": 0})),
+    )
+    .await;
+    let sold = app
+        .json(
+            "POST",
+            "/api/tokens/generate",
+            Some(&staff),
+            Some(json!({"package_id": p.id})),
+        )
+        .await
+        .json();
+    let id: uuid::Uuid = sold["id"].as_str().unwrap().parse().unwrap();
+    let (manager, _) = app.login("manager").await;
+    let read = |who: String, path: String, lang: &'static str| {
+        let app = &app;
+        async move {
+            let req = axum::http::Request::builder()
+                .uri(path)
+                .header("cookie", format!("{}={who}", crate::auth::COOKIE))
+                .header("accept", "text/html")
+                .header("accept-language", lang)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            app.call(req).await.body
+        }
+    };
+    let page = read(staff.clone(), format!("/tokens/{id}"), "fr").await;
+    assert!(
+        page.contains("Se lie au premier appareil qui s&#x27;y connecte"),
+        "{page}"
+    );
+    let token = store.token(id).await.unwrap().unwrap();
+    let item = UpItem {
+        seq: 1,
+        at: 6_000,
+        message: UpMessage::MacBound(mtm_common::MacBound {
+            token_id: id,
+            username: token.code.clone(),
+            mac_address: "02:00:00:00:00:0b".into(),
+            bound_at: 6_000,
+        }),
+    };
+    store
+        .apply_up(&app.f.router.agent_id, &[item], crate::store::now_ms())
+        .await
+        .unwrap();
+    let page = read(staff.clone(), format!("/tokens/{id}"), "fr").await;
+    assert!(
+        page.contains("Lié à l&#x27;appareil 02:00:00:00:00:0B"),
+        "{page}"
+    );
+    let after = read(manager, format!("/tokens/{id}/after-sales"), "sw").await;
+    assert!(
+        after.contains("Imefungwa kwa kifaa 02:00:00:00:00:0B"),
+        "{after}"
+    );
+    let english = read(staff, format!("/tokens/{id}/after-sales"), "en").await;
+    assert!(
+        english.contains("Locked to device 02:00:00:00:00:0B"),
+        "{english}"
+    );
+}

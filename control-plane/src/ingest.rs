@@ -3,9 +3,15 @@
 //! Order of checks for `up/{agent}`: topic, size, known sender, envelope, `from` == topic agent,
 //! signature, body. A rejected message is counted by reason and logged once per (agent, reason);
 //! nothing here can stop the loop.
+//!
+//! Each message's broker-level acknowledgement ticket (`Incoming::ack`, with a persistent
+//! session) is held until the transaction that stored it committed, or until it was refused or
+//! could not be stored (then the agent is asked to resend): a server killed before that leaves
+//! the message with the broker, which sends it again.
 
 use crate::commands::{Dispatcher, ResendTrigger};
 use crate::link::IngestReceiver;
+use crate::link_acks::AckTicket;
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
 use crate::store::{now_ms, Store, UpItem};
@@ -110,8 +116,11 @@ impl Ingest {
 
     /// Verify, apply and ack one batch.
     pub async fn handle_batch(&self, batch: Vec<Incoming>) {
-        let mut per_agent: BTreeMap<String, Vec<UpItem>> = BTreeMap::new();
-        for msg in batch {
+        let mut per_agent: BTreeMap<String, (Vec<UpItem>, Vec<AckTicket>)> = BTreeMap::new();
+        for mut msg in batch {
+            // Dropped (so acknowledged) at the end of this turn unless the message is to be
+            // stored; then it goes with the message to `apply`.
+            let ack = msg.ack.take();
             let Some(agent) = topics::agent_of(&msg.topic).map(str::to_owned) else {
                 self.reject("?", Reject::Topic);
                 continue;
@@ -125,7 +134,11 @@ impl Ingest {
                 continue;
             }
             match self.verify(&agent, &msg.payload).await {
-                Ok(item) => per_agent.entry(agent).or_default().push(item),
+                Ok(item) => {
+                    let (items, acks) = per_agent.entry(agent).or_default();
+                    items.push(item);
+                    acks.extend(ack);
+                }
                 Err(r) => {
                     if matches!(r, Reject::Store(_)) {
                         // Not refused, just not readable now: ask again once the store is
@@ -137,8 +150,8 @@ impl Ingest {
                 }
             }
         }
-        for (agent, items) in per_agent {
-            self.apply(&agent, items).await;
+        for (agent, (items, acks)) in per_agent {
+            self.apply(&agent, items, acks).await;
         }
     }
 
@@ -197,11 +210,18 @@ impl Ingest {
         }
     }
 
-    async fn apply(&self, agent: &str, items: Vec<UpItem>) {
+    /// Store one agent's messages in one transaction; `acks` are dropped (the broker told the
+    /// messages are taken) once it committed or failed.
+    async fn apply(&self, agent: &str, items: Vec<UpItem>, acks: Vec<AckTicket>) {
         let outcome = match self.store.apply_up(agent, &items, now_ms()).await {
-            Ok(o) => o,
+            Ok(o) => {
+                drop(acks);
+                o
+            }
             Err(e) => {
-                // Not acked: the agent keeps the messages and sends them again.
+                // Not acked to the agent: it keeps the messages and sends them again, asked
+                // to below. Acked to the broker (as `acks` drops on return): it would send
+                // them again only after a reconnect, holding its in-flight window meanwhile.
                 tracing::error!(agent, error = %e, "could not apply batch");
                 self.metrics.reject("store");
                 self.metrics.inc(&self.metrics.ingest_failed_batches);

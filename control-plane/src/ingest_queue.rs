@@ -178,6 +178,7 @@ mod tests {
         Incoming {
             topic: mtm_common::topics::up(agent),
             payload: vec![n],
+            ack: None,
         }
     }
 

@@ -39,6 +39,7 @@ fn up(topic_agent: &str, payload: Vec<u8>) -> Incoming {
     Incoming {
         topic: topics::up(topic_agent),
         payload,
+        ack: None,
     }
 }
 
@@ -185,6 +186,7 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
         .handle_batch(vec![Incoming {
             topic: topics::status("agent-1"),
             payload: topics::ONLINE.to_vec(),
+            ack: None,
         }])
         .await;
     rig.ingest.settle().await;
@@ -249,6 +251,7 @@ async fn online_status_and_hello_resend_open_commands_with_fresh_seq() {
         .handle_batch(vec![Incoming {
             topic: topics::status("agent-1"),
             payload: topics::OFFLINE.to_vec(),
+            ack: None,
         }])
         .await;
     assert!(
@@ -476,6 +479,7 @@ async fn unsigned_online_is_a_hint_and_resends_at_most_once_a_minute() {
     let online = || Incoming {
         topic: topics::status("agent-1"),
         payload: topics::ONLINE.to_vec(),
+        ack: None,
     };
     for _ in 0..5 {
         rig.ingest.handle_batch(vec![online()]).await;

@@ -19,6 +19,7 @@ pub mod i18n;
 pub mod ingest;
 pub mod ingest_queue;
 pub mod link;
+pub mod link_acks;
 pub mod log_lines;
 pub mod metrics;
 pub mod money;

@@ -4,9 +4,11 @@
 //! is down or its queue is full, which is safe because every command is stored and resent after
 //! the next subscription, and agents resend what was not acknowledged. Subscriptions are renewed
 //! and retried after every (re)connect until the broker confirms them, and a watchdog replaces
-//! the whole client when it stops making progress.
+//! the whole client when it stops making progress. With a persistent session a message is
+//! acknowledged to the broker only once ingest is done with it (`link_acks`).
 
 pub use crate::ingest_queue::{ingest_queue, IngestReceiver, IngestSender};
+use crate::link_acks::AckBook;
 use crate::metrics::Metrics;
 use crate::mqtt::{Incoming, MqttError, Publisher};
 use crate::store::now_ms;
@@ -45,8 +47,18 @@ pub struct ClientSettings {
     pub request_capacity: usize,
     /// A stable client id for a persistent session (clean session off), so the broker keeps
     /// this replica's subscriptions and queues its messages while it is away; `None` takes a
-    /// random id and a clean session at every connection.
+    /// random id and a clean session at every connection. With a persistent session messages
+    /// are acknowledged to the broker only once ingest is done with them (manual acks): the
+    /// broker then keeps its copy until the message is stored. A clean session loses the
+    /// broker's copy with the connection anyway, so there the client acknowledges on receipt.
     pub client_id: Option<String>,
+}
+
+impl ClientSettings {
+    /// Whether PUBACKs wait for ingest (see `client_id`).
+    pub fn manual_acks(&self) -> bool {
+        self.client_id.is_some()
+    }
 }
 
 impl ClientSettings {
@@ -172,6 +184,7 @@ impl LinkStatus {
 /// The running client: publish through it, read its status, stop it.
 pub struct MqttLink {
     client: RwLock<AsyncClient>,
+    acks: Arc<AckBook>,
     status: Arc<LinkStatus>,
     metrics: Arc<Metrics>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -187,15 +200,19 @@ impl MqttLink {
     ) -> Arc<Self> {
         let status = Arc::new(LinkStatus::default());
         let (client, eventloop) = new_client(&settings);
+        let acks = AckBook::new(metrics.clone(), settings.manual_acks());
+        acks.set_client(Some(client.clone()));
         let poll = tokio::spawn(poll_loop(
             eventloop,
             client.clone(),
             settings.clone(),
             status.clone(),
             ingest.clone(),
+            acks.clone(),
         ));
         let link = Arc::new(MqttLink {
             client: RwLock::new(client),
+            acks,
             status,
             metrics,
             tasks: Mutex::new(Vec::new()),
@@ -216,8 +233,15 @@ impl MqttLink {
         self.client.read().ok().map(|c| c.clone())
     }
 
-    /// Disconnect and stop every task.
+    /// Received messages not yet acknowledged to the broker (manual acks).
+    pub fn acks_waiting(&self) -> usize {
+        self.acks.waiting()
+    }
+
+    /// Disconnect and stop every task. Nothing received is acknowledged after this: what
+    /// ingest had not stored stays with the broker.
     pub fn shutdown(&self) {
+        self.acks.set_client(None);
         if let Some(c) = self.client() {
             let _ = c.try_disconnect();
         }
@@ -279,6 +303,7 @@ fn new_client(settings: &ClientSettings) -> (AsyncClient, EventLoop) {
     let mut opts = MqttOptions::new(id, settings.host.clone(), settings.port);
     opts.set_keep_alive(settings.keep_alive);
     opts.set_clean_session(clean);
+    opts.set_manual_acks(settings.manual_acks());
     let max = mtm_common::MAX_ENVELOPE_BYTES + 4096;
     opts.set_max_packet_size(max, max);
     if let Some((u, p)) = &settings.credentials {
@@ -314,6 +339,7 @@ async fn poll_loop(
     settings: ClientSettings,
     status: Arc<LinkStatus>,
     ingest: IngestSender,
+    acks: Arc<AckBook>,
 ) {
     let mut failures = 0u32;
     loop {
@@ -322,14 +348,20 @@ async fn poll_loop(
         status.last_poll.store(now, Ordering::SeqCst);
         match event {
             Ok(Event::Incoming(Packet::Publish(p))) => {
+                let ack = acks.received(p.pkid, p.qos);
+                // A message refused here (queue over budget) is acknowledged as its ticket
+                // drops: holding it would only fill the broker's in-flight window, since the
+                // broker sends it again only after a reconnect; the agent republishes it.
                 ingest.offer(Incoming {
                     topic: p.topic,
                     payload: p.payload.to_vec(),
+                    ack,
                 });
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 failures = 0;
                 status.down();
+                acks.new_connection();
                 status.connected_at.store(now, Ordering::SeqCst);
                 status.connected.store(true, Ordering::SeqCst);
                 // Subscribed again even when the broker kept the session: a SUBACK is how this
@@ -360,6 +392,7 @@ async fn poll_loop(
             Ok(_) => {}
             Err(e) => {
                 status.down();
+                acks.new_connection();
                 failures = failures.saturating_add(1);
                 if failures == 1 || failures.is_multiple_of(30) {
                     tracing::warn!(error = %e, failures, "MQTT connection error; retrying");
@@ -397,6 +430,8 @@ async fn watchdog(
             poll.abort();
             status.down();
             let (client, eventloop) = new_client(&settings);
+            link.acks.new_connection();
+            link.acks.set_client(Some(client.clone()));
             if let Ok(mut c) = link.client.write() {
                 *c = client.clone();
             }
@@ -409,9 +444,12 @@ async fn watchdog(
                 settings.clone(),
                 link.status.clone(),
                 ingest.clone(),
+                link.acks.clone(),
             ));
             continue;
         }
+        // PUBACKs the client's full queue refused go now.
+        link.acks.flush();
         if status.connected()
             && !status.subscribed()
             && now - status.subscribe_sent.load(Ordering::SeqCst) > retry

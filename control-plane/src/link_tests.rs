@@ -7,6 +7,7 @@ fn msg(len: usize) -> Incoming {
     Incoming {
         topic: "mtm/v1/up/a".into(),
         payload: vec![0; len],
+        ack: None,
     }
 }
 

@@ -30,6 +30,11 @@ pub struct Metrics {
     /// Chain checkpoints an agent returned that the database does not match (rows missing or
     /// a forked history): someone cut the ledger or audit log short or restored an old backup.
     pub witness_disagreements: AtomicU64,
+    /// Messages the MQTT client received from the broker (before ingest).
+    pub mqtt_received: AtomicU64,
+    /// Broker-level acknowledgements (PUBACK) sent after ingest was done with a message (with
+    /// a persistent session; otherwise the client acknowledges on receipt and this stays 0).
+    pub mqtt_acked: AtomicU64,
     rejects: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -119,6 +124,16 @@ impl Metrics {
             "mtm_witness_disagreements_total",
             "Agent-witnessed chain checkpoints the database does not match.",
             g(&self.witness_disagreements),
+        );
+        counter(
+            "mtm_mqtt_received_total",
+            "Messages the MQTT client received from the broker.",
+            g(&self.mqtt_received),
+        );
+        counter(
+            "mtm_mqtt_acked_total",
+            "PUBACKs sent once ingest was done with the message (persistent session).",
+            g(&self.mqtt_acked),
         );
         out.push_str("# HELP mtm_ingest_rejects_total Agent messages rejected, by reason.\n# TYPE mtm_ingest_rejects_total counter\n");
         for (reason, n) in self.rejects() {

@@ -69,12 +69,16 @@ pub trait Publisher: Send + Sync {
 }
 
 /// One message received from the broker.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Incoming {
     /// Topic it arrived on.
     pub topic: String,
     /// Raw payload.
     pub payload: Vec<u8>,
+    /// Its place in the broker-level acknowledgement order, with a persistent session: the
+    /// PUBACK goes out once this is dropped, so it is kept until the message is committed (or
+    /// refused). `None` when the client acknowledges on receipt, and in tests.
+    pub ack: Option<crate::link_acks::AckTicket>,
 }
 
 /// The server's own broker credentials in embedded mode; made fresh at every start.

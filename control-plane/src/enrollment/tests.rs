@@ -247,6 +247,7 @@ async fn same_key_re_enrollment_keeps_replay_state() {
         ingest.handle_batch(vec![crate::mqtt::Incoming {
             topic: mtm_common::topics::up("cafe-3"),
             payload,
+            ack: None,
         }])
     };
     let applied = || metrics.ingest_applied.load(Ordering::Relaxed);

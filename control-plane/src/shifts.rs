@@ -289,6 +289,14 @@ async fn clock_in_form(
     };
     match opened.await {
         Ok(_) => Ok(Redirect::to("/dispense").into_response()),
+        // The one conflict of a clock-in (a second tab, a double press): said in the page's
+        // words, where the API keeps its 409 and the store's English.
+        Err(AppError::Conflict(_)) => {
+            let m = Refusal::new("err-shift-already-open").text(crate::i18n::current());
+            Ok(dispense_page_with(&state, &cur, Some(m))
+                .await?
+                .into_response())
+        }
         Err(e) => Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
             .await?
             .into_response()),

@@ -96,14 +96,19 @@ pub struct AfterSaleForm {
 const MAX_MINUTES: u64 = 366 * 24 * 60;
 const MAX_MB: u64 = 1_000_000_000;
 
-fn count(text: &str, what: &str, max: u64) -> Result<u64, String> {
+/// A count typed into the field labelled `field` (its message key), refused in the page's
+/// language.
+fn count(text: &str, field: &'static str, max: u64) -> Result<u64, String> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(0);
     }
     match t.parse::<u64>() {
         Ok(n) if n <= max => Ok(n),
-        _ => Err(format!("{what} must be a whole number up to {max}")),
+        _ => Err(crate::refusal::Refusal::new("err-whole-number-up-to")
+            .arg("max", max)
+            .in_field(field)
+            .text(crate::i18n::current())),
     }
 }
 
@@ -119,8 +124,9 @@ fn ask_of(f: &AfterSaleForm, currency: &str) -> Result<Ask, String> {
         kind: f.kind,
         reason: f.reason.clone(),
         refund_minor,
-        extra_uptime_s: count(&f.extra_minutes, "Minutes", MAX_MINUTES)?.saturating_mul(60),
-        extra_bytes_total: count(&f.extra_mb, "Megabytes", MAX_MB)?.saturating_mul(1_000_000),
+        extra_uptime_s: count(&f.extra_minutes, "as-minutes-to-add", MAX_MINUTES)?
+            .saturating_mul(60),
+        extra_bytes_total: count(&f.extra_mb, "as-mb-to-add", MAX_MB)?.saturating_mul(1_000_000),
     })
 }
 

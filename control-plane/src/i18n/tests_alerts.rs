@@ -182,4 +182,10 @@ async fn a_refused_amount_reads_in_the_readers_language_and_french_takes_a_comma
         .unwrap()
         .unwrap();
     assert_eq!(shift.opening_float_minor, 1250);
+    let twice = app.call(clock_in("1", "fr")).await;
+    assert!(
+        twice.body.contains("votre service est déjà ouvert"),
+        "{}",
+        twice.body
+    );
 }

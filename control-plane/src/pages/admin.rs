@@ -274,14 +274,15 @@ pub struct PackageForm {
     pub lock_to_mac: Option<String>,
 }
 
-pub(super) fn opt_u64(s: &str, what: &str) -> AppResult<Option<u64>> {
+/// A whole number typed into the field labelled `field` (its message key); empty is none.
+pub(super) fn opt_u64(s: &str, field: &'static str) -> AppResult<Option<u64>> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse()
-        .map(Some)
-        .map_err(|_| AppError::BadRequest(format!("{what} must be a whole number")))
+    s.parse().map(Some).map_err(|_| {
+        AppError::Refused(crate::refusal::Refusal::new("err-whole-number").in_field(field))
+    })
 }
 
 async fn create_package(
@@ -303,8 +304,10 @@ async fn create_package(
             name: f.name,
             price_minor,
             currency,
-            limit_uptime_s: opt_u64(&f.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
-            limit_bytes_total: opt_u64(&f.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
+            limit_uptime_s: opt_u64(&f.limit_minutes, "pk-time-limit")?
+                .map(|m| m.saturating_mul(60)),
+            limit_bytes_total: opt_u64(&f.limit_mb, "pk-data-limit")?
+                .map(|m| m.saturating_mul(1_000_000)),
             rate_limit: Some(f.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),
             shared_users: 1,
             validity_s: None,

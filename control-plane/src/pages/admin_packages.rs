@@ -90,11 +90,14 @@ impl PackageEditForm {
             name: self.name.trim().to_owned(),
             price_minor: crate::i18n::parse_money(crate::i18n::current(), &self.price, currency)
                 .map_err(|e| AppError::Refused(e.refusal().in_field("col-price")))?,
-            limit_uptime_s: opt_u64(&self.limit_minutes, "minutes")?.map(|m| m.saturating_mul(60)),
-            limit_bytes_total: opt_u64(&self.limit_mb, "MB")?.map(|m| m.saturating_mul(1_000_000)),
+            limit_uptime_s: opt_u64(&self.limit_minutes, "pk-time-limit")?
+                .map(|m| m.saturating_mul(60)),
+            limit_bytes_total: opt_u64(&self.limit_mb, "pk-data-limit")?
+                .map(|m| m.saturating_mul(1_000_000)),
             rate_limit: Some(self.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),
             shared_users: self.shared_users,
-            validity_s: opt_u64(&self.validity_hours, "hours")?.map(|h| h.saturating_mul(3600)),
+            validity_s: opt_u64(&self.validity_hours, "pk-valid-for")?
+                .map(|h| h.saturating_mul(3600)),
             active: self.active.is_some(),
             lock_to_mac: self.lock_to_mac.is_some(),
         })

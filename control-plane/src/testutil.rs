@@ -336,3 +336,45 @@ impl TestApp {
         )
     }
 }
+
+/// Poll `fut` up to `polls` times, pausing the thread for `pause` between polls so that a
+/// database connection's own thread moves on meanwhile, then drop it if it has not finished:
+/// what a request whose client disconnected, or a timeout, does to a store call.
+pub async fn abandon_after(fut: impl std::future::Future, polls: u32, pause: std::time::Duration) {
+    let mut fut = std::pin::pin!(fut);
+    for _ in 0..polls {
+        let ready =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx).is_ready()))
+                .await;
+        if ready {
+            return;
+        }
+        std::thread::sleep(pause);
+    }
+}
+
+/// An audit entry for tests that only need some write.
+pub fn test_audit_entry(i: u32) -> AuditEntry {
+    AuditEntry {
+        actor: "test".into(),
+        action: "test.write".into(),
+        target: i.to_string(),
+        detail: serde_json::json!({}),
+    }
+}
+
+/// Check `cond` every 50 ms until it holds; fails the test after `limit`.
+pub async fn wait_until<F, Fut>(limit: std::time::Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !cond().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not reached within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

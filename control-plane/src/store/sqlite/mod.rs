@@ -83,8 +83,18 @@ const LIMITS_LOCK: &str = "";
 
 /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so concurrent
 /// writers wait for it instead of failing on upgrade.
+///
+/// The `BEGIN` runs in a task of its own, to the end, whatever happens to the caller. sqlx
+/// (0.8) checks the connection's state after the `BEGIN` has run and before it hands out the
+/// transaction; a caller dropped in between (an HTTP client that disconnected, a timeout) left
+/// no transaction to roll back, so the connection went back to the pool holding the write lock,
+/// and every other writer then waited out its busy timeout and failed with `database is
+/// locked`. Run to the end here, a transaction nobody takes is dropped and so rolled back.
 async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("beginning a write transaction: {e}")))?
 }
 
 /// A store in one SQLite file.
@@ -156,5 +166,7 @@ async fn table_stats(s: &SqliteStore) -> StoreResult<TableStats> {
     })
 }
 
+#[cfg(test)]
+mod abandoned_tests;
 #[cfg(test)]
 mod tests;

@@ -38,6 +38,12 @@ pub enum SendError {
     Mqtt(#[from] MqttError),
 }
 
+/// Control-plane seqs a dispatcher reserves at once: one database write per this many
+/// envelopes (every ack is one) rather than one each. A restart skips what was left of a block;
+/// seqs must be unique and are, not gapless nor in order across replicas (agents refuse by
+/// envelope time and command id, docs/architecture.md).
+pub const SEQ_BLOCK: u64 = 256;
+
 /// Seals and publishes everything the control plane sends to agents.
 pub struct Dispatcher {
     store: Arc<dyn Store>,
@@ -45,6 +51,8 @@ pub struct Dispatcher {
     key: SigningKey,
     metrics: Arc<Metrics>,
     last_resend: Mutex<HashMap<String, i64>>,
+    /// What is left of the reserved block of seqs.
+    seqs: tokio::sync::Mutex<std::ops::Range<u64>>,
 }
 
 impl Dispatcher {
@@ -61,13 +69,27 @@ impl Dispatcher {
             key,
             metrics,
             last_resend: Mutex::new(HashMap::new()),
+            seqs: tokio::sync::Mutex::new(0..0),
         }
+    }
+
+    /// The next seq from the reserved block, reserving the next block (persisted before use)
+    /// when it is spent.
+    async fn next_seq(&self) -> Result<u64, StoreError> {
+        let mut block = self.seqs.lock().await;
+        if block.is_empty() {
+            let first = self.store.next_cp_seqs(SEQ_BLOCK).await?;
+            *block = first..first.saturating_add(SEQ_BLOCK);
+        }
+        block
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("control plane seqs exhausted".into()))
     }
 
     /// Seal `msg` for `agent_id` (it names the recipient, so no other agent accepts it) with a
     /// fresh persisted seq and publish it on `down/{agent}`.
     pub async fn send_down(&self, agent_id: &str, msg: &DownMessage) -> Result<(), SendError> {
-        let seq = self.store.next_cp_seq().await?;
+        let seq = self.next_seq().await?;
         let env = Envelope::seal(&self.key, CONTROL_PLANE_ID, agent_id, seq, now_ms(), msg)?;
         self.publisher
             .publish(&topics::down(agent_id), env.to_bytes()?)
@@ -86,6 +108,44 @@ impl Dispatcher {
         self.store.mark_command_sent(cmd.id, now_ms()).await?;
         self.metrics.inc(&self.metrics.commands_sent);
         Ok(())
+    }
+
+    /// Send several stored commands (again) with one write in all, however many there are,
+    /// marking the published ones sent (their seqs come from the reserved block). A command
+    /// whose publish is refused stays `pending`, and [`resend_loop`] sends it later. Returns how
+    /// many were published.
+    pub async fn send_many(&self, cmds: &[StoredCommand]) -> Result<usize, SendError> {
+        let mut sent = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            let msg = DownMessage::Command(Command {
+                id: cmd.id,
+                issued_at: cmd.issued_at,
+                kind: cmd.kind.clone(),
+            });
+            let seq = self.next_seq().await?;
+            let env = Envelope::seal(
+                &self.key,
+                CONTROL_PLANE_ID,
+                &cmd.agent_id,
+                seq,
+                now_ms(),
+                &msg,
+            )?;
+            match self
+                .publisher
+                .publish(&topics::down(&cmd.agent_id), env.to_bytes()?)
+                .await
+            {
+                Ok(()) => sent.push(cmd.id),
+                Err(e) => {
+                    tracing::debug!(agent = %cmd.agent_id, error = %e, "command not published now; sent again later");
+                }
+            }
+        }
+        self.store.mark_commands_sent(&sent, now_ms()).await?;
+        self.metrics
+            .add(&self.metrics.commands_sent, sent.len() as u64);
+        Ok(sent.len())
     }
 
     /// The public half of the key everything is sealed with (the one agents pin).

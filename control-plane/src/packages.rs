@@ -58,7 +58,7 @@ pub(crate) async fn edit_package(
         .store
         .update_package(id, change, &cur.user.username, now_ms())
         .await?;
-    push_catalog(state).await?;
+    push_catalog(state).await;
     Ok(p)
 }
 
@@ -99,19 +99,82 @@ async fn create(
             "currency": p.currency, "lock_to_mac": p.lock_to_mac}),
     };
     state.store.audit(entry, now_ms()).await?;
-    push_catalog(&state).await?;
+    push_catalog(&state).await;
     Ok((StatusCode::CREATED, Json(p)))
 }
 
+/// How long an edit waits for the new catalog to be queued for every router before it answers.
+/// The push carries on past it, and the catalog sweep ([`catalog_loop`]) sends whatever it did
+/// not, so a busy database slows the routers' update, never the admin's page.
+pub const PUSH_WAIT: Duration = Duration::from_secs(5);
+
 /// Queue the current catalog for every router that does not carry it (after a package is
-/// created or edited); a router that cannot be reached now gets it when it reconnects.
-pub async fn push_catalog(state: &AppState) -> AppResult<()> {
-    for r in state.store.list_routers().await? {
-        if let Err(e) = sync_catalog(&*state.store, &state.dispatcher, &r.router.agent_id).await {
-            tracing::warn!(agent = %r.router.agent_id, error = %e, "catalog not queued");
+/// created or edited), in one transaction, and send it; a router that cannot be reached now
+/// gets it when it reconnects. Waits at most [`PUSH_WAIT`]: the push runs in a task of its own,
+/// to the end, and a failure is logged, not answered: the package change is already made, and
+/// the catalog sweep tries again within its period.
+pub async fn push_catalog(state: &AppState) {
+    let (store, dispatcher) = (state.store.clone(), state.dispatcher.clone());
+    let push = tokio::spawn(async move { sync_catalogs(&*store, &dispatcher, false).await });
+    match tokio::time::timeout(PUSH_WAIT, push).await {
+        Ok(Ok(Ok(n))) => tracing::debug!(routers = n, "catalog queued"),
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "catalog not queued; the catalog sweep will send it");
         }
+        Ok(Err(e)) => tracing::error!(error = %e, "catalog push failed"),
+        Err(_) => tracing::warn!(
+            wait_s = PUSH_WAIT.as_secs(),
+            "catalog still being queued; answering now"
+        ),
     }
-    Ok(())
+}
+
+/// Queue the current catalog, in one transaction, for every router (every online one with
+/// `online_only`) whose router reports another version and that has no open command for this
+/// one, then send those commands with [`Dispatcher::send_many`]. Returns how many were queued.
+pub async fn sync_catalogs(
+    store: &dyn Store,
+    dispatcher: &Dispatcher,
+    online_only: bool,
+) -> Result<usize, crate::commands::SendError> {
+    let cat = current_catalog(store).await?;
+    // Version 0: no package was ever made, so there is nothing to put on a router.
+    if cat.version == 0 {
+        return Ok(0);
+    }
+    let mut behind = Vec::new();
+    for r in store.list_routers().await? {
+        let router = &r.router;
+        if (online_only && !router.online) || router.catalog_version == Some(cat.version) {
+            continue;
+        }
+        if catalog_queued(store, &router.agent_id, cat.version).await? {
+            continue;
+        }
+        behind.push((
+            router.agent_id.clone(),
+            CommandKind::ApplyCatalog(cat.clone()),
+        ));
+    }
+    if behind.is_empty() {
+        return Ok(0);
+    }
+    let cmds = store.enqueue_commands(&behind, true).await?;
+    dispatcher.send_many(&cmds).await?;
+    Ok(cmds.len())
+}
+
+/// Whether `agent_id` has an open command for catalog `version` already.
+async fn catalog_queued(
+    store: &dyn Store,
+    agent_id: &str,
+    version: u64,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .open_commands(agent_id)
+        .await?
+        .iter()
+        .any(|c| matches!(&c.kind, CommandKind::ApplyCatalog(q) if q.version == version)))
 }
 
 /// The catalog now: [`catalog`] of every package, retired ones included.
@@ -153,12 +216,7 @@ pub async fn sync_catalog(
     if cat.version == 0 || router.catalog_version == Some(cat.version) {
         return Ok(false);
     }
-    let already_queued = store
-        .open_commands(agent_id)
-        .await?
-        .iter()
-        .any(|c| matches!(&c.kind, CommandKind::ApplyCatalog(q) if q.version == cat.version));
-    if already_queued {
+    if catalog_queued(store, agent_id, cat.version).await? {
         return Ok(false);
     }
     let cmd = store
@@ -169,31 +227,110 @@ pub async fn sync_catalog(
 }
 
 /// Every `every`, bring online routers whose catalog is behind up to date (covers packages
-/// written straight to the store, and routers that missed a push).
+/// written straight to the store, routers that missed a push, and pushes that failed).
 pub async fn catalog_loop(store: Arc<dyn Store>, dispatcher: Arc<Dispatcher>, every: Duration) {
     let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let routers = match store.list_routers().await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "catalog check: cannot list routers");
-                continue;
-            }
-        };
-        for r in routers.iter().filter(|r| r.router.online) {
-            if let Err(e) = sync_catalog(&*store, &dispatcher, &r.router.agent_id).await {
-                tracing::warn!(agent = %r.router.agent_id, error = %e, "catalog not queued");
-            }
+        match sync_catalogs(&*store, &dispatcher, true).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(routers = n, "catalog queued by the sweep"),
+            Err(e) => tracing::warn!(error = %e, "catalog sweep failed; trying again"),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::testutil::test_app;
+    use crate::store::{now_ms, NewRouter};
+    use crate::testutil::{abandon_after, test_app, test_audit_entry};
     use axum::http::StatusCode;
+    use mtm_common::CommandKind;
     use serde_json::json;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A price edit on a busy day, as the soak's: sixty more routers, writers busy all along
+    /// (ingest's acks stand for them), and writes whose callers gave up half-way (tills that
+    /// timed out). The edit answers, and every router gets the new catalog exactly once, sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_catalog_edit_on_a_busy_day_reaches_every_router_once() {
+        let app = test_app().await;
+        let store = app.f.store.clone();
+        let mut agents = vec![app.f.router.agent_id.clone()];
+        for i in 0..60 {
+            let key = mtm_common::keys::generate_signing_key();
+            let r = store
+                .create_router(NewRouter {
+                    location_id: app.f.location.id,
+                    name: format!("R{i}"),
+                    agent_id: format!("agent-busy-{i}"),
+                    public_key_hex: mtm_common::keys::public_key_hex(&key.verifying_key()),
+                    mqtt_password: "agent-secret-password".into(),
+                })
+                .await
+                .unwrap();
+            agents.push(r.agent_id);
+        }
+        for i in 0..300u32 {
+            let pause = Duration::from_micros(u64::from(i % 5) * 50);
+            abandon_after(store.audit(test_audit_entry(i), now_ms()), 1 + i % 8, pause).await;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, stop) = (store.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut n = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        store.next_cp_seq().await.unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let path = format!("/api/packages/{}", app.f.package.id);
+        let body = json!({"name": "Hour", "price_minor": 650, "limit_uptime_s": 3600,
+            "limit_bytes_total": null, "rate_limit": null, "shared_users": 1,
+            "validity_s": null, "active": true});
+        let (admin, _) = app.login("admin").await;
+        let r = tokio::time::timeout(
+            super::PUSH_WAIT * 4,
+            app.json("PUT", &path, Some(&admin), Some(body)),
+        )
+        .await
+        .expect("the edit answers");
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let version = super::current_catalog(&*store).await.unwrap().version;
+        crate::testutil::wait_until(Duration::from_secs(30), || async {
+            let mut all = true;
+            for a in &agents {
+                let open = store.open_commands(a).await.unwrap();
+                let catalogs: Vec<_> = open
+                    .iter()
+                    .filter(
+                        |c| matches!(&c.kind, CommandKind::ApplyCatalog(q) if q.version == version),
+                    )
+                    .collect();
+                assert!(catalogs.len() <= 1, "{a}: {catalogs:?}");
+                all &= catalogs.len() == 1 && catalogs[0].state == "sent";
+            }
+            all
+        })
+        .await;
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            assert!(w.await.unwrap() > 0, "the other writers went on");
+        }
+        let down = app.rec.down_to(&agents[30], &app.cp.verifying_key());
+        assert!(down
+            .iter()
+            .any(|(_, m)| matches!(m, mtm_common::DownMessage::Command(c)
+                if matches!(&c.kind, CommandKind::ApplyCatalog(q) if q.version == version))));
+    }
 
     #[tokio::test]
     async fn admins_edit_a_package_over_json_and_the_catalog_is_queued() {

@@ -327,6 +327,6 @@ async fn create_package(
     let detail = serde_json::json!({"slug": p.slug, "price_minor": p.price_minor,
         "currency": p.currency, "lock_to_mac": p.lock_to_mac});
     audit(&state, &cur, "package.create", p.id.to_string(), detail).await?;
-    crate::packages::push_catalog(&state).await?;
+    crate::packages::push_catalog(&state).await;
     Ok(Redirect::to("/admin/routers").into_response())
 }

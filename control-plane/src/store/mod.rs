@@ -202,13 +202,26 @@ pub trait Store: Send + Sync {
         kind: mtm_common::CommandKind,
         supersede: bool,
     ) -> StoreResult<StoredCommand>;
+    /// Store several commands in one transaction (one write however many routers), each
+    /// closing the open commands of its kind for its agent when `supersede` is set. Fails as a
+    /// whole if one agent is unknown.
+    async fn enqueue_commands(
+        &self,
+        commands: &[(String, mtm_common::CommandKind)],
+        supersede: bool,
+    ) -> StoreResult<Vec<StoredCommand>>;
     /// Commands of one kind (`command_kind_name`), open or closed, newest first, at most
     /// `limit`: the releases page shows each rollout's commands with their outcome.
     async fn commands_of_kind(&self, kind: &str, limit: u32) -> StoreResult<Vec<CommandRecord>>;
     /// Mark a command as sent once more.
     async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()>;
+    /// Mark several commands as sent once more, in one transaction.
+    async fn mark_commands_sent(&self, ids: &[Uuid], now: i64) -> StoreResult<()>;
     /// The next control-plane envelope seq (persisted before use).
     async fn next_cp_seq(&self) -> StoreResult<u64>;
+    /// Reserve `n` (at least 1) consecutive control-plane envelope seqs in one write; returns
+    /// the first.
+    async fn next_cp_seqs(&self, n: u64) -> StoreResult<u64>;
     /// Apply a batch of verified messages from one agent in one transaction, skipping any with
     /// `seq` at or below the last committed one.
     async fn apply_up(

@@ -228,48 +228,92 @@ pub(super) async fn enqueue_command(
     kind: mtm_common::CommandKind,
     supersede: bool,
 ) -> StoreResult<StoredCommand> {
+    enqueue_commands(s, &[(agent_id.to_owned(), kind)], supersede)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Invalid("no command stored".into()))
+}
+
+pub(super) async fn enqueue_commands(
+    s: &super::Backend,
+    commands: &[(String, mtm_common::CommandKind)],
+    supersede: bool,
+) -> StoreResult<Vec<StoredCommand>> {
     let now = now_ms();
-    let name = command_kind_name(&kind);
-    let payload = mtm_common::envelope::to_cbor(&kind)
-        .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
-    let id = Uuid::new_v4();
+    let mut encoded = Vec::with_capacity(commands.len());
+    for (_, kind) in commands {
+        encoded.push(
+            mtm_common::envelope::to_cbor(kind)
+                .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?,
+        );
+    }
+    let mut stored = Vec::with_capacity(commands.len());
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
-    let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
-        .bind(agent_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
-    if supersede {
+    for ((agent_id, kind), payload) in commands.iter().zip(encoded) {
+        let name = command_kind_name(kind);
+        let id = Uuid::new_v4();
+        let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
+            .bind(agent_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+        if supersede {
+            sqlx::query(
+                "UPDATE agent_commands SET state = 'failed', result = 'superseded', closed_at = $1
+                 WHERE agent_id = $2 AND kind = $3 AND state IN ('pending', 'sent')",
+            )
+            .bind(now)
+            .bind(agent_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
-            "UPDATE agent_commands SET state = 'failed', result = 'superseded', closed_at = $1
-             WHERE agent_id = $2 AND kind = $3 AND state IN ('pending', 'sent')",
+            "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
         )
-        .bind(now)
+        .bind(id.to_string())
+        .bind(router_id)
         .bind(agent_id)
         .bind(name)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        stored.push(StoredCommand {
+            id,
+            agent_id: agent_id.clone(),
+            issued_at: now,
+            kind: kind.clone(),
+            state: "pending".into(),
+            attempts: 0,
+        });
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+pub(super) async fn mark_commands_sent(
+    s: &super::Backend,
+    ids: &[Uuid],
+    now: i64,
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    for id in ids {
+        sqlx::query(
+            "UPDATE agent_commands SET state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END,
+               attempts = attempts + 1, sent_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(
-        "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
-    )
-    .bind(id.to_string())
-    .bind(router_id)
-    .bind(agent_id)
-    .bind(name)
-    .bind(payload)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
-    Ok(StoredCommand {
-        id,
-        agent_id: agent_id.to_owned(),
-        issued_at: now,
-        kind,
-        state: "pending".into(),
-        attempts: 0,
-    })
+    Ok(())
 }

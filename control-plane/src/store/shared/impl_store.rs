@@ -295,6 +295,14 @@ macro_rules! impl_store {
                 entities::enqueue_command(self, agent_id, kind, supersede).await
             }
 
+            async fn enqueue_commands(
+                &self,
+                commands: &[(String, mtm_common::CommandKind)],
+                supersede: bool,
+            ) -> StoreResult<Vec<StoredCommand>> {
+                entities::enqueue_commands(self, commands, supersede).await
+            }
+
             async fn commands_of_kind(&self, kind: &str, limit: u32) -> StoreResult<Vec<CommandRecord>> {
                 let rows = sqlx::query(
                     "SELECT * FROM agent_commands WHERE kind = $1 ORDER BY issued_at DESC, id LIMIT $2",
@@ -327,13 +335,24 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn mark_commands_sent(&self, ids: &[Uuid], now: i64) -> StoreResult<()> {
+                entities::mark_commands_sent(self, ids, now).await
+            }
+
             async fn next_cp_seq(&self) -> StoreResult<u64> {
+                self.next_cp_seqs(1).await
+            }
+
+            async fn next_cp_seqs(&self, n: u64) -> StoreResult<u64> {
+                let n = i64::try_from(n.max(1))
+                    .map_err(|_| StoreError::Invalid("too many seqs at once".into()))?;
                 let _w = self.write.lock().await;
-                let seq: i64 =
-                    sqlx::query_scalar("UPDATE cp_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+                let last: i64 =
+                    sqlx::query_scalar("UPDATE cp_seq SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+                        .bind(n)
                         .fetch_one(&self.pool)
                         .await?;
-                crate::store::rows::stored_u64("control plane seq", seq)
+                crate::store::rows::stored_u64("control plane seq", last - n + 1)
             }
 
             async fn apply_up(

@@ -170,6 +170,7 @@ al-who-staff = staff
 al-nobody = nobody clocked in
 al-evidence = Evidence
 al-note-by = Note ({ $who })
+al-note-required = Write a note to resolve an alert: what was found or done.
 al-note-placeholder = Note (required to resolve)
 al-acknowledge = Acknowledge
 al-resolve = Resolve

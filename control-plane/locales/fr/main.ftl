@@ -173,6 +173,7 @@ al-who-staff = employé
 al-nobody = personne n'était en service
 al-evidence = Preuves
 al-note-by = Note ({ $who })
+al-note-required = Écrivez une note pour résoudre une alerte : ce qui a été constaté ou fait.
 al-note-placeholder = Note (obligatoire pour résoudre)
 al-acknowledge = Prendre en compte
 al-resolve = Résoudre

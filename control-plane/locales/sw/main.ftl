@@ -170,6 +170,7 @@ al-who-staff = mhudumu
 al-nobody = hakuna aliyekuwa zamuni
 al-evidence = Ushahidi
 al-note-by = Maelezo ({ $who })
+al-note-required = Andika maelezo ili kutatua tahadhari: kilichogunduliwa au kufanywa.
 al-note-placeholder = Maelezo (yanahitajika ili kutatua)
 al-acknowledge = Pokea
 al-resolve = Tatua

@@ -239,6 +239,7 @@ pub(super) async fn busy_app() -> (TestApp, Vec<(Option<String>, String)>) {
             "/manager".into(),
             "/manager/live".into(),
             "/manager/alerts".into(),
+            "/manager/alerts?error=note".into(),
             "/manager/reports".into(),
             format!("/manager/reports/{report}"),
             format!("/manager/locations/{loc}"),

@@ -94,6 +94,29 @@ async fn alert_summaries_are_written_in_the_readers_language() {
         assert!(fr.body.contains(&words), "{words} in {}", fr.body);
     }
     assert!(!fr.body.contains("cash short by"), "{}", fr.body);
+
+    // Resolving without a note: back to the page, which says why in French.
+    let (manager_jwt, csrf) = app.login("manager").await;
+    let alert = app.f.store.list_alerts(&Default::default()).await.unwrap()[0].id;
+    let r = app
+        .page(
+            "POST",
+            &format!("/manager/alerts/{alert}"),
+            Some(&manager_jwt),
+            Some(&format!("_csrf={csrf}&action=resolve&note=")),
+        )
+        .await;
+    assert_eq!(r.headers["location"], "/manager/alerts?error=note");
+    let again = get(&app, "/manager/alerts?error=note", Some(&manager_jwt), "fr").await;
+    assert!(
+        again.body.contains("Écrivez une note pour résoudre"),
+        "{}",
+        again.body
+    );
+    let still = app.f.store.list_alerts(&Default::default()).await.unwrap();
+    assert!(still
+        .iter()
+        .all(|a| a.state != crate::store::AlertState::Resolved));
     let detail = format!("/manager/staff/{}", app.f.staff.id);
     let sw = get(&app, &detail, Some(&manager), "sw").await;
     let short_sw = money(Lang::Sw, 3000, &currency);

@@ -157,6 +157,8 @@ pub struct AlertsQuery {
     pub format: Option<String>,
     /// Alerts to skip: the page shown (a multiple of the page size).
     pub offset: Option<u32>,
+    /// `note`: the last resolve came without a note (said in the page's language).
+    pub error: Option<String>,
 }
 
 /// The alerts CSV's columns.
@@ -293,6 +295,7 @@ async fn alerts(
             "alerts": rows, "state": state_q, "total": total,
             "first": if shown == 0 { 0 } else { u64::from(offset) + 1 }, "last": end,
             "next": next, "previous": previous,
+            "need_note": q.error.as_deref() == Some("note"),
         }),
     )?
     .into_response())
@@ -363,7 +366,8 @@ async fn alert_action(
     };
     let note = form.note.trim();
     if to == AlertState::Resolved && note.is_empty() {
-        return Err(AppError::BadRequest("a note is required to resolve".into()));
+        // Back to the page, which says so in its reader's language.
+        return Ok(Redirect::to("/manager/alerts?error=note"));
     }
     state
         .store

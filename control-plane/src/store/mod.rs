@@ -22,6 +22,8 @@ pub(crate) mod suite;
 #[cfg(test)]
 pub(crate) mod suite_aftersales;
 #[cfg(test)]
+pub(crate) mod suite_expiry;
+#[cfg(test)]
 pub(crate) mod suite_login_limits;
 #[cfg(test)]
 pub(crate) mod suite_mac_lock;

@@ -113,6 +113,11 @@ macro_rules! store_suite {
             crate::store::suite_mac_lock::a_locked_token_records_its_first_binding_only($make).await
         }
         #[tokio::test]
+        async fn a_voucher_disabled_past_its_window_is_expired_from_the_inventory() {
+            crate::store::suite_expiry::a_voucher_disabled_past_its_window_is_expired_from_the_inventory($make)
+                .await
+        }
+        #[tokio::test]
         async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
             crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
                 .await

@@ -171,6 +171,7 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
             .bind(snapshot)
             .execute(&mut *tx)
             .await?;
+            expire_seen_disabled(tx, router, inv, item.at).await?;
         }
         UpMessage::TokenApplied(t) => {
             let changed = sqlx::query(
@@ -471,6 +472,65 @@ async fn apply_usage(
         let detail =
             json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
         append_ledger(tx, token_id, "counters_reset", &detail, actor, at).await?;
+    }
+    Ok(())
+}
+
+/// Vouchers whose validity window is over and that the router shows disabled have expired,
+/// whether or not the agent's `TokenExpired` came: a replaced device never sends what the old
+/// one had not, and holds no windows for the vouchers sold before it came. They are recorded as
+/// expired (ledger `expired`, `seen` `inventory`), with no alert: the window explains the
+/// disabling. The window is judged on the agent's clock, like its first use.
+async fn expire_seen_disabled(
+    tx: &mut super::Conn,
+    router: &Router,
+    inv: &mtm_common::Inventory,
+    at: i64,
+) -> StoreResult<()> {
+    let disabled: std::collections::HashSet<&str> = inv
+        .users
+        .iter()
+        .filter(|u| u.disabled)
+        .map(|u| u.name.as_str())
+        .collect();
+    if disabled.is_empty() {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT t.id, t.code, t.first_login_at, p.validity_s
+         FROM tokens t JOIN packages p ON p.id = t.package_id
+         WHERE t.router_id = $1 AND t.state IN ('applied', 'in_use', 'used_up')
+           AND p.validity_s IS NOT NULL AND t.first_login_at IS NOT NULL",
+    )
+    .bind(router.id.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let code: String = r.try_get("code")?;
+        if !disabled.contains(code.as_str()) {
+            continue;
+        }
+        let first: i64 = r.try_get("first_login_at")?;
+        let validity_s: i64 = r.try_get("validity_s")?;
+        let end = first.saturating_add(validity_s.saturating_mul(1000));
+        if end > at {
+            continue;
+        }
+        let id = uuid_col(&r, "id")?;
+        let changed = sqlx::query(
+            "UPDATE tokens SET state = 'expired', expired_at = $1, updated_at = $2
+             WHERE id = $3 AND state IN ('applied', 'in_use', 'used_up')",
+        )
+        .bind(end)
+        .bind(at)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            let detail = json!({"expired_at": end, "seen": "inventory"});
+            append_ledger(tx, id, "expired", &detail, &router.agent_id, at).await?;
+        }
     }
     Ok(())
 }

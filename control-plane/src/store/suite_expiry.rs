@@ -1,0 +1,104 @@
+//! Store suite cases for validity expiry seen on the router, run against every backend by
+//! `store_suite!`.
+
+use crate::store::*;
+use crate::testutil::Fixture;
+use mtm_common::{Inventory, RouterUser, TokenExpired, UpMessage, Usage, UsageReport};
+
+async fn up(f: &Fixture, seq: u64, at: i64, message: UpMessage) {
+    let item = UpItem { seq, at, message };
+    f.store
+        .apply_up("agent-1", &[item], now_ms())
+        .await
+        .unwrap();
+}
+
+fn shown(t: &Token, disabled: bool) -> RouterUser {
+    RouterUser {
+        router_id: "*1".into(),
+        name: t.code.clone(),
+        profile: Some(mtm_common::profile_name(&t.package_slug)),
+        comment: Some(format!("mtm:{}", t.id)),
+        disabled,
+        ..Default::default()
+    }
+}
+
+fn inventory(users: Vec<RouterUser>) -> UpMessage {
+    UpMessage::Inventory(Inventory {
+        users,
+        ..Default::default()
+    })
+}
+
+async fn expired_events(f: &Fixture, t: &Token) -> Vec<String> {
+    f.store
+        .list_log(LogTable::Ledger, 500, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.target == t.id.to_string() && r.action == "expired")
+        .map(|r| r.detail)
+        .collect()
+}
+
+/// A replaced device neither sends the old one's unsent `TokenExpired` nor knows the windows of
+/// vouchers sold before it came. A voucher past its window that the router shows disabled is
+/// recorded as expired from the inventory, once; one still inside its window, or past it but
+/// enabled, or never used, is left as it is; a late `TokenExpired` adds nothing.
+pub async fn a_voucher_disabled_past_its_window_is_expired_from_the_inventory(f: Fixture) {
+    let s = &f.store;
+    let validity_ms = i64::try_from(f.package.validity_s.unwrap()).unwrap() * 1000;
+    let (past, _) = f.issue().await;
+    let (inside, _) = f.issue().await;
+    let (enabled, _) = f.issue().await;
+    let (unused, _) = f.issue().await;
+    let t0 = 1_000_000;
+    let used = |t: &Token, first: i64| Usage {
+        token_id: Some(t.id),
+        username: t.code.clone(),
+        first_login_at: Some(first),
+        uptime_s: 60,
+        ..Default::default()
+    };
+    let report = UpMessage::Usage(UsageReport {
+        entries: vec![
+            used(&past, t0),
+            used(&inside, t0 + validity_ms),
+            used(&enabled, t0),
+        ],
+        issued_here: Vec::new(),
+    });
+    up(&f, 1, t0 + 1_000, report).await;
+    let now = t0 + validity_ms + 5_000;
+    let users = vec![
+        shown(&past, true),
+        shown(&inside, true),
+        shown(&enabled, false),
+        shown(&unused, true),
+    ];
+    up(&f, 2, now, inventory(users.clone())).await;
+    let state = |t: &Token| {
+        let id = t.id;
+        async move { s.token(id).await.unwrap().unwrap() }
+    };
+    let p = state(&past).await;
+    assert_eq!(p.state, TokenState::Expired);
+    assert_eq!(p.expired_at, Some(t0 + validity_ms));
+    assert_eq!(expired_events(&f, &past).await.len(), 1);
+    for t in [&inside, &enabled] {
+        assert_eq!(state(t).await.state, TokenState::InUse, "{}", t.code);
+    }
+    assert_eq!(state(&unused).await.state, TokenState::Issued);
+    // Again, and the old device's report arriving after all: nothing more.
+    up(&f, 3, now + 2_000, inventory(users)).await;
+    let late = UpMessage::TokenExpired(TokenExpired {
+        token_id: past.id,
+        expired_at: now,
+    });
+    up(&f, 4, now + 3_000, late).await;
+    assert_eq!(expired_events(&f, &past).await.len(), 1);
+    assert_eq!(state(&past).await.expired_at, Some(t0 + validity_ms));
+    let chains = s.verify_chains().await.unwrap();
+    assert!(chains.iter().all(|c| c.first_bad_row.is_none()));
+}

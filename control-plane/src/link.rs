@@ -84,12 +84,21 @@ impl ClientSettings {
     }
 }
 
+/// The longest an agent waits between two attempts to reach the broker (its reconnect backoff's
+/// cap, `agent/src/mqtt.rs`).
+pub const AGENT_RECONNECT_MAX_MS: i64 = 60_000;
+
 /// What the client is doing, shared with `/readyz`, the resend loop and the silence check.
 pub struct LinkStatus {
     connected: AtomicBool,
     subscribed: AtomicBool,
     /// When the current subscription was confirmed (unix ms), 0 while not subscribed.
     subscribed_since: AtomicI64,
+    /// When the last subscription was lost (unix ms), 0 if none was since the last one began.
+    lost_at: AtomicI64,
+    /// How long after the current subscription agents may still be reconnecting (ms): the
+    /// outage that ended with it, up to [`AGENT_RECONNECT_MAX_MS`].
+    reconnect_grace: AtomicI64,
     /// Last time the event loop returned anything (unix ms).
     last_poll: AtomicI64,
     /// Last ConnAck (unix ms).
@@ -111,6 +120,8 @@ impl Default for LinkStatus {
             connected: AtomicBool::new(false),
             subscribed: AtomicBool::new(false),
             subscribed_since: AtomicI64::new(0),
+            lost_at: AtomicI64::new(0),
+            reconnect_grace: AtomicI64::new(0),
             last_poll: AtomicI64::new(now_ms()),
             connected_at: AtomicI64::new(0),
             last_queued: AtomicI64::new(0),
@@ -133,10 +144,34 @@ impl LinkStatus {
         self.subscribed.load(Ordering::SeqCst)
     }
 
-    /// Since when (unix ms) the server has been listening without a break, if it is now.
+    /// Since when (unix ms) the server has been listening without a break and agents have had
+    /// time to come back, if it is listening now. After an outage of the link (the broker down,
+    /// or the way to it) agents were cut off too, and each waits out its reconnect backoff
+    /// before trying again: up to about as long as the outage lasted, at most
+    /// [`AGENT_RECONNECT_MAX_MS`]. So the subscription counts from that much after it was
+    /// confirmed; a router still unheard then is silent for reasons of its own. The first
+    /// subscription of a process counts at once.
     pub fn listening_since(&self) -> Option<i64> {
         let since = self.subscribed_since.load(Ordering::SeqCst);
-        (self.subscribed() && since > 0).then_some(since)
+        let grace = self.reconnect_grace.load(Ordering::SeqCst);
+        (self.subscribed() && since > 0).then_some(since.saturating_add(grace))
+    }
+
+    /// The broker confirmed the subscription at `now`; true if it was not standing before.
+    fn mark_subscribed(&self, now: i64) -> bool {
+        if self.subscribed() {
+            return false;
+        }
+        let lost = self.lost_at.swap(0, Ordering::SeqCst);
+        let grace = if lost > 0 {
+            now.saturating_sub(lost).clamp(0, AGENT_RECONNECT_MAX_MS)
+        } else {
+            0
+        };
+        self.reconnect_grace.store(grace, Ordering::SeqCst);
+        self.subscribed_since.store(now, Ordering::SeqCst);
+        self.subscribed.store(true, Ordering::SeqCst);
+        true
     }
 
     /// Watch the subscription generation: it changes after every confirmed (re)subscription.
@@ -151,7 +186,9 @@ impl LinkStatus {
 
     fn down(&self) {
         self.connected.store(false, Ordering::SeqCst);
-        self.subscribed.store(false, Ordering::SeqCst);
+        if self.subscribed.swap(false, Ordering::SeqCst) {
+            self.lost_at.store(now_ms(), Ordering::SeqCst);
+        }
         self.subscribed_since.store(0, Ordering::SeqCst);
     }
 
@@ -379,9 +416,7 @@ async fn poll_loop(
                     .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
                 if !ok {
                     tracing::error!(codes = ?ack.return_codes, "broker refused a subscription; retrying");
-                } else if !status.subscribed() {
-                    status.subscribed_since.store(now, Ordering::SeqCst);
-                    status.subscribed.store(true, Ordering::SeqCst);
+                } else if status.mark_subscribed(now) {
                     status.generation.send_modify(|g| *g += 1);
                     tracing::info!("subscribed to agent topics");
                 }

@@ -106,3 +106,32 @@ async fn publishing_while_the_broker_is_away_is_refused_at_once() {
     assert!(!link.ready());
     link.shutdown();
 }
+
+#[test]
+fn after_an_outage_routers_get_the_time_their_agents_need_to_come_back() {
+    let status = LinkStatus::default();
+    let t0 = 1_000_000;
+    assert!(status.mark_subscribed(t0));
+    assert_eq!(
+        status.listening_since(),
+        Some(t0),
+        "the first subscription counts at once"
+    );
+    assert!(!status.mark_subscribed(t0 + 5), "already standing");
+
+    // The link lost for 20 s: agents were cut off as long, and back off about as long.
+    status.down();
+    assert_eq!(status.listening_since(), None);
+    let lost = status.lost_at.load(Ordering::SeqCst);
+    assert!(status.mark_subscribed(lost + 20_000));
+    assert_eq!(status.listening_since(), Some(lost + 40_000));
+
+    // An hour lost: agents wait at most their backoff's cap.
+    status.down();
+    let lost = status.lost_at.load(Ordering::SeqCst);
+    assert!(status.mark_subscribed(lost + 3_600_000));
+    assert_eq!(
+        status.listening_since(),
+        Some(lost + 3_600_000 + AGENT_RECONNECT_MAX_MS)
+    );
+}

@@ -372,8 +372,10 @@ pub async fn explain_silence(
 }
 
 /// Whether the server itself has been listening long enough to call a router silent: it has
-/// been subscribed without a break for more than `silent_after_ms`. While the broker or this
-/// server was down no router could be heard, so its silence is not the router's.
+/// been subscribed without a break for more than `silent_after_ms` (counted from
+/// `LinkStatus::listening_since`, which after a lost link also leaves agents the time their
+/// reconnect backoff takes). While the broker or this server was down no router could be heard,
+/// so its silence is not the router's.
 pub fn listened_long_enough(listening_since: Option<i64>, now: i64, silent_after_ms: i64) -> bool {
     listening_since.is_some_and(|since| now.saturating_sub(since) > silent_after_ms)
 }

@@ -134,7 +134,7 @@ pub(crate) async fn change_location_settings(
     change: &LocationSettingsChange,
 ) -> AppResult<LocationSettings> {
     if let Some(z) = &change.timezone {
-        crate::zones::load_zone(z).map_err(|e| crate::app::AppError::BadRequest(e.to_string()))?;
+        crate::zones::load_zone(z).map_err(|e| crate::app::AppError::Refused(e.refusal()))?;
     }
     Ok(state
         .store

@@ -15,6 +15,17 @@ pub enum ZoneError {
     Unknown(String),
 }
 
+impl ZoneError {
+    /// The refusal as a message of the locales (its English is this error's `Display`).
+    pub fn refusal(&self) -> crate::refusal::Refusal {
+        use crate::refusal::Refusal;
+        match self {
+            ZoneError::BadName(name) => Refusal::new("err-zone-bad-name").arg("name", name),
+            ZoneError::Unknown(name) => Refusal::new("err-zone-unknown").arg("name", name),
+        }
+    }
+}
+
 /// The zone a location's `timezone` names.
 pub fn load_zone(name: &str) -> Result<Box<dyn ZoneOffset + Send + Sync>, ZoneError> {
     if name.trim().is_empty() {

@@ -212,3 +212,43 @@ async fn a_refused_amount_reads_in_the_readers_language_and_french_takes_a_comma
         twice.body
     );
 }
+
+#[tokio::test]
+async fn an_unknown_time_zone_is_refused_in_french_on_the_page_and_in_english_over_the_api() {
+    let app = crate::testutil::test_app().await;
+    let (admin, csrf) = app.login("admin").await;
+    let loc = app.f.location.id;
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/admin/locations/{loc}/settings"))
+        .header("cookie", format!("{}={admin}", crate::auth::COOKIE))
+        .header("accept", "text/html")
+        .header("accept-language", "fr")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!(
+            "_csrf={csrf}&cash_threshold=0,01&close_time=03:30&timezone=Nowhere/Atlantis"
+        )))
+        .unwrap();
+    let page = app.call(req).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("« Nowhere&#x2f;Atlantis » n&#x27;est pas dans la base des fuseaux"),
+        "{}",
+        page.body
+    );
+    let api = app
+        .json(
+            "PATCH",
+            &format!("/api/locations/{loc}"),
+            Some(&admin),
+            Some(serde_json::json!({ "timezone": "Nowhere/Atlantis" })),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::BAD_REQUEST, "{}", api.body);
+    assert!(
+        api.body.contains("is not in the zone database"),
+        "{}",
+        api.body
+    );
+}

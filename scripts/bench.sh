@@ -24,8 +24,8 @@ INGEST_USERS=${INGEST_USERS:-100}
 INGEST_S=${INGEST_S:-20}
 # Seconds each dispensing figure sells for.
 SELL_S=${SELL_S:-30}
-# Vouchers in the batch figure (the server caps a batch at BATCH_MAX).
-BATCH=${BATCH:-100}
+# Vouchers in the batch figure (at most 5,000, the server's bounds::MAX_BATCH).
+BATCH=${BATCH:-5000}
 FLEET=${FLEET:-1000}
 
 # BENCH_PROFILE=dev runs the same steps on the debug build (a quick check of the script only:

@@ -6,24 +6,25 @@ use std::time::Duration;
 
 use mtm_common::{
     profile_name, router_comment, token_id_from_comment, Catalog, Command, CommandDone,
-    CommandKind, CreateToken, PackageSpec, TokenApplied, UpMessage,
+    CommandKind, CreateToken, TokenApplied, UpMessage,
 };
-use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser, UserProfile};
+use mtm_routeros::{Client, Error, HotspotUser, NewHotspotUser};
 use uuid::Uuid;
 
-use crate::hotspot::{inventory, logout_user, remove_session};
+use crate::batch::create_tokens;
+use crate::hotspot::{inventory, logout_user, remove_session, user_profile};
 use crate::store::{MacLock, StoreError, Txn, Validity};
 use crate::telemetry::{usage_diff, PLAUSIBLE_CLOCK_MS};
 
 /// Store changes that go in the same transaction as the command's result.
 #[derive(Debug, Default)]
 pub struct Effects {
-    /// A validity window to start tracking (kept if already tracked).
-    pub validity: Option<(Uuid, Validity)>,
+    /// Validity windows to start tracking (each kept if already tracked).
+    pub validities: Vec<(Uuid, Validity)>,
     /// A token removed: its validity window and MAC lock are forgotten.
     pub forget_validity: Option<Uuid>,
-    /// A lock-to-first-device voucher to watch (kept, binding and all, if already watched).
-    pub mac_lock: Option<(Uuid, MacLock)>,
+    /// Lock-to-first-device vouchers to watch (each kept, binding and all, if already watched).
+    pub mac_locks: Vec<(Uuid, MacLock)>,
     /// The catalog version now on the router.
     pub catalog_version: Option<u64>,
     /// Further messages to send with the result (an inventory for `Resync`).
@@ -56,10 +57,10 @@ impl Effects {
 
     /// Apply these effects inside `t`.
     pub fn apply(self, t: &mut Txn<'_>) -> Result<(), StoreError> {
-        if let Some((token, v)) = self.validity {
-            t.set_validity_if_absent(token, &v)?;
+        for (token, v) in &self.validities {
+            t.set_validity_if_absent(*token, v)?;
         }
-        if let Some((token, lock)) = &self.mac_lock {
+        for (token, lock) in &self.mac_locks {
             t.set_mac_lock_if_absent(*token, lock)?;
         }
         if let Some(token) = self.forget_validity {
@@ -111,6 +112,22 @@ pub async fn apply(client: &Client, cmd: &Command) -> Result<Outcome, Error> {
                     "profile {} is not on the router yet",
                     profile_name(&ct.package_slug)
                 )))
+            }
+        },
+        CommandKind::CreateTokens(batch) => match create_tokens(client, cmd, batch).await? {
+            Some(done) => {
+                // Every voucher on the router is watched like a single one.
+                let made: HashSet<Uuid> = done.applied.iter().map(|a| a.token_id).collect();
+                for ct in batch.tokens.iter().filter(|ct| made.contains(&ct.token_id)) {
+                    fx.validities.extend(validity(ct));
+                    fx.mac_locks.extend(mac_lock(ct));
+                }
+                UpMessage::TokensApplied(done)
+            }
+            None => {
+                return Ok(Outcome::Wait(
+                    "a package profile of the batch is not on the router yet".into(),
+                ))
             }
         },
         CommandKind::DisableToken { token_id } => match user_of(client, *token_id).await? {
@@ -248,8 +265,8 @@ async fn create_token(
     };
     let comment = router_comment(ct.token_id);
     if let Some(u) = client.hotspot_user_by_comment(&comment).await? {
-        fx.validity = validity(ct);
-        fx.mac_lock = mac_lock(ct);
+        fx.validities.extend(validity(ct));
+        fx.mac_locks.extend(mac_lock(ct));
         return Ok(Some(applied(u.id, true)));
     }
     let wanted = profile_name(&ct.package_slug);
@@ -274,8 +291,8 @@ async fn create_token(
             limit_bytes_total: ct.limit_bytes_total,
         })
         .await?;
-    fx.validity = validity(ct);
-    fx.mac_lock = mac_lock(ct);
+    fx.validities.extend(validity(ct));
+    fx.mac_locks.extend(mac_lock(ct));
     Ok(Some(applied(id, false)))
 }
 
@@ -303,17 +320,6 @@ fn validity(ct: &CreateToken) -> Option<(Uuid, Validity)> {
             },
         )
     })
-}
-
-/// The router profile for a catalog entry.
-fn user_profile(p: &PackageSpec) -> UserProfile {
-    UserProfile {
-        id: String::new(),
-        name: profile_name(&p.slug),
-        rate_limit: p.rate_limit.clone(),
-        shared_users: Some(p.shared_users.max(1)),
-        session_timeout: p.session_timeout_s.map(Duration::from_secs),
-    }
 }
 
 async fn apply_catalog(client: &Client, cat: &Catalog) -> Result<String, Error> {

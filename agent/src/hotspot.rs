@@ -1,8 +1,11 @@
 //! Hotspot operations on the router that both the command runner ([`crate::commands`]) and
-//! telemetry ([`crate::telemetry`]) use: a full inventory, and logging a user's sessions out.
+//! telemetry ([`crate::telemetry`]) use: a full inventory, logging a user's sessions out, and
+//! the router profile of a package.
 
-use mtm_common::{ActiveSession, Inventory, RouterUser};
-use mtm_routeros::{Client, Error};
+use std::time::Duration;
+
+use mtm_common::{profile_name, ActiveSession, Inventory, PackageSpec, RouterUser};
+use mtm_routeros::{Client, Error, UserProfile};
 use sha2::{Digest, Sha256};
 
 /// A full picture of the router's hotspot users and sessions.
@@ -66,4 +69,15 @@ pub async fn logout_user(client: &Client, name: &str) -> Result<usize, Error> {
         }
     }
     Ok(n)
+}
+
+/// The router profile for a catalog entry.
+pub fn user_profile(p: &PackageSpec) -> UserProfile {
+    UserProfile {
+        id: String::new(),
+        name: profile_name(&p.slug),
+        rate_limit: p.rate_limit.clone(),
+        shared_users: Some(p.shared_users.max(1)),
+        session_timeout: p.session_timeout_s.map(Duration::from_secs),
+    }
 }

@@ -4,8 +4,9 @@
 //!
 //! Layout, one concern per module, each importing only modules below it (docs/architecture.md
 //! draws the graph): [`agent`] (start/stop) over [`runtime`] (tasks) and [`mqtt`] (broker
-//! link, with [`downlink`] verification and [`inflight`]); [`commands`] (router actions) and
-//! [`telemetry`] over [`hotspot`] (router operations both use) and [`router`] (session);
+//! link, with [`downlink`] verification and [`inflight`]); [`commands`] and [`batch`] (router
+//! actions) and [`telemetry`] over [`hotspot`] (router operations both use) and [`router`]
+//! (session);
 //! [`update`] (signed self-update); [`status`] (HTTP); [`store`] (outbox, inbox, baselines);
 //! [`config`], [`keyfile`], [`private_file`], [`http`], [`tls`], [`version`]; [`enroll`] and
 //! [`router_script`] for setting a site up.
@@ -14,6 +15,7 @@
 
 pub mod agent;
 pub mod backoff;
+pub mod batch;
 pub mod clock;
 pub mod commands;
 pub mod config;

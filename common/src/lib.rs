@@ -4,6 +4,7 @@
 //! This crate does no I/O and depends on nothing else of ours, so both sides (and tests) agree on
 //! one definition of every byte that crosses the broker.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod enrollment;
 pub mod envelope;
@@ -14,6 +15,7 @@ pub mod token_code;
 pub mod token_state;
 pub mod topics;
 
+pub use batch::{AppliedToken, CreateTokens, FailedToken, TokensApplied, MAX_TOKENS_PER_COMMAND};
 pub use checkpoint::Checkpoint;
 pub use envelope::{Envelope, WireError, MAX_ENVELOPE_BYTES, PROTOCOL_VERSION};
 pub use messages::*;

@@ -56,6 +56,10 @@ pub enum UpMessage {
     /// user's `mac-address`). Added after the first release; a server that predates it cannot
     /// read it, so servers are upgraded before agents.
     MacBound(MacBound),
+    /// What a `CreateTokens` command came to, voucher by voucher. Added after `MacBound`, at
+    /// the end of the enum; a server that predates it cannot read it (it never sends
+    /// `CreateTokens` either).
+    TokensApplied(crate::batch::TokensApplied),
 }
 
 /// A token sold with "lock to first device" is now bound to one MAC address on the router.
@@ -444,6 +448,11 @@ pub enum CommandKind {
     /// totals. The values are absolute, so carrying it out twice changes nothing. Added after
     /// the first release; an agent that predates it refuses it.
     ExtendToken(ExtendToken),
+    /// Make many vouchers at once (pipelined on the router): a large batch is a few of these
+    /// instead of one `CreateToken` round trip per voucher. Answered by
+    /// `UpMessage::TokensApplied`. Added after `ExtendToken`, at the end of the enum; an agent
+    /// that predates it refuses it.
+    CreateTokens(crate::batch::CreateTokens),
 }
 
 /// The limits a token's hotspot user must carry after an extension; `None` leaves one as is.

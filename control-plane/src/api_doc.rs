@@ -36,6 +36,7 @@ pub fn document() -> Document {
         crate::releases::Doc::openapi(),
         crate::notify::Doc::openapi(),
         crate::aftersales::Doc::openapi(),
+        crate::batch::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -65,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::notify::router())
         .merge(crate::selfcheck::router())
         .merge(crate::aftersales::router())
+        .merge(crate::batch::router())
         .merge(crate::pages::router())
         .merge(crate::enrollment::router())
         .merge(crate::i18n::router())

@@ -12,6 +12,9 @@ pub const MAX_MONEY_MINOR: i64 = 1_000_000_000_000_000;
 pub const MAX_DURATION_S: u64 = 10 * 366 * 24 * 3600;
 /// Largest data quota accepted: one petabyte.
 pub const MAX_BYTES: u64 = 1_000_000_000_000_000;
+/// Most vouchers one batch may issue (what one router takes in well under ten seconds, and
+/// the largest batch common controllers offer).
+pub const MAX_BATCH: u32 = 5000;
 /// Most users sharing one voucher.
 pub const MAX_SHARED_USERS: u32 = 1000;
 /// Largest page of a list.

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod api_doc;
 pub mod app;
 pub mod auth;
+pub mod batch;
 pub mod bounds;
 pub mod broker;
 pub mod checks;

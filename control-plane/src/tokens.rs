@@ -104,7 +104,7 @@ pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> 
 }
 
 /// Refuse (and alert on) a dispense without an open shift at one of the caller's locations.
-async fn refuse_outside_shift(
+pub(crate) async fn refuse_outside_shift(
     state: &AppState,
     cur: &CurrentUser,
     package_id: Uuid,

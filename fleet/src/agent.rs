@@ -653,6 +653,11 @@ impl Agent {
                     if let UpMessage::TokenApplied(t) = m {
                         self.stats.voucher_applied(t.token_id);
                     }
+                    if let UpMessage::TokensApplied(b) = m {
+                        for t in &b.applied {
+                            self.stats.voucher_applied(t.token_id);
+                        }
+                    }
                     self.enqueue(m);
                 }
             }

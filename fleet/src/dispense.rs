@@ -65,29 +65,44 @@ impl Clerk {
         })
     }
 
-    /// Sell `count` vouchers of `package_id` in one batch (`POST /dispense/batch`, the A4 sheet
-    /// comes back); how long until the sheet was in hand.
-    pub async fn batch(&self, package_id: &str, count: u32) -> Result<Duration> {
+    /// Sell `count` vouchers of `package_id` in one batch (`POST /api/tokens/batch`): the
+    /// batch id and how long the answer took (the batch is stored by then).
+    pub async fn batch(&self, package_id: &str, count: u32) -> Result<(Uuid, Duration)> {
         let at = Instant::now();
-        let n = count.to_string();
-        let sheet = self
+        let v = self
             .api
-            .post_form(
-                "/dispense/batch",
-                &[("package_id", package_id), ("count", n.as_str())],
+            .post(
+                "/api/tokens/batch",
+                json!({"package_id": package_id, "count": count}),
             )
             .await?;
         let took = at.elapsed();
-        let made = format!("{count} of {count} vouchers made.");
-        if !sheet.contains(&made) {
-            let why = sheet
-                .split("role=\"alert\">")
-                .nth(1)
-                .and_then(|r| r.split('<').next())
-                .unwrap_or("no voucher sheet in the reply");
-            return Err(anyhow!("batch of {count}: {why}"));
+        let id = v["batch_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| anyhow!("no batch id in the reply"))?;
+        let made = v["tokens"].as_array().map_or(0, Vec::len);
+        if made != count as usize {
+            return Err(anyhow!("batch of {count}: {made} vouchers in the reply"));
         }
-        Ok(took)
+        Ok((id, took))
+    }
+
+    /// Fetch every print part of a batch of `count` on `size` paper (`a4`, `58`, `80`); how
+    /// long it took.
+    pub async fn print_batch(&self, batch: Uuid, count: u32, size: &str) -> Result<Duration> {
+        let at = Instant::now();
+        let parts = (count as usize).div_ceil(500);
+        for part in 1..=parts {
+            let page = self
+                .api
+                .get_text(&format!("/dispense/batch/{batch}/print?size={size}&part={part}"))
+                .await?;
+            if !page.contains("class=\"ticket\"") {
+                return Err(anyhow!("part {part} of batch {batch} printed no voucher"));
+            }
+        }
+        Ok(at.elapsed())
     }
 
     /// Sell one voucher every `every` until `until`, into `out`; a refused sale ends the loop

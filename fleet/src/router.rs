@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use mtm_common::{
-    profile_name, router_comment, token_id_from_comment, ActiveSession, Catalog, Command,
-    CommandDone, CommandFailed, CommandKind, CreateToken, Health, Inventory, PackageSpec,
-    RouterUser, TokenApplied, UpMessage, Usage,
+    profile_name, router_comment, token_id_from_comment, ActiveSession, AppliedToken, Catalog,
+    Command, CommandDone, CommandFailed, CommandKind, CreateToken, CreateTokens, FailedToken,
+    Health, Inventory, PackageSpec, RouterUser, TokenApplied, TokensApplied, UpMessage, Usage,
 };
 use mtm_routeros::sim::customers;
 use mtm_routeros::sim::state::{fmt_id, props, Profile, RouterState, User};
@@ -119,6 +119,7 @@ impl SimRouter {
         };
         let msg = match &cmd.kind {
             CommandKind::CreateToken(ct) => return self.create_token(cmd.id, ct),
+            CommandKind::CreateTokens(batch) => return self.create_tokens(cmd.id, batch),
             CommandKind::DisableToken { token_id } | CommandKind::EnableToken { token_id } => {
                 let disable = matches!(cmd.kind, CommandKind::DisableToken { .. });
                 match self.user_id(*token_id) {
@@ -221,24 +222,77 @@ impl SimRouter {
     }
 
     fn create_token(&mut self, command_id: Uuid, ct: &CreateToken) -> Outcome {
-        let applied = |router_user_id: String, already_present: bool| {
-            Outcome::Done(vec![UpMessage::TokenApplied(TokenApplied {
-                command_id,
+        if !self.has_profile_for(ct) {
+            return Outcome::Wait;
+        }
+        let (router_user_id, already_present) = self.make_user(ct);
+        Outcome::Done(vec![UpMessage::TokenApplied(TokenApplied {
+            command_id,
+            token_id: ct.token_id,
+            router_user_id,
+            already_present,
+        })])
+    }
+
+    /// A batch, as the real agent makes it: every voucher whose user is already there counts
+    /// as applied, a name taken by another user fails that voucher alone.
+    fn create_tokens(&mut self, command_id: Uuid, batch: &CreateTokens) -> Outcome {
+        if !batch.tokens.iter().all(|ct| self.has_profile_for(ct)) {
+            return Outcome::Wait;
+        }
+        let (mut applied, mut failed) = (Vec::new(), Vec::new());
+        for ct in &batch.tokens {
+            let taken = self.user_id(ct.token_id).is_none()
+                && self
+                    .state
+                    .users
+                    .iter()
+                    .any(|u| u.props.get("name") == Some(&ct.code));
+            if taken {
+                failed.push(FailedToken {
+                    token_id: ct.token_id,
+                    reason: format!("the name {} is taken by another hotspot user", ct.code),
+                });
+                continue;
+            }
+            let (router_user_id, already_present) = self.make_user(ct);
+            applied.push(AppliedToken {
                 token_id: ct.token_id,
                 router_user_id,
                 already_present,
-            })])
-        };
+            });
+        }
+        Outcome::Done(vec![UpMessage::TokensApplied(TokensApplied {
+            command_id,
+            applied,
+            failed,
+        })])
+    }
+
+    /// Whether the voucher's profile is on the router, made from its description if need be.
+    fn has_profile_for(&mut self, ct: &CreateToken) -> bool {
+        if self
+            .state
+            .profile_by_name(&profile_name(&ct.package_slug))
+            .is_some()
+        {
+            return true;
+        }
+        match ct.profile.as_deref().filter(|p| p.slug == ct.package_slug) {
+            Some(spec) => {
+                self.upsert_profile(spec);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The voucher's hotspot user (made unless already there): its id and whether it was there.
+    fn make_user(&mut self, ct: &CreateToken) -> (String, bool) {
         if let Some((id, _)) = self.user_id(ct.token_id) {
-            return applied(fmt_id(id), true);
+            return (fmt_id(id), true);
         }
         let wanted = profile_name(&ct.package_slug);
-        if self.state.profile_by_name(&wanted).is_none() {
-            match ct.profile.as_deref().filter(|p| p.slug == ct.package_slug) {
-                Some(spec) => self.upsert_profile(spec),
-                None => return Outcome::Wait,
-            }
-        }
         let id = self.state.alloc_id();
         let comment = router_comment(ct.token_id);
         let uptime = ct
@@ -263,7 +317,7 @@ impl SimRouter {
             pairs.push(("limit-bytes-total", bytes.as_str()));
         }
         self.state.users.insert(user(id, &pairs));
-        applied(fmt_id(id), false)
+        (fmt_id(id), false)
     }
 
     fn upsert_profile(&mut self, p: &PackageSpec) {

@@ -92,6 +92,23 @@ impl Api {
         Ok(text)
     }
 
+    /// GET a page; its body, or an error naming the call.
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        let status = r.status();
+        let text = r.text().await?;
+        if !status.is_success() {
+            bail!("GET {path}: HTTP {status}: {text}");
+        }
+        Ok(text)
+    }
+
     /// POST JSON.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
         self.call(reqwest::Method::POST, path, Some(body)).await

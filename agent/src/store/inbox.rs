@@ -214,6 +214,20 @@ impl Txn<'_> {
                     issued_at: rec.command.issued_at,
                 })?;
             }
+            // Every voucher of a batch that is on the router is vouched for like a single one.
+            if let (CommandKind::CreateTokens(batch), UpMessage::TokensApplied(done)) =
+                (&rec.command.kind, result)
+            {
+                let made: std::collections::HashSet<Uuid> =
+                    done.applied.iter().map(|a| a.token_id).collect();
+                for ct in batch.tokens.iter().filter(|ct| made.contains(&ct.token_id)) {
+                    self.record_issued(&IssuedHere {
+                        token_id: ct.token_id,
+                        code: ct.code.clone(),
+                        issued_at: rec.command.issued_at,
+                    })?;
+                }
+            }
             self.tx.open_table(PENDING)?.remove(rec.arrival)?;
             rec.result = Some(result.clone());
             rec.finished_at = Some(self.now_ms);

@@ -333,6 +333,14 @@ batch-vouchers-page = vouchers page
 batch-help = Each voucher is issued and sent to the router like one sold at the counter, and counts toward this shift's cash.
 batch-how-many = How many (1 to { $max })
 batch-make = Make and print
+batch-page-title = Batch of { $n } vouchers
+batch-on-router = { $on } of { $total } on the router
+batch-all-on-router = All { $total } vouchers are on the router.
+batch-print = Print
+batch-print-help = Each part prints as A4 sheets or as strips for a thermal receipt printer.
+batch-part = Vouchers { $from } to { $to }
+batch-print-a4 = A4 sheets
+print-part = Vouchers { $from } to { $to } of { $total }
 
 ## Admin home
 ad-routers-link = Routers, locations, packages
@@ -574,6 +582,7 @@ err-in-field = { $field }: { $error }
 err-no-location = you belong to no location
 err-choose-location = choose a location
 err-clock-in-first = clock in first: no open shift at your location
+err-batch-count = count must be between 1 and { $max }
 err-not-a-currency = "{ $code }" is not an ISO 4217 currency code (e.g. USD, KES, XOF)
 err-whole-number = type a whole number
 err-whole-number-up-to = type a whole number up to { $max }

@@ -336,6 +336,14 @@ batch-vouchers-page = page des tickets
 batch-help = Chaque ticket est émis et envoyé au routeur comme un ticket vendu au comptoir, et compte dans la caisse de ce service.
 batch-how-many = Combien (de 1 à { $max })
 batch-make = Créer et imprimer
+batch-page-title = Lot de { $n } tickets
+batch-on-router = { $on } sur { $total } sur le routeur
+batch-all-on-router = Les { $total } tickets sont tous sur le routeur.
+batch-print = Imprimer
+batch-print-help = Chaque partie s'imprime en feuilles A4 ou en bandes pour imprimante thermique.
+batch-part = Tickets { $from } à { $to }
+batch-print-a4 = Feuilles A4
+print-part = Tickets { $from } à { $to } sur { $total }
 
 ## Admin home
 ad-routers-link = Routeurs, sites, forfaits
@@ -577,6 +585,7 @@ err-in-field = { $field } : { $error }
 err-no-location = vous n'êtes rattaché à aucun site
 err-choose-location = choisissez un site
 err-clock-in-first = prenez d'abord votre service : aucun service ouvert sur votre site
+err-batch-count = le nombre doit être compris entre 1 et { $max }
 err-not-a-currency = « { $code } » n'est pas un code de devise ISO 4217 (p. ex. USD, KES, XOF)
 err-whole-number = tapez un nombre entier
 err-whole-number-up-to = tapez un nombre entier jusqu'à { $max }

@@ -333,6 +333,14 @@ batch-vouchers-page = ukurasa wa vocha
 batch-help = Kila vocha inatolewa na kutumwa kwa ruta kama iliyouzwa kaunta, na inahesabiwa kwenye fedha za zamu hii.
 batch-how-many = Ngapi (1 hadi { $max })
 batch-make = Unda na uchapishe
+batch-page-title = Kundi la vocha { $n }
+batch-on-router = { $on } kati ya { $total } ziko kwenye ruta
+batch-all-on-router = Vocha zote { $total } ziko kwenye ruta.
+batch-print = Chapisha
+batch-print-help = Kila sehemu huchapishwa kwenye karatasi za A4 au vipande vya printa ya risiti.
+batch-part = Vocha { $from } hadi { $to }
+batch-print-a4 = Karatasi za A4
+print-part = Vocha { $from } hadi { $to } kati ya { $total }
 
 ## Admin home
 ad-routers-link = Ruta, matawi, vifurushi
@@ -574,6 +582,7 @@ err-in-field = { $field }: { $error }
 err-no-location = hujapangiwa tawi lolote
 err-choose-location = chagua tawi
 err-clock-in-first = anza zamu kwanza: hakuna zamu iliyo wazi kwenye tawi lako
+err-batch-count = idadi lazima iwe kati ya 1 na { $max }
 err-not-a-currency = "{ $code }" si msimbo wa sarafu wa ISO 4217 (k.m. USD, KES, XOF)
 err-whole-number = andika namba kamili
 err-whole-number-up-to = andika namba kamili hadi { $max }

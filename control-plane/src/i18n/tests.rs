@@ -177,6 +177,18 @@ pub(super) async fn busy_app() -> (TestApp, Vec<(Option<String>, String)>) {
         )
         .await;
     let token = r.headers["location"].to_str().unwrap().to_string();
+    let r = app
+        .page(
+            "POST",
+            "/dispense/batch",
+            Some(&staff),
+            Some(&format!(
+                "_csrf={csrf}&package_id={}&count=2",
+                app.f.package.id
+            )),
+        )
+        .await;
+    let batch = r.headers["location"].to_str().unwrap().to_string();
     crate::reports::run_due(&*app.f.store, crate::store::now_ms())
         .await
         .unwrap();
@@ -231,6 +243,9 @@ pub(super) async fn busy_app() -> (TestApp, Vec<(Option<String>, String)>) {
             format!("{token}/after-sales"),
             format!("{token}/print?size=58"),
             format!("{token}/print?size=a4"),
+            batch.clone(),
+            format!("{batch}/progress"),
+            format!("{batch}/print?size=58"),
         ],
     );
     add(

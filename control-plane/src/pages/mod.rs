@@ -25,6 +25,7 @@ pub use csv::{csv_body, csv_response};
 pub use freeze::refuse_frozen;
 pub use stats::{hourly, Chart, LocationSummary};
 pub use voucher::check_url;
+pub(crate) use voucher::{package_names, paper, voucher_json};
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::web::Page;
@@ -124,6 +125,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "print_batch_form.html",
         include_str!("../../templates/print_batch_form.html"),
+    ),
+    ("batch.html", include_str!("../../templates/batch.html")),
+    (
+        "batch_progress.html",
+        include_str!("../../templates/batch_progress.html"),
     ),
     (
         "admin_home.html",

@@ -1,16 +1,16 @@
-//! Staff extras: a voucher's QR code (SVG, made here), print views for 58 mm and 80 mm receipt
-//! printers and A4 sheets, and batch dispensing for pre-printed stock.
+//! Staff extras: a voucher's QR code (SVG, made here) and print views for 58 mm and 80 mm
+//! receipt printers and A4 sheets (batches print through the same template, see `batch`).
 
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{AnyRole, Auth, CurrentUser, StaffOnly};
+use crate::auth::{AnyRole, Auth, CurrentUser};
 use crate::store::{Role, Token};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -20,11 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{id}/qr.svg", get(qr))
         .route("/tokens/{id}/check-qr.svg", get(check_qr))
         .route("/tokens/{id}/print", get(print))
-        .route("/dispense/batch", get(batch_form).post(batch))
 }
-
-/// Most vouchers one batch may make (a few A4 sheets).
-pub const BATCH_MAX: u32 = 100;
 
 /// A token the caller may see: staff only their own.
 async fn visible(state: &AppState, cur: &CurrentUser, id: Uuid) -> AppResult<Token> {
@@ -111,7 +107,8 @@ pub struct PrintQuery {
     pub size: Option<String>,
 }
 
-fn paper(size: Option<&str>) -> &'static str {
+/// The paper a print view is laid out for.
+pub(crate) fn paper(size: Option<&str>) -> &'static str {
     match size {
         Some("80") => "80",
         Some("a4") => "a4",
@@ -119,7 +116,8 @@ fn paper(size: Option<&str>) -> &'static str {
     }
 }
 
-async fn package_names(state: &AppState) -> AppResult<std::collections::HashMap<Uuid, String>> {
+/// Package names by id, for print views.
+pub(crate) async fn package_names(state: &AppState) -> AppResult<std::collections::HashMap<Uuid, String>> {
     Ok(state
         .store
         .list_packages()
@@ -129,7 +127,8 @@ async fn package_names(state: &AppState) -> AppResult<std::collections::HashMap<
         .collect())
 }
 
-fn voucher_json(t: &Token, names: &std::collections::HashMap<Uuid, String>) -> serde_json::Value {
+/// One voucher as the print template takes it.
+pub(crate) fn voucher_json(t: &Token, names: &std::collections::HashMap<Uuid, String>) -> serde_json::Value {
     serde_json::json!({
         "t": t,
         "package_name": names.get(&t.package_id).cloned().unwrap_or_else(|| t.package_slug.clone()),
@@ -153,84 +152,6 @@ async fn print(
             "self_check": state.settings.external_url.as_ref().is_some_and(|u| !u.is_empty()),
         }),
     )
-}
-
-async fn batch_form(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-) -> AppResult<Html<String>> {
-    batch_form_with(&state, &cur, None).await
-}
-
-async fn batch_form_with(
-    state: &AppState,
-    cur: &CurrentUser,
-    error: Option<String>,
-) -> AppResult<Html<String>> {
-    let packages = state.store.list_packages().await?;
-    let shift = state.store.open_shift_of(cur.user.id).await?;
-    render(
-        "print_batch_form.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "packages": packages, "shift": shift, "max": BATCH_MAX, "error": error,
-        }),
-    )
-}
-
-/// Form of `POST /dispense/batch`.
-#[derive(Debug, Deserialize)]
-pub struct BatchForm {
-    /// Package to sell.
-    pub package_id: Uuid,
-    /// How many vouchers.
-    pub count: u32,
-}
-
-/// Issue `count` vouchers through the ordinary dispensing path (each one its own ledger entry,
-/// revenue record and router command), then show them on an A4 sheet.
-async fn batch(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-    Form(form): Form<BatchForm>,
-) -> AppResult<Response> {
-    if form.count == 0 || form.count > BATCH_MAX {
-        let msg = format!("count must be between 1 and {BATCH_MAX}");
-        return Ok(batch_form_with(&state, &cur, Some(msg))
-            .await?
-            .into_response());
-    }
-    let mut tokens = Vec::with_capacity(form.count as usize);
-    for _ in 0..form.count {
-        match crate::tokens::dispense(&state, &cur, form.package_id).await {
-            Ok(t) => tokens.push(t),
-            // The first refusal (no shift) means none were made; a later one keeps the made ones.
-            Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_) | AppError::Refused(_)))
-                if tokens.is_empty() =>
-            {
-                return Ok(batch_form_with(&state, &cur, Some(e.page_message()?))
-                    .await?
-                    .into_response());
-            }
-            Err(e) if !tokens.is_empty() => {
-                tracing::warn!(error = %e, made = tokens.len(), "batch stopped early");
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let names = package_names(&state).await?;
-    let vouchers: Vec<_> = tokens.iter().map(|t| voucher_json(t, &names)).collect();
-    Ok(render(
-        "print_voucher.html",
-        &Page::of(&cur),
-        serde_json::json!({
-            "vouchers": vouchers, "size": "a4", "login_url": state.settings.public_url,
-            "self_check": state.settings.external_url.as_ref().is_some_and(|u| !u.is_empty()),
-            "single": false, "asked": form.count,
-        }),
-    )?
-    .into_response())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod aftersales_model;
 pub mod applied;
+mod batch_model;
 mod chain;
 mod check_model;
 pub mod credentials;
@@ -22,6 +23,8 @@ pub(crate) mod suite;
 #[cfg(test)]
 pub(crate) mod suite_aftersales;
 #[cfg(test)]
+pub(crate) mod suite_batch;
+#[cfg(test)]
 pub(crate) mod suite_expiry;
 #[cfg(test)]
 pub(crate) mod suite_login_limits;
@@ -31,6 +34,7 @@ pub(crate) mod suite_mac_lock;
 pub(crate) mod suite_reconcile;
 
 pub use aftersales_model::*;
+pub use batch_model::*;
 pub use check_model::*;
 pub use every::{every_after_sale, every_alert, every_shift, every_token};
 pub use figures_model::*;
@@ -177,6 +181,14 @@ pub trait Store: Send + Sync {
     /// Issue a token at the staff member's open shift: token, ledger, revenue, audit and the
     /// `CreateToken` command, in one transaction. Returns the token and the command.
     async fn issue_token(&self, req: IssueToken) -> StoreResult<(Token, StoredCommand)>;
+    /// Issue a batch at the staff member's open shift: every voucher with its ledger entry,
+    /// revenue record and audit row, and the `CreateTokens` commands that carry them, in one
+    /// transaction.
+    async fn issue_batch(&self, req: IssueBatch) -> StoreResult<IssuedBatch>;
+    /// How many of a batch's vouchers the router has confirmed; `None` for no such batch.
+    async fn batch_progress(&self, batch_id: Uuid) -> StoreResult<Option<BatchProgress>>;
+    /// A batch's vouchers, ordered by code (how they are printed).
+    async fn batch_tokens(&self, batch_id: Uuid) -> StoreResult<Vec<Token>>;
     /// A token by id.
     async fn token(&self, id: Uuid) -> StoreResult<Option<Token>>;
     /// Tokens matching a filter, newest first.
@@ -582,6 +594,7 @@ pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
         K::Resync => "resync",
         K::UpdateAgent(_) => "update_agent",
         K::ExtendToken(_) => "extend_token",
+        K::CreateTokens(_) => "create_tokens",
     }
 }
 

@@ -109,6 +109,10 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn a_batch_is_stored_whole_and_applied_once() {
+            crate::store::suite_batch::a_batch_is_stored_whole_and_applied_once($make).await
+        }
+        #[tokio::test]
         async fn a_locked_token_records_its_first_binding_only() {
             crate::store::suite_mac_lock::a_locked_token_records_its_first_binding_only($make).await
         }

@@ -10,6 +10,10 @@ mod aftersales;
 #[allow(clippy::duplicate_mod)]
 #[path = "../shared/alerts.rs"]
 mod alerts;
+// Deliberately compiled once per backend (see store/shared/).
+#[allow(clippy::duplicate_mod)]
+#[path = "../shared/batch.rs"]
+mod batch;
 mod chain;
 // Deliberately compiled once per backend (see store/shared/).
 #[allow(clippy::duplicate_mod)]

@@ -244,6 +244,18 @@ macro_rules! impl_store {
                 tokens::issue_token(self, req).await
             }
 
+            async fn issue_batch(&self, req: IssueBatch) -> StoreResult<IssuedBatch> {
+                batch::issue_batch(self, req).await
+            }
+
+            async fn batch_progress(&self, batch_id: Uuid) -> StoreResult<Option<BatchProgress>> {
+                batch::batch_progress(self, batch_id).await
+            }
+
+            async fn batch_tokens(&self, batch_id: Uuid) -> StoreResult<Vec<Token>> {
+                batch::batch_tokens(self, batch_id).await
+            }
+
             async fn token(&self, id: Uuid) -> StoreResult<Option<Token>> {
                 let row = sqlx::query(&format!("{TOKEN_SELECT} WHERE t.id = $1"))
                     .bind(id.to_string())

@@ -192,6 +192,9 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
             }
             close_command(tx, router, t.command_id, "done", "applied", item.at).await?;
         }
+        UpMessage::TokensApplied(t) => {
+            super::batch::apply_tokens_applied(tx, router, t, item.at).await?;
+        }
         UpMessage::CommandDone(d) => {
             close_command(tx, router, d.command_id, "done", &d.detail, item.at).await?;
             note_catalog_applied(tx, router, d.command_id).await?;
@@ -217,7 +220,11 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
                 .fetch_optional(&mut *tx)
                 .await?
                 .flatten();
-                if let Some(tid) = token.and_then(|t| Uuid::parse_str(&t).ok()) {
+                let mut tokens: Vec<Uuid> =
+                    token.and_then(|t| Uuid::parse_str(&t).ok()).into_iter().collect();
+                // A whole batch command refused: every voucher it carried.
+                tokens.extend(super::batch::command_token_ids(tx, router, f.command_id).await?);
+                for tid in tokens {
                     let detail = json!({"command_id": f.command_id, "reason": f.reason});
                     append_ledger(tx, tid, "command_failed", &detail, actor, item.at).await?;
                 }

@@ -1,0 +1,332 @@
+//! Batch dispensing: a whole batch (thousands of vouchers) stored in one transaction, each
+//! voucher exactly as a single sale stores it (token, ledger entry, revenue record, audit row),
+//! with the `CreateTokens` commands that carry them, at most
+//! [`mtm_common::MAX_TOKENS_PER_COMMAND`] vouchers each.
+//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
+//! `super::Backend`, `Conn` and `begin_write` name that backend's parts.
+
+use super::chain::{append_audit, append_ledger};
+use super::rows::*;
+use crate::store::*;
+use mtm_common::{CommandKind, CreateToken, CreateTokens, MAX_TOKENS_PER_COMMAND};
+use serde_json::json;
+use sqlx::Row;
+
+pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreResult<IssuedBatch> {
+    let n = req.vouchers.len();
+    if n == 0 || n > crate::bounds::MAX_BATCH as usize {
+        return Err(StoreError::Invalid(format!(
+            "a batch holds between 1 and {} vouchers",
+            crate::bounds::MAX_BATCH
+        )));
+    }
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    let shift = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
+        .bind(req.staff_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Invalid("clock in first: no open shift".into()))?;
+    let shift = shift_from_row(&shift)?;
+    let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1 AND active = 1")
+        .bind(req.package_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("package".into()))?;
+    let pkg = package_from_row(&pkg)?;
+    // The router a single sale would go to: enrolled and not revoked.
+    let router = sqlx::query(
+        "SELECT * FROM routers WHERE location_id = $1 AND public_key_hex <> ''
+         ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(shift.location_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| {
+        StoreError::Invalid(
+            "this location has no enrolled router (enroll it, or replace the revoked one)".into(),
+        )
+    })?;
+    let router = router_from_row(&router)?;
+    let mut tokens = Vec::with_capacity(n);
+    let mut creates = Vec::with_capacity(n);
+    let spec = pkg.spec();
+    for v in &req.vouchers {
+        let password = if pkg.uses_password {
+            v.password.clone()
+        } else {
+            None
+        };
+        sqlx::query(
+            "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id,
+               shift_id, price_minor, currency, state, created_at, updated_at, lock_to_mac, batch_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12, $13)",
+        )
+        .bind(v.id.to_string())
+        .bind(&v.code)
+        .bind(&password)
+        .bind(pkg.id.to_string())
+        .bind(req.staff_id.to_string())
+        .bind(shift.location_id.to_string())
+        .bind(router.id.to_string())
+        .bind(shift.id.to_string())
+        .bind(pkg.price_minor)
+        .bind(&pkg.currency)
+        .bind(now)
+        .bind(pkg.lock_to_mac as i64)
+        .bind(req.batch_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict("token code already used".into())
+            }
+            _ => StoreError::Db(e),
+        })?;
+        // The same ledger entry, revenue record and audit row as a single sale, plus the batch.
+        let detail = json!({
+            "code": v.code, "package": pkg.slug, "price_minor": pkg.price_minor,
+            "currency": pkg.currency, "location_id": shift.location_id, "router_id": router.id,
+            "shift_id": shift.id, "staff_id": req.staff_id,
+            "password_sha256": password.as_deref().map(mqtt_password_hash),
+            "batch_id": req.batch_id,
+        });
+        append_ledger(&mut tx, v.id, "issued", &detail, &req.staff_username, now).await?;
+        sqlx::query(
+            "INSERT INTO revenue_records (id, token_id, shift_id, staff_id, location_id, expected_minor, currency, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(v.id.to_string())
+        .bind(shift.id.to_string())
+        .bind(req.staff_id.to_string())
+        .bind(shift.location_id.to_string())
+        .bind(pkg.price_minor)
+        .bind(&pkg.currency)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let audit = AuditEntry {
+            actor: req.staff_username.clone(),
+            action: "token.issue".into(),
+            target: v.id.to_string(),
+            detail: json!({"code": v.code, "package": pkg.slug, "router": router.agent_id,
+                "batch_id": req.batch_id}),
+        };
+        append_audit(&mut tx, &audit, now).await?;
+        creates.push(CreateToken {
+            token_id: v.id,
+            code: v.code.clone(),
+            password: password.clone(),
+            package_slug: pkg.slug.clone(),
+            limit_uptime_s: pkg.limit_uptime_s,
+            limit_bytes_total: pkg.limit_bytes_total,
+            validity_s: pkg.validity_s,
+            profile: None,
+            lock_to_mac: pkg.lock_to_mac,
+        });
+        tokens.push(Token {
+            id: v.id,
+            code: v.code.clone(),
+            password,
+            package_id: pkg.id,
+            package_slug: pkg.slug.clone(),
+            staff_id: req.staff_id,
+            location_id: shift.location_id,
+            router_id: router.id,
+            shift_id: Some(shift.id),
+            price_minor: pkg.price_minor,
+            currency: pkg.currency.clone(),
+            state: TokenState::Issued,
+            created_at: now,
+            applied_at: None,
+            first_login_at: None,
+            expired_at: None,
+            uptime_s: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            extra_uptime_s: 0,
+            extra_bytes_total: 0,
+            reprints: 0,
+            replaces: None,
+            lock_to_mac: pkg.lock_to_mac,
+            bound_mac: None,
+            mac_bound_at: None,
+        });
+    }
+    let audit = AuditEntry {
+        actor: req.staff_username.clone(),
+        action: "token.batch".into(),
+        target: req.batch_id.to_string(),
+        detail: json!({"count": n, "package": pkg.slug, "router": router.agent_id,
+            "shift_id": shift.id}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    let mut commands = Vec::new();
+    for chunk in creates.chunks(MAX_TOKENS_PER_COMMAND) {
+        let mut tokens = chunk.to_vec();
+        // The first voucher describes the package, so a router that lacks its profile (a sale
+        // racing the catalog) makes it instead of waiting; once per command is enough.
+        if let Some(first) = tokens.first_mut() {
+            first.profile = Some(Box::new(spec.clone()));
+        }
+        let batch = CreateTokens { tokens };
+        batch.check().map_err(StoreError::Invalid)?;
+        let kind = CommandKind::CreateTokens(batch);
+        let payload = mtm_common::envelope::to_cbor(&kind)
+            .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
+             VALUES ($1, $2, $3, 'create_tokens', $4, 'pending', $5)",
+        )
+        .bind(id.to_string())
+        .bind(router.id.to_string())
+        .bind(&router.agent_id)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        commands.push(StoredCommand {
+            id,
+            agent_id: router.agent_id.clone(),
+            issued_at: now,
+            kind,
+            state: "pending".into(),
+            attempts: 0,
+        });
+    }
+    tx.commit().await?;
+    Ok(IssuedBatch {
+        batch_id: req.batch_id,
+        tokens,
+        commands,
+    })
+}
+
+pub(super) async fn batch_progress(
+    s: &super::Backend,
+    batch_id: Uuid,
+) -> StoreResult<Option<BatchProgress>> {
+    let row = sqlx::query(
+        "SELECT MIN(staff_id) AS staff_id, COUNT(*) AS total,
+           COUNT(applied_at) AS on_router
+         FROM tokens WHERE batch_id = $1",
+    )
+    .bind(batch_id.to_string())
+    .fetch_one(&s.pool)
+    .await?;
+    let total: i64 = row.try_get("total")?;
+    if total == 0 {
+        return Ok(None);
+    }
+    let on_router: i64 = row.try_get("on_router")?;
+    let staff: Option<String> = row.try_get("staff_id")?;
+    let staff_id = staff
+        .and_then(|s| Uuid::parse_str(&s).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("batch {batch_id} without staff")))?;
+    Ok(Some(BatchProgress {
+        batch_id,
+        staff_id,
+        total: total.max(0) as u64,
+        on_router: on_router.max(0) as u64,
+    }))
+}
+
+pub(super) async fn batch_tokens(s: &super::Backend, batch_id: Uuid) -> StoreResult<Vec<Token>> {
+    let rows = sqlx::query(&format!(
+        "{TOKEN_SELECT} WHERE t.batch_id = $1 ORDER BY t.created_at, t.code"
+    ))
+    .bind(batch_id.to_string())
+    .fetch_all(&s.pool)
+    .await?;
+    rows.iter().map(token_from_row).collect()
+}
+
+/// Store what a `CreateTokens` came to, voucher by voucher, as `TokenApplied` stores one: each
+/// voucher on the router is marked applied with its ledger entry (once, however often the
+/// answer comes), each refused one gets a `command_failed` entry; then the command is closed.
+pub(super) async fn apply_tokens_applied(
+    tx: &mut super::Conn,
+    router: &Router,
+    t: &mtm_common::TokensApplied,
+    at: i64,
+) -> StoreResult<()> {
+    let rid = router.id.to_string();
+    let actor = router.agent_id.as_str();
+    for a in &t.applied {
+        let changed = sqlx::query(
+            "UPDATE tokens SET state = CASE WHEN state = 'issued' THEN 'applied' ELSE state END,
+               applied_at = $1, router_user_id = $2, updated_at = $1
+             WHERE id = $3 AND router_id = $4 AND applied_at IS NULL",
+        )
+        .bind(at)
+        .bind(&a.router_user_id)
+        .bind(a.token_id.to_string())
+        .bind(&rid)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            let detail = json!({"router_user_id": a.router_user_id,
+                "already_present": a.already_present, "command_id": t.command_id});
+            append_ledger(tx, a.token_id, "applied", &detail, actor, at).await?;
+        }
+    }
+    // A repeated answer finds the command closed and records no failure twice.
+    let open = sqlx::query(
+        "UPDATE agent_commands SET state = $1, result = $2, closed_at = $3
+         WHERE id = $4 AND agent_id = $5 AND state IN ('pending', 'sent')",
+    )
+    .bind(if t.failed.is_empty() { "done" } else { "failed" })
+    .bind(format!(
+        "{} applied, {} failed",
+        t.applied.len(),
+        t.failed.len()
+    ))
+    .bind(at)
+    .bind(t.command_id.to_string())
+    .bind(&router.agent_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if open > 0 {
+        for f in &t.failed {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT CAST(1 AS BIGINT) FROM tokens WHERE id = $1 AND router_id = $2",
+            )
+            .bind(f.token_id.to_string())
+            .bind(&rid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_some() {
+                let detail = json!({"command_id": t.command_id, "reason": f.reason});
+                append_ledger(tx, f.token_id, "command_failed", &detail, actor, at).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The vouchers of a stored `CreateTokens` command, for a failure of the whole command.
+pub(super) async fn command_token_ids(
+    tx: &mut super::Conn,
+    router: &Router,
+    command_id: Uuid,
+) -> StoreResult<Vec<Uuid>> {
+    let payload: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM agent_commands WHERE id = $1 AND agent_id = $2 AND kind = 'create_tokens'",
+    )
+    .bind(command_id.to_string())
+    .bind(&router.agent_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(payload) = payload else {
+        return Ok(Vec::new());
+    };
+    match mtm_common::envelope::from_cbor(&payload) {
+        Ok(CommandKind::CreateTokens(b)) => Ok(b.tokens.iter().map(|t| t.token_id).collect()),
+        _ => Ok(Vec::new()),
+    }
+}

@@ -65,7 +65,9 @@ pub async fn create_tokens(
             Err(e @ Error::Trap { .. }) => {
                 // Made meanwhile under the same comment (a resent command racing this one)?
                 match client.hotspot_user_by_name(&ct.code).await? {
-                    Some(u) if u.comment.as_deref() == Some(router_comment(ct.token_id).as_str()) => {
+                    Some(u)
+                        if u.comment.as_deref() == Some(router_comment(ct.token_id).as_str()) =>
+                    {
                         applied.push(AppliedToken {
                             token_id: ct.token_id,
                             router_user_id: u.id,

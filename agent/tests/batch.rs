@@ -27,7 +27,7 @@ fn voucher(i: usize) -> CreateToken {
         validity_s: None,
         // As the server sends it: the first voucher describes the profile.
         profile: (i == 0).then(|| Box::new(spec_1h())),
-        lock_to_mac: i % 5 == 0,
+        lock_to_mac: i.is_multiple_of(5),
     }
 }
 
@@ -55,9 +55,13 @@ async fn a_resumed_batch_makes_each_voucher_once() {
 
     // An earlier run got 200 vouchers onto the router before it died; someone else holds the
     // name of the last one.
-    let ros = Client::connect(&ClientConfig::plain(router.addr().to_string(), "admin", "pw"))
-        .await
-        .unwrap();
+    let ros = Client::connect(&ClientConfig::plain(
+        router.addr().to_string(),
+        "admin",
+        "pw",
+    ))
+    .await
+    .unwrap();
     let profile = mtm_routeros::UserProfile {
         id: String::new(),
         name: "mtm-1h".into(),
@@ -98,7 +102,11 @@ async fn a_resumed_batch_makes_each_voucher_once() {
 
     // Exactly one user per voucher, with its package's profile.
     let users = router.users();
-    assert_eq!(users.len(), n, "199+1 made here, 200 from before, the walk-in");
+    assert_eq!(
+        users.len(),
+        n,
+        "199+1 made here, 200 from before, the walk-in"
+    );
     let by_comment: HashMap<String, usize> =
         users
             .iter()
@@ -123,7 +131,10 @@ async fn a_resumed_batch_makes_each_voucher_once() {
     // The same vouchers under a new command (a store that lost its inbox): nothing added.
     let again = command(vouchers.clone());
     cp.command(&again).await;
-    wait_until(30, "the repeat answered", || !answers(cp, again.id).is_empty()).await;
+    wait_until(30, "the repeat answered", || {
+        !answers(cp, again.id).is_empty()
+    })
+    .await;
     let r = answers(cp, again.id).remove(0);
     assert_eq!(r.applied.len(), n - 1);
     assert!(r.applied.iter().all(|t| t.already_present));
@@ -135,9 +146,10 @@ async fn a_resumed_batch_makes_each_voucher_once() {
         issued_at: now_ms(),
         kind: CommandKind::Resync,
     };
+    let resync_id = resync.id;
     cp.send(&DownMessage::Command(resync)).await;
-    wait_until(20, "an inventory", || {
-        cp.count(|m| matches!(m, UpMessage::Inventory(_))) >= 1
+    wait_until(20, "the resync's inventory", || {
+        cp.count(|m| matches!(m, UpMessage::CommandDone(d) if d.command_id == resync_id)) >= 1
     })
     .await;
     let vouched = cp.collect(|m| match m {

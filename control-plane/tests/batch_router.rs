@@ -119,12 +119,14 @@ async fn a_large_batch_lands_on_the_router_once_each() {
     // The ledger has each voucher's sale and its application, once.
     let ledger = w
         .store
-        .list_log(LogTable::Ledger, (n * 3) as u32, 0)
+        .list_log(LogTable::Ledger, u32::try_from(n * 3).unwrap(), 0)
         .await
         .unwrap();
     let mut events: HashMap<(String, String), u32> = HashMap::new();
     for l in &ledger {
-        *events.entry((l.target.clone(), l.action.clone())).or_default() += 1;
+        *events
+            .entry((l.target.clone(), l.action.clone()))
+            .or_default() += 1;
     }
     for t in &tokens {
         for e in ["issued", "applied"] {

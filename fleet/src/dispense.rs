@@ -96,7 +96,9 @@ impl Clerk {
         for part in 1..=parts {
             let page = self
                 .api
-                .get_text(&format!("/dispense/batch/{batch}/print?size={size}&part={part}"))
+                .get_text(&format!(
+                    "/dispense/batch/{batch}/print?size={size}&part={part}"
+                ))
                 .await?;
             if !page.contains("class=\"ticket\"") {
                 return Err(anyhow!("part {part} of batch {batch} printed no voucher"));

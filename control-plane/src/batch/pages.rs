@@ -167,7 +167,10 @@ mod tests {
         let p = parts(1201);
         assert_eq!(p.len(), 3);
         assert_eq!(p[0], serde_json::json!({"part": 1, "from": 1, "to": 500}));
-        assert_eq!(p[2], serde_json::json!({"part": 3, "from": 1001, "to": 1201}));
+        assert_eq!(
+            p[2],
+            serde_json::json!({"part": 3, "from": 1001, "to": 1201})
+        );
         assert!(parts(0).is_empty());
     }
 }

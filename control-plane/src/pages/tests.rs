@@ -188,7 +188,11 @@ async fn a_batch_is_one_transaction_followed_on_its_page_and_printed() {
             _ => None,
         })
         .collect();
-    assert_eq!(commands, vec![500, 1], "two commands carry the 501 vouchers");
+    assert_eq!(
+        commands,
+        vec![500, 1],
+        "two commands carry the 501 vouchers"
+    );
 
     // The batch page polls a fragment that says how many are on the router.
     let r = app.page("GET", to, Some(&staff), None).await;
@@ -196,7 +200,11 @@ async fn a_batch_is_one_transaction_followed_on_its_page_and_printed() {
     assert!(r.body.contains("hx-get=\"/dispense/batch/"), "{}", r.body);
     let frag = format!("{to}/progress");
     let r = app.page("GET", &frag, Some(&staff), None).await;
-    assert!(r.body.contains("data-on-router=\"0\" data-total=\"501\""), "{}", r.body);
+    assert!(
+        r.body.contains("data-on-router=\"0\" data-total=\"501\""),
+        "{}",
+        r.body
+    );
     // The router confirms every voucher in one answer: the fragment stops polling.
     let tokens = app.f.store.batch_tokens(batch_id).await.unwrap();
     assert_eq!(tokens.len(), 501);
@@ -222,22 +230,37 @@ async fn a_batch_is_one_transaction_followed_on_its_page_and_printed() {
             at: crate::store::now_ms(),
             message: mtm_common::UpMessage::TokensApplied(applied),
         };
-        app.f.store.apply_up("agent-1", &[item], crate::store::now_ms()).await.unwrap();
+        app.f
+            .store
+            .apply_up("agent-1", &[item], crate::store::now_ms())
+            .await
+            .unwrap();
     }
     let r = app.page("GET", &frag, Some(&staff), None).await;
     assert!(r.body.contains("data-on-router=\"501\""), "{}", r.body);
     assert!(!r.body.contains("hx-get"), "{}", r.body);
 
     // Printed in parts: A4 sheets and thermal strips.
-    let r = app.page("GET", &format!("{to}/print?size=a4&part=2"), Some(&staff), None).await;
+    let r = app
+        .page(
+            "GET",
+            &format!("{to}/print?size=a4&part=2"),
+            Some(&staff),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("print-a4"));
     assert_eq!(r.body.matches("class=\"ticket\"").count(), 1);
-    let r = app.page("GET", &format!("{to}/print?size=58"), Some(&staff), None).await;
+    let r = app
+        .page("GET", &format!("{to}/print?size=58"), Some(&staff), None)
+        .await;
     assert!(r.body.contains("print-58"));
     assert_eq!(r.body.matches("class=\"ticket\"").count(), 500);
     assert!(r.body.contains(&tokens[0].code));
-    let r = app.page("GET", &format!("{to}/print?part=3"), Some(&staff), None).await;
+    let r = app
+        .page("GET", &format!("{to}/print?part=3"), Some(&staff), None)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     let too_many = format!("_csrf={csrf}&package_id={}&count=5001", app.f.package.id);

@@ -117,7 +117,9 @@ pub(crate) fn paper(size: Option<&str>) -> &'static str {
 }
 
 /// Package names by id, for print views.
-pub(crate) async fn package_names(state: &AppState) -> AppResult<std::collections::HashMap<Uuid, String>> {
+pub(crate) async fn package_names(
+    state: &AppState,
+) -> AppResult<std::collections::HashMap<Uuid, String>> {
     Ok(state
         .store
         .list_packages()
@@ -128,7 +130,10 @@ pub(crate) async fn package_names(state: &AppState) -> AppResult<std::collection
 }
 
 /// One voucher as the print template takes it.
-pub(crate) fn voucher_json(t: &Token, names: &std::collections::HashMap<Uuid, String>) -> serde_json::Value {
+pub(crate) fn voucher_json(
+    t: &Token,
+    names: &std::collections::HashMap<Uuid, String>,
+) -> serde_json::Value {
     serde_json::json!({
         "t": t,
         "package_name": names.get(&t.package_id).cloned().unwrap_or_else(|| t.package_slug.clone()),

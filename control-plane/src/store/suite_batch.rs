@@ -2,9 +2,7 @@
 
 use crate::store::*;
 use crate::testutil::Fixture;
-use mtm_common::{
-    AppliedToken, CommandFailed, CommandKind, FailedToken, TokensApplied, UpMessage,
-};
+use mtm_common::{AppliedToken, CommandFailed, CommandKind, FailedToken, TokensApplied, UpMessage};
 
 fn batch(f: &Fixture, n: usize) -> IssueBatch {
     IssueBatch {
@@ -41,7 +39,10 @@ async fn up(f: &Fixture, seq: u64, message: UpMessage) {
 pub async fn a_batch_is_stored_whole_and_applied_once(f: Fixture) {
     let s = &f.store;
     let no_shift = s.issue_batch(batch(&f, 3)).await;
-    assert!(matches!(no_shift, Err(StoreError::Invalid(_))), "{no_shift:?}");
+    assert!(
+        matches!(no_shift, Err(StoreError::Invalid(_))),
+        "{no_shift:?}"
+    );
     s.open_shift(f.staff.id, f.location.id, 1000, "staff")
         .await
         .unwrap();
@@ -78,8 +79,16 @@ pub async fn a_batch_is_stored_whole_and_applied_once(f: Fixture) {
     assert_eq!((p.total, p.on_router, p.staff_id), (1200, 0, f.staff.id));
     assert_eq!(s.batch_tokens(req.batch_id).await.unwrap().len(), 1200);
     let after = s.verify_chains().await.unwrap();
-    assert_eq!(after[0].rows - before[0].rows, 1200, "one ledger entry each");
-    assert_eq!(after[1].rows - before[1].rows, 1201, "one audit row each, one for the batch");
+    assert_eq!(
+        after[0].rows - before[0].rows,
+        1200,
+        "one ledger entry each"
+    );
+    assert_eq!(
+        after[1].rows - before[1].rows,
+        1201,
+        "one audit row each, one for the batch"
+    );
 
     // The first command: all but one on the router; the answer comes twice.
     let CommandKind::CreateTokens(first) = &out.commands[0].kind else {

@@ -279,7 +279,11 @@ pub(super) async fn apply_tokens_applied(
         "UPDATE agent_commands SET state = $1, result = $2, closed_at = $3
          WHERE id = $4 AND agent_id = $5 AND state IN ('pending', 'sent')",
     )
-    .bind(if t.failed.is_empty() { "done" } else { "failed" })
+    .bind(if t.failed.is_empty() {
+        "done"
+    } else {
+        "failed"
+    })
     .bind(format!(
         "{} applied, {} failed",
         t.applied.len(),

@@ -220,8 +220,10 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
                 .fetch_optional(&mut *tx)
                 .await?
                 .flatten();
-                let mut tokens: Vec<Uuid> =
-                    token.and_then(|t| Uuid::parse_str(&t).ok()).into_iter().collect();
+                let mut tokens: Vec<Uuid> = token
+                    .and_then(|t| Uuid::parse_str(&t).ok())
+                    .into_iter()
+                    .collect();
                 // A whole batch command refused: every voucher it carried.
                 tokens.extend(super::batch::command_token_ids(tx, router, f.command_id).await?);
                 for tid in tokens {

@@ -79,11 +79,36 @@ async fn a_large_batch_lands_on_the_router_once_each() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let confirmed = started.elapsed();
+    // Printable: every part, as A4 sheets and as 58 mm thermal strips.
+    let mut printed = Vec::new();
+    for size in ["a4", "58"] {
+        let t = Instant::now();
+        let mut tickets = 0;
+        for part in 1..=n.div_ceil(500) {
+            let r = w
+                .http
+                .get(format!(
+                    "{}/dispense/batch/{batch_id}/print?size={size}&part={part}",
+                    w.base
+                ))
+                .bearer_auth(&staff)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            tickets += r.text().await.unwrap().matches("class=\"ticket\"").count() as u64;
+        }
+        assert_eq!(tickets, n, "{size}: every voucher printed once");
+        printed.push(t.elapsed());
+    }
     println!(
-        "batch of {n}: answered in {} ms, all on the router in {} ms, all confirmed in {} ms",
+        "batch of {n}: answered in {} ms, all on the router in {} ms, all confirmed in {} ms; \
+         every print part fetched in {} ms (A4) and {} ms (58 mm strips)",
         answered.as_millis(),
         on_router.as_millis(),
-        confirmed.as_millis()
+        confirmed.as_millis(),
+        printed[0].as_millis(),
+        printed[1].as_millis()
     );
 
     // Stored once each, and on the router exactly once each with the package's profile.

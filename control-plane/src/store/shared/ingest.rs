@@ -489,7 +489,9 @@ async fn apply_usage(
 /// whether or not the agent's `TokenExpired` came: a replaced device never sends what the old
 /// one had not, and holds no windows for the vouchers sold before it came. They are recorded as
 /// expired (ledger `expired`, `seen` `inventory`), with no alert: the window explains the
-/// disabling. The window is judged on the agent's clock, like its first use.
+/// disabling. The window is judged on the agent's clock, like its first use. The expiry is
+/// dated when the router was seen disabled, not when the window ended: the agent disables at
+/// its first poll past the end, and use in between is not use after expiry.
 async fn expire_seen_disabled(
     tx: &mut super::Conn,
     router: &Router,
@@ -530,14 +532,14 @@ async fn expire_seen_disabled(
             "UPDATE tokens SET state = 'expired', expired_at = $1, updated_at = $2
              WHERE id = $3 AND state IN ('applied', 'in_use', 'used_up')",
         )
-        .bind(end)
+        .bind(at)
         .bind(at)
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if changed > 0 {
-            let detail = json!({"expired_at": end, "seen": "inventory"});
+            let detail = json!({"expired_at": at, "window_ended_at": end, "seen": "inventory"});
             append_ledger(tx, id, "expired", &detail, &router.agent_id, at).await?;
         }
     }

@@ -242,6 +242,7 @@ nt-kind-ntfy = ntfy topic
 nt-kind-email = E-mail
 nt-target-help = Target (webhook URL; Telegram: https://api.telegram.org/bot<token>; ntfy: https://ntfy.sh/<topic>; e-mail: the address)
 nt-chat-id = Telegram chat id (Telegram only)
+nt-dead-report = daily report { $date }
 nt-also-daily = Also the daily report summary of the location(s)
 nt-add = Add channel
 nt-failed = Failed for good

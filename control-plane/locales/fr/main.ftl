@@ -245,6 +245,7 @@ nt-kind-ntfy = Sujet ntfy
 nt-kind-email = E-mail
 nt-target-help = Destination (URL du webhook ; Telegram : https://api.telegram.org/bot<jeton> ; ntfy : https://ntfy.sh/<sujet> ; e-mail : l'adresse)
 nt-chat-id = Identifiant de discussion Telegram (Telegram seulement)
+nt-dead-report = rapport quotidien du { $date }
 nt-also-daily = Aussi le résumé du rapport quotidien du ou des sites
 nt-add = Ajouter le canal
 nt-failed = Échecs définitifs

@@ -242,6 +242,7 @@ nt-kind-ntfy = Mada ya ntfy
 nt-kind-email = Barua pepe
 nt-target-help = Mahali pa kutuma (URL ya webhook; Telegram: https://api.telegram.org/bot<tokeni>; ntfy: https://ntfy.sh/<mada>; barua pepe: anwani)
 nt-chat-id = Kitambulisho cha gumzo la Telegram (Telegram pekee)
+nt-dead-report = ripoti ya siku { $date }
 nt-also-daily = Pia muhtasari wa ripoti ya kila siku ya tawi au matawi
 nt-add = Ongeza njia
 nt-failed = Zilizoshindikana kabisa

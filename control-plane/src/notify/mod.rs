@@ -17,7 +17,7 @@ mod tests;
 
 pub use api::router;
 pub(crate) use api::Doc;
-pub use notice::{report_summary, webhook_body, Notice};
+pub use notice::{localize_deliveries, report_summary, webhook_body, Notice};
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::CurrentUser;

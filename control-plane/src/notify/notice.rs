@@ -70,6 +70,18 @@ pub fn alert_summary(alert: &Alert, lang: Lang) -> String {
         .collect()
 }
 
+/// The dead-letter rows' summaries in `lang`: an alert's from its message, a report's as
+/// "daily report <date>" in words.
+pub fn localize_deliveries(rows: &mut [crate::store::DeliveryRow], lang: Lang) {
+    for d in rows {
+        if let Some(date) = &d.report_date {
+            d.summary = tr_args(lang, "nt-dead-report", &[("date", date.clone().into())]);
+        } else if let Some(evidence) = &d.evidence {
+            d.summary = crate::i18n::alert_summary(lang, &d.summary, evidence);
+        }
+    }
+}
+
 /// The alert as a webhook receives it (the summary as stored, in English; a channel's notice
 /// puts it in the channel's language).
 pub fn webhook_body(alert: &Alert) -> serde_json::Value {

@@ -29,11 +29,12 @@ async fn page_with(
 ) -> AppResult<Response> {
     let channels = channels_of(state, cur).await?;
     let locations = state.store.list_locations().await?;
-    let dead = if cur.user.role == Role::SuperAdmin {
+    let mut dead = if cur.user.role == Role::SuperAdmin {
         state.store.list_deliveries(Some("dead"), 200).await?
     } else {
         Vec::new()
     };
+    super::localize_deliveries(&mut dead, crate::i18n::current());
     let ctx = serde_json::json!({
         "channels": channels, "locations": locations, "dead": dead,
         "created": created, "error": error, "admin": cur.user.role == Role::SuperAdmin,

@@ -216,6 +216,21 @@ async fn a_receiver_that_keeps_failing_is_retried_then_listed_as_dead_for_admins
         "{}",
         home.body
     );
+    // The dead letter's alert reads in the admin's language; the API keeps the English.
+    let req = axum::http::Request::builder()
+        .uri("/admin")
+        .header("cookie", format!("{}={admin}", crate::auth::COOKIE))
+        .header("accept", "text/html")
+        .header("accept-language", "fr")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let french = app.call(req).await;
+    assert!(
+        french.body.contains("manque en caisse de"),
+        "{}",
+        french.body
+    );
+    assert!(r.body.contains("cash short by"), "{}", r.body);
 }
 
 #[tokio::test]

@@ -47,7 +47,8 @@ async fn home(
 ) -> AppResult<Html<String>> {
     let counts = state.store.counts().await?;
     let stats = state.store.table_stats().await?;
-    let dead = state.store.list_deliveries(Some("dead"), 20).await?;
+    let mut dead = state.store.list_deliveries(Some("dead"), 20).await?;
+    crate::notify::localize_deliveries(&mut dead, crate::i18n::current());
     let chains = if q.verify.is_some() {
         Some(state.store.verify_chains().await?)
     } else {

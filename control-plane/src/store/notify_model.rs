@@ -60,8 +60,15 @@ pub struct DeliveryRow {
     pub id: Uuid,
     /// Channel name.
     pub channel: String,
-    /// Alert summary.
+    /// Alert summary (the stored English line), or "daily report <date>".
     pub summary: String,
+    /// The alert's evidence, whose `message` writes the summary in a reader's language
+    /// (pages only).
+    #[serde(skip)]
+    pub evidence: Option<serde_json::Value>,
+    /// The business date of a daily report's delivery (pages only).
+    #[serde(skip)]
+    pub report_date: Option<String>,
     /// `pending`, `sent` or `dead`.
     pub state: String,
     /// Attempts made.

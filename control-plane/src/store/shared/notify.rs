@@ -248,6 +248,7 @@ pub(super) async fn list_deliveries(
     let rows = sqlx::query(
         "SELECT d.id, c.name AS channel, d.state, d.attempts, d.last_error,
                 COALESCE(a.summary, 'daily report ' || r.business_date) AS summary,
+                a.evidence AS evidence, r.business_date AS report_date,
                 COALESCE(a.created_at, r.created_at) AS created_at
          FROM notification_deliveries d
          JOIN notification_channels c ON c.id = d.channel_id
@@ -266,6 +267,11 @@ pub(super) async fn list_deliveries(
                 id: uuid_col(r, "id")?,
                 channel: r.try_get("channel")?,
                 summary: r.try_get("summary")?,
+                // Unreadable evidence only costs the translation: the English line stays.
+                evidence: r
+                    .try_get::<Option<String>, _>("evidence")?
+                    .and_then(|e| serde_json::from_str(&e).ok()),
+                report_date: r.try_get("report_date")?,
                 state: r.try_get("state")?,
                 attempts: r.try_get("attempts")?,
                 last_error: r.try_get("last_error")?,

@@ -1,6 +1,8 @@
 //! `mtm-fleet`: run a fleet of simulated agents against a real server, and the two reference
 //! measurements the ingest benchmark sets beside it (raw inserts, ed25519 verifies).
 
+mod fill;
+mod load;
 mod measure;
 
 use std::sync::{Arc, Mutex};
@@ -47,6 +49,11 @@ enum Cmd {
         #[arg(long, default_value_t = 256)]
         batch: u64,
     },
+    /// Fill a new database with a chain's history (default: 45 locations, 1,000,000 vouchers,
+    /// 20,000,000 usage rows, 20,000 alerts over 365 days) for the page benchmark.
+    FillDb(fill::FillArgs),
+    /// Managers at once against a server's manager pages and CSV exports; p50/p95 per page.
+    PageLoad(load::LoadArgs),
 }
 
 #[derive(clap::Args)]
@@ -133,6 +140,8 @@ async fn main() -> Result<()> {
         .init();
     match Cli::parse().cmd {
         Cmd::Run(a) => run(a).await,
+        Cmd::FillDb(a) => fill::fill(&a).await,
+        Cmd::PageLoad(a) => load::load(&a).await,
         Cmd::VerifyRate { seconds } => {
             let rate = measure::verify_rate(Duration::from_secs(seconds))?;
             println!("{}", json!({"ed25519_verifies_per_s_one_core": rate}));

@@ -176,12 +176,12 @@ async fn manager_with(
     cur: &CurrentUser,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let waiting = list(
-        state,
-        cur,
+    // Every request waiting for a decision (the page is for managers, who see them all): one
+    // left off a capped list would never be decided.
+    let waiting = crate::store::every_after_sale(
+        &*state.store,
         &AfterSaleFilter {
             state: Some(AfterSaleState::Requested),
-            limit: Some(200),
             ..Default::default()
         },
     )

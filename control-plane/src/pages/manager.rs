@@ -303,13 +303,7 @@ async fn alerts(
 
 /// Every user's username by id, to name the staff an alert points at.
 pub(super) async fn usernames(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
-    Ok(state
-        .store
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect())
+    Ok(state.store.user_names().await?.into_iter().collect())
 }
 
 /// Who an alert points at, as `(label, names)`: for a rogue voucher the staff on duty when it

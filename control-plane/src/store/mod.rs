@@ -318,6 +318,8 @@ pub trait Store: Send + Sync {
         cursor: Option<Cursor>,
         n: u32,
     ) -> StoreResult<Vec<Alert>>;
+    /// Every user's id and username, in one query (pages that name staff read all of them).
+    async fn user_names(&self) -> StoreResult<Vec<(Uuid, String)>>;
     /// The vouchers issued matching `filter`, counted and summed by the database per location
     /// and staff member (a sum past `i64` is an error, never a wrapped figure).
     async fn token_figures(&self, filter: &FigureFilter) -> StoreResult<Vec<TokenFigures>>;

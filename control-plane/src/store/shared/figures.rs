@@ -134,6 +134,15 @@ pub(super) async fn shift_figures(
         .collect()
 }
 
+pub(super) async fn user_names(s: &super::Backend) -> StoreResult<Vec<(Uuid, String)>> {
+    let rows = sqlx::query("SELECT id, username FROM users")
+        .fetch_all(&s.pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((uuid_col(r, "id")?, r.try_get("username")?)))
+        .collect()
+}
+
 fn alert_conds(f: &AlertFilter) -> Conds {
     let mut c = Conds::default();
     if let Some(st) = f.state {

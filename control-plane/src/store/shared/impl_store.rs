@@ -469,6 +469,10 @@ macro_rules! impl_store {
                 figures::alerts_after(self, filter, cursor, n).await
             }
 
+            async fn user_names(&self) -> StoreResult<Vec<(Uuid, String)>> {
+                figures::user_names(self).await
+            }
+
             async fn token_figures(&self, filter: &FigureFilter) -> StoreResult<Vec<TokenFigures>> {
                 figures::token_figures(self, filter).await
             }

@@ -83,6 +83,23 @@ async fn staff_prints_and_batches(browser: &Browser, url: &str) {
     count.clear().await.unwrap();
     count.send_keys("3").await.unwrap();
     click(c, "form[action='/dispense/batch'] button").await;
+    // The batch page follows the vouchers onto the router (htmx polls its progress fragment)
+    // and offers the printing once they are there.
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("#batch-progress.status-applied"))
+        .await
+        .unwrap();
+    let state = c
+        .find(Locator::Css("#batch-progress .state"))
+        .await
+        .unwrap();
+    assert_eq!(
+        state.attr("data-on-router").await.unwrap().as_deref(),
+        Some("3")
+    );
+    browser.shot("batch-progress").await;
+    click(c, "a[href*='size=a4']").await;
     c.wait()
         .for_element(Locator::Css("body.print-a4"))
         .await

@@ -6,6 +6,9 @@
 //! back after a long cut, a broken agent) then delays another agent's message by at most one
 //! message per waiting agent, not by the whole flood; each agent's own messages keep their
 //! order.
+//!
+//! The queue also notes when each agent was last heard ([`Heard`]): a message waiting here, or
+//! one ingest is still storing, is proof of life that the database does not show yet.
 
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
@@ -49,8 +52,41 @@ impl Queues {
     }
 }
 
+/// Agents remembered by [`Heard`] at most; beyond that a new agent is not noted (its silence is
+/// then judged by what the database holds, as before), so a flood of made-up topics cannot grow
+/// memory without bound.
+const MAX_HEARD: usize = 100_000;
+
+/// When each agent's messages last reached this server (its clock, ms), before ingest stored
+/// them. Only the topic is read: the broker lets each agent publish on its own topic alone
+/// (the ACL in `broker/`), so a message on `up/<agent>` was sent with that agent's credentials.
+#[derive(Default)]
+pub struct Heard {
+    at: Mutex<HashMap<String, i64>>,
+}
+
+impl Heard {
+    /// Note that `agent` was heard at `at`.
+    pub fn note(&self, agent: &str, at: i64) {
+        let Ok(mut map) = self.at.lock() else {
+            return;
+        };
+        if let Some(t) = map.get_mut(agent) {
+            *t = (*t).max(at);
+        } else if map.len() < MAX_HEARD {
+            map.insert(agent.to_owned(), at);
+        }
+    }
+
+    /// When `agent` was last heard, if it has been since this server started.
+    pub fn last(&self, agent: &str) -> Option<i64> {
+        self.at.lock().ok()?.get(agent).copied()
+    }
+}
+
 struct Shared {
     queues: Mutex<Queues>,
+    heard: Arc<Heard>,
     /// Payload bytes waiting.
     queued: AtomicUsize,
     budget: usize,
@@ -75,6 +111,7 @@ pub struct IngestReceiver {
 pub fn ingest_queue(budget: usize, metrics: Arc<Metrics>) -> (IngestSender, IngestReceiver) {
     let shared = Arc::new(Shared {
         queues: Mutex::new(Queues::default()),
+        heard: Arc::new(Heard::default()),
         queued: AtomicUsize::new(0),
         budget,
         senders: AtomicUsize::new(1),
@@ -114,12 +151,25 @@ impl Drop for IngestReceiver {
 }
 
 impl IngestSender {
+    /// When each agent was last heard, shared with the router-silence check.
+    pub fn heard(&self) -> Arc<Heard> {
+        self.shared.heard.clone()
+    }
+
     /// Hand `msg` to ingest without waiting; false if it was dropped (queue over budget) or
     /// ingest has stopped.
     pub fn offer(&self, msg: Incoming) -> bool {
         let s = &self.shared;
         if !s.receiver_alive.load(Ordering::SeqCst) {
             return false;
+        }
+        // Heard even if the message is dropped below: the agent is alive and sends it again.
+        // Only its own up-messages: a status `offline` is the broker's will, said for an
+        // agent that is gone.
+        if let Some(agent) = mtm_common::topics::agent_of(&msg.topic)
+            .filter(|a| msg.topic == mtm_common::topics::up(a))
+        {
+            s.heard.note(agent, crate::store::now_ms());
         }
         let len = msg.payload.len().max(1);
         let before = s.queued.fetch_add(len, Ordering::SeqCst);
@@ -234,6 +284,22 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(got, Some(vec![7]));
+    }
+
+    #[test]
+    fn an_agent_is_heard_when_its_message_arrives_not_when_it_is_stored() {
+        let (tx, _rx) = ingest_queue(1 << 20, Arc::new(Metrics::default()));
+        let heard = tx.heard();
+        assert_eq!(heard.last("a"), None);
+        let before = crate::store::now_ms();
+        assert!(tx.offer(up("a", 1)));
+        assert!(heard.last("a").is_some_and(|t| t >= before));
+        assert_eq!(heard.last("b"), None, "only the agent whose topic it was");
+        heard.note("a", 5);
+        assert!(
+            heard.last("a").is_some_and(|t| t >= before),
+            "never goes back"
+        );
     }
 
     #[test]

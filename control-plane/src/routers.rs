@@ -271,8 +271,12 @@ pub const SILENT_AFTER_MS: i64 = 5 * 60 * 1000;
 
 /// Raise a router-silent alert for every router that has not reported for `silent_after_ms`
 /// while its location has an open shift. Returns how many alerts were new.
+///
+/// `heard` tells when this server last received a message from an agent that ingest may not
+/// have stored yet: a router whose reports wait behind a busy database is not silent.
 pub async fn check_silent_routers(
     store: &dyn crate::store::Store,
+    heard: Option<&crate::ingest_queue::Heard>,
     now: i64,
     silent_after_ms: i64,
 ) -> Result<usize, crate::store::StoreError> {
@@ -287,8 +291,12 @@ pub async fn check_silent_routers(
             location_id: Some(r.location_id),
         };
         let has_shift = open.contains(&r.location_id);
-        if let Some(mut f) = check_router_silent(&who, now, r.last_seen, silent_after_ms, has_shift)
-        {
+        let arrived = heard.and_then(|h| h.last(&r.agent_id));
+        let last_seen = match (r.last_seen, arrived) {
+            (Some(s), Some(a)) => Some(s.max(a)),
+            (s, a) => s.or(a),
+        };
+        if let Some(mut f) = check_router_silent(&who, now, last_seen, silent_after_ms, has_shift) {
             // The agent's own time for the last thing it said before the silence: what a later
             // health report is measured against (`explain_silence`).
             f.evidence["last_health_at"] = status.last_health_at.into();
@@ -386,6 +394,7 @@ pub async fn silent_loop(
     store: std::sync::Arc<dyn crate::store::Store>,
     silent_after_s: u64,
     link: std::sync::Arc<crate::link::LinkStatus>,
+    heard: std::sync::Arc<crate::ingest_queue::Heard>,
 ) {
     let after_s = silent_after_s.max(1);
     let after_ms = i64::try_from(after_s.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -398,7 +407,7 @@ pub async fn silent_loop(
         if !listened_long_enough(link.listening_since(), now, after_ms) {
             continue;
         }
-        if let Err(e) = check_silent_routers(&*store, now, after_ms).await {
+        if let Err(e) = check_silent_routers(&*store, Some(&heard), now, after_ms).await {
             tracing::warn!(error = %e, "router silence check failed");
         }
     }
@@ -419,11 +428,52 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_router_whose_reports_wait_to_be_stored_is_not_silent() {
+        let f = sqlite_fixture().await;
+        f.store
+            .open_shift(f.staff.id, f.location.id, 0, "staff")
+            .await
+            .unwrap();
+        let now = now_ms();
+        let health = crate::store::UpItem {
+            seq: 1,
+            at: now - 1000,
+            message: mtm_common::UpMessage::Health(Default::default()),
+        };
+        f.store
+            .apply_up("agent-1", &[health], now - 1000)
+            .await
+            .unwrap();
+        let later = now + SILENT_AFTER_MS + 1;
+        let heard = crate::ingest_queue::Heard::default();
+        heard.note("agent-2", later - 1000);
+        heard.note("agent-1", now);
+        assert_eq!(
+            check_silent_routers(&*f.store, Some(&heard), later, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            1,
+            "heard nothing newer than what is stored: silent"
+        );
+        let heard = crate::ingest_queue::Heard::default();
+        heard.note("agent-1", later - 1000);
+        let again = later + 60_000;
+        heard.note("agent-1", again - 1000);
+        assert_eq!(
+            check_silent_routers(&*f.store, Some(&heard), again, SILENT_AFTER_MS)
+                .await
+                .unwrap(),
+            0,
+            "a message arrived a second ago, not yet stored: not silent"
+        );
+    }
+
+    #[tokio::test]
     async fn a_quiet_router_during_an_open_shift_raises_one_alert() {
         let f = sqlite_fixture().await;
         let now = now_ms();
         assert_eq!(
-            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+            check_silent_routers(&*f.store, None, now, SILENT_AFTER_MS)
                 .await
                 .unwrap(),
             0,
@@ -436,7 +486,7 @@ mod tests {
         // Only a verified message is a sign of life; an unsigned `online` is not.
         f.store.set_router_online("agent-1", true).await.unwrap();
         assert_eq!(
-            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+            check_silent_routers(&*f.store, None, now, SILENT_AFTER_MS)
                 .await
                 .unwrap(),
             1,
@@ -452,7 +502,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+            check_silent_routers(&*f.store, None, now, SILENT_AFTER_MS)
                 .await
                 .unwrap(),
             0,
@@ -461,13 +511,13 @@ mod tests {
         let later = now + SILENT_AFTER_MS + 1;
         f.store.set_router_online("agent-1", true).await.unwrap();
         assert_eq!(
-            check_silent_routers(&*f.store, later, SILENT_AFTER_MS)
+            check_silent_routers(&*f.store, None, later, SILENT_AFTER_MS)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            check_silent_routers(&*f.store, later + 60_000, SILENT_AFTER_MS)
+            check_silent_routers(&*f.store, None, later + 60_000, SILENT_AFTER_MS)
                 .await
                 .unwrap(),
             0,
@@ -504,7 +554,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            check_silent_routers(&*f.store, now, SILENT_AFTER_MS)
+            check_silent_routers(&*f.store, None, now, SILENT_AFTER_MS)
                 .await
                 .unwrap(),
             1

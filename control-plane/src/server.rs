@@ -175,6 +175,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
     };
     let (broker, ensure_task) = broker_accounts(&cfg, &client_settings).await?;
     let (tx, rx) = crate::link::ingest_queue(client_settings.ingest_budget_bytes, metrics.clone());
+    let heard = tx.heard();
     let link = MqttLink::start(client_settings, tx, metrics.clone());
     if matches!(cfg.mqtt, MqttConfig::Embedded { .. }) {
         wait_subscribed(mqtt_addr, link.status().generations()).await?;
@@ -202,6 +203,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         store.clone(),
         cfg.router_silent_after_s,
         link.status(),
+        heard,
     ));
     let checks_task = tokio::spawn(crate::checks::sweep_loop(
         store.clone(),

@@ -8,7 +8,7 @@
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
 use crate::store::*;
-use mtm_common::{CommandKind, CreateToken, CreateTokens, MAX_TOKENS_PER_COMMAND};
+use mtm_common::{CommandKind, CreateTokens, MAX_TOKENS_PER_COMMAND};
 use serde_json::json;
 use sqlx::Row;
 
@@ -23,138 +23,26 @@ pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreRes
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
-    let shift = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
-        .bind(req.staff_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::Invalid("clock in first: no open shift".into()))?;
-    let shift = shift_from_row(&shift)?;
-    let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1 AND active = 1")
-        .bind(req.package_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("package".into()))?;
-    let pkg = package_from_row(&pkg)?;
-    // The router a single sale would go to: enrolled and not revoked.
-    let router = sqlx::query(
-        "SELECT * FROM routers WHERE location_id = $1 AND public_key_hex <> ''
-         ORDER BY created_at, id LIMIT 1",
-    )
-    .bind(shift.location_id.to_string())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| {
-        StoreError::Invalid(
-            "this location has no enrolled router (enroll it, or replace the revoked one)".into(),
-        )
-    })?;
-    let router = router_from_row(&router)?;
+    let ctx = super::tokens::sale_context(&mut tx, req.staff_id, req.package_id).await?;
     let mut tokens = Vec::with_capacity(n);
     let mut creates = Vec::with_capacity(n);
-    let spec = pkg.spec();
+    let spec = ctx.pkg.spec();
     for v in &req.vouchers {
-        let password = if pkg.uses_password {
-            v.password.clone()
-        } else {
-            None
-        };
-        sqlx::query(
-            "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id,
-               shift_id, price_minor, currency, state, created_at, updated_at, lock_to_mac, batch_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12, $13)",
-        )
-        .bind(v.id.to_string())
-        .bind(&v.code)
-        .bind(&password)
-        .bind(pkg.id.to_string())
-        .bind(req.staff_id.to_string())
-        .bind(shift.location_id.to_string())
-        .bind(router.id.to_string())
-        .bind(shift.id.to_string())
-        .bind(pkg.price_minor)
-        .bind(&pkg.currency)
-        .bind(now)
-        .bind(pkg.lock_to_mac as i64)
-        .bind(req.batch_id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict("token code already used".into())
-            }
-            _ => StoreError::Db(e),
-        })?;
-        // The same ledger entry, revenue record and audit row as a single sale, plus the batch.
-        let detail = json!({
-            "code": v.code, "package": pkg.slug, "price_minor": pkg.price_minor,
-            "currency": pkg.currency, "location_id": shift.location_id, "router_id": router.id,
-            "shift_id": shift.id, "staff_id": req.staff_id,
-            "password_sha256": password.as_deref().map(mqtt_password_hash),
-            "batch_id": req.batch_id,
-        });
-        append_ledger(&mut tx, v.id, "issued", &detail, &req.staff_username, now).await?;
-        sqlx::query(
-            "INSERT INTO revenue_records (id, token_id, shift_id, staff_id, location_id, expected_minor, currency, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(Uuid::new_v4().to_string())
-        .bind(v.id.to_string())
-        .bind(shift.id.to_string())
-        .bind(req.staff_id.to_string())
-        .bind(shift.location_id.to_string())
-        .bind(pkg.price_minor)
-        .bind(&pkg.currency)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let audit = AuditEntry {
-            actor: req.staff_username.clone(),
-            action: "token.issue".into(),
-            target: v.id.to_string(),
-            detail: json!({"code": v.code, "package": pkg.slug, "router": router.agent_id,
-                "batch_id": req.batch_id}),
-        };
-        append_audit(&mut tx, &audit, now).await?;
-        creates.push(CreateToken {
-            token_id: v.id,
-            code: v.code.clone(),
-            password: password.clone(),
-            package_slug: pkg.slug.clone(),
-            limit_uptime_s: pkg.limit_uptime_s,
-            limit_bytes_total: pkg.limit_bytes_total,
-            validity_s: pkg.validity_s,
-            profile: None,
-            lock_to_mac: pkg.lock_to_mac,
-        });
-        tokens.push(Token {
+        // Each voucher exactly as a single sale stores it; the batch adds its own audit row.
+        let sale = super::tokens::Sale {
             id: v.id,
-            code: v.code.clone(),
-            password,
-            package_id: pkg.id,
-            package_slug: pkg.slug.clone(),
+            code: &v.code,
+            password: v.password.clone(),
             staff_id: req.staff_id,
-            location_id: shift.location_id,
-            router_id: router.id,
-            shift_id: Some(shift.id),
-            price_minor: pkg.price_minor,
-            currency: pkg.currency.clone(),
-            state: TokenState::Issued,
-            created_at: now,
-            applied_at: None,
-            first_login_at: None,
-            expired_at: None,
-            uptime_s: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            extra_uptime_s: 0,
-            extra_bytes_total: 0,
-            reprints: 0,
-            replaces: None,
-            lock_to_mac: pkg.lock_to_mac,
-            bound_mac: None,
-            mac_bound_at: None,
-        });
+            staff_username: &req.staff_username,
+            batch_id: Some(req.batch_id),
+            now,
+        };
+        let token = super::tokens::record_sale(&mut tx, &ctx, sale).await?;
+        creates.push(super::tokens::create_command(&token, &ctx.pkg));
+        tokens.push(token);
     }
+    let (shift, pkg, router) = (&ctx.shift, &ctx.pkg, &ctx.router);
     let audit = AuditEntry {
         actor: req.staff_username.clone(),
         action: "token.batch".into(),

@@ -133,54 +133,86 @@ pub(super) async fn close_shift(
     Ok(shift)
 }
 
-pub(super) async fn issue_token(
-    s: &super::Backend,
-    req: IssueToken,
-) -> StoreResult<(Token, StoredCommand)> {
-    let now = now_ms();
-    let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+/// Where a sale by `staff_id` of `package_id` goes: the staff member's open shift, the active
+/// package, and the location's enrolled router.
+pub(super) struct SaleContext {
+    pub(super) shift: Shift,
+    pub(super) pkg: Package,
+    pub(super) router: Router,
+}
+
+/// Read the [`SaleContext`] inside the sale's transaction.
+pub(super) async fn sale_context(
+    conn: &mut super::Conn,
+    staff_id: Uuid,
+    package_id: Uuid,
+) -> StoreResult<SaleContext> {
     let shift = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
-        .bind(req.staff_id.to_string())
-        .fetch_optional(&mut *tx)
+        .bind(staff_id.to_string())
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::Invalid("clock in first: no open shift".into()))?;
     let shift = shift_from_row(&shift)?;
     let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1 AND active = 1")
-        .bind(req.package_id.to_string())
-        .fetch_optional(&mut *tx)
+        .bind(package_id.to_string())
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::NotFound("package".into()))?;
     let pkg = package_from_row(&pkg)?;
-    let router =
-        // A router waiting for enrollment or revoked cannot take the voucher (and a revoked
-        // device must not receive its code).
-        sqlx::query("SELECT * FROM routers WHERE location_id = $1 AND public_key_hex <> '' ORDER BY created_at, id LIMIT 1")
-            .bind(shift.location_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Invalid(
-                    "this location has no enrolled router (enroll it, or replace the revoked one)"
-                        .into(),
-                )
-            })?;
+    // A router waiting for enrollment or revoked cannot take the voucher (and a revoked
+    // device must not receive its code).
+    let router = sqlx::query(
+        "SELECT * FROM routers WHERE location_id = $1 AND public_key_hex <> ''
+         ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(shift.location_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| {
+        StoreError::Invalid(
+            "this location has no enrolled router (enroll it, or replace the revoked one)".into(),
+        )
+    })?;
     let router = router_from_row(&router)?;
+    Ok(SaleContext { shift, pkg, router })
+}
+
+/// One voucher sold, single or in a batch.
+pub(super) struct Sale<'a> {
+    pub(super) id: Uuid,
+    pub(super) code: &'a str,
+    /// The password asked for; kept only if the package uses one.
+    pub(super) password: Option<String>,
+    pub(super) staff_id: Uuid,
+    pub(super) staff_username: &'a str,
+    pub(super) batch_id: Option<Uuid>,
+    pub(super) now: i64,
+}
+
+/// Store a sold voucher the one way every sale is stored: its token row, its `issued` ledger
+/// entry, its revenue record and its audit row. The command that carries it is the caller's.
+pub(super) async fn record_sale(
+    conn: &mut super::Conn,
+    ctx: &SaleContext,
+    sale: Sale<'_>,
+) -> StoreResult<Token> {
+    let SaleContext { shift, pkg, router } = ctx;
+    let now = sale.now;
     let password = if pkg.uses_password {
-        req.password.clone()
+        sale.password
     } else {
         None
     };
     sqlx::query(
-        "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id, shift_id,
-           price_minor, currency, state, created_at, updated_at, lock_to_mac)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12)",
+        "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id,
+           shift_id, price_minor, currency, state, created_at, updated_at, lock_to_mac, batch_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12, $13)",
     )
-    .bind(req.id.to_string())
-    .bind(&req.code)
+    .bind(sale.id.to_string())
+    .bind(sale.code)
     .bind(&password)
     .bind(pkg.id.to_string())
-    .bind(req.staff_id.to_string())
+    .bind(sale.staff_id.to_string())
     .bind(shift.location_id.to_string())
     .bind(router.id.to_string())
     .bind(shift.id.to_string())
@@ -188,7 +220,8 @@ pub(super) async fn issue_token(
     .bind(&pkg.currency)
     .bind(now)
     .bind(pkg.lock_to_mac as i64)
-    .execute(&mut *tx)
+    .bind(sale.batch_id.map(|b| b.to_string()))
+    .execute(&mut *conn)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -196,72 +229,52 @@ pub(super) async fn issue_token(
         }
         _ => StoreError::Db(e),
     })?;
-    let detail = json!({
-        "code": req.code, "package": pkg.slug, "price_minor": pkg.price_minor,
+    let mut detail = json!({
+        "code": sale.code, "package": pkg.slug, "price_minor": pkg.price_minor,
         "currency": pkg.currency, "location_id": shift.location_id, "router_id": router.id,
-        "shift_id": shift.id, "staff_id": req.staff_id,
+        "shift_id": shift.id, "staff_id": sale.staff_id,
         "password_sha256": password.as_deref().map(mqtt_password_hash),
     });
-    append_ledger(&mut tx, req.id, "issued", &detail, &req.staff_username, now).await?;
+    let mut audit_detail =
+        json!({"code": sale.code, "package": pkg.slug, "router": router.agent_id});
+    if let Some(b) = sale.batch_id {
+        detail["batch_id"] = json!(b);
+        audit_detail["batch_id"] = json!(b);
+    }
+    append_ledger(conn, sale.id, "issued", &detail, sale.staff_username, now).await?;
     sqlx::query(
         "INSERT INTO revenue_records (id, token_id, shift_id, staff_id, location_id, expected_minor, currency, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(Uuid::new_v4().to_string())
-    .bind(req.id.to_string())
+    .bind(sale.id.to_string())
     .bind(shift.id.to_string())
-    .bind(req.staff_id.to_string())
+    .bind(sale.staff_id.to_string())
     .bind(shift.location_id.to_string())
     .bind(pkg.price_minor)
     .bind(&pkg.currency)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     let audit = AuditEntry {
-        actor: req.staff_username.clone(),
+        actor: sale.staff_username.to_owned(),
         action: "token.issue".into(),
-        target: req.id.to_string(),
-        detail: json!({"code": req.code, "package": pkg.slug, "router": router.agent_id}),
+        target: sale.id.to_string(),
+        detail: audit_detail,
     };
-    append_audit(&mut tx, &audit, now).await?;
-    let kind = CommandKind::CreateToken(CreateToken {
-        token_id: req.id,
-        code: req.code.clone(),
-        password: password.clone(),
-        package_slug: pkg.slug.clone(),
-        limit_uptime_s: pkg.limit_uptime_s,
-        limit_bytes_total: pkg.limit_bytes_total,
-        validity_s: pkg.validity_s,
-        profile: Some(Box::new(pkg.spec())),
-        lock_to_mac: pkg.lock_to_mac,
-    });
-    let payload = mtm_common::envelope::to_cbor(&kind)
-        .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
-    sqlx::query(
-        "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, token_id, state, issued_at)
-         VALUES ($1, $2, $3, 'create_token', $4, $5, 'pending', $6)",
-    )
-    .bind(req.command_id.to_string())
-    .bind(router.id.to_string())
-    .bind(&router.agent_id)
-    .bind(payload)
-    .bind(req.id.to_string())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let token = Token {
-        id: req.id,
-        code: req.code,
+    append_audit(conn, &audit, now).await?;
+    Ok(Token {
+        id: sale.id,
+        code: sale.code.to_owned(),
         password,
         package_id: pkg.id,
-        package_slug: pkg.slug,
-        staff_id: req.staff_id,
+        package_slug: pkg.slug.clone(),
+        staff_id: sale.staff_id,
         location_id: shift.location_id,
         router_id: router.id,
         shift_id: Some(shift.id),
         price_minor: pkg.price_minor,
-        currency: pkg.currency,
+        currency: pkg.currency.clone(),
         state: TokenState::Issued,
         created_at: now,
         applied_at: None,
@@ -277,10 +290,63 @@ pub(super) async fn issue_token(
         lock_to_mac: pkg.lock_to_mac,
         bound_mac: None,
         mac_bound_at: None,
+    })
+}
+
+/// The voucher as the router is told to make it.
+pub(super) fn create_command(token: &Token, pkg: &Package) -> CreateToken {
+    CreateToken {
+        token_id: token.id,
+        code: token.code.clone(),
+        password: token.password.clone(),
+        package_slug: pkg.slug.clone(),
+        limit_uptime_s: pkg.limit_uptime_s,
+        limit_bytes_total: pkg.limit_bytes_total,
+        validity_s: pkg.validity_s,
+        profile: None,
+        lock_to_mac: pkg.lock_to_mac,
+    }
+}
+
+pub(super) async fn issue_token(
+    s: &super::Backend,
+    req: IssueToken,
+) -> StoreResult<(Token, StoredCommand)> {
+    let now = now_ms();
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    let ctx = sale_context(&mut tx, req.staff_id, req.package_id).await?;
+    let sale = Sale {
+        id: req.id,
+        code: &req.code,
+        password: req.password.clone(),
+        staff_id: req.staff_id,
+        staff_username: &req.staff_username,
+        batch_id: None,
+        now,
     };
+    let token = record_sale(&mut tx, &ctx, sale).await?;
+    let mut create = create_command(&token, &ctx.pkg);
+    create.profile = Some(Box::new(ctx.pkg.spec()));
+    let kind = CommandKind::CreateToken(create);
+    let payload = mtm_common::envelope::to_cbor(&kind)
+        .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
+    sqlx::query(
+        "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, token_id, state, issued_at)
+         VALUES ($1, $2, $3, 'create_token', $4, $5, 'pending', $6)",
+    )
+    .bind(req.command_id.to_string())
+    .bind(ctx.router.id.to_string())
+    .bind(&ctx.router.agent_id)
+    .bind(payload)
+    .bind(req.id.to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     let cmd = StoredCommand {
         id: req.command_id,
-        agent_id: router.agent_id,
+        agent_id: ctx.router.agent_id,
         issued_at: now,
         kind,
         state: "pending".into(),

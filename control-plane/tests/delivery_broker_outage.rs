@@ -12,44 +12,13 @@
 mod support;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
 use serde_json::{json, Value};
+use support::stack::{env_u64, free_port, mosquitto};
 use support::{bin, wait_for, Api, Proc};
-use tokio::process::{Child, Command};
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// A private Mosquitto on `port` (never the shared one), up once it accepts connections.
-async fn mosquitto(port: u16) -> Child {
-    let child = Command::new("mosquitto")
-        .args(["-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mosquitto is installed (scripts/tools.txt)");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    wait_for("mosquitto listening", Duration::from_secs(10), || async {
-        tokio::net::TcpStream::connect(addr).await.is_ok()
-    })
-    .await;
-    child
-}
 
 async fn ready_status(http: &str) -> u16 {
     reqwest::get(format!("http://{http}/readyz"))
@@ -101,44 +70,17 @@ async fn vouchers_dispensed_during_a_broker_outage_all_reach_the_router() {
     )
     .await;
     let sim_addr = sim.line_after("listening on ").await;
-    let out = std::process::Command::new(bin("mtm-agent"))
-        .args(["keygen", "--data-dir", agent_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let agent_pub = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let agent_pub = support::stack::agent_keygen(&agent_dir);
     let support::Cafe {
         package, router, ..
     } = support::one_cafe(&api, &admin, &agent_pub).await;
-    let agent_toml = agent_dir.join("agent.toml");
-    std::fs::write(
-        &agent_toml,
-        format!(
-            r#"agent_id = "r1"
-data_dir = {data:?}
-control_plane_key = {cpk:?}
-status_listen = "127.0.0.1:0"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-username = "r1"
-password = {pw:?}
-[router]
-addr = {sim:?}
-username = "api"
-password = "routerpass"
-[intervals]
-usage_poll_s = 1
-health_s = 2
-inventory_s = 5
-"#,
-            data = agent_dir.display().to_string(),
-            cpk = server.control_plane_public_key_hex(),
-            pw = router["mqtt_password"].as_str().unwrap(),
-            sim = sim_addr,
-        ),
-    )
-    .unwrap();
+    let agent_toml = support::stack::agent_config(
+        &agent_dir,
+        &server.control_plane_public_key_hex(),
+        port,
+        &router,
+        sim_addr.parse().unwrap(),
+    );
     let mut agent = Proc::spawn(
         bin("mtm-agent"),
         &["run", "--config", agent_toml.to_str().unwrap()],

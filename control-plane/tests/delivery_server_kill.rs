@@ -13,48 +13,17 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use mtm_routeros::sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 use support::faults::{customers_log_in, settle, traffic, RouterView, Voucher};
+use support::stack::{env_u64, free_port, mosquitto};
 use support::{bin, wait_for, Api, Proc};
-use tokio::process::{Child, Command};
 
 /// The silence threshold the server runs with: shorter than the downtime, so the old server
 /// blamed its own absence on the router.
 const SILENT_AFTER_S: u64 = 8;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// A private Mosquitto on `port` (never the shared one), up once it accepts connections.
-async fn mosquitto(port: u16) -> Child {
-    let child = Command::new("mosquitto")
-        .args(["-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mosquitto is installed (scripts/tools.txt)");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    wait_for("mosquitto listening", Duration::from_secs(10), || async {
-        tokio::net::TcpStream::connect(addr).await.is_ok()
-    })
-    .await;
-    child
-}
 
 /// `mtm-server serve` on `config`, once its HTTP listener is up.
 async fn serve(config: &str) -> Proc {
@@ -120,45 +89,18 @@ async fn a_server_killed_while_agents_stay_connected_loses_nothing() {
     .unwrap();
     let api = Api::new(&http);
     let admin = api.login("root", "root-pass-123").await;
-    let out = std::process::Command::new(bin("mtm-agent"))
-        .args(["keygen", "--data-dir", agent_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let agent_pub = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let agent_pub = support::stack::agent_keygen(&agent_dir);
     let support::Cafe {
         package, router, ..
     } = support::one_cafe(&api, &admin, &agent_pub).await;
     let info: Value = api.get(&admin, "/api/system/info").await;
-    let agent_toml = agent_dir.join("agent.toml");
-    std::fs::write(
-        &agent_toml,
-        format!(
-            r#"agent_id = "r1"
-data_dir = {data:?}
-control_plane_key = {cpk:?}
-status_listen = "127.0.0.1:0"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-username = "r1"
-password = {pw:?}
-[router]
-addr = {sim:?}
-username = "api"
-password = "routerpass"
-[intervals]
-usage_poll_s = 1
-health_s = 2
-inventory_s = 5
-"#,
-            data = agent_dir.display().to_string(),
-            cpk = info["control_plane_public_key"].as_str().unwrap(),
-            pw = router["mqtt_password"].as_str().unwrap(),
-            sim = sim.addr().to_string(),
-        ),
-    )
-    .unwrap();
+    let agent_toml = support::stack::agent_config(
+        &agent_dir,
+        info["control_plane_public_key"].as_str().unwrap(),
+        port,
+        &router,
+        sim.addr(),
+    );
     let mut agent = Proc::spawn(
         bin("mtm-agent"),
         &["run", "--config", agent_toml.to_str().unwrap()],

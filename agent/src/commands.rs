@@ -217,6 +217,23 @@ pub async fn apply(client: &Client, cmd: &Command) -> Result<Outcome, Error> {
                 category: None,
             });
         }
+        CommandKind::TrackValidity(t) => {
+            fx.validities.extend(t.windows.iter().map(|w| {
+                (
+                    w.token_id,
+                    Validity {
+                        username: w.code.clone(),
+                        validity_s: w.validity_s,
+                        first_login_at: w.first_login_at,
+                        expired_at: None,
+                    },
+                )
+            }));
+            done(
+                cmd,
+                format!("{} validity window(s) tracked", t.windows.len()),
+            )
+        }
         CommandKind::Resync => {
             fx.extra
                 .push(UpMessage::Inventory(inventory(client).await?));

@@ -237,3 +237,63 @@ async fn token_controls_and_resync() {
     .await;
     rig.stop().await;
 }
+
+/// A replaced device knows nothing of the vouchers sold before it came; the windows the server
+/// sends it are enforced like its own: one that ended is closed at once, one still running is
+/// left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_enforces_windows_it_is_sent() {
+    let rig = rig("windows", MOSQUITTO, true).await;
+    let (router, cp) = (&rig.router, &rig.cp);
+    let mut ids = Vec::new();
+    for code in ["OLDSALE1", "OLDSALE2"] {
+        // Sold before the swap: on the router, but no window in this device's store.
+        let cmd = create_token(code);
+        let CommandKind::CreateToken(ct) = &cmd.kind else {
+            unreachable!()
+        };
+        ids.push(ct.token_id);
+        cp.command(&cmd).await;
+    }
+    wait_until(20, "applied", || {
+        cp.count(|m| matches!(m, UpMessage::TokenApplied(_))) == 2
+    })
+    .await;
+    let now = now_ms();
+    let window = |i: usize, first_login_at: i64| mtm_common::ValidityWindow {
+        token_id: ids[i],
+        code: format!("OLDSALE{}", i + 1),
+        validity_s: 3600,
+        first_login_at: Some(first_login_at),
+    };
+    let track = Command {
+        id: Uuid::new_v4(),
+        issued_at: now,
+        kind: CommandKind::TrackValidity(mtm_common::TrackValidity {
+            // The first was first used two hours ago, the second a minute ago.
+            windows: vec![window(0, now - 7_200_000), window(1, now - 60_000)],
+        }),
+    };
+    cp.command(&track).await;
+    wait_until(20, "the ended window closed", || {
+        cp.count(|m| matches!(m, UpMessage::TokenExpired(t) if t.token_id == ids[0])) == 1
+    })
+    .await;
+    let disabled = |name: &str| {
+        router
+            .users()
+            .into_iter()
+            .find(|u| u.name == name)
+            .is_some_and(|u| u.disabled)
+    };
+    assert!(disabled("OLDSALE1"));
+    assert!(
+        !disabled("OLDSALE2"),
+        "a window still running is left alone"
+    );
+    assert_eq!(
+        cp.count(|m| matches!(m, UpMessage::TokenExpired(t) if t.token_id == ids[1])),
+        0
+    );
+    rig.stop().await;
+}

@@ -59,6 +59,29 @@ pub struct FailedToken {
     pub reason: String,
 }
 
+/// The validity windows of vouchers already on the router, for an agent that cannot know them:
+/// a replaced or reinstalled device starts with an empty store, so without this it would never
+/// end the window of a voucher sold before it came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackValidity {
+    /// The windows, at most [`MAX_TOKENS_PER_COMMAND`] (refused on decode beyond that).
+    #[serde(deserialize_with = "bounded")]
+    pub windows: Vec<ValidityWindow>,
+}
+
+/// One voucher's validity window as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidityWindow {
+    /// The token.
+    pub token_id: Uuid,
+    /// Its hotspot user name (the voucher code).
+    pub code: String,
+    /// Valid this long after first login, seconds.
+    pub validity_s: u64,
+    /// First login as the ledger saw it (ms since the epoch); `None` if never used.
+    pub first_login_at: Option<i64>,
+}
+
 impl CreateTokens {
     /// `Err` when the command carries more than [`MAX_TOKENS_PER_COMMAND`] vouchers or a
     /// token id twice: what a sender checks before signing (a receiver refuses the first on
@@ -159,6 +182,32 @@ mod tests {
             }],
         });
         assert_eq!(from_cbor::<UpMessage>(&to_cbor(&up).unwrap()).unwrap(), up);
+    }
+
+    #[test]
+    fn validity_windows_round_trip_and_are_bounded() {
+        let windows = |n: usize| {
+            DownMessage::Command(Command {
+                id: Uuid::new_v4(),
+                issued_at: 1,
+                kind: CommandKind::TrackValidity(TrackValidity {
+                    windows: (0..n)
+                        .map(|i| ValidityWindow {
+                            token_id: Uuid::new_v4(),
+                            code: format!("CODE{i:04}"),
+                            validity_s: 86_400,
+                            first_login_at: i.is_multiple_of(2).then_some(1_700_000_000_000),
+                        })
+                        .collect(),
+                }),
+            })
+        };
+        let full = windows(MAX_TOKENS_PER_COMMAND);
+        assert_eq!(
+            from_cbor::<DownMessage>(&to_cbor(&full).unwrap()).unwrap(),
+            full
+        );
+        assert!(from_cbor::<DownMessage>(&to_cbor(&windows(501)).unwrap()).is_err());
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub mod token_code;
 pub mod token_state;
 pub mod topics;
 
-pub use batch::{AppliedToken, CreateTokens, FailedToken, TokensApplied, MAX_TOKENS_PER_COMMAND};
+pub use batch::{
+    AppliedToken, CreateTokens, FailedToken, TokensApplied, TrackValidity, ValidityWindow,
+    MAX_TOKENS_PER_COMMAND,
+};
 pub use checkpoint::Checkpoint;
 pub use envelope::{Envelope, WireError, MAX_ENVELOPE_BYTES, PROTOCOL_VERSION};
 pub use messages::*;

@@ -453,6 +453,10 @@ pub enum CommandKind {
     /// `UpMessage::TokensApplied`. Added after `ExtendToken`, at the end of the enum; an agent
     /// that predates it refuses it.
     CreateTokens(crate::batch::CreateTokens),
+    /// Enforce the validity windows of vouchers sold before this device came (a replaced or
+    /// reinstalled agent, whose store starts empty). Windows already tracked are kept. Added
+    /// after `CreateTokens`, at the end of the enum; an agent that predates it refuses it.
+    TrackValidity(crate::batch::TrackValidity),
 }
 
 /// The limits a token's hotspot user must carry after an extension; `None` leaves one as is.

@@ -247,6 +247,7 @@ impl Demo {
                             staff_id: user.id,
                             staff_username: username.into(),
                             command_id: Uuid::new_v4(),
+                            sale_key: None,
                         })
                         .await?;
                 }

@@ -180,6 +180,7 @@ impl Fixture {
                 staff_id: self.staff.id,
                 staff_username: "staff".into(),
                 command_id: uuid::Uuid::new_v4(),
+                sale_key: None,
             })
             .await
             .unwrap()

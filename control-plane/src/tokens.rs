@@ -72,14 +72,31 @@ async fn view(state: &AppState, token: Token) -> AppResult<TokenView> {
     })
 }
 
+/// Longest sale key a till may send (a UUID is 36 characters).
+pub const MAX_SALE_KEY: usize = 64;
+
 /// Issue a token for the caller's open shift and send it to the location's router at once.
-/// A router that is offline gets it when it comes back.
-pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> AppResult<Token> {
+/// A router that is offline gets it when it comes back. With a `sale_key`, a sale repeated by
+/// a till that never got the first answer is handed the voucher already sold under that key.
+pub async fn dispense(
+    state: &AppState,
+    cur: &CurrentUser,
+    package_id: Uuid,
+    sale_key: Option<&str>,
+) -> AppResult<Token> {
+    let sale_key = sale_key.map(check_sale_key).transpose()?;
+    if let Some(sold) = sold_under(state, cur, package_id, sale_key).await? {
+        return Ok(sold);
+    }
     refuse_outside_shift(state, cur, package_id).await?;
     crate::pages::refuse_frozen(state, cur.user.id).await?;
     let mut last = None;
     // A code collision is astronomically rare; a fresh code settles it.
     for _ in 0..3 {
+        // A retry racing its first attempt loses on the key's unique index: it is sold now.
+        if let Some(sold) = sold_under(state, cur, package_id, sale_key).await? {
+            return Ok(sold);
+        }
         let req = IssueToken {
             id: Uuid::new_v4(),
             code: mtm_common::token_code::generate(state.settings.token_code_len),
@@ -88,6 +105,7 @@ pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> 
             staff_id: cur.user.id,
             staff_username: cur.user.username.clone(),
             command_id: Uuid::new_v4(),
+            sale_key: sale_key.map(str::to_owned),
         };
         match state.store.issue_token(req).await {
             Ok((token, cmd)) => {
@@ -101,6 +119,36 @@ pub async fn dispense(state: &AppState, cur: &CurrentUser, package_id: Uuid) -> 
         }
     }
     Err(AppError::Conflict(last.unwrap_or_default()))
+}
+
+/// A sale key is the till's own: printable ASCII, at most [`MAX_SALE_KEY`] characters.
+fn check_sale_key(key: &str) -> AppResult<&str> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > MAX_SALE_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::BadRequest(format!(
+            "a sale key is 1 to {MAX_SALE_KEY} printable ASCII characters"
+        )));
+    }
+    Ok(key)
+}
+
+/// The voucher already sold under `sale_key`; a key reused for another package is refused
+/// rather than answered with a voucher the customer did not pay for.
+async fn sold_under(
+    state: &AppState,
+    cur: &CurrentUser,
+    package_id: Uuid,
+    sale_key: Option<&str>,
+) -> AppResult<Option<Token>> {
+    let Some(key) = sale_key else {
+        return Ok(None);
+    };
+    match state.store.token_by_sale_key(cur.user.id, key).await? {
+        Some(t) if t.package_id != package_id => Err(AppError::Conflict(
+            "this sale key was already used for another package".into(),
+        )),
+        sold => Ok(sold),
+    }
 }
 
 /// Refuse (and alert on) a dispense without an open shift at one of the caller's locations.
@@ -148,6 +196,9 @@ pub(crate) async fn refuse_outside_shift(
     Ok(())
 }
 
+/// The header a till sends its sale key in (the IETF `Idempotency-Key` draft's name).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// Body of `POST /api/tokens/generate`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct GenerateRequest {
@@ -159,7 +210,12 @@ pub struct GenerateRequest {
     post,
     path = "/api/tokens/generate",
     summary = "Dispense a token (open shift required)",
-    description = "Queued to the location's router.",
+    description = "Queued to the location's router. A till that may retry sends an \
+        `Idempotency-Key` header (1 to 64 printable ASCII characters, its own for each sale): a \
+        repeat with the same key answers the voucher already sold under it instead of selling \
+        another; the same key with another package is refused (409).",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "The till's key for this sale")),
     request_body = GenerateRequest,
     responses(
         (status = 200, description = "The voucher", body = TokenView),
@@ -169,9 +225,16 @@ pub struct GenerateRequest {
 async fn generate_json(
     State(state): State<AppState>,
     Auth(cur, _): Auth<StaffOnly>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<GenerateRequest>,
 ) -> AppResult<Json<TokenView>> {
-    let token = dispense(&state, &cur, req.package_id).await?;
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        Some(v) => Some(v.to_str().map_err(|_| {
+            AppError::BadRequest("the Idempotency-Key header is not printable ASCII".into())
+        })?),
+        None => None,
+    };
+    let token = dispense(&state, &cur, req.package_id, key).await?;
     Ok(Json(view(&state, token).await?))
 }
 
@@ -328,6 +391,8 @@ pub async fn dispense_page_with(
             "shift": shift, "locations": locations, "packages": packages,
             "today_count": today_count, "tokens": tokens, "today_revenue": today_revenue,
             "currency": currency, "error": error,
+            // Fresh on every drawing of the page (pages are never cached), one per package.
+            "sale_key": Uuid::new_v4(),
         }),
     )
 }
@@ -337,6 +402,9 @@ pub async fn dispense_page_with(
 pub struct DispenseForm {
     /// Package to sell.
     pub package_id: Uuid,
+    /// Made when the counter page was drawn: a form sent twice (a double click, a reload
+    /// after a lost answer) sells one voucher.
+    pub sale_key: Option<String>,
 }
 
 async fn dispense_form(
@@ -345,7 +413,7 @@ async fn dispense_form(
     Form(form): Form<DispenseForm>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    match dispense(&state, &cur, form.package_id).await {
+    match dispense(&state, &cur, form.package_id, form.sale_key.as_deref()).await {
         Ok(token) => Ok(Redirect::to(&format!("/tokens/{}", token.id)).into_response()),
         Err(e) => Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
             .await?

@@ -307,3 +307,125 @@ async fn a_locked_voucher_shows_the_device_it_is_bound_to_in_the_readers_languag
         "{english}"
     );
 }
+
+/// A till that never got the answer to a sale sends it again with the same `Idempotency-Key`:
+/// it gets the voucher already sold, not a second one, however the repeats race. The same key
+/// for another package is refused, and a new key sells a new voucher.
+#[tokio::test]
+async fn a_sale_repeated_with_its_key_sells_one_voucher() {
+    let app = test_app().await;
+    let (staff, _) = app.login("staff").await;
+    let r = app
+        .json(
+            "POST",
+            "/api/shifts/clock-in",
+            Some(&staff),
+            Some(json!({"opening_float_minor": 0})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let other = app
+        .f
+        .store
+        .create_package(crate::store::NewPackage {
+            slug: "2h".into(),
+            name: "Two hours".into(),
+            price_minor: 900,
+            currency: "USD".into(),
+            limit_uptime_s: Some(7200),
+            limit_bytes_total: None,
+            rate_limit: None,
+            shared_users: 1,
+            validity_s: None,
+            uses_password: false,
+            lock_to_mac: false,
+        })
+        .await
+        .unwrap();
+    let sell = |package_id: uuid::Uuid, key: &'static str| {
+        let req = axum::http::Request::post("/api/tokens/generate")
+            .header("authorization", format!("Bearer {staff}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(
+                json!({ "package_id": package_id }).to_string(),
+            ))
+            .unwrap();
+        app.call(req)
+    };
+    let pkg = app.f.package.id;
+    let (a, b, c) = tokio::join!(
+        sell(pkg, "till-7-sale-1"),
+        sell(pkg, "till-7-sale-1"),
+        sell(pkg, "till-7-sale-1")
+    );
+    let ids: Vec<String> = [a, b, c]
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.json()["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
+    let again = sell(pkg, "till-7-sale-1").await;
+    assert_eq!(again.json()["id"], ids[0].as_str());
+
+    let wrong = sell(other.id, "till-7-sale-1").await;
+    assert_eq!(wrong.status, StatusCode::CONFLICT, "{}", wrong.body);
+    let bad = sell(pkg, "").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let next = sell(pkg, "till-7-sale-2").await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+    assert_ne!(next.json()["id"], ids[0].as_str());
+
+    // Sold twice in all: two vouchers, two revenue records, two commands.
+    let mine = app
+        .json("GET", "/api/tokens/my-tokens", Some(&staff), None)
+        .await
+        .json();
+    assert_eq!(mine["total"], 2, "{mine}");
+    assert_eq!(app.f.store.open_commands("agent-1").await.unwrap().len(), 2);
+}
+
+/// The counter page gives each package's button a fresh sale key: the same form sent twice (a
+/// double click, a reload after a lost answer) sells one voucher; the page drawn again sells
+/// a new one.
+#[tokio::test]
+async fn the_counter_form_sent_twice_sells_one_voucher() {
+    let app = test_app().await;
+    let (jwt, csrf) = app.login("staff").await;
+    let loc = app.f.location.id;
+    let form = format!("_csrf={csrf}&location_id={loc}&opening_float=0");
+    let r = app
+        .page("POST", "/shifts/clock-in", Some(&jwt), Some(&form))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let key_on = |body: &str| {
+        let at = body.find("name=\"sale_key\" value=\"").expect("a sale key") + 23;
+        body[at..].split('"').next().unwrap().to_owned()
+    };
+    let counter = app.page("GET", "/dispense", Some(&jwt), None).await;
+    let key = key_on(&counter.body);
+    let (app, jwt) = (&app, &jwt);
+    let sell = |key: String| {
+        let body = format!(
+            "_csrf={csrf}&package_id={}&sale_key={key}",
+            app.f.package.id
+        );
+        async move {
+            let r = app.page("POST", "/dispense", Some(jwt), Some(&body)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+            r.headers["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let first = sell(key.clone()).await;
+    assert_eq!(
+        sell(key.clone()).await,
+        first,
+        "the same form, the same voucher"
+    );
+    let redrawn = app.page("GET", "/dispense", Some(jwt), None).await;
+    let fresh = key_on(&redrawn.body);
+    assert_ne!(fresh, key);
+    assert_ne!(sell(fresh).await, first);
+}

@@ -315,6 +315,7 @@ async fn a_voucher_sold_before_the_catalog_reaches_the_router_gets_its_profile()
         staff_id: staff.id,
         staff_username: "staff".into(),
         command_id: uuid::Uuid::new_v4(),
+        sale_key: None,
     };
     // Sold before the router's agent ever connected: the commands wait in the store and are
     // resent at its hello, with the catalog.

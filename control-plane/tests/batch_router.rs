@@ -112,7 +112,11 @@ async fn a_large_batch_lands_on_the_router_once_each() {
     );
 
     // Stored once each, and on the router exactly once each with the package's profile.
-    let tokens = w.store.batch_tokens(batch_id).await.unwrap();
+    let tokens = w
+        .store
+        .batch_tokens(batch_id, 0, u64::MAX / 2)
+        .await
+        .unwrap();
     assert_eq!(tokens.len() as u64, n);
     let mut comments: HashMap<String, (usize, Option<String>)> = HashMap::new();
     for u in site.sim.users() {

@@ -131,18 +131,16 @@ async fn print(
 ) -> AppResult<Html<String>> {
     let p = progress(&state, &cur, id).await?;
     let part = q.part.unwrap_or(1).max(1);
-    let tokens = state.store.batch_tokens(id).await?;
     let from = (part - 1).saturating_mul(PRINT_PART);
-    if from >= tokens.len() {
+    let tokens = state
+        .store
+        .batch_tokens(id, from as u64, PRINT_PART as u64)
+        .await?;
+    if tokens.is_empty() {
         return Err(AppError::NotFound);
     }
     let names = package_names(&state).await?;
-    let vouchers: Vec<_> = tokens
-        .iter()
-        .skip(from)
-        .take(PRINT_PART)
-        .map(|t| voucher_json(t, &names))
-        .collect();
+    let vouchers: Vec<_> = tokens.iter().map(|t| voucher_json(t, &names)).collect();
     let size = paper(Some(q.size.as_deref().unwrap_or("a4")));
     render(
         "print_voucher.html",

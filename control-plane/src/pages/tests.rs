@@ -206,7 +206,7 @@ async fn a_batch_is_one_transaction_followed_on_its_page_and_printed() {
         r.body
     );
     // The router confirms every voucher in one answer: the fragment stops polling.
-    let tokens = app.f.store.batch_tokens(batch_id).await.unwrap();
+    let tokens = app.f.store.batch_tokens(batch_id, 0, 1000).await.unwrap();
     assert_eq!(tokens.len(), 501);
     for (seq, c) in (1..).zip(app.f.store.open_commands("agent-1").await.unwrap()) {
         let mtm_common::CommandKind::CreateTokens(b) = &c.kind else {

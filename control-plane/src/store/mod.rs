@@ -187,10 +187,20 @@ pub trait Store: Send + Sync {
     async fn issue_batch(&self, req: IssueBatch) -> StoreResult<IssuedBatch>;
     /// How many of a batch's vouchers the router has confirmed; `None` for no such batch.
     async fn batch_progress(&self, batch_id: Uuid) -> StoreResult<Option<BatchProgress>>;
-    /// A batch's vouchers, ordered by code (how they are printed).
-    async fn batch_tokens(&self, batch_id: Uuid) -> StoreResult<Vec<Token>>;
+    /// Up to `limit` of a batch's vouchers from `offset`, in the order they are printed (so a
+    /// sheet of 500 out of 5,000 reads 500 rows, not the whole batch).
+    async fn batch_tokens(
+        &self,
+        batch_id: Uuid,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<Token>>;
     /// A token by id.
     async fn token(&self, id: Uuid) -> StoreResult<Option<Token>>;
+    /// The voucher a staff member sold under a sale key (a till's retry of a sale whose answer
+    /// was lost), if any.
+    async fn token_by_sale_key(&self, staff_id: Uuid, sale_key: &str)
+        -> StoreResult<Option<Token>>;
     /// Tokens matching a filter, newest first.
     async fn list_tokens(&self, filter: &TokenFilter) -> StoreResult<TokenPage>;
     /// A token by its code (the hotspot user name), exactly as stored.
@@ -597,6 +607,7 @@ pub fn command_kind_name(kind: &mtm_common::CommandKind) -> &'static str {
         K::UpdateAgent(_) => "update_agent",
         K::ExtendToken(_) => "extend_token",
         K::CreateTokens(_) => "create_tokens",
+        K::TrackValidity(_) => "track_validity",
     }
 }
 

@@ -259,6 +259,9 @@ pub struct IssueToken {
     pub staff_username: String,
     /// Command id for the `CreateToken`.
     pub command_id: Uuid,
+    /// The till's key for this sale: a second sale with the same key by the same staff member
+    /// is refused by the database (see [`crate::store::Store::token_by_sale_key`]).
+    pub sale_key: Option<String>,
 }
 
 /// A token and its current state.

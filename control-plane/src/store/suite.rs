@@ -122,6 +122,11 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it() {
+            crate::store::suite_expiry::a_new_device_is_sent_the_windows_of_vouchers_sold_before_it($make)
+                .await
+        }
+        #[tokio::test]
         async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
             crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
                 .await
@@ -249,6 +254,7 @@ pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
         staff_id: f.staff.id,
         staff_username: "staff".into(),
         command_id: uuid::Uuid::new_v4(),
+        sale_key: None,
     };
     let no_shift = s.issue_token(req("AAAA2222")).await;
     assert!(
@@ -799,6 +805,7 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
             staff_id: f.staff.id,
             staff_username: "staff".into(),
             command_id: Uuid::new_v4(),
+            sale_key: None,
         })
         .await;
     assert!(

@@ -77,7 +77,17 @@ pub async fn a_batch_is_stored_whole_and_applied_once(f: Fixture) {
     assert_eq!(s.open_commands("agent-1").await.unwrap().len(), 3);
     let p = s.batch_progress(req.batch_id).await.unwrap().unwrap();
     assert_eq!((p.total, p.on_router, p.staff_id), (1200, 0, f.staff.id));
-    assert_eq!(s.batch_tokens(req.batch_id).await.unwrap().len(), 1200);
+    let whole = s.batch_tokens(req.batch_id, 0, 5000).await.unwrap();
+    assert_eq!(whole.len(), 1200);
+    let mut parts = Vec::new();
+    for from in [0, 500, 1000, 1500] {
+        parts.extend(s.batch_tokens(req.batch_id, from, 500).await.unwrap());
+    }
+    assert_eq!(
+        parts.iter().map(|t| t.id).collect::<Vec<_>>(),
+        whole.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "the printed parts are the whole batch, in order, each voucher once"
+    );
     let after = s.verify_chains().await.unwrap();
     assert_eq!(
         after[0].rows - before[0].rows,

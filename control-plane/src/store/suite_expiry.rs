@@ -104,3 +104,96 @@ pub async fn a_voucher_disabled_past_its_window_is_expired_from_the_inventory(f:
     let chains = s.verify_chains().await.unwrap();
     assert!(chains.iter().all(|c| c.first_bad_row.is_none()));
 }
+
+fn windows_queued(open: &[StoredCommand]) -> Vec<Vec<mtm_common::ValidityWindow>> {
+    open.iter()
+        .filter_map(|c| match &c.kind {
+            mtm_common::CommandKind::TrackValidity(t) => Some(t.windows.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A new device starts with an empty store. Enrolling it queues the validity windows of every
+/// voucher on its router that still has one to end (used or not, with the ledger's first
+/// login), and none for a voucher already expired; enrolling yet another device replaces the
+/// windows queued for the one before.
+pub async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(f: Fixture) {
+    let s = &f.store;
+    let validity_s = f.package.validity_s.unwrap();
+    let (used, _) = f.issue().await;
+    let (unused, _) = f.issue().await;
+    let (over, _) = f.issue().await;
+    let t0 = 1_000_000;
+    let login = |t: &Token| Usage {
+        token_id: Some(t.id),
+        username: t.code.clone(),
+        first_login_at: Some(t0),
+        uptime_s: 60,
+        ..Default::default()
+    };
+    let report = UpMessage::Usage(UsageReport {
+        entries: vec![login(&used), login(&over)],
+        issued_here: Vec::new(),
+    });
+    up(&f, 1, t0 + 1_000, report).await;
+    let expired = UpMessage::TokenExpired(TokenExpired {
+        token_id: over.id,
+        expired_at: t0 + 2_000,
+    });
+    up(&f, 2, t0 + 2_000, expired).await;
+    assert_eq!(
+        s.token(over.id).await.unwrap().unwrap().state,
+        TokenState::Expired
+    );
+
+    let now = now_ms();
+    let enroll = |code: &'static str| async move {
+        let key = mtm_common::keys::generate_signing_key();
+        let hex = mtm_common::keys::public_key_hex(&key.verifying_key());
+        s.create_enrollment_code(
+            f.router.id,
+            &enrollment_code_hash(code),
+            now + 60_000,
+            "admin",
+            now,
+        )
+        .await
+        .unwrap();
+        let out = s
+            .redeem_enrollment_code(&enrollment_code_hash(code), &hex, "pw", "0.1.0", now)
+            .await
+            .unwrap();
+        assert!(matches!(out, Redeemed::Enrolled(_)), "{out:?}");
+    };
+    enroll("AAAA-BBBB").await;
+    let queued = windows_queued(&s.open_commands("agent-1").await.unwrap());
+    assert_eq!(queued.len(), 1, "one command for a few windows");
+    let mut got = queued[0].clone();
+    got.sort_by_key(|w| w.code.clone());
+    let mut want = vec![
+        mtm_common::ValidityWindow {
+            token_id: used.id,
+            code: used.code.clone(),
+            validity_s,
+            first_login_at: Some(t0),
+        },
+        mtm_common::ValidityWindow {
+            token_id: unused.id,
+            code: unused.code.clone(),
+            validity_s,
+            first_login_at: None,
+        },
+    ];
+    want.sort_by_key(|w| w.code.clone());
+    assert_eq!(got, want);
+
+    enroll("CCCC-DDDD").await;
+    let queued = windows_queued(&s.open_commands("agent-1").await.unwrap());
+    assert_eq!(
+        queued.len(),
+        1,
+        "the earlier device's windows are superseded"
+    );
+    assert_eq!(queued[0].len(), 2);
+}

@@ -47,9 +47,8 @@ pub struct Plan {
     pub db: Db,
     /// The broker agents and server meet on.
     pub broker: Broker,
-    /// Whether a device is replaced mid-day (`MTM_SOAK_NEW_DEVICE=1`). Off by default: the
-    /// expiry reports the old device had not sent are lost with it, and nothing yet tells the
-    /// server that a voucher the router shows disabled has expired (docs/reliability.md).
+    /// Whether a device is replaced mid-day (on unless `MTM_SOAK_NEW_DEVICE=0`): the new
+    /// device is handed the validity windows of the vouchers sold before it came.
     pub new_device: bool,
 }
 
@@ -85,7 +84,7 @@ impl Plan {
             day_s: get("MTM_SOAK_DAY_S", 80).max(40),
             db: Db::from_env(db),
             broker: Broker::from_env(broker),
-            new_device: std::env::var("MTM_SOAK_NEW_DEVICE").is_ok_and(|v| v == "1"),
+            new_device: std::env::var("MTM_SOAK_NEW_DEVICE").map_or(true, |v| v != "0"),
         }
     }
 
@@ -580,26 +579,42 @@ impl Day {
         }
     }
 
-    /// Sell one voucher of package `package` at `site`; the server may be down (a restart in
-    /// progress), in which case nothing is sold and `None` is returned.
+    /// Sell one voucher of package `package` at `site` as a till does: a sale that gets no
+    /// answer is sent again with the same sale key (`Idempotency-Key`), so it sells one voucher
+    /// however often it is repeated. The server may be down (a restart in progress), in which
+    /// case nothing may have been sold and `None` is returned.
     pub async fn sell(&self, jwt: &str, site: usize, package: usize) -> Option<Sale> {
-        let r = reqwest::Client::new()
-            .post(format!("{}/api/tokens/generate", self.base))
-            .bearer_auth(jwt)
-            .json(&json!({"package_id": self.packages[package]["id"]}))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        let status = r.status();
-        let body: Value = r.json().await.ok()?;
-        assert!(
-            status.is_success() || status.is_server_error(),
-            "sale refused: {status} {body}"
-        );
-        if !status.is_success() {
-            return None;
+        let key = uuid::Uuid::new_v4().to_string();
+        let mut answer = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let Ok(r) = reqwest::Client::new()
+                .post(format!("{}/api/tokens/generate", self.base))
+                .bearer_auth(jwt)
+                .header("idempotency-key", &key)
+                .json(&json!({"package_id": self.packages[package]["id"]}))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let status = r.status();
+            let Ok(body) = r.json::<Value>().await else {
+                continue;
+            };
+            assert!(
+                status.is_success() || status.is_server_error(),
+                "sale refused: {status} {body}"
+            );
+            if status.is_success() {
+                answer = Some(body);
+                break;
+            }
         }
+        let body = answer?;
         let sale = Sale {
             site,
             token_id: body["id"].as_str()?.to_owned(),

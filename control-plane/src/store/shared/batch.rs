@@ -36,6 +36,7 @@ pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreRes
             staff_id: req.staff_id,
             staff_username: &req.staff_username,
             batch_id: Some(req.batch_id),
+            sale_key: None,
             now,
         };
         let token = super::tokens::record_sale(&mut tx, &ctx, sale).await?;
@@ -62,28 +63,17 @@ pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreRes
         let batch = CreateTokens { tokens };
         batch.check().map_err(StoreError::Invalid)?;
         let kind = CommandKind::CreateTokens(batch);
-        let payload = mtm_common::envelope::to_cbor(&kind)
-            .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
-        let id = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
-             VALUES ($1, $2, $3, 'create_tokens', $4, 'pending', $5)",
-        )
-        .bind(id.to_string())
-        .bind(router.id.to_string())
-        .bind(&router.agent_id)
-        .bind(payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        commands.push(StoredCommand {
-            id,
-            agent_id: router.agent_id.clone(),
-            issued_at: now,
+        let router_id = router.id.to_string();
+        let cmd = super::entities::insert_command(
+            &mut tx,
+            &router_id,
+            &router.agent_id,
             kind,
-            state: "pending".into(),
-            attempts: 0,
-        });
+            false,
+            now,
+        )
+        .await?;
+        commands.push(cmd);
     }
     tx.commit().await?;
     Ok(IssuedBatch {
@@ -122,11 +112,18 @@ pub(super) async fn batch_progress(
     }))
 }
 
-pub(super) async fn batch_tokens(s: &super::Backend, batch_id: Uuid) -> StoreResult<Vec<Token>> {
+pub(super) async fn batch_tokens(
+    s: &super::Backend,
+    batch_id: Uuid,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<Vec<Token>> {
     let rows = sqlx::query(&format!(
-        "{TOKEN_SELECT} WHERE t.batch_id = $1 ORDER BY t.created_at, t.code"
+        "{TOKEN_SELECT} WHERE t.batch_id = $1 ORDER BY t.created_at, t.code LIMIT $2 OFFSET $3"
     ))
     .bind(batch_id.to_string())
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(&s.pool)
     .await?;
     rows.iter().map(token_from_row).collect()

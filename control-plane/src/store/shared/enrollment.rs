@@ -131,6 +131,9 @@ pub(super) async fn redeem(
         .fetch_one(&mut *tx)
         .await?;
     let router = super::rows::router_from_row(&router_row)?;
+    // Even the same key may come back with an empty store (a reinstall that kept its key);
+    // windows it already tracks are kept as they are.
+    let windows = queue_validity_windows(&mut tx, &router, now).await?;
     let entry = AuditEntry {
         actor: router.agent_id.clone(),
         action: "router.enrolled".into(),
@@ -139,11 +142,56 @@ pub(super) async fn redeem(
             "agent_id": router.agent_id,
             "public_key_hex": key,
             "agent_version": agent_version,
+            "validity_windows": windows,
         }),
     };
     super::chain::append_audit(&mut tx, &entry, now).await?;
     tx.commit().await?;
     Ok(Redeemed::Enrolled(router))
+}
+
+/// A new device starts with an empty store: send it the validity windows of every voucher on
+/// its router that still has one to enforce, so a voucher sold before the swap still ends on
+/// time. Returns how many windows were queued.
+async fn queue_validity_windows(
+    tx: &mut super::Conn,
+    router: &Router,
+    now: i64,
+) -> StoreResult<usize> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.code, t.first_login_at, p.validity_s
+         FROM tokens t JOIN packages p ON p.id = t.package_id
+         WHERE t.router_id = $1 AND p.validity_s IS NOT NULL
+           AND t.state IN ('issued', 'applied', 'in_use', 'used_up', 'disabled')
+         ORDER BY t.created_at, t.id",
+    )
+    .bind(router.id.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut windows = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let validity_s: i64 = r.try_get("validity_s")?;
+        windows.push(mtm_common::ValidityWindow {
+            token_id: super::rows::uuid_col(r, "id")?,
+            code: r.try_get("code")?,
+            validity_s: u64::try_from(validity_s)
+                .map_err(|_| StoreError::Corrupt(format!("validity_s {validity_s}")))?,
+            first_login_at: r.try_get("first_login_at")?,
+        });
+    }
+    let rid = router.id.to_string();
+    for (i, chunk) in windows
+        .chunks(mtm_common::MAX_TOKENS_PER_COMMAND)
+        .enumerate()
+    {
+        let kind = mtm_common::CommandKind::TrackValidity(mtm_common::TrackValidity {
+            windows: chunk.to_vec(),
+        });
+        // Only the first supersedes: windows queued for an earlier device are replaced, the
+        // later chunks of this one are not.
+        super::entities::insert_command(tx, &rid, &router.agent_id, kind, i == 0, now).await?;
+    }
+    Ok(windows.len())
 }
 
 pub(super) async fn revoke(

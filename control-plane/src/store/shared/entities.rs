@@ -240,58 +240,68 @@ pub(super) async fn enqueue_commands(
     supersede: bool,
 ) -> StoreResult<Vec<StoredCommand>> {
     let now = now_ms();
-    let mut encoded = Vec::with_capacity(commands.len());
-    for (_, kind) in commands {
-        encoded.push(
-            mtm_common::envelope::to_cbor(kind)
-                .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?,
-        );
-    }
     let mut stored = Vec::with_capacity(commands.len());
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
-    for ((agent_id, kind), payload) in commands.iter().zip(encoded) {
-        let name = command_kind_name(kind);
-        let id = Uuid::new_v4();
+    for (agent_id, kind) in commands {
         let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
             .bind(agent_id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
-        if supersede {
-            sqlx::query(
-                "UPDATE agent_commands SET state = 'failed', result = 'superseded', closed_at = $1
-                 WHERE agent_id = $2 AND kind = $3 AND state IN ('pending', 'sent')",
-            )
-            .bind(now)
-            .bind(agent_id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
-        )
-        .bind(id.to_string())
-        .bind(router_id)
-        .bind(agent_id)
-        .bind(name)
-        .bind(payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        stored.push(StoredCommand {
-            id,
-            agent_id: agent_id.clone(),
-            issued_at: now,
-            kind: kind.clone(),
-            state: "pending".into(),
-            attempts: 0,
-        });
+        let cmd =
+            insert_command(&mut tx, &router_id, agent_id, kind.clone(), supersede, now).await?;
+        stored.push(cmd);
     }
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Queue one command for an agent inside `tx`; with `supersede`, the agent's open commands of
+/// the same kind are closed as superseded first (only the latest catalog or inventory matters).
+pub(super) async fn insert_command(
+    tx: &mut super::Conn,
+    router_id: &str,
+    agent_id: &str,
+    kind: mtm_common::CommandKind,
+    supersede: bool,
+    now: i64,
+) -> StoreResult<StoredCommand> {
+    let payload = mtm_common::envelope::to_cbor(&kind)
+        .map_err(|e| StoreError::Invalid(format!("encode command: {e}")))?;
+    let name = command_kind_name(&kind);
+    if supersede {
+        sqlx::query(
+            "UPDATE agent_commands SET state = 'failed', result = 'superseded', closed_at = $1
+             WHERE agent_id = $2 AND kind = $3 AND state IN ('pending', 'sent')",
+        )
+        .bind(now)
+        .bind(agent_id)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO agent_commands (id, router_id, agent_id, kind, payload, state, issued_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+    )
+    .bind(id.to_string())
+    .bind(router_id)
+    .bind(agent_id)
+    .bind(name)
+    .bind(payload)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(StoredCommand {
+        id,
+        agent_id: agent_id.to_owned(),
+        issued_at: now,
+        kind,
+        state: "pending".into(),
+        attempts: 0,
+    })
 }
 
 pub(super) async fn mark_commands_sent(

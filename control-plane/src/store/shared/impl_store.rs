@@ -252,8 +252,28 @@ macro_rules! impl_store {
                 batch::batch_progress(self, batch_id).await
             }
 
-            async fn batch_tokens(&self, batch_id: Uuid) -> StoreResult<Vec<Token>> {
-                batch::batch_tokens(self, batch_id).await
+            async fn batch_tokens(
+                &self,
+                batch_id: Uuid,
+                offset: u64,
+                limit: u64,
+            ) -> StoreResult<Vec<Token>> {
+                batch::batch_tokens(self, batch_id, offset, limit).await
+            }
+
+            async fn token_by_sale_key(
+                &self,
+                staff_id: Uuid,
+                sale_key: &str,
+            ) -> StoreResult<Option<Token>> {
+                let row = sqlx::query(&format!(
+                    "{TOKEN_SELECT} WHERE t.staff_id = $1 AND t.sale_key = $2"
+                ))
+                .bind(staff_id.to_string())
+                .bind(sale_key)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(token_from_row).transpose()
             }
 
             async fn token(&self, id: Uuid) -> StoreResult<Option<Token>> {

@@ -186,6 +186,8 @@ pub(super) struct Sale<'a> {
     pub(super) staff_id: Uuid,
     pub(super) staff_username: &'a str,
     pub(super) batch_id: Option<Uuid>,
+    /// The till's key for a single sale; unique per staff member.
+    pub(super) sale_key: Option<&'a str>,
     pub(super) now: i64,
 }
 
@@ -205,8 +207,9 @@ pub(super) async fn record_sale(
     };
     sqlx::query(
         "INSERT INTO tokens (id, code, password, package_id, staff_id, location_id, router_id,
-           shift_id, price_minor, currency, state, created_at, updated_at, lock_to_mac, batch_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12, $13)",
+           shift_id, price_minor, currency, state, created_at, updated_at, lock_to_mac, batch_id,
+           sale_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'issued', $11, $11, $12, $13, $14)",
     )
     .bind(sale.id.to_string())
     .bind(sale.code)
@@ -221,9 +224,12 @@ pub(super) async fn record_sale(
     .bind(now)
     .bind(pkg.lock_to_mac as i64)
     .bind(sale.batch_id.map(|b| b.to_string()))
+    .bind(sale.sale_key)
     .execute(&mut *conn)
     .await
     .map_err(|e| match &e {
+        // The code, or the sale key of a retry racing its first attempt: either way the
+        // caller tries again (and then finds the sale by its key).
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict("token code already used".into())
         }
@@ -323,6 +329,7 @@ pub(super) async fn issue_token(
         staff_id: req.staff_id,
         staff_username: &req.staff_username,
         batch_id: None,
+        sale_key: req.sale_key.as_deref(),
         now,
     };
     let token = record_sale(&mut tx, &ctx, sale).await?;

@@ -565,7 +565,7 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
     let again = s
         .set_alert_state(a.id, AlertState::Acknowledged, "x", "manager", 30)
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    assert!(matches!(again, Err(StoreError::RefusedConflict(_))));
     let missing = s
         .set_alert_state(uuid::Uuid::new_v4(), AlertState::Resolved, "x", "m", 1)
         .await;

@@ -57,7 +57,9 @@ async fn change(
 ) -> AppResult<Json<Alert>> {
     let note = note.trim();
     if to == AlertState::Resolved && note.is_empty() {
-        return Err(AppError::BadRequest("a note is required to resolve".into()));
+        return Err(AppError::Refused(crate::refusal::Refusal::new(
+            "err-alert-note-required",
+        )));
     }
     Ok(Json(
         state

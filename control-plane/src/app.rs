@@ -134,6 +134,10 @@ pub enum AppError {
     /// Conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// Conflicts with the current state (409), named as a message of the locales like
+    /// [`AppError::Refused`].
+    #[error("{0}")]
+    RefusedConflict(crate::refusal::Refusal),
     /// Too many attempts.
     #[error("too many attempts; try again later")]
     TooManyRequests,
@@ -151,6 +155,8 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(_) => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Invalid(m) => AppError::BadRequest(m),
+            StoreError::Refused(r) => AppError::Refused(r),
+            StoreError::RefusedConflict(r) => AppError::RefusedConflict(r),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -170,7 +176,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::RefusedConflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy => {
                 let body = Json(serde_json::json!({ "error": self.to_string() }));
@@ -200,7 +206,9 @@ impl AppError {
     pub fn page_message(self) -> AppResult<String> {
         match self {
             AppError::BadRequest(m) | AppError::Conflict(m) => Ok(m),
-            AppError::Refused(r) => Ok(r.text(crate::i18n::current())),
+            AppError::Refused(r) | AppError::RefusedConflict(r) => {
+                Ok(r.text(crate::i18n::current()))
+            }
             e => Err(e),
         }
     }

@@ -386,7 +386,9 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Vec<DailyReport>>> {
     if let Some(d) = &q.date {
-        crate::reconcile::parse_date(d).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        crate::reconcile::parse_date(d).map_err(|_| {
+            AppError::Refused(crate::refusal::Refusal::new("err-date").arg("date", d))
+        })?;
     }
     let filter = ReportFilter {
         location_id: q.location_id,

@@ -136,6 +136,14 @@ pub(crate) async fn change_location_settings(
     if let Some(z) = &change.timezone {
         crate::zones::load_zone(z).map_err(|e| crate::app::AppError::Refused(e.refusal()))?;
     }
+    // Checked here too (the store checks it again) so that a page says it in its language.
+    if let Some(c) = &change.close_time {
+        crate::reconcile::parse_close_time(c).map_err(|_| {
+            crate::app::AppError::Refused(
+                crate::refusal::Refusal::new("err-close-time").arg("time", c),
+            )
+        })?;
+    }
     Ok(state
         .store
         .update_location_settings(id, change, &cur.user.username, now_ms())
@@ -258,11 +266,11 @@ pub(crate) async fn issue_broker_login(
         return Ok(());
     };
     crate::enrollment::broker_failed(state, actor, router, "issue", &e).await;
-    Err(crate::app::AppError::Conflict(format!(
-        "router {} was created, but the MQTT broker did not take its login: {e}; enroll it with \
-         a one-time code once the broker answers",
-        router.id
-    )))
+    Err(crate::app::AppError::RefusedConflict(
+        crate::refusal::Refusal::new("err-router-broker-login")
+            .arg("router", router.id)
+            .arg("reason", &e),
+    ))
 }
 
 /// How long a router may stay quiet during an open shift before it is an alert: five health

@@ -596,6 +596,93 @@ money-too-many-decimals = { $currency } has { $max } decimal place(s); "{ $text 
 money-negative = the amount cannot be negative
 money-too-large = the amount is too large
 
+## Refusals of forms: releases, enrollment, reports, after-sales, channels, the store
+err-username-length = a username has 1 to { $max } characters
+err-username-characters = a username uses only letters a-z, digits and ASCII punctuation (no spaces)
+err-password-length = a password has { $min } to { $max } characters
+err-password-spaces = a password cannot be only spaces
+err-password-run = a password cannot be one repeated character or a keyboard run
+err-password-common = that password is one of the most common ones; choose another
+err-password-username = a password cannot be the username
+err-alert-note-required = a note is required to resolve
+err-alert-resolved = alert is already resolved
+err-unknown-action = unknown action
+err-as-reason = give a reason
+err-as-reason-long = the reason is longer than { $max } characters
+err-as-refund-only-void = only a void hands money back
+err-as-extension-too-large = that extension is too large
+err-as-extend-nothing = add some time or data
+err-as-replace-code = a replacement needs a new code
+err-as-refund-above-price = the refund is more than the voucher was sold for
+err-as-note-long = the note is longer than { $max } characters
+err-as-decided = this request was already decided
+err-as-no-time-limit = this voucher has no time limit to extend
+err-as-no-data-limit = this voucher has no data limit to extend
+err-as-router-not-enrolled = the voucher's router is not enrolled (enroll it, or replace the revoked one)
+err-approve-or-reject = approve or reject
+err-enroll-ttl = ttl_s must be between { $min } and { $max }
+err-revoke-broker = revoked in mtm (its messages are refused), but the broker did not remove its login: { $reason }; revoke again once the broker answers
+err-router-broker-login = router { $router } was created, but the MQTT broker did not take its login: { $reason }; enroll it with a one-time code once the broker answers
+err-channel-name = give the channel a name of at most 100 characters
+err-channel-kind = kind must be webhook, telegram, ntfy or email
+err-channel-email = an e-mail channel needs one e-mail address
+err-channel-url = the target must be a URL
+err-channel-http-url = the target must be an http(s) URL of at most 2000 characters
+err-channel-chat-id = a Telegram channel needs the chat id
+err-channel-severity = the lowest severity must be info, warning or critical
+err-channel-location = no such location
+err-date = date out of range
+err-form-too-large = form too large
+err-unknown-language = unknown language "{ $code }"
+err-frozen = dispensing is frozen at this location by an admin: { $reason }
+err-release-key-file = { $file } in the releases folder does not hold a public key (hex)
+err-release-empty = empty binary
+err-release-version = version "{ $version }" is not MAJOR.MINOR.PATCH
+err-release-target = target must be like aarch64-linux
+err-release-signature-hex = signature_hex must be 64 bytes of hex
+err-release-bad-signature = the signature does not verify against the release key: sign this binary with this version and target
+err-release-no-agent = no router with agent id "{ $agent }"
+err-release-percent-or-agents = give either percent (1-100) or a non-empty agent_ids
+err-upload-unreadable = the upload could not be read: { $reason }
+err-upload-choose-binary = choose the agent binary to upload
+err-rollout-percent = the percentage must be a whole number from 1 to 100
+err-rollout-either = give either a percentage or agent ids, not both or neither
+err-close-time = close time must be HH:MM (00:00-23:59), got "{ $time }"
+err-report-not-intact = this report does not match its hash
+err-report-signed-off = the report is signed off already
+err-not-your-location = you do not belong to this location
+err-no-open-shift = no open shift
+err-no-enrolled-router = this location has no enrolled router (enroll it, or replace the revoked one)
+err-close-shift-why = say why the shift is closed for the staff member
+err-shift-closed = the shift is closed already
+err-user-exists = user already exists (as { $existing })
+err-agent-id = agent id must be 1-64 ASCII letters, digits, - or _
+err-key-format = a key must be 64 hex characters
+err-key-invalid = not a valid ed25519 public key
+err-package-fields = package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency
+err-location-fields = name and timezone required
+err-exists-user = user already exists
+err-exists-user-location = user location already exists
+err-exists-router = router already exists
+err-exists-package = package already exists
+err-exists-location = location already exists
+err-exists-enrollment-code = enrollment code already exists
+noun-user = user
+noun-user-location = user location
+noun-router = router
+noun-package = package
+noun-location = location
+noun-enrollment-code = enrollment code
+err-refers-to-nothing = { $what } refers to something that does not exist
+err-as-not-allowed = { $kind ->
+        [void] a voucher that is { $state } cannot be voided
+        [replace] a voucher that is { $state } cannot be replaced
+        [extend] a voucher that is { $state } cannot be extended
+        [reprint] a voucher that is { $state } cannot be reprinted
+        [disable] a voucher that is { $state } cannot be disabled
+       *[enable] a voucher that is { $state } cannot be enabled
+    }
+
 ## E-mails and notices
 mail-kind = kind
 mail-severity = severity

@@ -599,6 +599,93 @@ money-too-many-decimals = { $currency } a { $max } décimale(s) ; « { $text } �
 money-negative = le montant ne peut pas être négatif
 money-too-large = le montant est trop grand
 
+## Refusals of forms: releases, enrollment, reports, after-sales, channels, the store
+err-username-length = un nom d'utilisateur compte de 1 à { $max } caractères
+err-username-characters = un nom d'utilisateur n'utilise que des lettres a-z, des chiffres et la ponctuation ASCII (sans espaces)
+err-password-length = un mot de passe compte de { $min } à { $max } caractères
+err-password-spaces = un mot de passe ne peut pas être fait que d'espaces
+err-password-run = un mot de passe ne peut pas être un seul caractère répété ni une suite de touches du clavier
+err-password-common = ce mot de passe fait partie des plus courants ; choisissez-en un autre
+err-password-username = un mot de passe ne peut pas être le nom d'utilisateur
+err-alert-note-required = une note est nécessaire pour résoudre
+err-alert-resolved = l'alerte est déjà résolue
+err-unknown-action = action inconnue
+err-as-reason = indiquez un motif
+err-as-reason-long = le motif dépasse { $max } caractères
+err-as-refund-only-void = seule une annulation rembourse de l'argent
+err-as-extension-too-large = cette prolongation est trop grande
+err-as-extend-nothing = ajoutez du temps ou des données
+err-as-replace-code = un remplacement a besoin d'un nouveau code
+err-as-refund-above-price = le remboursement dépasse le prix de vente du ticket
+err-as-note-long = la note dépasse { $max } caractères
+err-as-decided = cette demande a déjà été tranchée
+err-as-no-time-limit = ce ticket n'a pas de limite de temps à prolonger
+err-as-no-data-limit = ce ticket n'a pas de limite de données à prolonger
+err-as-router-not-enrolled = le routeur du ticket n'est pas enregistré (enregistrez-le, ou remplacez celui qui a été révoqué)
+err-approve-or-reject = approuvez ou refusez
+err-enroll-ttl = la durée de validité du code (ttl_s) doit être comprise entre { $min } et { $max } secondes
+err-revoke-broker = révoqué dans mtm (ses messages sont refusés), mais le broker n'a pas supprimé son identifiant : { $reason } ; révoquez-le à nouveau quand le broker répondra
+err-router-broker-login = le routeur { $router } a été créé, mais le broker MQTT n'a pas accepté son identifiant : { $reason } ; enregistrez-le avec un code à usage unique quand le broker répondra
+err-channel-name = donnez au canal un nom de 100 caractères au plus
+err-channel-kind = le type doit être webhook, telegram, ntfy ou email
+err-channel-email = un canal e-mail a besoin d'une adresse e-mail
+err-channel-url = la destination doit être une URL
+err-channel-http-url = la destination doit être une URL http(s) de 2000 caractères au plus
+err-channel-chat-id = un canal Telegram a besoin de l'identifiant de la discussion (chat id)
+err-channel-severity = la gravité minimale doit être info, warning ou critical
+err-channel-location = ce site n'existe pas
+err-date = la date « { $date } » n'existe pas ou n'est pas au format AAAA-MM-JJ
+err-form-too-large = le formulaire est trop volumineux
+err-unknown-language = langue inconnue « { $code } »
+err-frozen = la vente est gelée sur ce site par un administrateur : { $reason }
+err-release-key-file = { $file } dans le dossier des versions ne contient pas de clé publique (hex)
+err-release-empty = le fichier binaire est vide
+err-release-version = la version « { $version } » n'est pas au format MAJEUR.MINEUR.CORRECTIF (p. ex. 1.2.3)
+err-release-target = la cible doit ressembler à aarch64-linux
+err-release-signature-hex = la signature doit faire 64 octets en hexadécimal
+err-release-bad-signature = la signature ne correspond pas à la clé des versions : signez ce binaire avec cette version et cette cible
+err-release-no-agent = aucun routeur n'a l'identifiant d'agent « { $agent } »
+err-release-percent-or-agents = donnez soit un pourcentage (1-100), soit une liste non vide d'identifiants d'agents
+err-upload-unreadable = l'envoi n'a pas pu être lu : { $reason }
+err-upload-choose-binary = choisissez le binaire de l'agent à envoyer
+err-rollout-percent = le pourcentage doit être un nombre entier de 1 à 100
+err-rollout-either = donnez soit un pourcentage, soit des identifiants d'agents, ni les deux ni aucun
+err-close-time = l'heure de clôture doit être au format HH:MM (00:00-23:59), reçu « { $time } »
+err-report-not-intact = ce rapport ne correspond plus à son empreinte
+err-report-signed-off = le rapport est déjà validé
+err-not-your-location = vous n'êtes pas rattaché à ce site
+err-no-open-shift = aucun service ouvert
+err-no-enrolled-router = ce site n'a aucun routeur enregistré (enregistrez-le, ou remplacez celui qui a été révoqué)
+err-close-shift-why = indiquez pourquoi le service est clôturé à la place de l'employé
+err-shift-closed = le service est déjà clôturé
+err-user-exists = cet utilisateur existe déjà (sous le nom { $existing })
+err-agent-id = l'identifiant d'agent doit compter de 1 à 64 lettres ASCII, chiffres, - ou _
+err-key-format = une clé doit compter 64 caractères hexadécimaux
+err-key-invalid = ce n'est pas une clé publique ed25519 valide
+err-package-fields = un forfait a besoin d'un identifiant court (a-z, 0-9, -), d'un nom, d'un prix >= 0 et d'une devise de 3 lettres
+err-location-fields = le nom et le fuseau horaire sont obligatoires
+err-exists-user = cet utilisateur existe déjà
+err-exists-user-location = cet utilisateur est déjà rattaché à ce site
+err-exists-router = ce routeur existe déjà (nom ou identifiant d'agent déjà pris)
+err-exists-package = ce forfait existe déjà
+err-exists-location = ce site existe déjà
+err-exists-enrollment-code = ce code d'enregistrement existe déjà
+noun-user = utilisateur
+noun-user-location = rattachement de l'utilisateur à un site
+noun-router = routeur
+noun-package = forfait
+noun-location = site
+noun-enrollment-code = code d'enregistrement
+err-refers-to-nothing = le formulaire renvoie à un élément qui n'existe plus ({ $what })
+err-as-not-allowed = { $kind ->
+        [void] un ticket { $state } ne peut pas être annulé
+        [replace] un ticket { $state } ne peut pas être remplacé
+        [extend] un ticket { $state } ne peut pas être prolongé
+        [reprint] un ticket { $state } ne peut pas être réimprimé
+        [disable] un ticket { $state } ne peut pas être désactivé
+       *[enable] un ticket { $state } ne peut pas être activé
+    }
+
 ## E-mails and notices
 mail-kind = type
 mail-severity = gravité

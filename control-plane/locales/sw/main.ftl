@@ -596,6 +596,93 @@ money-too-many-decimals = { $currency } ina nafasi { $max } za desimali; "{ $tex
 money-negative = kiasi hakiwezi kuwa hasi
 money-too-large = kiasi ni kikubwa mno
 
+## Refusals of forms: releases, enrollment, reports, after-sales, channels, the store
+err-username-length = jina la mtumiaji lina herufi 1 hadi { $max }
+err-username-characters = jina la mtumiaji linatumia herufi a-z, tarakimu na alama za uakifishaji za ASCII tu (bila nafasi)
+err-password-length = nenosiri lina herufi { $min } hadi { $max }
+err-password-spaces = nenosiri haliwezi kuwa nafasi tupu tu
+err-password-run = nenosiri haliwezi kuwa herufi moja inayorudiwa wala mfuatano wa vitufe vya kibodi
+err-password-common = nenosiri hilo ni mojawapo ya yale yanayotumika sana; chagua jingine
+err-password-username = nenosiri haliwezi kuwa jina la mtumiaji
+err-alert-note-required = maelezo yanahitajika ili kutatua
+err-alert-resolved = tahadhari tayari imetatuliwa
+err-unknown-action = kitendo kisichojulikana
+err-as-reason = toa sababu
+err-as-reason-long = sababu ni ndefu kuliko herufi { $max }
+err-as-refund-only-void = ni kubatilisha tu kunakorudisha pesa
+err-as-extension-too-large = nyongeza hiyo ni kubwa mno
+err-as-extend-nothing = ongeza muda au data
+err-as-replace-code = kubadilisha kunahitaji msimbo mpya
+err-as-refund-above-price = marejesho ni zaidi ya bei ambayo vocha iliuzwa
+err-as-note-long = maelezo ni marefu kuliko herufi { $max }
+err-as-decided = ombi hili tayari limeamuliwa
+err-as-no-time-limit = vocha hii haina kikomo cha muda cha kuongeza
+err-as-no-data-limit = vocha hii haina kikomo cha data cha kuongeza
+err-as-router-not-enrolled = ruta ya vocha haijasajiliwa (isajili, au badilisha iliyobatilishwa)
+err-approve-or-reject = idhinisha au kataa
+err-enroll-ttl = muda wa uhai wa msimbo (ttl_s) lazima uwe kati ya sekunde { $min } na { $max }
+err-revoke-broker = imebatilishwa ndani ya mtm (ujumbe wake unakataliwa), lakini broker haikuondoa kuingia kwake: { $reason }; batilisha tena broker itakapojibu
+err-router-broker-login = ruta { $router } imeundwa, lakini broker ya MQTT haikupokea kuingia kwake: { $reason }; isajili kwa msimbo wa mara moja broker itakapojibu
+err-channel-name = ipe njia jina lisilozidi herufi 100
+err-channel-kind = aina lazima iwe webhook, telegram, ntfy au email
+err-channel-email = njia ya barua pepe inahitaji anwani moja ya barua pepe
+err-channel-url = lengo lazima liwe URL
+err-channel-http-url = lengo lazima liwe URL ya http(s) isiyozidi herufi 2000
+err-channel-chat-id = njia ya Telegram inahitaji kitambulisho cha mazungumzo (chat id)
+err-channel-severity = uzito wa chini lazima uwe info, warning au critical
+err-channel-location = tawi hilo halipo
+err-date = tarehe "{ $date }" haipo au haiko katika muundo YYYY-MM-DD
+err-form-too-large = fomu ni kubwa mno
+err-unknown-language = lugha isiyojulikana "{ $code }"
+err-frozen = uuzaji umesimamishwa kwenye tawi hili na msimamizi: { $reason }
+err-release-key-file = { $file } kwenye folda ya matoleo haina ufunguo wa umma (hex)
+err-release-empty = faili la programu ni tupu
+err-release-version = toleo "{ $version }" si la muundo MAJOR.MINOR.PATCH (k.m. 1.2.3)
+err-release-target = aina ya kifaa lazima iwe kama aarch64-linux
+err-release-signature-hex = saini lazima iwe baiti 64 kwa hex
+err-release-bad-signature = saini hailingani na ufunguo wa matoleo: tia saini faili hili kwa toleo hili na aina hii ya kifaa
+err-release-no-agent = hakuna ruta yenye kitambulisho cha wakala "{ $agent }"
+err-release-percent-or-agents = toa asilimia (1-100) au orodha ya vitambulisho vya mawakala isiyo tupu
+err-upload-unreadable = faili lililopakiwa halikuweza kusomwa: { $reason }
+err-upload-choose-binary = chagua faili la programu ya wakala la kupakia
+err-rollout-percent = asilimia lazima iwe namba kamili kutoka 1 hadi 100
+err-rollout-either = toa asilimia au vitambulisho vya mawakala, si vyote viwili wala hakuna kimojawapo
+err-close-time = saa ya kufunga lazima iwe katika muundo HH:MM (00:00-23:59), imepokelewa "{ $time }"
+err-report-not-intact = ripoti hii hailingani na alama yake ya hashi
+err-report-signed-off = ripoti tayari imeidhinishwa
+err-not-your-location = hujapangiwa tawi hili
+err-no-open-shift = hakuna zamu iliyo wazi
+err-no-enrolled-router = tawi hili halina ruta iliyosajiliwa (isajili, au badilisha iliyobatilishwa)
+err-close-shift-why = eleza kwa nini zamu inafungwa kwa niaba ya mhudumu
+err-shift-closed = zamu tayari imefungwa
+err-user-exists = mtumiaji tayari yupo (kama { $existing })
+err-agent-id = kitambulisho cha wakala lazima kiwe herufi 1-64 za ASCII, tarakimu, - au _
+err-key-format = ufunguo lazima uwe na herufi 64 za hex
+err-key-invalid = si ufunguo halali wa umma wa ed25519
+err-package-fields = kifurushi kinahitaji jina fupi (a-z, 0-9, -), jina, bei >= 0 na sarafu ya herufi 3
+err-location-fields = jina na saa za eneo vinahitajika
+err-exists-user = mtumiaji huyo tayari yupo
+err-exists-user-location = mtumiaji huyo tayari amepangiwa tawi hilo
+err-exists-router = ruta hiyo tayari ipo (jina au kitambulisho cha wakala kimeshatumika)
+err-exists-package = kifurushi hicho tayari kipo
+err-exists-location = tawi hilo tayari lipo
+err-exists-enrollment-code = msimbo huo wa usajili tayari upo
+noun-user = mtumiaji
+noun-user-location = tawi la mtumiaji
+noun-router = ruta
+noun-package = kifurushi
+noun-location = tawi
+noun-enrollment-code = msimbo wa usajili
+err-refers-to-nothing = fomu inarejelea kitu ambacho hakipo tena ({ $what })
+err-as-not-allowed = { $kind ->
+        [void] vocha iliyo katika hali ya "{ $state }" haiwezi kubatilishwa
+        [replace] vocha iliyo katika hali ya "{ $state }" haiwezi kubadilishwa
+        [extend] vocha iliyo katika hali ya "{ $state }" haiwezi kuongezewa
+        [reprint] vocha iliyo katika hali ya "{ $state }" haiwezi kuchapishwa tena
+        [disable] vocha iliyo katika hali ya "{ $state }" haiwezi kuzimwa
+       *[enable] vocha iliyo katika hali ya "{ $state }" haiwezi kuwashwa
+    }
+
 ## E-mails and notices
 mail-kind = aina
 mail-severity = uzito

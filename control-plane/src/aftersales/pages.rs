@@ -235,7 +235,11 @@ async fn decide_form(
     let approve = match f.decision.as_str() {
         "approve" => true,
         "reject" => false,
-        _ => return Err(AppError::BadRequest("approve or reject".into())),
+        _ => {
+            return Err(AppError::Refused(crate::refusal::Refusal::new(
+                "err-approve-or-reject",
+            )))
+        }
     };
     match decide(&state, &cur, id, approve, &f.note).await {
         Ok(_) => Ok(Redirect::to("/manager/after-sales").into_response()),

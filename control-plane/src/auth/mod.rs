@@ -184,7 +184,7 @@ async fn check_csrf(parts: &Parts, body: Body, expected: &str) -> Result<Body, A
     }
     let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
-        .map_err(|_| AppError::BadRequest("form too large".into()))?;
+        .map_err(|_| AppError::Refused(crate::refusal::Refusal::new("err-form-too-large")))?;
     let found = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|s| {

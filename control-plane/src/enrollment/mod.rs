@@ -145,8 +145,10 @@ pub(crate) async fn issue_code(
 ) -> AppResult<EnrollmentCode> {
     let ttl_s = ttl_s.unwrap_or(state.settings.enrollment.code_ttl_s);
     if !(60..=30 * 86_400).contains(&ttl_s) {
-        return Err(AppError::BadRequest(
-            "ttl_s must be between 60 and 2592000".into(),
+        return Err(AppError::Refused(
+            crate::refusal::Refusal::new("err-enroll-ttl")
+                .arg("min", 60)
+                .arg("max", 30 * 86_400),
         ));
     }
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
@@ -245,12 +247,9 @@ pub(crate) async fn revoke_router(
         .revoke(&router.agent_id)
         .await
     {
-        let message = format!(
-            "revoked in mtm (its messages are refused), but the broker did not remove its \
-             login: {e}; revoke again once the broker answers"
-        );
+        let refusal = crate::refusal::Refusal::new("err-revoke-broker").arg("reason", &e);
         broker_failed(state, &cur.user.username, &router, "revoke", &e).await;
-        return Err(AppError::Conflict(message));
+        return Err(AppError::RefusedConflict(refusal));
     }
     Ok(router)
 }

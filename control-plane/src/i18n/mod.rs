@@ -156,3 +156,5 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
 mod tests;
 #[cfg(test)]
 mod tests_alerts;
+#[cfg(test)]
+mod tests_refusals;

@@ -31,7 +31,11 @@ pub fn stored_choice(code: &str) -> AppResult<Option<String>> {
         c => Lang::parse(c)
             .filter(|l| Lang::ALL.contains(l))
             .map(|l| Some(l.code().to_string()))
-            .ok_or_else(|| AppError::BadRequest(format!("unknown language {c:?}"))),
+            .ok_or_else(|| {
+                AppError::Refused(
+                    crate::refusal::Refusal::new("err-unknown-language").arg("code", c),
+                )
+            }),
     }
 }
 

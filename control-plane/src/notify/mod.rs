@@ -128,28 +128,25 @@ pub async fn add_channel(
     cur: &CurrentUser,
     req: &NewChannel,
 ) -> AppResult<CreatedChannel> {
-    let bad = |m: &str| AppError::BadRequest(m.into());
+    let bad = |key: &'static str| AppError::Refused(crate::refusal::Refusal::new(key));
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(bad("give the channel a name of at most 100 characters"));
+        return Err(bad("err-channel-name"));
     }
-    let kind = Kind::parse(req.kind.trim())
-        .ok_or_else(|| bad("kind must be webhook, telegram, ntfy or email"))?;
+    let kind = Kind::parse(req.kind.trim()).ok_or_else(|| bad("err-channel-kind"))?;
     let target = req.target.trim();
     if kind == Kind::Email {
         let address = target.strip_prefix("mailto:").unwrap_or(target);
         if !email::valid_recipient(address) {
-            return Err(bad("an e-mail channel needs one e-mail address"));
+            return Err(bad("err-channel-email"));
         }
     } else {
-        let url = reqwest::Url::parse(target).map_err(|_| bad("the target must be a URL"))?;
+        let url = reqwest::Url::parse(target).map_err(|_| bad("err-channel-url"))?;
         if !matches!(url.scheme(), "https" | "http")
             || url.host_str().is_none()
             || target.len() > 2000
         {
-            return Err(bad(
-                "the target must be an http(s) URL of at most 2000 characters",
-            ));
+            return Err(bad("err-channel-http-url"));
         }
     }
     let target = match kind {
@@ -158,10 +155,10 @@ pub async fn add_channel(
     };
     let chat_id = req.chat_id.trim();
     if kind == Kind::Telegram && (chat_id.is_empty() || chat_id.len() > 100) {
-        return Err(bad("a Telegram channel needs the chat id"));
+        return Err(bad("err-channel-chat-id"));
     }
-    let min_rank = severity_rank(req.min_severity.trim())
-        .ok_or_else(|| bad("the lowest severity must be info, warning or critical"))?;
+    let min_rank =
+        severity_rank(req.min_severity.trim()).ok_or_else(|| bad("err-channel-severity"))?;
     if let Some(l) = req.location_id {
         if !state
             .store
@@ -170,7 +167,7 @@ pub async fn add_channel(
             .iter()
             .any(|x| x.id == l)
         {
-            return Err(bad("no such location"));
+            return Err(bad("err-channel-location"));
         }
     }
     let mut key = [0u8; 32];

@@ -77,7 +77,10 @@ async fn create(
         "" => None,
         l => match Uuid::parse_str(l) {
             Ok(id) => Some(id),
-            Err(_) => return page_with(&state, &cur, None, Some("no such location".into())).await,
+            Err(_) => {
+                let m = crate::refusal::Refusal::new("err-channel-location");
+                return page_with(&state, &cur, None, Some(m.text(crate::i18n::current()))).await;
+            }
         },
     };
     let req = NewChannel {

@@ -36,7 +36,13 @@ async fn new_code(
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
-    let code = crate::enrollment::issue_code(&state, &cur, id, None).await?;
+    let code = match crate::enrollment::issue_code(&state, &cur, id, None).await {
+        Ok(code) => code,
+        Err(e) => {
+            let m = super::admin::user_error(e)?;
+            return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
+        }
+    };
     // Shown this once; only its hash is stored.
     let shown = serde_json::json!({
         "router": router.name, "agent_id": code.agent_id, "code": code.code,
@@ -92,7 +98,11 @@ async fn revoke(
             .await?
             .into_response());
     }
-    crate::enrollment::revoke_router(&state, &cur, id).await?;
+    if let Err(e) = crate::enrollment::revoke_router(&state, &cur, id).await {
+        // Revoked here but not on the broker: the routers page says so, to try again.
+        let m = super::admin::user_error(e)?;
+        return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
+    }
     Ok(Redirect::to("/admin/routers").into_response())
 }
 

@@ -12,6 +12,7 @@ use super::admin_enroll::utc_minute;
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::refusal::Refusal;
 use crate::releases::{self, ReleaseInfo, ReleasesDir, Rollout};
 use crate::store::{CommandRecord, RouterStatus};
 use crate::web::Page;
@@ -121,7 +122,7 @@ async fn page_with(
     let ctx = json!({
         "releases": rows, "routers": routers.len(), "error": error, "notice": notice,
         "key_checked": matches!(key, Ok(Some(_))),
-        "key_error": key.err().map(|e| e.to_string()),
+        "key_error": key.err().map(|e| e.page_message().unwrap_or_else(|e| e.to_string())),
     });
     Ok(render("admin_releases.html", &Page::of(cur), ctx)?.into_response())
 }
@@ -164,7 +165,7 @@ struct UploadForm {
 
 async fn read_upload(mut m: Multipart) -> AppResult<UploadForm> {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::BadRequest(format!("the upload could not be read: {}", e.body_text()))
+        AppError::Refused(Refusal::new("err-upload-unreadable").arg("reason", e.body_text()))
     };
     let mut f = UploadForm::default();
     while let Some(field) = m.next_field().await.map_err(bad)? {
@@ -177,9 +178,7 @@ async fn read_upload(mut m: Multipart) -> AppResult<UploadForm> {
         }
     }
     if f.binary.is_empty() {
-        return Err(AppError::BadRequest(
-            "choose the agent binary to upload".into(),
-        ));
+        return Err(AppError::Refused(Refusal::new("err-upload-choose-binary")));
     }
     Ok(f)
 }
@@ -256,13 +255,9 @@ impl RolloutForm {
                     percent: Some(p),
                     agent_ids: None,
                 }),
-                _ => Err(AppError::BadRequest(
-                    "the percentage must be a whole number from 1 to 100".into(),
-                )),
+                _ => Err(AppError::Refused(Refusal::new("err-rollout-percent"))),
             },
-            _ => Err(AppError::BadRequest(
-                "give either a percentage or agent ids, not both or neither".into(),
-            )),
+            _ => Err(AppError::Refused(Refusal::new("err-rollout-either"))),
         }
     }
 }

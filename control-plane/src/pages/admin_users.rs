@@ -208,7 +208,11 @@ async fn change_user(
             language: Some(crate::i18n::stored_choice(&f.language)?),
             ..Default::default()
         },
-        _ => return Err(AppError::BadRequest("unknown action".into())),
+        _ => {
+            return Err(AppError::Refused(crate::refusal::Refusal::new(
+                "err-unknown-action",
+            )))
+        }
     };
     match state
         .store

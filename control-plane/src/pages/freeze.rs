@@ -28,10 +28,9 @@ pub async fn refuse_frozen(state: &AppState, staff_id: Uuid) -> AppResult<()> {
     };
     let frozen = state.store.frozen_locations().await?;
     match frozen.iter().find(|f| f.location_id == shift.location_id) {
-        Some(f) => Err(AppError::BadRequest(format!(
-            "dispensing is frozen at this location by an admin: {}",
-            f.reason
-        ))),
+        Some(f) => Err(AppError::Refused(
+            crate::refusal::Refusal::new("err-frozen").arg("reason", &f.reason),
+        )),
         None => Ok(()),
     }
 }

@@ -8,7 +8,8 @@ use super::{csv_response, render, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{
-    every_token, now_ms, Alert, AlertFilter, AlertState, Cursor, FigureFilter, Token, TokenFilter,
+    every_token, now_ms, Alert, AlertFilter, AlertState, Cursor, FigureFilter, StoreError, Token,
+    TokenFilter,
 };
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
@@ -296,6 +297,7 @@ async fn alerts(
             "first": if shown == 0 { 0 } else { u64::from(offset) + 1 }, "last": end,
             "next": next, "previous": previous,
             "need_note": q.error.as_deref() == Some("note"),
+            "already_resolved": q.error.as_deref() == Some("resolved"),
         }),
     )?
     .into_response())
@@ -356,16 +358,25 @@ async fn alert_action(
     let to = match form.action.as_str() {
         "acknowledge" => AlertState::Acknowledged,
         "resolve" => AlertState::Resolved,
-        _ => return Err(AppError::BadRequest("unknown action".into())),
+        _ => {
+            return Err(AppError::Refused(crate::refusal::Refusal::new(
+                "err-unknown-action",
+            )))
+        }
     };
     let note = form.note.trim();
     if to == AlertState::Resolved && note.is_empty() {
         // Back to the page, which says so in its reader's language.
         return Ok(Redirect::to("/manager/alerts?error=note"));
     }
-    state
+    match state
         .store
         .set_alert_state(id, to, note, &cur.user.username, now_ms())
-        .await?;
-    Ok(Redirect::to("/manager/alerts"))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/manager/alerts")),
+        // Resolved meanwhile (another manager, another tab): the page says so.
+        Err(StoreError::RefusedConflict(_)) => Ok(Redirect::to("/manager/alerts?error=resolved")),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -3,7 +3,8 @@
 
 use super::render;
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{Auth, ManagerUp};
+use crate::auth::{Auth, CurrentUser, ManagerUp};
+use crate::refusal::Refusal;
 use crate::store::{now_ms, DailyReport, ReportFilter};
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
@@ -192,12 +193,22 @@ async fn one(
     Auth(cur, _): Auth<ManagerUp>,
     Path(id): Path<Uuid>,
 ) -> AppResult<Html<String>> {
-    let r = find(&state, id).await?;
+    report_page(&state, &cur, id, None).await
+}
+
+/// The report's page, with a refused sign-off on top.
+async fn report_page(
+    state: &AppState,
+    cur: &CurrentUser,
+    id: Uuid,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let r = find(state, id).await?;
     let pretty = serde_json::to_string_pretty(&r.body).unwrap_or_default();
     render(
         "manager_report.html",
-        &Page::of(&cur),
-        serde_json::json!({"r": r, "f": figures(&r), "pretty": pretty}),
+        &Page::of(cur),
+        serde_json::json!({"r": r, "f": figures(&r), "pretty": pretty, "error": error}),
     )
 }
 
@@ -214,17 +225,28 @@ async fn sign_off(
     Auth(cur, _): Auth<ManagerUp>,
     Path(id): Path<Uuid>,
     Form(f): Form<SignOff>,
-) -> AppResult<Redirect> {
+) -> AppResult<Response> {
     let r = find(&state, id).await?;
     // A report whose content no longer matches its hash is evidence, not something to approve.
-    if !r.intact {
-        return Err(AppError::Conflict(
-            "this report does not match its hash".into(),
-        ));
+    let signed = if r.intact {
+        state
+            .store
+            .sign_off_report(id, f.note.trim(), &cur.user.username, now_ms())
+            .await
+            .map_err(AppError::from)
+    } else {
+        Err(AppError::RefusedConflict(Refusal::new(
+            "err-report-not-intact",
+        )))
+    };
+    match signed {
+        Ok(_) => Ok(Redirect::to(&format!("/manager/reports/{id}")).into_response()),
+        // Signed off in another tab meanwhile, or altered: the page says why, in its language.
+        Err(e) => {
+            let m = super::user_error(e)?;
+            Ok(report_page(&state, &cur, id, Some(m))
+                .await?
+                .into_response())
+        }
     }
-    state
-        .store
-        .sign_off_report(id, f.note.trim(), &cur.user.username, now_ms())
-        .await?;
-    Ok(Redirect::to(&format!("/manager/reports/{id}")))
 }

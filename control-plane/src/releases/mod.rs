@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::CurrentUser;
+use crate::refusal::Refusal;
 use crate::store::{now_ms, AuditEntry};
 
 /// Largest release upload (base64 JSON of a binary, or a multipart form).
@@ -198,9 +199,9 @@ pub fn release_key(dir: &FsPath) -> AppResult<Option<VerifyingKey>> {
     mtm_common::keys::parse_public_key(text.trim())
         .map(Some)
         .map_err(|_| {
-            AppError::Conflict(format!(
-                "{RELEASE_KEY_FILE} in the releases folder does not hold a public key (hex)"
-            ))
+            AppError::RefusedConflict(
+                Refusal::new("err-release-key-file").arg("file", RELEASE_KEY_FILE),
+            )
         })
 }
 
@@ -216,10 +217,10 @@ pub async fn store_release(
 ) -> AppResult<ReleaseInfo> {
     let (version, target, signature_hex) = (version.trim(), target.trim(), signature_hex.trim());
     if binary.is_empty() {
-        return Err(AppError::BadRequest("empty binary".into()));
+        return Err(AppError::Refused(Refusal::new("err-release-empty")));
     }
     mtm_common::release::is_newer(version, "0.0.0").map_err(|_| {
-        AppError::BadRequest(format!("version {version:?} is not MAJOR.MINOR.PATCH"))
+        AppError::Refused(Refusal::new("err-release-version").arg("version", version))
     })?;
     let target_ok = !target.is_empty()
         && target.len() <= 64
@@ -227,27 +228,18 @@ pub async fn store_release(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !target_ok {
-        return Err(AppError::BadRequest(
-            "target must be like aarch64-linux".into(),
-        ));
+        return Err(AppError::Refused(Refusal::new("err-release-target")));
     }
     let sig_ok = signature_hex.len() == 128 && hex::decode(signature_hex).is_ok();
     if !sig_ok {
-        return Err(AppError::BadRequest(
-            "signature_hex must be 64 bytes of hex".into(),
-        ));
+        return Err(AppError::Refused(Refusal::new("err-release-signature-hex")));
     }
     let r = Release::describe(version, target, binary);
     // Without the public key the server cannot check the signature; every agent checks it
     // against its pinned key before installing anyway.
     if let Some(key) = release_key(dir)? {
-        r.verify_signature(signature_hex, &key).map_err(|_| {
-            AppError::BadRequest(
-                "the signature does not verify against the release key: sign this binary with \
-                 this version and target"
-                    .into(),
-            )
-        })?;
+        r.verify_signature(signature_hex, &key)
+            .map_err(|_| AppError::Refused(Refusal::new("err-release-bad-signature")))?;
     }
     let info = ReleaseInfo {
         id: Uuid::new_v4(),
@@ -295,16 +287,16 @@ pub async fn rollout_agents(state: &AppState, id: Uuid, req: &Rollout) -> AppRes
         (None, Some(list)) if !list.is_empty() => {
             for a in list {
                 if !routers.iter().any(|r| &r.router.agent_id == a) {
-                    return Err(AppError::BadRequest(format!(
-                        "no router with agent id {a:?}"
-                    )));
+                    return Err(AppError::Refused(
+                        Refusal::new("err-release-no-agent").arg("agent", a),
+                    ));
                 }
             }
             Ok(list.clone())
         }
-        _ => Err(AppError::BadRequest(
-            "give either percent (1-100) or a non-empty agent_ids".into(),
-        )),
+        _ => Err(AppError::Refused(Refusal::new(
+            "err-release-percent-or-agents",
+        ))),
     }
 }
 

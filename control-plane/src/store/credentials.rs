@@ -7,6 +7,7 @@
 //! one repeated character or a keyboard run, not the username, not one of the commonest
 //! passwords.
 
+use crate::refusal::Refusal;
 use unicode_normalization::UnicodeNormalization;
 
 /// Shortest password accepted, in characters.
@@ -116,8 +117,8 @@ const COMMON: &[&str] = &[
     "dragon1",
 ];
 
-/// Why a username or password is refused (shown to the admin as is).
-pub type PolicyError = String;
+/// Why a username or password is refused: a message the admin reads in their language.
+pub type PolicyError = crate::refusal::Refusal;
 
 /// The stored form of a username: trimmed, NFKC-normalised, checked against the allowed
 /// characters. Case is kept for display; uniqueness and login ignore it ([`username_key`]).
@@ -125,14 +126,10 @@ pub fn normalize_username(raw: &str) -> Result<String, PolicyError> {
     let name: String = raw.trim().nfkc().collect();
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_USERNAME_CHARS {
-        return Err(format!(
-            "a username has 1 to {MAX_USERNAME_CHARS} characters"
-        ));
+        return Err(Refusal::new("err-username-length").arg("max", MAX_USERNAME_CHARS));
     }
     if !name.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(
-            "a username uses only letters a-z, digits and ASCII punctuation (no spaces)".into(),
-        );
+        return Err(Refusal::new("err-username-characters"));
     }
     Ok(name)
 }
@@ -164,25 +161,25 @@ fn is_run(s: &str) -> bool {
 pub fn check_password(password: &str, username: &str) -> Result<(), PolicyError> {
     let chars = password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
-        return Err(format!(
-            "a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
-        ));
+        return Err(Refusal::new("err-password-length")
+            .arg("min", MIN_PASSWORD_CHARS)
+            .arg("max", MAX_PASSWORD_CHARS));
     }
     if password.trim().is_empty() {
-        return Err("a password cannot be only spaces".into());
+        return Err(Refusal::new("err-password-spaces"));
     }
     let lower = password.to_lowercase();
     let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     let stem = compact.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!');
     if is_run(&compact) {
-        return Err("a password cannot be one repeated character or a keyboard run".into());
+        return Err(Refusal::new("err-password-run"));
     }
     if COMMON.contains(&compact.as_str()) || (stem.len() < compact.len() && COMMON.contains(&stem))
     {
-        return Err("that password is one of the most common ones; choose another".into());
+        return Err(Refusal::new("err-password-common"));
     }
     if compact == username_key(username) {
-        return Err("a password cannot be the username".into());
+        return Err(Refusal::new("err-password-username"));
     }
     Ok(())
 }

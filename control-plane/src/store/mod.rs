@@ -61,6 +61,13 @@ pub enum StoreError {
     /// The request is not allowed in the current state (no open shift, no router, ...).
     #[error("{0}")]
     Invalid(String),
+    /// Like [`StoreError::Invalid`], named as a message of the locales so that a page shows
+    /// it in its reader's language (English in logs and over the API).
+    #[error("{0}")]
+    Refused(crate::refusal::Refusal),
+    /// Like [`StoreError::Conflict`], named as a message of the locales.
+    #[error("conflict: {0}")]
+    RefusedConflict(crate::refusal::Refusal),
     /// A stored value could not be read back (corrupt or foreign data).
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -579,13 +586,35 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Map unique and foreign-key violations to clear errors; anything else stays a database error.
+/// `what` names the row (`user`, `router`, ...); the refusal names it in the reader's language.
 pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
+    use crate::refusal::Refusal;
+    // Each thing has its own sentence: the words around it change with it in French.
+    let (exists, noun) = match what {
+        "user" => ("err-exists-user", "noun-user"),
+        "user location" => ("err-exists-user-location", "noun-user-location"),
+        "router" => ("err-exists-router", "noun-router"),
+        "package" => ("err-exists-package", "noun-package"),
+        "location" => ("err-exists-location", "noun-location"),
+        "enrollment code" => ("err-exists-enrollment-code", "noun-enrollment-code"),
+        _ => ("", ""),
+    };
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Conflict(format!("{what} already exists"))
+            if exists.is_empty() {
+                StoreError::Conflict(format!("{what} already exists"))
+            } else {
+                StoreError::RefusedConflict(Refusal::new(exists))
+            }
         }
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-            StoreError::Invalid(format!("{what} refers to something that does not exist"))
+            if noun.is_empty() {
+                StoreError::Invalid(format!("{what} refers to something that does not exist"))
+            } else {
+                StoreError::Refused(
+                    Refusal::new("err-refers-to-nothing").arg_message("what", Refusal::new(noun)),
+                )
+            }
         }
         _ => StoreError::Db(e),
     }

@@ -159,7 +159,10 @@ pub async fn users_and_passwords(f: Fixture) {
             location_ids: vec![],
         })
         .await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    assert!(
+        matches!(dup, Err(StoreError::RefusedConflict(_))),
+        "{dup:?}"
+    );
     let short = s
         .create_user(NewUser {
             username: "x".into(),
@@ -168,7 +171,7 @@ pub async fn users_and_passwords(f: Fixture) {
             location_ids: vec![],
         })
         .await;
-    assert!(matches!(short, Err(StoreError::Invalid(_))));
+    assert!(matches!(short, Err(StoreError::Refused(_))));
     assert_eq!(s.count_users().await.unwrap(), 3);
     assert_eq!(
         s.user(f.admin.id).await.unwrap().unwrap().role,
@@ -221,7 +224,7 @@ pub async fn routers_and_mqtt_credentials(f: Fixture) {
             mqtt_password: "p".into(),
         })
         .await;
-    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    assert!(matches!(bad, Err(StoreError::Refused(_))));
     let dup = s
         .create_router(NewRouter {
             location_id: f.location.id,
@@ -231,7 +234,7 @@ pub async fn routers_and_mqtt_credentials(f: Fixture) {
             mqtt_password: "p".into(),
         })
         .await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    assert!(matches!(dup, Err(StoreError::RefusedConflict(_))));
     s.set_router_online("agent-1", true).await.unwrap();
     let r = s.router_by_agent("agent-1").await.unwrap().unwrap();
     assert!(r.online);
@@ -258,7 +261,7 @@ pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
     };
     let no_shift = s.issue_token(req("AAAA2222")).await;
     assert!(
-        matches!(no_shift, Err(StoreError::Invalid(_))),
+        matches!(no_shift, Err(StoreError::Refused(_))),
         "{no_shift:?}"
     );
     assert!(s.open_shift_locations().await.unwrap().is_empty());
@@ -300,7 +303,7 @@ pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
     );
     assert!(s.open_shift_of(f.staff.id).await.unwrap().is_none());
     let after = s.issue_token(req("CCCC4444")).await;
-    assert!(matches!(after, Err(StoreError::Invalid(_))));
+    assert!(matches!(after, Err(StoreError::Refused(_))));
     // The manager does not belong to another location, so cannot open a shift there.
     let other = s
         .create_location(NewLocation {
@@ -310,7 +313,7 @@ pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
         .await
         .unwrap();
     let wrong = s.open_shift(f.staff.id, other.id, 0, "staff").await;
-    assert!(matches!(wrong, Err(StoreError::Invalid(_))));
+    assert!(matches!(wrong, Err(StoreError::Refused(_))));
 }
 
 fn item(seq: u64, message: UpMessage) -> UpItem {
@@ -571,7 +574,7 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
     let again = s
         .set_alert_state(a.id, AlertState::Acknowledged, "x", "manager", 30)
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    assert!(matches!(again, Err(StoreError::RefusedConflict(_))));
     let missing = s
         .set_alert_state(uuid::Uuid::new_v4(), AlertState::Resolved, "x", "m", 1)
         .await;
@@ -809,7 +812,7 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
         })
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Invalid(_))),
+        matches!(refused, Err(StoreError::Refused(_))),
         "{refused:?}"
     );
     assert_eq!(st.open_code_expires_at, None);
@@ -911,7 +914,7 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
     };
     assert!(matches!(
         s.update_user(f.staff.id, short, "admin", 7).await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Refused(_))
     ));
     assert!(matches!(
         s.update_user(Uuid::new_v4(), UserChange::default(), "admin", 7)

@@ -54,18 +54,18 @@ pub async fn refunds_wait_for_a_manager_and_leave_the_till(f: Fixture) {
     bad.reason = "  ".into();
     assert!(matches!(
         s.after_sale(bad).await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Refused(_))
     ));
     let mut bad = ask(&f, t.id, AfterSaleKind::Void, false);
     bad.refund_minor = t.price_minor + 1;
     assert!(matches!(
         s.after_sale(bad).await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Refused(_))
     ));
     let enable = ask(&f, t.id, AfterSaleKind::Enable, false);
     assert!(matches!(
         s.after_sale(enable).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::RefusedConflict(_))
     ));
 
     let mut req = ask(&f, t.id, AfterSaleKind::Void, false);
@@ -108,7 +108,7 @@ pub async fn refunds_wait_for_a_manager_and_leave_the_till(f: Fixture) {
             actor_name: "manager".into(),
         })
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    assert!(matches!(again, Err(StoreError::RefusedConflict(_))));
     assert_eq!(
         s.token(t.id).await.unwrap().unwrap().state,
         TokenState::Removed

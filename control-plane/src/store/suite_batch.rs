@@ -40,7 +40,7 @@ pub async fn a_batch_is_stored_whole_and_applied_once(f: Fixture) {
     let s = &f.store;
     let no_shift = s.issue_batch(batch(&f, 3)).await;
     assert!(
-        matches!(no_shift, Err(StoreError::Invalid(_))),
+        matches!(no_shift, Err(StoreError::Refused(_))),
         "{no_shift:?}"
     );
     s.open_shift(f.staff.id, f.location.id, 1000, "staff")

@@ -75,7 +75,7 @@ pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
         .close_shift_by_id(shift.id, 1000, "  ", "manager", 4000)
         .await;
     assert!(
-        matches!(e, Err(StoreError::Invalid(_))),
+        matches!(e, Err(StoreError::Refused(_))),
         "a note is required"
     );
     let closed = s
@@ -99,7 +99,7 @@ pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
     let again = s
         .close_shift_by_id(shift.id, 1000, "again", "manager", 5000)
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    assert!(matches!(again, Err(StoreError::RefusedConflict(_))));
     let gone = s
         .close_shift_by_id(Uuid::new_v4(), 0, "x", "manager", 5000)
         .await;
@@ -152,7 +152,10 @@ pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
     assert_eq!(signed.signed_off_by.as_deref(), Some("manager"));
     assert_eq!(signed.signed_off_at, Some(7000));
     let twice = s.sign_off_report(r.id, "again", "manager", 8000).await;
-    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    assert!(
+        matches!(twice, Err(StoreError::RefusedConflict(_))),
+        "{twice:?}"
+    );
     let none = s
         .sign_off_report(Uuid::new_v4(), "x", "manager", 8000)
         .await;

@@ -84,7 +84,10 @@ async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
     };
     store.create_user(user("Maria")).await.unwrap();
     let again = store.create_user(user("MARIA")).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::RefusedConflict(_))),
+        "{again:?}"
+    );
     // Past the store's own check (another replica racing it): the index refuses.
     let insert = "INSERT INTO users (id, username, password_hash, role, created_at) \
                   VALUES ($1, $2, 'x', 'staff', $3)";

@@ -4,6 +4,7 @@
 
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
+use crate::refusal::Refusal;
 use crate::store::*;
 use mtm_common::{CommandKind, CreateToken, ExtendToken};
 use serde_json::json;
@@ -18,28 +19,30 @@ const MAX_EXTRA_BYTES: u64 = 1_000_000_000_000_000;
 fn check_request(req: &AfterSaleRequest) -> StoreResult<()> {
     let reason = req.reason.trim();
     if reason.is_empty() {
-        return Err(StoreError::Invalid("give a reason".into()));
+        return Err(StoreError::Refused(Refusal::new("err-as-reason")));
     }
     if reason.chars().count() > MAX_REASON {
-        return Err(StoreError::Invalid(format!(
-            "the reason is longer than {MAX_REASON} characters"
-        )));
+        return Err(StoreError::Refused(
+            Refusal::new("err-as-reason-long").arg("max", MAX_REASON),
+        ));
     }
     crate::bounds::money("the refund", req.refund_minor).map_err(StoreError::Invalid)?;
     if req.refund_minor < 0 {
-        return Err(StoreError::Invalid("a refund cannot be negative".into()));
+        return Err(StoreError::Refused(Refusal::new("money-negative")));
     }
     if req.refund_minor > 0 && req.kind != AfterSaleKind::Void {
-        return Err(StoreError::Invalid("only a void hands money back".into()));
+        return Err(StoreError::Refused(Refusal::new("err-as-refund-only-void")));
     }
     if req.extra_uptime_s > MAX_EXTRA_UPTIME_S || req.extra_bytes_total > MAX_EXTRA_BYTES {
-        return Err(StoreError::Invalid("that extension is too large".into()));
+        return Err(StoreError::Refused(Refusal::new(
+            "err-as-extension-too-large",
+        )));
     }
     if req.kind == AfterSaleKind::Extend && req.extra_uptime_s == 0 && req.extra_bytes_total == 0 {
-        return Err(StoreError::Invalid("add some time or data".into()));
+        return Err(StoreError::Refused(Refusal::new("err-as-extend-nothing")));
     }
     if req.kind == AfterSaleKind::Replace && req.replacement.is_none() {
-        return Err(StoreError::Invalid("a replacement needs a new code".into()));
+        return Err(StoreError::Refused(Refusal::new("err-as-replace-code")));
     }
     Ok(())
 }
@@ -55,9 +58,9 @@ pub(super) async fn after_sale(
     let token = load_token(&mut tx, req.token_id).await?;
     allowed(req.kind, token.state)?;
     if req.refund_minor > token.price_minor {
-        return Err(StoreError::Invalid(
-            "the refund is more than the voucher was sold for".into(),
-        ));
+        return Err(StoreError::Refused(Refusal::new(
+            "err-as-refund-above-price",
+        )));
     }
     let threshold: Option<i64> = sqlx::query_scalar(
         "SELECT refund_approval_minor FROM location_settings WHERE location_id = $1",
@@ -121,18 +124,16 @@ pub(super) async fn decide(
     d: AfterSaleDecision,
 ) -> StoreResult<AfterSaleOutcome> {
     if d.note.chars().count() > MAX_REASON {
-        return Err(StoreError::Invalid(format!(
-            "the note is longer than {MAX_REASON} characters"
-        )));
+        return Err(StoreError::Refused(
+            Refusal::new("err-as-note-long").arg("max", MAX_REASON),
+        ));
     }
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
     let sale = load_in(&mut tx, d.id).await?;
     if sale.state != AfterSaleState::Requested {
-        return Err(StoreError::Conflict(
-            "this request was already decided".into(),
-        ));
+        return Err(StoreError::RefusedConflict(Refusal::new("err-as-decided")));
     }
     let next = if d.approve {
         AfterSaleState::Done
@@ -203,18 +204,21 @@ fn allowed(kind: AfterSaleKind, state: TokenState) -> StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Conflict(format!(
-            "a {} voucher cannot be {}",
-            state.as_str().replace('_', " "),
-            match kind {
-                AfterSaleKind::Void => "voided",
-                AfterSaleKind::Replace => "replaced",
-                AfterSaleKind::Extend => "extended",
-                AfterSaleKind::Reprint => "reprinted",
-                AfterSaleKind::Disable => "disabled",
-                AfterSaleKind::Enable => "enabled",
-            }
-        )))
+        // The state is written as the pages write it; the kind picks the verb.
+        let state_key = match state {
+            T::Issued => "state-issued",
+            T::Applied => "state-applied",
+            T::InUse => "state-in_use",
+            T::UsedUp => "state-used_up",
+            T::Expired => "state-expired",
+            T::Disabled => "state-disabled",
+            T::Removed => "state-removed",
+        };
+        Err(StoreError::RefusedConflict(
+            Refusal::new("err-as-not-allowed")
+                .arg("kind", kind.as_str())
+                .arg_message("state", Refusal::new(state_key)),
+        ))
     }
 }
 
@@ -399,14 +403,10 @@ async fn carry_out(
             let base_bytes: Option<i64> = pkg.try_get("limit_bytes_total")?;
             let limited = |v: Option<i64>| v.filter(|&n| n > 0).map(|n| n as u64);
             if req.extra_uptime_s > 0 && limited(base_up).is_none() {
-                return Err(StoreError::Invalid(
-                    "this voucher has no time limit to extend".into(),
-                ));
+                return Err(StoreError::Refused(Refusal::new("err-as-no-time-limit")));
             }
             if req.extra_bytes_total > 0 && limited(base_bytes).is_none() {
-                return Err(StoreError::Invalid(
-                    "this voucher has no data limit to extend".into(),
-                ));
+                return Err(StoreError::Refused(Refusal::new("err-as-no-data-limit")));
             }
             let extra_up = token.extra_uptime_s.saturating_add(req.extra_uptime_s);
             let extra_bytes = token
@@ -512,11 +512,11 @@ async fn replace(
     let new = req
         .replacement
         .as_ref()
-        .ok_or_else(|| StoreError::Invalid("a replacement needs a new code".into()))?;
+        .ok_or_else(|| StoreError::Refused(Refusal::new("err-as-replace-code")))?;
     if router.public_key_hex.is_empty() {
-        return Err(StoreError::Invalid(
-            "the voucher's router is not enrolled (enroll it, or replace the revoked one)".into(),
-        ));
+        return Err(StoreError::Refused(Refusal::new(
+            "err-as-router-not-enrolled",
+        )));
     }
     let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1")
         .bind(old.package_id.to_string())

@@ -119,7 +119,9 @@ pub(super) async fn set_alert_state(
         .await?
         .ok_or_else(|| StoreError::NotFound("alert".into()))?;
     if changed == 0 {
-        return Err(StoreError::Conflict("alert is already resolved".into()));
+        return Err(StoreError::RefusedConflict(crate::refusal::Refusal::new(
+            "err-alert-resolved",
+        )));
     }
     let entry = AuditEntry {
         actor: actor.into(),

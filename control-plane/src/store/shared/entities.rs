@@ -7,8 +7,8 @@ use crate::store::*;
 use sqlx::Row;
 
 pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResult<User> {
-    let username = credentials::normalize_username(&user.username).map_err(StoreError::Invalid)?;
-    credentials::check_password(&user.password, &username).map_err(StoreError::Invalid)?;
+    let username = credentials::normalize_username(&user.username).map_err(StoreError::Refused)?;
+    credentials::check_password(&user.password, &username).map_err(StoreError::Refused)?;
     let pw = user.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
@@ -24,9 +24,9 @@ pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResul
             .fetch_optional(&mut *tx)
             .await?;
     if let Some(existing) = taken {
-        return Err(StoreError::Conflict(format!(
-            "user already exists (as {existing})"
-        )));
+        return Err(StoreError::RefusedConflict(
+            crate::refusal::Refusal::new("err-user-exists").arg("existing", existing),
+        ));
     }
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -86,15 +86,19 @@ pub(super) async fn check_password(
 
 pub(super) async fn create_router(s: &super::Backend, r: NewRouter) -> StoreResult<Router> {
     if !mtm_common::topics::valid_agent_id(&r.agent_id) {
-        return Err(StoreError::Invalid(
-            "agent id must be 1-64 ASCII letters, digits, - or _".into(),
-        ));
+        return Err(StoreError::Refused(crate::refusal::Refusal::new(
+            "err-agent-id",
+        )));
     }
     // An empty key: the router waits for enrollment with a code and has no MQTT login yet.
     let pending = r.public_key_hex.trim().is_empty();
     if !pending {
-        mtm_common::keys::parse_public_key(&r.public_key_hex)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        mtm_common::keys::parse_public_key(&r.public_key_hex).map_err(|e| {
+            StoreError::Refused(crate::refusal::Refusal::new(match e {
+                mtm_common::keys::KeyError::Format => "err-key-format",
+                mtm_common::keys::KeyError::Invalid => "err-key-invalid",
+            }))
+        })?;
     }
     let password_hash = if pending || r.mqtt_password.is_empty() {
         String::new()
@@ -174,10 +178,9 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
     };
     as_edit.validate().map_err(StoreError::Invalid)?;
     if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
-        return Err(StoreError::Invalid(
-            "package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency"
-                .into(),
-        ));
+        return Err(StoreError::Refused(crate::refusal::Refusal::new(
+            "err-package-fields",
+        )));
     }
     let now = now_ms();
     let pkg = Package {

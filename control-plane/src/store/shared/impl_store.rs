@@ -94,7 +94,9 @@ macro_rules! impl_store {
 
             async fn create_location(&self, loc: NewLocation) -> StoreResult<Location> {
                 if loc.name.trim().is_empty() || loc.timezone.trim().is_empty() {
-                    return Err(StoreError::Invalid("name and timezone required".into()));
+                    return Err(StoreError::Refused(crate::refusal::Refusal::new(
+                        "err-location-fields",
+                    )));
                 }
                 let l = Location {
                     id: Uuid::new_v4(),

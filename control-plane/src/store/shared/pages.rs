@@ -33,7 +33,7 @@ pub(super) async fn update_user(
                     .fetch_optional(&s.pool)
                     .await?;
             let name = name.ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
-            credentials::check_password(pw, &name).map_err(StoreError::Invalid)?;
+            credentials::check_password(pw, &name).map_err(StoreError::Refused)?;
             let pw = pw.to_owned();
             Some(
                 tokio::task::spawn_blocking(move || hash_password(&pw))

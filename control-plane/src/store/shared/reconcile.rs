@@ -110,9 +110,9 @@ pub(super) async fn close_shift_by_id(
 ) -> StoreResult<Shift> {
     crate::bounds::money("the declared cash", declared).map_err(StoreError::Invalid)?;
     if note.trim().is_empty() {
-        return Err(StoreError::Invalid(
-            "say why the shift is closed for the staff member".into(),
-        ));
+        return Err(StoreError::Refused(crate::refusal::Refusal::new(
+            "err-close-shift-why",
+        )));
     }
     let sid = shift_id.to_string();
     let _w = s.write.lock().await;
@@ -124,7 +124,9 @@ pub(super) async fn close_shift_by_id(
         .ok_or_else(|| StoreError::NotFound(format!("shift {shift_id}")))?;
     let mut shift = shift_from_row(&row)?;
     if shift.closed_at.is_some() {
-        return Err(StoreError::Conflict("the shift is closed already".into()));
+        return Err(StoreError::RefusedConflict(crate::refusal::Refusal::new(
+            "err-shift-closed",
+        )));
     }
     let revenue: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",

@@ -185,9 +185,9 @@ pub(super) async fn sign_off_report(
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(
-                "the report is signed off already".into(),
-            ));
+            return Err(StoreError::RefusedConflict(crate::refusal::Refusal::new(
+                "err-report-signed-off",
+            )));
         }
         let audit = AuditEntry {
             actor: actor.into(),

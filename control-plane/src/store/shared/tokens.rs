@@ -4,6 +4,7 @@
 
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
+use crate::refusal::Refusal;
 use crate::store::*;
 use mtm_common::{CommandKind, CreateToken};
 use serde_json::json;
@@ -27,9 +28,7 @@ pub(super) async fn open_shift(
     .fetch_optional(&mut *tx)
     .await?;
     if member.is_none() {
-        return Err(StoreError::Invalid(
-            "you do not belong to this location".into(),
-        ));
+        return Err(StoreError::Refused(Refusal::new("err-not-your-location")));
     }
     let id = Uuid::new_v4();
     sqlx::query(
@@ -84,7 +83,7 @@ pub(super) async fn close_shift(
         .bind(staff_id.to_string())
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| StoreError::Invalid("no open shift".into()))?;
+        .ok_or_else(|| StoreError::Refused(Refusal::new("err-no-open-shift")))?;
     let mut shift = shift_from_row(&row)?;
     let revenue: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
@@ -151,7 +150,7 @@ pub(super) async fn sale_context(
         .bind(staff_id.to_string())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::Invalid("clock in first: no open shift".into()))?;
+        .ok_or_else(|| StoreError::Refused(Refusal::new("err-clock-in-first")))?;
     let shift = shift_from_row(&shift)?;
     let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1 AND active = 1")
         .bind(package_id.to_string())
@@ -168,11 +167,7 @@ pub(super) async fn sale_context(
     .bind(shift.location_id.to_string())
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| {
-        StoreError::Invalid(
-            "this location has no enrolled router (enroll it, or replace the revoked one)".into(),
-        )
-    })?;
+    .ok_or_else(|| StoreError::Refused(Refusal::new("err-no-enrolled-router")))?;
     let router = router_from_row(&router)?;
     Ok(SaleContext { shift, pkg, router })
 }

@@ -103,8 +103,9 @@ if wants ingest; then
             --inventory-s 3600 --login-chance 0 --warmup-s 5 --duration-s "$INGEST_S" \
             --drain-s 600 --enroll-parallel 16 || true
         stop_server
-        echo "## raw insert of the same rows on $db"
+        echo "## raw insert of the same rows on $db: one row per INSERT, then a report's 100 per INSERT as ingest writes them"
         "$BIN/mtm-fleet" raw-insert --database-url "$url" --rows 200000 --batch 256
+        "$BIN/mtm-fleet" raw-insert --database-url "$url" --rows 200000 --batch 300 --per-statement 100
     done
 fi
 

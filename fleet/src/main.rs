@@ -48,6 +48,9 @@ enum Cmd {
         /// Rows per transaction.
         #[arg(long, default_value_t = 256)]
         batch: u64,
+        /// Rows per INSERT statement (ingest writes each report's rows in one).
+        #[arg(long, default_value_t = 1)]
+        per_statement: u64,
     },
     /// Fill a new database with a chain's history (default: 45 locations, 1,000,000 vouchers,
     /// 20,000,000 usage rows, 20,000 alerts over 365 days) for the page benchmark.
@@ -151,11 +154,13 @@ async fn main() -> Result<()> {
             database_url,
             rows,
             batch,
+            per_statement,
         } => {
-            let rate = measure::raw_insert(&database_url, rows, batch).await?;
+            let rate = measure::raw_insert(&database_url, rows, batch, per_statement).await?;
             println!(
                 "{}",
-                json!({"raw_usage_inserts_per_s": rate, "rows": rows, "batch": batch})
+                json!({"raw_usage_inserts_per_s": rate, "rows": rows, "batch": batch,
+                    "per_statement": per_statement})
             );
             Ok(())
         }

@@ -44,15 +44,36 @@ pub fn verify_rate(for_how_long: Duration) -> Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-const INSERT: &str = "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, \
-    bytes_in, bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset) \
-    VALUES ($1, NULL, $2, $3, 1, $4, $5, $6, 30, 20000, 200000, 0)";
+/// An INSERT of `n` usage rows, 6 bound values each, as ingest writes them.
+fn insert_sql(n: u64) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let m = |c: u64| format!("${}", r * 6 + c);
+            format!(
+                "({}, NULL, {}, {}, 1, {}, {}, {}, 30, 20000, 200000, 0)",
+                m(1),
+                m(2),
+                m(3),
+                m(4),
+                m(5),
+                m(6)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in, \
+         bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset) VALUES {}",
+        rows.join(", ")
+    )
+}
 
-/// Insert `rows` usage rows for the database's first router, `batch` per transaction, one
-/// statement per row as ingest does; rows per second. The rows stay (the database is a
-/// benchmark's own).
-pub async fn raw_insert(url: &str, rows: u64, batch: u64) -> Result<f64> {
-    let batch = batch.max(1);
+/// Insert `rows` usage rows for the database's first router, `batch` per transaction and
+/// `per_statement` per INSERT (ingest writes a report's rows in one); rows per second. The
+/// rows stay (the database is a benchmark's own).
+pub async fn raw_insert(url: &str, rows: u64, batch: u64, per_statement: u64) -> Result<f64> {
+    let per_statement = per_statement.clamp(1, 1000);
+    let batch = batch.max(per_statement) / per_statement * per_statement;
+    let full = insert_sql(per_statement);
     if url.starts_with("postgres") {
         let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
         let router: String = sqlx::query_scalar("SELECT id FROM routers LIMIT 1")
@@ -63,13 +84,24 @@ pub async fn raw_insert(url: &str, rows: u64, batch: u64) -> Result<f64> {
         let mut done = 0;
         while done < rows {
             let mut tx = pool.begin().await?;
-            for i in done..(done + batch).min(rows) {
-                row(sqlx::query(INSERT), &router, i)
-                    .execute(&mut *tx)
-                    .await?;
+            let end = (done + batch).min(rows);
+            let mut i = done;
+            while i < end {
+                let n = per_statement.min(end - i);
+                let sql = if n == per_statement {
+                    full.clone()
+                } else {
+                    insert_sql(n)
+                };
+                let mut q = sqlx::query(&sql);
+                for k in i..i + n {
+                    q = row(q, &router, k);
+                }
+                q.execute(&mut *tx).await?;
+                i += n;
             }
             tx.commit().await?;
-            done = (done + batch).min(rows);
+            done = end;
         }
         return Ok(rows as f64 / start.elapsed().as_secs_f64());
     }
@@ -89,13 +121,24 @@ pub async fn raw_insert(url: &str, rows: u64, batch: u64) -> Result<f64> {
     let mut done = 0;
     while done < rows {
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        for i in done..(done + batch).min(rows) {
-            row(sqlx::query(INSERT), &router, i)
-                .execute(&mut *tx)
-                .await?;
+        let end = (done + batch).min(rows);
+        let mut i = done;
+        while i < end {
+            let n = per_statement.min(end - i);
+            let sql = if n == per_statement {
+                full.clone()
+            } else {
+                insert_sql(n)
+            };
+            let mut q = sqlx::query(&sql);
+            for k in i..i + n {
+                q = row(q, &router, k);
+            }
+            q.execute(&mut *tx).await?;
+            i += n;
         }
         tx.commit().await?;
-        done = (done + batch).min(rows);
+        done = end;
     }
     Ok(rows as f64 / start.elapsed().as_secs_f64())
 }

@@ -154,9 +154,7 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
             .await?;
         }
         UpMessage::Usage(report) => {
-            for u in &report.entries {
-                apply_usage(tx, router, item.at, item.seq, u).await?;
-            }
+            apply_usage(tx, router, item.at, item.seq, &report.entries).await?;
         }
         UpMessage::Inventory(inv) => {
             let snapshot = serde_json::to_string(inv)
@@ -376,65 +374,167 @@ async fn close_command(
     Ok(())
 }
 
-/// Store one usage entry of the report sealed with `seq` at `at`. Deltas are always kept (their
-/// sum does not depend on order); the token's cumulative counters only move to a report later
-/// than the one that set them, so a late, older report never overwrites a newer one.
+/// Usage rows per INSERT statement: 12 values each keeps a statement well below SQLite's
+/// 32,766 and PostgreSQL's 65,535 bound parameters.
+const USAGE_ROWS_PER_INSERT: usize = 256;
+
+/// Store the usage entries of the report sealed with `seq` at `at`: every row in a few
+/// multi-row INSERTs and the vouchers they name read in one query, since a report carries a
+/// router's whole hotspot (one statement per row was most of ingest's time). Deltas are always
+/// kept (their sum does not depend on order); a token's cumulative counters only move to a
+/// report later than the one that set them, so a late, older report never overwrites a newer
+/// one.
 async fn apply_usage(
     tx: &mut super::Conn,
     router: &Router,
     at: i64,
     seq: u64,
-    u: &Usage,
+    entries: &[Usage],
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in, bytes_out,
-           delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(router.id.to_string())
-    .bind(u.token_id.map(|t| t.to_string()))
-    .bind(&u.username)
-    .bind(at)
-    .bind(u.active as i64)
-    .bind(u.uptime_s as i64)
-    .bind(u.bytes_in as i64)
-    .bind(u.bytes_out as i64)
-    .bind(u.delta_uptime_s as i64)
-    .bind(u.delta_bytes_in as i64)
-    .bind(u.delta_bytes_out as i64)
-    .bind(u.counters_reset as i64)
-    .execute(&mut *tx)
-    .await?;
-    let Some(token_id) = u.token_id else {
+    let rid = router.id.to_string();
+    for chunk in entries.chunks(USAGE_ROWS_PER_INSERT) {
+        insert_usage_rows(tx, &rid, at, chunk).await?;
+    }
+    let mut tokens = usage_tokens(tx, &rid, entries).await?;
+    for u in entries {
+        let Some(token_id) = u.token_id else {
+            continue;
+        };
+        // Only the router that carries a token may report on it.
+        let Some(token) = tokens.get_mut(&token_id) else {
+            continue;
+        };
+        apply_token_usage(tx, router, at, seq, u, token_id, token).await?;
+    }
+    Ok(())
+}
+
+async fn insert_usage_rows(
+    tx: &mut super::Conn,
+    router_id: &str,
+    at: i64,
+    rows: &[Usage],
+) -> StoreResult<()> {
+    if rows.is_empty() {
         return Ok(());
-    };
-    // Only the router that carries a token may report on it.
-    let row = sqlx::query(
-        "SELECT t.state, t.first_login_at, t.usage_seq,
-           p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
-           p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
-         FROM tokens t JOIN packages p ON p.id = t.package_id
-         WHERE t.id = $1 AND t.router_id = $2",
-    )
-    .bind(token_id.to_string())
-    .bind(router.id.to_string())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        return Ok(());
-    };
-    let state: String = row.try_get("state")?;
-    let state = TokenState::parse(&state)
-        .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
-    let had_login: Option<i64> = row.try_get("first_login_at")?;
-    let usage_seq: Option<i64> = row.try_get("usage_seq")?;
-    let later = usage_seq.is_none_or(|s| seq as i64 > s);
-    let limit_up: Option<i64> = row.try_get("limit_uptime_s")?;
-    let limit_bytes: Option<i64> = row.try_get("limit_bytes_total")?;
+    }
+    const COLUMNS: usize = 12;
+    let values: Vec<String> = (0..rows.len())
+        .map(|r| {
+            let marks: Vec<String> = (1..=COLUMNS)
+                .map(|c| format!("${}", r * COLUMNS + c))
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in,
+           bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
+         VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for u in rows {
+        q = q
+            .bind(router_id)
+            .bind(u.token_id.map(|t| t.to_string()))
+            .bind(&u.username)
+            .bind(at)
+            .bind(u.active as i64)
+            .bind(db_int(u.uptime_s))
+            .bind(db_int(u.bytes_in))
+            .bind(db_int(u.bytes_out))
+            .bind(db_int(u.delta_uptime_s))
+            .bind(db_int(u.delta_bytes_in))
+            .bind(db_int(u.delta_bytes_out))
+            .bind(u.counters_reset as i64);
+    }
+    q.execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// A counter from a signed report as the database's signed 64-bit integer. One beyond it
+/// (no router counts 2^63 bytes) is held at the largest, never wrapped into a negative
+/// figure; refusing it would stall every later report of the agent behind this one.
+fn db_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// What the ledger holds of a voucher a usage report names, as far as its usage moves it.
+struct TokenUsage {
+    state: TokenState,
+    first_login_at: Option<i64>,
+    usage_seq: Option<i64>,
+    limit_uptime_s: Option<i64>,
+    limit_bytes_total: Option<i64>,
+}
+
+/// The vouchers `entries` name that `router_id` carries, in one query per few hundred.
+async fn usage_tokens(
+    tx: &mut super::Conn,
+    router_id: &str,
+    entries: &[Usage],
+) -> StoreResult<std::collections::HashMap<Uuid, TokenUsage>> {
+    let ids: std::collections::BTreeSet<Uuid> = entries.iter().filter_map(|u| u.token_id).collect();
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(USAGE_ROWS_PER_INSERT) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT t.id, t.state, t.first_login_at, t.usage_seq,
+               p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
+               p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
+             FROM tokens t JOIN packages p ON p.id = t.package_id
+             WHERE t.router_id = $1 AND t.id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(router_id);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            let state: String = row.try_get("state")?;
+            let state = TokenState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
+            out.insert(
+                uuid_col(&row, "id")?,
+                TokenUsage {
+                    state,
+                    first_login_at: row.try_get("first_login_at")?,
+                    usage_seq: row.try_get("usage_seq")?,
+                    limit_uptime_s: row.try_get("limit_uptime_s")?,
+                    limit_bytes_total: row.try_get("limit_bytes_total")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Move one voucher on by one usage entry; `token` is kept up to date for a later entry of
+/// the same report naming it again.
+async fn apply_token_usage(
+    tx: &mut super::Conn,
+    router: &Router,
+    at: i64,
+    seq: u64,
+    u: &Usage,
+    token_id: Uuid,
+    token: &mut TokenUsage,
+) -> StoreResult<()> {
+    let state = token.state;
+    let had_login = token.first_login_at;
+    let seq_i = db_int(seq);
+    let later = token.usage_seq.is_none_or(|s| seq_i > s);
     let used = u.active || u.uptime_s > 0 || u.first_login_at.is_some();
     let first_login = had_login.or(u.first_login_at).or(used.then_some(at));
-    let exhausted = limit_up.is_some_and(|l| u.uptime_s as i64 >= l)
-        || limit_bytes.is_some_and(|l| (u.bytes_in + u.bytes_out) as i64 >= l);
+    let total_bytes = u.bytes_in.saturating_add(u.bytes_out);
+    let exhausted = token
+        .limit_uptime_s
+        .is_some_and(|l| db_int(u.uptime_s) >= l)
+        || token
+            .limit_bytes_total
+            .is_some_and(|l| db_int(total_bytes) >= l);
     let next = match state {
         TokenState::Issued | TokenState::Applied | TokenState::InUse if exhausted => {
             TokenState::UsedUp
@@ -449,14 +549,15 @@ async fn apply_usage(
         )
         .bind(next.as_str())
         .bind(first_login)
-        .bind(u.uptime_s as i64)
-        .bind(u.bytes_in as i64)
-        .bind(u.bytes_out as i64)
+        .bind(db_int(u.uptime_s))
+        .bind(db_int(u.bytes_in))
+        .bind(db_int(u.bytes_out))
         .bind(at)
-        .bind(seq as i64)
+        .bind(seq_i)
         .bind(token_id.to_string())
         .execute(&mut *tx)
         .await?;
+        token.usage_seq = Some(seq_i);
     } else {
         // Usage only grows between resets, so what an older report proves (first use, used
         // up) still holds; its counters are behind the newer ones already stored.
@@ -467,6 +568,8 @@ async fn apply_usage(
             .execute(&mut *tx)
             .await?;
     }
+    token.state = next;
+    token.first_login_at = first_login;
     let actor = router.agent_id.as_str();
     if had_login.is_none() && first_login.is_some() {
         let detail = json!({"first_login_at": first_login});

@@ -424,6 +424,43 @@ pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
     );
     let unknown = s.apply_up("agent-zz", &[], 1).await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))));
+
+    // A whole hotspot in one report (more rows than one INSERT takes), the voucher named twice:
+    // every row stored once; the voucher's counters move once per report (its first entry),
+    // as a later report moves them and an equal one does not.
+    let samples = || s.usage_samples(f.location.id, 0, i64::MAX);
+    let before = samples().await.unwrap().len();
+    let mut entries: Vec<Usage> = (0..599u64)
+        .map(|i| Usage {
+            username: format!("GUEST{i:03}"),
+            delta_bytes_in: i,
+            ..Default::default()
+        })
+        .collect();
+    for uptime_s in [100, 200] {
+        entries.push(Usage {
+            token_id: Some(token.id),
+            username: token.code.clone(),
+            uptime_s,
+            ..Default::default()
+        });
+    }
+    let report = UpMessage::Usage(UsageReport {
+        entries,
+        issued_here: Vec::new(),
+    });
+    s.apply_up("agent-1", &[item(9, report)], 100)
+        .await
+        .unwrap();
+    let after = samples().await.unwrap();
+    assert_eq!(after.len() - before, 601);
+    let guests: u64 = after
+        .iter()
+        .filter(|u| u.token_id.is_none())
+        .map(|u| u.delta_bytes_in)
+        .sum();
+    assert_eq!(guests, (0..599).sum::<u64>());
+    assert_eq!(s.token(token.id).await.unwrap().unwrap().uptime_s, 100);
 }
 
 pub async fn late_messages_however_late_apply_once(f: Fixture) {

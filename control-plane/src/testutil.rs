@@ -336,6 +336,22 @@ impl TestApp {
             v["csrf_token"].as_str().unwrap().to_owned(),
         )
     }
+
+    /// Log the fixture's staff member in and clock them in over the API with a 10.00 float;
+    /// returns their jwt.
+    pub async fn staff_on_shift(&self) -> String {
+        let (staff, _) = self.login("staff").await;
+        let r = self
+            .json(
+                "POST",
+                "/api/shifts/clock-in",
+                Some(&staff),
+                Some(serde_json::json!({"opening_float_minor": 1000})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        staff
+    }
 }
 
 /// Poll `fut` up to `polls` times, pausing the thread for `pause` between polls so that a

@@ -314,16 +314,7 @@ async fn a_locked_voucher_shows_the_device_it_is_bound_to_in_the_readers_languag
 #[tokio::test]
 async fn a_sale_repeated_with_its_key_sells_one_voucher() {
     let app = test_app().await;
-    let (staff, _) = app.login("staff").await;
-    let r = app
-        .json(
-            "POST",
-            "/api/shifts/clock-in",
-            Some(&staff),
-            Some(json!({"opening_float_minor": 0})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let staff = app.staff_on_shift().await;
     let other = app
         .f
         .store

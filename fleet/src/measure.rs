@@ -73,7 +73,6 @@ fn insert_sql(n: u64) -> String {
 pub async fn raw_insert(url: &str, rows: u64, batch: u64, per_statement: u64) -> Result<f64> {
     let per_statement = per_statement.clamp(1, 1000);
     let batch = batch.max(per_statement) / per_statement * per_statement;
-    let full = insert_sql(per_statement);
     if url.starts_with("postgres") {
         let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
         let router: String = sqlx::query_scalar("SELECT id FROM routers LIMIT 1")
@@ -83,23 +82,9 @@ pub async fn raw_insert(url: &str, rows: u64, batch: u64, per_statement: u64) ->
         let start = Instant::now();
         let mut done = 0;
         while done < rows {
-            let mut tx = pool.begin().await?;
             let end = (done + batch).min(rows);
-            let mut i = done;
-            while i < end {
-                let n = per_statement.min(end - i);
-                let sql = if n == per_statement {
-                    full.clone()
-                } else {
-                    insert_sql(n)
-                };
-                let mut q = sqlx::query(&sql);
-                for k in i..i + n {
-                    q = row(q, &router, k);
-                }
-                q.execute(&mut *tx).await?;
-                i += n;
-            }
+            let mut tx = pool.begin().await?;
+            insert_rows::<sqlx::Postgres>(&mut tx, &router, done, end, per_statement).await?;
             tx.commit().await?;
             done = end;
         }
@@ -120,27 +105,44 @@ pub async fn raw_insert(url: &str, rows: u64, batch: u64, per_statement: u64) ->
     let start = Instant::now();
     let mut done = 0;
     while done < rows {
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let end = (done + batch).min(rows);
-        let mut i = done;
-        while i < end {
-            let n = per_statement.min(end - i);
-            let sql = if n == per_statement {
-                full.clone()
-            } else {
-                insert_sql(n)
-            };
-            let mut q = sqlx::query(&sql);
-            for k in i..i + n {
-                q = row(q, &router, k);
-            }
-            q.execute(&mut *tx).await?;
-            i += n;
-        }
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        insert_rows::<sqlx::Sqlite>(&mut tx, &router, done, end, per_statement).await?;
         tx.commit().await?;
         done = end;
     }
     Ok(rows as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Rows `from..to`, `per_statement` to an INSERT, on one connection (inside the caller's
+/// transaction).
+async fn insert_rows<DB>(
+    conn: &mut DB::Connection,
+    router: &str,
+    from: u64,
+    to: u64,
+    per_statement: u64,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut i = from;
+    while i < to {
+        let n = per_statement.min(to - i);
+        let sql = insert_sql(n);
+        let mut q = sqlx::query::<DB>(&sql);
+        for k in i..i + n {
+            q = row(q, router, k);
+        }
+        q.execute(&mut *conn).await?;
+        i += n;
+    }
+    Ok(())
 }
 
 fn row<'q, DB: sqlx::Database>(

@@ -6,16 +6,7 @@ use serde_json::{json, Value};
 
 /// Clock the staff member in over the API and sell one voucher; returns (staff jwt, token json).
 async fn sold(app: &TestApp) -> (String, Value) {
-    let (staff, _) = app.login("staff").await;
-    let r = app
-        .json(
-            "POST",
-            "/api/shifts/clock-in",
-            Some(&staff),
-            Some(json!({"opening_float_minor": 1000})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let staff = app.staff_on_shift().await;
     let t = app
         .json(
             "POST",

@@ -30,16 +30,7 @@ async fn receiver(status: StatusCode) -> (String, mpsc::UnboundedReceiver<(Heade
 
 /// Staff clock in with 10.00 and out with `declared`: a cash alert when it differs.
 async fn close_shift_with(app: &TestApp, declared: i64) {
-    let (staff, _) = app.login("staff").await;
-    let r = app
-        .json(
-            "POST",
-            "/api/shifts/clock-in",
-            Some(&staff),
-            Some(json!({"opening_float_minor": 1000})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let staff = app.staff_on_shift().await;
     let r = app
         .json(
             "POST",

@@ -22,6 +22,10 @@ BENCH_ONLY=${BENCH_ONLY:-verify ingest dispense45 fleet1000}
 INGEST_AGENTS=${INGEST_AGENTS:-250}
 INGEST_USERS=${INGEST_USERS:-100}
 INGEST_S=${INGEST_S:-20}
+# How long to wait after the window for every outbox to empty (a saturated server never does).
+INGEST_DRAIN_S=${INGEST_DRAIN_S:-600}
+# INGEST_DBS="sqlite" measures one database only.
+INGEST_DBS=${INGEST_DBS:-sqlite postgres}
 # Seconds each dispensing figure sells for.
 SELL_S=${SELL_S:-30}
 # Vouchers in the batch figure (at most 5,000, the server's bounds::MAX_BATCH).
@@ -36,6 +40,9 @@ if [ "${BENCH_BUILD:-1}" != 0 ]; then
     cargo build --profile "$BENCH_PROFILE" --locked -p mtm-control-plane -p mtm-fleet --bins >&2
 fi
 case $BENCH_PROFILE in dev) BIN=$CARGO_TARGET_DIR/debug ;; *) BIN=$CARGO_TARGET_DIR/$BENCH_PROFILE ;; esac
+# BENCH_BIN=DIR measures the binaries in DIR instead (e.g. a copy of an older build, for a
+# before/after pair measured side by side).
+BIN=${BENCH_BIN:-$BIN}
 WORK=$(mktemp -d /tmp/mtm-bench.XXXXXX)
 SERVER_PID=
 ulimit -n 20000 2>/dev/null || true
@@ -95,13 +102,13 @@ if wants verify; then
 fi
 
 if wants ingest; then
-    for db in sqlite postgres; do
+    for db in $INGEST_DBS; do
         echo "## ingest on $db: $INGEST_AGENTS agents x $INGEST_USERS users, every 1 s, ${INGEST_S} s"
         if [ $db = sqlite ]; then url="sqlite://$WORK/ingest-$db/mtm.db"; else fresh_pg; url="$BENCH_PG/mtm_bench"; fi
         start_server "ingest-$db" "$url"
         fleet --agents "$INGEST_AGENTS" --extra-users "$INGEST_USERS" --usage-s 1 --health-s 60 \
             --inventory-s 3600 --login-chance 0 --warmup-s 5 --duration-s "$INGEST_S" \
-            --drain-s 600 --enroll-parallel 16 || true
+            --drain-s "$INGEST_DRAIN_S" --enroll-parallel 16 || true
         stop_server
         echo "## raw insert of the same rows on $db: one row per INSERT, then a report's 100 per INSERT as ingest writes them"
         "$BIN/mtm-fleet" raw-insert --database-url "$url" --rows 200000 --batch 256

@@ -374,9 +374,11 @@ async fn close_command(
     Ok(())
 }
 
-/// Usage rows per INSERT statement: 12 values each keeps a statement well below SQLite's
-/// 32,766 and PostgreSQL's 65,535 bound parameters.
-const USAGE_ROWS_PER_INSERT: usize = 256;
+/// Usage rows per INSERT statement (12 values each). Kept small: SQLite finds a parameter's
+/// name by walking the statement's list of names, and sqlx asks for every one when it binds,
+/// so the binding cost grows with the square of the parameters (5 % of the server's time at
+/// 256 rows in the ingest profile of docs/benchmarks.md).
+const USAGE_ROWS_PER_INSERT: usize = 32;
 
 /// Store the usage entries of the report sealed with `seq` at `at`: every row in a few
 /// multi-row INSERTs and the vouchers they name read in one query, since a report carries a

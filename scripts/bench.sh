@@ -104,7 +104,7 @@ fi
 if wants ingest; then
     for db in $INGEST_DBS; do
         echo "## ingest on $db: $INGEST_AGENTS agents x $INGEST_USERS users, every 1 s, ${INGEST_S} s"
-        if [ $db = sqlite ]; then url="sqlite://$WORK/ingest-$db/mtm.db"; else fresh_pg; url="$BENCH_PG/mtm_bench"; fi
+        if [ "$db" = sqlite ]; then url="sqlite://$WORK/ingest-$db/mtm.db"; else fresh_pg; url="$BENCH_PG/mtm_bench"; fi
         start_server "ingest-$db" "$url"
         fleet --agents "$INGEST_AGENTS" --extra-users "$INGEST_USERS" --usage-s 1 --health-s 60 \
             --inventory-s 3600 --login-chance 0 --warmup-s 5 --duration-s "$INGEST_S" \

@@ -337,6 +337,17 @@ impl TestApp {
         )
     }
 
+    /// Sell one voucher of the fixture's package over the API as `jwt`.
+    pub async fn sell_over_api(&self, jwt: &str) -> Reply {
+        self.json(
+            "POST",
+            "/api/tokens/generate",
+            Some(jwt),
+            Some(serde_json::json!({ "package_id": self.f.package.id })),
+        )
+        .await
+    }
+
     /// Log the fixture's staff member in and clock them in over the API with a 10.00 float;
     /// returns their jwt.
     pub async fn staff_on_shift(&self) -> String {

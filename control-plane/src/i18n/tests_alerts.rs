@@ -184,14 +184,7 @@ async fn a_refused_amount_reads_in_the_readers_language_and_french_takes_a_comma
     let sw = app.call(clock_in("12.505", "sw")).await;
     assert!(sw.body.contains("ina nafasi 2 za desimali"), "{}", sw.body);
     // The API still answers in English.
-    let api = app
-        .json(
-            "POST",
-            "/api/tokens/generate",
-            Some(&staff),
-            Some(serde_json::json!({ "package_id": app.f.package.id })),
-        )
-        .await;
+    let api = app.sell_over_api(&staff).await;
     assert_eq!(api.status, StatusCode::BAD_REQUEST);
     assert!(api.body.contains("clock in first"), "{}", api.body);
 

@@ -211,14 +211,7 @@ async fn a_frozen_counter_says_so_in_french_and_the_api_in_english() {
     );
     let pseudo = post_form(&app, "/dispense", &staff, "qps", &form).await;
     assert!(untranslated(&pseudo.body).is_empty(), "{}", pseudo.body);
-    let api = app
-        .json(
-            "POST",
-            "/api/tokens/generate",
-            Some(&staff),
-            Some(serde_json::json!({ "package_id": app.f.package.id })),
-        )
-        .await;
+    let api = app.sell_over_api(&staff).await;
     assert_eq!(api.status, StatusCode::BAD_REQUEST);
     assert!(api.body.contains("dispensing is frozen"), "{}", api.body);
 }

@@ -93,10 +93,6 @@ pub async fn dispense(
     let mut last = None;
     // A code collision is astronomically rare; a fresh code settles it.
     for _ in 0..3 {
-        // A retry racing its first attempt loses on the key's unique index: it is sold now.
-        if let Some(sold) = sold_under(state, cur, package_id, sale_key).await? {
-            return Ok(sold);
-        }
         let req = IssueToken {
             id: Uuid::new_v4(),
             code: mtm_common::token_code::generate(state.settings.token_code_len),
@@ -114,7 +110,13 @@ pub async fn dispense(
                 }
                 return Ok(token);
             }
-            Err(crate::store::StoreError::Conflict(m)) => last = Some(m),
+            Err(crate::store::StoreError::Conflict(m)) => {
+                // A repeat racing its first attempt loses on the key's unique index: sold now.
+                if let Some(sold) = sold_under(state, cur, package_id, sale_key).await? {
+                    return Ok(sold);
+                }
+                last = Some(m);
+            }
             Err(e) => return Err(e.into()),
         }
     }

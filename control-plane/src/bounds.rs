@@ -4,7 +4,10 @@
 //! Money stays in minor units everywhere; bounding each amount at [`MAX_MONEY_MINOR`] (10^15,
 //! ten trillion in a two-decimal currency) keeps any realistic sum far from `i64::MAX`, and the
 //! sums themselves are checked so that even an unrealistic one is a clear error, never a panic
-//! (debug) or a silent wrap (release).
+//! (debug) or a silent wrap (release). Each refusal is a message of the locales, so a page shows
+//! it in its reader's language and the API in English.
+
+use crate::refusal::Refusal;
 
 /// Largest amount of money accepted, minor units.
 pub const MAX_MONEY_MINOR: i64 = 1_000_000_000_000_000;
@@ -20,45 +23,46 @@ pub const MAX_SHARED_USERS: u32 = 1000;
 /// Largest page of a list.
 pub const MAX_PAGE: u32 = 500;
 
-/// `v` as money: `Err` (a message naming `what`) unless `0 <= v <= MAX_MONEY_MINOR`.
-pub fn money(what: &str, v: i64) -> Result<i64, String> {
+/// `v` as money: refused (under the form field labelled `field`, a key of the locales) unless
+/// `0 <= v <= MAX_MONEY_MINOR`.
+pub fn money(field: &'static str, v: i64) -> Result<i64, Refusal> {
     if (0..=MAX_MONEY_MINOR).contains(&v) {
         Ok(v)
     } else {
-        Err(format!(
-            "{what} must be between 0 and {MAX_MONEY_MINOR} (minor units)"
-        ))
+        Err(Refusal::new("err-amount-range")
+            .arg("max", MAX_MONEY_MINOR)
+            .in_field(field))
     }
 }
 
-/// A duration in seconds: `Err` above [`MAX_DURATION_S`].
-pub fn duration_s(what: &str, v: u64) -> Result<u64, String> {
+/// A duration in seconds: refused above [`MAX_DURATION_S`].
+pub fn duration_s(field: &'static str, v: u64) -> Result<u64, Refusal> {
     if v <= MAX_DURATION_S {
         Ok(v)
     } else {
-        Err(format!("{what} must be at most {MAX_DURATION_S} seconds"))
+        Err(Refusal::new("err-duration-range").in_field(field))
     }
 }
 
-/// A byte quota: `Err` above [`MAX_BYTES`].
-pub fn bytes(what: &str, v: u64) -> Result<u64, String> {
+/// A byte quota: refused above [`MAX_BYTES`].
+pub fn bytes(field: &'static str, v: u64) -> Result<u64, Refusal> {
     if v <= MAX_BYTES {
         Ok(v)
     } else {
-        Err(format!("{what} must be at most {MAX_BYTES} bytes"))
+        Err(Refusal::new("err-data-range").in_field(field))
     }
 }
 
-/// `a + b` for money, or a clear error instead of an overflow.
-pub fn add(a: i64, b: i64) -> Result<i64, String> {
+/// `a + b` for money, or a clear refusal instead of an overflow.
+pub fn add(a: i64, b: i64) -> Result<i64, Refusal> {
     a.checked_add(b)
-        .ok_or_else(|| "the amounts add up beyond what can be counted".to_owned())
+        .ok_or_else(|| Refusal::new("err-amounts-overflow"))
 }
 
-/// `a - b` for money, or a clear error instead of an overflow.
-pub fn sub(a: i64, b: i64) -> Result<i64, String> {
+/// `a - b` for money, or a clear refusal instead of an overflow.
+pub fn sub(a: i64, b: i64) -> Result<i64, Refusal> {
     a.checked_sub(b)
-        .ok_or_else(|| "the amounts differ beyond what can be counted".to_owned())
+        .ok_or_else(|| Refusal::new("err-amounts-overflow"))
 }
 
 #[cfg(test)]
@@ -67,16 +71,16 @@ mod tests {
 
     #[test]
     fn money_is_bounded_and_sums_are_checked() {
-        assert_eq!(money("x", 0), Ok(0));
-        assert_eq!(money("x", MAX_MONEY_MINOR), Ok(MAX_MONEY_MINOR));
-        assert!(money("x", MAX_MONEY_MINOR + 1).is_err());
-        assert!(money("x", -1).is_err());
-        assert!(money("x", i64::MAX).is_err());
+        assert_eq!(money("col-price", 0), Ok(0));
+        assert_eq!(money("col-price", MAX_MONEY_MINOR), Ok(MAX_MONEY_MINOR));
+        assert!(money("col-price", MAX_MONEY_MINOR + 1).is_err());
+        assert!(money("col-price", -1).is_err());
+        assert!(money("col-price", i64::MAX).is_err());
         assert!(add(i64::MAX, 1).is_err());
         assert!(sub(i64::MIN, 1).is_err());
         assert_eq!(add(2, 3), Ok(5));
-        assert!(duration_s("d", u64::MAX).is_err());
-        assert!(bytes("b", u64::MAX).is_err());
+        assert!(duration_s("pk-valid-for", u64::MAX).is_err());
+        assert!(bytes("pk-data-limit", u64::MAX).is_err());
     }
 }
 
@@ -113,7 +117,7 @@ mod legacy_amounts {
         // One sale, so the expected cash is float + revenue: beyond i64.
         app.f.issue().await;
         let closed = store.close_shift(staff, 0, "staff").await;
-        assert!(matches!(closed, Err(StoreError::Invalid(_))), "{closed:?}");
+        assert!(matches!(closed, Err(StoreError::Refused(_))), "{closed:?}");
         // A closed shift with absurd stored figures, as a manager page reads them.
         sqlx::query(
             "UPDATE shifts SET closed_at = opened_at + 1, declared_cash_minor = $1,

@@ -660,6 +660,13 @@ err-agent-id = agent id must be 1-64 ASCII letters, digits, - or _
 err-key-format = a key must be 64 hex characters
 err-key-invalid = not a valid ed25519 public key
 err-package-fields = package needs a slug (a-z, 0-9, -), a name, a price >= 0 and a 3-letter currency
+err-package-name = a package needs a name (up to { $max } characters)
+err-shared-users-range = must be from 1 to { $max }
+err-text-too-long = longer than { $max } characters
+err-amount-range = must be between 0 and { $max } in minor units (cents)
+err-duration-range = must be at most ten years
+err-data-range = must be at most one petabyte (1,000,000,000 MB)
+err-amounts-overflow = the amounts add up beyond what can be counted
 err-location-fields = name and timezone required
 err-exists-user = user already exists
 err-exists-user-location = user location already exists

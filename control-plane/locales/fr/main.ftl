@@ -663,6 +663,13 @@ err-agent-id = l'identifiant d'agent doit compter de 1 à 64 lettres ASCII, chif
 err-key-format = une clé doit compter 64 caractères hexadécimaux
 err-key-invalid = ce n'est pas une clé publique ed25519 valide
 err-package-fields = un forfait a besoin d'un identifiant court (a-z, 0-9, -), d'un nom, d'un prix >= 0 et d'une devise de 3 lettres
+err-package-name = un forfait a besoin d'un nom (jusqu'à { $max } caractères)
+err-shared-users-range = doit être compris entre 1 et { $max }
+err-text-too-long = plus de { $max } caractères
+err-amount-range = doit être compris entre 0 et { $max } en sous-unités (centimes)
+err-duration-range = ne peut pas dépasser dix ans
+err-data-range = ne peut pas dépasser un pétaoctet (1 000 000 000 Mo)
+err-amounts-overflow = les montants s'additionnent au-delà de ce qui peut être compté
 err-location-fields = le nom et le fuseau horaire sont obligatoires
 err-exists-user = cet utilisateur existe déjà
 err-exists-user-location = cet utilisateur est déjà rattaché à ce site

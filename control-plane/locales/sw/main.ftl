@@ -660,6 +660,13 @@ err-agent-id = kitambulisho cha wakala lazima kiwe herufi 1-64 za ASCII, tarakim
 err-key-format = ufunguo lazima uwe na herufi 64 za hex
 err-key-invalid = si ufunguo halali wa umma wa ed25519
 err-package-fields = kifurushi kinahitaji jina fupi (a-z, 0-9, -), jina, bei >= 0 na sarafu ya herufi 3
+err-package-name = kifurushi kinahitaji jina (hadi herufi { $max })
+err-shared-users-range = lazima iwe kati ya 1 na { $max }
+err-text-too-long = zaidi ya herufi { $max }
+err-amount-range = lazima iwe kati ya 0 na { $max } kwa vipande vidogo (senti)
+err-duration-range = haiwezi kuzidi miaka kumi
+err-data-range = haiwezi kuzidi petabaiti moja (MB 1,000,000,000)
+err-amounts-overflow = jumla ya kiasi inazidi kinachoweza kuhesabiwa
 err-location-fields = jina na saa za eneo vinahitajika
 err-exists-user = mtumiaji huyo tayari yupo
 err-exists-user-location = mtumiaji huyo tayari amepangiwa tawi hilo

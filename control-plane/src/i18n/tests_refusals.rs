@@ -73,6 +73,13 @@ const REFUSAL_KEYS: &[&str] = &[
     "err-key-format",
     "err-key-invalid",
     "err-package-fields",
+    "err-package-name",
+    "err-shared-users-range",
+    "err-text-too-long",
+    "err-amount-range",
+    "err-duration-range",
+    "err-data-range",
+    "err-amounts-overflow",
     "err-location-fields",
     "err-exists-user",
     "err-exists-user-location",
@@ -291,4 +298,63 @@ async fn a_report_signed_off_twice_is_refused_in_swahili_on_its_page() {
         .await;
     assert_eq!(api.status, StatusCode::CONFLICT, "{}", api.body);
     assert!(api.body.contains("signed off already"), "{}", api.body);
+}
+
+#[tokio::test]
+async fn a_package_out_of_bounds_is_refused_in_swahili_on_its_page_and_english_over_the_api() {
+    let app = crate::testutil::test_app().await;
+    let (admin, csrf) = app.login("admin").await;
+    let id = app.f.package.id;
+    let path = format!("/admin/packages/{id}");
+    // 100,000 days: beyond the ten years any duration may have.
+    let form = format!(
+        "_csrf={csrf}&name=Hour&price=1.00&limit_minutes=&limit_mb=&rate_limit=\
+         &shared_users=1&validity_hours=2400000&active=on"
+    );
+    let sw = post_form(&app, &path, &admin, "sw", &form).await;
+    assert_eq!(sw.status, StatusCode::OK, "{}", sw.body);
+    let expected = format!(
+        "{}: {}",
+        tr(Lang::Sw, "pk-valid-for"),
+        tr(Lang::Sw, "err-duration-range")
+    );
+    assert!(sw.body.contains(&expected), "{expected} in {}", sw.body);
+    let pseudo = post_form(&app, &path, &admin, "qps", &form).await;
+    assert!(untranslated(&pseudo.body).is_empty(), "{}", pseudo.body);
+    let unchanged = app.f.store.list_all_packages().await.unwrap();
+    assert!(unchanged
+        .iter()
+        .all(|p| p.id != id || p.validity_s == app.f.package.validity_s));
+    // The API names the same bound in English and keeps its 400.
+    let api = app
+        .json(
+            "PUT",
+            &format!("/api/packages/{id}"),
+            Some(&admin),
+            Some(serde_json::json!({"name": "Hour", "price_minor": 100,
+                "shared_users": 0, "active": true})),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::BAD_REQUEST, "{}", api.body);
+    assert!(
+        api.body.contains("Shared users: must be from 1 to 1000"),
+        "{}",
+        api.body
+    );
+}
+
+#[test]
+fn a_location_setting_out_of_bounds_reads_in_english_for_the_api_and_in_french() {
+    let change = crate::store::LocationSettingsChange {
+        cash_threshold_minor: Some(-1),
+        ..Default::default()
+    };
+    let refused = change.validate().unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "Cash variance that raises an alert: must be between 0 and 1000000000000000 in minor units (cents)"
+    );
+    let fr = refused.text(Lang::Fr);
+    assert!(fr.starts_with(&tr(Lang::Fr, "lo-cash-threshold")), "{fr}");
+    assert!(fr.contains("sous-unités"), "{fr}");
 }

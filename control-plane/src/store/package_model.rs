@@ -1,5 +1,7 @@
 //! Editing a package (the admin page and its store call).
 
+use crate::bounds;
+use crate::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 
 /// New values for a package's editable fields. The slug (the router profile's name) and the
@@ -29,29 +31,30 @@ pub struct PackageChange {
 }
 
 impl PackageChange {
-    /// Reject values no package can have.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Reject values no package can have, with a refusal a page shows in its reader's language.
+    pub fn validate(&self) -> Result<(), Refusal> {
         if self.name.trim().is_empty() || self.name.len() > 100 {
-            return Err("a package needs a name (up to 100 characters)".into());
+            return Err(Refusal::new("err-package-name").arg("max", 100));
         }
-        crate::bounds::money("the price", self.price_minor)?;
-        if self.shared_users == 0 || self.shared_users > crate::bounds::MAX_SHARED_USERS {
-            return Err(format!(
-                "shared users must be from 1 to {}",
-                crate::bounds::MAX_SHARED_USERS
-            ));
+        bounds::money("col-price", self.price_minor)?;
+        if self.shared_users == 0 || self.shared_users > bounds::MAX_SHARED_USERS {
+            return Err(Refusal::new("err-shared-users-range")
+                .arg("max", bounds::MAX_SHARED_USERS)
+                .in_field("pk-shared-users"));
         }
         if let Some(v) = self.limit_uptime_s {
-            crate::bounds::duration_s("the uptime limit", v)?;
+            bounds::duration_s("pk-time-limit", v)?;
         }
         if let Some(v) = self.validity_s {
-            crate::bounds::duration_s("the validity", v)?;
+            bounds::duration_s("pk-valid-for", v)?;
         }
         if let Some(v) = self.limit_bytes_total {
-            crate::bounds::bytes("the data limit", v)?;
+            bounds::bytes("pk-data-limit", v)?;
         }
         if self.rate_limit.as_ref().is_some_and(|r| r.len() > 64) {
-            return Err("the rate limit is too long".into());
+            return Err(Refusal::new("err-text-too-long")
+                .arg("max", 64)
+                .in_field("pk-rate-limit"));
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Records for reconciliation: per-location settings.
 
+use crate::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -42,23 +43,21 @@ pub struct LocationSettingsChange {
 
 impl LocationSettingsChange {
     /// Reject values no location can have (the time zone's existence is checked by the caller,
-    /// which can read the zone database).
-    pub fn validate(&self) -> Result<(), String> {
+    /// which can read the zone database), with a refusal a page shows in its reader's language.
+    pub fn validate(&self) -> Result<(), Refusal> {
         if let Some(t) = self.cash_threshold_minor {
-            crate::bounds::money("cash_threshold_minor", t)?;
+            crate::bounds::money("lo-cash-threshold", t)?;
         }
         if let Some(t) = self.refund_approval_minor {
-            crate::bounds::money("refund_approval_minor", t)?;
-            if t < 0 {
-                return Err("refund_approval_minor must be at least 0".into());
-            }
+            crate::bounds::money("lo-refund-approval", t)?;
         }
         if let Some(c) = &self.close_time {
-            crate::reconcile::parse_close_time(c).map_err(|e| e.to_string())?;
+            crate::reconcile::parse_close_time(c)
+                .map_err(|_| Refusal::new("err-close-time").arg("time", c))?;
         }
         if let Some(z) = &self.timezone {
             if z.trim().is_empty() || z.len() > 64 {
-                return Err("timezone must be a zone name like Africa/Lagos".into());
+                return Err(Refusal::new("err-zone-bad-name").arg("name", z));
             }
         }
         Ok(())

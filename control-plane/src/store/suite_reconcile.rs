@@ -54,7 +54,7 @@ pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
         },
     ] {
         let e = s.update_location_settings(lid, &bad, "admin", 3000).await;
-        assert!(matches!(e, Err(StoreError::Invalid(_))), "{bad:?}: {e:?}");
+        assert!(matches!(e, Err(StoreError::Refused(_))), "{bad:?}: {e:?}");
     }
     let missing = s
         .update_location_settings(Uuid::new_v4(), &change, "admin", 3000)
@@ -235,7 +235,7 @@ pub async fn packages_are_edited_retired_and_bump_the_catalog(f: Fixture) {
 
     change.price_minor = -1;
     let bad = s.update_package(p.id, &change, "admin", 3).await;
-    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    assert!(matches!(bad, Err(StoreError::Refused(_))), "{bad:?}");
     change.price_minor = 1;
     let gone = s.update_package(Uuid::new_v4(), &change, "admin", 3).await;
     assert!(matches!(gone, Err(StoreError::NotFound(_))));

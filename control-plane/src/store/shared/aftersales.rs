@@ -26,7 +26,7 @@ fn check_request(req: &AfterSaleRequest) -> StoreResult<()> {
             Refusal::new("err-as-reason-long").arg("max", MAX_REASON),
         ));
     }
-    crate::bounds::money("the refund", req.refund_minor).map_err(StoreError::Invalid)?;
+    crate::bounds::money("col-refund", req.refund_minor).map_err(StoreError::Refused)?;
     if req.refund_minor < 0 {
         return Err(StoreError::Refused(Refusal::new("money-negative")));
     }

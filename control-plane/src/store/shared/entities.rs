@@ -176,7 +176,7 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
         active: true,
         lock_to_mac: p.lock_to_mac,
     };
-    as_edit.validate().map_err(StoreError::Invalid)?;
+    as_edit.validate().map_err(StoreError::Refused)?;
     if !slug_ok || p.name.trim().is_empty() || p.price_minor < 0 || p.currency.len() != 3 {
         return Err(StoreError::Refused(crate::refusal::Refusal::new(
             "err-package-fields",

@@ -22,7 +22,7 @@ pub(super) async fn update_package(
     actor: &str,
     now: i64,
 ) -> StoreResult<Package> {
-    change.validate().map_err(StoreError::Invalid)?;
+    change.validate().map_err(StoreError::Refused)?;
     let pid = id.to_string();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;

@@ -48,7 +48,7 @@ pub(super) async fn update_location_settings(
     actor: &str,
     now: i64,
 ) -> StoreResult<LocationSettings> {
-    change.validate().map_err(StoreError::Invalid)?;
+    change.validate().map_err(StoreError::Refused)?;
     let current = location_settings(s, location_id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("location {location_id}")))?;
@@ -108,7 +108,7 @@ pub(super) async fn close_shift_by_id(
     actor: &str,
     now: i64,
 ) -> StoreResult<Shift> {
-    crate::bounds::money("the declared cash", declared).map_err(StoreError::Invalid)?;
+    crate::bounds::money("cs-cash-counted", declared).map_err(StoreError::Refused)?;
     if note.trim().is_empty() {
         return Err(StoreError::Refused(crate::refusal::Refusal::new(
             "err-close-shift-why",
@@ -136,8 +136,8 @@ pub(super) async fn close_shift_by_id(
     .fetch_one(&mut *tx)
     .await?;
     let expected =
-        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Invalid)?;
-    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Invalid)?;
+        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Refused)?;
+    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Refused)?;
     sqlx::query(
         "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
            variance_minor = $4, note = $5 WHERE id = $6",

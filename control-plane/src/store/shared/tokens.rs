@@ -16,7 +16,7 @@ pub(super) async fn open_shift(
     float: i64,
     actor: &str,
 ) -> StoreResult<Shift> {
-    crate::bounds::money("the opening float", float).map_err(StoreError::Invalid)?;
+    crate::bounds::money("opening-float", float).map_err(StoreError::Refused)?;
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
@@ -75,7 +75,7 @@ pub(super) async fn close_shift(
     declared: i64,
     actor: &str,
 ) -> StoreResult<Shift> {
-    crate::bounds::money("the declared cash", declared).map_err(StoreError::Invalid)?;
+    crate::bounds::money("clock-out-cash", declared).map_err(StoreError::Refused)?;
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = super::begin_write(&s.pool).await?;
@@ -94,8 +94,8 @@ pub(super) async fn close_shift(
     .await?;
     // Checked: a float stored before amounts were bounded must not panic or wrap the close.
     let expected =
-        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Invalid)?;
-    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Invalid)?;
+        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Refused)?;
+    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Refused)?;
     sqlx::query(
         "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
            variance_minor = $4 WHERE id = $5",

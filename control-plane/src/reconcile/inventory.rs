@@ -153,8 +153,11 @@ pub fn check_inventory(
 /// `expected` are the tokens issued for this router whose user must exist now (states
 /// `applied`, `in_use`, `used_up`, `expired`, `disabled`; others are skipped, so passing more
 /// is harmless). A token whose `RemoveToken` is queued must be passed as `removed`. Tokens
-/// confirmed on the router after `taken_at` (the inventory envelope's `at`) are skipped: the
-/// inventory was taken before their user existed.
+/// first known on the router after `taken_at` (the inventory envelope's `at`) are skipped: the
+/// inventory may have been taken before their user existed. A token is known there from its
+/// `TokenApplied`, or, when that has not arrived (the agent's disk was full when it made the
+/// user, so it repeats the command later), from its first login or its end as the router
+/// reported them; a token with none of these is not judged by this inventory.
 pub fn check_missing(
     router: &RouterRef,
     inventory: &Inventory,
@@ -171,13 +174,24 @@ pub fn check_missing(
         .iter()
         .filter(|t| t.agent_id == router.agent_id)
         .filter(|t| !matches!(t.state, TokenState::Issued | TokenState::Removed))
-        .filter(|t| t.applied_at.is_none_or(|a| a <= taken_at))
+        .filter(|t| known_on_router_at(t).is_some_and(|at| at <= taken_at))
         .filter(|t| !ids.contains(&t.token_id) && !names.contains(t.code.as_str()))
         .map(|t| {
             let diff = vec![difference("present", json!(true), json!(false))];
             tampered(router, t, diff, Severity::Warning, None)
         })
         .collect()
+}
+
+/// When the ledger first knew `t`'s user to be on its router, on the agent's clock like an
+/// inventory's `taken_at`: its confirmation, else the earliest use or end the router reported.
+fn known_on_router_at(t: &IssuedToken) -> Option<i64> {
+    t.applied_at.or_else(|| {
+        [t.first_login_at, t.used_up_at, t.expired_at]
+            .into_iter()
+            .flatten()
+            .min()
+    })
 }
 
 /// True for the user names RouterOS gives trial logins: `T-` and the client's MAC address.

@@ -112,6 +112,28 @@ fn a_token_whose_token_applied_is_in_flight_is_not_rogue() {
 }
 
 #[test]
+fn a_token_in_use_before_its_confirmation_arrived_is_not_missing_from_an_older_inventory() {
+    // The agent made the user while its disk was full: its TokenApplied waits for the command
+    // to be repeated, and a usage report moved the token to `in_use` first. An inventory taken
+    // before the first login, checked after that report, says nothing about the user.
+    let mut t = token(1, "ABCD2345");
+    t.state = TokenState::InUse;
+    t.applied_at = None;
+    t.router_user_id = None;
+    t.first_login_at = Some(NOW_MS + 4_000);
+    let empty = inventory(vec![], vec![]);
+    assert_eq!(inventory_findings(&empty, std::slice::from_ref(&t)), vec![]);
+    // Used before the inventory was taken and gone from it: deleted, and still caught.
+    t.first_login_at = Some(NOW_MS - 60_000);
+    let f = only(inventory_findings(&empty, std::slice::from_ref(&t)));
+    assert_eq!(f.kind, AlertKind::TamperedToken);
+    assert_eq!(
+        f.evidence["differences"],
+        serde_json::json!([{ "field": "present", "expected": true, "found": false }])
+    );
+}
+
+#[test]
 fn an_issued_token_not_yet_on_the_router_is_not_missing() {
     let mut t = token(1, "ABCD2345");
     t.state = TokenState::Issued;

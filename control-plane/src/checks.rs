@@ -216,12 +216,9 @@ async fn raise_all(
     agent_id: &str,
     findings: &[Finding],
 ) -> Result<usize, StoreError> {
-    let mut raised = 0;
-    for f in findings {
-        if store.raise_alert(f, now_ms()).await?.is_some() {
-            tracing::warn!(agent = agent_id, kind = f.kind.as_str(), summary = %f.summary, "alert");
-            raised += 1;
-        }
+    let raised = store.raise_alerts(findings, now_ms()).await?;
+    for a in &raised {
+        tracing::warn!(agent = agent_id, kind = %a.kind, summary = %a.summary, "alert");
     }
-    Ok(raised)
+    Ok(raised.len())
 }

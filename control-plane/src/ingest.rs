@@ -14,7 +14,7 @@ use crate::link::IngestReceiver;
 use crate::link_acks::AckTicket;
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
-use crate::store::{now_ms, Store, UpItem};
+use crate::store::{now_ms, Store, StoreError, UpItem};
 use mtm_common::{
     keys, topics, Envelope, UpMessage, WireError, CONTROL_PLANE_ID, MAX_ENVELOPE_BYTES,
 };
@@ -55,6 +55,9 @@ pub enum Reject {
     /// The store failed while looking up the sender.
     #[error("store: {0}")]
     Store(String),
+    /// Verified with a key the router lost to a re-enrollment before the batch was stored.
+    #[error("signed with a replaced key")]
+    KeyReplaced,
 }
 
 impl Reject {
@@ -67,6 +70,7 @@ impl Reject {
             Reject::BadKey => "bad_key",
             Reject::Wire(w) => w.reason(),
             Reject::Store(_) => "store",
+            Reject::KeyReplaced => "key_replaced",
         }
     }
 }
@@ -116,7 +120,9 @@ impl Ingest {
 
     /// Verify, apply and ack one batch.
     pub async fn handle_batch(&self, batch: Vec<Incoming>) {
-        let mut per_agent: BTreeMap<String, (Vec<UpItem>, Vec<AckTicket>)> = BTreeMap::new();
+        // By agent and the key that verified its messages: a batch may straddle a re-enrollment.
+        let mut per_agent: BTreeMap<(String, String), (Vec<UpItem>, Vec<AckTicket>)> =
+            BTreeMap::new();
         for mut msg in batch {
             // Dropped (so acknowledged) at the end of this turn unless the message is to be
             // stored; then it goes with the message to `apply`.
@@ -133,9 +139,9 @@ impl Ingest {
                 self.reject(&agent, Reject::Topic);
                 continue;
             }
-            match self.verify(&agent, &msg.payload).await {
-                Ok(item) => {
-                    let (items, acks) = per_agent.entry(agent).or_default();
+            match self.verify_signed(&agent, &msg.payload).await {
+                Ok((item, key)) => {
+                    let (items, acks) = per_agent.entry((agent, key)).or_default();
                     items.push(item);
                     acks.extend(ack);
                 }
@@ -150,13 +156,18 @@ impl Ingest {
                 }
             }
         }
-        for (agent, (items, acks)) in per_agent {
-            self.apply(&agent, items, acks).await;
+        for ((agent, key), (items, acks)) in per_agent {
+            self.apply(&agent, &key, items, acks).await;
         }
     }
 
     /// Check one `up/{agent}` payload and open it.
     pub async fn verify(&self, agent: &str, payload: &[u8]) -> Result<UpItem, Reject> {
+        Ok(self.verify_signed(agent, payload).await?.0)
+    }
+
+    /// [`Ingest::verify`], and the enrolled key (hex) that verified it.
+    async fn verify_signed(&self, agent: &str, payload: &[u8]) -> Result<(UpItem, String), Reject> {
         if payload.len() > MAX_ENVELOPE_BYTES {
             return Err(WireError::Oversized(payload.len()).into());
         }
@@ -185,11 +196,12 @@ impl Ingest {
             self.note_redated(agent, env.at, skew);
             now
         };
-        Ok(UpItem {
+        let item = UpItem {
             seq: env.seq,
             at,
             message,
-        })
+        };
+        Ok((item, router.public_key_hex))
     }
 
     /// Say once per agent that its clock is off and its messages are dated by arrival.
@@ -212,11 +224,20 @@ impl Ingest {
 
     /// Store one agent's messages in one transaction; `acks` are dropped (the broker told the
     /// messages are taken) once it committed or failed.
-    async fn apply(&self, agent: &str, items: Vec<UpItem>, acks: Vec<AckTicket>) {
-        let outcome = match self.store.apply_up(agent, &items, now_ms()).await {
+    async fn apply(&self, agent: &str, key: &str, items: Vec<UpItem>, acks: Vec<AckTicket>) {
+        let outcome = match self
+            .store
+            .apply_up_signed(agent, key, &items, now_ms())
+            .await
+        {
             Ok(o) => {
                 drop(acks);
                 o
+            }
+            Err(StoreError::KeyReplaced) => {
+                // The old device's: refused like a bad signature, never asked for again.
+                self.reject(agent, Reject::KeyReplaced);
+                return;
             }
             Err(e) => {
                 // Not acked to the agent: it keeps the messages and sends them again, asked

@@ -68,6 +68,9 @@ pub enum StoreError {
     /// Like [`StoreError::Conflict`], named as a message of the locales.
     #[error("conflict: {0}")]
     RefusedConflict(crate::refusal::Refusal),
+    /// Messages signed with a key the router no longer has: their seqs are the old device's.
+    #[error("signed with a key the router no longer has")]
+    KeyReplaced,
     /// A stored value could not be read back (corrupt or foreign data).
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -261,6 +264,16 @@ pub trait Store: Send + Sync {
         items: &[UpItem],
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
+    /// [`Store::apply_up`] for messages verified with `signed_by` (hex public key): refused with
+    /// [`StoreError::KeyReplaced`], nothing applied, if the router's key is another by the time
+    /// the batch holds its row (the device was replaced while the batch waited).
+    async fn apply_up_signed(
+        &self,
+        agent_id: &str,
+        signed_by: &str,
+        items: &[UpItem],
+        now: i64,
+    ) -> StoreResult<ApplyOutcome>;
     /// Alert checks applied evidence still owes (see [`PendingCheck`]): `agent_id`'s, or every
     /// router's for `None`, recorded before `created_before`, in seq order per router, at
     /// most `limit`.
@@ -306,6 +319,13 @@ pub trait Store: Send + Sync {
         finding: &crate::reconcile::Finding,
         now: i64,
     ) -> StoreResult<Option<Alert>>;
+    /// Store each finding as an open alert unless one with its dedup key exists already (one
+    /// read for all of them, a write only for new ones); returns the new alerts.
+    async fn raise_alerts(
+        &self,
+        findings: &[crate::reconcile::Finding],
+        now: i64,
+    ) -> StoreResult<Vec<Alert>>;
     /// Tokens as the ledger issued them, for the router-side checks: those with one of `ids`,
     /// those on `router_id` with one of `codes`, and every token of `router_id` that should be on
     /// the router now (applied through disabled).

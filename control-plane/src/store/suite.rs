@@ -127,6 +127,11 @@ macro_rules! store_suite {
                 .await
         }
         #[tokio::test]
+        async fn a_batch_verified_before_the_device_was_replaced_is_not_applied() {
+            crate::store::suite_expiry::a_batch_verified_before_the_device_was_replaced_is_not_applied($make)
+                .await
+        }
+        #[tokio::test]
         async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
             crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
                 .await
@@ -584,6 +589,23 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
         s.raise_alert(&finding, 11).await.unwrap().is_none(),
         "same evidence, no new alert"
     );
+    // A check's findings at once: the one raised before and a repeat of a new one give one
+    // new alert.
+    let other = Finding {
+        dedup_key: "rogue:agent-1:ABC".into(),
+        summary: "user ABC on the router was not issued".into(),
+        evidence: serde_json::json!({"user": "ABC"}),
+        ..finding.clone()
+    };
+    let batch = [finding.clone(), other.clone(), other.clone()];
+    let new = s.raise_alerts(&batch, 12).await.unwrap();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(
+        (new[0].evidence["user"].as_str(), new[0].created_at),
+        (Some("ABC"), 12)
+    );
+    assert!(s.raise_alerts(&batch, 13).await.unwrap().is_empty());
+    assert!(s.raise_alerts(&[], 13).await.unwrap().is_empty());
     let open = s
         .list_alerts(&AlertFilter {
             state: Some(AlertState::Open),
@@ -592,7 +614,16 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
         })
         .await
         .unwrap();
-    assert_eq!(open.len(), 1);
+    assert_eq!(open.len(), 2);
+    s.set_alert_state(
+        new[0].id,
+        AlertState::Resolved,
+        "known guest",
+        "manager",
+        14,
+    )
+    .await
+    .unwrap();
     let done = s
         .set_alert_state(
             a.id,
@@ -626,8 +657,10 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
     assert!(open.is_empty());
     assert_eq!(
         s.list_alerts(&AlertFilter::default()).await.unwrap().len(),
-        1
+        2
     );
+    // A resolved alert is not raised again by the same evidence.
+    assert!(s.raise_alerts(&batch, 40).await.unwrap().is_empty());
     for r in s.verify_chains().await.unwrap() {
         assert_eq!(r.first_bad_row, None);
     }

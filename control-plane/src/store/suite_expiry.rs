@@ -197,3 +197,59 @@ pub async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(f: Fixt
     );
     assert_eq!(queued[0].len(), 2);
 }
+
+/// A batch the old device signed, verified before its replacement committed and stored after
+/// it, is refused whole: its seqs would otherwise mark the new device's own as duplicates.
+pub async fn a_batch_verified_before_the_device_was_replaced_is_not_applied(f: Fixture) {
+    let s = &f.store;
+    let old_key = f.router.public_key_hex.clone();
+    let health = |n| {
+        UpMessage::Health(mtm_common::Health {
+            active_sessions: n,
+            ..Default::default()
+        })
+    };
+    let item = |seq, n| UpItem {
+        seq,
+        at: now_ms(),
+        message: health(n),
+    };
+    let out = s
+        .apply_up_signed("agent-1", &old_key, &[item(900, 1)], now_ms())
+        .await
+        .unwrap();
+    assert_eq!(out.applied, 1);
+    let now = now_ms();
+    let new_key = mtm_common::keys::generate_signing_key();
+    let new_hex = mtm_common::keys::public_key_hex(&new_key.verifying_key());
+    s.create_enrollment_code(
+        f.router.id,
+        &enrollment_code_hash("EEEE-FFFF"),
+        now + 60_000,
+        "admin",
+        now,
+    )
+    .await
+    .unwrap();
+    let out = s
+        .redeem_enrollment_code(
+            &enrollment_code_hash("EEEE-FFFF"),
+            &new_hex,
+            "pw",
+            "0.1.0",
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out, Redeemed::Enrolled(_)), "{out:?}");
+    let late = s
+        .apply_up_signed("agent-1", &old_key, &[item(901, 2)], now_ms())
+        .await;
+    assert!(matches!(late, Err(StoreError::KeyReplaced)), "{late:?}");
+    // The new device counts from 1, up to and past the old device's last seq.
+    let out = s
+        .apply_up_signed("agent-1", &new_hex, &[item(1, 3), item(901, 4)], now_ms())
+        .await
+        .unwrap();
+    assert_eq!((out.applied, out.duplicates, out.last_seq), (2, 0, 901));
+}

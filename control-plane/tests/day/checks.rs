@@ -65,8 +65,9 @@ pub async fn routers_match(day: &Day, store: &dyn Store) -> Vec<String> {
                 let db = (t.uptime_s, t.bytes_in, t.bytes_out);
                 if router != db {
                     diffs.push(format!(
-                        "{} usage (uptime s, in, out): router {router:?}, database {db:?}",
-                        t.code
+                        "{} (site {}, {:?}) usage (uptime s, in, out): router {router:?}, \
+                         database {db:?}",
+                        t.code, sale.site, t.state
                     ));
                 }
             }

@@ -35,43 +35,79 @@ pub(super) fn alert_from_row(r: &super::DbRow) -> StoreResult<Alert> {
     })
 }
 
-pub(super) async fn raise_alert(
+/// Store each finding as an open alert unless one with its dedup key exists already; returns
+/// the alerts that are new. Most findings of a check repeat an alert raised before (a user mtm
+/// did not make shows in every usage report until someone acts), so one read sorts them out and
+/// only new ones take the write lock, all in one transaction.
+pub(super) async fn raise_alerts(
     s: &super::Backend,
-    f: &crate::reconcile::Finding,
+    findings: &[crate::reconcile::Finding],
     now: i64,
-) -> StoreResult<Option<Alert>> {
-    let id = Uuid::new_v4();
-    let _w = s.write.lock().await;
-    let inserted = sqlx::query(
-        "INSERT INTO alerts (id, kind, severity, location_id, router_id, agent_id, staff_id, shift_id,
-           token_id, dedup_key, summary, evidence, created_at, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open')
-         ON CONFLICT (dedup_key) DO NOTHING",
-    )
-    .bind(id.to_string())
-    .bind(f.kind.as_str())
-    .bind(f.severity.as_str())
-    .bind(f.location_id.map(|v| v.to_string()))
-    .bind(f.router_id.map(|v| v.to_string()))
-    .bind(&f.agent_id)
-    .bind(f.staff_id.map(|v| v.to_string()))
-    .bind(f.shift_id.map(|v| v.to_string()))
-    .bind(f.token_id.map(|v| v.to_string()))
-    .bind(&f.dedup_key)
-    .bind(&f.summary)
-    .bind(f.evidence.to_string())
-    .bind(now)
-    .execute(&s.pool)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(None);
+) -> StoreResult<Vec<Alert>> {
+    let mut unraised: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.dedup_key.as_str()).collect();
+    let keys: Vec<&str> = unraised.iter().copied().collect();
+    for chunk in keys.chunks(crate::bounds::MAX_PAGE as usize) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT dedup_key FROM alerts WHERE dedup_key IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for raised in q.fetch_all(&s.pool).await? {
+            unraised.remove(raised.as_str());
+        }
     }
-    let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+    // `remove` is true once per key: two findings with one key in a call raise one alert.
+    let fresh: Vec<&crate::reconcile::Finding> = findings
+        .iter()
+        .filter(|f| unraised.remove(f.dedup_key.as_str()))
+        .collect();
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    let _w = s.write.lock().await;
+    let mut tx = super::begin_write(&s.pool).await?;
+    let mut raised = Vec::with_capacity(fresh.len());
+    for f in fresh {
+        let id = Uuid::new_v4();
+        // Another server (or a check racing this one) may have raised it since the read.
+        let inserted = sqlx::query(
+            "INSERT INTO alerts (id, kind, severity, location_id, router_id, agent_id, staff_id,
+               shift_id, token_id, dedup_key, summary, evidence, created_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open')
+             ON CONFLICT (dedup_key) DO NOTHING",
+        )
         .bind(id.to_string())
-        .fetch_one(&s.pool)
-        .await?;
-    Ok(Some(alert_from_row(&row)?))
+        .bind(f.kind.as_str())
+        .bind(f.severity.as_str())
+        .bind(f.location_id.map(|v| v.to_string()))
+        .bind(f.router_id.map(|v| v.to_string()))
+        .bind(&f.agent_id)
+        .bind(f.staff_id.map(|v| v.to_string()))
+        .bind(f.shift_id.map(|v| v.to_string()))
+        .bind(f.token_id.map(|v| v.to_string()))
+        .bind(&f.dedup_key)
+        .bind(&f.summary)
+        .bind(f.evidence.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            continue;
+        }
+        let row = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        raised.push(alert_from_row(&row)?);
+    }
+    tx.commit().await?;
+    Ok(raised)
 }
 
 pub(super) async fn list_alerts(s: &super::Backend, f: &AlertFilter) -> StoreResult<Vec<Alert>> {

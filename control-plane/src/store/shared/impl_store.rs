@@ -395,7 +395,17 @@ macro_rules! impl_store {
                 items: &[UpItem],
                 now: i64,
             ) -> StoreResult<ApplyOutcome> {
-                ingest::apply_up(self, agent_id, items, now).await
+                ingest::apply_up(self, agent_id, None, items, now).await
+            }
+
+            async fn apply_up_signed(
+                &self,
+                agent_id: &str,
+                signed_by: &str,
+                items: &[UpItem],
+                now: i64,
+            ) -> StoreResult<ApplyOutcome> {
+                ingest::apply_up(self, agent_id, Some(signed_by), items, now).await
             }
 
             async fn pending_checks(
@@ -453,7 +463,17 @@ macro_rules! impl_store {
                 finding: &crate::reconcile::Finding,
                 now: i64,
             ) -> StoreResult<Option<Alert>> {
-                alerts::raise_alert(self, finding, now).await
+                Ok(alerts::raise_alerts(self, std::slice::from_ref(finding), now)
+                    .await?
+                    .pop())
+            }
+
+            async fn raise_alerts(
+                &self,
+                findings: &[crate::reconcile::Finding],
+                now: i64,
+            ) -> StoreResult<Vec<Alert>> {
+                alerts::raise_alerts(self, findings, now).await
             }
 
             async fn issued_tokens(

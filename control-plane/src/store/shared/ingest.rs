@@ -14,6 +14,7 @@ use sqlx::Row;
 pub(super) async fn apply_up(
     s: &super::Backend,
     agent_id: &str,
+    signed_by: Option<&str>,
     items: &[UpItem],
     now: i64,
 ) -> StoreResult<ApplyOutcome> {
@@ -29,6 +30,11 @@ pub(super) async fn apply_up(
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
     let router = router_from_row(&router)?;
+    // Verified before a re-enrollment with a new key committed: the old device's seqs would
+    // mark the new device's own as duplicates, and its usage would outrank the new reports.
+    if signed_by.is_some_and(|k| k != router.public_key_hex) {
+        return Err(StoreError::KeyReplaced);
+    }
     let rid = router.id.to_string();
     let mut applied = applied_set(&mut tx, &rid).await?;
     let mut sorted: Vec<&UpItem> = items.iter().collect();

@@ -13,6 +13,25 @@ async fn up(f: &Fixture, seq: u64, at: i64, message: UpMessage) {
         .unwrap();
 }
 
+/// Enroll a new device (a new key) on the fixture's router with the one-time `code`; its key.
+async fn replace_device(f: &Fixture, code: &str) -> String {
+    let now = now_ms();
+    let key = mtm_common::keys::generate_signing_key();
+    let hex = mtm_common::keys::public_key_hex(&key.verifying_key());
+    let hash = enrollment_code_hash(code);
+    f.store
+        .create_enrollment_code(f.router.id, &hash, now + 60_000, "admin", now)
+        .await
+        .unwrap();
+    let out = f
+        .store
+        .redeem_enrollment_code(&hash, &hex, "pw", "0.1.0", now)
+        .await
+        .unwrap();
+    assert!(matches!(out, Redeemed::Enrolled(_)), "{out:?}");
+    hex
+}
+
 fn shown(t: &Token, disabled: bool) -> RouterUser {
     RouterUser {
         router_id: "*1".into(),
@@ -147,26 +166,7 @@ pub async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(f: Fixt
         TokenState::Expired
     );
 
-    let now = now_ms();
-    let enroll = |code: &'static str| async move {
-        let key = mtm_common::keys::generate_signing_key();
-        let hex = mtm_common::keys::public_key_hex(&key.verifying_key());
-        s.create_enrollment_code(
-            f.router.id,
-            &enrollment_code_hash(code),
-            now + 60_000,
-            "admin",
-            now,
-        )
-        .await
-        .unwrap();
-        let out = s
-            .redeem_enrollment_code(&enrollment_code_hash(code), &hex, "pw", "0.1.0", now)
-            .await
-            .unwrap();
-        assert!(matches!(out, Redeemed::Enrolled(_)), "{out:?}");
-    };
-    enroll("AAAA-BBBB").await;
+    replace_device(&f, "AAAA-BBBB").await;
     let queued = windows_queued(&s.open_commands("agent-1").await.unwrap());
     assert_eq!(queued.len(), 1, "one command for a few windows");
     let mut got = queued[0].clone();
@@ -188,7 +188,7 @@ pub async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(f: Fixt
     want.sort_by_key(|w| w.code.clone());
     assert_eq!(got, want);
 
-    enroll("CCCC-DDDD").await;
+    replace_device(&f, "CCCC-DDDD").await;
     let queued = windows_queued(&s.open_commands("agent-1").await.unwrap());
     assert_eq!(
         queued.len(),
@@ -219,29 +219,7 @@ pub async fn a_batch_verified_before_the_device_was_replaced_is_not_applied(f: F
         .await
         .unwrap();
     assert_eq!(out.applied, 1);
-    let now = now_ms();
-    let new_key = mtm_common::keys::generate_signing_key();
-    let new_hex = mtm_common::keys::public_key_hex(&new_key.verifying_key());
-    s.create_enrollment_code(
-        f.router.id,
-        &enrollment_code_hash("EEEE-FFFF"),
-        now + 60_000,
-        "admin",
-        now,
-    )
-    .await
-    .unwrap();
-    let out = s
-        .redeem_enrollment_code(
-            &enrollment_code_hash("EEEE-FFFF"),
-            &new_hex,
-            "pw",
-            "0.1.0",
-            now,
-        )
-        .await
-        .unwrap();
-    assert!(matches!(out, Redeemed::Enrolled(_)), "{out:?}");
+    let new_hex = replace_device(&f, "EEEE-FFFF").await;
     let late = s
         .apply_up_signed("agent-1", &old_key, &[item(901, 2)], now_ms())
         .await;

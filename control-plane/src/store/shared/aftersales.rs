@@ -26,10 +26,8 @@ fn check_request(req: &AfterSaleRequest) -> StoreResult<()> {
             Refusal::new("err-as-reason-long").arg("max", MAX_REASON),
         ));
     }
+    // Negative refunds are refused here too (the bounds start at 0).
     crate::bounds::money("col-refund", req.refund_minor).map_err(StoreError::Refused)?;
-    if req.refund_minor < 0 {
-        return Err(StoreError::Refused(Refusal::new("money-negative")));
-    }
     if req.refund_minor > 0 && req.kind != AfterSaleKind::Void {
         return Err(StoreError::Refused(Refusal::new("err-as-refund-only-void")));
     }

@@ -88,7 +88,7 @@ mod tests {
 /// page: the close refuses clearly, the manager pages saturate.
 #[cfg(test)]
 mod legacy_amounts {
-    use crate::store::sqlite::SqliteStore;
+    use crate::store::sql::SqlStore;
     use crate::store::{Store, StoreError};
     use crate::testutil::{seed, test_app};
     use axum::http::StatusCode;
@@ -98,7 +98,7 @@ mod legacy_amounts {
     async fn an_i64_max_float_or_declared_cash_neither_panics_nor_breaks_pages() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/mtm.db", dir.path().display());
-        let sqlite = Arc::new(SqliteStore::open(&url).await.unwrap());
+        let sqlite = Arc::new(SqlStore::open(&url).await.unwrap());
         let store: Arc<dyn Store> = sqlite.clone();
         let mut app = test_app().await;
         app.f = seed(store.clone()).await;

@@ -1,5 +1,6 @@
 //! Test fixtures shared by every module's tests.
 
+use crate::store::sql::SqlStore;
 use crate::store::*;
 use ed25519_dalek::SigningKey;
 use std::sync::Arc;
@@ -103,11 +104,11 @@ pub fn postgres_url() -> String {
 
 /// A fresh PostgreSQL store in its own schema, named `mtm_test_{unix seconds}_{random}` so that
 /// schemas left by runs over an hour old can be dropped without touching a running one.
-pub async fn postgres_store_raw() -> crate::store::postgres::PgStore {
+pub async fn postgres_store_raw() -> crate::store::sql::SqlStore {
     drop_stale_schemas().await;
     let secs = crate::store::now_ms() / 1000;
     let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
-    crate::store::postgres::PgStore::open_in_schema(&postgres_url(), &schema)
+    crate::store::sql::SqlStore::open_in_schema(&postgres_url(), &schema)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", postgres_url()))
 }
@@ -145,14 +146,41 @@ async fn drop_stale_schemas() {
 
 /// A seeded fresh PostgreSQL store.
 pub async fn postgres_fixture() -> Fixture {
-    seed(Arc::new(postgres_store_raw().await)).await
+    fixture(TestDb::Postgres).await
 }
 
 /// A seeded fresh SQLite store.
 pub async fn sqlite_fixture() -> Fixture {
-    let (store, dir) = sqlite_store().await;
+    fixture(TestDb::Sqlite).await
+}
+
+/// The databases the store runs on; store tests take each in turn.
+#[derive(Debug, Clone, Copy)]
+pub enum TestDb {
+    /// A SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh schema on the PostgreSQL server of [`postgres_url`].
+    Postgres,
+}
+
+/// A fresh, empty store in a database of this kind, with the folder holding it (SQLite), which
+/// must outlive the store.
+pub async fn sql_store(db: TestDb) -> (Arc<SqlStore>, Option<tempfile::TempDir>) {
+    match db {
+        TestDb::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/mtm.db", dir.path().display());
+            (Arc::new(SqlStore::open(&url).await.unwrap()), Some(dir))
+        }
+        TestDb::Postgres => (Arc::new(postgres_store_raw().await), None),
+    }
+}
+
+/// A seeded fresh store in a database of this kind.
+pub async fn fixture(db: TestDb) -> Fixture {
+    let (store, dir) = sql_store(db).await;
     let mut f = seed(store).await;
-    f._dir = Some(dir);
+    f._dir = dir;
     f
 }
 

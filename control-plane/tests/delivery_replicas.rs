@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mtm_control_plane::store::postgres::PgStore;
+use mtm_control_plane::store::sql::SqlStore;
 use mtm_control_plane::store::Store;
 use mtm_routeros::sim::{SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
@@ -67,7 +67,7 @@ async fn fresh_schema() -> (String, Arc<dyn Store>) {
         .unwrap()
         .as_secs();
     let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
-    let store = PgStore::open_in_schema(&pg_url(), &schema)
+    let store = SqlStore::open_in_schema(&pg_url(), &schema)
         .await
         .expect("PostgreSQL is required");
     let sep = if pg_url().contains('?') { '&' } else { '?' };

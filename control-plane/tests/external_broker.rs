@@ -3,7 +3,7 @@
 //! message is stored exactly once. Fails (never skips) when Mosquitto or PostgreSQL is down.
 
 use mtm_common::{keys, topics, DownMessage, Envelope, Health, UpMessage};
-use mtm_control_plane::store::postgres::PgStore;
+use mtm_control_plane::store::sql::SqlStore;
 use mtm_control_plane::store::{now_ms, NewLocation, NewRouter};
 use mtm_control_plane::{start, MqttConfig, ServerConfig};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -43,7 +43,7 @@ async fn two_replicas_share_ingest_and_store_each_message_once() {
     let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
     // Create and migrate the schema, so both replicas find it ready.
     drop(
-        PgStore::open_in_schema(&pg_url(), &schema)
+        SqlStore::open_in_schema(&pg_url(), &schema)
             .await
             .expect("PostgreSQL is required"),
     );
@@ -164,7 +164,7 @@ async fn two_replicas_share_ingest_and_store_each_message_once() {
         }
     }
     // Each message stored exactly once, whichever replica took it.
-    let pg = PgStore::open_in_schema(&pg_url(), &schema).await.unwrap();
+    let pg = SqlStore::open_in_schema(&pg_url(), &schema).await.unwrap();
     let seqs: Vec<i64> = sqlx::query_scalar(
         "SELECT h.active_sessions FROM router_health h JOIN routers r ON r.id = h.router_id WHERE r.agent_id = $1",
     )

@@ -397,7 +397,7 @@ async fn replicas_on_one_store_share_the_login_limit() {
 async fn unreadable_limits_refuse_the_login() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/mtm.db", dir.path().display());
-    let sqlite = std::sync::Arc::new(crate::store::sqlite::SqliteStore::open(&url).await.unwrap());
+    let sqlite = std::sync::Arc::new(crate::store::sql::SqlStore::open(&url).await.unwrap());
     crate::testutil::seed(sqlite.clone()).await;
     let app = test_app().await;
     let state = crate::app::AppState {

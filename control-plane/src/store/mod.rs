@@ -1,23 +1,19 @@
-//! The store: one trait, one implementation per database, one test suite for all of them.
+//! The store: one trait, one implementation over SQL for SQLite and PostgreSQL (`sql/`), one
+//! conformance suite run on both.
 
 mod aftersales_model;
 pub mod applied;
 mod batch_model;
-mod chain;
 mod check_model;
 pub mod credentials;
 mod every;
 mod figures_model;
-#[path = "shared/impl_store.rs"]
-mod impl_store;
 mod model;
 mod notify_model;
 mod package_model;
 mod pages_model;
-pub mod postgres;
 mod reconcile_model;
-mod rows;
-pub mod sqlite;
+pub mod sql;
 #[cfg(test)]
 pub(crate) mod suite;
 #[cfg(test)]
@@ -529,16 +525,7 @@ pub trait Store: Send + Sync {
 
 /// Open the store a database URL names (`sqlite://...` or `postgres://...`), running migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
-    } else {
-        Err(StoreError::Invalid(format!(
-            "unsupported database URL scheme: {}",
-            url.split(':').next().unwrap_or("")
-        )))
-    }
+    Ok(Arc::new(sql::SqlStore::open(url).await?))
 }
 
 /// The hash chained into the next row: sha256(prev_hash || canonical content), hex.

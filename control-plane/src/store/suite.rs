@@ -1,146 +1,15 @@
-//! The store conformance suite: every function takes a freshly seeded fixture, so each backend
-//! runs the same assertions (see `store_suite!`).
+//! The store conformance suite: every test runs once on SQLite and once on PostgreSQL, each
+//! time on a freshly seeded fixture, so both databases are held to the same assertions.
 
 use crate::store::*;
-use crate::testutil::{Fixture, PASSWORD};
+use crate::testutil::{fixture, TestDb, PASSWORD};
 use mtm_common::{CommandKind, Health, Hello, TokenApplied, UpMessage, Usage, UsageReport};
+use rstest::rstest;
 
-/// Instantiate the suite for one backend; `$make` is an async expression giving a `Fixture`.
-macro_rules! store_suite {
-    ($make:expr) => {
-        #[tokio::test]
-        async fn users_and_passwords() {
-            crate::store::suite::users_and_passwords($make).await
-        }
-        #[tokio::test]
-        async fn sessions_expire_and_end() {
-            crate::store::suite::sessions_expire_and_end($make).await
-        }
-        #[tokio::test]
-        async fn routers_and_mqtt_credentials() {
-            crate::store::suite::routers_and_mqtt_credentials($make).await
-        }
-        #[tokio::test]
-        async fn shifts_gate_issuing_and_compute_variance() {
-            crate::store::suite::shifts_gate_issuing_and_compute_variance($make).await
-        }
-        #[tokio::test]
-        async fn ingest_applies_once_and_moves_token_state() {
-            crate::store::suite::ingest_applies_once_and_moves_token_state($make).await
-        }
-        #[tokio::test]
-        async fn late_messages_however_late_apply_once() {
-            crate::store::suite::late_messages_however_late_apply_once($make).await
-        }
-        #[tokio::test]
-        async fn queued_commands_supersede_their_kind() {
-            crate::store::suite::queued_commands_supersede_their_kind($make).await
-        }
-        #[tokio::test]
-        async fn alerts_raise_once_and_resolve_with_a_note() {
-            crate::store::suite::alerts_raise_once_and_resolve_with_a_note($make).await
-        }
-        #[tokio::test]
-        async fn issued_tokens_for_the_router_checks() {
-            crate::store::suite::issued_tokens_for_the_router_checks($make).await
-        }
-        #[tokio::test]
-        async fn token_listing_filters_and_pages() {
-            crate::store::suite::token_listing_filters_and_pages($make).await
-        }
-        #[tokio::test]
-        async fn chains_verify_and_cp_seq_grows() {
-            crate::store::suite::chains_verify_and_cp_seq_grows($make).await
-        }
-        #[tokio::test]
-        async fn admin_console_users_logs_and_stats() {
-            crate::store::suite::admin_console_users_logs_and_stats($make).await
-        }
-        #[tokio::test]
-        async fn shifts_listed_and_locations_frozen() {
-            crate::store::suite::shifts_listed_and_locations_frozen($make).await
-        }
-        #[tokio::test]
-        async fn enrollment_codes_are_single_use_and_revocation_is_immediate() {
-            crate::store::suite::enrollment_codes_are_single_use_and_revocation_is_immediate($make)
-                .await
-        }
-        #[tokio::test]
-        async fn login_failures_count_per_key_clear_and_prune() {
-            crate::store::suite_login_limits::login_failures_count_per_key_clear_and_prune($make)
-                .await
-        }
-        #[tokio::test]
-        async fn login_attempts_reserve_and_release() {
-            crate::store::suite_login_limits::login_attempts_reserve_and_release($make).await
-        }
-        #[tokio::test]
-        async fn location_settings_and_a_manager_closing_a_shift() {
-            crate::store::suite_reconcile::location_settings_and_a_manager_closing_a_shift($make)
-                .await
-        }
-        #[tokio::test]
-        async fn packages_are_edited_retired_and_bump_the_catalog() {
-            crate::store::suite_reconcile::packages_are_edited_retired_and_bump_the_catalog($make)
-                .await
-        }
-        #[tokio::test]
-        async fn pending_checks_hold_the_evidence_until_finished() {
-            crate::store::suite_reconcile::pending_checks_hold_the_evidence_until_finished($make)
-                .await
-        }
-        #[tokio::test]
-        async fn shifts_overlapping_a_window_are_found() {
-            crate::store::suite_reconcile::shifts_overlapping_a_window_are_found($make).await
-        }
-        #[tokio::test]
-        async fn daily_reports_are_insert_only_and_signed_off_once() {
-            crate::store::suite_reconcile::daily_reports_are_insert_only_and_signed_off_once($make)
-                .await
-        }
-        #[tokio::test]
-        async fn refunds_wait_for_a_manager_and_leave_the_till() {
-            crate::store::suite_aftersales::refunds_wait_for_a_manager_and_leave_the_till($make)
-                .await
-        }
-        #[tokio::test]
-        async fn replace_extend_disable_and_what_the_checks_expect() {
-            crate::store::suite_aftersales::replace_extend_disable_and_what_the_checks_expect($make)
-                .await
-        }
-        #[tokio::test]
-        async fn a_batch_is_stored_whole_and_applied_once() {
-            crate::store::suite_batch::a_batch_is_stored_whole_and_applied_once($make).await
-        }
-        #[tokio::test]
-        async fn a_locked_token_records_its_first_binding_only() {
-            crate::store::suite_mac_lock::a_locked_token_records_its_first_binding_only($make).await
-        }
-        #[tokio::test]
-        async fn a_voucher_disabled_past_its_window_is_expired_from_the_inventory() {
-            crate::store::suite_expiry::a_voucher_disabled_past_its_window_is_expired_from_the_inventory($make)
-                .await
-        }
-        #[tokio::test]
-        async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it() {
-            crate::store::suite_expiry::a_new_device_is_sent_the_windows_of_vouchers_sold_before_it($make)
-                .await
-        }
-        #[tokio::test]
-        async fn a_batch_verified_before_the_device_was_replaced_is_not_applied() {
-            crate::store::suite_expiry::a_batch_verified_before_the_device_was_replaced_is_not_applied($make)
-                .await
-        }
-        #[tokio::test]
-        async fn notifications_queue_once_per_channel_and_end_sent_or_dead() {
-            crate::store::suite::notifications_queue_once_per_channel_and_end_sent_or_dead($make)
-                .await
-        }
-    };
-}
-pub(crate) use store_suite;
-
-pub async fn users_and_passwords(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn users_and_passwords(#[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb) {
+    let f = fixture(db).await;
     let s = &f.store;
     let u = s.check_password("staff", PASSWORD).await.unwrap().unwrap();
     assert_eq!(u.id, f.staff.id);
@@ -184,7 +53,10 @@ pub async fn users_and_passwords(f: Fixture) {
     );
 }
 
-pub async fn sessions_expire_and_end(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn sessions_expire_and_end(#[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb) {
+    let f = fixture(db).await;
     let s = &f.store;
     let now = now_ms();
     let mk = |id: &str, exp| Session {
@@ -209,7 +81,10 @@ pub async fn sessions_expire_and_end(f: Fixture) {
     assert!(s.session("b", now).await.unwrap().is_none());
 }
 
-pub async fn routers_and_mqtt_credentials(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn routers_and_mqtt_credentials(#[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb) {
+    let f = fixture(db).await;
     let s = &f.store;
     assert!(s
         .check_mqtt_password("agent-1", &f.mqtt_password)
@@ -252,7 +127,12 @@ pub async fn routers_and_mqtt_credentials(f: Fixture) {
     assert!(!s.router_by_agent("agent-1").await.unwrap().unwrap().online);
 }
 
-pub async fn shifts_gate_issuing_and_compute_variance(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn shifts_gate_issuing_and_compute_variance(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let req = |code: &str| IssueToken {
         id: uuid::Uuid::new_v4(),
@@ -329,7 +209,12 @@ fn item(seq: u64, message: UpMessage) -> UpItem {
     }
 }
 
-pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn ingest_applies_once_and_moves_token_state(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let (token, cmd) = f.issue().await;
     let hello = UpMessage::Hello(Hello {
@@ -468,7 +353,12 @@ pub async fn ingest_applies_once_and_moves_token_state(f: Fixture) {
     assert_eq!(s.token(token.id).await.unwrap().unwrap().uptime_s, 100);
 }
 
-pub async fn late_messages_however_late_apply_once(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn late_messages_however_late_apply_once(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let health = |n| {
         UpMessage::Health(Health {
@@ -522,7 +412,12 @@ pub async fn late_messages_however_late_apply_once(f: Fixture) {
     assert_eq!((out.last_seq, out.applied, out.duplicates), (5000, 1, 0));
 }
 
-pub async fn queued_commands_supersede_their_kind(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn queued_commands_supersede_their_kind(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let cat = |v| {
         CommandKind::ApplyCatalog(mtm_common::Catalog {
@@ -563,7 +458,12 @@ pub async fn queued_commands_supersede_their_kind(f: Fixture) {
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
 }
 
-pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn alerts_raise_once_and_resolve_with_a_note(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     use crate::reconcile::{AlertKind, Finding, Severity};
     let s = &f.store;
     let finding = Finding {
@@ -666,7 +566,12 @@ pub async fn alerts_raise_once_and_resolve_with_a_note(f: Fixture) {
     }
 }
 
-pub async fn issued_tokens_for_the_router_checks(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn issued_tokens_for_the_router_checks(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let (t1, cmd) = f.issue().await;
     let (t2, _) = f.issue().await;
@@ -720,7 +625,10 @@ pub async fn issued_tokens_for_the_router_checks(f: Fixture) {
         .any(|t| t.token_id == t2.id && t.state == crate::reconcile::TokenState::Issued));
 }
 
-pub async fn token_listing_filters_and_pages(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn token_listing_filters_and_pages(#[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb) {
+    let f = fixture(db).await;
     let s = &f.store;
     for _ in 0..3 {
         f.issue().await;
@@ -763,7 +671,10 @@ pub async fn token_listing_filters_and_pages(f: Fixture) {
     assert_eq!(future.total, 0);
 }
 
-pub async fn chains_verify_and_cp_seq_grows(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn chains_verify_and_cp_seq_grows(#[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb) {
+    let f = fixture(db).await;
     let s = &f.store;
     f.issue().await;
     f.issue().await;
@@ -788,7 +699,12 @@ pub async fn chains_verify_and_cp_seq_grows(f: Fixture) {
     s.ping().await.unwrap();
 }
 
-pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn enrollment_codes_are_single_use_and_revocation_is_immediate(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let now = now_ms();
     let rid = f.router.id;
@@ -927,7 +843,12 @@ pub async fn enrollment_codes_are_single_use_and_revocation_is_immediate(f: Fixt
 }
 
 /// Users listed, changed (audited; disabling ends sessions), logs read newest first, figures.
-pub async fn admin_console_users_logs_and_stats(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn admin_console_users_logs_and_stats(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &*f.store;
     let names: Vec<String> = s
         .list_users()
@@ -1016,7 +937,12 @@ pub async fn admin_console_users_logs_and_stats(f: Fixture) {
 }
 
 /// Shifts listed by filter, newest first; a location frozen and thawed (audited).
-pub async fn shifts_listed_and_locations_frozen(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn shifts_listed_and_locations_frozen(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &*f.store;
     f.issue().await;
     s.close_shift(f.staff.id, 0, "staff").await.unwrap();
@@ -1069,7 +995,12 @@ pub async fn shifts_listed_and_locations_frozen(f: Fixture) {
     assert_eq!(audit[1].action, "location.freeze");
 }
 
-pub async fn notifications_queue_once_per_channel_and_end_sent_or_dead(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn notifications_queue_once_per_channel_and_end_sent_or_dead(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     use crate::reconcile::{AlertKind, Finding, Severity};
     let s = &f.store;
     let channel = |name: &str, min_rank, location_id, created_at| Channel {

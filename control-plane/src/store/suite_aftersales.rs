@@ -1,8 +1,9 @@
 //! Store suite cases for voucher after-sales, run against every backend by `store_suite!`.
 
 use crate::store::*;
-use crate::testutil::Fixture;
+use crate::testutil::{fixture, Fixture, TestDb};
 use mtm_common::{CommandDone, CommandKind, UpMessage};
+use rstest::rstest;
 
 fn ask(f: &Fixture, token: Uuid, kind: AfterSaleKind, approver: bool) -> AfterSaleRequest {
     AfterSaleRequest {
@@ -47,7 +48,12 @@ async fn issued(f: &Fixture, id: Uuid) -> crate::reconcile::IssuedToken {
 
 /// A staff refund above the threshold waits, a manager approves it once; the refund comes off
 /// the staff member's till; bad requests are refused.
-pub async fn refunds_wait_for_a_manager_and_leave_the_till(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn refunds_wait_for_a_manager_and_leave_the_till(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let (t, _) = f.issue().await;
     let mut bad = ask(&f, t.id, AfterSaleKind::Void, false);
@@ -165,7 +171,12 @@ pub async fn refunds_wait_for_a_manager_and_leave_the_till(f: Fixture) {
 
 /// Replace moves the sale; extend, disable and reprint change what the router checks expect,
 /// and the router's confirmation moves it again.
-pub async fn replace_extend_disable_and_what_the_checks_expect(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn replace_extend_disable_and_what_the_checks_expect(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let (t, _) = f.issue().await;
     let mut req = ask(&f, t.id, AfterSaleKind::Replace, false);

@@ -1,8 +1,9 @@
 //! Store suite cases for batch dispensing, run against every backend by `store_suite!`.
 
 use crate::store::*;
-use crate::testutil::Fixture;
+use crate::testutil::{fixture, Fixture, TestDb};
 use mtm_common::{AppliedToken, CommandFailed, CommandKind, FailedToken, TokensApplied, UpMessage};
+use rstest::rstest;
 
 fn batch(f: &Fixture, n: usize) -> IssueBatch {
     IssueBatch {
@@ -36,7 +37,12 @@ async fn up(f: &Fixture, seq: u64, message: UpMessage) {
 /// and an audit row like a single sale, and the shift's expected cash counts every one; the
 /// commands carry at most 500 vouchers; answers are applied once per voucher, refusals are in
 /// the ledger, and the chains still verify.
-pub async fn a_batch_is_stored_whole_and_applied_once(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn a_batch_is_stored_whole_and_applied_once(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let no_shift = s.issue_batch(batch(&f, 3)).await;
     assert!(

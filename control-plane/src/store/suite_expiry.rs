@@ -2,8 +2,9 @@
 //! `store_suite!`.
 
 use crate::store::*;
-use crate::testutil::Fixture;
+use crate::testutil::{fixture, Fixture, TestDb};
 use mtm_common::{Inventory, RouterUser, TokenExpired, UpMessage, Usage, UsageReport};
+use rstest::rstest;
 
 async fn up(f: &Fixture, seq: u64, at: i64, message: UpMessage) {
     let item = UpItem { seq, at, message };
@@ -65,7 +66,12 @@ async fn expired_events(f: &Fixture, t: &Token) -> Vec<String> {
 /// vouchers sold before it came. A voucher past its window that the router shows disabled is
 /// recorded as expired from the inventory, once; one still inside its window, or past it but
 /// enabled, or never used, is left as it is; a late `TokenExpired` adds nothing.
-pub async fn a_voucher_disabled_past_its_window_is_expired_from_the_inventory(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn a_voucher_disabled_past_its_window_is_expired_from_the_inventory(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let validity_ms = i64::try_from(f.package.validity_s.unwrap()).unwrap() * 1000;
     let (past, _) = f.issue().await;
@@ -137,7 +143,12 @@ fn windows_queued(open: &[StoredCommand]) -> Vec<Vec<mtm_common::ValidityWindow>
 /// voucher on its router that still has one to end (used or not, with the ledger's first
 /// login), and none for a voucher already expired; enrolling yet another device replaces the
 /// windows queued for the one before.
-pub async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let validity_s = f.package.validity_s.unwrap();
     let (used, _) = f.issue().await;
@@ -200,7 +211,12 @@ pub async fn a_new_device_is_sent_the_windows_of_vouchers_sold_before_it(f: Fixt
 
 /// A batch the old device signed, verified before its replacement committed and stored after
 /// it, is refused whole: its seqs would otherwise mark the new device's own as duplicates.
-pub async fn a_batch_verified_before_the_device_was_replaced_is_not_applied(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn a_batch_verified_before_the_device_was_replaced_is_not_applied(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let old_key = f.router.public_key_hex.clone();
     let health = |n| {

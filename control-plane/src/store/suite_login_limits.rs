@@ -1,10 +1,16 @@
 //! Store suite cases for the shared login limits, run against every backend by `store_suite!`.
 
-use crate::testutil::Fixture;
+use crate::testutil::{fixture, TestDb};
+use rstest::rstest;
 
 /// Failures count per key within a window, both keys of one attempt land together, clearing
 /// one key leaves the other, and pruning drops only rows older than the cut-off.
-pub async fn login_failures_count_per_key_clear_and_prune(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn login_failures_count_per_key_clear_and_prune(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let (acct, addr) = ("account:staff", "address:10.0.0.9");
     assert_eq!(s.login_failures(acct, 0).await.unwrap(), 0);
@@ -36,7 +42,12 @@ pub async fn login_failures_count_per_key_clear_and_prune(f: Fixture) {
 
 /// A reservation is checked and recorded in one step, counts like a failure, and releasing it
 /// takes back exactly its rows (and clears the named keys).
-pub async fn login_attempts_reserve_and_release(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn login_attempts_reserve_and_release(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     use crate::store::AttemptStats;
     let s = &f.store;
     let under_two = |st: &[AttemptStats]| st.iter().all(|x| x.count < 2);

@@ -1,8 +1,9 @@
 //! Store suite cases for lock to first device, run against every backend by `store_suite!`.
 
 use crate::store::*;
-use crate::testutil::Fixture;
+use crate::testutil::{fixture, Fixture, TestDb};
 use mtm_common::{CommandKind, MacBound, UpMessage};
+use rstest::rstest;
 
 async fn bound(f: &Fixture, seq: u64, at: i64, token: &Token, mac: &str) {
     let item = UpItem {
@@ -24,7 +25,12 @@ async fn bound(f: &Fixture, seq: u64, at: i64, token: &Token, mac: &str) {
 /// A package's lock is copied onto each token sold from it and into its `CreateToken`; the
 /// agent's first binding of a locked token is recorded (upper case) and in the ledger, a
 /// second one and one for an unlocked token change nothing, and the checks see the binding.
-pub async fn a_locked_token_records_its_first_binding_only(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn a_locked_token_records_its_first_binding_only(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let (open, _) = f.issue().await;
     assert!(!open.lock_to_mac);

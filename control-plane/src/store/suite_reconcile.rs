@@ -1,11 +1,17 @@
 //! Store suite cases for reconciliation, run against every backend by `store_suite!`.
 
 use crate::store::*;
-use crate::testutil::Fixture;
+use crate::testutil::{fixture, TestDb};
+use rstest::rstest;
 
 /// Settings default, change (audited), refuse bad values; a manager closes a forgotten shift
 /// once, with a note, revenue confirmed and the variance computed.
-pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn location_settings_and_a_manager_closing_a_shift(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let lid = f.location.id;
     let d = s.location_settings(lid).await.unwrap().unwrap();
@@ -115,7 +121,12 @@ pub async fn location_settings_and_a_manager_closing_a_shift(f: Fixture) {
 
 /// A day's report is stored once per location and date, never changed (the database refuses),
 /// and signed off once, audited.
-pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn daily_reports_are_insert_only_and_signed_off_once(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     use sha2::{Digest, Sha256};
     let s = &f.store;
     let body = r#"{"format":1,"x":[1,2]}"#.to_string();
@@ -189,7 +200,12 @@ pub async fn daily_reports_are_insert_only_and_signed_off_once(f: Fixture) {
 
 /// A package edit changes what is sold (audited), its `updated_at` grows past every other
 /// package's, a retired package leaves the shop but stays listed, bad values are refused.
-pub async fn packages_are_edited_retired_and_bump_the_catalog(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn packages_are_edited_retired_and_bump_the_catalog(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let p = f.package.clone();
     assert_eq!(p.updated_at, p.created_at);
@@ -251,7 +267,12 @@ pub async fn packages_are_edited_retired_and_bump_the_catalog(f: Fixture) {
 
 /// Shifts open at some instant of a window: a closed one only if the window reaches into it,
 /// an open one from its clock-in on, none from another location.
-pub async fn shifts_overlapping_a_window_are_found(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn shifts_overlapping_a_window_are_found(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     let s = &f.store;
     let lid = f.location.id;
     s.open_shift(f.staff.id, lid, 0, "staff").await.unwrap();
@@ -284,7 +305,12 @@ pub async fn shifts_overlapping_a_window_are_found(f: Fixture) {
 /// Applying a usage report or an inventory records its pending alert check in the same
 /// transaction, with each named token's usage summed before the report; a duplicate records
 /// nothing, and a finished check is gone.
-pub async fn pending_checks_hold_the_evidence_until_finished(f: Fixture) {
+#[rstest]
+#[tokio::test]
+async fn pending_checks_hold_the_evidence_until_finished(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
     use mtm_common::{Inventory, UpMessage, Usage, UsageReport};
     let s = &f.store;
     let (token, _) = f.issue().await;

@@ -1,4 +1,4 @@
-//! Chain heads witnessed outside the database. The hash chains (`store::chain`) show an edited
+//! Chain heads witnessed outside the database. The hash chains (`store::sql::chain`) show an edited
 //! row, but a tail cut off, or the whole database restored from an older backup, leaves a chain
 //! that is intact as far as it goes. So every `checkpoint_every_s` and with every daily report
 //! the control plane signs each chain's length and head hash ([`Checkpoint`]) and gives the

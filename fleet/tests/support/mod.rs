@@ -70,7 +70,7 @@ pub async fn postgres_schema() -> (String, String) {
     let secs = mtm_control_plane::store::now_ms() / 1000;
     let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
     drop(
-        mtm_control_plane::store::postgres::PgStore::open_in_schema(&postgres_url(), &schema)
+        mtm_control_plane::store::sql::SqlStore::open_in_schema(&postgres_url(), &schema)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", postgres_url())),
     );

@@ -1,7 +1,5 @@
 //! Figures summed by the database and keyset pages for exports: what dashboards, shift close
 //! and CSV exports read so that they stay exact (and fast) at any size.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `DbRow` and `SUM_AS_BIGINT` name that backend's types.
 
 use super::alerts::alert_from_row;
 use super::rows::*;
@@ -42,8 +40,8 @@ impl Conds {
     /// `q` with every parameter bound.
     fn bind<'q>(
         &'q self,
-        mut q: sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>>,
-    ) -> sqlx::query::Query<'q, super::Db, <super::Db as sqlx::Database>::Arguments<'q>> {
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         for b in &self.binds {
             q = match b {
                 Bind::Text(t) => q.bind(t.as_str()),
@@ -69,20 +67,20 @@ fn figure_conds(f: &FigureFilter, col: &str, at: &str) -> Conds {
     c
 }
 
-fn count(r: &super::DbRow, col: &str) -> StoreResult<u64> {
+fn count(r: &sqlx::any::AnyRow, col: &str) -> StoreResult<u64> {
     let n: i64 = r.try_get(col)?;
-    crate::store::rows::stored_u64(col, n)
+    super::rows::stored_u64(col, n)
 }
 
 pub(super) async fn token_figures(
-    s: &super::Backend,
+    s: &super::SqlStore,
     f: &FigureFilter,
 ) -> StoreResult<Vec<TokenFigures>> {
     let c = figure_conds(f, "t", "created_at");
     // Used: a customer has logged in with it (a first login seen, or a state only a login
     // reaches). A SUM past i64 is an error in both databases (SQLite: "integer overflow"; PostgreSQL: the
     // NUMERIC sum does not fit the BIGINT cast), never a wrapped figure.
-    let big = super::SUM_AS_BIGINT;
+    let big = s.dialect.sum_as_bigint();
     let sql = format!(
         "SELECT t.location_id, t.staff_id, COUNT(*) AS issued,
            SUM(CASE WHEN t.first_login_at IS NOT NULL OR t.state IN ('in_use', 'used_up', 'expired')
@@ -109,11 +107,11 @@ pub(super) async fn token_figures(
 }
 
 pub(super) async fn shift_figures(
-    s: &super::Backend,
+    s: &super::SqlStore,
     f: &FigureFilter,
 ) -> StoreResult<Vec<ShiftFigures>> {
     let c = figure_conds(f, "sh", "opened_at");
-    let big = super::SUM_AS_BIGINT;
+    let big = s.dialect.sum_as_bigint();
     let sql = format!(
         "SELECT sh.location_id, sh.staff_id, COUNT(*) AS shifts,
            COALESCE(SUM(sh.variance_minor), 0){big} AS variance
@@ -134,7 +132,7 @@ pub(super) async fn shift_figures(
         .collect()
 }
 
-pub(super) async fn user_names(s: &super::Backend) -> StoreResult<Vec<(Uuid, String)>> {
+pub(super) async fn user_names(s: &super::SqlStore) -> StoreResult<Vec<(Uuid, String)>> {
     let rows = sqlx::query("SELECT id, username FROM users")
         .fetch_all(&s.pool)
         .await?;
@@ -155,7 +153,7 @@ fn alert_conds(f: &AlertFilter) -> Conds {
 }
 
 pub(super) async fn alert_counts(
-    s: &super::Backend,
+    s: &super::SqlStore,
     f: &AlertFilter,
 ) -> StoreResult<Vec<(Option<Uuid>, u64)>> {
     let c = alert_conds(f);
@@ -190,7 +188,7 @@ fn after(c: &mut Conds, col: &str, cursor: Option<Cursor>) {
 }
 
 pub(super) async fn tokens_after(
-    s: &super::Backend,
+    s: &super::SqlStore,
     f: &TokenFilter,
     cursor: Option<Cursor>,
     n: u32,
@@ -222,7 +220,7 @@ pub(super) async fn tokens_after(
 }
 
 pub(super) async fn alerts_after(
-    s: &super::Backend,
+    s: &super::SqlStore,
     f: &AlertFilter,
     cursor: Option<Cursor>,
     n: u32,

@@ -1,12 +1,10 @@
 //! Enrollment codes, redeeming them, and revoking a router's agent.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `FOR_UPDATE` and `begin_write` name that backend's parts.
 
 use crate::store::*;
 use sqlx::Row;
 
 pub(super) async fn create_code(
-    s: &super::Backend,
+    s: &super::SqlStore,
     router_id: Uuid,
     code_hash: &str,
     expires_at: i64,
@@ -14,10 +12,10 @@ pub(super) async fn create_code(
     now: i64,
 ) -> StoreResult<()> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let agent_id: Option<String> = sqlx::query_scalar(&format!(
         "SELECT agent_id FROM routers WHERE id = $1{}",
-        super::FOR_UPDATE
+        s.dialect.for_update()
     ))
     .bind(router_id.to_string())
     .fetch_optional(&mut *tx)
@@ -57,7 +55,7 @@ pub(super) async fn create_code(
 }
 
 pub(super) async fn redeem(
-    s: &super::Backend,
+    s: &super::SqlStore,
     code_hash: &str,
     public_key_hex: &str,
     mqtt_password: &str,
@@ -65,9 +63,9 @@ pub(super) async fn redeem(
     now: i64,
 ) -> StoreResult<Redeemed> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let row = sqlx::query(
-        &format!("SELECT id, router_id, expires_at, used_at, replaced_at FROM enrollment_codes WHERE code_hash = $1{}", super::FOR_UPDATE),
+        &format!("SELECT id, router_id, expires_at, used_at, replaced_at FROM enrollment_codes WHERE code_hash = $1{}", s.dialect.for_update()),
     )
     .bind(code_hash)
     .fetch_optional(&mut *tx)
@@ -154,7 +152,7 @@ pub(super) async fn redeem(
 /// its router that still has one to enforce, so a voucher sold before the swap still ends on
 /// time. Returns how many windows were queued.
 async fn queue_validity_windows(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     now: i64,
 ) -> StoreResult<usize> {
@@ -195,16 +193,16 @@ async fn queue_validity_windows(
 }
 
 pub(super) async fn revoke(
-    s: &super::Backend,
+    s: &super::SqlStore,
     router_id: Uuid,
     actor: &str,
     now: i64,
 ) -> StoreResult<Router> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let old_key: Option<String> = sqlx::query_scalar(&format!(
         "SELECT public_key_hex FROM routers WHERE id = $1{}",
-        super::FOR_UPDATE
+        s.dialect.for_update()
     ))
     .bind(router_id.to_string())
     .fetch_optional(&mut *tx)
@@ -244,7 +242,7 @@ pub(super) async fn revoke(
 }
 
 pub(super) async fn state(
-    s: &super::Backend,
+    s: &super::SqlStore,
     router_id: Uuid,
 ) -> StoreResult<Option<EnrollmentState>> {
     let row = sqlx::query(

@@ -1,7 +1,5 @@
 //! Daily reports: the facts a day is reconciled from, and the insert-only reports
 //! with their sign-offs.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_audit;
 use super::rows::uuid_col;
@@ -12,7 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 pub(super) async fn usage_samples(
-    s: &super::Backend,
+    s: &super::SqlStore,
     location_id: Uuid,
     from: i64,
     to: i64,
@@ -27,7 +25,7 @@ pub(super) async fn usage_samples(
     .bind(to)
     .fetch_all(&s.pool)
     .await?;
-    let n = |r: &super::DbRow, c: &str| -> StoreResult<u64> {
+    let n = |r: &sqlx::any::AnyRow, c: &str| -> StoreResult<u64> {
         Ok(r.try_get::<i64, _>(c)?.max(0) as u64)
     };
     rows.iter()
@@ -46,7 +44,7 @@ pub(super) async fn usage_samples(
 }
 
 pub(super) async fn day_token_ids(
-    s: &super::Backend,
+    s: &super::SqlStore,
     location_id: Uuid,
     from: i64,
     to: i64,
@@ -69,7 +67,7 @@ pub(super) async fn day_token_ids(
 }
 
 pub(super) async fn insert_daily_report(
-    s: &super::Backend,
+    s: &super::SqlStore,
     report: &NewDailyReport,
     now: i64,
 ) -> StoreResult<DailyReport> {
@@ -105,7 +103,7 @@ pub(super) async fn insert_daily_report(
 const SELECT: &str = "SELECT d.*, so.signed_by, so.note, so.signed_at
     FROM daily_reports d LEFT JOIN daily_report_signoffs so ON so.report_id = d.id";
 
-fn from_row(r: &super::DbRow) -> StoreResult<DailyReport> {
+fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<DailyReport> {
     let body: String = r.try_get("body")?;
     let sha: String = r.try_get("content_sha256")?;
     let intact = hex::encode(Sha256::digest(body.as_bytes())) == sha;
@@ -125,7 +123,7 @@ fn from_row(r: &super::DbRow) -> StoreResult<DailyReport> {
     })
 }
 
-pub(super) async fn one(s: &super::Backend, id: Uuid) -> StoreResult<Option<DailyReport>> {
+pub(super) async fn one(s: &super::SqlStore, id: Uuid) -> StoreResult<Option<DailyReport>> {
     let row = sqlx::query(&format!("{SELECT} WHERE d.id = $1"))
         .bind(id.to_string())
         .fetch_optional(&s.pool)
@@ -134,7 +132,7 @@ pub(super) async fn one(s: &super::Backend, id: Uuid) -> StoreResult<Option<Dail
 }
 
 pub(super) async fn daily_reports(
-    s: &super::Backend,
+    s: &super::SqlStore,
     filter: &ReportFilter,
 ) -> StoreResult<Vec<DailyReport>> {
     let rows = sqlx::query(&format!(
@@ -156,7 +154,7 @@ pub(super) async fn daily_reports(
 }
 
 pub(super) async fn sign_off_report(
-    s: &super::Backend,
+    s: &super::SqlStore,
     id: Uuid,
     note: &str,
     actor: &str,
@@ -165,7 +163,7 @@ pub(super) async fn sign_off_report(
     let rid = id.to_string();
     {
         let _w = s.write.lock().await;
-        let mut tx = super::begin_write(&s.pool).await?;
+        let mut tx = s.begin_write().await?;
         let sha: Option<String> =
             sqlx::query_scalar("SELECT content_sha256 FROM daily_reports WHERE id = $1")
                 .bind(&rid)

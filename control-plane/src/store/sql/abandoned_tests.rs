@@ -11,7 +11,7 @@ use std::time::Duration;
 async fn a_write_abandoned_at_any_moment_never_leaves_the_write_lock_held() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/mtm.db", dir.path().display());
-    let store = super::SqliteStore::open(&url).await.unwrap();
+    let store = super::SqlStore::open(&url).await.unwrap();
     for i in 0..400u32 {
         let pause = Duration::from_micros(u64::from(i % 5) * 50);
         abandon_after(store.audit(entry(i), now_ms()), 1 + i % 8, pause).await;

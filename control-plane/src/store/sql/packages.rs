@@ -1,6 +1,4 @@
 //! Editing packages, audited in the same transaction; one shift by id (for the manager's
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 //! close form).
 
 use super::chain::append_audit;
@@ -8,7 +6,7 @@ use super::rows::*;
 use crate::store::*;
 use serde_json::json;
 
-pub(super) async fn list_all_packages(s: &super::Backend) -> StoreResult<Vec<Package>> {
+pub(super) async fn list_all_packages(s: &super::SqlStore) -> StoreResult<Vec<Package>> {
     let rows = sqlx::query("SELECT * FROM packages ORDER BY active DESC, price_minor, slug")
         .fetch_all(&s.pool)
         .await?;
@@ -16,7 +14,7 @@ pub(super) async fn list_all_packages(s: &super::Backend) -> StoreResult<Vec<Pac
 }
 
 pub(super) async fn update_package(
-    s: &super::Backend,
+    s: &super::SqlStore,
     id: Uuid,
     change: &PackageChange,
     actor: &str,
@@ -25,7 +23,7 @@ pub(super) async fn update_package(
     change.validate().map_err(StoreError::Refused)?;
     let pid = id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let before = sqlx::query("SELECT * FROM packages WHERE id = $1")
         .bind(&pid)
         .fetch_optional(&mut *tx)
@@ -79,7 +77,7 @@ pub(super) async fn update_package(
     Ok(after)
 }
 
-pub(super) async fn shift(s: &super::Backend, id: Uuid) -> StoreResult<Option<Shift>> {
+pub(super) async fn shift(s: &super::SqlStore, id: Uuid) -> StoreResult<Option<Shift>> {
     let row = sqlx::query("SELECT * FROM shifts WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&s.pool)

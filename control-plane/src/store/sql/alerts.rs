@@ -1,13 +1,11 @@
 //! Alerts: raised once per dedup key, listed, acknowledged and resolved (audited).
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_audit;
 use super::rows::*;
 use crate::store::*;
 use sqlx::Row;
 
-pub(super) fn alert_from_row(r: &super::DbRow) -> StoreResult<Alert> {
+pub(super) fn alert_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Alert> {
     let state: String = r.try_get("state")?;
     let evidence: String = r.try_get("evidence")?;
     Ok(Alert {
@@ -40,7 +38,7 @@ pub(super) fn alert_from_row(r: &super::DbRow) -> StoreResult<Alert> {
 /// did not make shows in every usage report until someone acts), so one read sorts them out and
 /// only new ones take the write lock, all in one transaction.
 pub(super) async fn raise_alerts(
-    s: &super::Backend,
+    s: &super::SqlStore,
     findings: &[crate::reconcile::Finding],
     now: i64,
 ) -> StoreResult<Vec<Alert>> {
@@ -70,7 +68,7 @@ pub(super) async fn raise_alerts(
         return Ok(Vec::new());
     }
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let mut raised = Vec::with_capacity(fresh.len());
     for f in fresh {
         let id = Uuid::new_v4();
@@ -110,7 +108,7 @@ pub(super) async fn raise_alerts(
     Ok(raised)
 }
 
-pub(super) async fn list_alerts(s: &super::Backend, f: &AlertFilter) -> StoreResult<Vec<Alert>> {
+pub(super) async fn list_alerts(s: &super::SqlStore, f: &AlertFilter) -> StoreResult<Vec<Alert>> {
     let limit = i64::from(f.limit.unwrap_or(50).clamp(1, crate::bounds::MAX_PAGE));
     let offset = i64::from(f.offset.unwrap_or(0));
     let rows = sqlx::query(
@@ -128,7 +126,7 @@ pub(super) async fn list_alerts(s: &super::Backend, f: &AlertFilter) -> StoreRes
 }
 
 pub(super) async fn set_alert_state(
-    s: &super::Backend,
+    s: &super::SqlStore,
     id: Uuid,
     state: AlertState,
     note: &str,
@@ -136,7 +134,7 @@ pub(super) async fn set_alert_state(
     now: i64,
 ) -> StoreResult<Alert> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let changed = sqlx::query(
         "UPDATE alerts SET state = $1, note = $2, resolved_by = $3, updated_at = $4
          WHERE id = $5 AND state <> 'resolved'",
@@ -171,7 +169,7 @@ pub(super) async fn set_alert_state(
 }
 
 pub(super) async fn issued_tokens(
-    s: &super::Backend,
+    s: &super::SqlStore,
     router_id: Uuid,
     ids: &[Uuid],
     codes: &[String],
@@ -218,7 +216,7 @@ pub(super) async fn issued_tokens(
         q = q.bind(c.clone());
     }
     let rows = q.fetch_all(&s.pool).await?;
-    let opt_u64 = |r: &super::DbRow, c: &str| -> StoreResult<Option<u64>> {
+    let opt_u64 = |r: &sqlx::any::AnyRow, c: &str| -> StoreResult<Option<u64>> {
         Ok(r.try_get::<Option<i64>, _>(c)?.map(|v| v.max(0) as u64))
     };
     rows.iter()

@@ -1,15 +1,13 @@
 //! Failed login and enrollment attempts, counted in the database so every replica enforces the
 //! same limit (see `auth::RateLimiter`).
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend` and `begin_write` name that backend's parts.
 
 use crate::store::*;
 
 /// Record one failure at `at` under each key, in one transaction so the account and address
 /// counts never disagree.
-pub(super) async fn record(s: &super::Backend, keys: &[&str], at: i64) -> StoreResult<()> {
+pub(super) async fn record(s: &super::SqlStore, keys: &[&str], at: i64) -> StoreResult<()> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     for key in keys {
         sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
             .bind(*key)
@@ -22,7 +20,7 @@ pub(super) async fn record(s: &super::Backend, keys: &[&str], at: i64) -> StoreR
 }
 
 /// Failures under `key` at or after `since`.
-pub(super) async fn count(s: &super::Backend, key: &str, since: i64) -> StoreResult<u64> {
+pub(super) async fn count(s: &super::SqlStore, key: &str, since: i64) -> StoreResult<u64> {
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
             .bind(key)
@@ -33,7 +31,7 @@ pub(super) async fn count(s: &super::Backend, key: &str, since: i64) -> StoreRes
 }
 
 /// Forget every failure under `key`: one DELETE, so a successful login stays cheap.
-pub(super) async fn clear(s: &super::Backend, key: &str) -> StoreResult<()> {
+pub(super) async fn clear(s: &super::SqlStore, key: &str) -> StoreResult<()> {
     let _w = s.write.lock().await;
     sqlx::query("DELETE FROM login_failures WHERE key = $1")
         .bind(key)
@@ -43,7 +41,7 @@ pub(super) async fn clear(s: &super::Backend, key: &str) -> StoreResult<()> {
 }
 
 /// Delete failures older than `before`, which no window counts any more.
-pub(super) async fn prune(s: &super::Backend, before: i64) -> StoreResult<u64> {
+pub(super) async fn prune(s: &super::SqlStore, before: i64) -> StoreResult<u64> {
     let _w = s.write.lock().await;
     let r = sqlx::query("DELETE FROM login_failures WHERE at < $1")
         .bind(before)
@@ -55,7 +53,7 @@ pub(super) async fn prune(s: &super::Backend, before: i64) -> StoreResult<u64> {
 /// Check and reserve in one transaction: concurrent attempts queue on the write lock (and, on
 /// PostgreSQL, on an advisory lock shared by every replica), so each sees the ones before it.
 pub(super) async fn reserve<D>(
-    s: &super::Backend,
+    s: &super::SqlStore,
     keys: &[(&str, i64)],
     attempt: &str,
     now: i64,
@@ -65,9 +63,9 @@ where
     D: Fn(&[AttemptStats]) -> bool + Send + Sync + ?Sized,
 {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
-    if !super::LIMITS_LOCK.is_empty() {
-        sqlx::query(super::LIMITS_LOCK).execute(&mut *tx).await?;
+    let mut tx = s.begin_write().await?;
+    if let Some(lock) = s.dialect.limits_lock() {
+        sqlx::query(lock).execute(&mut *tx).await?;
     }
     let mut stats = Vec::with_capacity(keys.len());
     for (key, since) in keys {
@@ -100,9 +98,9 @@ where
 }
 
 /// Take back `attempt`'s rows and clear the keys in `clear`.
-pub(super) async fn release(s: &super::Backend, attempt: &str, clear: &[&str]) -> StoreResult<()> {
+pub(super) async fn release(s: &super::SqlStore, attempt: &str, clear: &[&str]) -> StoreResult<()> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     sqlx::query("DELETE FROM login_failures WHERE attempt = $1")
         .bind(attempt)
         .execute(&mut *tx)

@@ -1,12 +1,10 @@
 //! The admin console's queries: users, account changes (audited), logs, database figures.
-//! Shared by both backends (see `shared/reports.rs`); only the database size and connection
-//! count (`table_stats`) are written per backend.
 
 use super::{chain, rows::shift_from_row};
 use crate::store::*;
 use sqlx::Row;
 
-pub(super) async fn list_users(s: &super::Backend) -> StoreResult<Vec<User>> {
+pub(super) async fn list_users(s: &super::SqlStore) -> StoreResult<Vec<User>> {
     let rows = sqlx::query("SELECT * FROM users ORDER BY username")
         .fetch_all(&s.pool)
         .await?;
@@ -18,7 +16,7 @@ pub(super) async fn list_users(s: &super::Backend) -> StoreResult<Vec<User>> {
 }
 
 pub(super) async fn update_user(
-    s: &super::Backend,
+    s: &super::SqlStore,
     id: Uuid,
     change: UserChange,
     actor: &str,
@@ -44,7 +42,7 @@ pub(super) async fn update_user(
         None => None,
     };
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let found = sqlx::query("SELECT id FROM users WHERE id = $1")
         .bind(&uid)
         .fetch_optional(&mut *tx)
@@ -131,7 +129,7 @@ pub(super) async fn update_user(
 /// shift stays open: the money in the till is still to be counted, but dispensing there is now
 /// refused and a manager should close it). Returns the shift flagged.
 async fn flag_shift_outside(
-    c: &mut super::Conn,
+    c: &mut sqlx::AnyConnection,
     uid: &str,
     locs: &[Uuid],
     actor: &str,
@@ -177,7 +175,7 @@ async fn flag_shift_outside(
 }
 
 pub(super) async fn list_log(
-    s: &super::Backend,
+    s: &super::SqlStore,
     table: LogTable,
     limit: u32,
     offset: u32,
@@ -212,7 +210,7 @@ pub(super) async fn list_log(
 }
 
 /// Row counts of the tables the database view shows.
-pub(super) async fn count_tables(s: &super::Backend) -> StoreResult<Vec<TableCount>> {
+pub(super) async fn count_tables(s: &super::SqlStore) -> StoreResult<Vec<TableCount>> {
     let mut tables = Vec::with_capacity(COUNTED_TABLES.len());
     for name in COUNTED_TABLES {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {name}"))
@@ -226,7 +224,7 @@ pub(super) async fn count_tables(s: &super::Backend) -> StoreResult<Vec<TableCou
     Ok(tables)
 }
 
-pub(super) async fn list_shifts(s: &super::Backend, f: &ShiftFilter) -> StoreResult<Vec<Shift>> {
+pub(super) async fn list_shifts(s: &super::SqlStore, f: &ShiftFilter) -> StoreResult<Vec<Shift>> {
     let rows = sqlx::query(
         "SELECT * FROM shifts
          WHERE ($1 IS NULL OR location_id = $1) AND ($2 IS NULL OR staff_id = $2)
@@ -244,7 +242,7 @@ pub(super) async fn list_shifts(s: &super::Backend, f: &ShiftFilter) -> StoreRes
 }
 
 pub(super) async fn set_location_frozen(
-    s: &super::Backend,
+    s: &super::SqlStore,
     location_id: Uuid,
     frozen: bool,
     reason: &str,
@@ -253,7 +251,7 @@ pub(super) async fn set_location_frozen(
 ) -> StoreResult<()> {
     let lid = location_id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let found = sqlx::query("SELECT id FROM locations WHERE id = $1")
         .bind(&lid)
         .fetch_optional(&mut *tx)
@@ -294,7 +292,7 @@ pub(super) async fn set_location_frozen(
     Ok(())
 }
 
-pub(super) async fn frozen_locations(s: &super::Backend) -> StoreResult<Vec<LocationFreeze>> {
+pub(super) async fn frozen_locations(s: &super::SqlStore) -> StoreResult<Vec<LocationFreeze>> {
     let rows = sqlx::query("SELECT * FROM location_freezes ORDER BY frozen_at")
         .fetch_all(&s.pool)
         .await?;

@@ -1,6 +1,5 @@
 //! Notification channels and deliveries: queued from new alerts, sent by the notifier, retried,
 //! and finally sent or dead (both audited).
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`.
 
 use super::alerts::alert_from_row;
 use super::chain::append_audit;
@@ -8,7 +7,7 @@ use super::rows::*;
 use crate::store::*;
 use sqlx::Row;
 
-fn channel_from_row(r: &super::DbRow, prefix: &str) -> StoreResult<Channel> {
+fn channel_from_row(r: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<Channel> {
     let col = |c: &str| format!("{prefix}{c}");
     Ok(Channel {
         id: uuid_col(r, &col("id"))?,
@@ -30,7 +29,7 @@ const CHANNEL_COLS: &str = "c.id AS c_id, c.owner_id AS c_owner_id, c.name AS c_
     c.min_rank AS c_min_rank, c.location_id AS c_location_id, c.created_at AS c_created_at,
     c.daily_reports AS c_daily_reports";
 
-pub(super) async fn create_channel(s: &super::Backend, c: &Channel) -> StoreResult<()> {
+pub(super) async fn create_channel(s: &super::SqlStore, c: &Channel) -> StoreResult<()> {
     let _w = s.write.lock().await;
     sqlx::query(
         "INSERT INTO notification_channels
@@ -55,7 +54,7 @@ pub(super) async fn create_channel(s: &super::Backend, c: &Channel) -> StoreResu
 }
 
 pub(super) async fn list_channels(
-    s: &super::Backend,
+    s: &super::SqlStore,
     owner: Option<Uuid>,
 ) -> StoreResult<Vec<Channel>> {
     let rows = sqlx::query(&format!(
@@ -69,7 +68,7 @@ pub(super) async fn list_channels(
 }
 
 pub(super) async fn delete_channel(
-    s: &super::Backend,
+    s: &super::SqlStore,
     id: Uuid,
     owner: Option<Uuid>,
 ) -> StoreResult<bool> {
@@ -86,7 +85,7 @@ pub(super) async fn delete_channel(
 }
 
 pub(super) async fn queue_notifications(
-    s: &super::Backend,
+    s: &super::SqlStore,
     since: i64,
     now: i64,
 ) -> StoreResult<u64> {
@@ -143,7 +142,7 @@ pub(super) async fn queue_notifications(
 }
 
 pub(super) async fn due_deliveries(
-    s: &super::Backend,
+    s: &super::SqlStore,
     now: i64,
     limit: u32,
 ) -> StoreResult<Vec<DueDelivery>> {
@@ -196,13 +195,13 @@ pub(super) async fn due_deliveries(
 }
 
 pub(super) async fn record_delivery(
-    s: &super::Backend,
+    s: &super::SqlStore,
     id: Uuid,
     outcome: &DeliveryOutcome,
     now: i64,
 ) -> StoreResult<()> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let (state, error, next_at, done_at) = match outcome {
         DeliveryOutcome::Sent => ("sent", None, now, Some(now)),
         DeliveryOutcome::Retry { error, next_at } => ("pending", Some(error), *next_at, None),
@@ -241,7 +240,7 @@ pub(super) async fn record_delivery(
 }
 
 pub(super) async fn list_deliveries(
-    s: &super::Backend,
+    s: &super::SqlStore,
     state: Option<&str>,
     limit: u32,
 ) -> StoreResult<Vec<DeliveryRow>> {

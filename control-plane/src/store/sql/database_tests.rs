@@ -1,34 +1,47 @@
-//! The store suite and the append-only checks against this backend.
-use crate::store::suite::store_suite;
+//! What the database itself guarantees, on each database: append-only tables refuse changes,
+//! tampering is named, usernames are unique whatever their case, and stored numbers out of range
+//! read as `Corrupt`.
+use super::Dialect;
 use crate::store::Store;
-use crate::testutil::sqlite_fixture;
+use crate::testutil::{sql_store, TestDb};
+use rstest::rstest;
 use sqlx::Row;
 
-store_suite!(sqlite_fixture().await);
+/// Statements that change an append-only table, as this database spells them.
+fn changes(dialect: Dialect, table: &str, set: &str) -> Vec<String> {
+    let mut sql = vec![
+        format!("UPDATE {table} SET {set}"),
+        format!("DELETE FROM {table}"),
+    ];
+    if dialect == Dialect::Postgres {
+        sql.push(format!("TRUNCATE {table} CASCADE"));
+    }
+    sql
+}
 
+#[rstest]
 #[tokio::test]
-async fn ledger_and_audit_refuse_update_and_delete_and_tampering_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/mtm.db", dir.path().display());
-    let store = std::sync::Arc::new(super::SqliteStore::open(&url).await.unwrap());
+async fn ledger_and_audit_refuse_changes_and_tampering_is_named(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let (store, _dir) = sql_store(db).await;
     let f = crate::testutil::seed(store.clone()).await;
     f.issue().await;
     f.issue().await;
     let pool = store.pool();
-    for sql in [
-        "UPDATE token_ledger SET event = 'x'",
-        "DELETE FROM token_ledger",
-        "UPDATE audit_log SET actor = 'x'",
-        "DELETE FROM audit_log",
-    ] {
-        let err = sqlx::query(sql).execute(pool).await.unwrap_err();
+    let dialect = store.dialect();
+    let mut sql = changes(dialect, "token_ledger", "event = 'x'");
+    sql.extend(changes(dialect, "audit_log", "actor = 'x'"));
+    for sql in sql {
+        let err = sqlx::query(&sql).execute(pool).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    // Someone with file access drops the trigger and edits row 2: verify names it.
-    sqlx::query("DROP TRIGGER token_ledger_no_update")
-        .execute(pool)
-        .await
-        .unwrap();
+    // Someone with the rights drops the trigger and edits row 2: verify names it.
+    let drop = match dialect {
+        Dialect::Sqlite => "DROP TRIGGER token_ledger_no_update",
+        Dialect::Postgres => "DROP TRIGGER token_ledger_no_update ON token_ledger",
+    };
+    sqlx::query(drop).execute(pool).await.unwrap();
     sqlx::query("UPDATE token_ledger SET actor = 'someone' WHERE id = 2")
         .execute(pool)
         .await
@@ -44,11 +57,12 @@ async fn ledger_and_audit_refuse_update_and_delete_and_tampering_is_named() {
     assert_eq!(n, 2);
 }
 
+#[rstest]
 #[tokio::test]
-async fn reports_and_sign_offs_refuse_update_and_delete() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/mtm.db", dir.path().display());
-    let store = std::sync::Arc::new(super::SqliteStore::open(&url).await.unwrap());
+async fn reports_and_sign_offs_refuse_changes(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let (store, _dir) = sql_store(db).await;
     let f = crate::testutil::seed(store.clone()).await;
     let new = crate::store::NewDailyReport {
         location_id: f.location.id,
@@ -61,23 +75,22 @@ async fn reports_and_sign_offs_refuse_update_and_delete() {
     let r = store.insert_daily_report(&new, 1).await.unwrap();
     assert!(!r.intact, "a hash that does not match is shown as such");
     store.sign_off_report(r.id, "", "manager", 2).await.unwrap();
-    for sql in [
-        "UPDATE daily_reports SET body = '{\"x\":1}'",
-        "DELETE FROM daily_reports",
-        "UPDATE daily_report_signoffs SET signed_by = 'x'",
-        "DELETE FROM daily_report_signoffs",
-    ] {
-        let err = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+    let dialect = store.dialect();
+    let mut sql = changes(dialect, "daily_reports", "body = '{\"x\":1}'");
+    sql.extend(changes(dialect, "daily_report_signoffs", "signed_by = 'x'"));
+    for sql in sql {
+        let err = sqlx::query(&sql).execute(store.pool()).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
 }
 
+#[rstest]
 #[tokio::test]
-async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
+async fn usernames_are_unique_regardless_of_case_in_the_database_itself(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
     use crate::store::{NewUser, Role, StoreError};
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/mtm.db", dir.path().display());
-    let store = super::SqliteStore::open(&url).await.unwrap();
+    let (store, _dir) = sql_store(db).await;
     let user = |name: &str| NewUser {
         username: name.into(),
         password: "a long password 1".into(),
@@ -90,7 +103,7 @@ async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
         matches!(again, Err(StoreError::RefusedConflict(_))),
         "{again:?}"
     );
-    // Past the store's own check (a second writer racing it): the index refuses.
+    // Past the store's own check (another writer racing it): the index refuses.
     let insert = "INSERT INTO users (id, username, password_hash, role, created_at) \
                   VALUES ($1, $2, 'x', 'staff', $3)";
     let err = sqlx::query(insert)
@@ -100,7 +113,11 @@ async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
         .execute(store.pool())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    let refusal = match store.dialect() {
+        Dialect::Sqlite => "UNIQUE",
+        Dialect::Postgres => "users_username_lower",
+    };
+    assert!(err.to_string().contains(refusal), "{err}");
 
     // A database from before the index, holding a case twin: the migration renames the younger.
     sqlx::query("DROP INDEX users_username_lower")
@@ -115,9 +132,14 @@ async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
         .execute(store.pool())
         .await
         .unwrap();
-    sqlx::raw_sql(include_str!(
-        "../../../../migrations/sqlite/0170_username_lower_unique.sql"
-    ))
+    sqlx::raw_sql(match store.dialect() {
+        Dialect::Sqlite => {
+            include_str!("../../../../migrations/sqlite/0170_username_lower_unique.sql")
+        }
+        Dialect::Postgres => {
+            include_str!("../../../../migrations/postgres/0170_username_lower_unique.sql")
+        }
+    })
     .execute(store.pool())
     .await
     .unwrap();
@@ -130,11 +152,12 @@ async fn usernames_are_unique_regardless_of_case_in_the_database_itself() {
     assert_eq!(kept.unwrap().unwrap().username, "Maria");
 }
 
+#[rstest]
 #[tokio::test]
-async fn a_count_out_of_range_in_the_database_is_corrupt_not_wrapped() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/mtm.db", dir.path().display());
-    let store = std::sync::Arc::new(super::SqliteStore::open(&url).await.unwrap());
+async fn a_count_out_of_range_in_the_database_is_corrupt_not_wrapped(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let (store, _dir) = sql_store(db).await;
     let f = crate::testutil::seed(store.clone()).await;
     let (token, _) = f.issue().await;
     let pool = store.pool();

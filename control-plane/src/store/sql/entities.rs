@@ -1,12 +1,10 @@
 //! Users, routers, packages and queued commands: the longer inserts behind the trait.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::rows::*;
 use crate::store::*;
 use sqlx::Row;
 
-pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResult<User> {
+pub(super) async fn create_user(s: &super::SqlStore, user: NewUser) -> StoreResult<User> {
     let username = credentials::normalize_username(&user.username).map_err(StoreError::Refused)?;
     credentials::check_password(&user.password, &username).map_err(StoreError::Refused)?;
     let pw = user.password.clone();
@@ -16,7 +14,7 @@ pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResul
     let id = Uuid::new_v4();
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     // Unique regardless of case: `Admin` cannot sit beside `admin`.
     let taken: Option<String> =
         sqlx::query_scalar("SELECT username FROM users WHERE LOWER(username) = $1")
@@ -60,7 +58,7 @@ pub(super) async fn create_user(s: &super::Backend, user: NewUser) -> StoreResul
 }
 
 pub(super) async fn check_password(
-    s: &super::Backend,
+    s: &super::SqlStore,
     username: &str,
     password: &str,
 ) -> StoreResult<Option<User>> {
@@ -84,7 +82,7 @@ pub(super) async fn check_password(
     Ok((ok && !user.disabled).then_some(user))
 }
 
-pub(super) async fn create_router(s: &super::Backend, r: NewRouter) -> StoreResult<Router> {
+pub(super) async fn create_router(s: &super::SqlStore, r: NewRouter) -> StoreResult<Router> {
     if !mtm_common::topics::valid_agent_id(&r.agent_id) {
         return Err(StoreError::Refused(crate::refusal::Refusal::new(
             "err-agent-id",
@@ -128,7 +126,7 @@ pub(super) async fn create_router(s: &super::Backend, r: NewRouter) -> StoreResu
         .ok_or_else(|| StoreError::NotFound("router just created".into()))
 }
 
-pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterStatus>> {
+pub(super) async fn list_routers(s: &super::SqlStore) -> StoreResult<Vec<RouterStatus>> {
     let rows = sqlx::query(
         "SELECT r.*,
            (SELECT active_sessions FROM router_health h WHERE h.router_id = r.id ORDER BY at DESC, id DESC LIMIT 1) AS h_sessions,
@@ -146,7 +144,7 @@ pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterSt
                 router: router_from_row(r)?,
                 active_sessions: r
                     .try_get::<Option<i64>, _>("h_sessions")?
-                    .map(|v| crate::store::rows::stored_u32("active sessions", v))
+                    .map(|v| super::rows::stored_u32("active sessions", v))
                     .transpose()?,
                 router_reachable: r.try_get::<Option<i64>, _>("h_reachable")?.map(|v| v != 0),
                 last_health_at: r.try_get("h_at")?,
@@ -157,7 +155,7 @@ pub(super) async fn list_routers(s: &super::Backend) -> StoreResult<Vec<RouterSt
         .collect()
 }
 
-pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreResult<Package> {
+pub(super) async fn create_package(s: &super::SqlStore, p: NewPackage) -> StoreResult<Package> {
     let slug_ok = !p.slug.is_empty()
         && p.slug.len() <= 32
         && p.slug
@@ -226,7 +224,7 @@ pub(super) async fn create_package(s: &super::Backend, p: NewPackage) -> StoreRe
 }
 
 pub(super) async fn enqueue_command(
-    s: &super::Backend,
+    s: &super::SqlStore,
     agent_id: &str,
     kind: mtm_common::CommandKind,
     supersede: bool,
@@ -238,14 +236,14 @@ pub(super) async fn enqueue_command(
 }
 
 pub(super) async fn enqueue_commands(
-    s: &super::Backend,
+    s: &super::SqlStore,
     commands: &[(String, mtm_common::CommandKind)],
     supersede: bool,
 ) -> StoreResult<Vec<StoredCommand>> {
     let now = now_ms();
     let mut stored = Vec::with_capacity(commands.len());
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     for (agent_id, kind) in commands {
         let router_id: String = sqlx::query_scalar("SELECT id FROM routers WHERE agent_id = $1")
             .bind(agent_id)
@@ -263,7 +261,7 @@ pub(super) async fn enqueue_commands(
 /// Queue one command for an agent inside `tx`; with `supersede`, the agent's open commands of
 /// the same kind are closed as superseded first (only the latest catalog or inventory matters).
 pub(super) async fn insert_command(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router_id: &str,
     agent_id: &str,
     kind: mtm_common::CommandKind,
@@ -308,7 +306,7 @@ pub(super) async fn insert_command(
 }
 
 pub(super) async fn mark_commands_sent(
-    s: &super::Backend,
+    s: &super::SqlStore,
     ids: &[Uuid],
     now: i64,
 ) -> StoreResult<()> {
@@ -316,7 +314,7 @@ pub(super) async fn mark_commands_sent(
         return Ok(());
     }
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     for id in ids {
         sqlx::query(
             "UPDATE agent_commands SET state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END,

@@ -1,7 +1,5 @@
 //! Applying verified agent messages: one transaction per batch, duplicates skipped by seq
 //! exactly (see `store::applied`: no window, so a message however late is applied once).
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_ledger;
 use super::rows::*;
@@ -12,18 +10,18 @@ use serde_json::json;
 use sqlx::Row;
 
 pub(super) async fn apply_up(
-    s: &super::Backend,
+    s: &super::SqlStore,
     agent_id: &str,
     signed_by: Option<&str>,
     items: &[UpItem],
     now: i64,
 ) -> StoreResult<ApplyOutcome> {
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     // On PostgreSQL a row lock keeps two replicas from applying one agent's messages at once.
     let router = sqlx::query(&format!(
         "SELECT * FROM routers WHERE agent_id = $1{}",
-        super::FOR_UPDATE
+        s.dialect.for_update()
     ))
     .bind(agent_id)
     .fetch_optional(&mut *tx)
@@ -86,7 +84,7 @@ pub(super) async fn apply_up(
 
 /// The router's applied seqs: everything at or below `routers.up_floor`, and the `up_seen`
 /// ranges (`seq` to `hi`) above it. Read under the batch's lock on the router row.
-async fn applied_set(tx: &mut super::Conn, router_id: &str) -> StoreResult<AppliedSet> {
+async fn applied_set(tx: &mut sqlx::AnyConnection, router_id: &str) -> StoreResult<AppliedSet> {
     let floor: i64 = sqlx::query_scalar("SELECT up_floor FROM routers WHERE id = $1")
         .bind(router_id)
         .fetch_one(&mut *tx)
@@ -106,7 +104,7 @@ async fn applied_set(tx: &mut super::Conn, router_id: &str) -> StoreResult<Appli
 
 /// Write the ranges above the floor back (few: one per gap that has not filled).
 async fn store_applied_set(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router_id: &str,
     applied: &AppliedSet,
 ) -> StoreResult<()> {
@@ -125,7 +123,11 @@ async fn store_applied_set(
     Ok(())
 }
 
-async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> StoreResult<()> {
+async fn apply_one(
+    tx: &mut sqlx::AnyConnection,
+    router: &Router,
+    item: &UpItem,
+) -> StoreResult<()> {
     let rid = router.id.to_string();
     let actor = router.agent_id.as_str();
     match &item.message {
@@ -287,7 +289,7 @@ async fn apply_one(tx: &mut super::Conn, router: &Router, item: &UpItem) -> Stor
 /// What a finished after-sale command changes in what the checks expect of the router: a
 /// disabled token must show disabled from now on, an extended one may carry its new limits.
 async fn note_after_sale_applied(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     command_id: Uuid,
     at: i64,
@@ -332,7 +334,7 @@ async fn note_after_sale_applied(
 
 /// A finished `ApplyCatalog` means the router now carries that catalog version.
 async fn note_catalog_applied(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     command_id: Uuid,
 ) -> StoreResult<()> {
@@ -359,7 +361,7 @@ async fn note_catalog_applied(
 }
 
 async fn close_command(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     id: Uuid,
     state: &str,
@@ -393,7 +395,7 @@ const USAGE_ROWS_PER_INSERT: usize = 32;
 /// report later than the one that set them, so a late, older report never overwrites a newer
 /// one.
 async fn apply_usage(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     at: i64,
     seq: u64,
@@ -418,7 +420,7 @@ async fn apply_usage(
 }
 
 async fn insert_usage_rows(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router_id: &str,
     at: i64,
     rows: &[Usage],
@@ -479,7 +481,7 @@ struct TokenUsage {
 
 /// The vouchers `entries` name that `router_id` carries, in one query per few hundred.
 async fn usage_tokens(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router_id: &str,
     entries: &[Usage],
 ) -> StoreResult<std::collections::HashMap<Uuid, TokenUsage>> {
@@ -522,7 +524,7 @@ async fn usage_tokens(
 /// Move one voucher on by one usage entry; `token` is kept up to date for a later entry of
 /// the same report naming it again.
 async fn apply_token_usage(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     at: i64,
     seq: u64,
@@ -604,7 +606,7 @@ async fn apply_token_usage(
 /// dated when the router was seen disabled, not when the window ended: the agent disables at
 /// its first poll past the end, and use in between is not use after expiry.
 async fn expire_seen_disabled(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     inv: &mtm_common::Inventory,
     at: i64,

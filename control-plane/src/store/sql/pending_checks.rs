@@ -1,8 +1,6 @@
 //! Alert checks owed by applied evidence (`pending_checks`): recorded in the batch's own
 //! transaction, listed by whoever runs them (the ingest after its commit, a sweeper for what a
 //! dead server left behind), deleted once the alerts are stored.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn` and `DbRow` name that backend's types.
 
 use super::rows::*;
 use crate::store::*;
@@ -13,7 +11,7 @@ use std::collections::BTreeMap;
 /// The usage the store has summed per token named by id in `report`, before the report is
 /// applied: what its checks must judge against whenever they run.
 pub(super) async fn usage_before(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     report: &UsageReport,
 ) -> StoreResult<BTreeMap<Uuid, (u64, u64)>> {
     let mut before: BTreeMap<Uuid, (u64, u64)> = report
@@ -49,7 +47,7 @@ pub(super) async fn usage_before(
 /// Record the checks `item` owes, if it is evidence (a usage report with entries, an
 /// inventory); `before` is [`usage_before`] for a usage report.
 pub(super) async fn record(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router_id: &str,
     item: &UpItem,
     before: Option<BTreeMap<Uuid, (u64, u64)>>,
@@ -87,7 +85,7 @@ pub(super) async fn record(
 }
 
 pub(super) async fn pending_checks(
-    s: &super::Backend,
+    s: &super::SqlStore,
     agent_id: Option<&str>,
     created_before: i64,
     limit: u32,
@@ -118,7 +116,11 @@ pub(super) async fn pending_checks(
         .collect()
 }
 
-pub(super) async fn finish_check(s: &super::Backend, router_id: Uuid, seq: u64) -> StoreResult<()> {
+pub(super) async fn finish_check(
+    s: &super::SqlStore,
+    router_id: Uuid,
+    seq: u64,
+) -> StoreResult<()> {
     let _w = s.write.lock().await;
     sqlx::query("DELETE FROM pending_checks WHERE router_id = $1 AND seq = $2")
         .bind(router_id.to_string())

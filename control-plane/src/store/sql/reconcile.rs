@@ -1,7 +1,5 @@
 //! Reconciliation queries: location settings, a manager closing a forgotten shift,
 //! and the shifts on duty in a time window (who a rogue voucher points at).
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn`, `DbRow` and `begin_write` name that backend's types.
 
 use super::chain::append_audit;
 use super::rows::*;
@@ -10,7 +8,7 @@ use serde_json::json;
 use sqlx::Row;
 
 pub(super) async fn location_settings(
-    s: &super::Backend,
+    s: &super::SqlStore,
     location_id: Uuid,
 ) -> StoreResult<Option<LocationSettings>> {
     let row = sqlx::query(
@@ -42,7 +40,7 @@ pub(super) async fn location_settings(
 }
 
 pub(super) async fn update_location_settings(
-    s: &super::Backend,
+    s: &super::SqlStore,
     location_id: Uuid,
     change: &LocationSettingsChange,
     actor: &str,
@@ -66,7 +64,7 @@ pub(super) async fn update_location_settings(
     };
     let lid = location_id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     sqlx::query("UPDATE locations SET timezone = $1 WHERE id = $2")
         .bind(&next.timezone)
         .bind(&lid)
@@ -101,7 +99,7 @@ pub(super) async fn update_location_settings(
 }
 
 pub(super) async fn close_shift_by_id(
-    s: &super::Backend,
+    s: &super::SqlStore,
     shift_id: Uuid,
     declared: i64,
     note: &str,
@@ -116,7 +114,7 @@ pub(super) async fn close_shift_by_id(
     }
     let sid = shift_id.to_string();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let row = sqlx::query("SELECT * FROM shifts WHERE id = $1")
         .bind(&sid)
         .fetch_optional(&mut *tx)
@@ -130,7 +128,7 @@ pub(super) async fn close_shift_by_id(
     }
     let revenue: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
-        super::SUM_AS_BIGINT
+        s.dialect.sum_as_bigint()
     ))
     .bind(&sid)
     .fetch_one(&mut *tx)
@@ -178,7 +176,7 @@ pub(super) async fn close_shift_by_id(
 
 /// See `Store::shifts_overlapping`.
 pub(super) async fn shifts_overlapping(
-    s: &super::Backend,
+    s: &super::SqlStore,
     location_id: Uuid,
     from: i64,
     to: i64,
@@ -198,7 +196,7 @@ pub(super) async fn shifts_overlapping(
 
 /// See `Store::inventory_times`.
 pub(super) async fn inventory_times(
-    s: &super::Backend,
+    s: &super::SqlStore,
     router_id: Uuid,
 ) -> StoreResult<Option<(i64, Option<i64>)>> {
     let row = sqlx::query("SELECT at, prev_at FROM router_inventory WHERE router_id = $1")

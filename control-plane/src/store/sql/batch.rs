@@ -2,8 +2,6 @@
 //! voucher exactly as a single sale stores it (token, ledger entry, revenue record, audit row),
 //! with the `CreateTokens` commands that carry them, at most
 //! [`mtm_common::MAX_TOKENS_PER_COMMAND`] vouchers each.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `Conn` and `begin_write` name that backend's parts.
 
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
@@ -12,7 +10,7 @@ use mtm_common::{CommandKind, CreateTokens, MAX_TOKENS_PER_COMMAND};
 use serde_json::json;
 use sqlx::Row;
 
-pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreResult<IssuedBatch> {
+pub(super) async fn issue_batch(s: &super::SqlStore, req: IssueBatch) -> StoreResult<IssuedBatch> {
     let n = req.vouchers.len();
     if n == 0 || n > crate::bounds::MAX_BATCH as usize {
         return Err(StoreError::Invalid(format!(
@@ -22,7 +20,7 @@ pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreRes
     }
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let ctx = super::tokens::sale_context(&mut tx, req.staff_id, req.package_id).await?;
     let mut tokens = Vec::with_capacity(n);
     let mut creates = Vec::with_capacity(n);
@@ -84,7 +82,7 @@ pub(super) async fn issue_batch(s: &super::Backend, req: IssueBatch) -> StoreRes
 }
 
 pub(super) async fn batch_progress(
-    s: &super::Backend,
+    s: &super::SqlStore,
     batch_id: Uuid,
 ) -> StoreResult<Option<BatchProgress>> {
     let row = sqlx::query(
@@ -113,7 +111,7 @@ pub(super) async fn batch_progress(
 }
 
 pub(super) async fn batch_tokens(
-    s: &super::Backend,
+    s: &super::SqlStore,
     batch_id: Uuid,
     offset: u64,
     limit: u64,
@@ -133,7 +131,7 @@ pub(super) async fn batch_tokens(
 /// voucher on the router is marked applied with its ledger entry (once, however often the
 /// answer comes), each refused one gets a `command_failed` entry; then the command is closed.
 pub(super) async fn apply_tokens_applied(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     t: &mtm_common::TokensApplied,
     at: i64,
@@ -200,7 +198,7 @@ pub(super) async fn apply_tokens_applied(
 
 /// The vouchers of a stored `CreateTokens` command, for a failure of the whole command.
 pub(super) async fn command_token_ids(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     command_id: Uuid,
 ) -> StoreResult<Vec<Uuid>> {

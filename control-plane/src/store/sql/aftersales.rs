@@ -1,6 +1,6 @@
 //! After-sales on a sold token: one transaction records the request and, when it may go ahead,
 //! changes the token, moves or refunds its revenue, appends to the ledger and audit log and
-//! stores the router commands. Shared by both backends (see `store/shared/`).
+//! stores the router commands.
 
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
@@ -46,13 +46,13 @@ fn check_request(req: &AfterSaleRequest) -> StoreResult<()> {
 }
 
 pub(super) async fn after_sale(
-    s: &super::Backend,
+    s: &super::SqlStore,
     req: AfterSaleRequest,
 ) -> StoreResult<AfterSaleOutcome> {
     check_request(&req)?;
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let token = load_token(&mut tx, req.token_id).await?;
     allowed(req.kind, token.state)?;
     if req.refund_minor > token.price_minor {
@@ -118,7 +118,7 @@ pub(super) async fn after_sale(
 }
 
 pub(super) async fn decide(
-    s: &super::Backend,
+    s: &super::SqlStore,
     d: AfterSaleDecision,
 ) -> StoreResult<AfterSaleOutcome> {
     if d.note.chars().count() > MAX_REASON {
@@ -128,7 +128,7 @@ pub(super) async fn decide(
     }
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let sale = load_in(&mut tx, d.id).await?;
     if sale.state != AfterSaleState::Requested {
         return Err(StoreError::RefusedConflict(Refusal::new("err-as-decided")));
@@ -220,10 +220,10 @@ fn allowed(kind: AfterSaleKind, state: TokenState) -> StoreResult<()> {
     }
 }
 
-async fn load_token(tx: &mut super::Conn, id: Uuid) -> StoreResult<Token> {
+async fn load_token(tx: &mut sqlx::AnyConnection, id: Uuid) -> StoreResult<Token> {
     let row = sqlx::query(&format!(
         "{TOKEN_SELECT} WHERE t.id = $1{}",
-        super::FOR_UPDATE
+        super::Dialect::of(tx).for_update()
     ))
     .bind(id.to_string())
     .fetch_optional(&mut *tx)
@@ -235,7 +235,7 @@ async fn load_token(tx: &mut super::Conn, id: Uuid) -> StoreResult<Token> {
 /// The open shift at the token's location of the person handing cash back, else the token's
 /// own shift while it is open, else none (a refund outside any till).
 async fn refund_shift(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     token: &Token,
     person: Uuid,
 ) -> StoreResult<Option<Uuid>> {
@@ -258,7 +258,7 @@ async fn refund_shift(
     Ok(own.or(sold_in).and_then(|s| Uuid::parse_str(&s).ok()))
 }
 
-async fn router_of(tx: &mut super::Conn, router_id: Uuid) -> StoreResult<Router> {
+async fn router_of(tx: &mut sqlx::AnyConnection, router_id: Uuid) -> StoreResult<Router> {
     let row = sqlx::query("SELECT * FROM routers WHERE id = $1")
         .bind(router_id.to_string())
         .fetch_optional(&mut *tx)
@@ -268,7 +268,7 @@ async fn router_of(tx: &mut super::Conn, router_id: Uuid) -> StoreResult<Router>
 }
 
 async fn queue(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     router: &Router,
     kind: CommandKind,
     token_id: Uuid,
@@ -301,7 +301,7 @@ async fn queue(
 }
 
 async fn revenue(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     token: &Token,
     token_id: Uuid,
     shift_id: Option<Uuid>,
@@ -326,7 +326,12 @@ async fn revenue(
     Ok(())
 }
 
-async fn set_state(tx: &mut super::Conn, id: Uuid, state: &str, now: i64) -> StoreResult<()> {
+async fn set_state(
+    tx: &mut sqlx::AnyConnection,
+    id: Uuid,
+    state: &str,
+    now: i64,
+) -> StoreResult<()> {
     sqlx::query("UPDATE tokens SET state = $1, updated_at = $2 WHERE id = $3")
         .bind(state)
         .bind(now)
@@ -338,7 +343,7 @@ async fn set_state(tx: &mut super::Conn, id: Uuid, state: &str, now: i64) -> Sto
 
 /// Do what `req` asks to `token`: returns the commands stored for its router.
 async fn carry_out(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     token: &Token,
     req: &AfterSaleRequest,
     shift_id: Option<Uuid>,
@@ -501,7 +506,7 @@ async fn carry_out(
 /// Void `old` and make its replacement: same package, price, shift and seller, on the same
 /// router; the sale's revenue moves from the old token to the new one.
 async fn replace(
-    tx: &mut super::Conn,
+    tx: &mut sqlx::AnyConnection,
     old: &Token,
     req: &AfterSaleRequest,
     router: &Router,
@@ -612,7 +617,7 @@ async fn replace(
 const SELECT: &str =
     "SELECT a.*, t.code FROM token_aftersales a JOIN tokens t ON t.id = a.token_id";
 
-fn from_row(r: &super::DbRow) -> StoreResult<AfterSale> {
+fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<AfterSale> {
     let kind: String = r.try_get("kind")?;
     let state: String = r.try_get("state")?;
     Ok(AfterSale {
@@ -640,7 +645,7 @@ fn from_row(r: &super::DbRow) -> StoreResult<AfterSale> {
     })
 }
 
-async fn load_in(tx: &mut super::Conn, id: Uuid) -> StoreResult<AfterSale> {
+async fn load_in(tx: &mut sqlx::AnyConnection, id: Uuid) -> StoreResult<AfterSale> {
     let row = sqlx::query(&format!("{SELECT} WHERE a.id = $1"))
         .bind(id.to_string())
         .fetch_optional(&mut *tx)
@@ -649,7 +654,7 @@ async fn load_in(tx: &mut super::Conn, id: Uuid) -> StoreResult<AfterSale> {
     from_row(&row)
 }
 
-async fn load(s: &super::Backend, id: Uuid) -> StoreResult<AfterSale> {
+async fn load(s: &super::SqlStore, id: Uuid) -> StoreResult<AfterSale> {
     let row = sqlx::query(&format!("{SELECT} WHERE a.id = $1"))
         .bind(id.to_string())
         .fetch_optional(&s.pool)
@@ -658,7 +663,7 @@ async fn load(s: &super::Backend, id: Uuid) -> StoreResult<AfterSale> {
     from_row(&row)
 }
 
-pub(super) async fn list(s: &super::Backend, f: &AfterSaleFilter) -> StoreResult<Vec<AfterSale>> {
+pub(super) async fn list(s: &super::SqlStore, f: &AfterSaleFilter) -> StoreResult<Vec<AfterSale>> {
     let mut conds: Vec<String> = Vec::new();
     let mut texts: Vec<(usize, String)> = Vec::new();
     let mut ints: Vec<(usize, i64)> = Vec::new();

@@ -1,6 +1,4 @@
 //! Shifts and tokens: the transactions behind clock-in, clock-out and dispensing.
-//! Shared by both backends: compiled once inside `sqlite` and once inside `postgres`, where
-//! `super::Backend`, `FOR_UPDATE` and `begin_write` name that backend's parts.
 
 use super::chain::{append_audit, append_ledger};
 use super::rows::*;
@@ -10,7 +8,7 @@ use mtm_common::{CommandKind, CreateToken};
 use serde_json::json;
 
 pub(super) async fn open_shift(
-    s: &super::Backend,
+    s: &super::SqlStore,
     staff_id: Uuid,
     location_id: Uuid,
     float: i64,
@@ -19,7 +17,7 @@ pub(super) async fn open_shift(
     crate::bounds::money("opening-float", float).map_err(StoreError::Refused)?;
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let member: Option<i64> = sqlx::query_scalar(
         "SELECT CAST(1 AS BIGINT) FROM user_locations WHERE user_id = $1 AND location_id = $2",
     )
@@ -70,7 +68,7 @@ pub(super) async fn open_shift(
 }
 
 pub(super) async fn close_shift(
-    s: &super::Backend,
+    s: &super::SqlStore,
     staff_id: Uuid,
     declared: i64,
     actor: &str,
@@ -78,7 +76,7 @@ pub(super) async fn close_shift(
     crate::bounds::money("clock-out-cash", declared).map_err(StoreError::Refused)?;
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let row = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
         .bind(staff_id.to_string())
         .fetch_optional(&mut *tx)
@@ -87,7 +85,7 @@ pub(super) async fn close_shift(
     let mut shift = shift_from_row(&row)?;
     let revenue: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
-        super::SUM_AS_BIGINT
+        s.dialect.sum_as_bigint()
     ))
     .bind(shift.id.to_string())
     .fetch_one(&mut *tx)
@@ -142,7 +140,7 @@ pub(super) struct SaleContext {
 
 /// Read the [`SaleContext`] inside the sale's transaction.
 pub(super) async fn sale_context(
-    conn: &mut super::Conn,
+    conn: &mut sqlx::AnyConnection,
     staff_id: Uuid,
     package_id: Uuid,
 ) -> StoreResult<SaleContext> {
@@ -189,7 +187,7 @@ pub(super) struct Sale<'a> {
 /// Store a sold voucher the one way every sale is stored: its token row, its `issued` ledger
 /// entry, its revenue record and its audit row. The command that carries it is the caller's.
 pub(super) async fn record_sale(
-    conn: &mut super::Conn,
+    conn: &mut sqlx::AnyConnection,
     ctx: &SaleContext,
     sale: Sale<'_>,
 ) -> StoreResult<Token> {
@@ -310,12 +308,12 @@ pub(super) fn create_command(token: &Token, pkg: &Package) -> CreateToken {
 }
 
 pub(super) async fn issue_token(
-    s: &super::Backend,
+    s: &super::SqlStore,
     req: IssueToken,
 ) -> StoreResult<(Token, StoredCommand)> {
     let now = now_ms();
     let _w = s.write.lock().await;
-    let mut tx = super::begin_write(&s.pool).await?;
+    let mut tx = s.begin_write().await?;
     let ctx = sale_context(&mut tx, req.staff_id, req.package_id).await?;
     let sale = Sale {
         id: req.id,
@@ -357,7 +355,7 @@ pub(super) async fn issue_token(
     Ok((token, cmd))
 }
 
-pub(super) async fn list_tokens(s: &super::Backend, f: &TokenFilter) -> StoreResult<TokenPage> {
+pub(super) async fn list_tokens(s: &super::SqlStore, f: &TokenFilter) -> StoreResult<TokenPage> {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<Bind> = Vec::new();
     let mut add = |cond: &str, b: Bind| {

@@ -1,0 +1,264 @@
+//! Hash-chained appends to the token ledger and audit log, and their verification. Callers hold
+//! the store's write lock (and on PostgreSQL each append takes a per-chain advisory lock), so
+//! "read the head, insert the next" cannot interleave, even across replicas.
+
+use crate::store::*;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+/// The newest row of a chain (id and hash), locking the chain where the database can.
+async fn head(conn: &mut AnyConnection, table: &str) -> StoreResult<(i64, String)> {
+    // Where the database offers one, a lock held until commit: another replica appending to
+    // the same chain waits here.
+    if let Some(sql) = super::Dialect::of(conn).chain_lock() {
+        sqlx::query(sql)
+            .bind(format!("mtm:{table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let row = sqlx::query(&format!(
+        "SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1"
+    ))
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok((r.try_get("id")?, r.try_get("hash")?)),
+        None => Ok((0, GENESIS_HASH.to_owned())),
+    }
+}
+
+/// Append one event to a token's ledger.
+pub(crate) async fn append_ledger(
+    conn: &mut AnyConnection,
+    token_id: Uuid,
+    event: &str,
+    detail: &serde_json::Value,
+    actor: &str,
+    at: i64,
+) -> StoreResult<()> {
+    let (last, prev) = head(conn, "token_ledger").await?;
+    let id = last + 1;
+    let token = token_id.to_string();
+    let detail = detail.to_string();
+    let hash = chain_hash(
+        &prev,
+        &ledger_content(id, &token, event, &detail, actor, at),
+    );
+    sqlx::query(
+        "INSERT INTO token_ledger (id, token_id, event, detail, actor, at, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(&token)
+    .bind(event)
+    .bind(&detail)
+    .bind(actor)
+    .bind(at)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Append one row to the audit log.
+pub(crate) async fn append_audit(
+    conn: &mut AnyConnection,
+    e: &AuditEntry,
+    at: i64,
+) -> StoreResult<()> {
+    let (last, prev) = head(conn, "audit_log").await?;
+    let id = last + 1;
+    let detail = e.detail.to_string();
+    let hash = chain_hash(
+        &prev,
+        &audit_content(id, at, &e.actor, &e.action, &e.target, &detail),
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(&detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Walk the ledger and report the first row whose link or hash does not hold.
+pub(crate) async fn verify_ledger(pool: &AnyPool) -> StoreResult<ChainReport> {
+    let rows = sqlx::query("SELECT * FROM token_ledger ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut report = ChainReport {
+        table: "token_ledger".into(),
+        rows: 0,
+        first_bad_row: None,
+    };
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let content = ledger_content(
+            id,
+            &r.try_get::<String, _>("token_id")?,
+            &r.try_get::<String, _>("event")?,
+            &r.try_get::<String, _>("detail")?,
+            &r.try_get::<String, _>("actor")?,
+            r.try_get("at")?,
+        );
+        let stored_prev: String = r.try_get("prev_hash")?;
+        let hash: String = r.try_get("hash")?;
+        report.rows += 1;
+        if stored_prev != prev || chain_hash(&prev, &content) != hash {
+            report.first_bad_row = Some(id);
+            return Ok(report);
+        }
+        prev = hash;
+    }
+    Ok(report)
+}
+
+/// Walk the audit log and report the first row whose link or hash does not hold.
+pub(crate) async fn verify_audit(pool: &AnyPool) -> StoreResult<ChainReport> {
+    let rows = sqlx::query("SELECT * FROM audit_log ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut report = ChainReport {
+        table: "audit_log".into(),
+        rows: 0,
+        first_bad_row: None,
+    };
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let content = audit_content(
+            id,
+            r.try_get("at")?,
+            &r.try_get::<String, _>("actor")?,
+            &r.try_get::<String, _>("action")?,
+            &r.try_get::<String, _>("target")?,
+            &r.try_get::<String, _>("detail")?,
+        );
+        let stored_prev: String = r.try_get("prev_hash")?;
+        let hash: String = r.try_get("hash")?;
+        report.rows += 1;
+        if stored_prev != prev || chain_hash(&prev, &content) != hash {
+            report.first_bad_row = Some(id);
+            return Ok(report);
+        }
+        prev = hash;
+    }
+    Ok(report)
+}
+
+/// A chain's newest row: its id (the row count of an intact chain), hash and time.
+pub(crate) async fn chain_head(pool: &AnyPool, chain: &str) -> StoreResult<ChainHead> {
+    let table = checked_chain(chain)?;
+    let row = sqlx::query(&format!(
+        "SELECT id, hash, at FROM {table} ORDER BY id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some(r) => ChainHead {
+            rows: super::rows::u64_col(&r, "id")?,
+            head_hash: r.try_get("hash")?,
+            head_at: Some(r.try_get("at")?),
+        },
+        None => ChainHead {
+            rows: 0,
+            head_hash: GENESIS_HASH.to_owned(),
+            head_at: None,
+        },
+    })
+}
+
+/// The stored hash of row `id` of a chain, if that row exists.
+pub(crate) async fn chain_hash_at(
+    pool: &AnyPool,
+    chain: &str,
+    id: u64,
+) -> StoreResult<Option<String>> {
+    let table = checked_chain(chain)?;
+    let id = i64::try_from(id).map_err(|_| StoreError::Invalid("row id".into()))?;
+    Ok(
+        sqlx::query_scalar(&format!("SELECT hash FROM {table} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Replace what `witness` (an agent id) is recorded to hold with `checkpoints`: the agent
+/// returns everything it keeps, so its older answers are dropped and the table stays
+/// as small as the agents' own bounds.
+pub(crate) async fn replace_witnessed(
+    conn: &mut AnyConnection,
+    witness: &str,
+    checkpoints: &[mtm_common::Checkpoint],
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM witnessed_checkpoints WHERE witness = $1")
+        .bind(witness)
+        .execute(&mut *conn)
+        .await?;
+    for c in checkpoints
+        .iter()
+        .take(mtm_common::checkpoint::MAX_CHECKPOINTS_PER_MESSAGE)
+    {
+        sqlx::query(
+            "INSERT INTO witnessed_checkpoints
+               (witness, chain, v, row_count, head_hash, signed_at, sig, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (witness, chain, signed_at) DO NOTHING",
+        )
+        .bind(witness)
+        .bind(&c.chain)
+        .bind(i64::from(c.v))
+        .bind(i64::try_from(c.rows).unwrap_or(i64::MAX))
+        .bind(&c.head_hash)
+        .bind(c.at)
+        .bind(&c.sig)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every checkpoint agents returned, with the agent that kept it.
+pub(crate) async fn witnessed(
+    pool: &AnyPool,
+) -> StoreResult<Vec<(String, mtm_common::Checkpoint)>> {
+    let rows =
+        sqlx::query("SELECT * FROM witnessed_checkpoints ORDER BY chain, signed_at, witness")
+            .fetch_all(pool)
+            .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let c = mtm_common::Checkpoint {
+            v: u8::try_from(r.try_get::<i64, _>("v")?)
+                .map_err(|_| StoreError::Corrupt("checkpoint version out of range".into()))?,
+            chain: r.try_get("chain")?,
+            rows: super::rows::u64_col(r, "row_count")?,
+            head_hash: r.try_get("head_hash")?,
+            at: r.try_get("signed_at")?,
+            sig: r.try_get("sig")?,
+        };
+        out.push((r.try_get("witness")?, c));
+    }
+    Ok(out)
+}
+
+/// The table of a chain name, refusing any other name (it is put into SQL text).
+pub(crate) fn checked_chain(chain: &str) -> crate::store::StoreResult<&'static str> {
+    mtm_common::checkpoint::CHAINS
+        .into_iter()
+        .find(|c| *c == chain)
+        .ok_or_else(|| crate::store::StoreError::Invalid(format!("no chain {chain:?}")))
+}

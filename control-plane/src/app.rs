@@ -44,8 +44,6 @@ pub struct AppState {
     pub jwt: Arc<auth::JwtKeys>,
     /// Login attempt limits.
     pub limiter: Arc<RateLimiter>,
-    /// Page templates.
-    pub templates: Arc<minijinja::Environment<'static>>,
     /// Settings.
     pub settings: Arc<Settings>,
 }
@@ -67,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::aftersales::router())
         .merge(crate::batch::router())
         .merge(crate::pages::router())
+        .merge(crate::freeze::pages::router())
         .merge(crate::enrollment::router())
         .merge(crate::i18n::router())
         .layer(middleware::from_fn_with_state(

@@ -218,7 +218,7 @@ async fn raise_all(
 ) -> Result<usize, StoreError> {
     let raised = store.raise_alerts(findings, now_ms()).await?;
     for a in &raised {
-        tracing::warn!(agent = agent_id, kind = %a.kind, summary = %a.summary, "alert");
+        tracing::warn!(agent = agent_id, kind = a.kind.as_str(), summary = %a.summary, "alert");
     }
     Ok(raised.len())
 }

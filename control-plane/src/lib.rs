@@ -16,6 +16,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod enrollment;
+pub mod freeze;
 pub mod i18n;
 pub mod ingest;
 pub mod ingest_queue;

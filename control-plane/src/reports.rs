@@ -5,8 +5,7 @@
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::reconcile::{
-    daily_report, parse_close_time, AlertKind, DailyInputs, DayWindow, RecordedAlert, Severity,
-    ShiftSummary,
+    daily_report, parse_close_time, DailyInputs, DayWindow, RecordedAlert, ShiftSummary,
 };
 use crate::store::{
     now_ms, AlertFilter, DailyReport, NewDailyReport, ReportFilter, ShiftFilter, Store, StoreError,
@@ -163,17 +162,15 @@ pub async fn inputs(
     .await?
     .into_iter()
     .filter(|a| window.contains(a.created_at))
-    .filter_map(|a| {
-        Some(RecordedAlert {
-            raised_at: a.created_at,
-            kind: AlertKind::parse(&a.kind)?,
-            severity: Severity::parse(&a.severity)?,
-            agent_id: a.agent_id,
-            token_id: a.token_id,
-            staff_id: a.staff_id,
-            dedup_key: a.dedup_key,
-            summary: a.summary,
-        })
+    .map(|a| RecordedAlert {
+        raised_at: a.created_at,
+        kind: a.kind,
+        severity: a.severity,
+        agent_id: a.agent_id,
+        token_id: a.token_id,
+        staff_id: a.staff_id,
+        dedup_key: a.dedup_key,
+        summary: a.summary,
     })
     .collect();
     Ok(DailyInputs {

@@ -355,7 +355,7 @@ pub async fn explain_silence(
     };
     let mut resolved = 0;
     for a in crate::store::every_alert(store, &filter).await? {
-        if a.kind != "router_silent" || a.router_id != Some(router.id) {
+        if a.kind != crate::reconcile::AlertKind::RouterSilent || a.router_id != Some(router.id) {
             continue;
         }
         let (Some(last_seen), Some(before)) = (
@@ -532,7 +532,7 @@ mod tests {
             "one silence, one alert"
         );
         let alerts = f.store.list_alerts(&AlertFilter::default()).await.unwrap();
-        assert_eq!(alerts[0].kind, "router_silent");
+        assert_eq!(alerts[0].kind.as_str(), "router_silent");
         assert_eq!(alerts[0].agent_id.as_deref(), Some("agent-1"));
     }
 

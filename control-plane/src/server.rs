@@ -239,7 +239,6 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         metrics,
         jwt: Arc::new(JwtKeys::new(&jwt_secret)),
         limiter: Arc::new(RateLimiter::new(LimitPolicy::default(), cfg.trusted_proxy)),
-        templates: Arc::new(crate::web::templates()?),
         settings: Arc::new(Settings {
             secure_cookies: cfg.serves_https(),
             token_code_len: cfg.token_code_len,

@@ -156,7 +156,6 @@ async fn overview(
         })
         .await?;
     render(
-        &state,
         "overview.html",
         &Page::of(&cur),
         serde_json::json!({ "routers": routers, "tokens": tokens.items }),

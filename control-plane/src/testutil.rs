@@ -248,7 +248,6 @@ pub async fn test_app_on(f: Fixture) -> TestApp {
         metrics,
         jwt: Arc::new(crate::auth::JwtKeys::new(&[7u8; 32])),
         limiter: Arc::new(crate::auth::RateLimiter::default()),
-        templates: Arc::new(crate::web::templates().unwrap()),
         settings: Arc::new(Settings {
             secure_cookies: true,
             token_code_len: 8,

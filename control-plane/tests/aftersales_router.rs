@@ -220,7 +220,7 @@ async fn after_sales_reach_the_router_the_till_and_the_report() {
         .filter(|a| a.location_id == Some(site))
         // The World's routers count as silent after 4 s: a loaded 2-core machine can miss that
         // without any after-sale being involved.
-        .filter(|a| a.kind != "router_silent")
+        .filter(|a| a.kind.as_str() != "router_silent")
         .collect();
     assert!(alerts.is_empty(), "after-sales raised alerts: {alerts:?}");
 

@@ -219,7 +219,7 @@ async fn a_voucher_goes_to_the_simulated_router_and_usage_comes_back() {
         let store = store.clone();
         async move {
             let alerts = store.list_alerts(&Default::default()).await.unwrap();
-            alerts.iter().any(|a| a.kind == "rogue_token")
+            alerts.iter().any(|a| a.kind.as_str() == "rogue_token")
         }
     })
     .await;
@@ -545,7 +545,7 @@ async fn a_rogue_user_made_and_removed_while_the_agent_was_down_is_found_in_the_
         async move {
             let alerts = store.list_alerts(&Default::default()).await.unwrap();
             alerts.iter().any(|a| {
-                a.kind == "rogue_token"
+                a.kind.as_str() == "rogue_token"
                     && a.evidence["user"] == "CASH1234"
                     && a.evidence["reason"] == "seen_in_router_log"
             })

@@ -16,7 +16,7 @@ const ROUTER_BUDGET_MS: i64 = INVENTORY_S as i64 * 1000 + SLACK_MS;
 const HTTP_BUDGET_MS: i64 = 1000;
 
 fn at_site(a: &Alert, w: &World, site: usize, kind: &str) -> bool {
-    a.kind == kind
+    a.kind.as_str() == kind
         && a.location_id == Some(w.sites[site].location.id)
         && (a.router_id.is_none() || a.router_id == Some(w.sites[site].router_id))
 }

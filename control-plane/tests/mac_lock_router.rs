@@ -144,7 +144,7 @@ async fn a_locked_voucher_binds_to_its_first_device_and_a_moved_mac_is_caught() 
         .alerts()
         .await
         .into_iter()
-        .filter(|a| a.location_id == Some(site) && a.kind != "router_silent")
+        .filter(|a| a.location_id == Some(site) && a.kind.as_str() != "router_silent")
         .collect();
     assert!(raised.is_empty(), "mtm's own binding raised: {raised:?}");
 
@@ -169,10 +169,10 @@ async fn a_locked_voucher_binds_to_its_first_device_and_a_moved_mac_is_caught() 
         .unwrap();
     let (alert, _) = w
         .caught("moved MAC", act, 30_000, &known, |a| {
-            a.kind == "tampered_token" && a.token_id == Some(locked_id)
+            a.kind.as_str() == "tampered_token" && a.token_id == Some(locked_id)
         })
         .await;
-    assert_eq!(alert.severity, "critical");
+    assert_eq!(alert.severity.as_str(), "critical");
     assert!(alert.summary.contains(&code), "{}", alert.summary);
     assert_eq!(alert.staff_id, Some(w.sites[0].staff.id));
     assert_eq!(

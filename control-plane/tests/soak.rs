@@ -512,7 +512,7 @@ async fn play(frauds: bool, db: Db, broker: Broker) {
     // happens (a manager should know a café is offline); once its agent shows it watched the
     // router through the silence, mtm resolves that alert itself. Nothing else may be left.
     let (explained, standing): (Vec<&Alert>, Vec<&Alert>) = raised.iter().partition(|a| {
-        a.kind == "router_silent"
+        a.kind.as_str() == "router_silent"
             && a.state == AlertState::Resolved
             && a.note
                 .as_deref()
@@ -528,7 +528,7 @@ async fn play(frauds: bool, db: Db, broker: Broker) {
     let mut unexplained: Vec<&Alert> = standing;
     for f in &done {
         let pos = unexplained.iter().position(|a| {
-            a.kind == f.kind
+            a.kind.as_str() == f.kind
                 && a.location_id.map(|l| l.to_string()).as_deref() == Some(&locations[f.site])
         });
         match pos {

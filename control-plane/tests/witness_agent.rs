@@ -251,10 +251,11 @@ async fn a_restored_older_backup_is_named_by_what_the_agent_witnessed() {
     let alerts = all_alerts().await;
     for a in &alerts {
         assert_eq!(
-            a.kind, "witness_mismatch",
+            a.kind.as_str(),
+            "witness_mismatch",
             "nothing else is alerted: {alerts:?}"
         );
-        assert_eq!(a.severity, "critical");
+        assert_eq!(a.severity.as_str(), "critical");
         assert!(a.staff_id.is_none(), "{a:?}");
     }
     let missing = alerts

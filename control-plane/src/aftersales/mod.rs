@@ -58,7 +58,7 @@ pub async fn perform(
     ask: &Ask,
 ) -> AppResult<AfterSaleOutcome> {
     let token = token_for(state, cur, id).await?;
-    crate::pages::refuse_frozen(state, cur.user.id).await?;
+    crate::freeze::refuse_frozen(state, cur.user.id).await?;
     let mut last = None;
     // A new code for a replacement may collide; a fresh one settles it.
     for _ in 0..3 {

@@ -5,8 +5,9 @@
 use super::{decide, list, perform, token_for, Ask};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, ManagerUp};
-use crate::pages::{render, user_error};
+use crate::pages::user_error;
 use crate::store::{AfterSaleFilter, AfterSaleKind, AfterSaleState};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};

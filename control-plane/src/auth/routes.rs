@@ -164,17 +164,11 @@ async fn login_json(
     }))
 }
 
-async fn login_page(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+async fn login_page(MaybeUser(user): MaybeUser) -> Response {
     if user.is_some() {
         return Redirect::to("/").into_response();
     }
-    render(
-        &state,
-        "login.html",
-        &Page::anonymous(),
-        serde_json::json!({}),
-    )
-    .into_response()
+    render("login.html", &Page::anonymous(), serde_json::json!({})).into_response()
 }
 
 /// Did a browser send this from another site? Login CSRF logs the victim into the attacker's
@@ -211,7 +205,6 @@ async fn login_form(
     if cross_site(&headers) {
         tracing::info!(addr, "login form posted from another site; refused");
         let page = render(
-            &state,
             "login.html",
             &Page::anonymous(),
             serde_json::json!({ "error": crate::i18n::tr(crate::i18n::current(), "login-foreign") }),
@@ -242,7 +235,6 @@ async fn login_form(
             };
             let message = crate::i18n::tr(crate::i18n::current(), key);
             let page = render(
-                &state,
                 "login.html",
                 &Page::anonymous(),
                 serde_json::json!({ "error": message, "username": req.username }),

@@ -36,7 +36,7 @@ pub async fn dispense_batch(
         ));
     }
     crate::tokens::refuse_outside_shift(state, cur, package_id).await?;
-    crate::pages::refuse_frozen(state, cur.user.id).await?;
+    crate::freeze::refuse_frozen(state, cur.user.id).await?;
     let mut last = None;
     // A code already sold is astronomically rare; a fresh set of codes settles it.
     for _ in 0..3 {

@@ -129,7 +129,10 @@ async fn alert_summaries_are_written_in_the_readers_language() {
 
     // A notice and an e-mail in the channel's language; the API keeps the stored English.
     let alerts = app.f.store.list_alerts(&Default::default()).await.unwrap();
-    let cash = alerts.iter().find(|a| a.kind == "cash_short").unwrap();
+    let cash = alerts
+        .iter()
+        .find(|a| a.kind.as_str() == "cash_short")
+        .unwrap();
     let notice = crate::notify::Notice::of_alert(cash, Lang::Fr);
     assert!(
         notice.summary.starts_with("manque en caisse de"),

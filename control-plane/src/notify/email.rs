@@ -76,7 +76,7 @@ pub fn valid_recipient(s: &str) -> bool {
 
 /// Subject and body of an alert's e-mail, in `lang`, with its `summary` already in `lang`.
 pub fn alert_mail(alert: &Alert, summary: &str, lang: Lang) -> (String, String) {
-    let severity = tr(lang, &format!("severity-{}", alert.severity));
+    let severity = tr(lang, &format!("severity-{}", alert.severity.as_str()));
     let subject: String = format!("[mtm {severity}] {summary}")
         .chars()
         .filter(|c| !c.is_control())
@@ -89,7 +89,10 @@ pub fn alert_mail(alert: &Alert, summary: &str, lang: Lang) -> (String, String) 
         .unwrap_or_else(|| "-".into());
     let body = [
         format!("{summary}\n\n"),
-        line("mail-kind", crate::i18n::alert_kind(lang, &alert.kind)),
+        line(
+            "mail-kind",
+            crate::i18n::alert_kind(lang, alert.kind.as_str()),
+        ),
         line("mail-severity", severity.clone()),
         line("mail-location", location),
         line(

@@ -32,8 +32,8 @@ impl Notice {
         json["summary"] = summary.clone().into();
         Notice {
             id: alert.id,
-            severity: alert.severity.clone(),
-            kind: alert.kind.clone(),
+            severity: alert.severity.as_str().to_owned(),
+            kind: alert.kind.as_str().to_owned(),
             mail: email::alert_mail(alert, &summary, lang),
             summary,
             json,

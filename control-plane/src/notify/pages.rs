@@ -4,8 +4,9 @@
 use super::{add_channel, channels_of, remove_channel, CreatedChannel, NewChannel};
 use crate::app::{AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
-use crate::pages::{render, user_error};
+use crate::pages::user_error;
 use crate::store::Role;
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

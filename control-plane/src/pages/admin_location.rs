@@ -3,11 +3,11 @@
 //! change_location_settings`), which the store audits.
 
 use super::admin::user_error;
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::shifts::{drawer_currency, typed_amount};
 use crate::store::LocationSettingsChange;
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

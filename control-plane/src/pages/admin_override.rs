@@ -3,9 +3,9 @@
 //! the agent at once, or when it reconnects.
 
 use super::admin::audit;
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};

@@ -3,10 +3,10 @@
 //! (`packages::edit_package`, as `PUT /api/packages/{id}` does), and /admin/routers shows which routers carry it.
 
 use super::admin::{opt_u64, user_error};
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::store::{Package, PackageChange};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -9,12 +9,12 @@
 
 use super::admin::user_error;
 use super::admin_enroll::utc_minute;
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::refusal::Refusal;
 use crate::releases::{self, ReleaseInfo, ReleasesDir, Rollout};
 use crate::store::{CommandRecord, RouterStatus};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;

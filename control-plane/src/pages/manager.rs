@@ -4,13 +4,14 @@
 use super::stats::{
     add_routers, add_shift_figures, add_summary, add_token_figures, LocationSummary,
 };
-use super::{csv_response, render, start_of_today, Format};
+use super::{csv_response, start_of_today, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{
     every_token, now_ms, Alert, AlertFilter, AlertState, Cursor, FigureFilter, StoreError, Token,
     TokenFilter,
 };
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -183,8 +184,8 @@ fn alert_csv_row(
 ) -> Vec<String> {
     vec![
         a.created_at.to_string(),
-        a.kind.clone(),
-        a.severity.clone(),
+        a.kind.as_str().to_owned(),
+        a.severity.as_str().to_owned(),
         a.location_id
             .and_then(|i| locations.get(&i).cloned())
             .unwrap_or_default(),

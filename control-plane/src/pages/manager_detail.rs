@@ -3,13 +3,14 @@
 
 use super::manager::tokens_since;
 use super::stats::{self, add_shift_figures, add_token_figures, LocationSummary, Names};
-use super::{csv_response, render, start_of_today};
+use super::{csv_response, start_of_today};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{
     every_alert, every_shift, now_ms, Alert, AlertFilter, Cursor, FigureFilter, ShiftFilter, Token,
     TokenFilter,
 };
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};

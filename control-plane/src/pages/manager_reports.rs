@@ -1,11 +1,11 @@
 //! Daily reconciliation reports for managers: the stored (immutable) reports, newest day first,
 //! each checked against its hash when shown, with sign-off and a note; CSV of the list.
 
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
 use crate::refusal::Refusal;
 use crate::store::{now_ms, DailyReport, ReportFilter};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};

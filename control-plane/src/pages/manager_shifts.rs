@@ -4,11 +4,11 @@
 //! (`shifts::close_shift_for_staff`: audited by the store, drawer checked for a cash alert).
 
 use super::admin::user_error;
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
 use crate::shifts::{close_shift_for_staff, drawer_currency, typed_amount, CloseForStaff};
 use crate::store::{now_ms, Shift, ShiftFilter};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

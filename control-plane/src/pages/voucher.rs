@@ -1,10 +1,10 @@
 //! Staff extras: a voucher's QR code (SVG, made here) and print views for 58 mm and 80 mm
 //! receipt printers and A4 sheets (batches print through the same template, see `batch`).
 
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser};
 use crate::store::{Role, Token};
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::http::header;

@@ -137,10 +137,7 @@ pub fn router(state: AppState, dir: PathBuf) -> Router {
 pub fn full_app(state: AppState, dir: PathBuf) -> Router {
     crate::app::catch_panics(crate::app::app(state.clone()).merge(router(state.clone(), dir)))
         // Outermost, so a browser also gets a page for an unknown address or a panic.
-        .layer(middleware::from_fn_with_state(
-            state,
-            crate::web::error_page::for_browsers,
-        ))
+        .layer(middleware::from_fn(crate::web::error_page::for_browsers))
         // Outside even that, so the error page speaks the request's language.
         .layer(middleware::from_fn(crate::i18n::negotiate))
 }

@@ -519,10 +519,10 @@ impl AlertState {
 pub struct Alert {
     /// Id.
     pub id: Uuid,
-    /// `rogue_token`, `cash_short`, ... (see `reconcile::AlertKind`).
-    pub kind: String,
-    /// `info`, `warning` or `critical`.
-    pub severity: String,
+    /// What it is evidence of (`rogue_token`, `cash_short`, ...).
+    pub kind: crate::reconcile::AlertKind,
+    /// How urgent (`info`, `warning` or `critical`).
+    pub severity: crate::reconcile::Severity,
     /// Location.
     pub location_id: Option<Uuid>,
     /// Router.

@@ -4,9 +4,8 @@
 //! for HTML, is not under `/api/`, and is not an htmx fragment request (htmx does not swap
 //! error answers in).
 
-use crate::app::AppState;
 use crate::web::Page;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -56,13 +55,13 @@ pub fn wants_page(headers: &HeaderMap, path: &str) -> bool {
 
 /// Middleware: answers of 403, 404 and 500 to a browser become an HTML error page; the status
 /// and the other headers (security headers, cookies) stay. A handler's own HTML is left alone.
-pub async fn for_browsers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn for_browsers(req: Request, next: Next) -> Response {
     let page = wants_page(req.headers(), req.uri().path());
     let resp = next.run(req).await;
     if !page {
         return resp;
     }
-    into_page(&state, resp).await
+    into_page(resp).await
 }
 
 /// The error body every `AppError` has.
@@ -72,7 +71,7 @@ struct ErrorBody {
 }
 
 /// Turn an error answer into the error page (any other answer is returned as it is).
-pub async fn into_page(state: &AppState, resp: Response) -> Response {
+pub async fn into_page(resp: Response) -> Response {
     let status = resp.status();
     let is_html = resp
         .headers()
@@ -91,12 +90,13 @@ pub async fn into_page(state: &AppState, resp: Response) -> Response {
     let Some(error) = ErrorPage::for_status(status, csrf) else {
         return status.into_response();
     };
-    let html = state
-        .templates
-        .get_template("error.html")
-        .and_then(|t| t.render(minijinja::context! { page => Page::anonymous(), error => error }));
+    let html = super::render(
+        "error.html",
+        &Page::anonymous(),
+        minijinja::context! { error => error },
+    );
     let mut out = match html {
-        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Ok(html) => (status, html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "rendering the error page failed");
             (status, crate::i18n::tr(crate::i18n::current(), error.title)).into_response()
@@ -204,10 +204,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_internal_error_becomes_a_page_without_its_detail() {
-        let app = test_app().await;
         let secret = "database password rejected at 10.0.0.5";
         let resp = crate::app::AppError::Internal(secret.into()).into_response();
-        let page = into_page(&app.state, resp).await;
+        let page = into_page(resp).await;
         assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = axum::body::to_bytes(page.into_body(), 1 << 16)
             .await
@@ -217,7 +216,7 @@ mod tests {
         assert!(!body.contains(secret));
         // Other statuses pass through untouched.
         let bad = crate::app::AppError::BadRequest("price missing".into()).into_response();
-        let bad = into_page(&app.state, bad).await;
+        let bad = into_page(bad).await;
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
         let body = axum::body::to_bytes(bad.into_body(), 1 << 16)
             .await

@@ -1,71 +1,25 @@
 //! The web layer shared by every page: templates (embedded, auto-escaped), the page context,
 //! security headers, static files, and the home redirect.
 
-use crate::app::{AppResult, AppState};
+use crate::app::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::i18n::Lang;
 use crate::store::Role;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use minijinja::Environment;
 use serde::Serialize;
 
 pub mod error_page;
+mod templates;
 
-const TEMPLATES: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../../templates/layout.html")),
-    ("login.html", include_str!("../../templates/login.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    (
-        "dispense.html",
-        include_str!("../../templates/dispense.html"),
-    ),
-    ("voucher.html", include_str!("../../templates/voucher.html")),
-    (
-        "token_status.html",
-        include_str!("../../templates/token_status.html"),
-    ),
-    (
-        "overview.html",
-        include_str!("../../templates/overview.html"),
-    ),
-];
+pub use templates::{env as templates, render};
 
 const HTMX: &str = include_str!("../../static/htmx.min.js");
 const CSS: &str = include_str!("../../static/mtm.css");
-
-/// Build the template environment. Templates are named `*.html`, so everything is escaped.
-pub fn templates() -> Result<Environment<'static>, minijinja::Error> {
-    let mut env = Environment::new();
-    for (name, src) in TEMPLATES {
-        env.add_template(name, src)?;
-    }
-    env.add_filter("money_step", money_step);
-    env.add_filter("hm", hm);
-    // `t`, and `money` and `datetime` in the page's language.
-    crate::i18n::register(&mut env);
-    Ok(env)
-}
-
-/// `"USD"|money_step` → `0.01`: the step of a number field for that currency.
-fn money_step(currency: String) -> String {
-    crate::money::input_step(&currency)
-}
-
-/// Unix ms → `HH:MM` (UTC).
-fn hm(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!("[hour]:[minute]"))
-                .ok()
-        })
-        .unwrap_or_default()
-}
 
 /// Unix ms → `2026-12-03 06:20:15 UTC`, for handlers that build text themselves.
 pub fn datetime_text(ms: i64) -> String {
@@ -142,18 +96,6 @@ pub struct LangChoice {
     pub chosen: bool,
 }
 
-/// Render `name` with `ctx` plus the page context under `page`.
-pub fn render(
-    state: &AppState,
-    name: &str,
-    page: &Page,
-    ctx: serde_json::Value,
-) -> AppResult<Html<String>> {
-    let tmpl = state.templates.get_template(name)?;
-    let ctx = minijinja::context! { page => page, ..minijinja::Value::from_serialize(&ctx) };
-    Ok(Html(tmpl.render(ctx)?))
-}
-
 /// Static files and the home redirect.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -222,11 +164,6 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_and_time_filters() {
-        assert_eq!(hm(3_600_000 + 5 * 60_000), "01:05");
-    }
 
     #[test]
     fn templates_parse_and_escape() {

@@ -7,11 +7,15 @@ use sqlx::Row;
 
 pub(super) fn alert_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Alert> {
     let state: String = r.try_get("state")?;
+    let kind: String = r.try_get("kind")?;
+    let severity: String = r.try_get("severity")?;
     let evidence: String = r.try_get("evidence")?;
     Ok(Alert {
         id: uuid_col(r, "id")?,
-        kind: r.try_get("kind")?,
-        severity: r.try_get("severity")?,
+        kind: crate::reconcile::AlertKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind}")))?,
+        severity: crate::reconcile::Severity::parse(&severity)
+            .ok_or_else(|| StoreError::Corrupt(format!("alert severity {severity}")))?,
         location_id: opt_uuid_col(r, "location_id")?,
         router_id: opt_uuid_col(r, "router_id")?,
         agent_id: r.try_get("agent_id")?,

@@ -42,7 +42,10 @@ async fn applied_token(rig: &Rig) -> crate::store::Token {
 
 async fn kinds(rig: &Rig) -> Vec<(String, serde_json::Value)> {
     let alerts = rig.f.store.list_alerts(&Default::default()).await.unwrap();
-    alerts.into_iter().map(|a| (a.kind, a.evidence)).collect()
+    alerts
+        .into_iter()
+        .map(|a| (a.kind.as_str().to_owned(), a.evidence))
+        .collect()
 }
 
 #[tokio::test]

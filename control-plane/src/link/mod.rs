@@ -498,5 +498,4 @@ async fn watchdog(
 }
 
 #[cfg(test)]
-#[path = "link_tests.rs"]
 mod tests;

@@ -89,7 +89,7 @@ pub async fn dispense(
         return Ok(sold);
     }
     refuse_outside_shift(state, cur, package_id).await?;
-    crate::pages::refuse_frozen(state, cur.user.id).await?;
+    crate::freeze::refuse_frozen(state, cur.user.id).await?;
     let mut last = None;
     // A code collision is astronomically rare; a fresh code settles it.
     for _ in 0..3 {
@@ -386,7 +386,6 @@ pub async fn dispense_page_with(
         .map(|p| p.currency.clone())
         .unwrap_or_default();
     render(
-        state,
         "dispense.html",
         &Page::of(cur),
         serde_json::json!({
@@ -448,7 +447,7 @@ async fn voucher_page(
 ) -> AppResult<Html<String>> {
     let token = visible_token(&state, &cur, id).await?;
     let ctx = status_ctx(&state, token).await?;
-    render(&state, "voucher.html", &Page::of(&cur), ctx)
+    render("voucher.html", &Page::of(&cur), ctx)
 }
 
 async fn status_fragment(
@@ -458,9 +457,8 @@ async fn status_fragment(
 ) -> AppResult<Html<String>> {
     let token = visible_token(&state, &cur, id).await?;
     let ctx = status_ctx(&state, token).await?;
-    render(&state, "token_status.html", &Page::of(&cur), ctx)
+    render("token_status.html", &Page::of(&cur), ctx)
 }
 
 #[cfg(test)]
-#[path = "tokens_tests.rs"]
 mod tests;

@@ -1,10 +1,10 @@
-//! Emergency override: freeze dispensing at a location (and thaw it), confirmed twice and
-//! audited; the dispensing path refuses while a location is frozen.
+//! The admin's freeze and thaw pages: the location named, the action confirmed twice, then
+//! applied and audited.
 
-use super::render;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::store::now_ms;
+use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -13,26 +13,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// Freeze routes.
+/// The freeze and thaw pages.
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/admin/locations/{id}/{action}",
         get(confirm_page).post(apply),
     )
-}
-
-/// Refuse to dispense for `staff_id` when their open shift's location is frozen.
-pub async fn refuse_frozen(state: &AppState, staff_id: Uuid) -> AppResult<()> {
-    let Some(shift) = state.store.open_shift_of(staff_id).await? else {
-        return Ok(());
-    };
-    let frozen = state.store.frozen_locations().await?;
-    match frozen.iter().find(|f| f.location_id == shift.location_id) {
-        Some(f) => Err(AppError::Refused(
-            crate::refusal::Refusal::new("err-frozen").arg("reason", &f.reason),
-        )),
-        None => Ok(()),
-    }
 }
 
 fn freezing(action: &str) -> AppResult<bool> {

@@ -380,7 +380,7 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
     rig.ingest.handle_batch(vec![m]).await;
     let alerts = rig.f.store.list_alerts(&Default::default()).await.unwrap();
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert_eq!(alerts[0].kind, "rogue_token");
+    assert_eq!(alerts[0].kind.as_str(), "rogue_token");
     assert_eq!(alerts[0].agent_id.as_deref(), Some("agent-1"));
     assert_eq!(alerts[0].location_id, Some(rig.f.location.id));
     // The same evidence in the next inventory raises nothing new.
@@ -405,7 +405,6 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
     );
 }
 
-#[path = "ingest_usage_tests.rs"]
 mod usage;
 
 #[tokio::test]

@@ -230,10 +230,9 @@ pub fn bytes_words(b: u64) -> String {
 }
 
 fn page(status: StatusCode, ctx: serde_json::Value) -> AppResult<Response> {
-    let html = crate::pages::render("check.html", &Page::anonymous(), ctx)?;
+    let html = crate::web::render("check.html", &Page::anonymous(), ctx)?;
     Ok((status, html).into_response())
 }
 
 #[cfg(test)]
-#[path = "selfcheck_tests.rs"]
 mod tests;

@@ -442,7 +442,6 @@ impl Ingest {
 }
 
 #[cfg(test)]
-#[path = "ingest_tests.rs"]
 mod tests;
 
 #[cfg(test)]

@@ -93,7 +93,20 @@ CONF
     done
     echo "## daily reports of yesterday at start: $(grep -c 'daily report stored' "$dir/stdout" "$dir/stderr" | awk -F: '{s+=$2} END {print s}') stored in $(echo "$(date +%s.%N) - $started" | bc) s"
     echo "## $MANAGERS managers for $LOAD_S s on $db"
-    "$BIN/mtm-fleet" page-load --server "$HTTP" --managers "$MANAGERS" --seconds "$LOAD_S"
+    # The server's CPU time over the load (user + system, clock ticks): work per request, which
+    # the 2-core machine's scheduling noise moves far less than the latencies.
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+    ticks0=$(cpu_ticks)
+    "$BIN/mtm-fleet" page-load --server "$HTTP" --managers "$MANAGERS" --seconds "$LOAD_S" | tee "$dir/load.json"
+    ticks1=$(cpu_ticks)
+    python3 - "$dir/load.json" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+pages = json.load(open(sys.argv[1]))["pages"]
+requests = sum(p["n"] for p in pages.values())
+cpu_s = int(sys.argv[2]) / int(sys.argv[3])
+print(json.dumps({"requests": requests, "server_cpu_s": cpu_s,
+                  "server_cpu_ms_per_request": round(1000 * cpu_s / max(requests, 1), 2)}))
+PY
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=

@@ -10,6 +10,11 @@
 //! with no session and with each role against what the document says, and that every route
 //! the router serves is documented or a listed page.
 
+use crate::app::AppState;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde::Serialize;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
@@ -19,11 +24,39 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+/// The document's route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(openapi))
+}
+
+/// The published API document, made once from the handlers.
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    document()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"the API document did not serialise: {e}\"}}"))
+});
+
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    summary = "This document",
+    responses(
+        (status = 200, description = "This document", body = Object),
+    ),
+)]
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI.as_str(),
+    )
+        .into_response()
+}
+
 /// The whole document: every feature's operations, with their guards applied.
 pub fn document() -> Document {
     let mut doc = ApiDoc::openapi();
     for part in [
-        crate::auth::Doc::openapi(),
+        crate::login::Doc::openapi(),
         crate::users::Doc::openapi(),
         crate::routers::Doc::openapi(),
         crate::packages::Doc::openapi(),
@@ -55,6 +88,7 @@ pub fn document() -> Document {
             each operation (also the scopes of its security requirements); every other role \
             gets 403."
     ),
+    paths(openapi),
     components(schemas(ErrorBody))
 )]
 pub struct ApiDoc;

@@ -52,13 +52,14 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(crate::web::router())
-        .merge(crate::auth::router())
+        .merge(crate::login::router())
         .merge(crate::users::router())
         .merge(crate::routers::router())
         .merge(crate::packages::router())
         .merge(crate::shifts::router())
         .merge(crate::tokens::router())
         .merge(crate::system::router())
+        .merge(crate::api_doc::router())
         .merge(crate::alerts::router())
         .merge(crate::notify::router())
         .merge(crate::selfcheck::router())
@@ -67,7 +68,6 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::pages::router())
         .merge(crate::freeze::pages::router())
         .merge(crate::enrollment::router())
-        .merge(crate::i18n::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::session_layer,
@@ -78,6 +78,15 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)
+}
+
+/// Every route the server serves: the app and the releases, which keep `dir`.
+pub fn full_app(state: AppState, dir: std::path::PathBuf) -> Router {
+    catch_panics(app(state.clone()).merge(crate::releases::router(state.clone(), dir)))
+        // Outermost, so a browser also gets a page for an unknown address or a panic.
+        .layer(middleware::from_fn(crate::web::error_page::for_browsers))
+        // Outside even that, so the error page speaks the request's language.
+        .layer(middleware::from_fn(crate::i18n::negotiate))
 }
 
 /// `router` answering 500 (and logging it) when one of its handlers panics, so a bug answers

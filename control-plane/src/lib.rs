@@ -23,6 +23,7 @@ pub mod ingest_queue;
 pub mod link;
 pub mod link_acks;
 pub mod log_lines;
+pub mod login;
 pub mod metrics;
 pub mod money;
 pub mod mqtt;

@@ -37,30 +37,6 @@ pub enum MoneyError {
     TooLarge,
 }
 
-impl MoneyError {
-    /// The refusal as a message of the locales, for a page in its reader's language (the
-    /// English text is this error's `Display`).
-    pub fn refusal(&self) -> crate::refusal::Refusal {
-        use crate::refusal::Refusal;
-        match self {
-            MoneyError::Empty => Refusal::new("money-empty"),
-            MoneyError::NotANumber(text, example) => Refusal::new("money-not-a-number")
-                .arg("text", text)
-                .arg("example", example),
-            MoneyError::TooManyDecimals {
-                text,
-                currency,
-                max,
-            } => Refusal::new("money-too-many-decimals")
-                .arg("text", text)
-                .arg("currency", currency)
-                .arg("max", max),
-            MoneyError::Negative => Refusal::new("money-negative"),
-            MoneyError::TooLarge => Refusal::new("money-too-large"),
-        }
-    }
-}
-
 /// Whether `code` is an ISO 4217 currency code.
 pub fn is_known_currency(code: &str) -> bool {
     Currency::from_code(code).is_some()

@@ -78,6 +78,33 @@ impl fmt::Display for Refusal {
     }
 }
 
+// Here rather than in `money`, so that amounts need nothing of the messages they are refused
+// with.
+impl crate::money::MoneyError {
+    /// The refusal as a message of the locales, for a page in its reader's language (the
+    /// English text is this error's `Display`).
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            crate::money::MoneyError::Empty => Refusal::new("money-empty"),
+            crate::money::MoneyError::NotANumber(text, example) => {
+                Refusal::new("money-not-a-number")
+                    .arg("text", text)
+                    .arg("example", example)
+            }
+            crate::money::MoneyError::TooManyDecimals {
+                text,
+                currency,
+                max,
+            } => Refusal::new("money-too-many-decimals")
+                .arg("text", text)
+                .arg("currency", currency)
+                .arg("max", max),
+            crate::money::MoneyError::Negative => Refusal::new("money-negative"),
+            crate::money::MoneyError::TooLarge => Refusal::new("money-too-large"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

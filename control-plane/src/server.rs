@@ -2,13 +2,14 @@
 
 use crate::app::{AppState, Settings};
 use crate::auth::{JwtKeys, LimitPolicy, RateLimiter};
+use crate::broker::{self, InternalCredentials};
 use crate::broker::{BrokerAccounts, DynsecClient};
 use crate::commands::Dispatcher;
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
 use crate::link::{ClientSettings, MqttLink};
 use crate::metrics::Metrics;
-use crate::mqtt::{self, InternalCredentials, MqttConfig};
+use crate::mqtt::MqttConfig;
 use crate::store::{self, Store};
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
@@ -140,7 +141,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
             } else {
                 None
             };
-            let addrs = mqtt::start_embedded(*bind, store.clone(), internal.clone(), tls)?;
+            let addrs = broker::start_embedded(*bind, store.clone(), internal.clone(), tls)?;
             // The server's own client goes straight to rumqttd; agents come through the filter.
             let settings = ClientSettings::new(
                 addrs.internal.ip().to_string(),
@@ -260,7 +261,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         .with_context(|| format!("binding HTTP on {}", cfg.http_bind))?;
     let http_addr = listener.local_addr()?;
     let (stop_http, stop_rx) = oneshot::channel::<()>();
-    let app = crate::releases::full_app(state, cfg.data_dir.join("releases"));
+    let app = crate::app::full_app(state, cfg.data_dir.join("releases"));
     let http_task = tokio::spawn(serve_http(listener, app, HEADER_READ_TIMEOUT, stop_rx));
 
     let mut subscribed = link.status().generations();

@@ -21,37 +21,13 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/system/info", get(info))
-        .route("/api/openapi.json", get(openapi))
         .route("/overview", get(overview))
 }
 
 /// The operations above in the API document (merged by `api_doc::document`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(info, openapi, healthz, readyz, metrics))]
+#[openapi(paths(info, healthz, readyz, metrics))]
 pub(crate) struct Doc;
-
-/// The published API document, made once from the handlers (see `api_doc`).
-static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    crate::api_doc::document()
-        .to_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"the API document did not serialise: {e}\"}}"))
-});
-
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    summary = "This document",
-    responses(
-        (status = 200, description = "This document", body = Object),
-    ),
-)]
-async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI.as_str(),
-    )
-        .into_response()
-}
 
 #[utoipa::path(
     get,

@@ -286,7 +286,7 @@ impl TestApp {
     pub async fn call(&self, req: axum::http::Request<axum::body::Body>) -> Reply {
         use tower::ServiceExt;
         let dir = self.releases_dir.path().to_path_buf();
-        let resp = crate::releases::full_app(self.state.clone(), dir)
+        let resp = crate::app::full_app(self.state.clone(), dir)
             .oneshot(req)
             .await
             .unwrap();

@@ -7,7 +7,7 @@
 mod support;
 
 use mtm_common::{keys, topics};
-use mtm_control_plane::mqtt::{start_embedded, InternalCredentials};
+use mtm_control_plane::broker::{start_embedded, InternalCredentials};
 use mtm_control_plane::store::{self, NewLocation, NewRouter, Store};
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
 use std::net::SocketAddr;

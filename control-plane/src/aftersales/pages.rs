@@ -5,7 +5,6 @@
 use super::{decide, list, perform, token_for, Ask};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, ManagerUp};
-use crate::pages::user_error;
 use crate::store::{AfterSaleFilter, AfterSaleKind, AfterSaleState};
 use crate::web::render;
 use crate::web::Page;
@@ -159,7 +158,7 @@ async fn token_form(
             Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             show(&state, &cur, id, Some(m), None).await
         }
     }
@@ -245,7 +244,7 @@ async fn decide_form(
     match decide(&state, &cur, id, approve, &f.note).await {
         Ok(_) => Ok(Redirect::to("/manager/after-sales").into_response()),
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             manager_with(&state, &cur, Some(m)).await
         }
     }

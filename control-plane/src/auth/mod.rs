@@ -7,12 +7,11 @@
 //! token on every unsafe cookie-authenticated request. Handlers then take an [`Auth<R>`] whose
 //! role set `R` lists who may call them: a handler without one is public by intent.
 
+mod client_addr;
 mod limiter;
-mod routes;
 
+pub use client_addr::ClientAddr;
 pub use limiter::{Attempt, LimitPolicy, RateLimiter, Refusal};
-pub(crate) use routes::Doc;
-pub use routes::{router, ClientAddr};
 
 use crate::app::{AppError, AppState};
 use crate::store::{now_ms, Role, Session, User};

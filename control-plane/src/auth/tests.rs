@@ -359,7 +359,7 @@ async fn login_via(state: &crate::app::AppState, username: &str, password: &str)
             json!({"username": username, "password": password}).to_string(),
         ))
         .unwrap();
-    crate::releases::full_app(state.clone(), dir.path().to_path_buf())
+    crate::app::full_app(state.clone(), dir.path().to_path_buf())
         .oneshot(req)
         .await
         .unwrap()

@@ -18,7 +18,7 @@
 //! The server's own account (the only other identity) is not limited. What rumqttd sends back is
 //! copied unchanged, whole packet by whole packet, so answers made here fit in between.
 
-use crate::mqtt::InternalCredentials;
+use super::InternalCredentials;
 use crate::store::Store;
 use bytes::{Bytes, BytesMut};
 use mtm_common::topics;

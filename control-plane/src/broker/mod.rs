@@ -10,6 +10,8 @@
 //! - Any other external broker: accounts are kept by hand (a password file); nothing to do here.
 
 pub mod dynsec;
+mod embedded;
+mod evict;
 pub mod filter;
 pub mod tls;
 
@@ -17,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use dynsec::{DynsecClient, DynsecError};
+pub use embedded::{start_embedded, EmbeddedAddrs, InternalCredentials};
 
 /// Why the broker did not take an account change.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +84,7 @@ impl BrokerAccounts {
                 login: (user, password),
             } => {
                 // rumqttd checks passwords only at login: take over the open session too.
-                crate::enrollment::evict::evict(*addr, agent_id, user, password).await;
+                evict::evict(*addr, agent_id, user, password).await;
                 Ok(())
             }
             BrokerAccounts::Dynsec(d) => Ok(d.remove_agent(agent_id).await?),

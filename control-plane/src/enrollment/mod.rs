@@ -23,7 +23,6 @@ use std::net::SocketAddr;
 use uuid::Uuid;
 
 pub mod convergence;
-pub(crate) mod evict;
 
 /// Length of an enrollment code (without the dashes shown every four characters): 16 characters
 /// of a 31-letter alphabet, about 79 bits.

@@ -9,12 +9,10 @@
 
 mod format;
 mod messages;
-mod routes;
 mod templates;
 
 pub use format::{alert_kind, alert_summary, amount_field, datetime, money, parse_money};
 pub use messages::{has_message, message_keys, tr, tr_args, FTL};
-pub use routes::{router, stored_choice};
 pub use templates::register;
 
 use axum::extract::Request;

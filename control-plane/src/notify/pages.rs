@@ -4,7 +4,6 @@
 use super::{add_channel, channels_of, remove_channel, CreatedChannel, NewChannel};
 use crate::app::{AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
-use crate::pages::user_error;
 use crate::store::Role;
 use crate::web::render;
 use crate::web::Page;
@@ -96,7 +95,7 @@ async fn create(
     match add_channel(&state, &cur, &req).await {
         Ok(created) => page_with(&state, &cur, Some(created), None).await,
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             page_with(&state, &cur, None, Some(m)).await
         }
     }

@@ -173,12 +173,6 @@ pub struct RouterForm {
     pub public_key_hex: String,
 }
 
-/// Turn a bad-input error into the page with the message on top (in the page's language);
-/// anything else stays an error.
-pub(crate) fn user_error(e: AppError) -> AppResult<String> {
-    e.page_message()
-}
-
 async fn create_router(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -203,7 +197,7 @@ async fn create_router(
     let router = match made {
         Ok(r) => r,
         Err(e) => {
-            let m = user_error(e.into())?;
+            let m = AppError::from(e).page_message()?;
             return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
         }
     };
@@ -221,7 +215,7 @@ async fn create_router(
     if let Err(e) =
         crate::routers::issue_broker_login(&state, &cur.user.username, &router, &password).await
     {
-        let m = user_error(e)?;
+        let m = e.page_message()?;
         return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
     }
     // Shown this once; only its hash is stored.
@@ -245,7 +239,7 @@ async fn create_location(
             Ok(Redirect::to("/admin/routers").into_response())
         }
         Err(e) => {
-            let m = user_error(e.into())?;
+            let m = AppError::from(e).page_message()?;
             routers_page(&state, &cur, &Format::default(), None, Some(m), None).await
         }
     }
@@ -322,7 +316,7 @@ async fn create_package(
     let p = match made {
         Ok(p) => p,
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
         }
     };

@@ -22,15 +22,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/routers/{id}/revoke", get(confirm_page).post(revoke))
 }
 
-/// Unix ms as `YYYY-MM-DD HH:MM UTC`.
-pub(super) fn utc_minute(ms: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
-}
-
 async fn new_code(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -40,14 +31,14 @@ async fn new_code(
     let code = match crate::enrollment::issue_code(&state, &cur, id, None).await {
         Ok(code) => code,
         Err(e) => {
-            let m = super::admin::user_error(e)?;
+            let m = e.page_message()?;
             return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
         }
     };
     // Shown this once; only its hash is stored.
     let shown = serde_json::json!({
         "router": router.name, "agent_id": code.agent_id, "code": code.code,
-        "expires": utc_minute(code.expires_at),
+        "expires": crate::web::utc_minute(code.expires_at),
     });
     routers_page(&state, &cur, &Format::default(), None, None, Some(shown)).await
 }
@@ -101,17 +92,8 @@ async fn revoke(
     }
     if let Err(e) = crate::enrollment::revoke_router(&state, &cur, id).await {
         // Revoked here but not on the broker: the routers page says so, to try again.
-        let m = super::admin::user_error(e)?;
+        let m = e.page_message()?;
         return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
     }
     Ok(Redirect::to("/admin/routers").into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_shown_to_the_minute_in_utc() {
-        assert_eq!(super::utc_minute(1_796_282_759_999), "2026-12-03 07:25 UTC");
-        assert_eq!(super::utc_minute(0), "1970-01-01 00:00 UTC");
-    }
 }

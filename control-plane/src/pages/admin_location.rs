@@ -2,7 +2,6 @@
 //! as a form; saving calls what `PATCH /api/locations/{id}` calls (`routers::
 //! change_location_settings`), which the store audits.
 
-use super::admin::user_error;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::shifts::{drawer_currency, typed_amount};
@@ -94,7 +93,7 @@ async fn save(
     match saved.await {
         Ok(_) => Ok(Redirect::to("/admin/routers#location-list").into_response()),
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             page_with(&state, &cur, id, Some(m)).await
         }
     }

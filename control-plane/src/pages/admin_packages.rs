@@ -2,7 +2,7 @@
 //! device, on sale or retired); the new catalog goes to every router the way a new package's does
 //! (`packages::edit_package`, as `PUT /api/packages/{id}` does), and /admin/routers shows which routers carry it.
 
-use super::admin::{opt_u64, user_error};
+use super::admin::opt_u64;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::store::{Package, PackageChange};
@@ -116,7 +116,7 @@ async fn save(
         Err(e) => Err(e),
     };
     if let Err(e) = saved {
-        let m = user_error(e)?;
+        let m = e.page_message()?;
         return edit_with(&state, &cur, id, Some(m)).await;
     }
     Ok(Redirect::to("/admin/routers#routers").into_response())

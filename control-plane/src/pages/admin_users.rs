@@ -1,7 +1,7 @@
 //! The admin console's users: list, create, disable or enable, reset a password, assign a
 //! location, end sessions; every change audited.
 
-use super::admin::{audit, user_error};
+use super::admin::audit;
 use super::{csv_response, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
@@ -135,7 +135,7 @@ async fn create_user(
             users_page(&state, &cur, &none, Some(msg), None).await
         }
         Err(e) => {
-            let m = user_error(e.into())?;
+            let m = AppError::from(e).page_message()?;
             users_page(&state, &cur, &none, None, Some(m)).await
         }
     }
@@ -206,7 +206,7 @@ async fn change_user(
             Err(m) => return users_page(&state, &cur, &none, None, Some(m)).await,
         },
         "language" => UserChange {
-            language: Some(crate::i18n::stored_choice(&f.language)?),
+            language: Some(crate::users::stored_choice(&f.language)?),
             ..Default::default()
         },
         _ => {
@@ -229,7 +229,7 @@ async fn change_user(
             users_page(&state, &cur, &none, Some(msg), None).await
         }
         Err(e) => {
-            let m = user_error(e.into())?;
+            let m = AppError::from(e).page_message()?;
             users_page(&state, &cur, &none, None, Some(m)).await
         }
     }

@@ -243,7 +243,7 @@ async fn sign_off(
         Ok(_) => Ok(Redirect::to(&format!("/manager/reports/{id}")).into_response()),
         // Signed off in another tab meanwhile, or altered: the page says why, in its language.
         Err(e) => {
-            let m = super::user_error(e)?;
+            let m = e.page_message()?;
             Ok(report_page(&state, &cur, id, Some(m))
                 .await?
                 .into_response())

@@ -3,7 +3,6 @@
 //! cash and a required note and calls what `POST /api/shifts/{id}/close` calls
 //! (`shifts::close_shift_for_staff`: audited by the store, drawer checked for a cash alert).
 
-use super::admin::user_error;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
 use crate::shifts::{close_shift_for_staff, drawer_currency, typed_amount, CloseForStaff};
@@ -114,7 +113,7 @@ async fn close(
     match closed.await {
         Ok(s) => Ok(Redirect::to(&format!("/manager/locations/{}", s.location_id)).into_response()),
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             page_with(&state, &cur, id, Some(m)).await
         }
     }

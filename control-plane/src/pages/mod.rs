@@ -3,14 +3,11 @@
 //! drawn as inline SVG in the templates (no scripts of our own, no chart library).
 
 mod admin;
-pub(crate) use admin::user_error;
 mod admin_enroll;
 mod admin_location;
 mod admin_logs;
 mod admin_override;
 mod admin_packages;
-/// Merged by `releases::router`, which holds the releases folder and body limit.
-pub(crate) mod admin_releases;
 mod admin_users;
 mod csv;
 mod manager;

@@ -10,6 +10,7 @@
 //! whichever door it comes through.
 
 mod api;
+mod pages;
 pub(crate) use api::Doc;
 #[cfg(test)]
 mod tests;
@@ -119,7 +120,7 @@ pub struct SignedRelease {
 pub fn router(state: AppState, dir: PathBuf) -> Router {
     Router::new()
         .merge(api::router())
-        .merge(crate::pages::admin_releases::router())
+        .merge(pages::router())
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
         .layer(Extension(ReleasesDir(Arc::new(dir))))
         .layer(middleware::from_fn_with_state(
@@ -131,15 +132,6 @@ pub fn router(state: AppState, dir: PathBuf) -> Router {
             crate::web::security_headers,
         ))
         .with_state(state)
-}
-
-/// Every route the server serves: the app and the releases, which keep `dir`.
-pub fn full_app(state: AppState, dir: PathBuf) -> Router {
-    crate::app::catch_panics(crate::app::app(state.clone()).merge(router(state.clone(), dir)))
-        // Outermost, so a browser also gets a page for an unknown address or a panic.
-        .layer(middleware::from_fn(crate::web::error_page::for_browsers))
-        // Outside even that, so the error page speaks the request's language.
-        .layer(middleware::from_fn(crate::i18n::negotiate))
 }
 
 fn meta_path(dir: &FsPath, id: Uuid) -> PathBuf {

@@ -21,6 +21,15 @@ pub use templates::{env as templates, render};
 const HTMX: &str = include_str!("../../static/htmx.min.js");
 const CSS: &str = include_str!("../../static/mtm.css");
 
+/// Unix ms as `YYYY-MM-DD HH:MM UTC`.
+pub fn utc_minute(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
+
 /// Unix ms → `2026-12-03 06:20:15 UTC`, for handlers that build text themselves.
 pub fn datetime_text(ms: i64) -> String {
     let format =
@@ -164,6 +173,12 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_to_the_minute_in_utc() {
+        assert_eq!(utc_minute(1_796_282_759_999), "2026-12-03 07:25 UTC");
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+    }
 
     #[test]
     fn templates_parse_and_escape() {

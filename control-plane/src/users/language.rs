@@ -1,8 +1,8 @@
 //! `POST /settings/language`: a logged-in user picks the language of their own pages and mail.
 
-use super::Lang;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth};
+use crate::i18n::Lang;
 use crate::store::{now_ms, UserChange};
 use axum::extract::State;
 use axum::response::Redirect;

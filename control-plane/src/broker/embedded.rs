@@ -1,85 +1,11 @@
-//! MQTT: the embedded rumqttd broker (agents authenticated against the store) and the control
-//! plane's publishing interface; the client itself is in `link`.
+//! The embedded broker: rumqttd on a loopback port, and the filter in front of it where agents
+//! log in.
 
+use crate::mqtt::MqttError;
 use crate::store::Store;
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-
-/// Where the broker is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
-pub enum MqttConfig {
-    /// Run rumqttd inside the server, listening on `bind` (port 0 picks a free port).
-    Embedded {
-        /// Listen address.
-        bind: SocketAddr,
-    },
-    /// Use an external broker (Mosquitto, EMQX, ...); replicas share ingest.
-    External {
-        /// Host name or address.
-        host: String,
-        /// Port.
-        port: u16,
-        /// Username, if the broker wants one.
-        #[serde(default)]
-        username: Option<String>,
-        /// Password, if the broker wants one (never logged).
-        #[serde(default)]
-        password: Option<String>,
-    },
-}
-
-impl Default for MqttConfig {
-    fn default() -> Self {
-        MqttConfig::Embedded {
-            bind: SocketAddr::from(([127, 0, 0, 1], 1884)),
-        }
-    }
-}
-
-/// Why MQTT setup or a publish failed.
-#[derive(Debug, thiserror::Error)]
-pub enum MqttError {
-    /// The broker could not be started.
-    #[error("broker: {0}")]
-    Broker(String),
-    /// A publish could not be queued.
-    #[error("publish: {0}")]
-    Publish(String),
-}
-
-/// Publishes payloads; the real one is rumqttc, tests use a recorder.
-#[async_trait]
-pub trait Publisher: Send + Sync {
-    /// Publish at QoS 1, not retained.
-    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError>;
-
-    /// Connected and subscribed, so a publish can go out and answers come back.
-    fn ready(&self) -> bool {
-        true
-    }
-
-    /// The live client's status, when there is one (not for test recorders).
-    fn link(&self) -> Option<Arc<crate::link::LinkStatus>> {
-        None
-    }
-}
-
-/// One message received from the broker.
-#[derive(Debug)]
-pub struct Incoming {
-    /// Topic it arrived on.
-    pub topic: String,
-    /// Raw payload.
-    pub payload: Vec<u8>,
-    /// Its place in the broker-level acknowledgement order, with a persistent session: the
-    /// PUBACK goes out once this is dropped, so it is kept until the message is committed (or
-    /// refused). `None` when the client acknowledges on receipt, and in tests.
-    pub ack: Option<crate::link_acks::AckTicket>,
-}
 
 /// The server's own broker credentials in embedded mode; made fresh at every start.
 #[derive(Clone)]
@@ -147,7 +73,7 @@ pub fn start_embedded(
     let expected = internal.clone();
     connections.set_auth_handler(move |_client_id: String, user: String, pass: String| {
         let ok = user == expected.username
-            && crate::broker::filter::constant_eq(pass.as_bytes(), expected.password.as_bytes());
+            && super::filter::constant_eq(pass.as_bytes(), expected.password.as_bytes());
         async move { ok }
     });
     let server = rumqttd::ServerSettings {
@@ -178,53 +104,10 @@ pub fn start_embedded(
             }
         })
         .map_err(|e| MqttError::Broker(e.to_string()))?;
-    let filter =
-        crate::broker::filter::Filter::new(store, internal, internal_addr, max_packet, tls);
+    let filter = super::filter::Filter::new(store, internal, internal_addr, max_packet, tls);
     tokio::spawn(Arc::new(filter).serve(public));
     Ok(EmbeddedAddrs {
         public: public_addr,
         internal: internal_addr,
     })
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::*;
-    use std::sync::Mutex;
-
-    /// Records every publish, for tests.
-    #[derive(Default)]
-    pub struct Recorder {
-        pub sent: Mutex<Vec<(String, Vec<u8>)>>,
-    }
-
-    #[async_trait]
-    impl Publisher for Recorder {
-        async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttError> {
-            self.sent.lock().unwrap().push((topic.to_owned(), payload));
-            Ok(())
-        }
-    }
-
-    impl Recorder {
-        /// Every `DownMessage` sent to `agent`, opened with the control plane's key.
-        pub fn down_to(
-            &self,
-            agent: &str,
-            cp: &ed25519_dalek::VerifyingKey,
-        ) -> Vec<(u64, mtm_common::DownMessage)> {
-            let topic = mtm_common::topics::down(agent);
-            self.sent
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|(t, _)| *t == topic)
-                .map(|(_, p)| {
-                    let env = mtm_common::Envelope::from_bytes(p).unwrap();
-                    assert_eq!(env.from, mtm_common::CONTROL_PLANE_ID);
-                    (env.seq, env.open(cp, agent).unwrap())
-                })
-                .collect()
-        }
-    }
 }

@@ -4,17 +4,16 @@
 //! Upload and rollout call what the JSON API calls (`releases::store_release`,
 //! `releases::start_rollout`), which check and audit.
 //!
-//! These routes are merged into `releases::router`, not `pages::router`: the upload needs the
-//! releases' body limit and folder.
+//! These routes are part of `releases::router`: the upload needs the releases' body limit and
+//! folder.
 
-use super::admin::user_error;
-use super::admin_enroll::utc_minute;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::refusal::Refusal;
 use crate::releases::{self, ReleaseInfo, ReleasesDir, Rollout};
 use crate::store::{CommandRecord, RouterStatus};
 use crate::web::render;
+use crate::web::utc_minute;
 use crate::web::Page;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
@@ -210,7 +209,7 @@ async fn upload(
     let info = match stored {
         Ok(info) => info,
         Err(e) => {
-            let m = user_error(e)?;
+            let m = e.page_message()?;
             return page_with(&state, &cur, &dir, Some(m), None).await;
         }
     };
@@ -278,7 +277,7 @@ async fn confirm_with(
     };
     let agents = match chosen {
         Ok(a) => a,
-        Err(e) => return page_with(state, cur, dir, Some(user_error(e)?), None).await,
+        Err(e) => return page_with(state, cur, dir, Some(e.page_message()?), None).await,
     };
     let ctx = json!({
         "confirm": {"r": info, "agents": agents, "percent": f.percent.trim(),
@@ -315,7 +314,7 @@ async fn rollout(
         Err(e) => Err(e),
     };
     if let Err(e) = done {
-        return page_with(&state, &cur, &dir, Some(user_error(e)?), None).await;
+        return page_with(&state, &cur, &dir, Some(e.page_message()?), None).await;
     }
     let to = format!("/admin/releases?rolled_out={id}#release-{id}");
     Ok(Redirect::to(&to).into_response())

@@ -1,17 +1,20 @@
 //! Login and logout, for browsers (form + cookie) and scripts (JSON + bearer token).
 
-use super::limiter::Refusal;
-use super::*;
 use crate::app::AppResult;
+use crate::app::{AppError, AppState};
+use crate::auth::*;
 use crate::store::AuditEntry;
+use crate::store::{now_ms, Session, User};
 use crate::web::{render, Page};
-use axum::extract::ConnectInfo;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Redirect;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use axum_extra::extract::cookie::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use std::net::SocketAddr;
+use serde::{Deserialize, Serialize};
 
 /// Login and logout routes.
 pub fn router() -> Router<AppState> {
@@ -27,25 +30,6 @@ pub fn router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(login_json, logout_json, me))]
 pub(crate) struct Doc;
-
-/// The client's address bucket for the attempt limits: the peer, or the address a trusted
-/// reverse proxy forwarded (see [`RateLimiter::client`]).
-pub struct ClientAddr(pub String);
-
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        Ok(ClientAddr(state.limiter.client(peer, &parts.headers)))
-    }
-}
 
 /// Credentials, from a form or JSON.
 #[derive(Deserialize, utoipa::ToSchema)]

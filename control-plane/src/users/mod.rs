@@ -1,4 +1,9 @@
-//! Users: admins create accounts with a role and locations, and can end a user's sessions.
+//! Users: admins create accounts with a role and locations, and can end a user's sessions;
+//! each user picks the language of their own pages and mail ([`language`]).
+
+mod language;
+
+pub use language::stored_choice;
 
 use crate::app::AppError;
 use crate::app::{AppResult, AppState};
@@ -14,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/register", post(register))
         .route("/api/users/{id}/end-sessions", post(end_sessions))
+        .merge(language::router())
 }
 
 /// The operations above in the API document (merged by `api_doc::document`).

@@ -107,7 +107,7 @@ impl Default for ServerConfig {
             mqtt_client_id: None,
             mqtt_tls: false,
             enrollment_code_ttl_s: crate::enrollment::DEFAULT_CODE_TTL_S,
-            router_silent_after_s: crate::routers::SILENT_AFTER_MS as u64 / 1000,
+            router_silent_after_s: crate::silence::SILENT_AFTER_MS as u64 / 1000,
             smtp_url: None,
             smtp_from: None,
             checkpoint_every_s: crate::witness::DEFAULT_EVERY_S,

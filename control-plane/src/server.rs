@@ -200,7 +200,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         metrics.clone(),
     ));
     let ingest_task = tokio::spawn(ingest.run(rx));
-    let silent_task = tokio::spawn(crate::routers::silent_loop(
+    let silent_task = tokio::spawn(crate::silence::silent_loop(
         store.clone(),
         cfg.router_silent_after_s,
         link.status(),
@@ -228,7 +228,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<ServerHandle> {
         Some(witnessing),
     ));
     let notify_task = tokio::spawn(crate::notify::notifier_loop(store.clone(), mailer));
-    let catalog_task = tokio::spawn(crate::packages::catalog_loop(
+    let catalog_task = tokio::spawn(crate::catalog::catalog_loop(
         store.clone(),
         dispatcher.clone(),
         Duration::from_secs(10),

@@ -257,7 +257,7 @@ async fn enroll_push_a_package_and_update_the_agent() {
         },
     )
     .await;
-    let version = mtm_control_plane::packages::current_catalog(&*store)
+    let version = mtm_control_plane::catalog::current_catalog(&*store)
         .await
         .unwrap()
         .version;

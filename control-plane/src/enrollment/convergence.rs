@@ -50,7 +50,7 @@ pub(super) async fn convergence(
     State(state): State<AppState>,
     _: Auth<ManagerUp>,
 ) -> AppResult<Json<Convergence>> {
-    let current = crate::packages::current_catalog(&*state.store)
+    let current = crate::catalog::current_catalog(&*state.store)
         .await?
         .version;
     let routers: Vec<RouterCatalog> = state

@@ -188,7 +188,7 @@ async fn convergence_flags_routers_behind_the_current_catalog() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
-    let current = crate::packages::current_catalog(&*app.f.store)
+    let current = crate::catalog::current_catalog(&*app.f.store)
         .await
         .unwrap()
         .version;

@@ -270,7 +270,7 @@ impl Ingest {
         for item in &items {
             if let UpMessage::Health(h) = &item.message {
                 let explained =
-                    crate::routers::explain_silence(&*self.store, agent, h, item.at, now_ms())
+                    crate::silence::explain_silence(&*self.store, agent, h, item.at, now_ms())
                         .await;
                 if let Err(e) = explained {
                     tracing::error!(agent, error = %e, "silence check failed");
@@ -310,7 +310,7 @@ impl Ingest {
                     tracing::warn!(agent, error = %e, "could not ask for checkpoints");
                 }
                 // A router that missed a catalog change gets the current one.
-                let synced = crate::packages::sync_catalog(&*store, &dispatcher, &agent).await;
+                let synced = crate::catalog::sync_catalog(&*store, &dispatcher, &agent).await;
                 if let Err(e) = synced {
                     tracing::warn!(agent, error = %e, "could not queue the catalog");
                 }

@@ -287,7 +287,7 @@ async fn a_finished_catalog_records_the_routers_version_and_is_not_queued_again(
         rig.cp.clone(),
         rig.metrics.clone(),
     );
-    let again = crate::packages::sync_catalog(&*rig.f.store, &dispatcher, "agent-1")
+    let again = crate::catalog::sync_catalog(&*rig.f.store, &dispatcher, "agent-1")
         .await
         .unwrap();
     assert!(!again, "the same catalog is not queued twice");
@@ -312,7 +312,7 @@ async fn a_finished_catalog_records_the_routers_version_and_is_not_queued_again(
         .await
         .unwrap()
         .is_empty());
-    let again = crate::packages::sync_catalog(&*rig.f.store, &dispatcher, "agent-1")
+    let again = crate::catalog::sync_catalog(&*rig.f.store, &dispatcher, "agent-1")
         .await
         .unwrap();
     assert!(!again, "the router is up to date");

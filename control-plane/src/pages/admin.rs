@@ -89,7 +89,7 @@ pub(super) async fn routers_page(
     let routers = state.store.list_routers().await?;
     let locations = state.store.list_locations().await?;
     let packages = state.store.list_all_packages().await?;
-    let catalog_version = crate::packages::catalog(&packages).version;
+    let catalog_version = crate::catalog::catalog(&packages).version;
     let frozen = state.store.frozen_locations().await?;
     let location_rows: Vec<serde_json::Value> = locations
         .iter()

@@ -94,7 +94,7 @@ async fn editing_a_package_changes_the_price_and_pushes_the_catalog() {
     let rows = audited(&app, "package.update").await;
     assert_eq!((rows.len(), rows[0].actor.as_str()), (1, "admin"));
 
-    let current = crate::packages::current_catalog(&*app.f.store)
+    let current = crate::catalog::current_catalog(&*app.f.store)
         .await
         .unwrap();
     let open = app.f.store.open_commands("agent-1").await.unwrap();

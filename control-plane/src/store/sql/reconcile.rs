@@ -126,51 +126,18 @@ pub(super) async fn close_shift_by_id(
             "err-shift-closed",
         )));
     }
-    let revenue: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
-        s.dialect.sum_as_bigint()
-    ))
-    .bind(&sid)
-    .fetch_one(&mut *tx)
-    .await?;
-    let expected =
-        crate::bounds::add(shift.opening_float_minor, revenue).map_err(StoreError::Refused)?;
-    let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Refused)?;
-    sqlx::query(
-        "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
-           variance_minor = $4, note = $5 WHERE id = $6",
-    )
-    .bind(now)
-    .bind(declared)
-    .bind(expected)
-    .bind(variance)
-    .bind(note)
-    .bind(&sid)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE revenue_records SET confirmed_at = $1 WHERE shift_id = $2")
-        .bind(now)
-        .bind(&sid)
-        .execute(&mut *tx)
-        .await?;
     // The staff member left without clocking out: whatever session they left open ends too.
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(shift.staff_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+    super::tokens::settle_shift(&mut tx, &mut shift, declared, Some(note), now).await?;
     let audit = AuditEntry {
         actor: actor.into(),
         action: "shift.close_for_staff".into(),
         target: sid,
         detail: json!({"staff_id": shift.staff_id, "declared_cash_minor": declared,
-            "expected_cash_minor": expected, "variance_minor": variance, "note": note}),
+            "expected_cash_minor": shift.expected_cash_minor, "variance_minor": shift.variance_minor,
+            "note": note}),
     };
     append_audit(&mut tx, &audit, now).await?;
     tx.commit().await?;
-    shift.closed_at = Some(now);
-    shift.declared_cash_minor = Some(declared);
-    shift.expected_cash_minor = Some(expected);
-    shift.variance_minor = Some(variance);
     Ok(shift)
 }
 

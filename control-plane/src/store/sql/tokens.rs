@@ -83,11 +83,36 @@ pub(super) async fn close_shift(
         .await?
         .ok_or_else(|| StoreError::Refused(Refusal::new("err-no-open-shift")))?;
     let mut shift = shift_from_row(&row)?;
+    settle_shift(&mut tx, &mut shift, declared, None, now).await?;
+    let audit = AuditEntry {
+        actor: actor.into(),
+        action: "shift.close".into(),
+        target: shift.id.to_string(),
+        detail: json!({"declared_cash_minor": declared, "expected_cash_minor": shift.expected_cash_minor,
+            "variance_minor": shift.variance_minor}),
+    };
+    append_audit(&mut tx, &audit, now).await?;
+    tx.commit().await?;
+    Ok(shift)
+}
+
+/// Close `shift` inside the caller's transaction, whoever closes it: the expected cash (opening
+/// float plus the shift's sales, summed by the database), the variance against `declared`, the
+/// sales confirmed, and every session of the staff member ended (clocked out, or gone without
+/// doing so). `shift` comes back as stored.
+pub(super) async fn settle_shift(
+    tx: &mut sqlx::AnyConnection,
+    shift: &mut Shift,
+    declared: i64,
+    note: Option<&str>,
+    now: i64,
+) -> StoreResult<()> {
+    let sid = shift.id.to_string();
     let revenue: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(expected_minor), 0){} FROM revenue_records WHERE shift_id = $1",
-        s.dialect.sum_as_bigint()
+        super::Dialect::of(tx).sum_as_bigint()
     ))
-    .bind(shift.id.to_string())
+    .bind(&sid)
     .fetch_one(&mut *tx)
     .await?;
     // Checked: a float stored before amounts were bounded must not panic or wrap the close.
@@ -96,38 +121,30 @@ pub(super) async fn close_shift(
     let variance = crate::bounds::sub(declared, expected).map_err(StoreError::Refused)?;
     sqlx::query(
         "UPDATE shifts SET closed_at = $1, declared_cash_minor = $2, expected_cash_minor = $3,
-           variance_minor = $4 WHERE id = $5",
+           variance_minor = $4, note = COALESCE($5, note) WHERE id = $6",
     )
     .bind(now)
     .bind(declared)
     .bind(expected)
     .bind(variance)
-    .bind(shift.id.to_string())
+    .bind(note)
+    .bind(&sid)
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE revenue_records SET confirmed_at = $1 WHERE shift_id = $2")
         .bind(now)
-        .bind(shift.id.to_string())
+        .bind(&sid)
         .execute(&mut *tx)
         .await?;
-    // Clock-out ends the staff member's sessions at once.
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(staff_id.to_string())
+        .bind(shift.staff_id.to_string())
         .execute(&mut *tx)
         .await?;
-    let audit = AuditEntry {
-        actor: actor.into(),
-        action: "shift.close".into(),
-        target: shift.id.to_string(),
-        detail: json!({"declared_cash_minor": declared, "expected_cash_minor": expected, "variance_minor": variance}),
-    };
-    append_audit(&mut tx, &audit, now).await?;
-    tx.commit().await?;
     shift.closed_at = Some(now);
     shift.declared_cash_minor = Some(declared);
     shift.expected_cash_minor = Some(expected);
     shift.variance_minor = Some(variance);
-    Ok(shift)
+    Ok(())
 }
 
 /// Where a sale by `staff_id` of `package_id` goes: the staff member's open shift, the active

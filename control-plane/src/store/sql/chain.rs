@@ -92,58 +92,53 @@ pub(crate) async fn append_audit(
 
 /// Walk the ledger and report the first row whose link or hash does not hold.
 pub(crate) async fn verify_ledger(pool: &AnyPool) -> StoreResult<ChainReport> {
-    let rows = sqlx::query("SELECT * FROM token_ledger ORDER BY id")
-        .fetch_all(pool)
-        .await?;
-    let mut prev = GENESIS_HASH.to_owned();
-    let mut report = ChainReport {
-        table: "token_ledger".into(),
-        rows: 0,
-        first_bad_row: None,
-    };
-    for r in &rows {
-        let id: i64 = r.try_get("id")?;
-        let content = ledger_content(
+    verify(pool, "token_ledger", |id, r| {
+        Ok(ledger_content(
             id,
             &r.try_get::<String, _>("token_id")?,
             &r.try_get::<String, _>("event")?,
             &r.try_get::<String, _>("detail")?,
             &r.try_get::<String, _>("actor")?,
             r.try_get("at")?,
-        );
-        let stored_prev: String = r.try_get("prev_hash")?;
-        let hash: String = r.try_get("hash")?;
-        report.rows += 1;
-        if stored_prev != prev || chain_hash(&prev, &content) != hash {
-            report.first_bad_row = Some(id);
-            return Ok(report);
-        }
-        prev = hash;
-    }
-    Ok(report)
+        ))
+    })
+    .await
 }
 
 /// Walk the audit log and report the first row whose link or hash does not hold.
 pub(crate) async fn verify_audit(pool: &AnyPool) -> StoreResult<ChainReport> {
-    let rows = sqlx::query("SELECT * FROM audit_log ORDER BY id")
-        .fetch_all(pool)
-        .await?;
-    let mut prev = GENESIS_HASH.to_owned();
-    let mut report = ChainReport {
-        table: "audit_log".into(),
-        rows: 0,
-        first_bad_row: None,
-    };
-    for r in &rows {
-        let id: i64 = r.try_get("id")?;
-        let content = audit_content(
+    verify(pool, "audit_log", |id, r| {
+        Ok(audit_content(
             id,
             r.try_get("at")?,
             &r.try_get::<String, _>("actor")?,
             &r.try_get::<String, _>("action")?,
             &r.try_get::<String, _>("target")?,
             &r.try_get::<String, _>("detail")?,
-        );
+        ))
+    })
+    .await
+}
+
+/// Walk `table` in order, each row's hashed content made by `content`, up to the first row whose
+/// link to the one before or whose own hash does not hold.
+async fn verify(
+    pool: &AnyPool,
+    table: &'static str,
+    content: impl Fn(i64, &sqlx::any::AnyRow) -> StoreResult<String>,
+) -> StoreResult<ChainReport> {
+    let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
+    let mut prev = GENESIS_HASH.to_owned();
+    let mut report = ChainReport {
+        table: table.into(),
+        rows: 0,
+        first_bad_row: None,
+    };
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let content = content(id, r)?;
         let stored_prev: String = r.try_get("prev_hash")?;
         let hash: String = r.try_get("hash")?;
         report.rows += 1;

@@ -2,33 +2,24 @@
 //! more than the location's threshold raises a cash alert); a manager closes a forgotten shift
 //! with a note.
 
+mod api;
+mod pages;
+
+pub(crate) use api::Doc;
+pub use pages::{ClockInForm, ClockOutForm};
+
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{Auth, CurrentUser, ManagerUp, StaffOnly};
+use crate::auth::CurrentUser;
 use crate::refusal::Refusal;
 use crate::store::{now_ms, Shift, TokenFilter};
-use crate::tokens::dispense_page_with;
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
 /// Shift routes.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/shifts/clock-in", post(clock_in_json))
-        .route("/api/shifts/clock-out", post(clock_out_json))
-        .route("/api/shifts/current", get(current))
-        .route("/api/shifts/{id}/close", post(close_for_staff))
-        .route("/shifts/clock-in", post(clock_in_form))
-        .route("/shifts/clock-out", post(clock_out_form))
+    api::router().merge(pages::router())
 }
-
-/// The operations above in the API document (merged by `api_doc::document`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(clock_in_json, clock_out_json, current, close_for_staff))]
-pub(crate) struct Doc;
 
 /// Body of a clock-in.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -44,22 +35,6 @@ pub struct ClockIn {
 pub struct ClockOut {
     /// Cash in the drawer at the end, minor units.
     pub declared_cash_minor: i64,
-}
-
-/// The clock-in form: the float is typed in currency units.
-#[derive(Deserialize)]
-pub struct ClockInForm {
-    /// Cash in the drawer at the start, as typed (`25.00`).
-    pub opening_float: String,
-    /// Location; may be left out when the staff member belongs to exactly one.
-    pub location_id: Option<Uuid>,
-}
-
-/// The clock-out form: the drawer is typed in currency units.
-#[derive(Deserialize)]
-pub struct ClockOutForm {
-    /// Cash in the drawer at the end, as typed (`125.50`).
-    pub declared_cash: String,
 }
 
 /// The currency of the drawers: the one the packages are sold in (the first package on sale,
@@ -82,7 +57,11 @@ pub async fn typed_amount(state: &AppState, field: &'static str, text: &str) -> 
         .map_err(|e| AppError::Refused(e.refusal().in_field(field)))
 }
 
-async fn clock_in(state: &AppState, cur: &CurrentUser, req: &ClockIn) -> AppResult<Shift> {
+pub(crate) async fn clock_in(
+    state: &AppState,
+    cur: &CurrentUser,
+    req: &ClockIn,
+) -> AppResult<Shift> {
     let location = match (req.location_id, cur.user.location_ids.as_slice()) {
         (Some(l), _) => l,
         (None, [only]) => *only,
@@ -105,7 +84,7 @@ async fn clock_in(state: &AppState, cur: &CurrentUser, req: &ClockIn) -> AppResu
 pub const CASH_THRESHOLD_MINOR: i64 = 0;
 
 /// Close the caller's shift and raise a cash short/over alert when the drawer does not match.
-async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<Shift> {
+pub(crate) async fn close(state: &AppState, cur: &CurrentUser, declared: i64) -> AppResult<Shift> {
     let shift = state
         .store
         .close_shift(cur.user.id, declared, &cur.user.username)
@@ -121,28 +100,6 @@ pub struct CloseForStaff {
     pub declared_cash_minor: i64,
     /// Why the manager closes it (required, audited).
     pub note: String,
-}
-
-/// A manager closes a shift the staff member left open; the drawer is checked like a clock-out.
-#[utoipa::path(
-    post,
-    path = "/api/shifts/{id}/close",
-    summary = "A manager closes a shift the staff member left open",
-    description = "With the counted cash and a note; audited; a drawer off by more than the location's threshold raises cash_short/cash_over.",
-    params(("id" = Uuid, Path, description = "Shift id")),
-    request_body = CloseForStaff,
-    responses(
-        (status = 200, description = "The closed shift", body = Shift),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
-)]
-async fn close_for_staff(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<ManagerUp>,
-    Path(id): Path<Uuid>,
-    Json(req): Json<CloseForStaff>,
-) -> AppResult<Json<Shift>> {
-    Ok(Json(close_shift_for_staff(&state, &cur, id, &req).await?))
 }
 
 /// Close shift `id` for its staff member as manager `cur` (audited by the store) and check the
@@ -220,108 +177,6 @@ async fn check_cash(
         }
     }
     Ok(())
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/shifts/clock-in",
-    summary = "Clock in with an opening float",
-    request_body = ClockIn,
-    responses(
-        (status = 200, description = "The open shift", body = Shift),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
-)]
-async fn clock_in_json(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-    Json(req): Json<ClockIn>,
-) -> AppResult<Json<Shift>> {
-    Ok(Json(clock_in(&state, &cur, &req).await?))
-}
-
-/// Clock-out ends the staff member's sessions, this one included.
-#[utoipa::path(
-    post,
-    path = "/api/shifts/clock-out",
-    summary = "Clock out with the declared cash; ends the staff member's sessions",
-    request_body = ClockOut,
-    responses(
-        (status = 200, description = "The closed shift", body = Shift),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
-)]
-async fn clock_out_json(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-    Json(req): Json<ClockOut>,
-) -> AppResult<Json<Shift>> {
-    Ok(Json(close(&state, &cur, req.declared_cash_minor).await?))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/shifts/current",
-    summary = "The caller's open shift, or null",
-    responses(
-        (status = 200, description = "The open shift, or null", body = Option<Shift>),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<StaffOnly>()))),
-)]
-async fn current(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-) -> AppResult<Json<Option<Shift>>> {
-    Ok(Json(state.store.open_shift_of(cur.user.id).await?))
-}
-
-async fn clock_in_form(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-    Form(form): Form<ClockInForm>,
-) -> AppResult<Response> {
-    let opened = async {
-        let req = ClockIn {
-            opening_float_minor: typed_amount(&state, "opening-float", &form.opening_float).await?,
-            location_id: form.location_id,
-        };
-        clock_in(&state, &cur, &req).await
-    };
-    match opened.await {
-        Ok(_) => Ok(Redirect::to("/dispense").into_response()),
-        // The one conflict of a clock-in (a second tab, a double press): said in the page's
-        // words, where the API keeps its 409 and the store's English.
-        Err(AppError::Conflict(_)) => {
-            let m = Refusal::new("err-shift-already-open").text(crate::i18n::current());
-            Ok(dispense_page_with(&state, &cur, Some(m))
-                .await?
-                .into_response())
-        }
-        Err(e) => Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
-            .await?
-            .into_response()),
-    }
-}
-
-async fn clock_out_form(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<StaffOnly>,
-    Form(form): Form<ClockOutForm>,
-) -> AppResult<Response> {
-    // The drawer is checked the same way as over JSON.
-    let closed = async {
-        let declared = typed_amount(&state, "clock-out-cash", &form.declared_cash).await?;
-        close(&state, &cur, declared).await
-    };
-    match closed.await {
-        Ok(_) => Ok(Redirect::to("/login").into_response()),
-        Err(e @ (AppError::BadRequest(_) | AppError::Refused(_))) => {
-            Ok(dispense_page_with(&state, &cur, Some(e.page_message()?))
-                .await?
-                .into_response())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

@@ -270,17 +270,6 @@ pub struct PackageForm {
     pub lock_to_mac: Option<String>,
 }
 
-/// A whole number typed into the field labelled `field` (its message key); empty is none.
-pub(super) fn opt_u64(s: &str, field: &'static str) -> AppResult<Option<u64>> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(|_| {
-        AppError::Refused(crate::refusal::Refusal::new("err-whole-number").in_field(field))
-    })
-}
-
 async fn create_package(
     State(state): State<AppState>,
     Auth(cur, _): Auth<AdminOnly>,
@@ -300,9 +289,9 @@ async fn create_package(
             name: f.name,
             price_minor,
             currency,
-            limit_uptime_s: opt_u64(&f.limit_minutes, "pk-time-limit")?
+            limit_uptime_s: crate::web::opt_u64(&f.limit_minutes, "pk-time-limit")?
                 .map(|m| m.saturating_mul(60)),
-            limit_bytes_total: opt_u64(&f.limit_mb, "pk-data-limit")?
+            limit_bytes_total: crate::web::opt_u64(&f.limit_mb, "pk-data-limit")?
                 .map(|m| m.saturating_mul(1_000_000)),
             rate_limit: Some(f.rate_limit.trim().to_owned()).filter(|r| !r.is_empty()),
             shared_users: 1,
@@ -310,19 +299,12 @@ async fn create_package(
             uses_password: true,
             lock_to_mac: f.lock_to_mac.is_some(),
         };
-        Ok::<_, AppError>(state.store.create_package(p).await?)
+        crate::packages::create_package(&state, &cur, p).await
     }
     .await;
-    let p = match made {
-        Ok(p) => p,
-        Err(e) => {
-            let m = e.page_message()?;
-            return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
-        }
-    };
-    let detail = serde_json::json!({"slug": p.slug, "price_minor": p.price_minor,
-        "currency": p.currency, "lock_to_mac": p.lock_to_mac});
-    audit(&state, &cur, "package.create", p.id.to_string(), detail).await?;
-    crate::packages::push_catalog(&state).await;
+    if let Err(e) = made {
+        let m = e.page_message()?;
+        return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
+    }
     Ok(Redirect::to("/admin/routers").into_response())
 }

@@ -7,7 +7,6 @@ mod admin_enroll;
 mod admin_location;
 mod admin_logs;
 mod admin_override;
-mod admin_packages;
 mod admin_users;
 mod csv;
 mod manager;
@@ -38,7 +37,6 @@ pub fn router() -> Router<AppState> {
         .merge(admin_users::router())
         .merge(admin_logs::router())
         .merge(admin_override::router())
-        .merge(admin_packages::router())
         .merge(admin_enroll::router())
         .merge(admin_location::router())
         .route("/static/print.js", axum::routing::get(print_js))

@@ -21,6 +21,19 @@ pub use templates::{env as templates, render};
 const HTMX: &str = include_str!("../../static/htmx.min.js");
 const CSS: &str = include_str!("../../static/mtm.css");
 
+/// A whole number typed into the field labelled `field` (its message key); empty is none.
+pub fn opt_u64(s: &str, field: &'static str) -> crate::app::AppResult<Option<u64>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| {
+        crate::app::AppError::Refused(
+            crate::refusal::Refusal::new("err-whole-number").in_field(field),
+        )
+    })
+}
+
 /// Unix ms as `YYYY-MM-DD HH:MM UTC`.
 pub fn utc_minute(ms: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

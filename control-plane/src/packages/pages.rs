@@ -1,11 +1,11 @@
 //! Editing a token package (name, price, limits, rate, shared users, validity, lock to first
 //! device, on sale or retired); the new catalog goes to every router the way a new package's does
-//! (`packages::edit_package`, as `PUT /api/packages/{id}` does), and /admin/routers shows which routers carry it.
+//! ([`super::edit_package`], as `PUT /api/packages/{id}` does), and /admin/routers shows which routers carry it.
 
-use super::admin::opt_u64;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::store::{Package, PackageChange};
+use crate::web::opt_u64;
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
@@ -112,7 +112,7 @@ async fn save(
 ) -> AppResult<Response> {
     let currency = package(&state, id).await?.currency;
     let saved = match f.change(&currency) {
-        Ok(change) => crate::packages::edit_package(&state, &cur, id, &change).await,
+        Ok(change) => super::edit_package(&state, &cur, id, &change).await,
         Err(e) => Err(e),
     };
     if let Err(e) = saved {

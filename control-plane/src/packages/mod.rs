@@ -1,48 +1,40 @@
 //! Token packages: what a voucher is sold as, and the catalog that turns them into router
 //! profiles (`mtm-{slug}`) on every router.
 
+mod api;
+mod pages;
+
+pub(crate) use api::Doc;
+
 use crate::app::{AppResult, AppState};
-use crate::auth::{AdminOnly, AnyRole, Auth};
-
 use crate::store::{now_ms, AuditEntry, NewPackage, Package, PackageChange};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
-
+use axum::Router;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Package routes.
+/// Package routes: the JSON API and the admin's edit page.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/packages", get(list).post(create))
-        .route("/api/packages/{id}", put(update))
+    api::router().merge(pages::router())
 }
 
-/// The operations above in the API document (merged by `api_doc::document`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, update))]
-pub(crate) struct Doc;
-
-#[utoipa::path(
-    put,
-    path = "/api/packages/{id}",
-    summary = "Edit a package (audited) and push the new catalog to every router",
-    params(("id" = Uuid, Path, description = "Package id")),
-    request_body = PackageChange,
-    responses(
-        (status = 200, description = "The package now", body = Package),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
-)]
-async fn update(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<AdminOnly>,
-    Path(id): Path<Uuid>,
-    Json(change): Json<PackageChange>,
-) -> AppResult<Json<Package>> {
-    Ok(Json(edit_package(&state, &cur, id, &change).await?))
+/// Create a package as admin `cur`, audited, and push the new catalog to every router;
+/// `POST /api/packages` and the admin page both come here.
+pub(crate) async fn create_package(
+    state: &AppState,
+    cur: &crate::auth::CurrentUser,
+    new: NewPackage,
+) -> AppResult<Package> {
+    let p = state.store.create_package(new).await?;
+    let entry = AuditEntry {
+        actor: cur.user.username.clone(),
+        action: "package.create".into(),
+        target: p.id.to_string(),
+        detail: serde_json::json!({"slug": p.slug, "price_minor": p.price_minor,
+            "currency": p.currency, "lock_to_mac": p.lock_to_mac}),
+    };
+    state.store.audit(entry, now_ms()).await?;
+    push_catalog(state).await;
+    Ok(p)
 }
 
 /// Change package `id` as admin `cur` (audited by the store) and push the new catalog to every
@@ -59,47 +51,6 @@ pub(crate) async fn edit_package(
         .await?;
     push_catalog(state).await;
     Ok(p)
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/packages",
-    summary = "Packages on sale",
-    responses(
-        (status = 200, description = "Every package", body = Vec<Package>),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<AnyRole>()))),
-)]
-async fn list(State(state): State<AppState>, _: Auth<AnyRole>) -> AppResult<Json<Vec<Package>>> {
-    Ok(Json(state.store.list_packages().await?))
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/packages",
-    summary = "Create a package",
-    request_body = NewPackage,
-    responses(
-        (status = 201, description = "Created", body = Package),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<AdminOnly>()))),
-)]
-async fn create(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<AdminOnly>,
-    Json(req): Json<NewPackage>,
-) -> AppResult<(StatusCode, Json<Package>)> {
-    let p = state.store.create_package(req).await?;
-    let entry = AuditEntry {
-        actor: cur.user.username.clone(),
-        action: "package.create".into(),
-        target: p.id.to_string(),
-        detail: serde_json::json!({"slug": p.slug, "price_minor": p.price_minor,
-            "currency": p.currency, "lock_to_mac": p.lock_to_mac}),
-    };
-    state.store.audit(entry, now_ms()).await?;
-    push_catalog(&state).await;
-    Ok((StatusCode::CREATED, Json(p)))
 }
 
 /// How long an edit waits for the new catalog to be queued for every router before it answers.

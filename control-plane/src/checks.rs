@@ -12,7 +12,7 @@ use crate::reconcile::{
     attribute, check_inventory, check_missing, check_usage, inventory_before, needs_duty,
     sale_window, DutyShift, Finding, InventoryKeys, IssuedIndex, ReconcileConfig, RouterRef,
 };
-use crate::store::{now_ms, CheckEvidence, Store, StoreError};
+use crate::store::{now_ms, Alert, CheckEvidence, Store, StoreError};
 use mtm_common::{Inventory, UsageReport};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -105,7 +105,7 @@ async fn after_inventory(
     let mut findings = check_inventory(&who, inventory, taken_at, &index, &config);
     findings.extend(check_missing(&who, inventory, taken_at, &expected));
     attribute_rogues(store, &router, taken_at, &mut findings).await?;
-    raise_all(store, agent_id, &findings).await
+    Ok(raise(store, &findings, now_ms()).await?.len())
 }
 
 /// Check one usage report taken at `taken_at` by `agent_id`'s router and raise an alert per
@@ -148,7 +148,7 @@ async fn after_usage(
     let index = IssuedIndex::new(tokens);
     let mut findings = check_usage(&who, report, taken_at, &index, &ReconcileConfig::default());
     attribute_rogues(store, &router, taken_at, &mut findings).await?;
-    raise_all(store, agent_id, &findings).await
+    Ok(raise(store, &findings, now_ms()).await?.len())
 }
 
 /// Attribute each rogue finding of a report taken at `taken_at` by `router` to the shifts open
@@ -210,15 +210,26 @@ async fn attribute_rogues(
     Ok(())
 }
 
-/// Store each finding as an alert unless its dedup key is known; how many were new.
-async fn raise_all(
+/// Store each finding as an alert unless its dedup key is known, and log the new ones; returns
+/// them. Every check that raises an alert (evidence from agents here, a drawer at shift close, a
+/// sale refused, a router gone silent, a witness that disagrees) raises it through this one
+/// function, so the pure checks in `reconcile/` have one I/O shell.
+pub async fn raise(
     store: &dyn Store,
-    agent_id: &str,
     findings: &[Finding],
-) -> Result<usize, StoreError> {
-    let raised = store.raise_alerts(findings, now_ms()).await?;
-    for a in &raised {
-        tracing::warn!(agent = agent_id, kind = a.kind.as_str(), summary = %a.summary, "alert");
+    now: i64,
+) -> Result<Vec<Alert>, StoreError> {
+    if findings.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(raised.len())
+    let raised = store.raise_alerts(findings, now).await?;
+    for a in &raised {
+        tracing::warn!(
+            agent = a.agent_id.as_deref().unwrap_or("-"),
+            kind = a.kind.as_str(),
+            summary = %a.summary,
+            "alert"
+        );
+    }
+    Ok(raised)
 }

@@ -40,9 +40,7 @@ pub async fn check_silent_routers(
             // The agent's own time for the last thing it said before the silence: what a later
             // health report is measured against (`explain_silence`).
             f.evidence["last_health_at"] = status.last_health_at.into();
-            if store.raise_alert(&f, now).await?.is_some() {
-                raised += 1;
-            }
+            raised += crate::checks::raise(store, &[f], now).await?.len();
         }
     }
     Ok(raised)

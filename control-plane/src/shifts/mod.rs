@@ -172,7 +172,7 @@ async fn check_cash(
         closed_by,
     });
     if let Some(finding) = outcome.finding {
-        if let Err(e) = state.store.raise_alert(&finding, now_ms()).await {
+        if let Err(e) = crate::checks::raise(&*state.store, &[finding], now_ms()).await {
             tracing::error!(error = %e, shift = %shift.id, "could not store the cash alert");
         }
     }

@@ -182,7 +182,7 @@ pub(crate) async fn refuse_outside_shift(
         staff_location_ids: cur.user.location_ids.clone(),
     };
     if let Err(finding) = check_dispense(&attempt) {
-        if let Err(e) = state.store.raise_alert(&finding, now_ms()).await {
+        if let Err(e) = crate::checks::raise(&*state.store, &[*finding], now_ms()).await {
             tracing::error!(error = %e, "could not store the dispense alert");
         }
         return Err(AppError::Refused(Refusal::new("err-clock-in-first")));

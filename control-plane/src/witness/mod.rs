@@ -185,7 +185,7 @@ pub async fn check_returned(
     let report = verify::compare(store, cp_key, &witnessed).await?;
     for f in &report.findings {
         tracing::error!(agent, finding = %f.describe(), "the database disagrees with a witness");
-        store.raise_alert(&alert_for(agent, f), now_ms()).await?;
+        crate::checks::raise(store, &[alert_for(agent, f)], now_ms()).await?;
     }
     Ok(report.findings.len() as u64)
 }

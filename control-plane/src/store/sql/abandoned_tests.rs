@@ -1,6 +1,6 @@
 //! A write its caller gives up on half-way (an HTTP client that disconnects, which drops the
 //! request's future; a timeout) must never leave SQLite's write lock behind.
-use crate::store::{now_ms, Store};
+use crate::store::{now_ms, AdminStore};
 use crate::testutil::{abandon_after, test_audit_entry as entry};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};

@@ -8,7 +8,7 @@ use crate::refusal::Refusal;
 use crate::store::*;
 use mtm_common::{CommandKind, CreateToken, ExtendToken};
 use serde_json::json;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 /// Longest reason or note kept.
 const MAX_REASON: usize = 500;
@@ -617,32 +617,60 @@ async fn replace(
 const SELECT: &str =
     "SELECT a.*, t.code FROM token_aftersales a JOIN tokens t ON t.id = a.token_id";
 
+/// A `token_aftersales` row as stored, with its voucher's code ([`SELECT`]).
+#[derive(sqlx::FromRow)]
+struct AfterSaleRow {
+    id: String,
+    token_id: String,
+    code: String,
+    location_id: String,
+    kind: String,
+    reason: String,
+    state: String,
+    refund_minor: i64,
+    currency: String,
+    shift_id: Option<String>,
+    extra_uptime_s: i64,
+    extra_bytes_total: i64,
+    new_token_id: Option<String>,
+    requested_by: String,
+    requested_by_name: String,
+    decided_by_name: Option<String>,
+    decision_note: Option<String>,
+    created_at: i64,
+    decided_at: Option<i64>,
+}
+
+impl TryFrom<AfterSaleRow> for AfterSale {
+    type Error = StoreError;
+
+    fn try_from(r: AfterSaleRow) -> StoreResult<AfterSale> {
+        Ok(AfterSale {
+            id: id("after-sale id", r.id)?,
+            token_id: id("after-sale token_id", r.token_id)?,
+            code: r.code,
+            location_id: id("after-sale location_id", r.location_id)?,
+            kind: named("after-sale kind", &r.kind, AfterSaleKind::parse)?,
+            reason: r.reason,
+            state: named("after-sale state", &r.state, AfterSaleState::parse)?,
+            refund_minor: r.refund_minor,
+            currency: r.currency,
+            shift_id: opt_id("after-sale shift_id", r.shift_id)?,
+            extra_uptime_s: stored_u64("extra_uptime_s", r.extra_uptime_s)?,
+            extra_bytes_total: stored_u64("extra_bytes_total", r.extra_bytes_total)?,
+            new_token_id: opt_id("after-sale new_token_id", r.new_token_id)?,
+            requested_by: id("after-sale requested_by", r.requested_by)?,
+            requested_by_name: r.requested_by_name,
+            decided_by_name: r.decided_by_name,
+            decision_note: r.decision_note,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+        })
+    }
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<AfterSale> {
-    let kind: String = r.try_get("kind")?;
-    let state: String = r.try_get("state")?;
-    Ok(AfterSale {
-        id: uuid_col(r, "id")?,
-        token_id: uuid_col(r, "token_id")?,
-        code: r.try_get("code")?,
-        location_id: uuid_col(r, "location_id")?,
-        kind: AfterSaleKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("after-sale kind {kind}")))?,
-        reason: r.try_get("reason")?,
-        state: AfterSaleState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("after-sale state {state}")))?,
-        refund_minor: r.try_get("refund_minor")?,
-        currency: r.try_get("currency")?,
-        shift_id: opt_uuid_col(r, "shift_id")?,
-        extra_uptime_s: u64_col(r, "extra_uptime_s")?,
-        extra_bytes_total: u64_col(r, "extra_bytes_total")?,
-        new_token_id: opt_uuid_col(r, "new_token_id")?,
-        requested_by: uuid_col(r, "requested_by")?,
-        requested_by_name: r.try_get("requested_by_name")?,
-        decided_by_name: r.try_get("decided_by_name")?,
-        decision_note: r.try_get("decision_note")?,
-        created_at: r.try_get("created_at")?,
-        decided_at: r.try_get("decided_at")?,
-    })
+    AfterSaleRow::from_row(r)?.try_into()
 }
 
 async fn load_in(tx: &mut sqlx::AnyConnection, id: Uuid) -> StoreResult<AfterSale> {

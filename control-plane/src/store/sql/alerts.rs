@@ -3,38 +3,61 @@
 use super::chain::append_audit;
 use super::rows::*;
 use crate::store::*;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
+/// An `alerts` row as stored: kind, severity and state by name, evidence as JSON text.
+#[derive(sqlx::FromRow)]
+pub(super) struct AlertRow {
+    id: String,
+    kind: String,
+    severity: String,
+    location_id: Option<String>,
+    router_id: Option<String>,
+    agent_id: Option<String>,
+    staff_id: Option<String>,
+    shift_id: Option<String>,
+    token_id: Option<String>,
+    dedup_key: Option<String>,
+    summary: String,
+    evidence: String,
+    created_at: i64,
+    state: String,
+    note: Option<String>,
+    resolved_by: Option<String>,
+    updated_at: Option<i64>,
+}
+
+impl TryFrom<AlertRow> for Alert {
+    type Error = StoreError;
+
+    fn try_from(r: AlertRow) -> StoreResult<Alert> {
+        use crate::reconcile::{AlertKind, Severity};
+        Ok(Alert {
+            id: id("alert id", r.id)?,
+            kind: named("alert kind", &r.kind, AlertKind::parse)?,
+            severity: named("alert severity", &r.severity, Severity::parse)?,
+            location_id: opt_id("alert location_id", r.location_id)?,
+            router_id: opt_id("alert router_id", r.router_id)?,
+            agent_id: r.agent_id,
+            staff_id: opt_id("alert staff_id", r.staff_id)?,
+            shift_id: opt_id("alert shift_id", r.shift_id)?,
+            token_id: opt_id("alert token_id", r.token_id)?,
+            dedup_key: r.dedup_key.unwrap_or_default(),
+            summary: r.summary,
+            evidence: serde_json::from_str(&r.evidence)
+                .map_err(|e| StoreError::Corrupt(format!("alert evidence: {e}")))?,
+            created_at: r.created_at,
+            state: named("alert state", &r.state, AlertState::parse)?,
+            note: r.note,
+            resolved_by: r.resolved_by,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// An alert read from any query that selects the `alerts` columns.
 pub(super) fn alert_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Alert> {
-    let state: String = r.try_get("state")?;
-    let kind: String = r.try_get("kind")?;
-    let severity: String = r.try_get("severity")?;
-    let evidence: String = r.try_get("evidence")?;
-    Ok(Alert {
-        id: uuid_col(r, "id")?,
-        kind: crate::reconcile::AlertKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind}")))?,
-        severity: crate::reconcile::Severity::parse(&severity)
-            .ok_or_else(|| StoreError::Corrupt(format!("alert severity {severity}")))?,
-        location_id: opt_uuid_col(r, "location_id")?,
-        router_id: opt_uuid_col(r, "router_id")?,
-        agent_id: r.try_get("agent_id")?,
-        staff_id: opt_uuid_col(r, "staff_id")?,
-        shift_id: opt_uuid_col(r, "shift_id")?,
-        token_id: opt_uuid_col(r, "token_id")?,
-        dedup_key: r
-            .try_get::<Option<String>, _>("dedup_key")?
-            .unwrap_or_default(),
-        summary: r.try_get("summary")?,
-        evidence: serde_json::from_str(&evidence)
-            .map_err(|e| StoreError::Corrupt(format!("alert evidence: {e}")))?,
-        created_at: r.try_get("created_at")?,
-        state: AlertState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("alert state {state}")))?,
-        note: r.try_get("note")?,
-        resolved_by: r.try_get("resolved_by")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+    AlertRow::from_row(r)?.try_into()
 }
 
 /// Store each finding as an open alert unless one with its dedup key exists already; returns

@@ -2,7 +2,7 @@
 //! tampering is named, usernames are unique whatever their case, and stored numbers out of range
 //! read as `Corrupt`.
 use super::Dialect;
-use crate::store::Store;
+use crate::store::{AdminStore, AlertStore, CatalogStore, PeopleStore, SalesStore};
 use crate::testutil::{sql_store, TestDb};
 use rstest::rstest;
 use sqlx::Row;
@@ -46,7 +46,7 @@ async fn ledger_and_audit_refuse_changes_and_tampering_is_named(
         .execute(pool)
         .await
         .unwrap();
-    let reports = crate::store::Store::verify_chains(&*store).await.unwrap();
+    let reports = store.verify_chains().await.unwrap();
     assert_eq!(reports[0].first_bad_row, Some(2));
     assert_eq!(reports[1].first_bad_row, None);
     let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM token_ledger")

@@ -8,29 +8,34 @@
 //! transactions never race. Across PostgreSQL replicas, chained appends take a transaction
 //! advisory lock per chain and ingest locks the agent's router row, so no two writers interleave.
 
+mod admin_store;
 mod aftersales;
 mod alerts;
+mod alerts_store;
 mod batch;
+mod catalog_store;
 mod chain;
 mod enrollment;
 mod entities;
 mod figures;
 mod ingest;
+mod ingest_store;
 mod login_limits;
 mod notify;
 mod packages;
 mod pages;
 mod pending_checks;
+mod people_store;
 mod reconcile;
 mod reports;
 mod rows;
-mod store_impl;
+mod sales_store;
 mod tokens;
 
 use super::*;
 use rows::*;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, FromRow, Row};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -245,16 +250,16 @@ impl SqlStore {
     }
 
     async fn user_from_row(&self, row: &AnyRow) -> StoreResult<User> {
-        let id = uuid_col(row, "id")?;
-        let role: String = row.try_get("role")?;
+        let r = UserRow::from_row(row)?;
+        let id = id("user id", r.id)?;
         Ok(User {
             id,
-            username: row.try_get("username")?,
-            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
-            disabled: row.try_get::<i64, _>("disabled")? != 0,
+            username: r.username,
+            role: named("role", &r.role, Role::parse)?,
+            disabled: r.disabled != 0,
             location_ids: self.user_locations(id).await?,
-            language: row.try_get("language")?,
-            created_at: row.try_get("created_at")?,
+            language: r.language,
+            created_at: r.created_at,
         })
     }
 

@@ -1,11 +1,12 @@
 //! The admin console's queries: users, account changes (audited), logs, database figures.
 
-use super::{chain, rows::shift_from_row};
+use super::chain;
+use super::rows::{shift_from_row, USER_SELECT};
 use crate::store::*;
 use sqlx::Row;
 
 pub(super) async fn list_users(s: &super::SqlStore) -> StoreResult<Vec<User>> {
-    let rows = sqlx::query("SELECT * FROM users ORDER BY username")
+    let rows = sqlx::query(&format!("{USER_SELECT} ORDER BY username"))
         .fetch_all(&s.pool)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -118,7 +119,7 @@ pub(super) async fn update_user(
     chain::append_audit(&mut tx, &entry, now).await?;
     tx.commit().await?;
     drop(_w);
-    let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+    let row = sqlx::query(&format!("{USER_SELECT} WHERE id = $1"))
         .bind(&uid)
         .fetch_one(&s.pool)
         .await?;

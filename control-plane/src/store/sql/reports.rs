@@ -2,12 +2,12 @@
 //! with their sign-offs.
 
 use super::chain::append_audit;
-use super::rows::uuid_col;
+use super::rows::{id, uuid_col};
 use crate::reconcile::UsageSample;
 use crate::store::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 pub(super) async fn usage_samples(
     s: &super::SqlStore,
@@ -103,24 +103,48 @@ pub(super) async fn insert_daily_report(
 const SELECT: &str = "SELECT d.*, so.signed_by, so.note, so.signed_at
     FROM daily_reports d LEFT JOIN daily_report_signoffs so ON so.report_id = d.id";
 
+/// A `daily_reports` row as stored, with its sign-off if there is one ([`SELECT`]).
+#[derive(sqlx::FromRow)]
+struct DailyReportRow {
+    id: String,
+    location_id: String,
+    business_date: String,
+    window_start: i64,
+    window_end: i64,
+    body: String,
+    content_sha256: String,
+    created_at: i64,
+    signed_by: Option<String>,
+    signed_at: Option<i64>,
+    note: Option<String>,
+}
+
+impl TryFrom<DailyReportRow> for DailyReport {
+    type Error = StoreError;
+
+    /// A body that no longer hashes to its stored hash is read as it is, marked not intact
+    /// (the report page says so); only one that is not JSON at all reads as null.
+    fn try_from(r: DailyReportRow) -> StoreResult<DailyReport> {
+        let intact = hex::encode(Sha256::digest(r.body.as_bytes())) == r.content_sha256;
+        Ok(DailyReport {
+            id: id("report id", r.id)?,
+            location_id: id("report location_id", r.location_id)?,
+            business_date: r.business_date,
+            window_start_ms: r.window_start,
+            window_end_ms: r.window_end,
+            body: serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+            content_sha256: r.content_sha256,
+            intact,
+            created_at: r.created_at,
+            signed_off_by: r.signed_by,
+            signed_off_at: r.signed_at,
+            sign_off_note: r.note,
+        })
+    }
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> StoreResult<DailyReport> {
-    let body: String = r.try_get("body")?;
-    let sha: String = r.try_get("content_sha256")?;
-    let intact = hex::encode(Sha256::digest(body.as_bytes())) == sha;
-    Ok(DailyReport {
-        id: uuid_col(r, "id")?,
-        location_id: uuid_col(r, "location_id")?,
-        business_date: r.try_get("business_date")?,
-        window_start_ms: r.try_get("window_start")?,
-        window_end_ms: r.try_get("window_end")?,
-        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-        content_sha256: sha,
-        intact,
-        created_at: r.try_get("created_at")?,
-        signed_off_by: r.try_get("signed_by")?,
-        signed_off_at: r.try_get("signed_at")?,
-        sign_off_note: r.try_get("note")?,
-    })
+    DailyReportRow::from_row(r)?.try_into()
 }
 
 pub(super) async fn one(s: &super::SqlStore, id: Uuid) -> StoreResult<Option<DailyReport>> {

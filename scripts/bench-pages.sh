@@ -9,8 +9,9 @@
 # For each database: `mtm-fleet fill-db` makes a chain's history (45 locations with a router
 # and three staff each, 50 managers, shifts, vouchers with their revenue records, usage rows,
 # alerts) in a new database, then a release `mtm-server` serves it and `mtm-fleet page-load`
-# runs $MANAGERS managers at once against the overview, a location page, the alerts, the
-# vouchers list and their CSV exports for $LOAD_S seconds, printing p50/p95/p99 per page. The
+# runs $MANAGERS managers at once (once per pause in $THINK_MS) against the overview, a location
+# page, the alerts, the vouchers list and their CSV exports for $LOAD_S seconds, printing
+# p50/p95/p99 per page. The
 # PostgreSQL server is never stopped; only the `mtm_pages` database is dropped and made again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,9 @@ LOCATIONS=${LOCATIONS:-45}
 DAYS=${DAYS:-365}
 MANAGERS=${MANAGERS:-50}
 LOAD_S=${LOAD_S:-30}
+# Pauses between a manager's answer and next request, one load each: 0 asks again at once (what
+# the server can serve), 2000 is a busy manager clicking every two seconds.
+THINK_MS=${THINK_MS:-0 2000}
 # KEEP=DIR keeps the SQLite file (and the PostgreSQL database) and reuses them when present.
 KEEP=${KEEP:-}
 
@@ -92,21 +96,25 @@ CONF
         sleep 0.2
     done
     echo "## daily reports of yesterday at start: $(grep -c 'daily report stored' "$dir/stdout" "$dir/stderr" | awk -F: '{s+=$2} END {print s}') stored in $(echo "$(date +%s.%N) - $started" | bc) s"
-    echo "## $MANAGERS managers for $LOAD_S s on $db"
     # The server's CPU time over the load (user + system, clock ticks): work per request, which
     # the 2-core machine's scheduling noise moves far less than the latencies.
     cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
-    ticks0=$(cpu_ticks)
-    "$BIN/mtm-fleet" page-load --server "$HTTP" --managers "$MANAGERS" --seconds "$LOAD_S" | tee "$dir/load.json"
-    ticks1=$(cpu_ticks)
-    python3 - "$dir/load.json" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" <<'PY'
+    for think in $THINK_MS; do
+        echo "## $MANAGERS managers for $LOAD_S s on $db, ${think} ms between a manager's answer and next request"
+        ticks0=$(cpu_ticks)
+        "$BIN/mtm-fleet" page-load --server "$HTTP" --managers "$MANAGERS" --seconds "$LOAD_S" \
+            --think-ms "$think" | tee "$dir/load-$think.json"
+        ticks1=$(cpu_ticks)
+        python3 - "$dir/load-$think.json" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" "$LOAD_S" <<'PY'
 import json, sys
 pages = json.load(open(sys.argv[1]))["pages"]
 requests = sum(p["n"] for p in pages.values())
 cpu_s = int(sys.argv[2]) / int(sys.argv[3])
-print(json.dumps({"requests": requests, "server_cpu_s": cpu_s,
+print(json.dumps({"requests": requests, "requests_per_s": round(requests / int(sys.argv[4]), 1),
+                  "server_cpu_s": cpu_s,
                   "server_cpu_ms_per_request": round(1000 * cpu_s / max(requests, 1), 2)}))
 PY
+    done
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=

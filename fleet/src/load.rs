@@ -1,6 +1,6 @@
 //! `mtm-fleet page-load`: N managers at once against a running server's manager pages and
 //! their CSV exports (each manager logged in with its own session, each waiting for its
-//! answer before asking again), with p50/p95/p99 per page.
+//! answer before asking again, after `--think-ms`), with p50/p95/p99 per page.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,11 @@ pub struct LoadArgs {
     /// Pages to leave out, by name (e.g. `alerts_csv`).
     #[arg(long)]
     pub skip: Vec<String>,
+    /// A manager's pause between an answer and the next request, in ms. 0 (the default) asks
+    /// again at once, which measures what the server can serve; people read a page before the
+    /// next click, and the live overview polls every 5 s.
+    #[arg(long, default_value_t = 0)]
+    pub think_ms: u64,
 }
 
 /// The pages, by name: what a manager opens, in turn.
@@ -120,7 +125,11 @@ pub async fn load(a: &LoadArgs) -> Result<()> {
         let (http, server, ids, samples) =
             (http.clone(), server.clone(), ids.clone(), samples.clone());
         let skip = a.skip.clone();
+        let think = Duration::from_millis(a.think_ms);
+        // Managers start spread over one pause, as people do, not all in the same instant.
+        let start = think.mul_f64(m as f64 / f64::from(a.managers.max(1)));
         tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(start).await;
             let mut turn = m;
             while Instant::now() < until {
                 let location = &ids[turn % ids.len()];
@@ -155,6 +164,7 @@ pub async fn load(a: &LoadArgs) -> Result<()> {
                         e.1 += 1;
                     }
                 }
+                tokio::time::sleep(think).await;
             }
         }));
     }
@@ -181,7 +191,7 @@ pub async fn load(a: &LoadArgs) -> Result<()> {
     }
     println!(
         "{}",
-        json!({"managers": a.managers, "seconds": a.seconds, "pages": out})
+        json!({"managers": a.managers, "seconds": a.seconds, "think_ms": a.think_ms, "pages": out})
     );
     Ok(())
 }

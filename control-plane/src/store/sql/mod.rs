@@ -306,6 +306,6 @@ fn sqlite_url(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod abandoned_tests;
+mod tests_abandoned;
 #[cfg(test)]
-mod database_tests;
+mod tests_database;

@@ -365,9 +365,8 @@ async fn pending_checks_hold_the_evidence_until_finished(
         .await
         .unwrap()
         .is_empty());
-    for c in &pending {
-        s.finish_check(c.router_id, c.seq).await.unwrap();
-    }
+    let done: Vec<(Uuid, u64)> = pending.iter().map(|c| (c.router_id, c.seq)).collect();
+    s.finish_checks(&done).await.unwrap();
     s.apply_up("agent-1", &batch[..1], 6000).await.unwrap();
     assert!(s
         .pending_checks(None, i64::MAX, 10)

@@ -64,8 +64,8 @@ pub trait IngestStore: Send + Sync {
         created_before: i64,
         limit: u32,
     ) -> StoreResult<Vec<PendingCheck>>;
-    /// Forget a pending check whose alerts are stored.
-    async fn finish_check(&self, router_id: Uuid, seq: u64) -> StoreResult<()>;
+    /// Forget pending checks (router, seq) whose alerts are stored, in one transaction.
+    async fn finish_checks(&self, done: &[(Uuid, u64)]) -> StoreResult<()>;
     /// When `router_id`'s latest inventory and the one before it were taken (unix ms), if it
     /// sent any: a rogue user the latest one first shows was made after the one before.
     async fn inventory_times(&self, router_id: Uuid) -> StoreResult<Option<(i64, Option<i64>)>>;

@@ -27,6 +27,7 @@ pub(super) async fn apply_up(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+    let floor: i64 = router.try_get("up_floor")?;
     let router = router_from_row(&router)?;
     // Verified before a re-enrollment with a new key committed: the old device's seqs would
     // mark the new device's own as duplicates, and its usage would outrank the new reports.
@@ -34,7 +35,8 @@ pub(super) async fn apply_up(
         return Err(StoreError::KeyReplaced);
     }
     let rid = router.id.to_string();
-    let mut applied = applied_set(&mut tx, &rid).await?;
+    let mut applied = applied_set(&mut tx, &rid, floor).await?;
+    let ranges_before = applied.ranges().to_vec();
     let mut sorted: Vec<&UpItem> = items.iter().collect();
     sorted.sort_by_key(|i| i.seq);
     let mut out = ApplyOutcome {
@@ -67,7 +69,10 @@ pub(super) async fn apply_up(
         out.saw_hello |= matches!(item.message, UpMessage::Hello(_));
     }
     if out.applied > 0 {
-        store_applied_set(&mut tx, &rid, &applied).await?;
+        // Usually no gap opened or closed: the ranges stay as stored and are not rewritten.
+        if applied.ranges() != ranges_before.as_slice() {
+            store_applied_set(&mut tx, &rid, &applied).await?;
+        }
         sqlx::query(
             "UPDATE routers SET last_seq = $1, up_floor = $2, last_seen = $3, online = 1 WHERE id = $4",
         )
@@ -83,12 +88,13 @@ pub(super) async fn apply_up(
 }
 
 /// The router's applied seqs: everything at or below `routers.up_floor`, and the `up_seen`
-/// ranges (`seq` to `hi`) above it. Read under the batch's lock on the router row.
-async fn applied_set(tx: &mut sqlx::AnyConnection, router_id: &str) -> StoreResult<AppliedSet> {
-    let floor: i64 = sqlx::query_scalar("SELECT up_floor FROM routers WHERE id = $1")
-        .bind(router_id)
-        .fetch_one(&mut *tx)
-        .await?;
+/// ranges (`seq` to `hi`) above it. Read under the batch's lock on the router row, from which
+/// `floor` comes.
+async fn applied_set(
+    tx: &mut sqlx::AnyConnection,
+    router_id: &str,
+    floor: i64,
+) -> StoreResult<AppliedSet> {
     let rows = sqlx::query("SELECT seq, hi FROM up_seen WHERE router_id = $1")
         .bind(router_id)
         .fetch_all(&mut *tx)

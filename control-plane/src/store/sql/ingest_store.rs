@@ -112,8 +112,8 @@ impl IngestStore for SqlStore {
         pending_checks::pending_checks(self, agent_id, created_before, limit).await
     }
 
-    async fn finish_check(&self, router_id: Uuid, seq: u64) -> StoreResult<()> {
-        pending_checks::finish_check(self, router_id, seq).await
+    async fn finish_checks(&self, done: &[(Uuid, u64)]) -> StoreResult<()> {
+        pending_checks::finish_checks(self, done).await
     }
 
     async fn inventory_times(&self, router_id: Uuid) -> StoreResult<Option<(i64, Option<i64>)>> {

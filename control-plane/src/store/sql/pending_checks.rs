@@ -116,16 +116,21 @@ pub(super) async fn pending_checks(
         .collect()
 }
 
-pub(super) async fn finish_check(
-    s: &super::SqlStore,
-    router_id: Uuid,
-    seq: u64,
-) -> StoreResult<()> {
+pub(super) async fn finish_checks(s: &super::SqlStore, done: &[(Uuid, u64)]) -> StoreResult<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
     let _w = s.write.lock().await;
-    sqlx::query("DELETE FROM pending_checks WHERE router_id = $1 AND seq = $2")
-        .bind(router_id.to_string())
-        .bind(seq as i64)
-        .execute(&s.pool)
-        .await?;
+    // One transaction for a pass's checks: one commit (one fsync on PostgreSQL) instead of one
+    // per usage report.
+    let mut tx = s.begin_write().await?;
+    for (router_id, seq) in done {
+        sqlx::query("DELETE FROM pending_checks WHERE router_id = $1 AND seq = $2")
+            .bind(router_id.to_string())
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

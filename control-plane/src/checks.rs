@@ -25,18 +25,18 @@ const PASS_LIMIT: u32 = 500;
 /// stopped in between (or whose checks failed).
 pub const SWEEP_AFTER_MS: i64 = 30_000;
 
-/// Run the alert checks applied evidence still owes: `agent_id`'s (every router's for `None`)
+/// Run the alert checks applied evidence still owes: `agents`' (every router's for none)
 /// recorded before `created_before`, in seq order per router, each forgotten once its alerts
 /// are stored. A check that fails stays pending and is tried again later. Returns how many
 /// alerts were new. Running a check twice (two replicas, a sweeper racing the ingest) raises
 /// nothing twice: alerts are unique on their dedup key.
 pub async fn run_pending(
     store: &dyn Store,
-    agent_id: Option<&str>,
+    agents: &[&str],
     created_before: i64,
 ) -> Result<usize, StoreError> {
     let checks = store
-        .pending_checks(agent_id, created_before, PASS_LIMIT)
+        .pending_checks(agents, created_before, PASS_LIMIT)
         .await?;
     let mut raised = 0;
     let mut finished = Vec::with_capacity(checks.len());
@@ -73,7 +73,7 @@ pub async fn sweep_loop(store: std::sync::Arc<dyn Store>, every: std::time::Dura
     loop {
         tick.tick().await;
         let before = now_ms().saturating_sub(SWEEP_AFTER_MS);
-        if let Err(e) = run_pending(&*store, None, before).await {
+        if let Err(e) = run_pending(&*store, &[], before).await {
             tracing::warn!(error = %e, "pending alert checks could not run");
         }
     }

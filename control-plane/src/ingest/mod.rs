@@ -156,8 +156,21 @@ impl Ingest {
                 }
             }
         }
+        let mut stored = Vec::with_capacity(per_agent.len());
         for ((agent, key), (items, acks)) in per_agent {
-            self.apply(&agent, &key, items, acks).await;
+            if self.apply(&agent, &key, items, acks).await {
+                stored.push(agent);
+            }
+        }
+        if stored.is_empty() {
+            return;
+        }
+        // Each batch recorded what its alert checks need in its own transaction; run them now
+        // for every agent stored here at once (one read of what is owed, one transaction to
+        // forget it), with any of theirs left over. What fails stays pending for the sweeper.
+        let agents: Vec<&str> = stored.iter().map(String::as_str).collect();
+        if let Err(e) = crate::checks::run_pending(&*self.store, &agents, i64::MAX).await {
+            tracing::error!(error = %e, "alert checks could not run; they stay pending");
         }
     }
 
@@ -224,7 +237,15 @@ impl Ingest {
 
     /// Store one agent's messages in one transaction; `acks` are dropped (the broker told the
     /// messages are taken) once it committed or failed.
-    async fn apply(&self, agent: &str, key: &str, items: Vec<UpItem>, acks: Vec<AckTicket>) {
+    /// Store one agent's messages and ack them; whether they were stored (the caller then runs
+    /// the alert checks they owe).
+    async fn apply(
+        &self,
+        agent: &str,
+        key: &str,
+        items: Vec<UpItem>,
+        acks: Vec<AckTicket>,
+    ) -> bool {
         let outcome = match self
             .store
             .apply_up_signed(agent, key, &items, now_ms())
@@ -237,7 +258,7 @@ impl Ingest {
             Err(StoreError::KeyReplaced) => {
                 // The old device's: refused like a bad signature, never asked for again.
                 self.reject(agent, Reject::KeyReplaced);
-                return;
+                return false;
             }
             Err(e) => {
                 // Not acked to the agent: it keeps the messages and sends them again, asked
@@ -248,7 +269,7 @@ impl Ingest {
                 self.metrics.inc(&self.metrics.ingest_failed_batches);
                 let from_seq = items.iter().map(|i| i.seq).min().unwrap_or(1);
                 self.ask_resend(agent, from_seq);
-                return;
+                return false;
             }
         };
         self.metrics.inc(&self.metrics.ingest_batches);
@@ -260,11 +281,6 @@ impl Ingest {
         let seqs = items.iter().map(|i| i.seq).collect();
         if let Err(e) = self.dispatcher.ack(agent, seqs, outcome.last_seq).await {
             tracing::warn!(agent, error = %e, "could not ack");
-        }
-        // The batch recorded what its alert checks need in its own transaction; run them now
-        // (with any this agent's batches left over). What fails stays pending for the sweeper.
-        if let Err(e) = crate::checks::run_pending(&*self.store, Some(agent), i64::MAX).await {
-            tracing::error!(agent, error = %e, "alert checks could not run; they stay pending");
         }
         // A health report may show that a silence this router was alerted for was the uplink's.
         for item in &items {
@@ -316,6 +332,7 @@ impl Ingest {
                 }
             });
         }
+        true
     }
 
     async fn status(&self, agent: &str, payload: &[u8]) {

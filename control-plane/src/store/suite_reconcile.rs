@@ -344,8 +344,8 @@ async fn pending_checks_hold_the_evidence_until_finished(
         item(4, UpMessage::Usage(UsageReport::default())),
     ];
     s.apply_up("agent-1", &batch, 5000).await.unwrap();
-    assert!(s.pending_checks(None, 5000, 10).await.unwrap().is_empty());
-    let pending = s.pending_checks(Some("agent-1"), 5001, 10).await.unwrap();
+    assert!(s.pending_checks(&[], 5000, 10).await.unwrap().is_empty());
+    let pending = s.pending_checks(&["agent-1"], 5001, 10).await.unwrap();
     let seqs: Vec<u64> = pending.iter().map(|c| c.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3], "an empty usage report owes nothing");
     let befores: Vec<_> = pending
@@ -361,7 +361,7 @@ async fn pending_checks_hold_the_evidence_until_finished(
         .all(|c| c.agent_id == "agent-1" && c.router_id == f.router.id));
     assert_eq!(pending[1].at, 1002);
     assert!(s
-        .pending_checks(Some("agent-2"), i64::MAX, 10)
+        .pending_checks(&["agent-2"], i64::MAX, 10)
         .await
         .unwrap()
         .is_empty());
@@ -369,7 +369,7 @@ async fn pending_checks_hold_the_evidence_until_finished(
     s.finish_checks(&done).await.unwrap();
     s.apply_up("agent-1", &batch[..1], 6000).await.unwrap();
     assert!(s
-        .pending_checks(None, i64::MAX, 10)
+        .pending_checks(&[], i64::MAX, 10)
         .await
         .unwrap()
         .is_empty());

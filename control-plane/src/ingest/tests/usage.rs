@@ -145,7 +145,7 @@ async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
     let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 2, &first));
     rig.ingest.handle_batch(vec![m]).await;
     assert!(store
-        .pending_checks(None, i64::MAX, 10)
+        .pending_checks(&[], i64::MAX, 10)
         .await
         .unwrap()
         .is_empty());
@@ -166,7 +166,7 @@ async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
     assert_eq!(kinds(&rig).await, vec![]);
 
     // The next server's sweep finds what the dead one owed.
-    let raised = crate::checks::run_pending(&*store, None, i64::MAX)
+    let raised = crate::checks::run_pending(&*store, &[], i64::MAX)
         .await
         .unwrap();
     assert_eq!(raised, 2);
@@ -179,13 +179,13 @@ async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
     assert_eq!(reset.1["used_uptime_s_before"], 3000, "{reset:?}");
     assert!(found.iter().any(|(_, e)| e["reason"] == "beyond_package"));
     assert!(store
-        .pending_checks(None, i64::MAX, 10)
+        .pending_checks(&[], i64::MAX, 10)
         .await
         .unwrap()
         .is_empty());
     // Running again (another replica, a second sweep) raises nothing twice.
     assert_eq!(
-        crate::checks::run_pending(&*store, None, i64::MAX)
+        crate::checks::run_pending(&*store, &[], i64::MAX)
             .await
             .unwrap(),
         0
@@ -206,7 +206,7 @@ async fn the_sweeper_leaves_fresh_checks_to_the_ingest_that_committed_them() {
         .unwrap();
     let sweep_from = now_ms() - crate::checks::SWEEP_AFTER_MS;
     assert_eq!(
-        crate::checks::run_pending(&*store, None, sweep_from)
+        crate::checks::run_pending(&*store, &[], sweep_from)
             .await
             .unwrap(),
         0

@@ -55,12 +55,12 @@ pub trait IngestStore: Send + Sync {
         items: &[UpItem],
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
-    /// Alert checks applied evidence still owes (see [`PendingCheck`]): `agent_id`'s, or every
-    /// router's for `None`, recorded before `created_before`, in seq order per router, at
-    /// most `limit`.
+    /// Alert checks applied evidence still owes (see [`PendingCheck`]): those of `agents`' routers,
+    /// or every router's for none, recorded before `created_before`, in seq order per router,
+    /// at most `limit`.
     async fn pending_checks(
         &self,
-        agent_id: Option<&str>,
+        agents: &[&str],
         created_before: i64,
         limit: u32,
     ) -> StoreResult<Vec<PendingCheck>>;

@@ -105,11 +105,11 @@ impl IngestStore for SqlStore {
 
     async fn pending_checks(
         &self,
-        agent_id: Option<&str>,
+        agents: &[&str],
         created_before: i64,
         limit: u32,
     ) -> StoreResult<Vec<PendingCheck>> {
-        pending_checks::pending_checks(self, agent_id, created_before, limit).await
+        pending_checks::pending_checks(self, agents, created_before, limit).await
     }
 
     async fn finish_checks(&self, done: &[(Uuid, u64)]) -> StoreResult<()> {

@@ -86,21 +86,35 @@ pub(super) async fn record(
 
 pub(super) async fn pending_checks(
     s: &super::SqlStore,
-    agent_id: Option<&str>,
+    agents: &[&str],
     created_before: i64,
     limit: u32,
 ) -> StoreResult<Vec<PendingCheck>> {
-    let rows = sqlx::query(
+    // An ingest batch names at most a few hundred agents; beyond the page limit, every router's.
+    let agents = if agents.len() > crate::bounds::MAX_PAGE as usize {
+        &[][..]
+    } else {
+        agents
+    };
+    let of_agents = if agents.is_empty() {
+        String::new()
+    } else {
+        let marks: Vec<String> = (3..agents.len() + 3).map(|i| format!("${i}")).collect();
+        format!(" AND r.agent_id IN ({})", marks.join(", "))
+    };
+    let sql = format!(
         "SELECT p.router_id, p.seq, p.at, p.evidence, r.agent_id
          FROM pending_checks p JOIN routers r ON r.id = p.router_id
-         WHERE ($1 IS NULL OR r.agent_id = $1) AND p.created_at < $2
-         ORDER BY p.router_id, p.seq LIMIT $3",
-    )
-    .bind(agent_id)
-    .bind(created_before)
-    .bind(i64::from(limit.clamp(1, 10_000)))
-    .fetch_all(&s.pool)
-    .await?;
+         WHERE p.created_at < $1{of_agents}
+         ORDER BY p.router_id, p.seq LIMIT $2"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(created_before)
+        .bind(i64::from(limit.clamp(1, 10_000)));
+    for a in agents {
+        q = q.bind(*a);
+    }
+    let rows = q.fetch_all(&s.pool).await?;
     rows.iter()
         .map(|r| {
             let evidence: String = r.try_get("evidence")?;

@@ -61,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::system::router())
         .merge(crate::api_doc::router())
         .merge(crate::alerts::router())
+        .merge(crate::reports::router())
         .merge(crate::notify::router())
         .merge(crate::selfcheck::router())
         .merge(crate::aftersales::router())

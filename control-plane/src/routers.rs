@@ -23,7 +23,6 @@ pub fn router() -> Router<AppState> {
             get(location_settings).patch(update_location_settings),
         )
         .route("/api/routers", get(list_routers).post(create_router))
-        .merge(crate::reports::router())
 }
 
 /// The operations above in the API document (merged by `api_doc::document`).

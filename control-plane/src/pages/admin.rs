@@ -2,12 +2,12 @@
 //! routers, locations and packages, users, the audit chains, and emergency overrides that are
 //! confirmed twice (a button, then a typed confirmation) and audited.
 
-use super::{csv_response, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::store::{now_ms, AuditEntry, NewLocation, NewPackage, NewRouter};
 use crate::web::render;
 use crate::web::Page;
+use crate::web::{csv_response, Format};
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

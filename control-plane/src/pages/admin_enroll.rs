@@ -3,10 +3,10 @@
 //! the store audits. Revoking is confirmed twice: a button, then the agent id typed.
 
 use super::admin::routers_page;
-use super::Format;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::web::render;
+use crate::web::Format;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};

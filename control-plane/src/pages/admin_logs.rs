@@ -1,10 +1,10 @@
 //! The admin console's logs: the audit log (what people did) and the event log (the token
 //! ledger), newest first, paged, with CSV export. Chain verification is on the admin home.
 
-use super::csv_response;
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, Auth};
 use crate::store::LogTable;
+use crate::web::csv_response;
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Query, State};

@@ -2,12 +2,12 @@
 //! location, end sessions; every change audited.
 
 use super::admin::audit;
-use super::{csv_response, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::i18n::{tr_args, Lang};
 use crate::store::{now_ms, NewUser, Role, UserChange};
 use crate::web::render;
+use crate::web::{csv_response, Format};
 use crate::web::{lang_for, Page};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};

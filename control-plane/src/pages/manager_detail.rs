@@ -3,15 +3,13 @@
 
 use super::manager::tokens_since;
 use super::stats::{self, add_shift_figures, add_token_figures, LocationSummary, Names};
-use super::{csv_response, start_of_today};
+use crate::alerts::AlertRow;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{
-    every_alert, every_shift, now_ms, Alert, AlertFilter, Cursor, FigureFilter, ShiftFilter, Token,
-    TokenFilter,
-};
+use crate::store::{every_shift, now_ms, Cursor, FigureFilter, ShiftFilter, Token, TokenFilter};
 use crate::web::render;
 use crate::web::Page;
+use crate::web::{csv_response, start_of_today};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -55,11 +53,11 @@ fn token_csv_row(t: &Token, names: &Names) -> Vec<String> {
 /// Every voucher matching `filter`, streamed page by page as CSV.
 fn token_csv(state: &AppState, filter: TokenFilter, names: Names) -> Response {
     let store = state.store.clone();
-    let rows = super::csv::pages(move |cursor| {
+    let rows = crate::web::csv::pages(move |cursor| {
         let (store, filter, names) = (store.clone(), filter.clone(), names.clone());
         async move {
             let page = store
-                .tokens_after(&filter, cursor, super::csv::EXPORT_PAGE)
+                .tokens_after(&filter, cursor, crate::web::csv::EXPORT_PAGE)
                 .await?;
             let next = page.last().map(|t| Cursor {
                 created_at: t.created_at,
@@ -71,7 +69,7 @@ fn token_csv(state: &AppState, filter: TokenFilter, names: Names) -> Response {
             ))
         }
     });
-    super::csv::csv_stream("vouchers", TOKEN_HEAD, rows)
+    crate::web::csv::csv_stream("vouchers", TOKEN_HEAD, rows)
 }
 
 const STAFF_HEAD: &[&str] = &[
@@ -152,7 +150,7 @@ async fn detail(
     title: String,
     filter: TokenFilter,
     q: &DetailQuery,
-    alerts: Option<Vec<serde_json::Value>>,
+    alerts: Option<Vec<AlertRow>>,
 ) -> AppResult<Response> {
     let day = start_of_today(now_ms());
     let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
@@ -300,24 +298,12 @@ async fn staff(
     detail(&state, &cur, u.username, filter, &q, Some(alerts)).await
 }
 
-/// Whether an alert points at `staff_id`: it names them, or they were on duty when the rogue
-/// voucher it reports could have been sold (also when others were, so no one is cleared).
-fn points_at(a: &Alert, staff_id: Uuid) -> bool {
-    let id = staff_id.to_string();
-    a.staff_id == Some(staff_id)
-        || a.evidence["on_duty"].as_array().is_some_and(|d| {
-            d.iter()
-                .any(|s| s["staff_id"].as_str() == Some(id.as_str()))
-        })
-}
-
 /// Every alert pointing at a staff member, newest first, as the alert templates show them.
-async fn staff_alerts(state: &AppState, staff_id: Uuid) -> AppResult<Vec<serde_json::Value>> {
-    let list = every_alert(&*state.store, &AlertFilter::default()).await?;
+async fn staff_alerts(state: &AppState, staff_id: Uuid) -> AppResult<Vec<AlertRow>> {
+    let list = crate::alerts::pointing_at(&*state.store, staff_id).await?;
     let users = super::manager::usernames(state).await?;
     Ok(list
-        .iter()
-        .filter(|a| points_at(a, staff_id))
-        .map(|a| super::manager::alert_row(a, String::new(), &users))
+        .into_iter()
+        .map(|a| AlertRow::of(a, String::new(), &users))
         .collect())
 }

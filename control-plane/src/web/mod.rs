@@ -1,5 +1,5 @@
 //! The web layer shared by every page: templates (embedded, auto-escaped), the page context,
-//! security headers, static files, and the home redirect.
+//! security headers, static files, the home redirect, and CSV export of table views.
 
 use crate::app::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
@@ -13,13 +13,16 @@ use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 
+pub mod csv;
 pub mod error_page;
 mod templates;
 
+pub use csv::{csv_body, csv_response, Format};
 pub use templates::{env as templates, render};
 
 const HTMX: &str = include_str!("../../static/htmx.min.js");
 const CSS: &str = include_str!("../../static/mtm.css");
+const PRINT_JS: &str = include_str!("../../static/print.js");
 
 /// A whole number typed into the field labelled `field` (its message key); empty is none.
 pub fn opt_u64(s: &str, field: &'static str) -> crate::app::AppResult<Option<u64>> {
@@ -32,6 +35,11 @@ pub fn opt_u64(s: &str, field: &'static str) -> crate::app::AppResult<Option<u64
             crate::refusal::Refusal::new("err-whole-number").in_field(field),
         )
     })
+}
+
+/// Midnight UTC of today, unix ms.
+pub fn start_of_today(now: i64) -> i64 {
+    now - now.rem_euclid(86_400_000)
 }
 
 /// Unix ms as `YYYY-MM-DD HH:MM UTC`.
@@ -124,6 +132,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/mtm.css", get(css))
+        .route("/static/print.js", get(print_js))
 }
 
 async fn home(MaybeUser(user): MaybeUser) -> Redirect {
@@ -151,6 +160,10 @@ async fn htmx() -> Response {
 
 async fn css() -> Response {
     asset(CSS, "text/css; charset=utf-8")
+}
+
+async fn print_js() -> Response {
+    asset(PRINT_JS, "text/javascript; charset=utf-8")
 }
 
 /// Security headers on every response. No inline scripts or styles are allowed by the CSP; htmx

@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::aftersales::router())
         .merge(crate::batch::router())
         .merge(crate::pages::router())
+        .merge(crate::admin::router())
         .merge(crate::freeze::pages::router())
         .merge(crate::enrollment::router())
         .layer(middleware::from_fn_with_state(

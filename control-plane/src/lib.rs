@@ -2,6 +2,7 @@
 //! (SQLite, PostgreSQL to come), runs or joins the MQTT broker, verifies and ingests what agents
 //! send, queues signed commands to them, and serves the staff pages and the JSON API.
 
+pub mod admin;
 pub mod aftersales;
 pub mod alerts;
 pub mod api_doc;

@@ -3,10 +3,7 @@
 //! drawn as inline SVG in the templates (no scripts of our own, no chart library).
 
 mod admin;
-mod admin_enroll;
-mod admin_location;
 mod admin_logs;
-mod admin_override;
 mod admin_users;
 mod manager;
 mod manager_detail;
@@ -31,9 +28,6 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(admin_users::router())
         .merge(admin_logs::router())
-        .merge(admin_override::router())
-        .merge(admin_enroll::router())
-        .merge(admin_location::router())
 }
 
 #[cfg(test)]

@@ -115,6 +115,26 @@ pub fn lang_for(cur: &CurrentUser) -> Lang {
         .unwrap_or_else(crate::i18n::current)
 }
 
+/// The typed confirmation (`admin_confirm.html`) that guards an emergency action: what is
+/// asked, what it acts on, the word to type, and where the form goes.
+#[derive(Debug, Serialize)]
+pub struct ConfirmView {
+    /// Message key of the action: the title and the button.
+    pub words: &'static str,
+    /// Message key of the kind of thing acted on.
+    pub what: &'static str,
+    /// Its name.
+    pub target: String,
+    /// What must be typed to confirm.
+    pub confirm_word: String,
+    /// Whether a reason is asked as well.
+    pub ask_reason: bool,
+    /// Where the form posts.
+    pub action_url: String,
+    /// Why the last try was refused.
+    pub error: Option<String>,
+}
+
 /// One entry of the language menu.
 #[derive(Debug, Clone, Serialize)]
 pub struct LangChoice {

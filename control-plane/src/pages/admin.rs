@@ -3,8 +3,7 @@
 //! confirmed twice (a button, then a typed confirmation) and audited.
 
 use crate::app::{AppResult, AppState};
-use crate::auth::{AdminOnly, Auth, CurrentUser};
-use crate::store::{now_ms, AuditEntry};
+use crate::auth::{AdminOnly, Auth};
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Query, State};
@@ -16,22 +15,6 @@ use serde::Deserialize;
 /// Admin routes.
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin", get(home))
-}
-
-pub(super) async fn audit(
-    state: &AppState,
-    cur: &CurrentUser,
-    action: &str,
-    target: String,
-    detail: serde_json::Value,
-) -> AppResult<()> {
-    let entry = AuditEntry {
-        actor: cur.user.username.clone(),
-        action: action.into(),
-        target,
-        detail,
-    };
-    Ok(state.store.audit(entry, now_ms()).await?)
 }
 
 /// Database counts and, on request, the audit and ledger chain check.

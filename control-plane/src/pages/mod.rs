@@ -4,7 +4,6 @@
 
 mod admin;
 mod admin_logs;
-mod admin_users;
 mod manager;
 mod manager_detail;
 mod manager_shifts;
@@ -26,7 +25,6 @@ pub fn router() -> Router<AppState> {
         .merge(manager_shifts::router())
         .merge(voucher::router())
         .merge(admin::router())
-        .merge(admin_users::router())
         .merge(admin_logs::router())
 }
 

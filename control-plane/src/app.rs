@@ -66,7 +66,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::selfcheck::router())
         .merge(crate::aftersales::router())
         .merge(crate::batch::router())
-        .merge(crate::pages::router())
+        .merge(crate::dashboard::router())
         .merge(crate::admin::router())
         .merge(crate::freeze::pages::router())
         .merge(crate::enrollment::router())

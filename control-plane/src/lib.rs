@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod checks;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod enrollment;
@@ -31,7 +32,6 @@ pub mod money;
 pub mod mqtt;
 pub mod notify;
 pub mod packages;
-pub mod pages;
 pub mod reconcile;
 pub mod refusal;
 pub mod releases;

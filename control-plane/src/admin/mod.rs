@@ -1,6 +1,9 @@
-//! The admin console's pages that span features: the routers page, where routers, locations
-//! and packages are listed and their forms sit (the forms post to their own features).
+//! The admin console: its home (settings, database counts, the chain check), the audit and
+//! event logs, and the routers page, where routers, locations and packages are listed and their
+//! forms sit (the forms post to their own features).
 
+mod home;
+mod logs;
 mod routers;
 
 pub(crate) use routers::{routers_page, NewCode, NewLogin, Shown};
@@ -10,5 +13,10 @@ use axum::Router;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
-    routers::router()
+    home::router()
+        .merge(logs::router())
+        .merge(routers::router())
 }
+
+#[cfg(test)]
+mod tests;

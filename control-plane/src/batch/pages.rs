@@ -6,8 +6,8 @@ use super::{dispense_batch, progress};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, StaffOnly};
 use crate::bounds::MAX_BATCH;
-use crate::pages::{package_names, paper, voucher_json};
 use crate::store::BatchProgress;
+use crate::tokens::{package_names, paper, PrintedVoucher};
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
@@ -141,7 +141,10 @@ async fn print(
         return Err(AppError::NotFound);
     }
     let names = package_names(&state).await?;
-    let vouchers: Vec<_> = tokens.iter().map(|t| voucher_json(t, &names)).collect();
+    let vouchers: Vec<_> = tokens
+        .iter()
+        .map(|t| PrintedVoucher::of(t, &names))
+        .collect();
     let size = paper(Some(q.size.as_deref().unwrap_or("a4")));
     render(
         "print_voucher.html",

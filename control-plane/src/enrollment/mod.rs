@@ -497,3 +497,6 @@ pub fn split_host_port(s: &str) -> Option<(String, u16)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_pages;

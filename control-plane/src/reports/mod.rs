@@ -381,3 +381,6 @@ pub(crate) async fn sign_off(
 ) -> AppResult<DailyReport> {
     Ok(store.sign_off_report(id, note, by, now_ms()).await?)
 }
+
+#[cfg(test)]
+mod tests;

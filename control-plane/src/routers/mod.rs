@@ -176,3 +176,6 @@ pub(crate) async fn send_override(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

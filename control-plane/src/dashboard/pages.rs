@@ -1,5 +1,4 @@
-//! Manager pages: the live overview of all locations, one location or staff member in detail
-//! (vouchers, revenue, charts).
+//! The managers' overview: every location's figures today, the table polled live, CSV of it.
 
 use super::stats::{
     add_routers, add_shift_figures, add_summary, add_token_figures, LocationSummary,
@@ -16,11 +15,12 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Manager routes.
-pub fn router() -> Router<AppState> {
+/// The overview's routes.
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/manager", get(overview))
         .route("/manager/live", get(live))
@@ -118,7 +118,16 @@ async fn overview(
     Ok(render("manager_overview.html", &Page::of(&cur), ctx)?.into_response())
 }
 
-async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<serde_json::Value> {
+/// The overview and its live table: every location's figures, their total, and when.
+#[derive(Debug, Serialize)]
+struct LiveView {
+    locations: Vec<LocationSummary>,
+    total: LocationSummary,
+    currency: String,
+    updated_at: i64,
+}
+
+async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<LiveView> {
     let currency = state
         .store
         .list_packages()
@@ -130,9 +139,12 @@ async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<ser
     for s in &list {
         add_summary(&mut total, s)?;
     }
-    Ok(serde_json::json!({
-        "locations": list, "total": total, "currency": currency, "updated_at": now_ms(),
-    }))
+    Ok(LiveView {
+        locations: list,
+        total,
+        currency,
+        updated_at: now_ms(),
+    })
 }
 
 /// The overview's table alone, polled by htmx every few seconds.
@@ -140,9 +152,4 @@ async fn live(State(state): State<AppState>, Auth(cur, _): Auth<ManagerUp>) -> A
     let list = summaries(&state).await?;
     let ctx = live_ctx(&state, list).await?;
     Ok(render("manager_live.html", &Page::of(&cur), ctx)?.into_response())
-}
-
-/// Every user's username by id, to name the staff a row points at.
-pub(super) async fn usernames(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
-    Ok(state.store.user_names().await?.into_iter().collect())
 }

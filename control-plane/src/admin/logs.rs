@@ -13,8 +13,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-/// Log routes.
-pub fn router() -> Router<AppState> {
+/// The log page's route.
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/admin/log", get(log))
 }
 

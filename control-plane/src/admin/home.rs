@@ -1,6 +1,5 @@
-//! The admin console: routers and agents (versions, last seen, catalog convergence), enrolling
-//! routers, locations and packages, users, the audit chains, and emergency overrides that are
-//! confirmed twice (a button, then a typed confirmation) and audited.
+//! The admin console's home: the server's settings, database counts and table sizes, dead
+//! notification deliveries, and on request the audit and ledger chain check.
 
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, Auth};
@@ -12,8 +11,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-/// Admin routes.
-pub fn router() -> Router<AppState> {
+/// The console home's route.
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/admin", get(home))
 }
 

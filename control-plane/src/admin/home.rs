@@ -3,13 +3,14 @@
 
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, Auth};
+use crate::store::{ChainReport, DeliveryRow, StoreCounts, TableStats};
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The console home's route.
 pub(super) fn router() -> Router<AppState> {
@@ -31,18 +32,36 @@ async fn home(
     } else {
         None
     };
-    render(
-        "admin_home.html",
-        &Page::of(&cur),
-        serde_json::json!({
-            "counts": counts, "stats": stats, "chains": chains, "version": env!("CARGO_PKG_VERSION"),
-            "public_key": state.settings.control_plane_public_key,
-            "mqtt_addr": state.settings.mqtt_addr.to_string(),
-            "token_code_len": state.settings.token_code_len,
-            "secure_cookies": state.settings.secure_cookies,
-            "public_url": state.settings.public_url, "dead": dead,
-        }),
-    )
+    let settings = &state.settings;
+    let view = HomeView {
+        counts,
+        stats,
+        chains,
+        version: env!("CARGO_PKG_VERSION"),
+        public_key: &settings.control_plane_public_key,
+        mqtt_addr: settings.mqtt_addr.to_string(),
+        token_code_len: settings.token_code_len,
+        secure_cookies: settings.secure_cookies,
+        public_url: settings.public_url.as_deref(),
+        dead,
+    };
+    render("admin_home.html", &Page::of(&cur), view)
+}
+
+/// The console home: the server's settings, what the database holds, dead notification
+/// deliveries, and the chain check when asked for.
+#[derive(Debug, Serialize)]
+struct HomeView<'a> {
+    counts: StoreCounts,
+    stats: TableStats,
+    chains: Option<Vec<ChainReport>>,
+    version: &'static str,
+    public_key: &'a str,
+    mqtt_addr: String,
+    token_code_len: usize,
+    secure_cookies: bool,
+    public_url: Option<&'a str>,
+    dead: Vec<DeliveryRow>,
 }
 
 /// `?verify=1` runs the chain check.

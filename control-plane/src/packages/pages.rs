@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Package form routes.
@@ -36,20 +36,31 @@ async fn package(state: &AppState, id: Uuid) -> AppResult<Package> {
         .ok_or(AppError::NotFound)
 }
 
+/// The edit form of one package, its limits in the units people type.
+#[derive(Debug, Serialize)]
+struct PackageView {
+    package: Package,
+    minutes: Option<u64>,
+    mb: Option<u64>,
+    validity_hours: Option<u64>,
+    error: Option<String>,
+}
+
 async fn edit_with(
     state: &AppState,
     cur: &CurrentUser,
     id: Uuid,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let p = package(state, id).await?;
-    let ctx = serde_json::json!({
-        "p": p, "error": error,
-        "minutes": p.limit_uptime_s.map(|s| s / 60),
-        "mb": p.limit_bytes_total.map(|b| b / 1_000_000),
-        "validity_hours": p.validity_s.map(|s| s / 3600),
-    });
-    Ok(render("admin_package.html", &Page::of(cur), ctx)?.into_response())
+    let package = package(state, id).await?;
+    let view = PackageView {
+        minutes: package.limit_uptime_s.map(|s| s / 60),
+        mb: package.limit_bytes_total.map(|b| b / 1_000_000),
+        validity_hours: package.validity_s.map(|s| s / 3600),
+        package,
+        error,
+    };
+    Ok(render("admin_package.html", &Page::of(cur), view)?.into_response())
 }
 
 async fn edit_page(

@@ -1,3 +1,5 @@
+//! The alert API through the whole app: listed, acknowledged, resolved only with a note.
+
 use crate::testutil::test_app;
 use axum::http::StatusCode;
 use serde_json::json;

@@ -1,3 +1,5 @@
+//! The user API through the whole app: an admin ends a user's sessions at once.
+
 use crate::testutil::test_app;
 use axum::http::StatusCode;
 

@@ -1,7 +1,6 @@
 //! The report API: the stored daily reports, paged, and a manager's sign-off.
 
-use crate::app::AppResult;
-use crate::app::AppState;
+use crate::app::{AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
 use crate::store::{DailyReport, ReportFilter};
 use axum::extract::{Path, Query, State};

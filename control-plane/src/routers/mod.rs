@@ -50,7 +50,7 @@ pub(crate) async fn create_location(
 /// the admin page both come here.
 pub(crate) async fn change_location_settings(
     state: &AppState,
-    cur: &crate::auth::CurrentUser,
+    cur: &CurrentUser,
     id: Uuid,
     change: &LocationSettingsChange,
 ) -> AppResult<LocationSettings> {
@@ -155,7 +155,7 @@ async fn issue_broker_login(
 /// reconnects.
 pub(crate) async fn send_override(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &str,
     router: &RouterRow,
     kind: CommandKind,
     slug: &str,
@@ -165,7 +165,7 @@ pub(crate) async fn send_override(
         .enqueue_command(&router.agent_id, kind, false)
         .await?;
     let entry = AuditEntry {
-        actor: actor.user.username.clone(),
+        actor: actor.to_owned(),
         action: format!("router.{slug}"),
         target: router.id.to_string(),
         detail: serde_json::json!({"agent_id": router.agent_id, "command_id": cmd.id}),

@@ -111,6 +111,13 @@ async fn override_router(
             .await?
             .into_response());
     }
-    send_override(&state, &cur, &router, what.command(), what.slug()).await?;
+    send_override(
+        &state,
+        &cur.user.username,
+        &router,
+        what.command(),
+        what.slug(),
+    )
+    .await?;
     Ok(Redirect::to("/admin/routers").into_response())
 }

@@ -282,7 +282,7 @@ async fn status_line(store: std::sync::Arc<dyn crate::store::Store>) {
         let online = routers.iter().filter(|r| r.router.online).count();
         let vouchers = store
             .list_tokens(&crate::store::TokenFilter {
-                from: Some(crate::pages::start_of_today(crate::store::now_ms())),
+                from: Some(crate::web::start_of_today(crate::store::now_ms())),
                 limit: Some(1),
                 ..Default::default()
             })

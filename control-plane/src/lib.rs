@@ -2,6 +2,7 @@
 //! (SQLite, PostgreSQL to come), runs or joins the MQTT broker, verifies and ingests what agents
 //! send, queues signed commands to them, and serves the staff pages and the JSON API.
 
+pub mod admin;
 pub mod aftersales;
 pub mod alerts;
 pub mod api_doc;
@@ -14,6 +15,7 @@ pub mod catalog;
 pub mod checks;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod enrollment;
@@ -30,7 +32,6 @@ pub mod money;
 pub mod mqtt;
 pub mod notify;
 pub mod packages;
-pub mod pages;
 pub mod reconcile;
 pub mod refusal;
 pub mod releases;

@@ -5,7 +5,7 @@
 
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, ManagerUp};
-use crate::store::TokenFilter;
+use crate::store::{RouterStatus, Token, TokenFilter};
 use crate::web::{render, Page};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -131,11 +131,18 @@ async fn overview(
             ..Default::default()
         })
         .await?;
-    render(
-        "overview.html",
-        &Page::of(&cur),
-        serde_json::json!({ "routers": routers, "tokens": tokens.items }),
-    )
+    let view = OverviewView {
+        routers,
+        tokens: tokens.items,
+    };
+    render("overview.html", &Page::of(&cur), view)
+}
+
+/// The plain overview: every router and the latest vouchers.
+#[derive(Debug, Serialize)]
+struct OverviewView {
+    routers: Vec<RouterStatus>,
+    tokens: Vec<Token>,
 }
 
 #[cfg(test)]

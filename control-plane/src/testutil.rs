@@ -433,3 +433,41 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The audit rows of `action`, newest first.
+pub async fn audited(app: &TestApp, action: &str) -> Vec<crate::store::LogRow> {
+    let log = app
+        .f
+        .store
+        .list_log(crate::store::LogTable::Audit, 200, 0)
+        .await
+        .unwrap();
+    log.into_iter().filter(|r| r.action == action).collect()
+}
+
+/// `path` refuses a manager's and a staff member's form (403), and an admin's without CSRF.
+pub async fn admin_only_with_csrf(app: &TestApp, path: &str, form: &str) {
+    for who in ["staff", "manager"] {
+        let (jwt, csrf) = app.login(who).await;
+        let r = app
+            .page(
+                "POST",
+                path,
+                Some(&jwt),
+                Some(&format!("_csrf={csrf}&{form}")),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            axum::http::StatusCode::FORBIDDEN,
+            "{who} on {path}"
+        );
+    }
+    let (admin, _) = app.login("admin").await;
+    let r = app.page("POST", path, Some(&admin), Some(form)).await;
+    assert_eq!(
+        r.status,
+        axum::http::StatusCode::FORBIDDEN,
+        "no CSRF on {path}"
+    );
+}

@@ -5,14 +5,14 @@
 use super::{decide, list, perform, token_for, Ask};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, ManagerUp};
-use crate::store::{AfterSaleFilter, AfterSaleKind, AfterSaleState};
+use crate::store::{AfterSale, AfterSaleFilter, AfterSaleKind, AfterSaleState, Token};
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub(super) fn router() -> Router<AppState> {
@@ -63,14 +63,49 @@ async fn show(
         .await?
         .into_iter()
         .find(|p| p.id == token.package_id);
-    let ctx = serde_json::json!({
-        "token": token, "history": history, "error": error, "notice": notice,
-        "package_name": package.as_ref().map(|p| p.name.clone()),
-        "has_time_limit": package.as_ref().is_some_and(|p| p.limit_uptime_s.is_some_and(|l| l > 0)),
-        "has_data_limit": package.as_ref().is_some_and(|p| p.limit_bytes_total.is_some_and(|l| l > 0)),
-        "staff": cur.user.role == crate::store::Role::Staff,
-    });
-    Ok(render("aftersales.html", &Page::of(cur), ctx)?.into_response())
+    let view = AfterSalesView {
+        token,
+        history,
+        error,
+        notice,
+        package_name: package.as_ref().map(|p| p.name.clone()),
+        has_time_limit: package
+            .as_ref()
+            .is_some_and(|p| p.limit_uptime_s.is_some_and(|l| l > 0)),
+        has_data_limit: package
+            .as_ref()
+            .is_some_and(|p| p.limit_bytes_total.is_some_and(|l| l > 0)),
+        staff: cur.user.role == crate::store::Role::Staff,
+    };
+    Ok(render("aftersales.html", &Page::of(cur), view)?.into_response())
+}
+
+/// One voucher's after-sales: what was asked before, and the forms (those its package allows).
+#[derive(Debug, Serialize)]
+struct AfterSalesView<'a> {
+    token: Token,
+    history: Vec<AfterSale>,
+    error: Option<String>,
+    notice: Option<&'a str>,
+    package_name: Option<String>,
+    has_time_limit: bool,
+    has_data_limit: bool,
+    staff: bool,
+}
+
+/// An after-sale on the manager's list, with its location's name.
+#[derive(Debug, Serialize)]
+struct AfterSaleLine {
+    request: AfterSale,
+    location: Option<String>,
+}
+
+/// The manager's after-sales: those waiting for a decision, and the latest.
+#[derive(Debug, Serialize)]
+struct DecisionsView {
+    waiting: Vec<AfterSaleLine>,
+    recent: Vec<AfterSaleLine>,
+    error: Option<String>,
 }
 
 /// Form of `POST /tokens/{id}/after-sales`.
@@ -202,18 +237,20 @@ async fn manager_with(
         .into_iter()
         .map(|l| (l.id, l.name))
         .collect();
-    let named = |v: Vec<crate::store::AfterSale>| -> Vec<serde_json::Value> {
+    let named = |v: Vec<AfterSale>| -> Vec<AfterSaleLine> {
         v.into_iter()
-            .map(|a| {
-                let location = locations.get(&a.location_id).cloned();
-                serde_json::json!({"a": a, "location": location})
+            .map(|request| AfterSaleLine {
+                location: locations.get(&request.location_id).cloned(),
+                request,
             })
             .collect()
     };
-    let ctx = serde_json::json!({
-        "waiting": named(waiting), "recent": named(recent), "error": error,
-    });
-    Ok(render("manager_aftersales.html", &Page::of(cur), ctx)?.into_response())
+    let view = DecisionsView {
+        waiting: named(waiting),
+        recent: named(recent),
+        error,
+    };
+    Ok(render("manager_aftersales.html", &Page::of(cur), view)?.into_response())
 }
 
 /// Form of `POST /manager/after-sales/{id}/decide`.

@@ -110,3 +110,6 @@ mod tests {
         assert_eq!((v.len(), codes.len()), (2000, 2000));
     }
 }
+
+#[cfg(test)]
+mod tests_pages;

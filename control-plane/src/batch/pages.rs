@@ -6,17 +6,18 @@ use super::{dispense_batch, progress};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, StaffOnly};
 use crate::bounds::MAX_BATCH;
-use crate::pages::{package_names, paper, voucher_json};
-use crate::store::BatchProgress;
+use crate::store::{BatchProgress, Package, Shift};
+use crate::tokens::{package_names, paper, PrintedVoucher};
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// The batch pages' routes.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/dispense/batch", get(form_page).post(form_post))
@@ -42,13 +43,60 @@ async fn form_with(
 ) -> AppResult<Html<String>> {
     let packages = state.store.list_packages().await?;
     let shift = state.store.open_shift_of(cur.user.id).await?;
-    render(
-        "print_batch_form.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "packages": packages, "shift": shift, "max": MAX_BATCH, "error": error,
-        }),
-    )
+    let view = FormView {
+        packages,
+        shift,
+        max: MAX_BATCH,
+        error,
+    };
+    render("print_batch_form.html", &Page::of(cur), view)
+}
+
+/// The batch form: the packages, the open shift (none: clock in first), the largest batch.
+#[derive(Debug, Serialize)]
+struct FormView {
+    packages: Vec<Package>,
+    shift: Option<Shift>,
+    max: u32,
+    error: Option<String>,
+}
+
+/// One print part of a batch: vouchers `from` to `to`, counted from 1.
+#[derive(Debug, Serialize, PartialEq)]
+struct PrintPart {
+    part: usize,
+    from: usize,
+    to: usize,
+}
+
+/// A batch's progress onto the router; its page also lists the print parts.
+#[derive(Debug, Serialize)]
+struct ProgressView<'a> {
+    batch: &'a BatchProgress,
+    done: bool,
+    percent: u64,
+    parts: Vec<PrintPart>,
+}
+
+/// Which part of a batch a print view holds.
+#[derive(Debug, Serialize)]
+struct PrintedPart {
+    id: Uuid,
+    part: usize,
+    from: usize,
+    to: usize,
+    total: u64,
+}
+
+/// A part of a batch laid out for printing.
+#[derive(Debug, Serialize)]
+struct BatchPrintView<'a> {
+    size: &'static str,
+    login_url: Option<&'a str>,
+    self_check: bool,
+    single: bool,
+    batch: PrintedPart,
+    vouchers: Vec<PrintedVoucher<'a>>,
 }
 
 /// Form of `POST /dispense/batch`.
@@ -77,22 +125,37 @@ async fn form_post(
 }
 
 /// The print parts of a batch of `total`: `(part, first, last)`, counted from 1.
-fn parts(total: u64) -> Vec<serde_json::Value> {
+fn parts(total: u64) -> Vec<PrintPart> {
     let total = usize::try_from(total).unwrap_or(usize::MAX);
     (0..total.div_ceil(PRINT_PART))
         .map(|i| {
             let from = i * PRINT_PART + 1;
             let to = ((i + 1) * PRINT_PART).min(total);
-            serde_json::json!({"part": i + 1, "from": from, "to": to})
+            PrintPart {
+                part: i + 1,
+                from,
+                to,
+            }
         })
         .collect()
 }
 
-fn progress_ctx(p: &BatchProgress) -> serde_json::Value {
-    serde_json::json!({
-        "batch": p, "done": p.on_router >= p.total,
-        "percent": p.on_router.saturating_mul(100).checked_div(p.total).unwrap_or(100),
-    })
+/// The progress of `p`, with its print parts when `with_parts` (the page, not the fragment).
+fn progress_ctx(p: &BatchProgress, with_parts: bool) -> ProgressView<'_> {
+    ProgressView {
+        batch: p,
+        done: p.on_router >= p.total,
+        percent: p
+            .on_router
+            .saturating_mul(100)
+            .checked_div(p.total)
+            .unwrap_or(100),
+        parts: if with_parts {
+            parts(p.total)
+        } else {
+            Vec::new()
+        },
+    }
 }
 
 async fn batch_page(
@@ -101,9 +164,7 @@ async fn batch_page(
     Path(id): Path<Uuid>,
 ) -> AppResult<Html<String>> {
     let p = progress(&state, &cur, id).await?;
-    let mut ctx = progress_ctx(&p);
-    ctx["parts"] = serde_json::json!(parts(p.total));
-    render("batch.html", &Page::of(&cur), ctx)
+    render("batch.html", &Page::of(&cur), progress_ctx(&p, true))
 }
 
 async fn progress_fragment(
@@ -112,7 +173,11 @@ async fn progress_fragment(
     Path(id): Path<Uuid>,
 ) -> AppResult<Html<String>> {
     let p = progress(&state, &cur, id).await?;
-    render("batch_progress.html", &Page::of(&cur), progress_ctx(&p))
+    render(
+        "batch_progress.html",
+        &Page::of(&cur),
+        progress_ctx(&p, false),
+    )
 }
 
 /// `?size=` and `?part=` (from 1; default 1).
@@ -141,20 +206,30 @@ async fn print(
         return Err(AppError::NotFound);
     }
     let names = package_names(&state).await?;
-    let vouchers: Vec<_> = tokens.iter().map(|t| voucher_json(t, &names)).collect();
+    let vouchers: Vec<_> = tokens
+        .iter()
+        .map(|t| PrintedVoucher::of(t, &names))
+        .collect();
     let size = paper(Some(q.size.as_deref().unwrap_or("a4")));
-    render(
-        "print_voucher.html",
-        &Page::of(&cur),
-        serde_json::json!({
-            "size": size, "login_url": state.settings.public_url,
-            "self_check": state.settings.external_url.as_ref().is_some_and(|u| !u.is_empty()),
-            "single": false,
-            "batch": {"id": id, "part": part, "from": from + 1, "to": from + vouchers.len(),
-                "total": p.total},
-            "vouchers": vouchers,
-        }),
-    )
+    let view = BatchPrintView {
+        size,
+        login_url: state.settings.public_url.as_deref(),
+        self_check: state
+            .settings
+            .external_url
+            .as_ref()
+            .is_some_and(|u| !u.is_empty()),
+        single: false,
+        batch: PrintedPart {
+            id,
+            part,
+            from: from + 1,
+            to: from + vouchers.len(),
+            total: p.total,
+        },
+        vouchers,
+    };
+    render("print_voucher.html", &Page::of(&cur), view)
 }
 
 #[cfg(test)]
@@ -165,11 +240,9 @@ mod tests {
     fn a_batch_prints_in_parts() {
         let p = parts(1201);
         assert_eq!(p.len(), 3);
-        assert_eq!(p[0], serde_json::json!({"part": 1, "from": 1, "to": 500}));
-        assert_eq!(
-            p[2],
-            serde_json::json!({"part": 3, "from": 1001, "to": 1201})
-        );
+        let part = |part, from, to| PrintPart { part, from, to };
+        assert_eq!(p[0], part(1, 1, 500));
+        assert_eq!(p[2], part(3, 1001, 1201));
         assert!(parts(0).is_empty());
     }
 }

@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use uuid::Uuid;
 
 pub mod convergence;
+mod pages;
 
 /// Length of an enrollment code (without the dashes shown every four characters): 16 characters
 /// of a 31-letter alphabet, about 79 bits.
@@ -82,6 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/routers/{id}/revoke", post(revoke))
         .route("/api/enroll", post(enroll))
         .route("/api/catalog/convergence", get(convergence::convergence))
+        .merge(pages::router())
 }
 
 /// The operations above in the API document (merged by `api_doc::document`).
@@ -495,3 +497,6 @@ pub fn split_host_port(s: &str) -> Option<(String, u16)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_pages;

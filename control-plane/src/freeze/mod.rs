@@ -19,3 +19,6 @@ pub async fn refuse_frozen(state: &AppState, staff_id: Uuid) -> AppResult<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests;

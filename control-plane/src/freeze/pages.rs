@@ -4,8 +4,8 @@
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::store::now_ms;
-use crate::web::render;
 use crate::web::Page;
+use crate::web::{render, ConfirmView};
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -48,15 +48,16 @@ async fn confirm_with(
     } else {
         ("cf-thaw", "thaw")
     };
-    render(
-        "admin_confirm.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "words": words, "error": error, "what": "cf-location", "target": l.name,
-            "confirm_word": action, "ask_reason": true,
-            "action_url": format!("/admin/locations/{}/{action}", l.id),
-        }),
-    )
+    let view = ConfirmView {
+        words,
+        what: "cf-location",
+        target: l.name,
+        confirm_word: action.to_owned(),
+        ask_reason: true,
+        action_url: format!("/admin/locations/{}/{action}", l.id),
+        error,
+    };
+    render("admin_confirm.html", &Page::of(cur), view)
 }
 
 async fn confirm_page(

@@ -152,7 +152,14 @@ async fn login_page(MaybeUser(user): MaybeUser) -> Response {
     if user.is_some() {
         return Redirect::to("/").into_response();
     }
-    render("login.html", &Page::anonymous(), serde_json::json!({})).into_response()
+    render("login.html", &Page::anonymous(), LoginView::default()).into_response()
+}
+
+/// The login form, with why the last try failed and the name it was for.
+#[derive(Debug, Default, serde::Serialize)]
+struct LoginView {
+    error: Option<String>,
+    username: Option<String>,
 }
 
 /// Did a browser send this from another site? Login CSRF logs the victim into the attacker's
@@ -191,7 +198,10 @@ async fn login_form(
         let page = render(
             "login.html",
             &Page::anonymous(),
-            serde_json::json!({ "error": crate::i18n::tr(crate::i18n::current(), "login-foreign") }),
+            LoginView {
+                error: Some(crate::i18n::tr(crate::i18n::current(), "login-foreign")),
+                username: None,
+            },
         );
         return (StatusCode::FORBIDDEN, page).into_response();
     }
@@ -221,7 +231,10 @@ async fn login_form(
             let page = render(
                 "login.html",
                 &Page::anonymous(),
-                serde_json::json!({ "error": message, "username": req.username }),
+                LoginView {
+                    error: Some(message),
+                    username: Some(req.username),
+                },
             );
             (status, page).into_response()
         }

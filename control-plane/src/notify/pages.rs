@@ -4,14 +4,14 @@
 use super::{add_channel, channels_of, remove_channel, CreatedChannel, NewChannel};
 use crate::app::{AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
-use crate::store::Role;
+use crate::store::{Channel, DeliveryRow, Location, Role};
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Page routes.
@@ -35,11 +35,27 @@ async fn page_with(
         Vec::new()
     };
     super::localize_deliveries(&mut dead, crate::i18n::current());
-    let ctx = serde_json::json!({
-        "channels": channels, "locations": locations, "dead": dead,
-        "created": created, "error": error, "admin": cur.user.role == Role::SuperAdmin,
-    });
-    Ok(render("notifications.html", &Page::of(cur), ctx)?.into_response())
+    let view = ChannelsView {
+        channels,
+        locations,
+        dead,
+        created,
+        error,
+        admin: cur.user.role == Role::SuperAdmin,
+    };
+    Ok(render("notifications.html", &Page::of(cur), view)?.into_response())
+}
+
+/// The notification channels page: the caller's channels, the form to add one (its secret
+/// shown once), and for an admin the deliveries that gave up.
+#[derive(Debug, Serialize)]
+struct ChannelsView {
+    channels: Vec<Channel>,
+    locations: Vec<Location>,
+    dead: Vec<DeliveryRow>,
+    created: Option<CreatedChannel>,
+    error: Option<String>,
+    admin: bool,
 }
 
 async fn page(State(state): State<AppState>, Auth(cur, _): Auth<ManagerUp>) -> AppResult<Response> {

@@ -198,3 +198,6 @@ mod tests {
             .any(|c| matches!(c.kind, mtm_common::CommandKind::ApplyCatalog(_))));
     }
 }
+
+#[cfg(test)]
+mod tests_pages;

@@ -5,7 +5,7 @@
 //! answered). Releases live as files (`{id}.bin` and `{id}.json`), not in the database: the
 //! binary is the bulk, and the signature makes the metadata self-checking.
 //!
-//! The JSON API (`api`) and the console page (`pages::admin_releases`) both go through
+//! The JSON API (`api`) and the console page (`pages`) both go through
 //! [`store_release`] and [`start_rollout`], so a release is checked and audited the same way
 //! whichever door it comes through.
 

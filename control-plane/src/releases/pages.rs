@@ -22,8 +22,7 @@ use axum::routing::get;
 use axum::{Extension, Form, Router};
 use mtm_common::release::is_newer;
 use mtm_common::CommandKind;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::path::Path as FsPath;
 use uuid::Uuid;
 
@@ -51,16 +50,80 @@ fn standing(release: &str, running: Option<&str>) -> &'static str {
     }
 }
 
+/// A router not yet on a release's version.
+#[derive(Debug, Serialize)]
+struct Straggler<'a> {
+    name: &'a str,
+    agent_id: &'a str,
+    version: Option<&'a str>,
+    online: bool,
+}
+
+/// An update command that carries a release, and how it went.
+#[derive(Debug, Serialize)]
+struct RolloutCommand<'a> {
+    agent_id: &'a str,
+    router: String,
+    state: &'a str,
+    attempts: u32,
+    result: Option<&'a str>,
+    issued: String,
+    closed: Option<String>,
+}
+
+/// One release as the page lists it: how many routers run it, which do not, its commands.
+#[derive(Debug, Serialize)]
+struct ReleaseRow<'a> {
+    release: &'a ReleaseInfo,
+    sha_short: &'a str,
+    uploaded: String,
+    current: usize,
+    older: usize,
+    unknown: usize,
+    stragglers: Vec<Straggler<'a>>,
+    commands: Vec<RolloutCommand<'a>>,
+}
+
+/// The releases page: every release, the router count, and the release key's state.
+#[derive(Debug, Serialize)]
+struct ReleasesView<'a> {
+    releases: Vec<ReleaseRow<'a>>,
+    routers: usize,
+    error: Option<String>,
+    notice: Option<String>,
+    key_checked: bool,
+    key_error: Option<String>,
+}
+
+/// The rollout about to be confirmed: the release and the agents it goes to.
+#[derive(Debug, Serialize)]
+struct PendingRollout<'a> {
+    release: ReleaseInfo,
+    agents: Vec<String>,
+    percent: &'a str,
+    agent_ids: &'a str,
+}
+
+/// The releases page asking to confirm a rollout.
+#[derive(Debug, Serialize)]
+struct ConfirmView<'a> {
+    confirm: PendingRollout<'a>,
+    error: Option<String>,
+}
+
 /// One release as the page shows it: counts by version, stragglers, rollout commands.
-fn release_row(r: &ReleaseInfo, routers: &[RouterStatus], commands: &[CommandRecord]) -> Value {
+fn release_row<'a>(
+    r: &'a ReleaseInfo,
+    routers: &'a [RouterStatus],
+    commands: &'a [CommandRecord],
+) -> ReleaseRow<'a> {
     let count = |s: &str| {
         routers
             .iter()
             .filter(|x| standing(&r.version, x.router.agent_version.as_deref()) == s)
             .count()
     };
-    let (current, older, unknown) = (count("current"), count("older"), count("unknown"));
-    let stragglers: Vec<Value> = routers
+    let stragglers = routers
         .iter()
         .filter(|x| {
             matches!(
@@ -68,9 +131,11 @@ fn release_row(r: &ReleaseInfo, routers: &[RouterStatus], commands: &[CommandRec
                 "older" | "unknown"
             )
         })
-        .map(|x| {
-            json!({"name": x.router.name, "agent_id": x.router.agent_id,
-            "version": x.router.agent_version, "online": x.router.online})
+        .map(|x| Straggler {
+            name: &x.router.name,
+            agent_id: &x.router.agent_id,
+            version: x.router.agent_version.as_deref(),
+            online: x.router.online,
         })
         .collect();
     let path = releases::download_path(r.id);
@@ -81,21 +146,29 @@ fn release_row(r: &ReleaseInfo, routers: &[RouterStatus], commands: &[CommandRec
             .map(|x| x.router.name.clone())
             .unwrap_or_default()
     };
-    let cmds: Vec<Value> = commands
+    let commands = commands
         .iter()
         .filter(|c| matches!(&c.command.kind, CommandKind::UpdateAgent(u) if u.url_path == path))
-        .map(|c| {
-            json!({"agent_id": c.command.agent_id, "router": name_of(&c.command.agent_id),
-                "state": c.command.state, "attempts": c.command.attempts, "result": c.result,
-                "issued": utc_minute(c.command.issued_at),
-                "closed": c.closed_at.map(utc_minute)})
+        .map(|c| RolloutCommand {
+            agent_id: &c.command.agent_id,
+            router: name_of(&c.command.agent_id),
+            state: &c.command.state,
+            attempts: c.command.attempts,
+            result: c.result.as_deref(),
+            issued: utc_minute(c.command.issued_at),
+            closed: c.closed_at.map(utc_minute),
         })
         .collect();
-    json!({
-        "r": r, "sha_short": r.sha256_hex.get(..12).unwrap_or(&r.sha256_hex),
-        "uploaded": utc_minute(r.created_at), "current": current, "older": older,
-        "unknown": unknown, "stragglers": stragglers, "commands": cmds,
-    })
+    ReleaseRow {
+        release: r,
+        sha_short: r.sha256_hex.get(..12).unwrap_or(&r.sha256_hex),
+        uploaded: utc_minute(r.created_at),
+        current: count("current"),
+        older: count("older"),
+        unknown: count("unknown"),
+        stragglers,
+        commands,
+    }
 }
 
 /// The page, with an error on top when a form was refused.
@@ -112,18 +185,22 @@ async fn page_with(
         .store
         .commands_of_kind("update_agent", COMMANDS_SHOWN)
         .await?;
-    let rows: Vec<Value> = list
-        .iter()
-        .map(|r| release_row(r, &routers, &commands))
-        .collect();
     // A broken key file shows as a warning here; uploads report it as their error.
     let key = releases::release_key(dir);
-    let ctx = json!({
-        "releases": rows, "routers": routers.len(), "error": error, "notice": notice,
-        "key_checked": matches!(key, Ok(Some(_))),
-        "key_error": key.err().map(|e| e.page_message().unwrap_or_else(|e| e.to_string())),
-    });
-    Ok(render("admin_releases.html", &Page::of(cur), ctx)?.into_response())
+    let view = ReleasesView {
+        releases: list
+            .iter()
+            .map(|r| release_row(r, &routers, &commands))
+            .collect(),
+        routers: routers.len(),
+        error,
+        notice,
+        key_checked: matches!(key, Ok(Some(_))),
+        key_error: key
+            .err()
+            .map(|e| e.page_message().unwrap_or_else(|e| e.to_string())),
+    };
+    Ok(render("admin_releases.html", &Page::of(cur), view)?.into_response())
 }
 
 /// `?uploaded=ID` or `?rolled_out=ID` after a form: a line saying what was done.
@@ -279,12 +356,16 @@ async fn confirm_with(
         Ok(a) => a,
         Err(e) => return page_with(state, cur, dir, Some(e.page_message()?), None).await,
     };
-    let ctx = json!({
-        "confirm": {"r": info, "agents": agents, "percent": f.percent.trim(),
-            "agent_ids": f.agent_ids.trim()},
-        "error": error,
-    });
-    Ok(render("admin_releases.html", &Page::of(cur), ctx)?.into_response())
+    let view = ConfirmView {
+        confirm: PendingRollout {
+            release: info,
+            agents,
+            percent: f.percent.trim(),
+            agent_ids: f.agent_ids.trim(),
+        },
+        error,
+    };
+    Ok(render("admin_releases.html", &Page::of(cur), view)?.into_response())
 }
 
 async fn confirm_page(

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Self-check routes; public (no login).
 pub fn router() -> Router<AppState> {
@@ -111,7 +111,13 @@ async fn check_query(
 ) -> AppResult<Response> {
     match q.code.filter(|c| !c.trim().is_empty()) {
         Some(code) => answer(&state, &client, &code).await,
-        None => page(StatusCode::OK, serde_json::json!({ "ask": true })),
+        None => page(
+            StatusCode::OK,
+            CheckView {
+                ask: true,
+                ..CheckView::default()
+            },
+        ),
     }
 }
 
@@ -130,7 +136,10 @@ async fn answer(state: &AppState, client: &str, code: &str) -> AppResult<Respons
         Err(_) => {
             return page(
                 StatusCode::TOO_MANY_REQUESTS,
-                serde_json::json!({ "limited": true }),
+                CheckView {
+                    limited: true,
+                    ..CheckView::default()
+                },
             )
         }
     };
@@ -145,10 +154,20 @@ async fn answer(state: &AppState, client: &str, code: &str) -> AppResult<Respons
     match found {
         Some(r) => page(
             StatusCode::OK,
-            serde_json::json!({ "r": r, "text": words(crate::i18n::current(), &r) }),
+            CheckView {
+                text: Some(words(crate::i18n::current(), &r)),
+                remaining: Some(r),
+                ..CheckView::default()
+            },
         ),
         // One answer for every code that does not work, so none can be told from a wrong one.
-        None => page(StatusCode::OK, serde_json::json!({ "invalid": true })),
+        None => page(
+            StatusCode::OK,
+            CheckView {
+                invalid: true,
+                ..CheckView::default()
+            },
+        ),
     }
 }
 
@@ -177,8 +196,26 @@ async fn lookup(state: &AppState, code: &str) -> AppResult<Option<Remaining>> {
     Ok(remaining(&token, limits, crate::store::now_ms()))
 }
 
+/// What is left of a voucher, in words.
+#[derive(Debug, Serialize)]
+struct RemainingWords {
+    time: String,
+    data: String,
+    valid: String,
+}
+
+/// The self-check page: the form alone, a voucher's figures, or one of the refusals.
+#[derive(Debug, Serialize, Default)]
+struct CheckView {
+    ask: bool,
+    remaining: Option<Remaining>,
+    text: Option<RemainingWords>,
+    invalid: bool,
+    limited: bool,
+}
+
 /// The figures as a customer reads them, in `lang`.
-fn words(lang: Lang, r: &Remaining) -> serde_json::Value {
+fn words(lang: Lang, r: &Remaining) -> RemainingWords {
     let valid = match (r.valid_until, r.validity_s) {
         (Some(end), _) => crate::i18n::datetime(lang, end),
         (None, Some(v)) => tr_args(
@@ -189,11 +226,13 @@ fn words(lang: Lang, r: &Remaining) -> serde_json::Value {
         (None, None) => tr(lang, "check-no-end"),
     };
     let no_limit = || tr(lang, "check-no-limit");
-    serde_json::json!({
-        "time": r.uptime_left_s.map_or_else(no_limit, |s| duration_words(lang, s)),
-        "data": r.bytes_left.map_or_else(no_limit, bytes_words),
-        "valid": valid,
-    })
+    RemainingWords {
+        time: r
+            .uptime_left_s
+            .map_or_else(no_limit, |s| duration_words(lang, s)),
+        data: r.bytes_left.map_or_else(no_limit, bytes_words),
+        valid,
+    }
 }
 
 /// `5400` → `1 h 30 min` (in `lang`); under a minute shows as `less than a minute`.
@@ -229,8 +268,8 @@ pub fn bytes_words(b: u64) -> String {
     format!("{b} bytes")
 }
 
-fn page(status: StatusCode, ctx: serde_json::Value) -> AppResult<Response> {
-    let html = crate::web::render("check.html", &Page::anonymous(), ctx)?;
+fn page(status: StatusCode, view: CheckView) -> AppResult<Response> {
+    let html = crate::web::render("check.html", &Page::anonymous(), view)?;
     Ok((status, html).into_response())
 }
 

@@ -155,7 +155,7 @@ async fn the_printed_voucher_carries_the_self_check_qr() {
     assert_eq!(svg.status, StatusCode::OK);
     assert!(svg.body.starts_with("<?xml") || svg.body.contains("<svg"));
     assert_eq!(
-        crate::pages::check_url(Some("https://mtm.example.com/"), "ABCD2345").as_deref(),
+        crate::tokens::check_url(Some("https://mtm.example.com/"), "ABCD2345").as_deref(),
         Some("https://mtm.example.com/check/ABCD2345")
     );
 }

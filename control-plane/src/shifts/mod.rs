@@ -1,11 +1,13 @@
 //! Shifts: clock in with an opening float, clock out with the declared cash (a drawer off by
 //! more than the location's threshold raises a cash alert); a manager closes a forgotten shift
-//! with a note.
+//! with a note ([`manager_pages`]). The JSON API (`api`) and the pages call the operations here.
 
 mod api;
+mod manager_pages;
 mod pages;
 
 pub(crate) use api::Doc;
+pub(crate) use manager_pages::{open_shifts, OpenShift};
 pub use pages::{ClockInForm, ClockOutForm};
 
 use crate::app::{AppError, AppResult, AppState};
@@ -18,7 +20,9 @@ use uuid::Uuid;
 
 /// Shift routes.
 pub fn router() -> Router<AppState> {
-    api::router().merge(pages::router())
+    api::router()
+        .merge(pages::router())
+        .merge(manager_pages::router())
 }
 
 /// Body of a clock-in.
@@ -255,3 +259,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests_manager;

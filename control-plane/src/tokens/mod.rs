@@ -1,13 +1,17 @@
 //! Tokens: selling a voucher (staff with an open shift, a till's sale key making a repeat
 //! harmless), what a caller may see of one, and the routes: the JSON API ([`api`]) and the staff
-//! counter with the voucher page and its live status ([`pages`]). Both call the operations here.
+//! counter with the voucher page and its live status ([`pages`]), with its QR codes and print
+//! view ([`print`]). They call the operations here.
 
 mod api;
 mod pages;
+mod print;
 
 pub(crate) use api::Doc;
 pub use api::{GenerateRequest, MyTokensQuery, IDEMPOTENCY_KEY};
 pub use pages::{dispense_page, dispense_page_with, DispenseForm};
+pub use print::check_url;
+pub(crate) use print::{package_names, paper, PrintedVoucher};
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::CurrentUser;
@@ -19,7 +23,7 @@ use uuid::Uuid;
 
 /// Token routes.
 pub fn router() -> Router<AppState> {
-    api::router().merge(pages::router())
+    api::router().merge(pages::router()).merge(print::router())
 }
 
 /// A token as the API and pages show it.
@@ -210,3 +214,6 @@ pub(crate) fn start_of_today() -> i64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_print;

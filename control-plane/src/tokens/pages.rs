@@ -1,16 +1,16 @@
 //! The staff counter (`/dispense`: clock in, or package buttons and today's vouchers), the
 //! voucher page and its live status fragment.
 
-use super::{dispense, start_of_today, view, visible_token};
+use super::{dispense, start_of_today, view, visible_token, TokenView};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser, StaffOnly};
-use crate::store::{Token, TokenFilter, TokenState};
+use crate::store::{Location, Package, Shift, Token, TokenFilter, TokenState};
 use crate::web::{render, Page};
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use axum::routing::get;
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The counter and voucher pages' routes.
@@ -75,17 +75,46 @@ pub async fn dispense_page_with(
         .first()
         .map(|p| p.currency.clone())
         .unwrap_or_default();
-    render(
-        "dispense.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "shift": shift, "locations": locations, "packages": packages,
-            "today_count": today_count, "tokens": tokens, "today_revenue": today_revenue,
-            "currency": currency, "error": error,
-            // Fresh on every drawing of the page (pages are never cached), one per package.
-            "sale_key": Uuid::new_v4(),
-        }),
-    )
+    let view = DispenseView {
+        shift,
+        locations,
+        packages,
+        today_count,
+        tokens,
+        today_revenue,
+        currency,
+        error,
+        // Fresh on every drawing of the page (pages are never cached), one per package.
+        sale_key: Uuid::new_v4(),
+    };
+    render("dispense.html", &Page::of(cur), view)
+}
+
+/// The staff counter: the open shift (or the locations to clock in at), the packages, and
+/// today's vouchers with the day's count and takings.
+#[derive(Debug, Serialize)]
+struct DispenseView {
+    shift: Option<Shift>,
+    locations: Vec<Location>,
+    packages: Vec<Package>,
+    today_count: u64,
+    tokens: Vec<TokenView>,
+    today_revenue: i64,
+    currency: String,
+    error: Option<String>,
+    sale_key: Uuid,
+}
+
+/// The voucher page and its status fragment.
+#[derive(Debug, Serialize)]
+struct VoucherView {
+    token: Token,
+    state_label: &'static str,
+    state_key: &'static str,
+    waiting_offline: bool,
+    polling: bool,
+    package_name: String,
+    login_url: Option<String>,
 }
 
 /// Form of `POST /dispense`.
@@ -112,7 +141,7 @@ async fn dispense_form(
     }
 }
 
-async fn status_ctx(state: &AppState, token: Token) -> AppResult<serde_json::Value> {
+async fn status_ctx(state: &AppState, token: Token) -> AppResult<VoucherView> {
     let package_name = state
         .store
         .list_packages()
@@ -122,12 +151,16 @@ async fn status_ctx(state: &AppState, token: Token) -> AppResult<serde_json::Val
         .map(|p| p.name)
         .unwrap_or_else(|| token.package_slug.clone());
     let v = view(state, token).await?;
-    Ok(serde_json::json!({
-        "token": v.token, "state_label": v.state_label, "state_key": v.state_key, "waiting_offline": v.waiting_offline,
+    Ok(VoucherView {
         // Poll until the router has confirmed; after that the state changes only slowly.
-        "polling": v.token.state == TokenState::Issued,
-        "package_name": package_name, "login_url": state.settings.public_url,
-    }))
+        polling: v.token.state == TokenState::Issued,
+        token: v.token,
+        state_label: v.state_label,
+        state_key: v.state_key,
+        waiting_offline: v.waiting_offline,
+        package_name,
+        login_url: state.settings.public_url.clone(),
+    })
 }
 
 async fn voucher_page(

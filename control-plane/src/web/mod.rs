@@ -1,5 +1,5 @@
 //! The web layer shared by every page: templates (embedded, auto-escaped), the page context,
-//! security headers, static files, and the home redirect.
+//! security headers, static files, the home redirect, and CSV export of table views.
 
 use crate::app::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
@@ -13,13 +13,16 @@ use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 
+pub mod csv;
 pub mod error_page;
 mod templates;
 
+pub use csv::{csv_body, csv_response, Format};
 pub use templates::{env as templates, render};
 
 const HTMX: &str = include_str!("../../static/htmx.min.js");
 const CSS: &str = include_str!("../../static/mtm.css");
+const PRINT_JS: &str = include_str!("../../static/print.js");
 
 /// A whole number typed into the field labelled `field` (its message key); empty is none.
 pub fn opt_u64(s: &str, field: &'static str) -> crate::app::AppResult<Option<u64>> {
@@ -32,6 +35,11 @@ pub fn opt_u64(s: &str, field: &'static str) -> crate::app::AppResult<Option<u64
             crate::refusal::Refusal::new("err-whole-number").in_field(field),
         )
     })
+}
+
+/// Midnight UTC of today, unix ms.
+pub fn start_of_today(now: i64) -> i64 {
+    now - now.rem_euclid(86_400_000)
 }
 
 /// Unix ms as `YYYY-MM-DD HH:MM UTC`.
@@ -107,6 +115,26 @@ pub fn lang_for(cur: &CurrentUser) -> Lang {
         .unwrap_or_else(crate::i18n::current)
 }
 
+/// The typed confirmation (`admin_confirm.html`) that guards an emergency action: what is
+/// asked, what it acts on, the word to type, and where the form goes.
+#[derive(Debug, Serialize)]
+pub struct ConfirmView {
+    /// Message key of the action: the title and the button.
+    pub words: &'static str,
+    /// Message key of the kind of thing acted on.
+    pub what: &'static str,
+    /// Its name.
+    pub target: String,
+    /// What must be typed to confirm.
+    pub confirm_word: String,
+    /// Whether a reason is asked as well.
+    pub ask_reason: bool,
+    /// Where the form posts.
+    pub action_url: String,
+    /// Why the last try was refused.
+    pub error: Option<String>,
+}
+
 /// One entry of the language menu.
 #[derive(Debug, Clone, Serialize)]
 pub struct LangChoice {
@@ -124,6 +152,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/mtm.css", get(css))
+        .route("/static/print.js", get(print_js))
 }
 
 async fn home(MaybeUser(user): MaybeUser) -> Redirect {
@@ -151,6 +180,10 @@ async fn htmx() -> Response {
 
 async fn css() -> Response {
     asset(CSS, "text/css; charset=utf-8")
+}
+
+async fn print_js() -> Response {
+    asset(PRINT_JS, "text/javascript; charset=utf-8")
 }
 
 /// Security headers on every response. No inline scripts or styles are allowed by the CSP; htmx

@@ -7,7 +7,22 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use serde::Deserialize;
 use std::future::Future;
+
+/// `?format=csv` on any table view.
+#[derive(Debug, Deserialize, Default)]
+pub struct Format {
+    /// `csv` for a download of the page's table; anything else (or nothing) for HTML.
+    pub format: Option<String>,
+}
+
+impl Format {
+    /// Whether the page's table is asked for as a CSV download.
+    pub fn csv(&self) -> bool {
+        self.format.as_deref() == Some("csv")
+    }
+}
 
 fn cell(out: &mut String, value: &str) {
     // Plain signed numbers stay numbers; anything else opening like a formula is defused

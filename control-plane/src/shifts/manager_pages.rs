@@ -1,11 +1,11 @@
 //! A manager closes a shift a staff member forgot to close: the location page lists its open
 //! shifts (flagging those open longer than [`FORGOTTEN_AFTER_MS`]); the form takes the counted
 //! cash and a required note and calls what `POST /api/shifts/{id}/close` calls
-//! (`shifts::close_shift_for_staff`: audited by the store, drawer checked for a cash alert).
+//! ([`super::close_shift_for_staff`]: audited by the store, drawer checked for a cash alert).
 
+use super::{close_shift_for_staff, drawer_currency, typed_amount, CloseForStaff};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, CurrentUser, ManagerUp};
-use crate::shifts::{close_shift_for_staff, drawer_currency, typed_amount, CloseForStaff};
 use crate::store::{now_ms, Shift, ShiftFilter};
 use crate::web::render;
 use crate::web::Page;
@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A shift open this long is flagged as probably forgotten.
@@ -22,18 +22,37 @@ pub const FORGOTTEN_AFTER_MS: i64 = 12 * 3600 * 1000;
 /// How far back open shifts are looked for.
 const LOOK_BACK_MS: i64 = 31 * 86_400_000;
 
-/// Shift close routes.
-pub fn router() -> Router<AppState> {
+/// The manager's shift close routes.
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/manager/shifts/{id}/close", get(close_page).post(close))
+}
+
+/// An open shift as the location and staff pages list it: who holds it, for how many hours,
+/// and whether it looks forgotten.
+#[derive(Debug, Serialize)]
+pub(crate) struct OpenShift {
+    shift: Shift,
+    staff: Option<String>,
+    hours: i64,
+    forgotten: bool,
+}
+
+/// The close form of one shift.
+#[derive(Debug, Serialize)]
+struct CloseView {
+    shift: Shift,
+    staff: Option<String>,
+    currency: String,
+    error: Option<String>,
 }
 
 /// Open shifts of a location (or a staff member) with the staff member's name and whether the
 /// shift looks forgotten, oldest first.
-pub(super) async fn open_shifts(
+pub(crate) async fn open_shifts(
     state: &AppState,
     location_id: Option<Uuid>,
     staff_id: Option<Uuid>,
-) -> AppResult<Vec<serde_json::Value>> {
+) -> AppResult<Vec<OpenShift>> {
     let now = now_ms();
     let mut open: Vec<Shift> = crate::store::every_shift(
         &*state.store,
@@ -50,13 +69,14 @@ pub(super) async fn open_shifts(
     .collect();
     open.sort_by_key(|s| s.opened_at);
     let mut rows = Vec::with_capacity(open.len());
-    for x in open {
-        let who = state.store.user(x.staff_id).await?.map(|u| u.username);
-        let hours = (now - x.opened_at) / 3_600_000;
-        let forgotten = now - x.opened_at > FORGOTTEN_AFTER_MS;
-        rows.push(
-            serde_json::json!({"x": x, "staff": who, "hours": hours, "forgotten": forgotten}),
-        );
+    for shift in open {
+        let staff = state.store.user(shift.staff_id).await?.map(|u| u.username);
+        rows.push(OpenShift {
+            hours: (now - shift.opened_at) / 3_600_000,
+            forgotten: now - shift.opened_at > FORGOTTEN_AFTER_MS,
+            shift,
+            staff,
+        });
     }
     Ok(rows)
 }
@@ -68,11 +88,14 @@ async fn page_with(
     error: Option<String>,
 ) -> AppResult<Response> {
     // Closed ones are shown too, so a second close gets the page with the store's refusal.
-    let x = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
-    let who = state.store.user(x.staff_id).await?.map(|u| u.username);
-    let currency = drawer_currency(state).await?;
-    let ctx = serde_json::json!({"x": x, "staff": who, "error": error, "currency": currency});
-    Ok(render("manager_close_shift.html", &Page::of(cur), ctx)?.into_response())
+    let shift = state.store.shift(id).await?.ok_or(AppError::NotFound)?;
+    let view = CloseView {
+        staff: state.store.user(shift.staff_id).await?.map(|u| u.username),
+        currency: drawer_currency(state).await?,
+        shift,
+        error,
+    };
+    Ok(render("manager_close_shift.html", &Page::of(cur), view)?.into_response())
 }
 
 async fn close_page(

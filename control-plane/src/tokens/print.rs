@@ -1,5 +1,6 @@
-//! Staff extras: a voucher's QR code (SVG, made here) and print views for 58 mm and 80 mm
-//! receipt printers and A4 sheets (batches print through the same template, see `batch`).
+//! A voucher's QR codes (SVG, made here: the hotspot login, the customer's self-check) and its
+//! print view for 58 mm and 80 mm receipt printers and A4 sheets (batches print through the
+//! same template with [`PrintedVoucher`], see `batch`).
 
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AnyRole, Auth, CurrentUser};
@@ -11,11 +12,12 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Voucher extras' routes.
-pub fn router() -> Router<AppState> {
+/// The QR and print routes.
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/tokens/{id}/qr.svg", get(qr))
         .route("/tokens/{id}/check-qr.svg", get(check_qr))
@@ -117,9 +119,7 @@ pub(crate) fn paper(size: Option<&str>) -> &'static str {
 }
 
 /// Package names by id, for print views.
-pub(crate) async fn package_names(
-    state: &AppState,
-) -> AppResult<std::collections::HashMap<Uuid, String>> {
+pub(crate) async fn package_names(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
     Ok(state
         .store
         .list_packages()
@@ -129,15 +129,34 @@ pub(crate) async fn package_names(
         .collect())
 }
 
-/// One voucher as the print template takes it.
-pub(crate) fn voucher_json(
-    t: &Token,
-    names: &std::collections::HashMap<Uuid, String>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "t": t,
-        "package_name": names.get(&t.package_id).cloned().unwrap_or_else(|| t.package_slug.clone()),
-    })
+/// One voucher as the print template takes it: the token and its package's name.
+#[derive(Debug, Serialize)]
+pub(crate) struct PrintedVoucher<'a> {
+    token: &'a Token,
+    package_name: String,
+}
+
+impl<'a> PrintedVoucher<'a> {
+    /// `token`, its package named from `names` (its slug when the package is gone).
+    pub(crate) fn of(token: &'a Token, names: &HashMap<Uuid, String>) -> Self {
+        PrintedVoucher {
+            token,
+            package_name: names
+                .get(&token.package_id)
+                .cloned()
+                .unwrap_or_else(|| token.package_slug.clone()),
+        }
+    }
+}
+
+/// One voucher's print view.
+#[derive(Debug, Serialize)]
+struct PrintView<'a> {
+    vouchers: [PrintedVoucher<'a>; 1],
+    size: &'static str,
+    login_url: Option<&'a str>,
+    single: bool,
+    self_check: bool,
 }
 
 async fn print(
@@ -148,15 +167,18 @@ async fn print(
 ) -> AppResult<Html<String>> {
     let t = visible(&state, &cur, id).await?;
     let names = package_names(&state).await?;
-    render(
-        "print_voucher.html",
-        &Page::of(&cur),
-        serde_json::json!({
-            "vouchers": [voucher_json(&t, &names)], "size": paper(q.size.as_deref()),
-            "login_url": state.settings.public_url, "single": true,
-            "self_check": state.settings.external_url.as_ref().is_some_and(|u| !u.is_empty()),
-        }),
-    )
+    let view = PrintView {
+        vouchers: [PrintedVoucher::of(&t, &names)],
+        size: paper(q.size.as_deref()),
+        login_url: state.settings.public_url.as_deref(),
+        single: true,
+        self_check: state
+            .settings
+            .external_url
+            .as_ref()
+            .is_some_and(|u| !u.is_empty()),
+    };
+    render("print_voucher.html", &Page::of(&cur), view)
 }
 
 #[cfg(test)]

@@ -1,19 +1,21 @@
 //! Daily reconciliation: after each location's close time a background job builds
 //! `reconcile::daily_report` for the business day just ended and stores it, hashed and never
-//! changed; managers list reports and sign each off once.
+//! changed; managers list reports and sign each off once, over the API (`api`) or on their
+//! pages (`pages`), both through the operations here.
+
+mod api;
+mod pages;
+
+pub(crate) use api::Doc;
 
 use crate::app::{AppError, AppResult, AppState};
-use crate::auth::{Auth, ManagerUp};
 use crate::reconcile::{
     daily_report, parse_close_time, DailyInputs, DayWindow, RecordedAlert, ShiftSummary,
 };
 use crate::store::{
     now_ms, AlertFilter, DailyReport, NewDailyReport, ReportFilter, ShiftFilter, Store, StoreError,
 };
-use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use axum::Router;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,17 +33,10 @@ pub enum ReportError {
     Invalid(String),
 }
 
-/// Report routes.
+/// Report routes: the JSON API and the managers' pages.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/reports", get(list))
-        .route("/api/reports/{id}/sign-off", post(sign_off))
+    api::router().merge(pages::router())
 }
-
-/// The operations above in the API document (merged by `api_doc::document`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(list, sign_off))]
-pub(crate) struct Doc;
 
 /// The business day of `location_id` that ended most recently before `now`.
 pub async fn last_closed_day(
@@ -354,77 +349,38 @@ pub async fn report_loop(
     }
 }
 
-/// Query of `GET /api/reports`.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ListQuery {
-    location_id: Option<Uuid>,
-    date: Option<String>,
-    /// Page size (default 100, at most 500).
-    limit: Option<u32>,
-    /// Reports to skip: the next page starts after the last one read.
-    offset: Option<u32>,
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/reports",
-    summary = "Daily reconciliation reports, newest day first, paged",
-    description = "Stored after each location's close time, never changed. A page holds `limit` reports (default 100, at most 500); ask again with `offset` until a page comes back short.",
-    params(ListQuery),
-    responses(
-        (status = 200, description = "Reports", body = Vec<DailyReport>),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
-)]
-async fn list(
-    State(state): State<AppState>,
-    _: Auth<ManagerUp>,
-    Query(q): Query<ListQuery>,
-) -> AppResult<Json<Vec<DailyReport>>> {
-    if let Some(d) = &q.date {
+/// The reports `filter` picks, newest day first; `filter.date`, when given, must be a date.
+pub(crate) async fn list_reports(
+    store: &dyn Store,
+    filter: &ReportFilter,
+) -> AppResult<Vec<DailyReport>> {
+    if let Some(d) = &filter.date {
         crate::reconcile::parse_date(d).map_err(|_| {
             AppError::Refused(crate::refusal::Refusal::new("err-date").arg("date", d))
         })?;
     }
-    let filter = ReportFilter {
-        location_id: q.location_id,
-        date: q.date,
-        limit: q.limit,
-        offset: q.offset,
-    };
-    Ok(Json(state.store.daily_reports(&filter).await?))
+    Ok(store.daily_reports(filter).await?)
 }
 
-/// Body of a sign-off.
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-pub struct SignOff {
-    /// What the manager checked (may be empty).
-    #[serde(default)]
-    pub note: String,
+/// Report `id`.
+pub(crate) async fn find_report(store: &dyn Store, id: Uuid) -> AppResult<DailyReport> {
+    store
+        .daily_reports(&ReportFilter::default())
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound)
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/reports/{id}/sign-off",
-    summary = "Sign a daily report off (once; audited)",
-    params(("id" = Uuid, Path, description = "Report id")),
-    request_body = Option<SignOff>,
-    responses(
-        (status = 200, description = "The report now", body = DailyReport),
-    ),
-    extensions(("x-roles" = json!(crate::auth::roles::<ManagerUp>()))),
-)]
-async fn sign_off(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<ManagerUp>,
-    Path(id): Path<Uuid>,
-    body: Option<Json<SignOff>>,
-) -> AppResult<Json<DailyReport>> {
-    let note = body.map(|b| b.0.note).unwrap_or_default();
-    let r = state
-        .store
-        .sign_off_report(id, &note, &cur.user.username, now_ms())
-        .await?;
-    Ok(Json(r))
+/// Sign report `id` off as `by` with `note` (once; the store audits it).
+pub(crate) async fn sign_off(
+    store: &dyn Store,
+    id: Uuid,
+    note: &str,
+    by: &str,
+) -> AppResult<DailyReport> {
+    Ok(store.sign_off_report(id, note, by, now_ms()).await?)
 }
+
+#[cfg(test)]
+mod tests;

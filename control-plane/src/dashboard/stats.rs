@@ -93,19 +93,7 @@ pub fn add_summary(a: &mut LocationSummary, s: &LocationSummary) -> AppResult<()
     Ok(())
 }
 
-/// Words for a token's state on the staff member's list.
-pub fn state_word(t: &Token) -> &'static str {
-    match t.state {
-        TokenState::Issued | TokenState::Applied => "unused",
-        TokenState::InUse => "in use",
-        TokenState::UsedUp => "used up",
-        TokenState::Expired => "expired",
-        TokenState::Disabled => "disabled",
-        TokenState::Removed => "removed",
-    }
-}
-
-/// The message key of [`state_word`], for pages in the reader's language.
+/// The message key of a token's state on the detail pages, in the reader's language.
 pub fn state_key(t: &Token) -> &'static str {
     match t.state {
         TokenState::Issued | TokenState::Applied => "state-unused",

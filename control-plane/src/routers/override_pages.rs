@@ -1,12 +1,11 @@
 //! Emergency overrides of one router: disable every voucher on it, or log out everyone on it.
-//! Each is confirmed twice (a button, then the agent id typed) and audited; the command goes to
-//! the agent at once, or when it reconnects.
+//! Each is confirmed twice (a button, then the agent id typed) and audited
+//! ([`super::send_override`]); the command goes to the agent at once, or when it reconnects.
 
-use super::admin::audit;
+use super::send_override;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
-use crate::web::render;
-use crate::web::Page;
+use crate::web::{render, ConfirmView, Page};
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -16,7 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// Override routes.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route(
         "/admin/routers/{id}/override/{action}",
         get(confirm_page).post(override_router),
@@ -53,6 +52,13 @@ impl Override {
             Override::LogoutAll => "logout-all",
         }
     }
+
+    fn command(self) -> CommandKind {
+        match self {
+            Override::DisableAll => CommandKind::DisableAll,
+            Override::LogoutAll => CommandKind::LogoutAll,
+        }
+    }
 }
 
 async fn confirm_page(
@@ -71,15 +77,16 @@ async fn confirm_with(
     error: Option<String>,
 ) -> AppResult<Html<String>> {
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
-    render(
-        "admin_confirm.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "words": what.words(), "error": error, "what": "cf-router",
-            "target": router.name, "confirm_word": router.agent_id,
-            "action_url": format!("/admin/routers/{}/override/{}", router.id, what.slug()),
-        }),
-    )
+    let view = ConfirmView {
+        words: what.words(),
+        what: "cf-router",
+        action_url: format!("/admin/routers/{}/override/{}", router.id, what.slug()),
+        target: router.name,
+        confirm_word: router.agent_id,
+        ask_reason: false,
+        error,
+    };
+    render("admin_confirm.html", &Page::of(cur), view)
 }
 
 /// Form of the typed confirmation.
@@ -104,25 +111,13 @@ async fn override_router(
             .await?
             .into_response());
     }
-    let kind = match what {
-        Override::DisableAll => CommandKind::DisableAll,
-        Override::LogoutAll => CommandKind::LogoutAll,
-    };
-    let cmd = state
-        .store
-        .enqueue_command(&router.agent_id, kind, false)
-        .await?;
-    let detail = serde_json::json!({"agent_id": router.agent_id, "command_id": cmd.id});
-    audit(
+    send_override(
         &state,
-        &cur,
-        &format!("router.{}", what.slug()),
-        router.id.to_string(),
-        detail,
+        &cur.user.username,
+        &router,
+        what.command(),
+        what.slug(),
     )
     .await?;
-    if let Err(e) = state.dispatcher.send(&cmd).await {
-        tracing::warn!(error = %e, agent = %router.agent_id, "override stored; send failed, will resend");
-    }
     Ok(Redirect::to("/admin/routers").into_response())
 }

@@ -1,26 +1,27 @@
 //! One location's or one staff member's day for managers: figures, cash variance, charts of
 //! vouchers and traffic per hour, staff, shifts and vouchers, each table exportable as CSV.
 
-use super::manager::tokens_since;
+use super::pages::tokens_since;
 use super::stats::{self, add_shift_figures, add_token_figures, LocationSummary, Names};
-use super::{csv_response, start_of_today};
+use crate::alerts::AlertRow;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
+use crate::shifts::OpenShift;
 use crate::store::{
-    every_alert, every_shift, now_ms, Alert, AlertFilter, Cursor, FigureFilter, ShiftFilter, Token,
-    TokenFilter,
+    every_shift, now_ms, Cursor, FigureFilter, Shift, ShiftFilter, Token, TokenFilter,
 };
 use crate::web::render;
 use crate::web::Page;
+use crate::web::{csv_response, start_of_today};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Detail routes.
-pub fn router() -> Router<AppState> {
+/// The detail pages' routes.
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/manager/locations/{id}", get(location))
         .route("/manager/staff/{id}", get(staff))
@@ -55,11 +56,11 @@ fn token_csv_row(t: &Token, names: &Names) -> Vec<String> {
 /// Every voucher matching `filter`, streamed page by page as CSV.
 fn token_csv(state: &AppState, filter: TokenFilter, names: Names) -> Response {
     let store = state.store.clone();
-    let rows = super::csv::pages(move |cursor| {
+    let rows = crate::web::csv::pages(move |cursor| {
         let (store, filter, names) = (store.clone(), filter.clone(), names.clone());
         async move {
             let page = store
-                .tokens_after(&filter, cursor, super::csv::EXPORT_PAGE)
+                .tokens_after(&filter, cursor, crate::web::csv::EXPORT_PAGE)
                 .await?;
             let next = page.last().map(|t| Cursor {
                 created_at: t.created_at,
@@ -71,7 +72,7 @@ fn token_csv(state: &AppState, filter: TokenFilter, names: Names) -> Response {
             ))
         }
     });
-    super::csv::csv_stream("vouchers", TOKEN_HEAD, rows)
+    crate::web::csv::csv_stream("vouchers", TOKEN_HEAD, rows)
 }
 
 const STAFF_HEAD: &[&str] = &[
@@ -83,19 +84,18 @@ const STAFF_HEAD: &[&str] = &[
     "variance_minor",
 ];
 
-fn staff_csv(per_staff: &[serde_json::Value]) -> Vec<Vec<String>> {
+fn staff_csv(per_staff: &[StaffLine]) -> Vec<Vec<String>> {
     per_staff
         .iter()
-        .map(|r| {
-            let s = &r["s"];
-            let n = |k: &str| s[k].as_i64().unwrap_or(0).to_string();
+        .map(|line| {
+            let f = &line.figures;
             vec![
-                r["name"].as_str().unwrap_or_default().to_owned(),
-                n("issued"),
-                n("used"),
-                n("expected_minor"),
-                n("confirmed_minor"),
-                n("variance_minor"),
+                line.name.clone(),
+                f.issued.to_string(),
+                f.used.to_string(),
+                f.expected_minor.to_string(),
+                f.confirmed_minor.to_string(),
+                f.variance_minor.to_string(),
             ]
         })
         .collect()
@@ -111,19 +111,19 @@ const SHIFT_HEAD: &[&str] = &[
     "variance_minor",
 ];
 
-fn shift_csv(rows: &[serde_json::Value]) -> Vec<Vec<String>> {
+fn shift_csv(rows: &[ShiftLine]) -> Vec<Vec<String>> {
+    let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     rows.iter()
-        .map(|r| {
-            let x = &r["x"];
-            let n = |k: &str| x[k].as_i64().map(|v| v.to_string()).unwrap_or_default();
+        .map(|line| {
+            let x = line.shift;
             vec![
-                r["staff"].as_str().unwrap_or_default().to_owned(),
-                n("opened_at"),
-                n("closed_at"),
-                n("opening_float_minor"),
-                n("expected_cash_minor"),
-                n("declared_cash_minor"),
-                n("variance_minor"),
+                line.staff.clone(),
+                x.opened_at.to_string(),
+                n(x.closed_at),
+                x.opening_float_minor.to_string(),
+                n(x.expected_cash_minor),
+                n(x.declared_cash_minor),
+                n(x.variance_minor),
             ]
         })
         .collect()
@@ -142,6 +142,49 @@ const TOKEN_HEAD: &[&str] = &[
     "bytes_out",
 ];
 
+/// One staff member's figures for the day.
+#[derive(Debug, Serialize)]
+struct StaffLine {
+    id: Uuid,
+    name: String,
+    figures: LocationSummary,
+}
+
+/// One shift of the day, with its staff member's name.
+#[derive(Debug, Serialize)]
+struct ShiftLine<'a> {
+    shift: &'a Shift,
+    staff: String,
+}
+
+/// One voucher of the table: who sold it, its state's message key and its traffic in MB.
+#[derive(Debug, Serialize)]
+struct TokenLine<'a> {
+    token: &'a Token,
+    staff: Option<&'a String>,
+    state_key: &'static str,
+    mb: String,
+}
+
+/// A location's or a staff member's day.
+#[derive(Debug, Serialize)]
+struct DetailView<'a> {
+    title: String,
+    total: LocationSummary,
+    per_staff: Vec<StaffLine>,
+    tokens: Vec<TokenLine<'a>>,
+    tokens_total: u64,
+    first: u64,
+    last: u64,
+    next: Option<String>,
+    previous: Option<String>,
+    charts: [stats::Chart; 2],
+    currency: String,
+    shifts: Vec<ShiftLine<'a>>,
+    open_shifts: Vec<OpenShift>,
+    staff_alerts: Option<Vec<AlertRow>>,
+}
+
 /// Vouchers per page of the table; the next link shows the following ones, the CSV has all.
 const TOKENS_PER_PAGE: u32 = 100;
 
@@ -152,7 +195,7 @@ async fn detail(
     title: String,
     filter: TokenFilter,
     q: &DetailQuery,
-    alerts: Option<Vec<serde_json::Value>>,
+    alerts: Option<Vec<AlertRow>>,
 ) -> AppResult<Response> {
     let day = start_of_today(now_ms());
     let (filter_location, filter_staff) = (filter.location_id, filter.staff_id);
@@ -160,7 +203,7 @@ async fn detail(
         from: Some(day),
         ..filter
     };
-    let names: Names = super::manager::usernames(state).await?;
+    let names: Names = super::usernames(state).await?;
     if q.format.as_deref() == Some("csv") && !matches!(q.table.as_deref(), Some("shifts" | "staff"))
     {
         return Ok(token_csv(state, filter, names));
@@ -178,7 +221,7 @@ async fn detail(
     let mut staff_ids: Vec<Uuid> = token_figures.iter().map(|f| f.staff_id).collect();
     staff_ids.sort();
     staff_ids.dedup();
-    let mut per_staff: Vec<serde_json::Value> = Vec::new();
+    let mut per_staff: Vec<StaffLine> = Vec::new();
     for id in staff_ids {
         let mut s = LocationSummary::default();
         for f in token_figures.iter().filter(|f| f.staff_id == id) {
@@ -189,9 +232,13 @@ async fn detail(
             add_shift_figures(&mut s, f)?;
         }
         let name = names.get(&id).cloned().unwrap_or_else(|| id.to_string());
-        per_staff.push(serde_json::json!({"id": id, "name": name, "s": s}));
+        per_staff.push(StaffLine {
+            id,
+            name,
+            figures: s,
+        });
     }
-    per_staff.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    per_staff.sort_by(|a, b| a.name.cmp(&b.name));
     for f in &shift_figures {
         add_shift_figures(&mut total, f)?;
     }
@@ -205,11 +252,11 @@ async fn detail(
         },
     )
     .await?;
-    let shift_rows: Vec<serde_json::Value> = shifts
+    let shift_rows: Vec<ShiftLine> = shifts
         .iter()
-        .map(|x| {
-            let who = names.get(&x.staff_id).cloned().unwrap_or_default();
-            serde_json::json!({"x": x, "staff": who})
+        .map(|x| ShiftLine {
+            shift: x,
+            staff: names.get(&x.staff_id).cloned().unwrap_or_default(),
         })
         .collect();
     if q.format.as_deref() == Some("csv") {
@@ -229,14 +276,14 @@ async fn detail(
             ..filter
         })
         .await?;
-    let rows: Vec<serde_json::Value> = page
+    let rows: Vec<TokenLine> = page
         .items
         .iter()
-        .map(|t| {
-            serde_json::json!({
-                "t": t, "staff": names.get(&t.staff_id), "state_word": stats::state_word(t), "state_key": stats::state_key(t),
-                "mb": format!("{:.1}", (t.bytes_in + t.bytes_out) as f64 / 1e6),
-            })
+        .map(|t| TokenLine {
+            token: t,
+            staff: names.get(&t.staff_id),
+            state_key: stats::state_key(t),
+            mb: format!("{:.1}", (t.bytes_in + t.bytes_out) as f64 / 1e6),
         })
         .collect();
     let shown = u64::try_from(rows.len()).unwrap_or(u64::MAX);
@@ -245,24 +292,29 @@ async fn detail(
         (end < page.total).then(|| format!("?offset={}", offset.saturating_add(TOKENS_PER_PAGE)));
     let previous =
         (offset > 0).then(|| format!("?offset={}", offset.saturating_sub(TOKENS_PER_PAGE)));
-    let open = super::manager_shifts::open_shifts(state, filter_location, filter_staff).await?;
+    let open = crate::shifts::open_shifts(state, filter_location, filter_staff).await?;
     let currency = page
         .items
         .first()
         .map(|t| t.currency.clone())
         .unwrap_or_default();
-    Ok(render(
-        "manager_detail.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "title": title, "total": total, "per_staff": per_staff, "tokens": rows,
-            "tokens_total": page.total, "first": if shown == 0 { 0 } else { u64::from(offset) + 1 },
-            "last": end, "next": next, "previous": previous,
-            "charts": [issued_chart, traffic_chart], "currency": currency,
-            "shifts": shift_rows, "open_shifts": open, "staff_alerts": alerts,
-        }),
-    )?
-    .into_response())
+    let view = DetailView {
+        title,
+        total,
+        per_staff,
+        tokens: rows,
+        tokens_total: page.total,
+        first: if shown == 0 { 0 } else { u64::from(offset) + 1 },
+        last: end,
+        next,
+        previous,
+        charts: [issued_chart, traffic_chart],
+        currency,
+        shifts: shift_rows,
+        open_shifts: open,
+        staff_alerts: alerts,
+    };
+    Ok(render("manager_detail.html", &Page::of(cur), view)?.into_response())
 }
 
 async fn location(
@@ -300,24 +352,12 @@ async fn staff(
     detail(&state, &cur, u.username, filter, &q, Some(alerts)).await
 }
 
-/// Whether an alert points at `staff_id`: it names them, or they were on duty when the rogue
-/// voucher it reports could have been sold (also when others were, so no one is cleared).
-fn points_at(a: &Alert, staff_id: Uuid) -> bool {
-    let id = staff_id.to_string();
-    a.staff_id == Some(staff_id)
-        || a.evidence["on_duty"].as_array().is_some_and(|d| {
-            d.iter()
-                .any(|s| s["staff_id"].as_str() == Some(id.as_str()))
-        })
-}
-
 /// Every alert pointing at a staff member, newest first, as the alert templates show them.
-async fn staff_alerts(state: &AppState, staff_id: Uuid) -> AppResult<Vec<serde_json::Value>> {
-    let list = every_alert(&*state.store, &AlertFilter::default()).await?;
-    let users = super::manager::usernames(state).await?;
+async fn staff_alerts(state: &AppState, staff_id: Uuid) -> AppResult<Vec<AlertRow>> {
+    let list = crate::alerts::pointing_at(&*state.store, staff_id).await?;
+    let users = super::usernames(state).await?;
     Ok(list
-        .iter()
-        .filter(|a| points_at(a, staff_id))
-        .map(|a| super::manager::alert_row(a, String::new(), &users))
+        .into_iter()
+        .map(|a| AlertRow::of(a, String::new(), &users))
         .collect())
 }

@@ -1,20 +1,20 @@
 //! The admin console's logs: the audit log (what people did) and the event log (the token
 //! ledger), newest first, paged, with CSV export. Chain verification is on the admin home.
 
-use super::csv_response;
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, Auth};
-use crate::store::LogTable;
+use crate::store::{LogRow, LogTable};
+use crate::web::csv_response;
 use crate::web::render;
 use crate::web::Page;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// Log routes.
-pub fn router() -> Router<AppState> {
+/// The log page's route.
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/admin/log", get(log))
 }
 
@@ -60,13 +60,20 @@ async fn log(
         let head = &["id", "at_ms", "actor", "action", "target", "detail"];
         return Ok(csv_response(name, head, &body));
     }
-    Ok(render(
-        "admin_log.html",
-        &Page::of(&cur),
-        serde_json::json!({
-            "rows": rows, "table": name, "pageno": q.page,
-            "more": u32::try_from(rows.len()).is_ok_and(|n| n == PAGE),
-        }),
-    )?
-    .into_response())
+    let view = LogView {
+        more: u32::try_from(rows.len()).is_ok_and(|n| n == PAGE),
+        rows,
+        table: name,
+        pageno: q.page,
+    };
+    Ok(render("admin_log.html", &Page::of(&cur), view)?.into_response())
+}
+
+/// A page of one log, newest first, and whether an older page exists.
+#[derive(Debug, Serialize)]
+struct LogView {
+    rows: Vec<LogRow>,
+    table: &'static str,
+    pageno: u32,
+    more: bool,
 }

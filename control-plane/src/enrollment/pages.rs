@@ -1,13 +1,11 @@
 //! Enrolling a router's agent with a one-time code, and revoking an agent, from the routers
-//! page; both call what the JSON routes call (`enrollment::issue_code`, `revoke_router`), which
-//! the store audits. Revoking is confirmed twice: a button, then the agent id typed.
+//! page; both call what the JSON routes call ([`super::issue_code`], [`super::revoke_router`]),
+//! which the store audits. Revoking is confirmed twice: a button, then the agent id typed.
 
-use super::admin::routers_page;
-use super::Format;
+use crate::admin::{routers_page, NewCode, Shown};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
-use crate::web::render;
-use crate::web::Page;
+use crate::web::{render, ConfirmView, Format, Page};
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// Enrollment routes of the admin pages.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/routers/{id}/enrollment-code", post(new_code))
         .route("/admin/routers/{id}/revoke", get(confirm_page).post(revoke))
@@ -28,19 +26,20 @@ async fn new_code(
     Path(id): Path<Uuid>,
 ) -> AppResult<Response> {
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
-    let code = match crate::enrollment::issue_code(&state, &cur, id, None).await {
-        Ok(code) => code,
-        Err(e) => {
-            let m = e.page_message()?;
-            return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
-        }
+    let shown = match super::issue_code(&state, &cur, id, None).await {
+        // Shown this once; only its hash is stored.
+        Ok(code) => Shown {
+            code: Some(NewCode {
+                router: router.name,
+                agent_id: code.agent_id,
+                code: code.code,
+                expires: crate::web::utc_minute(code.expires_at),
+            }),
+            ..Shown::default()
+        },
+        Err(e) => Shown::error(e.page_message()?),
     };
-    // Shown this once; only its hash is stored.
-    let shown = serde_json::json!({
-        "router": router.name, "agent_id": code.agent_id, "code": code.code,
-        "expires": crate::web::utc_minute(code.expires_at),
-    });
-    routers_page(&state, &cur, &Format::default(), None, None, Some(shown)).await
+    routers_page(&state, &cur, &Format::default(), shown).await
 }
 
 async fn confirm_with(
@@ -50,15 +49,16 @@ async fn confirm_with(
     error: Option<String>,
 ) -> AppResult<Html<String>> {
     let router = state.store.router(id).await?.ok_or(AppError::NotFound)?;
-    render(
-        "admin_confirm.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "words": "cf-revoke", "error": error, "what": "cf-router",
-            "target": router.name, "confirm_word": router.agent_id,
-            "action_url": format!("/admin/routers/{}/revoke", router.id),
-        }),
-    )
+    let view = ConfirmView {
+        words: "cf-revoke",
+        what: "cf-router",
+        action_url: format!("/admin/routers/{}/revoke", router.id),
+        target: router.name,
+        confirm_word: router.agent_id,
+        ask_reason: false,
+        error,
+    };
+    render("admin_confirm.html", &Page::of(cur), view)
 }
 
 async fn confirm_page(
@@ -90,10 +90,10 @@ async fn revoke(
             .await?
             .into_response());
     }
-    if let Err(e) = crate::enrollment::revoke_router(&state, &cur, id).await {
+    if let Err(e) = super::revoke_router(&state, &cur, id).await {
         // Revoked here but not on the broker: the routers page says so, to try again.
         let m = e.page_message()?;
-        return routers_page(&state, &cur, &Format::default(), None, Some(m), None).await;
+        return routers_page(&state, &cur, &Format::default(), Shown::error(m)).await;
     }
     Ok(Redirect::to("/admin/routers").into_response())
 }

@@ -1,31 +1,22 @@
-//! Manager pages: the live overview of all locations, one location or staff member in detail
-//! (vouchers, revenue, charts), and alerts with acknowledge/resolve.
+//! The managers' alerts page: alerts by state, a page at a time, each with its evidence and who
+//! it points at, acknowledged or resolved with a note; CSV of every alert.
 
-use super::stats::{
-    add_routers, add_shift_figures, add_summary, add_token_figures, LocationSummary,
-};
-use super::{csv_response, start_of_today, Format};
+use super::change_state;
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{Auth, ManagerUp};
-use crate::store::{
-    every_token, now_ms, Alert, AlertFilter, AlertState, Cursor, FigureFilter, StoreError, Token,
-    TokenFilter,
-};
-use crate::web::render;
-use crate::web::Page;
+use crate::store::{Alert, AlertFilter, AlertState, Cursor};
+use crate::web::{render, Page};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Manager routes.
-pub fn router() -> Router<AppState> {
+/// The alerts page's routes.
+pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/manager", get(overview))
-        .route("/manager/live", get(live))
         .route("/manager/alerts", get(alerts))
         .route("/manager/alerts/{id}", post(alert_action))
 }
@@ -33,122 +24,6 @@ pub fn router() -> Router<AppState> {
 /// Alerts per page of the alerts list; the next link shows the following ones, the CSV export
 /// has every one.
 const ALERTS_PER_PAGE: u32 = 100;
-
-/// Every token matching `filter`: the figures must be exact however busy the day.
-pub(super) async fn tokens_since(state: &AppState, filter: TokenFilter) -> AppResult<Vec<Token>> {
-    Ok(every_token(&*state.store, &filter).await?)
-}
-
-/// Each location's figures for today, counted and summed by the database (exact at any size,
-/// and without reading the day's vouchers).
-async fn summaries(state: &AppState) -> AppResult<Vec<LocationSummary>> {
-    let now = now_ms();
-    let routers = state.store.list_routers().await?;
-    let day = FigureFilter {
-        from: start_of_today(now),
-        ..Default::default()
-    };
-    let tokens = state.store.token_figures(&day).await?;
-    let shifts = state.store.shift_figures(&day).await?;
-    let open_alerts: HashMap<Option<Uuid>, u64> = state
-        .store
-        .alert_counts(&AlertFilter {
-            state: Some(AlertState::Open),
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .collect();
-    let mut out = Vec::new();
-    for l in state.store.list_locations().await? {
-        let mut s = LocationSummary {
-            id: l.id,
-            name: l.name,
-            open_alerts: open_alerts.get(&Some(l.id)).copied().unwrap_or(0),
-            ..Default::default()
-        };
-        add_routers(&mut s, &routers);
-        for f in tokens.iter().filter(|f| f.location_id == l.id) {
-            add_token_figures(&mut s, f)?;
-        }
-        for f in shifts.iter().filter(|f| f.location_id == l.id) {
-            add_shift_figures(&mut s, f)?;
-        }
-        out.push(s);
-    }
-    Ok(out)
-}
-
-fn summary_rows(list: &[LocationSummary]) -> Vec<Vec<String>> {
-    list.iter()
-        .map(|s| {
-            vec![
-                s.name.clone(),
-                s.routers_online.to_string(),
-                s.routers_offline.to_string(),
-                s.active_users.to_string(),
-                s.issued.to_string(),
-                s.used.to_string(),
-                s.unused.to_string(),
-                s.expected_minor.to_string(),
-                s.confirmed_minor.to_string(),
-                s.open_alerts.to_string(),
-                s.variance_minor.to_string(),
-            ]
-        })
-        .collect()
-}
-
-const SUMMARY_HEAD: &[&str] = &[
-    "location",
-    "routers_online",
-    "routers_offline",
-    "active_users",
-    "issued_today",
-    "used",
-    "unused",
-    "expected_minor",
-    "confirmed_minor",
-    "open_alerts",
-    "variance_minor",
-];
-
-async fn overview(
-    State(state): State<AppState>,
-    Auth(cur, _): Auth<ManagerUp>,
-    Query(f): Query<Format>,
-) -> AppResult<Response> {
-    let list = summaries(&state).await?;
-    if f.csv() {
-        return Ok(csv_response("overview", SUMMARY_HEAD, &summary_rows(&list)));
-    }
-    let ctx = live_ctx(&state, list).await?;
-    Ok(render("manager_overview.html", &Page::of(&cur), ctx)?.into_response())
-}
-
-async fn live_ctx(state: &AppState, list: Vec<LocationSummary>) -> AppResult<serde_json::Value> {
-    let currency = state
-        .store
-        .list_packages()
-        .await?
-        .first()
-        .map(|p| p.currency.clone())
-        .unwrap_or_default();
-    let mut total = LocationSummary::default();
-    for s in &list {
-        add_summary(&mut total, s)?;
-    }
-    Ok(serde_json::json!({
-        "locations": list, "total": total, "currency": currency, "updated_at": now_ms(),
-    }))
-}
-
-/// The overview's table alone, polled by htmx every few seconds.
-async fn live(State(state): State<AppState>, Auth(cur, _): Auth<ManagerUp>) -> AppResult<Response> {
-    let list = summaries(&state).await?;
-    let ctx = live_ctx(&state, list).await?;
-    Ok(render("manager_live.html", &Page::of(&cur), ctx)?.into_response())
-}
 
 /// Query of the alerts page.
 #[derive(Debug, Deserialize, Default)]
@@ -208,7 +83,7 @@ fn alert_csv_row(
 }
 
 /// Location names by id.
-pub(super) async fn location_names(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
+async fn location_names(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
     Ok(state
         .store
         .list_locations()
@@ -232,12 +107,12 @@ async fn alerts(
     if q.format.as_deref() == Some("csv") {
         // Streamed page by page through every alert: never a capped list, never all in memory.
         let store = state.store.clone();
-        let rows = super::csv::pages(move |cursor| {
+        let rows = crate::web::csv::pages(move |cursor| {
             let (store, filter) = (store.clone(), filter.clone());
             let (users, locations) = (users.clone(), locations.clone());
             async move {
                 let page = store
-                    .alerts_after(&filter, cursor, super::csv::EXPORT_PAGE)
+                    .alerts_after(&filter, cursor, crate::web::csv::EXPORT_PAGE)
                     .await?;
                 let next = page.last().map(|a| Cursor {
                     created_at: a.created_at,
@@ -250,7 +125,7 @@ async fn alerts(
                 Ok((rows, next))
             }
         });
-        return Ok(super::csv::csv_stream("alerts", ALERT_HEAD, rows));
+        return Ok(crate::web::csv::csv_stream("alerts", ALERT_HEAD, rows));
     }
     let total: u64 = state
         .store
@@ -268,14 +143,14 @@ async fn alerts(
             ..filter
         })
         .await?;
-    let rows: Vec<serde_json::Value> = list
-        .iter()
+    let rows: Vec<AlertRow> = list
+        .into_iter()
         .map(|a| {
             let loc = a
                 .location_id
                 .and_then(|i| locations.get(&i).cloned())
                 .unwrap_or_default();
-            alert_row(a, loc, &users)
+            AlertRow::of(a, loc, &users)
         })
         .collect();
     let state_q = q
@@ -290,28 +165,28 @@ async fn alerts(
     let end = u64::from(offset).saturating_add(shown);
     let next = (end < total).then(|| link(offset.saturating_add(ALERTS_PER_PAGE)));
     let previous = (offset > 0).then(|| link(offset.saturating_sub(ALERTS_PER_PAGE)));
-    Ok(render(
-        "manager_alerts.html",
-        &Page::of(&cur),
-        serde_json::json!({
-            "alerts": rows, "state": state_q, "total": total,
-            "first": if shown == 0 { 0 } else { u64::from(offset) + 1 }, "last": end,
-            "next": next, "previous": previous,
-            "need_note": q.error.as_deref() == Some("note"),
-            "already_resolved": q.error.as_deref() == Some("resolved"),
-        }),
-    )?
-    .into_response())
+    let view = AlertsView {
+        alerts: rows,
+        state: state_q,
+        total,
+        first: if shown == 0 { 0 } else { u64::from(offset) + 1 },
+        last: end,
+        next,
+        previous,
+        need_note: q.error.as_deref() == Some("note"),
+        already_resolved: q.error.as_deref() == Some("resolved"),
+    };
+    Ok(render("manager_alerts.html", &Page::of(&cur), view)?.into_response())
 }
 
 /// Every user's username by id, to name the staff an alert points at.
-pub(super) async fn usernames(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
+async fn usernames(state: &AppState) -> AppResult<HashMap<Uuid, String>> {
     Ok(state.store.user_names().await?.into_iter().collect())
 }
 
 /// Who an alert points at, as `(label, names)`: for a rogue voucher the staff on duty when it
 /// could have been sold (`evidence.on_duty`, possibly nobody), else the staff member involved.
-pub(super) fn who(a: &Alert, users: &HashMap<Uuid, String>) -> Option<(&'static str, String)> {
+fn who(a: &Alert, users: &HashMap<Uuid, String>) -> Option<(&'static str, String)> {
     if let Some(duty) = a.evidence["on_duty"].as_array() {
         let mut names: Vec<&str> = Vec::new();
         for name in duty.iter().filter_map(|d| d["staff"].as_str()) {
@@ -327,17 +202,44 @@ pub(super) fn who(a: &Alert, users: &HashMap<Uuid, String>) -> Option<(&'static 
     Some(("staff", name))
 }
 
-/// One alert as the alert templates show it.
-pub(super) fn alert_row(
-    a: &Alert,
+/// One alert as the alert templates show it: with its location, its evidence as text, and who
+/// it points at.
+#[derive(Debug, Serialize)]
+pub(crate) struct AlertRow {
+    alert: Alert,
     location: String,
-    users: &HashMap<Uuid, String>,
-) -> serde_json::Value {
-    let (label, names) = who(a, users).unzip();
-    serde_json::json!({
-        "a": a, "location": location, "evidence": a.evidence.to_string(),
-        "who_label": label, "who": names,
-    })
+    evidence: String,
+    who_label: Option<&'static str>,
+    who: Option<String>,
+}
+
+impl AlertRow {
+    /// `alert` at `location`, naming staff from `users`.
+    pub(crate) fn of(alert: Alert, location: String, users: &HashMap<Uuid, String>) -> Self {
+        let (who_label, who) = who(&alert, users).unzip();
+        AlertRow {
+            evidence: alert.evidence.to_string(),
+            alert,
+            location,
+            who_label,
+            who,
+        }
+    }
+}
+
+/// The alerts page: a page of alerts in one state (or all), with the pager's links and what the
+/// last action was refused for.
+#[derive(Debug, Serialize)]
+struct AlertsView<'a> {
+    alerts: Vec<AlertRow>,
+    state: Option<&'a str>,
+    total: u64,
+    first: u64,
+    last: u64,
+    next: Option<String>,
+    previous: Option<String>,
+    need_note: bool,
+    already_resolved: bool,
 }
 
 /// Form of `POST /manager/alerts/{id}`.
@@ -370,14 +272,10 @@ async fn alert_action(
         // Back to the page, which says so in its reader's language.
         return Ok(Redirect::to("/manager/alerts?error=note"));
     }
-    match state
-        .store
-        .set_alert_state(id, to, note, &cur.user.username, now_ms())
-        .await
-    {
+    match change_state(&*state.store, &cur.user.username, id, to, note).await {
         Ok(_) => Ok(Redirect::to("/manager/alerts")),
         // Resolved meanwhile (another manager, another tab): the page says so.
-        Err(StoreError::RefusedConflict(_)) => Ok(Redirect::to("/manager/alerts?error=resolved")),
-        Err(e) => Err(e.into()),
+        Err(AppError::RefusedConflict(_)) => Ok(Redirect::to("/manager/alerts?error=resolved")),
+        Err(e) => Err(e),
     }
 }

@@ -1,27 +1,45 @@
 //! The admin console's users: list, create, disable or enable, reset a password, assign a
-//! location, end sessions; every change audited.
+//! location, end sessions; every change audited (by the operations in [`super`]).
 
-use super::admin::audit;
-use super::{csv_response, Format};
 use crate::app::{AppError, AppResult, AppState};
 use crate::auth::{AdminOnly, Auth, CurrentUser};
 use crate::i18n::{tr_args, Lang};
-use crate::store::{now_ms, NewUser, Role, UserChange};
+use crate::store::{Location, NewUser, Role, User, UserChange};
 use crate::web::render;
+use crate::web::{csv_response, Format};
 use crate::web::{lang_for, Page};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// User routes.
-pub fn router() -> Router<AppState> {
+/// The users page's routes.
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}", post(change_user))
+}
+
+/// One user of the table: their locations by name, their language by name, and whether it is
+/// the admin looking (who may not disable themselves).
+#[derive(Debug, Serialize)]
+struct UserRow<'a> {
+    user: &'a User,
+    locations: String,
+    is_self: bool,
+    language: Option<&'static str>,
+}
+
+/// The users page: every user, the locations to assign, and what the last change did.
+#[derive(Debug, Serialize)]
+struct UsersView<'a> {
+    users: Vec<UserRow<'a>>,
+    locations: &'a [Location],
+    message: Option<String>,
+    error: Option<String>,
 }
 
 async fn users_page(
@@ -56,21 +74,21 @@ async fn users_page(
         let head = &["username", "role", "locations", "disabled", "created_at_ms"];
         return Ok(csv_response("users", head, &rows));
     }
-    let rows: Vec<serde_json::Value> = users
-        .iter()
-        .map(|u| {
-            let language = u.language.as_deref().and_then(Lang::parse).map(Lang::name);
-            serde_json::json!({"u": u, "locations": located(&u.location_ids), "self": u.id == cur.user.id, "language": language})
-        })
-        .collect();
-    Ok(render(
-        "admin_users.html",
-        &Page::of(cur),
-        serde_json::json!({
-            "users": rows, "locations": locations, "message": message, "error": error,
-        }),
-    )?
-    .into_response())
+    let view = UsersView {
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                user: u,
+                locations: located(&u.location_ids),
+                is_self: u.id == cur.user.id,
+                language: u.language.as_deref().and_then(Lang::parse).map(Lang::name),
+            })
+            .collect(),
+        locations: &locations,
+        message,
+        error,
+    };
+    Ok(render("admin_users.html", &Page::of(cur), view)?.into_response())
 }
 
 async fn users(
@@ -123,10 +141,8 @@ async fn create_user(
         role,
         location_ids,
     };
-    match state.store.create_user(new).await {
+    match super::create_user(&*state.store, &cur.user.username, new).await {
         Ok(u) => {
-            let detail = serde_json::json!({"username": u.username, "role": u.role, "location_ids": u.location_ids});
-            audit(&state, &cur, "user.create", u.id.to_string(), detail).await?;
             let msg = tr_args(
                 lang_for(&cur),
                 "us-created",
@@ -135,7 +151,7 @@ async fn create_user(
             users_page(&state, &cur, &none, Some(msg), None).await
         }
         Err(e) => {
-            let m = AppError::from(e).page_message()?;
+            let m = e.page_message()?;
             users_page(&state, &cur, &none, None, Some(m)).await
         }
     }
@@ -167,14 +183,11 @@ async fn change_user(
     let user = state.store.user(id).await?.ok_or(AppError::NotFound)?;
     let change = match f.action.as_str() {
         "end-sessions" => {
-            let n = state.store.delete_user_sessions(user.id).await?;
-            let detail = serde_json::json!({"username": user.username, "sessions": n});
-            audit(
-                &state,
-                &cur,
-                "user.end_sessions",
-                user.id.to_string(),
-                detail,
+            let n = super::end_sessions(
+                &*state.store,
+                &cur.user.username,
+                &user,
+                |n| serde_json::json!({"username": user.username, "sessions": n}),
             )
             .await?;
             let args = [("n", n.into()), ("name", user.username.clone().into())];
@@ -206,7 +219,7 @@ async fn change_user(
             Err(m) => return users_page(&state, &cur, &none, None, Some(m)).await,
         },
         "language" => UserChange {
-            language: Some(crate::users::stored_choice(&f.language)?),
+            language: Some(super::stored_choice(&f.language)?),
             ..Default::default()
         },
         _ => {
@@ -215,11 +228,7 @@ async fn change_user(
             )))
         }
     };
-    match state
-        .store
-        .update_user(id, change, &cur.user.username, now_ms())
-        .await
-    {
+    match super::change_user(&*state.store, &cur.user.username, id, change).await {
         Ok(u) => {
             let msg = tr_args(
                 lang_for(&cur),
@@ -229,7 +238,7 @@ async fn change_user(
             users_page(&state, &cur, &none, Some(msg), None).await
         }
         Err(e) => {
-            let m = AppError::from(e).page_message()?;
+            let m = e.page_message()?;
             users_page(&state, &cur, &none, None, Some(m)).await
         }
     }

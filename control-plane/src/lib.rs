@@ -56,6 +56,4 @@ pub use server::{start, ServerHandle};
 pub use store::Store;
 
 #[cfg(test)]
-mod reconcile_api_tests;
-#[cfg(test)]
 pub(crate) mod testutil;

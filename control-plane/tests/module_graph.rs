@@ -27,7 +27,6 @@ fn is_test_file(rel: &str) -> bool {
     rel.contains("/tests/")
         || name == "tests.rs"
         || name.starts_with("tests_")
-        || name.ends_with("_tests.rs")
         || name.starts_with("suite")
         || name == "testutil.rs"
 }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::ingest::{Ingest, Reject};
 use crate::testutil::test_app;
+use axum::http::StatusCode;
 use mtm_common::{keys, Envelope, Health, UpMessage};
 use serde_json::json;
 
@@ -177,34 +178,6 @@ fn host_port_parsing() {
     assert_eq!(split_host_port(":1"), None);
     assert_eq!(split_host_port("h:0"), None);
     assert_eq!(group("ABCDEFGHJKMN"), "ABCD-EFGH-JKMN");
-}
-
-#[tokio::test]
-async fn convergence_flags_routers_behind_the_current_catalog() {
-    let app = test_app().await;
-    let (manager, _) = app.login("manager").await;
-    let r = app
-        .json("GET", "/api/catalog/convergence", Some(&manager), None)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let v = r.json();
-    let current = crate::catalog::current_catalog(&*app.f.store)
-        .await
-        .unwrap()
-        .version;
-    assert_eq!(v["catalog_version"], current);
-    assert!(current > 0);
-    assert_eq!(
-        v["stragglers"], 1,
-        "the fixture router reported nothing yet"
-    );
-    assert_eq!(v["routers"][0]["agent_id"], "agent-1");
-    assert_eq!(v["routers"][0]["converged"], false);
-    let (staff, _) = app.login("staff").await;
-    let r = app
-        .json("GET", "/api/catalog/convergence", Some(&staff), None)
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
 /// Enrolling again with the same key, even after a revocation, keeps the router's replay state:

@@ -1,6 +1,6 @@
 //! The package API: the packages on sale, and an admin creating or editing one.
 
-use super::{create_package, edit_package};
+use super::{convergence, create_package, edit_package};
 use crate::app::{AppResult, AppState};
 use crate::auth::{AdminOnly, AnyRole, Auth};
 use crate::store::{NewPackage, Package, PackageChange};
@@ -15,11 +15,12 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/packages", get(list).post(create))
         .route("/api/packages/{id}", put(update))
+        .route("/api/catalog/convergence", get(convergence::convergence))
 }
 
 /// The operations above in the API document (merged by `api_doc::document`).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, create, update))]
+#[openapi(paths(list, create, update, convergence::convergence))]
 pub(crate) struct Doc;
 
 #[utoipa::path(

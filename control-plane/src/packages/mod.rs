@@ -2,6 +2,7 @@
 //! profiles (`mtm-{slug}`) on every router.
 
 mod api;
+pub mod convergence;
 mod pages;
 
 pub(crate) use api::Doc;
@@ -201,3 +202,6 @@ mod tests {
 
 #[cfg(test)]
 mod tests_pages;
+
+#[cfg(test)]
+mod tests_convergence;

@@ -384,3 +384,6 @@ pub(crate) async fn sign_off(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_daily;

@@ -262,3 +262,6 @@ mod tests {
 
 #[cfg(test)]
 mod tests_manager;
+
+#[cfg(test)]
+mod tests_cash;

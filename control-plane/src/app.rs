@@ -125,6 +125,10 @@ pub enum AppError {
     /// No valid session on a page: go to the login page.
     #[error("login required")]
     LoginRedirect,
+    /// A page asked with a session that has ended (expired, logged out, ended by an admin): go
+    /// to the login page, which says so instead of appearing out of nowhere.
+    #[error("session ended")]
+    SessionEnded,
     /// The role may not do this.
     #[error("forbidden")]
     Forbidden,
@@ -182,6 +186,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = match &self {
             AppError::LoginRedirect => return Redirect::to("/login").into_response(),
+            AppError::SessionEnded => return Redirect::to("/login?ended=1").into_response(),
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,

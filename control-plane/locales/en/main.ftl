@@ -91,6 +91,7 @@ token-offline-note = The router is offline; the voucher will be created when it 
 login-title = Log in
 login-username = Username
 login-password = Password
+login-ended = Your session has ended (it expired, you logged out, or an admin ended it). Log in again to go on.
 login-wrong = Wrong username or password.
 login-too-many = too many attempts; try again later
 login-busy = the server is busy; try again in a moment

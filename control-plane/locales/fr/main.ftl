@@ -91,6 +91,7 @@ token-offline-note = Le routeur est hors ligne ; le ticket sera créé à sa rec
 login-title = Connexion
 login-username = Nom d'utilisateur
 login-password = Mot de passe
+login-ended = Votre session a pris fin (elle a expiré, vous vous êtes déconnecté ou un administrateur l'a terminée). Reconnectez-vous pour continuer.
 login-wrong = Nom d'utilisateur ou mot de passe incorrect.
 login-too-many = trop de tentatives ; réessayez plus tard
 login-busy = le serveur est occupé ; réessayez dans un instant

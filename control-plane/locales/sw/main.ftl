@@ -91,6 +91,7 @@ token-offline-note = Ruta haiko mtandaoni; vocha itaundwa itakaporudi mtandaoni.
 login-title = Ingia
 login-username = Jina la mtumiaji
 login-password = Nenosiri
+login-ended = Kipindi chako kimeisha (muda wake umekwisha, uliondoka, au msimamizi alikimaliza). Ingia tena ili uendelee.
 login-wrong = Jina la mtumiaji au nenosiri si sahihi.
 login-too-many = majaribio mengi mno; jaribu tena baadaye
 login-busy = seva ina shughuli nyingi; jaribu tena baada ya muda mfupi

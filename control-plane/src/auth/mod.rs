@@ -258,6 +258,8 @@ impl<R: Allow> FromRequestParts<AppState> for Auth<R> {
         let Some(cur) = parts.extensions.get::<CurrentUser>().cloned() else {
             return Err(if parts.uri.path().starts_with("/api/") {
                 AppError::Unauthenticated
+            } else if carries_session_cookie(parts) {
+                AppError::SessionEnded
             } else {
                 AppError::LoginRedirect
             });
@@ -267,6 +269,14 @@ impl<R: Allow> FromRequestParts<AppState> for Auth<R> {
         }
         Ok(Auth(cur, PhantomData))
     }
+}
+
+/// Whether the request still carries a session cookie (one that no longer names a live session,
+/// when no user was found for it).
+fn carries_session_cookie(parts: &Parts) -> bool {
+    CookieJar::from_headers(&parts.headers)
+        .get(COOKIE)
+        .is_some_and(|c| !c.value().is_empty())
 }
 
 /// The caller if logged in, for public pages that adapt (login page, home redirect).

@@ -415,3 +415,29 @@ async fn unreadable_limits_refuse_the_login() {
         "without the shared counts even the right password is refused"
     );
 }
+
+/// A page asked with a session that has ended sends the browser to a login page that says the
+/// session ended; with no session cookie at all, the login page is plain.
+#[tokio::test]
+async fn a_page_after_the_session_ended_says_so_on_the_login_page() {
+    let app = test_app().await;
+    let (jwt, _) = app.login("manager").await;
+    let open = app.page("GET", "/overview", Some(&jwt), None).await;
+    assert_eq!(open.status, StatusCode::OK);
+    let r = app.json("POST", "/api/auth/logout", Some(&jwt), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let after = app.page("GET", "/overview", Some(&jwt), None).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.headers["location"], "/login?ended=1");
+    let login = app.page("GET", "/login?ended=1", None, None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(
+        login.body.contains("Your session has ended"),
+        "{}",
+        login.body
+    );
+    let anon = app.page("GET", "/overview", None, None).await;
+    assert_eq!(anon.headers["location"], "/login");
+    let plain = app.page("GET", "/login", None, None).await;
+    assert!(!plain.body.contains("Your session has ended"));
+}

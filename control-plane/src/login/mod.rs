@@ -148,11 +148,25 @@ async fn login_json(
     }))
 }
 
-async fn login_page(MaybeUser(user): MaybeUser) -> Response {
+async fn login_page(
+    MaybeUser(user): MaybeUser,
+    axum::extract::Query(q): axum::extract::Query<LoginQuery>,
+) -> Response {
     if user.is_some() {
         return Redirect::to("/").into_response();
     }
-    render("login.html", &Page::anonymous(), LoginView::default()).into_response()
+    let view = LoginView {
+        ended: q.ended.is_some(),
+        ..LoginView::default()
+    };
+    render("login.html", &Page::anonymous(), view).into_response()
+}
+
+/// Query of the login page: `?ended=1` when a page sent the browser here because its session
+/// had ended.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LoginQuery {
+    ended: Option<String>,
 }
 
 /// The login form, with why the last try failed and the name it was for.
@@ -160,6 +174,8 @@ async fn login_page(MaybeUser(user): MaybeUser) -> Response {
 struct LoginView {
     error: Option<String>,
     username: Option<String>,
+    /// Say that the session ended, rather than show the form with no reason.
+    ended: bool,
 }
 
 /// Did a browser send this from another site? Login CSRF logs the victim into the attacker's

@@ -217,6 +217,7 @@ async fn login_form(
             LoginView {
                 error: Some(crate::i18n::tr(crate::i18n::current(), "login-foreign")),
                 username: None,
+                ended: false,
             },
         );
         return (StatusCode::FORBIDDEN, page).into_response();
@@ -250,6 +251,7 @@ async fn login_form(
                 LoginView {
                     error: Some(message),
                     username: Some(req.username),
+                    ended: false,
                 },
             );
             (status, page).into_response()

@@ -1,4 +1,4 @@
-//! Ingest: verify what agents publish, apply it in one transaction per agent per batch, then ack.
+//! Ingest: verify what agents publish, apply a batch of them in one transaction, then ack.
 //!
 //! Order of checks for `up/{agent}`: topic, size, known sender, envelope, `from` == topic agent,
 //! signature, body. A rejected message is counted by reason and logged once per (agent, reason);
@@ -14,12 +14,31 @@ use crate::link::IngestReceiver;
 use crate::link_acks::AckTicket;
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
-use crate::store::{now_ms, Store, StoreError, UpItem};
+use crate::store::{now_ms, ApplyOutcome, SignedBatch, Store, StoreError, StoreResult, UpItem};
 use mtm_common::{
     keys, topics, Envelope, UpMessage, WireError, CONTROL_PLANE_ID, MAX_ENVELOPE_BYTES,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
+
+/// One agent's share of a batch, by agent and the key that verified it: its messages and their
+/// broker tickets.
+type AgentShare = ((String, String), (Vec<UpItem>, Vec<AckTicket>));
+
+/// Whether a store error says the database could not be reached at all (rather than refused
+/// something one batch carried).
+fn database_away(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Db(
+            sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+        )
+    )
+}
 
 /// Most messages taken into one batch.
 const MAX_BATCH: usize = 256;
@@ -58,6 +77,10 @@ pub enum Reject {
     /// Verified with a key the router lost to a re-enrollment before the batch was stored.
     #[error("signed with a replaced key")]
     KeyReplaced,
+    /// A seq the store cannot hold (above `i64::MAX`): no agent counts that far, so it is a
+    /// broken or hostile sender, refused rather than stored as a wrapped number.
+    #[error("seq out of range")]
+    Seq,
 }
 
 impl Reject {
@@ -71,6 +94,7 @@ impl Reject {
             Reject::Wire(w) => w.reason(),
             Reject::Store(_) => "store",
             Reject::KeyReplaced => "key_replaced",
+            Reject::Seq => "seq",
         }
     }
 }
@@ -118,14 +142,15 @@ impl Ingest {
         }
     }
 
-    /// Verify, apply and ack one batch.
+    /// Verify, apply and ack one batch: every agent's messages stored in one transaction (by
+    /// agent, so router rows are locked in one order), then each agent acked.
     pub async fn handle_batch(&self, batch: Vec<Incoming>) {
         // By agent and the key that verified its messages: a batch may straddle a re-enrollment.
         let mut per_agent: BTreeMap<(String, String), (Vec<UpItem>, Vec<AckTicket>)> =
             BTreeMap::new();
         for mut msg in batch {
             // Dropped (so acknowledged) at the end of this turn unless the message is to be
-            // stored; then it goes with the message to `apply`.
+            // stored; then it goes with the message to `after_store`.
             let ack = msg.ack.take();
             let Some(agent) = topics::agent_of(&msg.topic).map(str::to_owned) else {
                 self.reject("?", Reject::Topic);
@@ -156,17 +181,19 @@ impl Ingest {
                 }
             }
         }
-        let mut stored = Vec::with_capacity(per_agent.len());
-        for ((agent, key), (items, acks)) in per_agent {
-            if self.apply(&agent, &key, items, acks).await {
+        let shares: Vec<_> = per_agent.into_iter().collect();
+        let results = self.store_shares(&shares).await;
+        let mut stored = Vec::with_capacity(shares.len());
+        for (((agent, _), (items, acks)), result) in shares.into_iter().zip(results) {
+            if self.after_store(&agent, items, acks, result).await {
                 stored.push(agent);
             }
         }
         if stored.is_empty() {
             return;
         }
-        // Each batch recorded what its alert checks need in its own transaction; run them now
-        // for every agent stored here at once (one read of what is owed, one transaction to
+        // The batch recorded what its alert checks need in its transaction; run them now for
+        // every agent stored here at once (one read of what is owed, one transaction to
         // forget it), with any of theirs left over. What fails stays pending for the sweeper.
         let agents: Vec<&str> = stored.iter().map(String::as_str).collect();
         if let Err(e) = crate::checks::run_pending(&*self.store, &agents, i64::MAX).await {
@@ -196,6 +223,9 @@ impl Ingest {
             return Err(Reject::SenderMismatch);
         }
         let message: UpMessage = env.open(&key, CONTROL_PLANE_ID)?;
+        if i64::try_from(env.seq).is_err() {
+            return Err(Reject::Seq);
+        }
         let now = now_ms();
         let skew = now.saturating_sub(env.at);
         let at = if (-UP_AT_MAX_AHEAD_MS..=UP_AT_MAX_AGE_MS).contains(&skew) {
@@ -235,22 +265,58 @@ impl Ingest {
         }
     }
 
-    /// Store one agent's messages in one transaction; `acks` are dropped (the broker told the
-    /// messages are taken) once it committed or failed.
-    /// Store one agent's messages and ack them; whether they were stored (the caller then runs
-    /// the alert checks they owe).
-    async fn apply(
+    /// Store every agent's share of a batch in one transaction (on PostgreSQL one commit, so one
+    /// WAL flush, for the lot). When that fails for a reason one share may own (a row the
+    /// store refuses), each share is tried on its own so the others are not held back by it;
+    /// when the database itself is away, all failed alike and trying each would only wait on
+    /// it again. One result per share, in order.
+    async fn store_shares(&self, shares: &[AgentShare]) -> Vec<StoreResult<ApplyOutcome>> {
+        let batches: Vec<SignedBatch> = shares
+            .iter()
+            .map(|((agent, key), (items, _))| SignedBatch {
+                agent_id: agent,
+                signed_by: key,
+                items,
+            })
+            .collect();
+        let e = match self.store.apply_up_many(&batches, now_ms()).await {
+            Ok(results) => return results,
+            Err(e) => e,
+        };
+        if batches.len() == 1 || database_away(&e) {
+            let reason = e.to_string();
+            return batches
+                .iter()
+                .map(|_| Err(StoreError::Invalid(reason.clone())))
+                .collect();
+        }
+        tracing::warn!(error = %e, agents = batches.len(),
+            "a batch could not be stored in one transaction; storing each agent's share alone");
+        let mut results = Vec::with_capacity(batches.len());
+        for b in &batches {
+            let one = self
+                .store
+                .apply_up_many(std::slice::from_ref(b), now_ms())
+                .await;
+            results.push(one.and_then(|mut r| {
+                r.pop()
+                    .unwrap_or_else(|| Err(StoreError::Invalid("no result for the share".into())))
+            }));
+        }
+        results
+    }
+
+    /// Finish one agent's share once the store answered: on success count it, ack it and run
+    /// what its messages start; `acks` (the broker's tickets) are dropped either way. Whether
+    /// it was stored (the caller then runs the alert checks it owes).
+    async fn after_store(
         &self,
         agent: &str,
-        key: &str,
         items: Vec<UpItem>,
         acks: Vec<AckTicket>,
+        result: StoreResult<ApplyOutcome>,
     ) -> bool {
-        let outcome = match self
-            .store
-            .apply_up_signed(agent, key, &items, now_ms())
-            .await
-        {
+        let outcome = match result {
             Ok(o) => {
                 drop(acks);
                 o

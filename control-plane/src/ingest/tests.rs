@@ -15,7 +15,11 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let f = sqlite_fixture().await;
+    rig_on(sqlite_fixture().await)
+}
+
+/// A rig over a fixture the test seeded itself (e.g. on a store it also reaches with SQL).
+fn rig_on(f: Fixture) -> Rig {
     let rec = Arc::new(Recorder::default());
     let cp = mtm_common::keys::generate_signing_key();
     let metrics = Arc::new(Metrics::default());
@@ -405,6 +409,7 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
     );
 }
 
+mod shared_commit;
 mod usage;
 
 #[tokio::test]

@@ -29,6 +29,8 @@ pub(crate) mod suite_login_limits;
 pub(crate) mod suite_mac_lock;
 #[cfg(test)]
 pub(crate) mod suite_reconcile;
+#[cfg(test)]
+pub(crate) mod suite_shared_commit;
 
 pub use aftersales_model::*;
 pub use areas::*;
@@ -86,9 +88,9 @@ pub enum StoreError {
 /// Short form of store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything the control plane keeps. Implementations must make each method atomic.
-/// Everything the store does: the six area traits together. Features hold an `Arc<dyn Store>`
-/// and call any area's methods on it; an operation that needs one area can take that trait.
+/// Everything the control plane keeps, each method atomic: the six area traits together.
+/// Features hold an `Arc<dyn Store>` and call any area's methods on it; an operation that needs
+/// one area can take that trait.
 pub trait Store:
     PeopleStore + CatalogStore + SalesStore + IngestStore + AlertStore + AdminStore
 {

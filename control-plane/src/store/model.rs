@@ -403,6 +403,18 @@ pub struct UpItem {
     pub message: mtm_common::UpMessage,
 }
 
+/// One agent's share of an ingest batch: its verified messages and the enrolled key (hex) that
+/// verified them.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedBatch<'a> {
+    /// The sending agent.
+    pub agent_id: &'a str,
+    /// The public key (hex) its messages were verified with.
+    pub signed_by: &'a str,
+    /// The messages, in any order.
+    pub items: &'a [UpItem],
+}
+
 /// What applying a batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyOutcome {

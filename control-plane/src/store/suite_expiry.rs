@@ -15,7 +15,7 @@ async fn up(f: &Fixture, seq: u64, at: i64, message: UpMessage) {
 }
 
 /// Enroll a new device (a new key) on the fixture's router with the one-time `code`; its key.
-async fn replace_device(f: &Fixture, code: &str) -> String {
+pub(crate) async fn replace_device(f: &Fixture, code: &str) -> String {
     let now = now_ms();
     let key = mtm_common::keys::generate_signing_key();
     let hex = mtm_common::keys::public_key_hex(&key.verifying_key());

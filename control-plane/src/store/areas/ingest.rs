@@ -55,6 +55,15 @@ pub trait IngestStore: Send + Sync {
         items: &[UpItem],
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
+    /// [`Store::apply_up_signed`] for several agents in one transaction, so a batch costs one
+    /// commit however many routers it carries. One result per entry of `batches`, in order; an
+    /// agent whose key was replaced gets [`StoreError::KeyReplaced`] with nothing of its own
+    /// applied while the others are. Any other failure fails the whole call, nothing applied.
+    async fn apply_up_many(
+        &self,
+        batches: &[SignedBatch<'_>],
+        now: i64,
+    ) -> StoreResult<Vec<StoreResult<ApplyOutcome>>>;
     /// Alert checks applied evidence still owes (see [`PendingCheck`]): those of `agents`' routers,
     /// or every router's for none, recorded before `created_before`, in seq order per router,
     /// at most `limit`.

@@ -1,5 +1,6 @@
-//! Applying verified agent messages: one transaction per batch, duplicates skipped by seq
-//! exactly (see `store::applied`: no window, so a message however late is applied once).
+//! Applying verified agent messages: one transaction per batch (of one agent, or of all the
+//! agents an ingest batch carries), duplicates skipped by seq exactly (see `store::applied`: no
+//! window, so a message however late is applied once).
 
 use super::chain::append_ledger;
 use super::rows::*;
@@ -18,6 +19,44 @@ pub(super) async fn apply_up(
 ) -> StoreResult<ApplyOutcome> {
     let _w = s.write.lock().await;
     let mut tx = s.begin_write().await?;
+    let out = apply_agent(s, &mut tx, agent_id, signed_by, items, now).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Several agents' batches in one transaction: on PostgreSQL a commit waits for its WAL flush,
+/// so one per agent made a batch of 256 reports wait for 256 flushes. Router rows are locked in
+/// the order given (the ingest sorts by agent), so two replicas never wait on each other in a
+/// cycle.
+pub(super) async fn apply_up_many(
+    s: &super::SqlStore,
+    batches: &[SignedBatch<'_>],
+    now: i64,
+) -> StoreResult<Vec<StoreResult<ApplyOutcome>>> {
+    let _w = s.write.lock().await;
+    let mut tx = s.begin_write().await?;
+    let mut outcomes = Vec::with_capacity(batches.len());
+    for b in batches {
+        match apply_agent(s, &mut tx, b.agent_id, Some(b.signed_by), b.items, now).await {
+            // Refused before it wrote anything, so the others' work stands.
+            Err(StoreError::KeyReplaced) => outcomes.push(Err(StoreError::KeyReplaced)),
+            Err(e) => return Err(e),
+            Ok(o) => outcomes.push(Ok(o)),
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// One agent's messages inside the caller's write transaction.
+async fn apply_agent(
+    s: &super::SqlStore,
+    tx: &mut sqlx::AnyConnection,
+    agent_id: &str,
+    signed_by: Option<&str>,
+    items: &[UpItem],
+    now: i64,
+) -> StoreResult<ApplyOutcome> {
     // On PostgreSQL a row lock keeps two replicas from applying one agent's messages at once.
     let router = sqlx::query(&format!(
         "SELECT * FROM routers WHERE agent_id = $1{}",
@@ -35,7 +74,7 @@ pub(super) async fn apply_up(
         return Err(StoreError::KeyReplaced);
     }
     let rid = router.id.to_string();
-    let mut applied = applied_set(&mut tx, &rid, floor).await?;
+    let mut applied = applied_set(&mut *tx, &rid, floor).await?;
     let ranges_before = applied.ranges().to_vec();
     let mut sorted: Vec<&UpItem> = items.iter().collect();
     sorted.sort_by_key(|i| i.seq);
@@ -51,11 +90,11 @@ pub(super) async fn apply_up(
         // The evidence its alert checks need, in the same transaction, so a crash before
         // they run loses nothing (`checks::run_pending`).
         let before = match &item.message {
-            UpMessage::Usage(r) => Some(super::pending_checks::usage_before(&mut tx, r).await?),
+            UpMessage::Usage(r) => Some(super::pending_checks::usage_before(&mut *tx, r).await?),
             _ => None,
         };
-        apply_one(&mut tx, &router, item).await?;
-        super::pending_checks::record(&mut tx, &rid, item, before, now).await?;
+        apply_one(&mut *tx, &router, item).await?;
+        super::pending_checks::record(&mut *tx, &rid, item, before, now).await?;
         applied.insert(item.seq);
         if let UpMessage::Health(h) = &item.message {
             // Below its lowest outbox seq the agent will send nothing more: gaps it left by
@@ -71,7 +110,7 @@ pub(super) async fn apply_up(
     if out.applied > 0 {
         // Usually no gap opened or closed: the ranges stay as stored and are not rewritten.
         if applied.ranges() != ranges_before.as_slice() {
-            store_applied_set(&mut tx, &rid, &applied).await?;
+            store_applied_set(&mut *tx, &rid, &applied).await?;
         }
         sqlx::query(
             "UPDATE routers SET last_seq = $1, up_floor = $2, last_seen = $3, online = 1 WHERE id = $4",
@@ -83,7 +122,6 @@ pub(super) async fn apply_up(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(out)
 }
 

@@ -103,6 +103,14 @@ impl IngestStore for SqlStore {
         ingest::apply_up(self, agent_id, Some(signed_by), items, now).await
     }
 
+    async fn apply_up_many(
+        &self,
+        batches: &[SignedBatch<'_>],
+        now: i64,
+    ) -> StoreResult<Vec<StoreResult<ApplyOutcome>>> {
+        ingest::apply_up_many(self, batches, now).await
+    }
+
     async fn pending_checks(
         &self,
         agents: &[&str],

@@ -694,7 +694,12 @@ pub async fn fill(a: &FillArgs) -> Result<()> {
 
     let t = Instant::now();
     match &sink {
-        Sink::Pg(_) => sink.exec("ANALYZE").await?,
+        // A live database's autovacuum has long set the visibility map of rows this old, which
+        // lets counts read the indexes alone; a database filled a moment ago has not yet.
+        // Sent as a simple query: VACUUM refuses to run inside a transaction block.
+        Sink::Pg(p) => {
+            sqlx::raw_sql("VACUUM ANALYZE").execute(p).await?;
+        }
         Sink::Sqlite(_) => sink.exec("ANALYZE").await?,
     }
     let analyze_time = t.elapsed();

@@ -35,6 +35,14 @@ async fn second_router(f: &Fixture) -> String {
     hex
 }
 
+fn share<'a>(agent_id: &'a str, signed_by: &'a str, items: &'a [UpItem]) -> SignedBatch<'a> {
+    SignedBatch {
+        agent_id,
+        signed_by,
+        items,
+    }
+}
+
 async fn last_seq(f: &Fixture, agent: &str) -> u64 {
     f.store
         .router_by_agent(agent)
@@ -54,18 +62,7 @@ async fn several_agents_are_applied_in_one_call_each_with_its_own_outcome(
     let key2 = second_router(&f).await;
     let one = [health(1, 1), health(2, 2)];
     let two = [health(7, 3)];
-    let batches = [
-        SignedBatch {
-            agent_id: "agent-1",
-            signed_by: &key1,
-            items: &one,
-        },
-        SignedBatch {
-            agent_id: "agent-2",
-            signed_by: &key2,
-            items: &two,
-        },
-    ];
+    let batches = [share("agent-1", &key1, &one), share("agent-2", &key2, &two)];
     let out = f.store.apply_up_many(&batches, now_ms()).await.unwrap();
     let out: Vec<_> = out.into_iter().map(Result::unwrap).collect();
     assert_eq!((out[0].applied, out[0].last_seq), (2, 2));
@@ -94,16 +91,8 @@ async fn an_agent_whose_device_was_replaced_is_refused_alone(
     let one = [health(5, 1)];
     let two = [health(3, 2)];
     let batches = [
-        SignedBatch {
-            agent_id: "agent-1",
-            signed_by: &old_key,
-            items: &one,
-        },
-        SignedBatch {
-            agent_id: "agent-2",
-            signed_by: &key2,
-            items: &two,
-        },
+        share("agent-1", &old_key, &one),
+        share("agent-2", &key2, &two),
     ];
     let out = f.store.apply_up_many(&batches, now_ms()).await.unwrap();
     assert!(matches!(out[0], Err(StoreError::KeyReplaced)), "{out:?}");
@@ -121,16 +110,8 @@ async fn a_share_the_store_refuses_fails_the_call_and_nothing_is_applied(
     let key1 = f.router.public_key_hex.clone();
     let one = [health(4, 1)];
     let batches = [
-        SignedBatch {
-            agent_id: "agent-1",
-            signed_by: &key1,
-            items: &one,
-        },
-        SignedBatch {
-            agent_id: "agent-gone",
-            signed_by: &key1,
-            items: &one,
-        },
+        share("agent-1", &key1, &one),
+        share("agent-gone", &key1, &one),
     ];
     let out = f.store.apply_up_many(&batches, now_ms()).await;
     assert!(matches!(out, Err(StoreError::NotFound(_))), "{out:?}");

@@ -6,6 +6,17 @@ use crate::testutil::{fixture, Fixture, TestDb};
 use mtm_common::{Inventory, RouterUser, TokenExpired, UpMessage, Usage, UsageReport};
 use rstest::rstest;
 
+/// One agent's messages verified with `key`, applied as the ingest applies a batch.
+async fn apply_signed(f: &Fixture, key: &str, items: &[UpItem]) -> StoreResult<ApplyOutcome> {
+    let share = SignedBatch {
+        agent_id: "agent-1",
+        signed_by: key,
+        items,
+    };
+    let mut out = f.store.apply_up_many(&[share], now_ms()).await?;
+    out.pop().expect("one result per share")
+}
+
 async fn up(f: &Fixture, seq: u64, at: i64, message: UpMessage) {
     let item = UpItem { seq, at, message };
     f.store
@@ -217,7 +228,6 @@ async fn a_batch_verified_before_the_device_was_replaced_is_not_applied(
     #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
 ) {
     let f = fixture(db).await;
-    let s = &f.store;
     let old_key = f.router.public_key_hex.clone();
     let health = |n| {
         UpMessage::Health(mtm_common::Health {
@@ -230,19 +240,13 @@ async fn a_batch_verified_before_the_device_was_replaced_is_not_applied(
         at: now_ms(),
         message: health(n),
     };
-    let out = s
-        .apply_up_signed("agent-1", &old_key, &[item(900, 1)], now_ms())
-        .await
-        .unwrap();
+    let out = apply_signed(&f, &old_key, &[item(900, 1)]).await.unwrap();
     assert_eq!(out.applied, 1);
     let new_hex = replace_device(&f, "EEEE-FFFF").await;
-    let late = s
-        .apply_up_signed("agent-1", &old_key, &[item(901, 2)], now_ms())
-        .await;
+    let late = apply_signed(&f, &old_key, &[item(901, 2)]).await;
     assert!(matches!(late, Err(StoreError::KeyReplaced)), "{late:?}");
     // The new device counts from 1, up to and past the old device's last seq.
-    let out = s
-        .apply_up_signed("agent-1", &new_hex, &[item(1, 3), item(901, 4)], now_ms())
+    let out = apply_signed(&f, &new_hex, &[item(1, 3), item(901, 4)])
         .await
         .unwrap();
     assert_eq!((out.applied, out.duplicates, out.last_seq), (2, 0, 901));

@@ -45,19 +45,11 @@ pub trait IngestStore: Send + Sync {
         items: &[UpItem],
         now: i64,
     ) -> StoreResult<ApplyOutcome>;
-    /// [`Store::apply_up`] for messages verified with `signed_by` (hex public key): refused with
-    /// [`StoreError::KeyReplaced`], nothing applied, if the router's key is another by the time
-    /// the batch holds its row (the device was replaced while the batch waited).
-    async fn apply_up_signed(
-        &self,
-        agent_id: &str,
-        signed_by: &str,
-        items: &[UpItem],
-        now: i64,
-    ) -> StoreResult<ApplyOutcome>;
-    /// [`Store::apply_up_signed`] for several agents in one transaction, so a batch costs one
-    /// commit however many routers it carries. One result per entry of `batches`, in order; an
-    /// agent whose key was replaced gets [`StoreError::KeyReplaced`] with nothing of its own
+    /// [`Store::apply_up`] for several agents' messages, each verified with its `signed_by` key,
+    /// in one transaction, so a batch costs one commit however many routers it carries. One
+    /// result per entry of `batches`, in order; an agent whose router holds another key by the
+    /// time the batch holds its row (the device was replaced while the batch waited) gets
+    /// [`StoreError::KeyReplaced`] with nothing of its own
     /// applied while the others are. Any other failure fails the whole call, nothing applied.
     async fn apply_up_many(
         &self,

@@ -93,16 +93,6 @@ impl IngestStore for SqlStore {
         ingest::apply_up(self, agent_id, None, items, now).await
     }
 
-    async fn apply_up_signed(
-        &self,
-        agent_id: &str,
-        signed_by: &str,
-        items: &[UpItem],
-        now: i64,
-    ) -> StoreResult<ApplyOutcome> {
-        ingest::apply_up(self, agent_id, Some(signed_by), items, now).await
-    }
-
     async fn apply_up_many(
         &self,
         batches: &[SignedBatch<'_>],

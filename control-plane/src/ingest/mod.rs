@@ -25,6 +25,21 @@ use std::sync::{Arc, Mutex};
 /// broker tickets.
 type AgentShare = ((String, String), (Vec<UpItem>, Vec<AckTicket>));
 
+/// A batch checked and sorted, on its way from the verifying stage to the storing one.
+struct Verified {
+    shares: Vec<AgentShare>,
+    /// Online/offline notices in order of arrival, applied once the shares are stored.
+    statuses: Vec<StatusHint>,
+}
+
+/// An online/offline notice (the agent's connect message or its broker-published will).
+struct StatusHint {
+    agent: String,
+    online: bool,
+    /// Its broker ticket, acknowledged once the notice is recorded.
+    _ack: Option<AckTicket>,
+}
+
 /// Whether a store error says the database could not be reached at all (rather than refused
 /// something one batch carried).
 fn database_away(e: &StoreError) -> bool {
@@ -129,7 +144,40 @@ impl Ingest {
     }
 
     /// Consume messages until the channel closes, batching whatever has queued up.
+    ///
+    /// Three stages, each its own task, so each waits on the database while the others work:
+    /// verifying the next batch, storing and acking this one, running the previous one's alert
+    /// checks. On PostgreSQL a batch's store is a chain of round trips the one writer waits
+    /// for in turn; verifying (a key read per sender, the signatures) and the checks (reads,
+    /// then a transaction of their own) no longer add to it. Each stage hands on through a
+    /// queue of one, so at most a few batches are in flight, and the order of batches is kept:
+    /// the store stage takes them one at a time, as they were received.
     pub async fn run(self: Arc<Self>, mut rx: IngestReceiver) {
+        let (to_store, mut verified) = tokio::sync::mpsc::channel::<Verified>(1);
+        let (to_check, mut stored) = tokio::sync::mpsc::channel::<Vec<String>>(1);
+        // Dropped with this task (a server shutting down aborts it), which aborts the stages.
+        let mut stages = tokio::task::JoinSet::new();
+        let me = self.clone();
+        stages.spawn(async move {
+            while let Some(batch) = verified.recv().await {
+                let agents = me.store_verified(batch).await;
+                if !agents.is_empty() && to_check.send(agents).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let me = self.clone();
+        stages.spawn(async move {
+            while let Some(mut agents) = stored.recv().await {
+                // Batches stored while the last checks ran are checked in one pass.
+                while let Ok(more) = stored.try_recv() {
+                    agents.extend(more);
+                }
+                agents.sort_unstable();
+                agents.dedup();
+                me.run_checks(&agents).await;
+            }
+        });
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -138,26 +186,51 @@ impl Ingest {
                     None => break,
                 }
             }
-            self.handle_batch(batch).await;
+            let batch = self.verify_batch(batch).await;
+            if to_store.send(batch).await.is_err() {
+                break;
+            }
         }
+        drop(to_store);
+        while stages.join_next().await.is_some() {}
     }
 
-    /// Verify, apply and ack one batch: every agent's messages stored in one transaction (by
-    /// agent, so router rows are locked in one order), then each agent acked.
+    /// Verify, apply and ack one batch, then run the alert checks it owes: the three stages of
+    /// [`Ingest::run`] one after the other.
     pub async fn handle_batch(&self, batch: Vec<Incoming>) {
-        // By agent and the key that verified its messages: a batch may straddle a re-enrollment.
+        let verified = self.verify_batch(batch).await;
+        let stored = self.store_verified(verified).await;
+        self.run_checks(&stored).await;
+    }
+
+    /// Check every message of a batch and sort what passed by agent (and the key that verified
+    /// it: a batch may straddle a re-enrollment); refused messages are counted and acked here.
+    async fn verify_batch(&self, batch: Vec<Incoming>) -> Verified {
         let mut per_agent: BTreeMap<(String, String), (Vec<UpItem>, Vec<AckTicket>)> =
             BTreeMap::new();
+        let mut statuses: Vec<StatusHint> = Vec::new();
         for mut msg in batch {
             // Dropped (so acknowledged) at the end of this turn unless the message is to be
-            // stored; then it goes with the message to `after_store`.
+            // stored or is a notice; then it goes on with it.
             let ack = msg.ack.take();
             let Some(agent) = topics::agent_of(&msg.topic).map(str::to_owned) else {
                 self.reject("?", Reject::Topic);
                 continue;
             };
             if msg.topic == topics::status(&agent) {
-                self.status(&agent, &msg.payload).await;
+                let online = match msg.payload.as_slice() {
+                    topics::ONLINE => true,
+                    topics::OFFLINE => false,
+                    _ => {
+                        self.reject(&agent, Reject::Topic);
+                        continue;
+                    }
+                };
+                statuses.push(StatusHint {
+                    agent,
+                    online,
+                    _ack: ack,
+                });
                 continue;
             }
             if msg.topic != topics::up(&agent) {
@@ -166,6 +239,9 @@ impl Ingest {
             }
             match self.verify_signed(&agent, &msg.payload).await {
                 Ok((item, key)) => {
+                    // Back after an offline notice in the same batch: storing this marks the
+                    // router online, which the notice (applied after the store) must not undo.
+                    statuses.retain(|s| s.online || s.agent != agent);
                     let (items, acks) = per_agent.entry((agent, key)).or_default();
                     items.push(item);
                     acks.extend(ack);
@@ -181,7 +257,17 @@ impl Ingest {
                 }
             }
         }
-        let shares: Vec<_> = per_agent.into_iter().collect();
+        Verified {
+            shares: per_agent.into_iter().collect(),
+            statuses,
+        }
+    }
+
+    /// Store every agent's share of a verified batch in one transaction (by agent, so router
+    /// rows are locked in one order), ack each agent, then record the batch's online/offline
+    /// notices. The agents whose messages were stored.
+    async fn store_verified(&self, batch: Verified) -> Vec<String> {
+        let Verified { shares, statuses } = batch;
         let results = self.store_shares(&shares).await;
         let mut stored = Vec::with_capacity(shares.len());
         for (((agent, _), (items, acks)), result) in shares.into_iter().zip(results) {
@@ -189,12 +275,21 @@ impl Ingest {
                 stored.push(agent);
             }
         }
+        // After the store, which marks a router it heard from online: a notice that came later
+        // (the router went away after its last report) is what the router is now.
+        for s in statuses {
+            self.status(&s.agent, s.online).await;
+        }
+        stored
+    }
+
+    /// Run the alert checks a stored batch recorded in its transaction, for all its agents at
+    /// once (one read of what is owed, one transaction to forget it), with any of theirs left
+    /// over. What fails stays pending for the sweeper.
+    async fn run_checks(&self, stored: &[String]) {
         if stored.is_empty() {
             return;
         }
-        // The batch recorded what its alert checks need in its transaction; run them now for
-        // every agent stored here at once (one read of what is owed, one transaction to
-        // forget it), with any of theirs left over. What fails stays pending for the sweeper.
         let agents: Vec<&str> = stored.iter().map(String::as_str).collect();
         if let Err(e) = crate::checks::run_pending(&*self.store, &agents, i64::MAX).await {
             tracing::error!(error = %e, "alert checks could not run; they stay pending");
@@ -401,15 +496,8 @@ impl Ingest {
         true
     }
 
-    async fn status(&self, agent: &str, payload: &[u8]) {
-        let online = match payload {
-            topics::ONLINE => true,
-            topics::OFFLINE => false,
-            _ => {
-                self.reject(agent, Reject::Topic);
-                return;
-            }
-        };
+    /// Record an online/offline notice from `status/{agent}`.
+    async fn status(&self, agent: &str, online: bool) {
         match self.store.router_by_agent(agent).await {
             Ok(Some(_)) => {}
             Ok(None) => return self.reject(agent, Reject::UnknownSender),

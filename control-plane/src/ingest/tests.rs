@@ -409,6 +409,7 @@ async fn an_inventory_with_a_hand_made_user_raises_a_rogue_alert_and_the_issued_
     );
 }
 
+mod pipeline;
 mod shared_commit;
 mod usage;
 

@@ -93,7 +93,7 @@ async fn apply_agent(
             UpMessage::Usage(r) => Some(super::pending_checks::usage_before(&mut *tx, r).await?),
             _ => None,
         };
-        apply_one(&mut *tx, &router, item).await?;
+        apply_one(&mut *tx, s.dialect, &router, item).await?;
         super::pending_checks::record(&mut *tx, &rid, item, before, now).await?;
         applied.insert(item.seq);
         if let UpMessage::Health(h) = &item.message {
@@ -169,6 +169,7 @@ async fn store_applied_set(
 
 async fn apply_one(
     tx: &mut sqlx::AnyConnection,
+    dialect: super::Dialect,
     router: &Router,
     item: &UpItem,
 ) -> StoreResult<()> {
@@ -206,7 +207,8 @@ async fn apply_one(
             .await?;
         }
         UpMessage::Usage(report) => {
-            apply_usage(tx, router, item.at, item.seq, &report.entries).await?;
+            let per_insert = dialect.usage_rows_per_insert();
+            apply_usage(tx, per_insert, router, item.at, item.seq, &report.entries).await?;
         }
         UpMessage::Inventory(inv) => {
             let snapshot = serde_json::to_string(inv)
@@ -426,11 +428,9 @@ async fn close_command(
     Ok(())
 }
 
-/// Usage rows per INSERT statement (12 values each). Kept small: SQLite finds a parameter's
-/// name by walking the statement's list of names, and sqlx asks for every one when it binds,
-/// so the binding cost grows with the square of the parameters (5 % of the server's time at
-/// 256 rows in the ingest profile of docs/benchmarks.md).
-const USAGE_ROWS_PER_INSERT: usize = 32;
+/// Voucher ids per SELECT of [`usage_tokens`]: SQLite's binding cost grows with the square of
+/// the parameters (see [`super::Dialect::usage_rows_per_insert`]).
+const TOKENS_PER_SELECT: usize = 32;
 
 /// Store the usage entries of the report sealed with `seq` at `at`: every row in a few
 /// multi-row INSERTs and the vouchers they name read in one query, since a report carries a
@@ -440,13 +440,14 @@ const USAGE_ROWS_PER_INSERT: usize = 32;
 /// one.
 async fn apply_usage(
     tx: &mut sqlx::AnyConnection,
+    rows_per_insert: usize,
     router: &Router,
     at: i64,
     seq: u64,
     entries: &[Usage],
 ) -> StoreResult<()> {
     let rid = router.id.to_string();
-    for chunk in entries.chunks(USAGE_ROWS_PER_INSERT) {
+    for chunk in entries.chunks(rows_per_insert.max(1)) {
         insert_usage_rows(tx, &rid, at, chunk).await?;
     }
     let mut tokens = usage_tokens(tx, &rid, entries).await?;
@@ -532,7 +533,7 @@ async fn usage_tokens(
     let ids: std::collections::BTreeSet<Uuid> = entries.iter().filter_map(|u| u.token_id).collect();
     let ids: Vec<Uuid> = ids.into_iter().collect();
     let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(USAGE_ROWS_PER_INSERT) {
+    for chunk in ids.chunks(TOKENS_PER_SELECT) {
         let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT t.id, t.state, t.first_login_at, t.usage_seq,

@@ -99,6 +99,19 @@ impl Dialect {
         }
     }
 
+    /// Usage rows per INSERT statement (12 values each). Small on SQLite: it finds a
+    /// parameter's name by walking the statement's list of names, and sqlx asks for every one
+    /// when it binds, so the binding cost grows with the square of the parameters (5 % of the
+    /// server's time at 256 rows in the ingest profile of docs/benchmarks.md). PostgreSQL has
+    /// no such cost, and each statement is a round trip the writer waits for, so a report's
+    /// rows go in one.
+    pub(crate) fn usage_rows_per_insert(self) -> usize {
+        match self {
+            Dialect::Sqlite => 32,
+            Dialect::Postgres => 256,
+        }
+    }
+
     /// A statement taking a per-chain lock until commit (`$1` names the chain), so another
     /// replica appending to the same chain waits; SQLite's writer lock already does.
     pub(crate) fn chain_lock(self) -> Option<&'static str> {

@@ -58,32 +58,26 @@ async fn apply_agent(
     now: i64,
 ) -> StoreResult<ApplyOutcome> {
     // On PostgreSQL a row lock keeps two replicas from applying one agent's messages at once.
-    // The applied ranges come in the same read (a row per range, usually one row of nulls):
-    // each statement is a round trip the batch's one writer waits for.
-    let lock = match s.dialect.for_update() {
-        "" => "",
-        _ => " FOR UPDATE OF r",
-    };
-    let rows = sqlx::query(&format!(
-        "SELECT r.*, u.seq AS seen_lo, u.hi AS seen_hi
-         FROM routers r LEFT JOIN up_seen u ON u.router_id = r.id
-         WHERE r.agent_id = $1{lock}"
+    let router = sqlx::query(&format!(
+        "SELECT * FROM routers WHERE agent_id = $1{}",
+        s.dialect.for_update()
     ))
     .bind(agent_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let first = rows
-        .first()
-        .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
-    let floor: i64 = first.try_get("up_floor")?;
-    let router = router_from_row(first)?;
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
+    let floor: i64 = router.try_get("up_floor")?;
+    let router = router_from_row(&router)?;
     // Verified before a re-enrollment with a new key committed: the old device's seqs would
     // mark the new device's own as duplicates, and its usage would outrank the new reports.
     if signed_by.is_some_and(|k| k != router.public_key_hex) {
         return Err(StoreError::KeyReplaced);
     }
     let rid = router.id.to_string();
-    let mut applied = applied_set(&rows, floor)?;
+    // Read in a statement of its own, after the lock: on PostgreSQL a statement that waited
+    // for the row lock sees the row as the other replica committed it, but anything it joined
+    // as it was before, so ranges read with the row could miss seqs the other just applied.
+    let mut applied = applied_set(&mut *tx, &rid, floor).await?;
     let ranges_before = applied.ranges().to_vec();
     let mut sorted: Vec<&UpItem> = items.iter().collect();
     sorted.sort_by_key(|i| i.seq);
@@ -135,16 +129,22 @@ async fn apply_agent(
 }
 
 /// The router's applied seqs: everything at or below `routers.up_floor`, and the `up_seen`
-/// ranges (`seen_lo` to `seen_hi`, null when there are none) above it, read with the router
-/// row the batch locks, from which `floor` comes.
-fn applied_set(rows: &[sqlx::any::AnyRow], floor: i64) -> StoreResult<AppliedSet> {
+/// ranges (`seq` to `hi`) above it. Read under the batch's lock on the router row, from which
+/// `floor` comes.
+async fn applied_set(
+    tx: &mut sqlx::AnyConnection,
+    router_id: &str,
+    floor: i64,
+) -> StoreResult<AppliedSet> {
+    let rows = sqlx::query("SELECT seq, hi FROM up_seen WHERE router_id = $1")
+        .bind(router_id)
+        .fetch_all(&mut *tx)
+        .await?;
     let mut ranges = Vec::with_capacity(rows.len());
     for r in rows {
-        let lo: Option<i64> = r.try_get("seen_lo")?;
-        let hi: Option<i64> = r.try_get("seen_hi")?;
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            ranges.push((lo.max(0) as u64, hi.max(0) as u64));
-        }
+        let lo: i64 = r.try_get("seq")?;
+        let hi: i64 = r.try_get("hi")?;
+        ranges.push((lo.max(0) as u64, hi.max(0) as u64));
     }
     Ok(AppliedSet::new(floor.max(0) as u64, ranges))
 }

@@ -322,3 +322,5 @@ fn sqlite_url(url: &str) -> String {
 mod tests_abandoned;
 #[cfg(test)]
 mod tests_database;
+#[cfg(test)]
+mod tests_replicas;

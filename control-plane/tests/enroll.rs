@@ -275,6 +275,24 @@ async fn enroll_run_refuse_revoke_and_replace() {
         })
         .await
         .unwrap();
+    // What the agent sent just before its revocation may still be on its way through ingest,
+    // and is refused as `bad_key` when it gets there. Ingest takes the broker's messages in
+    // order, so once a message published now has been refused, all of that has been counted.
+    let mismatch = reject_count(&server, "sender_mismatch").await;
+    publish_as(
+        &server,
+        "other-1",
+        "other-password",
+        "other-1",
+        hello(&revoked_key, 499),
+    )
+    .await;
+    wait_for(
+        "the agent's earlier messages through ingest",
+        Duration::from_secs(10),
+        || async { reject_count(&server, "sender_mismatch").await > mismatch },
+    )
+    .await;
     // The broker drops it (not its login's topic); the same envelope on its own topic reaches
     // ingest, which refuses it, so the first would have been counted before.
     let bad_key = reject_count(&server, "bad_key").await;

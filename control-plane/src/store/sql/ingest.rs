@@ -4,6 +4,7 @@
 
 use super::chain::append_ledger;
 use super::rows::*;
+use super::token_usage::{apply_token_usage, usage_tokens, CounterUpdates};
 use crate::store::applied::AppliedSet;
 use crate::store::*;
 use mtm_common::{UpMessage, Usage};
@@ -431,10 +432,6 @@ async fn close_command(
     Ok(())
 }
 
-/// Voucher ids per SELECT of [`usage_tokens`]: SQLite's binding cost grows with the square of
-/// the parameters (see [`super::Dialect::usage_rows_per_insert`]).
-const TOKENS_PER_SELECT: usize = 32;
-
 /// Store the usage entries of the report sealed with `seq` at `at`: every row in a few
 /// multi-row INSERTs and the vouchers they name read in one query, since a report carries a
 /// router's whole hotspot (one statement per row was most of ingest's time). Deltas are always
@@ -454,6 +451,7 @@ async fn apply_usage(
         insert_usage_rows(tx, &rid, at, chunk).await?;
     }
     let mut tokens = usage_tokens(tx, &rid, entries).await?;
+    let mut counters = CounterUpdates::default();
     for u in entries {
         let Some(token_id) = u.token_id else {
             continue;
@@ -462,9 +460,9 @@ async fn apply_usage(
         let Some(token) = tokens.get_mut(&token_id) else {
             continue;
         };
-        apply_token_usage(tx, router, at, seq, u, token_id, token).await?;
+        apply_token_usage(tx, router, at, seq, u, token_id, token, &mut counters).await?;
     }
-    Ok(())
+    counters.write(tx, rows_per_insert).await
 }
 
 async fn insert_usage_rows(
@@ -514,136 +512,8 @@ async fn insert_usage_rows(
 /// A counter from a signed report as the database's signed 64-bit integer. One beyond it
 /// (no router counts 2^63 bytes) is held at the largest, never wrapped into a negative
 /// figure; refusing it would stall every later report of the agent behind this one.
-fn db_int(v: u64) -> i64 {
+pub(super) fn db_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// What the ledger holds of a voucher a usage report names, as far as its usage moves it.
-struct TokenUsage {
-    state: TokenState,
-    first_login_at: Option<i64>,
-    usage_seq: Option<i64>,
-    limit_uptime_s: Option<i64>,
-    limit_bytes_total: Option<i64>,
-}
-
-/// The vouchers `entries` name that `router_id` carries, in one query per few hundred.
-async fn usage_tokens(
-    tx: &mut sqlx::AnyConnection,
-    router_id: &str,
-    entries: &[Usage],
-) -> StoreResult<std::collections::HashMap<Uuid, TokenUsage>> {
-    let ids: std::collections::BTreeSet<Uuid> = entries.iter().filter_map(|u| u.token_id).collect();
-    let ids: Vec<Uuid> = ids.into_iter().collect();
-    let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(TOKENS_PER_SELECT) {
-        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT t.id, t.state, t.first_login_at, t.usage_seq,
-               p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
-               p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
-             FROM tokens t JOIN packages p ON p.id = t.package_id
-             WHERE t.router_id = $1 AND t.id IN ({})",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(router_id);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for row in q.fetch_all(&mut *tx).await? {
-            let state: String = row.try_get("state")?;
-            let state = TokenState::parse(&state)
-                .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
-            out.insert(
-                uuid_col(&row, "id")?,
-                TokenUsage {
-                    state,
-                    first_login_at: row.try_get("first_login_at")?,
-                    usage_seq: row.try_get("usage_seq")?,
-                    limit_uptime_s: row.try_get("limit_uptime_s")?,
-                    limit_bytes_total: row.try_get("limit_bytes_total")?,
-                },
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// Move one voucher on by one usage entry; `token` is kept up to date for a later entry of
-/// the same report naming it again.
-async fn apply_token_usage(
-    tx: &mut sqlx::AnyConnection,
-    router: &Router,
-    at: i64,
-    seq: u64,
-    u: &Usage,
-    token_id: Uuid,
-    token: &mut TokenUsage,
-) -> StoreResult<()> {
-    let state = token.state;
-    let had_login = token.first_login_at;
-    let seq_i = db_int(seq);
-    let later = token.usage_seq.is_none_or(|s| seq_i > s);
-    let used = u.active || u.uptime_s > 0 || u.first_login_at.is_some();
-    let first_login = had_login.or(u.first_login_at).or(used.then_some(at));
-    let total_bytes = u.bytes_in.saturating_add(u.bytes_out);
-    let exhausted = token
-        .limit_uptime_s
-        .is_some_and(|l| db_int(u.uptime_s) >= l)
-        || token
-            .limit_bytes_total
-            .is_some_and(|l| db_int(total_bytes) >= l);
-    let next = match state {
-        TokenState::Issued | TokenState::Applied | TokenState::InUse if exhausted => {
-            TokenState::UsedUp
-        }
-        TokenState::Issued | TokenState::Applied if used => TokenState::InUse,
-        s => s,
-    };
-    if later {
-        sqlx::query(
-            "UPDATE tokens SET state = $1, first_login_at = $2, uptime_s = $3, bytes_in = $4,
-               bytes_out = $5, updated_at = $6, usage_seq = $7 WHERE id = $8",
-        )
-        .bind(next.as_str())
-        .bind(first_login)
-        .bind(db_int(u.uptime_s))
-        .bind(db_int(u.bytes_in))
-        .bind(db_int(u.bytes_out))
-        .bind(at)
-        .bind(seq_i)
-        .bind(token_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        token.usage_seq = Some(seq_i);
-    } else {
-        // Usage only grows between resets, so what an older report proves (first use, used
-        // up) still holds; its counters are behind the newer ones already stored.
-        sqlx::query("UPDATE tokens SET state = $1, first_login_at = $2 WHERE id = $3")
-            .bind(next.as_str())
-            .bind(first_login)
-            .bind(token_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
-    token.state = next;
-    token.first_login_at = first_login;
-    let actor = router.agent_id.as_str();
-    if had_login.is_none() && first_login.is_some() {
-        let detail = json!({"first_login_at": first_login});
-        append_ledger(tx, token_id, "first_use", &detail, actor, at).await?;
-    }
-    if next == TokenState::UsedUp && state != TokenState::UsedUp {
-        let detail =
-            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
-        append_ledger(tx, token_id, "used_up", &detail, actor, at).await?;
-    }
-    if u.counters_reset {
-        let detail =
-            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
-        append_ledger(tx, token_id, "counters_reset", &detail, actor, at).await?;
-    }
-    Ok(())
 }
 
 /// Vouchers whose validity window is over and that the router shows disabled have expired,

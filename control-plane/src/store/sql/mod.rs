@@ -30,6 +30,7 @@ mod reconcile;
 mod reports;
 mod rows;
 mod sales_store;
+mod token_usage;
 mod tokens;
 
 use super::*;

@@ -1,0 +1,229 @@
+//! What a usage report does to the vouchers it names: their state (in use, used up), first
+//! use and cumulative counters, and the ledger entries those changes owe.
+//!
+//! A report carries a router's whole hotspot, so a busy router's report names a hundred
+//! vouchers or more. Their counters are written in one `UPDATE ... FROM (VALUES ...)` per few
+//! dozen vouchers rather than one statement each: on PostgreSQL every statement is a round trip
+//! the one writer waits for.
+
+use super::chain::append_ledger;
+use super::ingest::db_int;
+use super::rows::*;
+use crate::store::*;
+use mtm_common::Usage;
+use serde_json::json;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// Voucher ids per SELECT of [`usage_tokens`]: SQLite's binding cost grows with the square of
+/// the parameters (see [`super::Dialect::usage_rows_per_insert`]).
+const TOKENS_PER_SELECT: usize = 32;
+
+/// What the ledger holds of a voucher a usage report names, as far as its usage moves it.
+pub(super) struct TokenUsage {
+    state: TokenState,
+    first_login_at: Option<i64>,
+    usage_seq: Option<i64>,
+    limit_uptime_s: Option<i64>,
+    limit_bytes_total: Option<i64>,
+}
+
+/// The vouchers `entries` name that `router_id` carries, in one query per few hundred.
+pub(super) async fn usage_tokens(
+    tx: &mut sqlx::AnyConnection,
+    router_id: &str,
+    entries: &[Usage],
+) -> StoreResult<std::collections::HashMap<Uuid, TokenUsage>> {
+    let ids: std::collections::BTreeSet<Uuid> = entries.iter().filter_map(|u| u.token_id).collect();
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(TOKENS_PER_SELECT) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT t.id, t.state, t.first_login_at, t.usage_seq,
+               p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
+               p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
+             FROM tokens t JOIN packages p ON p.id = t.package_id
+             WHERE t.router_id = $1 AND t.id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(router_id);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut *tx).await? {
+            let state: String = row.try_get("state")?;
+            let state = TokenState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
+            out.insert(
+                uuid_col(&row, "id")?,
+                TokenUsage {
+                    state,
+                    first_login_at: row.try_get("first_login_at")?,
+                    usage_seq: row.try_get("usage_seq")?,
+                    limit_uptime_s: row.try_get("limit_uptime_s")?,
+                    limit_bytes_total: row.try_get("limit_bytes_total")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Move one voucher on by one usage entry; `token` is kept up to date for a later entry of
+/// the same report naming it again. Its new counters go into `counters`, written for the whole
+/// report at once; the ledger entries it owes are appended now.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn apply_token_usage(
+    tx: &mut sqlx::AnyConnection,
+    router: &Router,
+    at: i64,
+    seq: u64,
+    u: &Usage,
+    token_id: Uuid,
+    token: &mut TokenUsage,
+    counters: &mut CounterUpdates,
+) -> StoreResult<()> {
+    let state = token.state;
+    let had_login = token.first_login_at;
+    let seq_i = db_int(seq);
+    let later = token.usage_seq.is_none_or(|s| seq_i > s);
+    let used = u.active || u.uptime_s > 0 || u.first_login_at.is_some();
+    let first_login = had_login.or(u.first_login_at).or(used.then_some(at));
+    let total_bytes = u.bytes_in.saturating_add(u.bytes_out);
+    let exhausted = token
+        .limit_uptime_s
+        .is_some_and(|l| db_int(u.uptime_s) >= l)
+        || token
+            .limit_bytes_total
+            .is_some_and(|l| db_int(total_bytes) >= l);
+    let next = match state {
+        TokenState::Issued | TokenState::Applied | TokenState::InUse if exhausted => {
+            TokenState::UsedUp
+        }
+        TokenState::Issued | TokenState::Applied if used => TokenState::InUse,
+        s => s,
+    };
+    if later {
+        counters.set(
+            token_id,
+            Counters {
+                state: next,
+                first_login_at: first_login,
+                uptime_s: db_int(u.uptime_s),
+                bytes_in: db_int(u.bytes_in),
+                bytes_out: db_int(u.bytes_out),
+                updated_at: at,
+                usage_seq: seq_i,
+            },
+        );
+        token.usage_seq = Some(seq_i);
+    } else if !counters.amend(token_id, next, first_login) {
+        // Usage only grows between resets, so what an older report proves (first use, used
+        // up) still holds; its counters are behind the newer ones already stored.
+        sqlx::query("UPDATE tokens SET state = $1, first_login_at = $2 WHERE id = $3")
+            .bind(next.as_str())
+            .bind(first_login)
+            .bind(token_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    token.state = next;
+    token.first_login_at = first_login;
+    let actor = router.agent_id.as_str();
+    if had_login.is_none() && first_login.is_some() {
+        let detail = json!({"first_login_at": first_login});
+        append_ledger(tx, token_id, "first_use", &detail, actor, at).await?;
+    }
+    if next == TokenState::UsedUp && state != TokenState::UsedUp {
+        let detail =
+            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
+        append_ledger(tx, token_id, "used_up", &detail, actor, at).await?;
+    }
+    if u.counters_reset {
+        let detail =
+            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
+        append_ledger(tx, token_id, "counters_reset", &detail, actor, at).await?;
+    }
+    Ok(())
+}
+
+/// A voucher's counters as the latest report sets them.
+#[derive(Debug, Clone, Copy)]
+struct Counters {
+    state: TokenState,
+    first_login_at: Option<i64>,
+    uptime_s: i64,
+    bytes_in: i64,
+    bytes_out: i64,
+    updated_at: i64,
+    usage_seq: i64,
+}
+
+/// The counter updates of one report, by voucher, until [`CounterUpdates::write`].
+#[derive(Debug, Default)]
+pub(super) struct CounterUpdates {
+    rows: BTreeMap<Uuid, Counters>,
+}
+
+impl CounterUpdates {
+    /// `token_id`'s counters are now `c`.
+    fn set(&mut self, token_id: Uuid, c: Counters) {
+        self.rows.insert(token_id, c);
+    }
+
+    /// A later entry of the same report moved `token_id` on without new counters: carry its
+    /// state and first use into the pending update, if there is one (false if not).
+    fn amend(&mut self, token_id: Uuid, state: TokenState, first_login_at: Option<i64>) -> bool {
+        match self.rows.get_mut(&token_id) {
+            Some(c) => {
+                c.state = state;
+                c.first_login_at = first_login_at;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Write every pending update, `per_statement` vouchers per statement. `VALUES` columns
+    /// are `column1`, `column2`... on both databases, so one text serves both.
+    pub(super) async fn write(
+        self,
+        tx: &mut sqlx::AnyConnection,
+        per_statement: usize,
+    ) -> StoreResult<()> {
+        let rows: Vec<(Uuid, Counters)> = self.rows.into_iter().collect();
+        const COLUMNS: usize = 8;
+        for chunk in rows.chunks(per_statement.clamp(1, 256)) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let marks: Vec<String> = (1..=COLUMNS)
+                        .map(|c| format!("${}", r * COLUMNS + c))
+                        .collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "UPDATE tokens SET state = v.column2, first_login_at = v.column3,
+                   uptime_s = v.column4, bytes_in = v.column5, bytes_out = v.column6,
+                   updated_at = v.column7, usage_seq = v.column8
+                 FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, c) in chunk {
+                q = q
+                    .bind(id.to_string())
+                    .bind(c.state.as_str())
+                    .bind(c.first_login_at)
+                    .bind(c.uptime_s)
+                    .bind(c.bytes_in)
+                    .bind(c.bytes_out)
+                    .bind(c.updated_at)
+                    .bind(c.usage_seq);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+}

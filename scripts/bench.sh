@@ -28,6 +28,10 @@ BENCH_ONLY=${BENCH_ONLY:-verify ingest replicas dispense45 fleet1000}
 INGEST_AGENTS=${INGEST_AGENTS:-250}
 INGEST_USERS=${INGEST_USERS:-100}
 INGEST_S=${INGEST_S:-20}
+# INGEST_VOUCHERS=N: before the window a clerk at every location sells N vouchers, all in use on
+# the router, so each report also moves vouchers mtm issued (their counters, state and ledger)
+# rather than only users made on the router (INGEST_USERS of them besides).
+INGEST_VOUCHERS=${INGEST_VOUCHERS:-0}
 # How long to wait after the window for every outbox to empty (a saturated server never does).
 INGEST_DRAIN_S=${INGEST_DRAIN_S:-600}
 # INGEST_DBS="sqlite" measures one database only.
@@ -65,6 +69,14 @@ cleanup() {
     for pid in "$SERVER_PID" "$REPLICA_PID" "$BROKER_PID"; do
         if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
     done
+    # BENCH_KEEP_LOGS=DIR keeps each server's log (its stderr), e.g. with
+    # BENCH_LOG=warn,mtm_control_plane::broker=debug to see why the broker ended connections.
+    if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
+        mkdir -p "$BENCH_KEEP_LOGS"
+        for log in "$WORK"/*/stderr; do
+            [ -f "$log" ] && cp "$log" "$BENCH_KEEP_LOGS/$(basename "$(dirname "$log")").log"
+        done
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -94,7 +106,7 @@ serve() {
     local dir=$WORK/$1
     # Made here, so the polling below never races the shell opening it for the server.
     : >"$dir/stdout"
-    RUST_LOG=warn "$BIN/mtm-server" serve --config "$dir/server.toml" >"$dir/stdout" 2>"$dir/stderr" &
+    RUST_LOG=${BENCH_LOG:-warn} "$BIN/mtm-server" serve --config "$dir/server.toml" >"$dir/stdout" 2>"$dir/stderr" &
     SERVER_PID=$!
     HTTP=
     for _ in $(seq 1 300); do
@@ -131,8 +143,10 @@ fleet() { "$BIN/mtm-fleet" run --server "$HTTP" --server-pid "$SERVER_PID" "$@";
 # The ingest load: every agent reporting its hotspot users every second (`|| true`: a saturated
 # server never drains the outboxes, and the fleet says so after printing its figures).
 ingest_fleet() {
+    local login=0
+    [ "$INGEST_VOUCHERS" = 0 ] || login=1
     fleet --agents "$INGEST_AGENTS" --extra-users "$INGEST_USERS" --usage-s 1 --health-s 60 \
-        --inventory-s 3600 --login-chance 0 --warmup-s 5 --duration-s "$INGEST_S" \
+        --inventory-s 3600 --login-chance "$login" --vouchers-each "$INGEST_VOUCHERS" --warmup-s 5 --duration-s "$INGEST_S" \
         --drain-s "$INGEST_DRAIN_S" --enroll-parallel 16 || true
 }
 

@@ -35,6 +35,12 @@ pub struct Metrics {
     /// Broker-level acknowledgements (PUBACK) sent after ingest was done with a message (with
     /// a persistent session; otherwise the client acknowledges on receipt and this stays 0).
     pub mqtt_acked: AtomicU64,
+    /// Microseconds the ingest spent verifying batches (one of its three stages).
+    pub ingest_verify_us: AtomicU64,
+    /// Microseconds the ingest spent storing and acknowledging batches.
+    pub ingest_store_us: AtomicU64,
+    /// Microseconds the ingest spent running alert checks.
+    pub ingest_checks_us: AtomicU64,
     rejects: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -47,6 +53,12 @@ impl Metrics {
     /// Add `n` to a counter.
     pub fn add(&self, c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Add the time since `started` to a microsecond counter.
+    pub fn add_elapsed(&self, c: &AtomicU64, started: std::time::Instant) {
+        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        c.fetch_add(us, Ordering::Relaxed);
     }
 
     /// Count one rejected message.
@@ -135,6 +147,19 @@ impl Metrics {
             "PUBACKs sent once ingest was done with the message (persistent session).",
             g(&self.mqtt_acked),
         );
+        // Busy time per stage: the stage whose figure grows by nearly a second a second is the
+        // one holding ingest back.
+        out.push_str("# HELP mtm_ingest_stage_seconds_total Time the ingest spent in each of its stages.\n# TYPE mtm_ingest_stage_seconds_total counter\n");
+        for (stage, c) in [
+            ("verify", &self.ingest_verify_us),
+            ("store", &self.ingest_store_us),
+            ("checks", &self.ingest_checks_us),
+        ] {
+            out.push_str(&format!(
+                "mtm_ingest_stage_seconds_total{{stage=\"{stage}\"}} {:.3}\n",
+                g(c) as f64 / 1e6
+            ));
+        }
         out.push_str("# HELP mtm_ingest_rejects_total Agent messages rejected, by reason.\n# TYPE mtm_ingest_rejects_total counter\n");
         for (reason, n) in self.rejects() {
             out.push_str(&format!(

@@ -297,8 +297,10 @@ impl Agent {
             tokio::select! {
                 ev = poll(&mut el), if el.is_some() => match ev {
                     Ok(ev) => self.on_event(ev, &mut backoff),
-                    Err(_) => {
+                    Err(e) => {
                         el = None;
+                        let phase = if self.connected { "" } else { "connecting: " };
+                        self.stats.disconnected_by(&format!("{phase}{e}"));
                         self.lost();
                         // Jittered so a whole fleet cut off at once does not return in step.
                         let jitter = rand::thread_rng().gen_range(0..=u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX));

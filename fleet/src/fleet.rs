@@ -83,6 +83,25 @@ impl Fleet {
         }
     }
 
+    /// Wait until every agent's router holds at least `vouchers` vouchers; how long that took,
+    /// or `None` after `limit`.
+    pub async fn holding(&self, vouchers: usize, limit: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        loop {
+            if self
+                .agents
+                .iter()
+                .all(|a| a.view.router().vouchers().len() >= vouchers)
+            {
+                return Some(start.elapsed());
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Inject `fault` into every agent at once.
     pub fn inject_all(&self, fault: Fault) {
         for a in &self.agents {

@@ -5,13 +5,14 @@ mod fill;
 mod load;
 mod measure;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use mtm_fleet::dispense::{latencies, Clerk};
-use mtm_fleet::setup::{enroll_sites, Api};
+use mtm_fleet::setup::{enroll_sites, Api, Site};
 use mtm_fleet::{AgentSettings, Fault, Fleet};
 use serde_json::{json, Value};
 
@@ -111,6 +112,11 @@ struct RunArgs {
     /// every print part as A4 sheets and as 58 mm strips.
     #[arg(long, default_value_t = 0)]
     batch: u32,
+    /// Before the warm-up: a clerk at every location sells this many vouchers in one batch, so
+    /// the routers' reports name vouchers mtm issued (with `--login-chance 1`, all in use), as
+    /// in a real chain, rather than only users made on the router.
+    #[arg(long, default_value_t = 0)]
+    vouchers_each: u32,
     /// After the run: edit the package and time until every router reports the new catalog.
     #[arg(long)]
     catalog_edit: bool,
@@ -180,7 +186,7 @@ async fn run(a: RunArgs) -> Result<()> {
         sites.len(),
         t.elapsed().as_secs_f64()
     );
-    let package_id = if a.staff > 0 || a.catalog_edit || a.batch > 0 {
+    let package_id = if a.staff > 0 || a.catalog_edit || a.batch > 0 || a.vouchers_each > 0 {
         Some(admin.package(&format!("{}-1h", a.prefix), 500).await?)
     } else {
         None
@@ -223,6 +229,19 @@ async fn run(a: RunArgs) -> Result<()> {
         // The catalog reaches every router before the first sale.
         fleet.settled(Duration::from_secs(300)).await;
     }
+    if let (n @ 1.., Some(pid)) = (a.vouchers_each, &package_id) {
+        let t = Instant::now();
+        sell_everywhere(&admin, &a.prefix, &sites, pid, n).await?;
+        fleet
+            .holding(n as usize, Duration::from_secs(600))
+            .await
+            .context("the vouchers did not all reach their routers")?;
+        eprintln!(
+            "{n} vouchers on each of {} routers in {:.1} s",
+            sites.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let batch_clerk = match (a.batch, sites.first()) {
         (0, _) | (_, None) => None,
         (_, Some(site)) => {
@@ -233,6 +252,7 @@ async fn run(a: RunArgs) -> Result<()> {
 
     let before = fleet.stats.summary();
     let cpu_before = a.server_pid.and_then(measure::cpu_ticks);
+    let stages_before = measure::ingest_stage_seconds(&a.server).await;
     let started = Instant::now();
     let until = started + secs(a.duration_s);
     let clicks = Arc::new(Mutex::new(Vec::new()));
@@ -261,6 +281,15 @@ async fn run(a: RunArgs) -> Result<()> {
     tokio::time::sleep_until(until.into()).await;
     let window = started.elapsed().as_secs_f64();
     let after = fleet.stats.summary();
+    // Each ingest stage's busy share of the window: the one near 1 is what holds ingest back.
+    let stage_busy: BTreeMap<String, f64> = measure::ingest_stage_seconds(&a.server)
+        .await
+        .into_iter()
+        .map(|(stage, t)| {
+            let t0 = stages_before.get(&stage).copied().unwrap_or(0.0);
+            (stage, (t - t0) / window)
+        })
+        .collect();
     let server_cpu_percent = match (cpu_before, a.server_pid.and_then(measure::cpu_ticks)) {
         // Kernel clock ticks are 1/100 s on Linux.
         (Some(b), Some(e)) => Some((e - b) as f64 / window),
@@ -293,6 +322,7 @@ async fn run(a: RunArgs) -> Result<()> {
         "drained_after_s": drained.map(|d| d.as_secs_f64()),
         "server_cpu_percent": server_cpu_percent,
         "server_rss_mib": server_rss_mib,
+        "ingest_stage_busy": stage_busy,
         "fleet": fleet.stats.summary(),
     });
     if let (Some(clerk), Some(agent)) = (batch_clerk, fleet.agents.first()) {
@@ -333,6 +363,27 @@ async fn run(a: RunArgs) -> Result<()> {
         bail!("outboxes not drained within {} s", a.drain_s);
     }
     Ok(())
+}
+
+/// A clerk at every site's location sells `each` vouchers of `package_id` in one batch, a few
+/// sites at a time.
+async fn sell_everywhere(
+    admin: &Api,
+    prefix: &str,
+    sites: &[Site],
+    package_id: &str,
+    each: u32,
+) -> Result<()> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(sites.iter().enumerate())
+        .map(|(i, site)| async move {
+            let clerk =
+                Clerk::on_shift(admin, &format!("{prefix}-seller{i}"), &site.location_id).await?;
+            clerk.batch(package_id, each).await.map(|_| ())
+        })
+        .buffer_unordered(8)
+        .try_collect::<()>()
+        .await
 }
 
 /// Edit the package (a new rate limit) and time until the server shows every router on the

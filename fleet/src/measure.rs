@@ -2,6 +2,7 @@
 //! verifies ed25519 signatures, and how fast the database takes the very rows ingest writes
 //! when nothing else is done (no envelope, no signature, no broker).
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -182,4 +183,43 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The server's busy time per ingest stage so far (`mtm_ingest_stage_seconds_total` on its
+/// `/metrics`), seconds by stage; empty if it cannot be read.
+pub async fn ingest_stage_seconds(server: &str) -> BTreeMap<String, f64> {
+    let url = format!("{}/metrics", server.trim_end_matches('/'));
+    let Ok(resp) = reqwest::get(&url).await else {
+        return BTreeMap::new();
+    };
+    let Ok(text) = resp.text().await else {
+        return BTreeMap::new();
+    };
+    parse_stage_seconds(&text)
+}
+
+/// `mtm_ingest_stage_seconds_total{stage="S"} V` lines of a Prometheus text body.
+fn parse_stage_seconds(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("mtm_ingest_stage_seconds_total{stage=\""))
+        .filter_map(|rest| {
+            let (stage, value) = rest.split_once("\"}")?;
+            Some((stage.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_seconds_are_read_from_metrics() {
+        let text = "# HELP x\nmtm_ingest_stage_seconds_total{stage=\"verify\"} 1.500\n\
+                    mtm_ingest_stage_seconds_total{stage=\"store\"} 12.250\nother 3\n";
+        let s = parse_stage_seconds(text);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.get("verify"), Some(&1.5));
+        assert_eq!(s.get("store"), Some(&12.25));
+    }
 }

@@ -1,7 +1,7 @@
 //! What the fleet sent, what was acknowledged, and how long things took: shared by every
 //! simulated agent, read by the runner and the benchmarks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,6 +34,8 @@ pub struct Stats {
     pub connects: AtomicU64,
     /// Sessions that ended (link errors and injected faults).
     pub disconnects: AtomicU64,
+    /// Why sessions ended or could not start: the client's error, by text, and how often.
+    disconnect_reasons: Mutex<BTreeMap<String, u64>>,
     /// Acks from each publish's first send to its acknowledgement, milliseconds.
     ack_ms: Mutex<Vec<u32>>,
     /// When each voucher reached its simulated router.
@@ -49,6 +51,20 @@ impl Stats {
     /// Add `n` to `c`.
     pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A session ended, or could not start, because of `reason` (the MQTT client's error, with
+    /// "connecting: " before it for the second). Only the error's kind is
+    /// kept: a number in it (a packet id, a size) would make every one a reason of its own.
+    pub fn disconnected_by(&self, reason: &str) {
+        let kind: String = reason
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .take(120)
+            .collect();
+        if let Ok(mut m) = self.disconnect_reasons.lock() {
+            *m.entry(kind).or_default() += 1;
+        }
     }
 
     /// Record one acknowledgement latency.
@@ -87,6 +103,11 @@ impl Stats {
             resend_requests: get(&self.resend_requests),
             connects: get(&self.connects),
             disconnects: get(&self.disconnects),
+            disconnect_reasons: self
+                .disconnect_reasons
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
             ack_ms: Percentiles::of(acks),
         }
     }
@@ -117,6 +138,9 @@ pub struct Summary {
     pub connects: u64,
     /// Sessions ended.
     pub disconnects: u64,
+    /// Why sessions ended or could not start (those with "connecting: " before the error), and
+    /// how often.
+    pub disconnect_reasons: BTreeMap<String, u64>,
     /// Publish-to-acknowledgement latency.
     pub ack_ms: Percentiles,
 }

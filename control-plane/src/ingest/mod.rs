@@ -206,6 +206,15 @@ impl Ingest {
     /// Check every message of a batch and sort what passed by agent (and the key that verified
     /// it: a batch may straddle a re-enrollment); refused messages are counted and acked here.
     async fn verify_batch(&self, batch: Vec<Incoming>) -> Verified {
+        let started = std::time::Instant::now();
+        let verified = self.verify_each(batch).await;
+        self.metrics
+            .add_elapsed(&self.metrics.ingest_verify_us, started);
+        verified
+    }
+
+    /// [`Ingest::verify_batch`] without its timing.
+    async fn verify_each(&self, batch: Vec<Incoming>) -> Verified {
         let mut per_agent: BTreeMap<(String, String), (Vec<UpItem>, Vec<AckTicket>)> =
             BTreeMap::new();
         let mut statuses: Vec<StatusHint> = Vec::new();
@@ -267,6 +276,7 @@ impl Ingest {
     /// rows are locked in one order), ack each agent, then record the batch's online/offline
     /// notices. The agents whose messages were stored.
     async fn store_verified(&self, batch: Verified) -> Vec<String> {
+        let started = std::time::Instant::now();
         let Verified { shares, statuses } = batch;
         let results = self.store_shares(&shares).await;
         let mut stored = Vec::with_capacity(shares.len());
@@ -280,6 +290,8 @@ impl Ingest {
         for s in statuses {
             self.status(&s.agent, s.online).await;
         }
+        self.metrics
+            .add_elapsed(&self.metrics.ingest_store_us, started);
         stored
     }
 
@@ -290,10 +302,13 @@ impl Ingest {
         if stored.is_empty() {
             return;
         }
+        let started = std::time::Instant::now();
         let agents: Vec<&str> = stored.iter().map(String::as_str).collect();
         if let Err(e) = crate::checks::run_pending(&*self.store, &agents, i64::MAX).await {
             tracing::error!(error = %e, "alert checks could not run; they stay pending");
         }
+        self.metrics
+            .add_elapsed(&self.metrics.ingest_checks_us, started);
     }
 
     /// Check one `up/{agent}` payload and open it.

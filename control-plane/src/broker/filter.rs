@@ -18,6 +18,7 @@
 //! The server's own account (the only other identity) is not limited. What rumqttd sends back is
 //! copied unchanged, whole packet by whole packet, so answers made here fit in between.
 
+use super::handover::Handovers;
 use super::InternalCredentials;
 use crate::store::Store;
 use bytes::{Bytes, BytesMut};
@@ -40,6 +41,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECT: usize = 16 * 1024;
 /// Packets from rumqttd waiting to be written to one client.
 const OUT_QUEUE: usize = 64;
+/// How long a reconnecting client waits for rumqttd to let go of its previous connection, and
+/// an ending connection for rumqttd to close its side (`broker::handover`).
+const HANDOVER_WAIT: Duration = Duration::from_secs(5);
 
 /// Who a connection speaks for, decided at CONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +108,8 @@ enum FilterError {
     ForbiddenQos2(String),
     #[error("closed")]
     Closed,
+    #[error("a newer connection took the client id")]
+    Superseded,
 }
 
 /// The front door's settings, shared by every connection.
@@ -113,6 +119,7 @@ pub struct Filter {
     upstream: SocketAddr,
     max_packet: usize,
     tls: Option<TlsAcceptor>,
+    handovers: Handovers,
 }
 
 impl Filter {
@@ -132,6 +139,7 @@ impl Filter {
             upstream,
             max_packet,
             tls,
+            handovers: Handovers::default(),
         }
     }
 
@@ -212,6 +220,11 @@ impl Filter {
         ));
         let mut rewritten = BytesMut::new();
         connect.write(&mut rewritten)?;
+        let mut turn = self
+            .handovers
+            .take(&connect.client_id, HANDOVER_WAIT)
+            .await
+            .ok_or(FilterError::Superseded)?;
         let upstream = TcpStream::connect(self.upstream).await?;
         let _ = upstream.set_nodelay(true);
         let (mut up_rx, mut up_tx) = upstream.into_split();
@@ -239,8 +252,16 @@ impl Filter {
             r = inbound => r,
             r = outbound => r,
             r = writer => r,
+            () = turn.superseded() => Err(FilterError::Superseded),
         };
         let _ = up_tx.shutdown().await;
+        // The turn passes on once rumqttd has closed its side too (`broker::handover`).
+        let _ = tokio::time::timeout(HANDOVER_WAIT, async {
+            let mut sink = [0u8; 4096];
+            while matches!(up_rx.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
+        drop(turn);
         result
     }
 

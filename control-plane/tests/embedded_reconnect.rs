@@ -1,0 +1,167 @@
+//! An agent that reconnects at once, before the embedded broker has noticed its old connection
+//! end, keeps the new connection: the real rumqttd behind its filter, real rumqttc clients,
+//! agents' logins in a real SQLite store.
+//!
+//! rumqttd alone reuses the old connection's slot for the new one and then ends the new one
+//! when the old one's end is reported (`broker::handover`); many agents doing this at once is a
+//! reconnect storm after a network blip.
+
+mod support;
+
+use mtm_common::{keys, topics};
+use mtm_control_plane::broker::{start_embedded, InternalCredentials};
+use mtm_control_plane::store::{self, NewLocation, NewRouter};
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+/// Agents reconnecting at once, and how many times each.
+const AGENTS: usize = 32;
+const ROUNDS: usize = 15;
+
+fn agent_opts(addr: SocketAddr, agent_id: &str, password: &str) -> MqttOptions {
+    let mut o = MqttOptions::new(
+        topics::client_id(agent_id),
+        addr.ip().to_string(),
+        addr.port(),
+    );
+    o.set_credentials(agent_id, password);
+    o.set_keep_alive(Duration::from_secs(5));
+    o.set_clean_session(false);
+    o.set_last_will(LastWill::new(
+        topics::status(agent_id),
+        topics::OFFLINE.to_vec(),
+        QoS::AtLeastOnce,
+        true,
+    ));
+    o
+}
+
+/// Poll `el` until `want` accepts an incoming packet; any connection error fails the test,
+/// since nothing here should end a connection.
+async fn until(el: &mut EventLoop, what: &str, mut want: impl FnMut(&Packet) -> bool) {
+    let seen = tokio::time::timeout(LIMIT, async {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(p)) if want(&p) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    match seen {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{what}: the connection ended: {e}"),
+        Err(_) => panic!("{what}: timed out"),
+    }
+}
+
+/// Poll a new connection until its CONNACK, handing the event loop back.
+fn connecting(
+    addr: SocketAddr,
+    agent_id: &str,
+    pw: &str,
+    what: String,
+) -> tokio::task::JoinHandle<(AsyncClient, EventLoop)> {
+    let (client, mut el) = AsyncClient::new(agent_opts(addr, agent_id, pw), 16);
+    tokio::spawn(async move {
+        until(&mut el, &what, |p| matches!(p, Packet::ConnAck(_))).await;
+        (client, el)
+    })
+}
+
+/// One agent, again and again: a new connection comes while the live one is dropped without a
+/// DISCONNECT (a router losing its link and coming back); the new one must then receive a
+/// command sent to it after it subscribed. How far apart the two are varies from round to
+/// round, since which of them the broker hears of first is the point.
+async fn reconnecting_agent(addr: SocketAddr, server: AsyncClient, agent_id: String, pw: String) {
+    let down = topics::down(&agent_id);
+    let mut live = connecting(addr, &agent_id, &pw, format!("{agent_id} first"))
+        .await
+        .unwrap();
+    for round in 0..ROUNDS {
+        let what = format!("{agent_id} round {round}");
+        let next = connecting(addr, &agent_id, &pw, what.clone());
+        // Not waiting for anything: the gap itself is what varies.
+        tokio::time::sleep(Duration::from_micros((round as u64 % 5) * 700)).await;
+        drop(live);
+        let (client, mut el) = next.await.unwrap();
+        client.subscribe(&down, QoS::AtLeastOnce).await.unwrap();
+        until(&mut el, &what, |p| matches!(p, Packet::SubAck(_))).await;
+        let body = format!("command {round}");
+        server
+            .publish(&down, QoS::AtLeastOnce, false, body.clone().into_bytes())
+            .await
+            .unwrap();
+        until(
+            &mut el,
+            &what,
+            |p| matches!(p, Packet::Publish(m) if m.payload[..] == *body.as_bytes()),
+        )
+        .await;
+        live = (client, el);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_reconnecting_at_once_keep_their_new_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("mtm.db").display());
+    let store = store::open(&url).await.unwrap();
+    let loc = store
+        .create_location(NewLocation {
+            name: "L".into(),
+            timezone: "UTC".into(),
+        })
+        .await
+        .unwrap();
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let (id, pw) = (format!("cafe-{i}"), format!("password-{i}"));
+        let key = keys::generate_signing_key();
+        store
+            .create_router(NewRouter {
+                location_id: loc.id,
+                name: id.clone(),
+                agent_id: id.clone(),
+                public_key_hex: keys::public_key_hex(&key.verifying_key()),
+                mqtt_password: pw.clone(),
+            })
+            .await
+            .unwrap();
+        agents.push((id, pw));
+    }
+    let internal = InternalCredentials::generate();
+    let addrs = start_embedded(
+        "127.0.0.1:0".parse().unwrap(),
+        store.clone(),
+        internal.clone(),
+        None,
+    )
+    .unwrap();
+    let addr = addrs.public;
+    support::wait_for("the broker filter listening", LIMIT, || async move {
+        tokio::net::TcpStream::connect(addr).await.is_ok()
+    })
+    .await;
+
+    // The server's side, sending the commands.
+    let mut so = MqttOptions::new("test-server", addr.ip().to_string(), addr.port());
+    so.set_credentials(internal.username.as_str(), internal.password.as_str());
+    let (server, mut server_el) = AsyncClient::new(so, 1024);
+    until(&mut server_el, "the server", |p| {
+        matches!(p, Packet::ConnAck(_))
+    })
+    .await;
+    tokio::spawn(async move { while server_el.poll().await.is_ok() {} });
+
+    let runs: Vec<_> = agents
+        .into_iter()
+        .map(|(id, pw)| tokio::spawn(reconnecting_agent(addr, server.clone(), id, pw)))
+        .collect();
+    for run in runs {
+        run.await.expect("every agent kept every new connection");
+    }
+}

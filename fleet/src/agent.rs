@@ -67,6 +67,9 @@ pub struct AgentSettings {
     pub command_window: Duration,
     /// MQTT keep-alive.
     pub keep_alive: Duration,
+    /// Start quiet (as after [`Fault::Quiet`]) until [`Fault::Speak`]: connected and answering
+    /// commands, but making no reports, so a set-up step is not slowed by the load measured.
+    pub start_quiet: bool,
 }
 
 impl Default for AgentSettings {
@@ -82,6 +85,7 @@ impl Default for AgentSettings {
             max_in_flight: 100,
             command_window: Duration::from_secs(600),
             keep_alive: Duration::from_secs(30),
+            start_quiet: false,
         }
     }
 }
@@ -100,6 +104,8 @@ pub enum Fault {
     /// Stop making new reports (usage, health, inventory, customers) but stay connected, so
     /// what was sent can be compared with what the server stored once the outbox drains.
     Quiet,
+    /// Make reports again after [`Fault::Quiet`] or [`AgentSettings::start_quiet`].
+    Speak,
     /// Stop for good, saying `offline` first.
     Stop,
 }
@@ -212,6 +218,7 @@ pub fn spawn(id: Identity, cfg: AgentSettings, stats: Arc<Stats>) -> AgentHandle
         hello_acked: AtomicBool::new(false),
     });
     let (tx, rx) = mpsc::unbounded_channel();
+    let quiet = cfg.start_quiet;
     let agent = Agent {
         up_topic: topics::up(&id.agent_id),
         id,
@@ -226,7 +233,7 @@ pub fn spawn(id: Identity, cfg: AgentSettings, stats: Arc<Stats>) -> AgentHandle
         waiting: Vec::new(),
         client: None,
         connected: false,
-        quiet: false,
+        quiet,
     };
     let agent_id = agent.id.agent_id.clone();
     let task = tokio::spawn(agent.run(rx));
@@ -330,6 +337,7 @@ impl Agent {
                         return;
                     }
                     Some(Fault::Quiet) => self.quiet = true,
+                    Some(Fault::Speak) => self.quiet = false,
                     Some(Fault::Disconnect(away)) => {
                         el = None;
                         self.lost();

@@ -200,6 +200,8 @@ async fn run(a: RunArgs) -> Result<()> {
             login_chance: a.login_chance,
             ..Default::default()
         },
+        // Selling thousands of vouchers under the full report load would measure the load.
+        start_quiet: a.vouchers_each > 0,
         ..Default::default()
     };
     let fleet = Fleet::start(
@@ -242,6 +244,7 @@ async fn run(a: RunArgs) -> Result<()> {
             t.elapsed().as_secs_f64()
         );
     }
+    fleet.inject_all(Fault::Speak);
     let batch_clerk = match (a.batch, sites.first()) {
         (0, _) | (_, None) => None,
         (_, Some(site)) => {

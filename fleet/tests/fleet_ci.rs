@@ -220,6 +220,12 @@ async fn run_fleet(server: &ServerHandle, db: Db, prefix: &str) {
     assert_eq!(summary.usage_entries, summary.usage_entries_acked);
     assert_eq!(summary.down_refused, 0, "{summary:?}");
     assert!(summary.disconnects > 0, "faults were injected: {summary:?}");
+    // Every connection that ended was ended by the agent itself (the faults): the broker cut
+    // none, not even a connection made again at once after one just dropped.
+    assert!(
+        summary.disconnect_reasons.is_empty(),
+        "connections ended by the broker: {summary:?}"
+    );
 
     // Every acknowledged usage entry stored once: counts and sums per router are exact.
     let mut entries = 0;

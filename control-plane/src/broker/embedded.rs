@@ -88,8 +88,12 @@ pub fn start_embedded(
         router: rumqttd::RouterConfig {
             max_connections: 10_000,
             max_outgoing_packet_count: 200,
-            max_segment_size: 100 * 1024 * 1024,
-            max_segment_count: 10,
+            // rumqttd keeps every filter's messages in memory up to this (a reader left behind
+            // jumps ahead). Nothing is lost past it: agents publish again what the server has
+            // not acknowledged, and the server its commands. 10 × 100 MiB let the server grow
+            // past 2 GiB under a backlog; the ingest queue behind it holds 64 MiB.
+            max_segment_size: 16 * 1024 * 1024,
+            max_segment_count: 4,
             ..Default::default()
         },
         v4: Some(HashMap::from([("1".to_string(), server)])),

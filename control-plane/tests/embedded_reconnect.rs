@@ -1,10 +1,11 @@
-//! An agent that reconnects at once, before the embedded broker has noticed its old connection
-//! end, keeps the new connection: the real rumqttd behind its filter, real rumqttc clients,
-//! agents' logins in a real SQLite store.
+//! An agent that reconnects at once, while the embedded broker may not yet have noticed its old
+//! connection end, keeps the new connection: the real rumqttd behind its filter, real rumqttc
+//! clients, agents' logins in a real SQLite store. Many agents doing this at once is a reconnect
+//! storm after a network blip.
 //!
-//! rumqttd alone reuses the old connection's slot for the new one and then ends the new one
-//! when the old one's end is reported (`broker::handover`); many agents doing this at once is a
-//! reconnect storm after a network blip.
+//! rumqttd numbers connections by reusable slot; the end of an old connection reported after a
+//! new one took its slot would end the new one. Each client here keeps one connection attempt at
+//! a time (as mtm-agent does), and then no connection is cut.
 
 mod support;
 

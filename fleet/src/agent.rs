@@ -266,9 +266,50 @@ fn staggered(period: Duration) -> Interval {
     i
 }
 
-async fn poll(el: &mut Option<EventLoop>) -> Result<Event, rumqttc::ConnectionError> {
-    match el {
-        Some(el) => el.poll().await,
+/// An MQTT connection's event loop, polled on a task of its own. `EventLoop::poll` is not
+/// cancel-safe: dropped half way through a connect (as a `select!` does whenever another branch
+/// is ready first), it abandons the connection and the next poll opens another, so a broker slow
+/// to answer would see a new connection with the same client id every time a timer fired.
+struct Link {
+    events: mpsc::Receiver<Result<Event, rumqttc::ConnectionError>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Link {
+    /// Poll `el` until its first error, which is passed on and ends the task.
+    fn drive(mut el: EventLoop) -> Link {
+        let (tx, events) = mpsc::channel(256);
+        let task = tokio::spawn(async move {
+            loop {
+                let ev = el.poll().await;
+                let end = ev.is_err();
+                if tx.send(ev).await.is_err() || end {
+                    return;
+                }
+            }
+        });
+        Link { events, task }
+    }
+
+    /// The next event; an error once the connection has ended.
+    async fn next(&mut self) -> Result<Event, rumqttc::ConnectionError> {
+        match self.events.recv().await {
+            Some(ev) => ev,
+            None => Err(rumqttc::ConnectionError::RequestsDone),
+        }
+    }
+}
+
+impl Drop for Link {
+    /// Dropping the event loop closes the connection, as a lost link does.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn poll(link: &mut Option<Link>) -> Result<Event, rumqttc::ConnectionError> {
+    match link {
+        Some(link) => link.next().await,
         None => std::future::pending().await,
     }
 }
@@ -292,7 +333,7 @@ impl Agent {
     }
 
     async fn run(mut self, mut faults: mpsc::UnboundedReceiver<Fault>) {
-        let mut el: Option<EventLoop> = None;
+        let mut el: Option<Link> = None;
         let mut reconnect_at = Some(tokio::time::Instant::now());
         let mut backoff = Duration::from_millis(500);
         let mut usage = staggered(self.cfg.usage_every);
@@ -319,7 +360,7 @@ impl Agent {
                     reconnect_at = None;
                     let (client, new_el) = AsyncClient::new(self.options(), 1024);
                     self.client = Some(client);
-                    el = Some(new_el);
+                    el = Some(Link::drive(new_el));
                 }
                 _ = usage.tick(), if !self.quiet => self.report_usage(),
                 _ = health.tick(), if !self.quiet => self.report_health(),
@@ -378,13 +419,13 @@ impl Agent {
         }
     }
 
-    async fn goodbye(&mut self, el: Option<EventLoop>) {
+    async fn goodbye(&mut self, el: Option<Link>) {
         if let (Some(client), Some(mut el)) = (self.client.take(), el) {
             let topic = topics::status(&self.id.agent_id);
             let _ = client.try_publish(topic, QoS::AtLeastOnce, true, topics::OFFLINE.to_vec());
             let _ = client.try_disconnect();
             let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                while el.poll().await.is_ok() {}
+                while el.next().await.is_ok() {}
             })
             .await;
         }

@@ -18,7 +18,6 @@
 //! The server's own account (the only other identity) is not limited. What rumqttd sends back is
 //! copied unchanged, whole packet by whole packet, so answers made here fit in between.
 
-use super::handover::Handovers;
 use super::InternalCredentials;
 use crate::store::Store;
 use bytes::{Bytes, BytesMut};
@@ -41,9 +40,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECT: usize = 16 * 1024;
 /// Packets from rumqttd waiting to be written to one client.
 const OUT_QUEUE: usize = 64;
-/// How long a reconnecting client waits for rumqttd to let go of its previous connection, and
-/// an ending connection for rumqttd to close its side (`broker::handover`).
-const HANDOVER_WAIT: Duration = Duration::from_secs(5);
 
 /// Who a connection speaks for, decided at CONNECT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +104,6 @@ enum FilterError {
     ForbiddenQos2(String),
     #[error("closed")]
     Closed,
-    #[error("a newer connection took the client id")]
-    Superseded,
 }
 
 /// The front door's settings, shared by every connection.
@@ -119,7 +113,6 @@ pub struct Filter {
     upstream: SocketAddr,
     max_packet: usize,
     tls: Option<TlsAcceptor>,
-    handovers: Handovers,
 }
 
 impl Filter {
@@ -139,7 +132,6 @@ impl Filter {
             upstream,
             max_packet,
             tls,
-            handovers: Handovers::default(),
         }
     }
 
@@ -220,11 +212,6 @@ impl Filter {
         ));
         let mut rewritten = BytesMut::new();
         connect.write(&mut rewritten)?;
-        let mut turn = self
-            .handovers
-            .take(&connect.client_id, HANDOVER_WAIT)
-            .await
-            .ok_or(FilterError::Superseded)?;
         let upstream = TcpStream::connect(self.upstream).await?;
         let _ = upstream.set_nodelay(true);
         let (mut up_rx, mut up_tx) = upstream.into_split();
@@ -252,16 +239,8 @@ impl Filter {
             r = inbound => r,
             r = outbound => r,
             r = writer => r,
-            () = turn.superseded() => Err(FilterError::Superseded),
         };
         let _ = up_tx.shutdown().await;
-        // The turn passes on once rumqttd has closed its side too (`broker::handover`).
-        let _ = tokio::time::timeout(HANDOVER_WAIT, async {
-            let mut sink = [0u8; 4096];
-            while matches!(up_rx.read(&mut sink).await, Ok(n) if n > 0) {}
-        })
-        .await;
-        drop(turn);
         result
     }
 

@@ -13,7 +13,6 @@ pub mod dynsec;
 mod embedded;
 mod evict;
 pub mod filter;
-mod handover;
 pub mod tls;
 
 use std::net::SocketAddr;

@@ -6,12 +6,9 @@
 
 mod support;
 
-use mtm_common::{keys, topics};
-use mtm_control_plane::broker::{start_embedded, InternalCredentials};
-use mtm_control_plane::store::{self, NewLocation, NewRouter, Store};
+use mtm_common::topics;
 use rumqttc::{AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -139,49 +136,13 @@ async fn connect_once(opts: MqttOptions) -> Option<ConnectReturnCode> {
     code
 }
 
-async fn router(store: &Arc<dyn Store>, location: uuid::Uuid, agent_id: &str, password: &str) {
-    let key = keys::generate_signing_key();
-    store
-        .create_router(NewRouter {
-            location_id: location,
-            name: agent_id.into(),
-            agent_id: agent_id.into(),
-            public_key_hex: keys::public_key_hex(&key.verifying_key()),
-            mqtt_password: password.into(),
-        })
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_login_reaches_nothing_of_another_agent() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("mtm.db").display());
-    let store = store::open(&url).await.unwrap();
-    let loc = store
-        .create_location(NewLocation {
-            name: "L".into(),
-            timezone: "UTC".into(),
-        })
-        .await
-        .unwrap();
     let (a, b) = ("cafe-a", "cafe-b");
     let (pass_a, pass_b) = ("password-of-a", "password-of-b");
-    router(&store, loc.id, a, pass_a).await;
-    router(&store, loc.id, b, pass_b).await;
-    let internal = InternalCredentials::generate();
-    let addrs = start_embedded(
-        "127.0.0.1:0".parse().unwrap(),
-        store.clone(),
-        internal.clone(),
-        None,
-    )
-    .unwrap();
-    let addr = addrs.public;
-    support::wait_for("the broker filter listening", LIMIT, || async move {
-        tokio::net::TcpStream::connect(addr).await.is_ok()
-    })
-    .await;
+    let logins = [(a, pass_a), (b, pass_b)].map(|(id, pw)| (id.to_owned(), pw.to_owned()));
+    let (_store, addr, internal) = support::embedded_broker_with(dir.path(), &logins).await;
 
     // A watcher with the server's own login sees everything that reaches rumqttd, in one filter
     // (rumqttd keeps one log per filter, so the order of arrival is kept).

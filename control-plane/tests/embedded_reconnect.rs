@@ -9,9 +9,7 @@
 
 mod support;
 
-use mtm_common::{keys, topics};
-use mtm_control_plane::broker::{start_embedded, InternalCredentials};
-use mtm_control_plane::store::{self, NewLocation, NewRouter};
+use mtm_common::topics;
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -109,44 +107,10 @@ async fn reconnecting_agent(addr: SocketAddr, server: AsyncClient, agent_id: Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_reconnecting_at_once_keep_their_new_connections() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("mtm.db").display());
-    let store = store::open(&url).await.unwrap();
-    let loc = store
-        .create_location(NewLocation {
-            name: "L".into(),
-            timezone: "UTC".into(),
-        })
-        .await
-        .unwrap();
-    let mut agents = Vec::new();
-    for i in 0..AGENTS {
-        let (id, pw) = (format!("cafe-{i}"), format!("password-{i}"));
-        let key = keys::generate_signing_key();
-        store
-            .create_router(NewRouter {
-                location_id: loc.id,
-                name: id.clone(),
-                agent_id: id.clone(),
-                public_key_hex: keys::public_key_hex(&key.verifying_key()),
-                mqtt_password: pw.clone(),
-            })
-            .await
-            .unwrap();
-        agents.push((id, pw));
-    }
-    let internal = InternalCredentials::generate();
-    let addrs = start_embedded(
-        "127.0.0.1:0".parse().unwrap(),
-        store.clone(),
-        internal.clone(),
-        None,
-    )
-    .unwrap();
-    let addr = addrs.public;
-    support::wait_for("the broker filter listening", LIMIT, || async move {
-        tokio::net::TcpStream::connect(addr).await.is_ok()
-    })
-    .await;
+    let agents: Vec<(String, String)> = (0..AGENTS)
+        .map(|i| (format!("cafe-{i}"), format!("password-{i}")))
+        .collect();
+    let (_store, addr, internal) = support::embedded_broker_with(dir.path(), &agents).await;
 
     // The server's side, sending the commands.
     let mut so = MqttOptions::new("test-server", addr.ip().to_string(), addr.port());

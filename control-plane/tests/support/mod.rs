@@ -375,3 +375,55 @@ pub async fn one_cafe(api: &Api, admin: &str, agent_public_key_hex: &str) -> Caf
         router,
     }
 }
+
+/// The embedded broker alone (rumqttd behind its filter) on a loopback port, checking logins
+/// against a SQLite store in `dir` that holds a router for each `(agent_id, mqtt_password)`;
+/// listening when this returns. The store, the public address and the server's own login.
+pub async fn embedded_broker_with(
+    dir: &std::path::Path,
+    agents: &[(String, String)],
+) -> (
+    std::sync::Arc<dyn mtm_control_plane::store::Store>,
+    std::net::SocketAddr,
+    mtm_control_plane::broker::InternalCredentials,
+) {
+    use mtm_control_plane::store::{self, NewLocation, NewRouter};
+    let url = format!("sqlite://{}", dir.join("mtm.db").display());
+    let store = store::open(&url).await.unwrap();
+    let loc = store
+        .create_location(NewLocation {
+            name: "L".into(),
+            timezone: "UTC".into(),
+        })
+        .await
+        .unwrap();
+    for (agent_id, password) in agents {
+        let key = mtm_common::keys::generate_signing_key();
+        store
+            .create_router(NewRouter {
+                location_id: loc.id,
+                name: agent_id.clone(),
+                agent_id: agent_id.clone(),
+                public_key_hex: mtm_common::keys::public_key_hex(&key.verifying_key()),
+                mqtt_password: password.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    let internal = mtm_control_plane::broker::InternalCredentials::generate();
+    let addrs = mtm_control_plane::broker::start_embedded(
+        "127.0.0.1:0".parse().unwrap(),
+        store.clone(),
+        internal.clone(),
+        None,
+    )
+    .unwrap();
+    let addr = addrs.public;
+    wait_for(
+        "the broker filter listening",
+        Duration::from_secs(20),
+        || async move { tokio::net::TcpStream::connect(addr).await.is_ok() },
+    )
+    .await;
+    (store, addr, internal)
+}

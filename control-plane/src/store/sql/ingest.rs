@@ -474,20 +474,11 @@ async fn insert_usage_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    const COLUMNS: usize = 12;
-    let values: Vec<String> = (0..rows.len())
-        .map(|r| {
-            let marks: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", r * COLUMNS + c))
-                .collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in,
            bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
          VALUES {}",
-        values.join(", ")
+        super::value_rows(rows.len(), 12)
     );
     let mut q = sqlx::query(&sql);
     for u in rows {

@@ -123,6 +123,20 @@ impl Dialect {
     }
 }
 
+/// `rows` parenthesised groups of `columns` numbered placeholders, `($1, $2), ($3, $4)`, for a
+/// multi-row `VALUES` list.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    let groups: Vec<String> = (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    groups.join(", ")
+}
+
 /// The store in a SQLite file or a PostgreSQL database.
 pub struct SqlStore {
     pool: AnyPool,

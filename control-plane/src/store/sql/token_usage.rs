@@ -193,22 +193,13 @@ impl CounterUpdates {
         per_statement: usize,
     ) -> StoreResult<()> {
         let rows: Vec<(Uuid, Counters)> = self.rows.into_iter().collect();
-        const COLUMNS: usize = 8;
         for chunk in rows.chunks(per_statement.clamp(1, 256)) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let marks: Vec<String> = (1..=COLUMNS)
-                        .map(|c| format!("${}", r * COLUMNS + c))
-                        .collect();
-                    format!("({})", marks.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "UPDATE tokens SET state = v.column2, first_login_at = v.column3,
                    uptime_s = v.column4, bytes_in = v.column5, bytes_out = v.column6,
                    updated_at = v.column7, usage_seq = v.column8
                  FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
-                values.join(", ")
+                super::value_rows(chunk.len(), 8)
             );
             let mut q = sqlx::query(&sql);
             for (id, c) in chunk {

@@ -485,6 +485,8 @@ pub async fn fill(a: &FillArgs) -> Result<()> {
                 "bytes_in",
                 "bytes_out",
                 "updated_at",
+                "total_uptime_s",
+                "total_bytes",
             ],
             || {
                 if i >= a.vouchers {
@@ -523,6 +525,9 @@ pub async fn fill(a: &FillArgs) -> Result<()> {
                     V::I(usage * 20_000),
                     V::I(usage * 200_000),
                     V::I(last.min(now)),
+                    // The totals of the usage rows made below: 60 s and 220,000 bytes each.
+                    V::I(usage * 60),
+                    V::I(usage * 220_000),
                 ];
                 i += 1;
                 Some(row)

@@ -31,6 +31,8 @@ pub(crate) mod suite_mac_lock;
 pub(crate) mod suite_reconcile;
 #[cfg(test)]
 pub(crate) mod suite_shared_commit;
+#[cfg(test)]
+pub(crate) mod suite_usage_totals;
 
 pub use aftersales_model::*;
 pub use areas::*;

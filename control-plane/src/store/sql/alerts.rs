@@ -230,8 +230,7 @@ pub(super) async fn issued_tokens(
            p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total,
            r.agent_id,
            (SELECT MAX(l.at) FROM token_ledger l WHERE l.token_id = t.id AND l.event = 'used_up') AS used_up_at,
-           CAST((SELECT COALESCE(SUM(u.delta_uptime_s), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_uptime,
-           CAST((SELECT COALESCE(SUM(u.delta_bytes_in + u.delta_bytes_out), 0) FROM usage u WHERE u.token_id = t.id) AS BIGINT) AS used_bytes
+           t.total_uptime_s AS used_uptime, t.total_bytes AS used_bytes
          FROM tokens t JOIN packages p ON p.id = t.package_id JOIN routers r ON r.id = t.router_id
          WHERE {cond}"
     );

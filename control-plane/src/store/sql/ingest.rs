@@ -452,6 +452,7 @@ async fn apply_usage(
     }
     let mut tokens = usage_tokens(tx, &rid, entries).await?;
     let mut counters = CounterUpdates::default();
+    counters.add_deltas(entries);
     for u in entries {
         let Some(token_id) = u.token_id else {
             continue;

@@ -8,8 +8,9 @@ use mtm_common::{UpMessage, UsageReport};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// The usage the store has summed per token named by id in `report`, before the report is
-/// applied: what its checks must judge against whenever they run.
+/// The usage the store has counted per token named by id in `report` (its running totals),
+/// before the report is applied: what its checks must judge against whenever they run. An id no
+/// voucher has counts as no usage.
 pub(super) async fn usage_before(
     tx: &mut sqlx::AnyConnection,
     report: &UsageReport,
@@ -25,10 +26,7 @@ pub(super) async fn usage_before(
     }
     let marks: Vec<String> = (1..=before.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT token_id,
-           CAST(COALESCE(SUM(delta_uptime_s), 0) AS BIGINT) AS up,
-           CAST(COALESCE(SUM(delta_bytes_in + delta_bytes_out), 0) AS BIGINT) AS bytes
-         FROM usage WHERE token_id IN ({}) GROUP BY token_id",
+        "SELECT id, total_uptime_s, total_bytes FROM tokens WHERE id IN ({})",
         marks.join(", ")
     );
     let mut q = sqlx::query(&sql);
@@ -36,9 +34,9 @@ pub(super) async fn usage_before(
         q = q.bind(id.to_string());
     }
     for r in q.fetch_all(&mut *tx).await? {
-        let id = uuid_col(&r, "token_id")?;
-        let up: i64 = r.try_get("up")?;
-        let bytes: i64 = r.try_get("bytes")?;
+        let id = uuid_col(&r, "id")?;
+        let up: i64 = r.try_get("total_uptime_s")?;
+        let bytes: i64 = r.try_get("total_bytes")?;
         before.insert(id, (up.max(0) as u64, bytes.max(0) as u64));
     }
     Ok(before)

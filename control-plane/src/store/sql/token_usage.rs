@@ -160,10 +160,14 @@ struct Counters {
     usage_seq: i64,
 }
 
-/// The counter updates of one report, by voucher, until [`CounterUpdates::write`].
+/// The counter updates of one report, by voucher, until [`CounterUpdates::write`]: the latest
+/// counters of the vouchers it moves on, and the deltas it adds to the usage totals of every
+/// voucher it names. Both go in one `UPDATE` per voucher: a second rewrite of the same row in
+/// the transaction would leave no room on its page for either (no HOT update).
 #[derive(Debug, Default)]
 pub(super) struct CounterUpdates {
     rows: BTreeMap<Uuid, Counters>,
+    totals: BTreeMap<Uuid, (i64, i64)>,
 }
 
 impl CounterUpdates {
@@ -185,24 +189,47 @@ impl CounterUpdates {
         }
     }
 
+    /// Add the deltas of `entries` to the usage totals of the vouchers they name, whichever
+    /// router reported them (as their usage rows count). A total is held at the largest
+    /// integer rather than wrapped or refused: refusing would stall every later report of the
+    /// agent behind this one.
+    pub(super) fn add_deltas(&mut self, entries: &[Usage]) {
+        for u in entries {
+            let Some(id) = u.token_id else {
+                continue;
+            };
+            let bytes = db_int(u.delta_bytes_in).saturating_add(db_int(u.delta_bytes_out));
+            let t = self.totals.entry(id).or_default();
+            t.0 = t.0.saturating_add(db_int(u.delta_uptime_s));
+            t.1 = t.1.saturating_add(bytes);
+        }
+    }
+
     /// Write every pending update, `per_statement` vouchers per statement. `VALUES` columns
     /// are `column1`, `column2`... on both databases, so one text serves both.
     pub(super) async fn write(
-        self,
+        mut self,
         tx: &mut sqlx::AnyConnection,
         per_statement: usize,
     ) -> StoreResult<()> {
-        let rows: Vec<(Uuid, Counters)> = self.rows.into_iter().collect();
-        for chunk in rows.chunks(per_statement.clamp(1, 256)) {
+        let per_statement = per_statement.clamp(1, 256);
+        let rows: Vec<(Uuid, Counters, (i64, i64))> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(|(id, c)| (id, c, self.totals.remove(&id).unwrap_or_default()))
+            .collect();
+        for chunk in rows.chunks(per_statement) {
             let sql = format!(
                 "UPDATE tokens SET state = v.column2, first_login_at = v.column3,
                    uptime_s = v.column4, bytes_in = v.column5, bytes_out = v.column6,
-                   updated_at = v.column7, usage_seq = v.column8
+                   updated_at = v.column7, usage_seq = v.column8, {}
                  FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
-                super::value_rows(chunk.len(), 8)
+                ADD_TOTALS
+                    .replace("{up}", "v.column9")
+                    .replace("{bytes}", "v.column10"),
+                super::value_rows(chunk.len(), 10)
             );
             let mut q = sqlx::query(&sql);
-            for (id, c) in chunk {
+            for (id, c, (up, bytes)) in chunk {
                 q = q
                     .bind(id.to_string())
                     .bind(c.state.as_str())
@@ -211,10 +238,38 @@ impl CounterUpdates {
                     .bind(c.bytes_in)
                     .bind(c.bytes_out)
                     .bind(c.updated_at)
-                    .bind(c.usage_seq);
+                    .bind(c.usage_seq)
+                    .bind(*up)
+                    .bind(*bytes);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        // Vouchers named without new counters (another router's, or an older report).
+        let totals: Vec<(Uuid, (i64, i64))> = self
+            .totals
+            .into_iter()
+            .filter(|(_, d)| *d != (0, 0))
+            .collect();
+        for chunk in totals.chunks(per_statement) {
+            let sql = format!(
+                "UPDATE tokens SET {} FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
+                ADD_TOTALS
+                    .replace("{up}", "v.column2")
+                    .replace("{bytes}", "v.column3"),
+                super::value_rows(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, (up, bytes)) in chunk {
+                q = q.bind(id.to_string()).bind(*up).bind(*bytes);
             }
             q.execute(&mut *tx).await?;
         }
         Ok(())
     }
 }
+
+/// The usage totals plus `{up}` and `{bytes}` (never negative), held at the largest integer.
+const ADD_TOTALS: &str = "total_uptime_s = CASE WHEN total_uptime_s > 9223372036854775807 - {up}
+       THEN 9223372036854775807 ELSE total_uptime_s + {up} END,
+     total_bytes = CASE WHEN total_bytes > 9223372036854775807 - {bytes}
+       THEN 9223372036854775807 ELSE total_bytes + {bytes} END";

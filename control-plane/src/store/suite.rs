@@ -201,7 +201,8 @@ async fn shifts_gate_issuing_and_compute_variance(
     assert!(matches!(wrong, Err(StoreError::Refused(_))));
 }
 
-fn item(seq: u64, message: UpMessage) -> UpItem {
+/// `message` sealed with `seq`, at a time that grows with it.
+pub(crate) fn item(seq: u64, message: UpMessage) -> UpItem {
     UpItem {
         seq,
         at: 1_000 + seq as i64,

@@ -1,6 +1,7 @@
 //! Store suite case for vouchers' usage totals, run against every backend by `store_suite!`:
 //! the running total kept on the voucher row is what summing its usage rows gives.
 
+use crate::store::suite::item;
 use crate::store::*;
 use crate::testutil::{fixture, TestDb};
 use mtm_common::{UpMessage, Usage, UsageReport};
@@ -21,14 +22,6 @@ fn usage(token: &Token, uptime: u64, bytes_in: u64, bytes_out: u64, reset: bool)
         }],
         issued_here: Vec::new(),
     })
-}
-
-fn item(seq: u64, message: UpMessage) -> UpItem {
-    UpItem {
-        seq,
-        at: 1_000 + seq as i64,
-        message,
-    }
 }
 
 /// Deltas count whatever order the reports arrive in, after a counter reset, and from a router

@@ -12,7 +12,7 @@ use crate::reconcile::{
     attribute, check_inventory, check_missing, check_usage, inventory_before, needs_duty,
     sale_window, DutyShift, Finding, InventoryKeys, IssuedIndex, ReconcileConfig, RouterRef,
 };
-use crate::store::{now_ms, Alert, CheckEvidence, PendingCheck, Store, StoreError};
+use crate::store::{now_ms, Alert, CheckEvidence, PendingCheck, Router, Store, StoreError};
 use futures::stream::{self, StreamExt};
 use mtm_common::{Inventory, UsageReport};
 use std::collections::{BTreeMap, HashMap};
@@ -73,14 +73,30 @@ async fn run_router_checks(
 ) -> (usize, Vec<(Uuid, u64)>) {
     let mut raised = 0;
     let mut finished = Vec::with_capacity(checks.len());
+    // The checks are grouped by router, so they share its agent: one lookup serves them all.
+    let Some(first) = checks.first() else {
+        return (0, finished);
+    };
+    let router = match store.router_by_agent(&first.agent_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(agent = %first.agent_id, error = %e,
+                "alert checks could not find their router; they stay pending");
+            return (0, finished);
+        }
+    };
     for check in checks {
-        let done = match &check.evidence {
-            CheckEvidence::Inventory { inventory } => {
-                after_inventory(store, &check.agent_id, inventory, check.at).await
-            }
-            CheckEvidence::Usage { report, before } => {
-                after_usage(store, &check.agent_id, report, check.at, before).await
-            }
+        let done = match &router {
+            // A router since deleted (or an agent re-enrolled elsewhere) has nothing to check.
+            None => Ok(0),
+            Some(router) => match &check.evidence {
+                CheckEvidence::Inventory { inventory } => {
+                    after_inventory(store, router, &check.agent_id, inventory, check.at).await
+                }
+                CheckEvidence::Usage { report, before } => {
+                    after_usage(store, router, &check.agent_id, report, check.at, before).await
+                }
+            },
         };
         match done {
             Ok(n) => {
@@ -113,13 +129,11 @@ pub async fn sweep_loop(store: std::sync::Arc<dyn Store>, every: std::time::Dura
 /// raise an alert per new finding. Returns how many alerts were new.
 async fn after_inventory(
     store: &dyn Store,
+    router: &Router,
     agent_id: &str,
     inventory: &Inventory,
     taken_at: i64,
 ) -> Result<usize, StoreError> {
-    let Some(router) = store.router_by_agent(agent_id).await? else {
-        return Ok(0);
-    };
     let keys = InventoryKeys::of(inventory);
     let tokens = store
         .issued_tokens(router.id, &keys.token_ids, &keys.codes)
@@ -138,7 +152,8 @@ async fn after_inventory(
     let config = ReconcileConfig::default();
     let mut findings = check_inventory(&who, inventory, taken_at, &index, &config);
     findings.extend(check_missing(&who, inventory, taken_at, &expected));
-    attribute_rogues(store, &router, taken_at, &mut findings).await?;
+    drop_raised(store, &mut findings).await?;
+    attribute_rogues(store, router, taken_at, &mut findings).await?;
     Ok(raise(store, &findings, now_ms()).await?.len())
 }
 
@@ -150,14 +165,12 @@ async fn after_inventory(
 /// it runs at once or after a restart.
 async fn after_usage(
     store: &dyn Store,
+    router: &Router,
     agent_id: &str,
     report: &UsageReport,
     taken_at: i64,
     before: &BTreeMap<Uuid, (u64, u64)>,
 ) -> Result<usize, StoreError> {
-    let Some(router) = store.router_by_agent(agent_id).await? else {
-        return Ok(0);
-    };
     let ids: Vec<Uuid> = report.entries.iter().filter_map(|u| u.token_id).collect();
     let codes: Vec<String> = report
         .entries
@@ -181,8 +194,22 @@ async fn after_usage(
     };
     let index = IssuedIndex::new(tokens);
     let mut findings = check_usage(&who, report, taken_at, &index, &ReconcileConfig::default());
-    attribute_rogues(store, &router, taken_at, &mut findings).await?;
+    drop_raised(store, &mut findings).await?;
+    attribute_rogues(store, router, taken_at, &mut findings).await?;
     Ok(raise(store, &findings, now_ms()).await?.len())
+}
+
+/// Drop the findings whose alert is raised already. Most of a check's findings repeat one
+/// (a user mtm did not make shows in every report until someone acts), and attributing them
+/// to shifts would cost reads for an alert that is never stored.
+async fn drop_raised(store: &dyn Store, findings: &mut Vec<Finding>) -> Result<(), StoreError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = findings.iter().map(|f| f.dedup_key.as_str()).collect();
+    let raised = store.raised_alert_keys(&keys).await?;
+    findings.retain(|f| !raised.contains(&f.dedup_key));
+    Ok(())
 }
 
 /// Attribute each rogue finding of a report taken at `taken_at` by `router` to the shifts open

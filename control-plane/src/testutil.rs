@@ -108,7 +108,12 @@ pub async fn postgres_store_raw() -> crate::store::sql::SqlStore {
     drop_stale_schemas().await;
     let secs = crate::store::now_ms() / 1000;
     let schema = format!("mtm_test_{secs}_{}", uuid::Uuid::new_v4().simple());
-    crate::store::sql::SqlStore::open_in_schema(&postgres_url(), &schema)
+    postgres_store_in(&schema).await
+}
+
+/// The store in `schema` of the test PostgreSQL server (created and migrated if new).
+async fn postgres_store_in(schema: &str) -> crate::store::sql::SqlStore {
+    crate::store::sql::SqlStore::open_in_schema(&postgres_url(), schema)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {} is required: {e}", postgres_url()))
 }
@@ -173,6 +178,29 @@ pub async fn sql_store(db: TestDb) -> (Arc<SqlStore>, Option<tempfile::TempDir>)
             (Arc::new(SqlStore::open(&url).await.unwrap()), Some(dir))
         }
         TestDb::Postgres => (Arc::new(postgres_store_raw().await), None),
+    }
+}
+
+/// Two stores on one fresh database of this kind, as two replicas of the server have them:
+/// each with its own pool and its own process-local state.
+pub async fn sql_replicas(db: TestDb) -> (Arc<SqlStore>, Arc<SqlStore>, Option<tempfile::TempDir>) {
+    match db {
+        TestDb::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/mtm.db", dir.path().display());
+            let one = Arc::new(SqlStore::open(&url).await.unwrap());
+            let two = Arc::new(SqlStore::open(&url).await.unwrap());
+            (one, two, Some(dir))
+        }
+        TestDb::Postgres => {
+            let one = postgres_store_raw().await;
+            let schema: String = sqlx::query_scalar("SELECT current_schema()::TEXT")
+                .fetch_one(one.pool())
+                .await
+                .unwrap();
+            let two = postgres_store_in(&schema).await;
+            (Arc::new(one), Arc::new(two), None)
+        }
     }
 }
 

@@ -374,3 +374,39 @@ async fn pending_checks_hold_the_evidence_until_finished(
         .unwrap()
         .is_empty());
 }
+
+/// A pass finishes its checks together, however many: more than one statement's worth are all
+/// forgotten, and the checks of other seqs stay owed.
+#[rstest]
+#[tokio::test]
+async fn a_pass_finishes_many_checks_at_once(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    use mtm_common::{Inventory, UpMessage};
+    let f = fixture(db).await;
+    let s = &f.store;
+    let items: Vec<UpItem> = (1..=1_201)
+        .map(|seq| UpItem {
+            seq,
+            at: 1000 + seq as i64,
+            message: UpMessage::Inventory(Inventory::default()),
+        })
+        .collect();
+    s.apply_up("agent-1", &items, 5000).await.unwrap();
+    let owed = s.pending_checks(&[], i64::MAX, 10_000).await.unwrap();
+    assert_eq!(owed.len(), 1_201);
+    let done: Vec<(Uuid, u64)> = owed
+        .iter()
+        .filter(|c| c.seq != 700)
+        .map(|c| (c.router_id, c.seq))
+        .collect();
+    s.finish_checks(&done).await.unwrap();
+    let left: Vec<u64> = s
+        .pending_checks(&[], i64::MAX, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.seq)
+        .collect();
+    assert_eq!(left, vec![700]);
+}

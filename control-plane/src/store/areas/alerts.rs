@@ -44,6 +44,12 @@ pub trait AlertStore: Send + Sync {
         findings: &[crate::reconcile::Finding],
         now: i64,
     ) -> StoreResult<Vec<Alert>>;
+    /// The keys among `keys` that an alert was raised under (alerts are never deleted, so a
+    /// key once raised stays raised).
+    async fn raised_alert_keys(
+        &self,
+        keys: &[&str],
+    ) -> StoreResult<std::collections::HashSet<String>>;
     /// Tokens as the ledger issued them, for the router-side checks: those with one of `ids`,
     /// those on `router_id` with one of `codes`, and every token of `router_id` that should be on
     /// the router now (applied through disabled).

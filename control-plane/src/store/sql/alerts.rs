@@ -60,19 +60,68 @@ pub(super) fn alert_from_row(r: &sqlx::any::AnyRow) -> StoreResult<Alert> {
     AlertRow::from_row(r)?.try_into()
 }
 
-/// Store each finding as an open alert unless one with its dedup key exists already; returns
-/// the alerts that are new. Most findings of a check repeat an alert raised before (a user mtm
-/// did not make shows in every usage report until someone acts), so one read sorts them out and
-/// only new ones take the write lock, all in one transaction.
-pub(super) async fn raise_alerts(
+/// How many raised dedup keys one process remembers: a day's repeat findings of a large fleet
+/// (a rogue user per router and voucher seen in every report) fit many times over, in a few MiB.
+const RAISED_KEYS_KEPT: usize = 100_000;
+
+/// The dedup keys this process has seen raised, the most recent kept. Alerts are never
+/// deleted, so a key once raised stays raised whichever replica raised it: a key found here
+/// needs no read, and one missing is only read again.
+pub(super) struct RaisedKeys(std::sync::Mutex<hashlink::LruCache<String, ()>>);
+
+impl Default for RaisedKeys {
+    fn default() -> Self {
+        RaisedKeys(std::sync::Mutex::new(hashlink::LruCache::new(
+            RAISED_KEYS_KEPT,
+        )))
+    }
+}
+
+impl RaisedKeys {
+    fn cache(&self) -> std::sync::MutexGuard<'_, hashlink::LruCache<String, ()>> {
+        // A panic while holding it leaves a cache of keys that were raised: still true.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Those of `keys` remembered as raised (each kept as most recent).
+    fn known<'k>(&self, keys: &[&'k str]) -> Vec<&'k str> {
+        let mut cache = self.cache();
+        keys.iter()
+            .copied()
+            .filter(|k| cache.get(*k).is_some())
+            .collect()
+    }
+
+    /// Remember `keys` as raised.
+    fn remember<'k>(&self, keys: impl IntoIterator<Item = &'k str>) {
+        let mut cache = self.cache();
+        for k in keys {
+            cache.insert(k.to_owned(), ());
+        }
+    }
+}
+
+/// The keys among `keys` that an alert was raised under: those this process remembers, and
+/// one read for the rest.
+pub(super) async fn raised_keys(
     s: &super::SqlStore,
-    findings: &[crate::reconcile::Finding],
-    now: i64,
-) -> StoreResult<Vec<Alert>> {
-    let mut unraised: std::collections::BTreeSet<&str> =
-        findings.iter().map(|f| f.dedup_key.as_str()).collect();
-    let keys: Vec<&str> = unraised.iter().copied().collect();
-    for chunk in keys.chunks(crate::bounds::MAX_PAGE as usize) {
+    keys: &[&str],
+) -> StoreResult<std::collections::HashSet<String>> {
+    let mut raised: std::collections::HashSet<String> = s
+        .raised
+        .known(keys)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let unknown: std::collections::BTreeSet<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| !raised.contains(*k))
+        .collect();
+    let unknown: Vec<&str> = unknown.into_iter().collect();
+    for chunk in unknown.chunks(crate::bounds::MAX_PAGE as usize) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT dedup_key FROM alerts WHERE dedup_key IN ({})",
@@ -82,10 +131,29 @@ pub(super) async fn raise_alerts(
         for k in chunk {
             q = q.bind(*k);
         }
-        for raised in q.fetch_all(&s.pool).await? {
-            unraised.remove(raised.as_str());
-        }
+        let found = q.fetch_all(&s.pool).await?;
+        s.raised.remember(found.iter().map(String::as_str));
+        raised.extend(found);
     }
+    Ok(raised)
+}
+
+/// Store each finding as an open alert unless one with its dedup key exists already; returns
+/// the alerts that are new. Most findings of a check repeat an alert raised before (a user mtm
+/// did not make shows in every usage report until someone acts), so [`raised_keys`] sorts them
+/// out and only new ones take the write lock, all in one transaction.
+pub(super) async fn raise_alerts(
+    s: &super::SqlStore,
+    findings: &[crate::reconcile::Finding],
+    now: i64,
+) -> StoreResult<Vec<Alert>> {
+    let keys: Vec<&str> = findings.iter().map(|f| f.dedup_key.as_str()).collect();
+    let known = raised_keys(s, &keys).await?;
+    let mut unraised: std::collections::BTreeSet<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| !known.contains(*k))
+        .collect();
     // `remove` is true once per key: two findings with one key in a call raise one alert.
     let fresh: Vec<&crate::reconcile::Finding> = findings
         .iter()
@@ -97,7 +165,7 @@ pub(super) async fn raise_alerts(
     let _w = s.write.lock().await;
     let mut tx = s.begin_write().await?;
     let mut raised = Vec::with_capacity(fresh.len());
-    for f in fresh {
+    for f in &fresh {
         let id = Uuid::new_v4();
         // Another server (or a check racing this one) may have raised it since the read.
         let inserted = sqlx::query(
@@ -132,6 +200,9 @@ pub(super) async fn raise_alerts(
         raised.push(alert_from_row(&row)?);
     }
     tx.commit().await?;
+    // Each is raised now, by this call or by whoever won the race to it.
+    s.raised
+        .remember(fresh.iter().map(|f| f.dedup_key.as_str()));
     Ok(raised)
 }
 

@@ -62,6 +62,13 @@ impl AlertStore for SqlStore {
         alerts::raise_alerts(self, findings, now).await
     }
 
+    async fn raised_alert_keys(
+        &self,
+        keys: &[&str],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        alerts::raised_keys(self, keys).await
+    }
+
     async fn issued_tokens(
         &self,
         router_id: Uuid,

@@ -142,6 +142,7 @@ pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
     write: Mutex<()>,
+    raised: alerts::RaisedKeys,
 }
 
 impl SqlStore {
@@ -233,6 +234,7 @@ impl SqlStore {
             pool,
             dialect,
             write: Mutex::new(()),
+            raised: alerts::RaisedKeys::default(),
         })
     }
 
@@ -337,5 +339,7 @@ fn sqlite_url(url: &str) -> String {
 mod tests_abandoned;
 #[cfg(test)]
 mod tests_database;
+#[cfg(test)]
+mod tests_raised_keys;
 #[cfg(test)]
 mod tests_replicas;

@@ -375,11 +375,10 @@ impl Ingest {
         }
     }
 
-    /// Store every agent's share of a batch in one transaction (on PostgreSQL one commit, so one
-    /// WAL flush, for the lot). When that fails for a reason one share may own (a row the
-    /// store refuses), each share is tried on its own so the others are not held back by it;
-    /// when the database itself is away, all failed alike and trying each would only wait on
-    /// it again. One result per share, in order.
+    /// Store every agent's share of a batch: in one transaction where the database has one
+    /// writer, else split into [`Store::ingest_writers`] runs of agents stored side by side,
+    /// each in its own transaction (in agent order, so router rows are locked in one order).
+    /// One result per share, in order.
     async fn store_shares(&self, shares: &[AgentShare]) -> Vec<StoreResult<ApplyOutcome>> {
         let batches: Vec<SignedBatch> = shares
             .iter()
@@ -389,7 +388,25 @@ impl Ingest {
                 items,
             })
             .collect();
-        let e = match self.store.apply_up_many(&batches, now_ms()).await {
+        let writers = self.store.ingest_writers().clamp(1, batches.len().max(1));
+        let per_writer = batches.len().div_ceil(writers).max(1);
+        let runs = batches
+            .chunks(per_writer)
+            .map(|run| self.store_together(run));
+        futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Store agents' shares in one transaction (on PostgreSQL one commit, so one WAL flush, for
+    /// the lot). When that fails for a reason one share may own (a row the store refuses), each
+    /// share is tried on its own so the others are not held back by it; when the database
+    /// itself is away, all failed alike and trying each would only wait on it again. One result
+    /// per share, in order.
+    async fn store_together(&self, batches: &[SignedBatch<'_>]) -> Vec<StoreResult<ApplyOutcome>> {
+        let e = match self.store.apply_up_many(batches, now_ms()).await {
             Ok(results) => return results,
             Err(e) => e,
         };
@@ -403,7 +420,7 @@ impl Ingest {
         tracing::warn!(error = %e, agents = batches.len(),
             "a batch could not be stored in one transaction; storing each agent's share alone");
         let mut results = Vec::with_capacity(batches.len());
-        for b in &batches {
+        for b in batches {
             let one = self
                 .store
                 .apply_up_many(std::slice::from_ref(b), now_ms())

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::store::sql::SqlStore;
-use crate::store::NewRouter;
+use crate::store::{IngestStore, NewRouter};
 use mtm_common::Health;
 
 fn health(sessions: u32) -> UpMessage {
@@ -144,4 +144,46 @@ async fn a_seq_beyond_what_the_store_holds_is_refused_and_the_rest_stored() {
     assert_eq!(rig.rejects("seq"), 1, "{:?}", rig.metrics.rejects());
     assert_eq!(rig.acks(), vec![2]);
     assert_eq!(last_seq(&rig, "agent-1").await, 2);
+}
+
+/// On PostgreSQL a batch's agents are stored by several writers side by side: every agent's
+/// messages are stored and acked, whichever writer took them.
+#[tokio::test]
+async fn on_postgres_several_writers_store_every_agent_of_a_batch() {
+    let sql = Arc::new(crate::testutil::postgres_store_raw().await);
+    assert!(
+        sql.ingest_writers() > 1,
+        "PostgreSQL stores with several writers"
+    );
+    let f = crate::testutil::seed(sql.clone()).await;
+    let mut keys = vec![("agent-1".to_owned(), f.agent_key.clone())];
+    for n in 2..=7 {
+        let key = mtm_common::keys::generate_signing_key();
+        let agent = format!("agent-{n}");
+        f.store
+            .create_router(NewRouter {
+                location_id: f.location.id,
+                name: format!("Router {n}"),
+                agent_id: agent.clone(),
+                public_key_hex: mtm_common::keys::public_key_hex(&key.verifying_key()),
+                mqtt_password: format!("agent-{n}-secret"),
+            })
+            .await
+            .unwrap();
+        keys.push((agent, key));
+    }
+    let rig = rig_on(f);
+    let mut batch = Vec::new();
+    for (i, (agent, key)) in keys.iter().enumerate().rev() {
+        for seq in 1..=(i as u64 + 1) {
+            batch.push(up(agent, sealed(key, agent, seq, &health(seq as u32))));
+        }
+    }
+    rig.ingest.handle_batch(batch).await;
+    for (i, (agent, _)) in keys.iter().enumerate() {
+        let highest = i as u64 + 1;
+        assert_eq!(acks_to(&rig, agent), vec![highest], "{agent}");
+        assert_eq!(last_seq(&rig, agent).await, highest, "{agent}");
+    }
+    assert_eq!(rig.metrics.ingest_applied.load(Ordering::Relaxed), 28);
 }

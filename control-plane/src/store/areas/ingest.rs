@@ -56,6 +56,12 @@ pub trait IngestStore: Send + Sync {
         batches: &[SignedBatch<'_>],
         now: i64,
     ) -> StoreResult<Vec<StoreResult<ApplyOutcome>>>;
+    /// How many [`Store::apply_up_many`] calls with different agents may run at once: 1 where
+    /// the database has one writer (SQLite); more on PostgreSQL, where the router row locks and
+    /// chain locks that keep replicas apart keep them apart too.
+    fn ingest_writers(&self) -> usize {
+        1
+    }
     /// Alert checks applied evidence still owes (see [`PendingCheck`]): those of `agents`' routers,
     /// or every router's for none, recorded before `created_before`, in seq order per router,
     /// at most `limit`.

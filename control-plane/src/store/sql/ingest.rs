@@ -29,12 +29,19 @@ pub(super) async fn apply_up(
 /// so one per agent made a batch of 256 reports wait for 256 flushes. Router rows are locked in
 /// the order given (the ingest sorts by agent), so two replicas never wait on each other in a
 /// cycle.
+///
+/// On PostgreSQL it does not wait for the process's writer: the router row locks and chain
+/// locks that let replicas apply side by side serialise it against every other writer, so the
+/// ingest may run several at once (`IngestStore::ingest_writers`).
 pub(super) async fn apply_up_many(
     s: &super::SqlStore,
     batches: &[SignedBatch<'_>],
     now: i64,
 ) -> StoreResult<Vec<StoreResult<ApplyOutcome>>> {
-    let _w = s.write.lock().await;
+    let _w = match s.dialect {
+        super::Dialect::Sqlite => Some(s.write.lock().await),
+        super::Dialect::Postgres => None,
+    };
     let mut tx = s.begin_write().await?;
     let mut outcomes = Vec::with_capacity(batches.len());
     for b in batches {

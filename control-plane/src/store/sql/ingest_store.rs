@@ -68,6 +68,13 @@ impl IngestStore for SqlStore {
         entities::mark_commands_sent(self, ids, now).await
     }
 
+    fn ingest_writers(&self) -> usize {
+        match self.dialect {
+            super::Dialect::Sqlite => 1,
+            super::Dialect::Postgres => INGEST_WRITERS_POSTGRES,
+        }
+    }
+
     async fn next_cp_seq(&self) -> StoreResult<u64> {
         self.next_cp_seqs(1).await
     }
@@ -118,3 +125,8 @@ impl IngestStore for SqlStore {
         reconcile::inventory_times(self, router_id).await
     }
 }
+
+/// Ingest transactions at once on PostgreSQL: each is a chain of round trips the database
+/// answers in well under the time the server waits between them, so a second one fills the
+/// gaps; more would take connections the alert checks and the pages need (the pool has 8).
+const INGEST_WRITERS_POSTGRES: usize = 2;

@@ -376,7 +376,7 @@ impl Ingest {
     }
 
     /// Store every agent's share of a batch: in one transaction where the database has one
-    /// writer, else split into [`Store::ingest_writers`] runs of agents stored side by side,
+    /// writer, else split into `IngestStore::ingest_writers` runs of agents stored side by side,
     /// each in its own transaction (in agent order, so router rows are locked in one order).
     /// One result per share, in order.
     async fn store_shares(&self, shares: &[AgentShare]) -> Vec<StoreResult<ApplyOutcome>> {

@@ -38,10 +38,7 @@ pub(super) async fn apply_up_many(
     batches: &[SignedBatch<'_>],
     now: i64,
 ) -> StoreResult<Vec<StoreResult<ApplyOutcome>>> {
-    let _w = match s.dialect {
-        super::Dialect::Sqlite => Some(s.write.lock().await),
-        super::Dialect::Postgres => None,
-    };
+    let _w = s.sqlite_writer().await;
     let mut tx = s.begin_write().await?;
     let mut outcomes = Vec::with_capacity(batches.len());
     for b in batches {

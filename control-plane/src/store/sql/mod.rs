@@ -6,7 +6,9 @@
 //!
 //! Within a process, writes go through one async mutex, so chained appends and read-then-write
 //! transactions never race. Across PostgreSQL replicas, chained appends take a transaction
-//! advisory lock per chain and ingest locks the agent's router row, so no two writers interleave.
+//! advisory lock per chain and ingest locks the agent's router row, so no two writers interleave;
+//! the same locks let the ingest's writers and the deletes of finished checks skip the mutex on
+//! PostgreSQL (`SqlStore::sqlite_writer`).
 
 mod admin_store;
 mod aftersales;
@@ -258,6 +260,16 @@ impl SqlStore {
     /// write lock, and every other writer then waited out its busy timeout and failed with
     /// `database is locked`. Run to the end here, a transaction nobody takes is dropped and so
     /// rolled back.
+    /// The process's writer where the database has one writer (SQLite), held until dropped;
+    /// `None` on PostgreSQL, for the writes whose row and chain locks already order them
+    /// against every other writer, as they order replicas.
+    async fn sqlite_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.dialect {
+            Dialect::Sqlite => Some(self.write.lock().await),
+            Dialect::Postgres => None,
+        }
+    }
+
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
         let pool = self.pool.clone();
         let dialect = self.dialect;

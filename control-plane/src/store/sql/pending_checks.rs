@@ -138,10 +138,7 @@ pub(super) async fn finish_checks(s: &super::SqlStore, done: &[(Uuid, u64)]) -> 
     // the ingest, so it need not wait for the process's writer, which the ingest holds for a
     // whole batch; SQLite has one writer anyway, and waiting for the mutex beats waiting out
     // its busy timeout.
-    let _w = match s.dialect {
-        super::Dialect::Sqlite => Some(s.write.lock().await),
-        super::Dialect::Postgres => None,
-    };
+    let _w = s.sqlite_writer().await;
     for chunk in done.chunks(FINISHED_PER_STATEMENT) {
         let sql = format!(
             "DELETE FROM pending_checks WHERE (router_id, seq) IN (VALUES {})",

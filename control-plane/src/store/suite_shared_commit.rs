@@ -1,10 +1,11 @@
 //! Store suite cases for several agents' messages applied in one transaction
-//! (`IngestStore::apply_up_many`), on every backend.
+//! (`IngestStore::apply_up_many`), with some writes held back to its end, on every backend.
 
+use crate::store::suite::item;
 use crate::store::suite_expiry::replace_device;
 use crate::store::*;
 use crate::testutil::{fixture, Fixture, TestDb};
-use mtm_common::{Health, UpMessage};
+use mtm_common::{Health, TokenExpired, UpMessage, Usage, UsageReport};
 use rstest::rstest;
 
 fn health(seq: u64, sessions: u32) -> UpItem {
@@ -117,4 +118,140 @@ async fn a_share_the_store_refuses_fails_the_call_and_nothing_is_applied(
     assert!(matches!(out, Err(StoreError::NotFound(_))), "{out:?}");
     // agent-1's share came first and was rolled back with the rest.
     assert_eq!(last_seq(&f, "agent-1").await, 0);
+}
+
+fn used(token: &Token, uptime: u64, bytes_in: u64) -> UpMessage {
+    UpMessage::Usage(UsageReport {
+        entries: vec![Usage {
+            token_id: Some(token.id),
+            username: token.code.clone(),
+            active: true,
+            uptime_s: uptime,
+            bytes_in,
+            delta_uptime_s: uptime,
+            delta_bytes_in: bytes_in,
+            ..Default::default()
+        }],
+        issued_here: Vec::new(),
+    })
+}
+
+/// The usage a check of `agent`'s report `seq` judges against, for `token`.
+async fn usage_before(f: &Fixture, agent: &str, seq: u64, token: &Token) -> (u64, u64) {
+    let pending = f
+        .store
+        .pending_checks(&[agent], i64::MAX, 100)
+        .await
+        .unwrap();
+    let check = pending.iter().find(|c| c.seq == seq).unwrap();
+    match &check.evidence {
+        CheckEvidence::Usage { before, .. } => before[&token.id],
+        other => panic!("not usage evidence: {other:?}"),
+    }
+}
+
+/// Writes a call holds back until its end read as written: a report's checks count the usage
+/// another agent reported earlier in the call, and the counters, totals and progress stored
+/// are those of every message.
+#[rstest]
+#[tokio::test]
+async fn what_one_agent_reported_counts_for_the_next_in_the_same_call(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
+    let key1 = f.router.public_key_hex.clone();
+    let key2 = second_router(&f).await;
+    let (t, _) = f.issue().await;
+    // Router two reports the voucher router one carries, before router one does.
+    let two = [item(4, used(&t, 30, 500))];
+    let one = [item(1, used(&t, 60, 1000))];
+    let batches = [share("agent-2", &key2, &two), share("agent-1", &key1, &one)];
+    let out = f.store.apply_up_many(&batches, now_ms()).await.unwrap();
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    assert_eq!(usage_before(&f, "agent-2", 4, &t).await, (0, 0));
+    assert_eq!(usage_before(&f, "agent-1", 1, &t).await, (30, 500));
+    let stored = f.store.token(t.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TokenState::InUse);
+    assert_eq!(stored.uptime_s, 60, "only its router's counters");
+    let on_router = f
+        .store
+        .issued_tokens(f.router.id, &[t.id], &[])
+        .await
+        .unwrap();
+    let mine = on_router.iter().find(|x| x.token_id == t.id).unwrap();
+    assert_eq!((mine.used_uptime_s, mine.used_bytes), (90, 1500));
+    assert_eq!(last_seq(&f, "agent-1").await, 1);
+    assert_eq!(last_seq(&f, "agent-2").await, 4);
+}
+
+/// A message that moves a voucher after a usage report of the same agent in the same call is
+/// not undone by the report's counters written later.
+#[rstest]
+#[tokio::test]
+async fn an_expiry_after_a_usage_report_in_one_call_stands(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
+    let key1 = f.router.public_key_hex.clone();
+    let (t, _) = f.issue().await;
+    let expired = UpMessage::TokenExpired(TokenExpired {
+        token_id: t.id,
+        expired_at: 2_000,
+    });
+    let one = [item(1, used(&t, 60, 1000)), item(2, expired)];
+    let out = f
+        .store
+        .apply_up_many(&[share("agent-1", &key1, &one)], now_ms())
+        .await
+        .unwrap();
+    assert_eq!(out[0].as_ref().unwrap().applied, 2);
+    let stored = f.store.token(t.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, TokenState::Expired);
+    assert_eq!(stored.uptime_s, 60, "the report's counters");
+    // A later report of the same call reads what came before it.
+    let more = [item(3, used(&t, 90, 1500)), item(4, used(&t, 95, 1600))];
+    f.store
+        .apply_up_many(&[share("agent-1", &key1, &more)], now_ms())
+        .await
+        .unwrap();
+    assert_eq!(usage_before(&f, "agent-1", 4, &t).await, (150, 2500));
+    let stored = f.store.token(t.id).await.unwrap().unwrap();
+    assert_eq!((stored.state, stored.uptime_s), (TokenState::Expired, 95));
+}
+
+/// One agent's two shares in one call (as under two keys the same moment): the second sees
+/// the first's progress, so neither is applied twice when sent again.
+#[rstest]
+#[tokio::test]
+async fn an_agent_twice_in_one_call_is_applied_once(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
+    let key1 = f.router.public_key_hex.clone();
+    let (t, _) = f.issue().await;
+    let first = [item(1, used(&t, 60, 1000))];
+    let second = [item(2, used(&t, 90, 1500))];
+    let batches = [
+        share("agent-1", &key1, &first),
+        share("agent-1", &key1, &second),
+    ];
+    let out = f.store.apply_up_many(&batches, now_ms()).await.unwrap();
+    assert!(
+        out.iter().all(|o| o.as_ref().unwrap().applied == 1),
+        "{out:?}"
+    );
+    assert_eq!(last_seq(&f, "agent-1").await, 2);
+    let again = f
+        .store
+        .apply_up_many(&batches[..1], now_ms())
+        .await
+        .unwrap();
+    assert_eq!(again[0].as_ref().unwrap().duplicates, 1);
+    let on_router = f
+        .store
+        .issued_tokens(f.router.id, &[t.id], &[])
+        .await
+        .unwrap();
+    let mine = on_router.iter().find(|x| x.token_id == t.id).unwrap();
+    assert_eq!((mine.used_uptime_s, mine.used_bytes), (150, 2500));
 }

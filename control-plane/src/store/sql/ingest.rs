@@ -3,13 +3,15 @@
 //! window, so a message however late is applied once).
 
 use super::chain::append_ledger;
+use super::deferred::Deferred;
 use super::rows::*;
-use super::token_usage::{apply_token_usage, usage_tokens, CounterUpdates};
+use super::token_usage::{apply_token_usage, named_tokens};
 use crate::store::applied::AppliedSet;
 use crate::store::*;
-use mtm_common::{UpMessage, Usage};
+use mtm_common::UpMessage;
 use serde_json::json;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 pub(super) async fn apply_up(
     s: &super::SqlStore,
@@ -20,7 +22,9 @@ pub(super) async fn apply_up(
 ) -> StoreResult<ApplyOutcome> {
     let _w = s.write.lock().await;
     let mut tx = s.begin_write().await?;
-    let out = apply_agent(s, &mut tx, agent_id, signed_by, items, now).await?;
+    let mut deferred = Deferred::new(s.dialect);
+    let out = apply_agent(s, &mut tx, &mut deferred, agent_id, signed_by, items, now).await?;
+    deferred.write(&mut tx).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -28,7 +32,8 @@ pub(super) async fn apply_up(
 /// Several agents' batches in one transaction: on PostgreSQL a commit waits for its WAL flush,
 /// so one per agent made a batch of 256 reports wait for 256 flushes. Router rows are locked in
 /// the order given (the ingest sorts by agent), so two replicas never wait on each other in a
-/// cycle.
+/// cycle. Usage rows, voucher counters, check evidence and router progress are written for
+/// all of them at the end ([`Deferred`]).
 ///
 /// On PostgreSQL it does not wait for the process's writer: the router row locks and chain
 /// locks that let replicas apply side by side serialise it against every other writer, so the
@@ -40,26 +45,40 @@ pub(super) async fn apply_up_many(
 ) -> StoreResult<Vec<StoreResult<ApplyOutcome>>> {
     let _w = s.sqlite_writer().await;
     let mut tx = s.begin_write().await?;
+    let mut deferred = Deferred::new(s.dialect);
     let mut outcomes = Vec::with_capacity(batches.len());
     for b in batches {
-        match apply_agent(s, &mut tx, b.agent_id, Some(b.signed_by), b.items, now).await {
+        deferred.agent_again(&mut tx, b.agent_id).await?;
+        let applied = apply_agent(
+            s,
+            &mut tx,
+            &mut deferred,
+            b.agent_id,
+            Some(b.signed_by),
+            b.items,
+            now,
+        );
+        match applied.await {
             // Refused before it wrote anything, so the others' work stands.
             Err(StoreError::KeyReplaced) => outcomes.push(Err(StoreError::KeyReplaced)),
             Err(e) => return Err(e),
             Ok(o) => outcomes.push(Ok(o)),
         }
     }
+    deferred.write(&mut tx).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
 
-/// One agent's messages inside the caller's write transaction.
-async fn apply_agent(
+/// One agent's messages inside the caller's write transaction; some of their writes are held
+/// in `deferred` for the caller to write out.
+async fn apply_agent<'a>(
     s: &super::SqlStore,
     tx: &mut sqlx::AnyConnection,
+    deferred: &mut Deferred<'a>,
     agent_id: &str,
     signed_by: Option<&str>,
-    items: &[UpItem],
+    items: &'a [UpItem],
     now: i64,
 ) -> StoreResult<ApplyOutcome> {
     // On PostgreSQL a row lock keeps two replicas from applying one agent's messages at once.
@@ -95,14 +114,21 @@ async fn apply_agent(
             out.duplicates += 1;
             continue;
         }
+        deferred.before_item(&mut *tx, &item.message).await?;
+        let before = match &item.message {
+            UpMessage::Usage(report) => {
+                Some(apply_usage(tx, s.dialect, deferred, &router, item, &report.entries).await?)
+            }
+            _ => {
+                apply_one(&mut *tx, &router, item).await?;
+                None
+            }
+        };
         // The evidence its alert checks need, in the same transaction, so a crash before
         // they run loses nothing (`checks::run_pending`).
-        let before = match &item.message {
-            UpMessage::Usage(r) => Some(super::pending_checks::usage_before(&mut *tx, r).await?),
-            _ => None,
-        };
-        apply_one(&mut *tx, s.dialect, &router, item).await?;
-        super::pending_checks::record(&mut *tx, &rid, item, before, now).await?;
+        if let Some(evidence) = super::pending_checks::evidence(item, before)? {
+            deferred.check(&rid, db_int(item.seq), item.at, evidence, now);
+        }
         applied.insert(item.seq);
         if let UpMessage::Health(h) = &item.message {
             // Below its lowest outbox seq the agent will send nothing more: gaps it left by
@@ -120,15 +146,7 @@ async fn apply_agent(
         if applied.ranges() != ranges_before.as_slice() {
             store_applied_set(&mut *tx, &rid, &applied).await?;
         }
-        sqlx::query(
-            "UPDATE routers SET last_seq = $1, up_floor = $2, last_seen = $3, online = 1 WHERE id = $4",
-        )
-        .bind(out.last_seq as i64)
-        .bind(applied.floor() as i64)
-        .bind(now)
-        .bind(&rid)
-        .execute(&mut *tx)
-        .await?;
+        deferred.progress(&rid, db_int(out.last_seq), db_int(applied.floor()), now);
     }
     Ok(out)
 }
@@ -175,9 +193,9 @@ async fn store_applied_set(
     Ok(())
 }
 
+/// Apply a message other than a usage report ([`apply_usage`]).
 async fn apply_one(
     tx: &mut sqlx::AnyConnection,
-    dialect: super::Dialect,
     router: &Router,
     item: &UpItem,
 ) -> StoreResult<()> {
@@ -214,10 +232,8 @@ async fn apply_one(
             .execute(&mut *tx)
             .await?;
         }
-        UpMessage::Usage(report) => {
-            let per_insert = dialect.usage_rows_per_insert();
-            apply_usage(tx, per_insert, router, item.at, item.seq, &report.entries).await?;
-        }
+        // Applied by `apply_usage`, which holds some of its writes back.
+        UpMessage::Usage(_) => {}
         UpMessage::Inventory(inv) => {
             let snapshot = serde_json::to_string(inv)
                 .map_err(|e| StoreError::Invalid(format!("inventory: {e}")))?;
@@ -436,73 +452,47 @@ async fn close_command(
     Ok(())
 }
 
-/// Store the usage entries of the report sealed with `seq` at `at`: every row in a few
-/// multi-row INSERTs and the vouchers they name read in one query, since a report carries a
-/// router's whole hotspot (one statement per row was most of ingest's time). Deltas are always
-/// kept (their sum does not depend on order); a token's cumulative counters only move to a
-/// report later than the one that set them, so a late, older report never overwrites a newer
-/// one.
-async fn apply_usage(
+/// Apply the usage report `item`, whose entries are `entries`: its rows are held in
+/// `deferred` for one multi-row INSERT with the rest of the run's, and the vouchers they name
+/// read in one query, since a report carries a router's whole hotspot (one statement per row
+/// was most of ingest's time). Deltas are always kept (their sum does not depend on order); a
+/// token's cumulative counters only move to a report later than the one that set them, so a
+/// late, older report never overwrites a newer one. Returns the usage each named voucher had
+/// counted before the report, for its checks (an id no voucher has counts as no usage).
+async fn apply_usage<'a>(
     tx: &mut sqlx::AnyConnection,
-    rows_per_insert: usize,
+    dialect: super::Dialect,
+    deferred: &mut Deferred<'a>,
     router: &Router,
-    at: i64,
-    seq: u64,
-    entries: &[Usage],
-) -> StoreResult<()> {
+    item: &UpItem,
+    entries: &'a [mtm_common::Usage],
+) -> StoreResult<BTreeMap<Uuid, (u64, u64)>> {
     let rid = router.id.to_string();
-    for chunk in entries.chunks(rows_per_insert.max(1)) {
-        insert_usage_rows(tx, &rid, at, chunk).await?;
-    }
-    let mut tokens = usage_tokens(tx, &rid, entries).await?;
-    let mut counters = CounterUpdates::default();
+    let mut named = named_tokens(tx, &rid, entries, dialect.usage_rows_per_insert()).await?;
+    let before = entries
+        .iter()
+        .filter_map(|u| u.token_id)
+        .map(|id| {
+            let (up, bytes) = named.totals.get(&id).copied().unwrap_or_default();
+            let (held_up, held_bytes) = deferred.held_totals(&id);
+            let up = up.saturating_add(held_up.max(0) as u64);
+            (id, (up, bytes.saturating_add(held_bytes.max(0) as u64)))
+        })
+        .collect();
+    deferred.usage(&rid, item.at, entries);
+    let counters = deferred.counters();
     counters.add_deltas(entries);
     for u in entries {
         let Some(token_id) = u.token_id else {
             continue;
         };
         // Only the router that carries a token may report on it.
-        let Some(token) = tokens.get_mut(&token_id) else {
+        let Some(token) = named.carried.get_mut(&token_id) else {
             continue;
         };
-        apply_token_usage(tx, router, at, seq, u, token_id, token, &mut counters).await?;
+        apply_token_usage(tx, router, item.at, item.seq, u, token_id, token, counters).await?;
     }
-    counters.write(tx, rows_per_insert).await
-}
-
-async fn insert_usage_rows(
-    tx: &mut sqlx::AnyConnection,
-    router_id: &str,
-    at: i64,
-    rows: &[Usage],
-) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in,
-           bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
-         VALUES {}",
-        super::value_rows(rows.len(), 12)
-    );
-    let mut q = sqlx::query(&sql);
-    for u in rows {
-        q = q
-            .bind(router_id)
-            .bind(u.token_id.map(|t| t.to_string()))
-            .bind(&u.username)
-            .bind(at)
-            .bind(u.active as i64)
-            .bind(db_int(u.uptime_s))
-            .bind(db_int(u.bytes_in))
-            .bind(db_int(u.bytes_out))
-            .bind(db_int(u.delta_uptime_s))
-            .bind(db_int(u.delta_bytes_in))
-            .bind(db_int(u.delta_bytes_out))
-            .bind(u.counters_reset as i64);
-    }
-    q.execute(&mut *tx).await?;
-    Ok(())
+    Ok(before)
 }
 
 /// A counter from a signed report as the database's signed 64-bit integer. One beyond it

@@ -17,6 +17,7 @@ mod alerts_store;
 mod batch;
 mod catalog_store;
 mod chain;
+mod deferred;
 mod enrollment;
 mod entities;
 mod figures;

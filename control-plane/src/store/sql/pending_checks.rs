@@ -1,56 +1,20 @@
 //! Alert checks owed by applied evidence (`pending_checks`): recorded in the batch's own
-//! transaction, listed by whoever runs them (the ingest after its commit, a sweeper for what a
-//! dead server left behind), deleted once the alerts are stored.
+//! transaction (with the writes it holds back, `super::deferred`), listed by whoever runs them
+//! (the ingest after its commit, a sweeper for what a dead server left behind), deleted once the
+//! alerts are stored.
 
 use super::rows::*;
 use crate::store::*;
-use mtm_common::{UpMessage, UsageReport};
+use mtm_common::UpMessage;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// The usage the store has counted per token named by id in `report` (its running totals),
-/// before the report is applied: what its checks must judge against whenever they run. An id no
-/// voucher has counts as no usage.
-pub(super) async fn usage_before(
-    tx: &mut sqlx::AnyConnection,
-    report: &UsageReport,
-) -> StoreResult<BTreeMap<Uuid, (u64, u64)>> {
-    let mut before: BTreeMap<Uuid, (u64, u64)> = report
-        .entries
-        .iter()
-        .filter_map(|u| u.token_id)
-        .map(|id| (id, (0, 0)))
-        .collect();
-    if before.is_empty() {
-        return Ok(before);
-    }
-    let marks: Vec<String> = (1..=before.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT id, total_uptime_s, total_bytes FROM tokens WHERE id IN ({})",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for id in before.keys() {
-        q = q.bind(id.to_string());
-    }
-    for r in q.fetch_all(&mut *tx).await? {
-        let id = uuid_col(&r, "id")?;
-        let up: i64 = r.try_get("total_uptime_s")?;
-        let bytes: i64 = r.try_get("total_bytes")?;
-        before.insert(id, (up.max(0) as u64, bytes.max(0) as u64));
-    }
-    Ok(before)
-}
-
-/// Record the checks `item` owes, if it is evidence (a usage report with entries, an
-/// inventory); `before` is [`usage_before`] for a usage report.
-pub(super) async fn record(
-    tx: &mut sqlx::AnyConnection,
-    router_id: &str,
+/// The check evidence `item` owes as JSON, if it is evidence (a usage report with entries, an
+/// inventory); `before` is what the vouchers a usage report names had counted before it.
+pub(super) fn evidence(
     item: &UpItem,
     before: Option<BTreeMap<Uuid, (u64, u64)>>,
-    now: i64,
-) -> StoreResult<()> {
+) -> StoreResult<Option<String>> {
     let evidence = match (&item.message, before) {
         (UpMessage::Usage(report), Some(before)) if !report.entries.is_empty() => {
             CheckEvidence::Usage {
@@ -61,25 +25,11 @@ pub(super) async fn record(
         (UpMessage::Inventory(inventory), _) => CheckEvidence::Inventory {
             inventory: inventory.clone(),
         },
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
-    let json = serde_json::to_string(&evidence)
-        .map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))?;
-    // A re-enrolled device starts its seqs again: the newer evidence takes the slot.
-    sqlx::query(
-        "INSERT INTO pending_checks (router_id, seq, at, evidence, created_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (router_id, seq) DO UPDATE
-         SET at = excluded.at, evidence = excluded.evidence, created_at = excluded.created_at",
-    )
-    .bind(router_id)
-    .bind(item.seq as i64)
-    .bind(item.at)
-    .bind(json)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    serde_json::to_string(&evidence)
+        .map(Some)
+        .map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
 }
 
 pub(super) async fn pending_checks(

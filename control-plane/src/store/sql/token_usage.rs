@@ -2,9 +2,10 @@
 //! use and cumulative counters, and the ledger entries those changes owe.
 //!
 //! A report carries a router's whole hotspot, so a busy router's report names a hundred
-//! vouchers or more. Their counters are written in one `UPDATE ... FROM (VALUES ...)` per few
-//! dozen vouchers rather than one statement each: on PostgreSQL every statement is a round trip
-//! the one writer waits for.
+//! vouchers or more. Their counters are held with the rest of the ingest run's
+//! (`super::deferred`) and written in one `UPDATE ... FROM (VALUES ...)` per few hundred
+//! vouchers rather than one statement each: on PostgreSQL every statement is a round trip the
+//! writer waits for.
 
 use super::chain::append_ledger;
 use super::ingest::db_int;
@@ -13,11 +14,7 @@ use crate::store::*;
 use mtm_common::Usage;
 use serde_json::json;
 use sqlx::Row;
-use std::collections::BTreeMap;
-
-/// Voucher ids per SELECT of [`usage_tokens`]: SQLite's binding cost grows with the square of
-/// the parameters (see [`super::Dialect::usage_rows_per_insert`]).
-const TOKENS_PER_SELECT: usize = 32;
+use std::collections::{BTreeMap, HashMap};
 
 /// What the ledger holds of a voucher a usage report names, as far as its usage moves it.
 pub(super) struct TokenUsage {
@@ -28,35 +25,59 @@ pub(super) struct TokenUsage {
     limit_bytes_total: Option<i64>,
 }
 
-/// The vouchers `entries` name that `router_id` carries, in one query per few hundred.
-pub(super) async fn usage_tokens(
+/// The vouchers a usage report names, read once for both of its uses.
+pub(super) struct NamedTokens {
+    /// The usage each has counted so far (uptime seconds, bytes), whichever router carries it.
+    pub(super) totals: BTreeMap<Uuid, (u64, u64)>,
+    /// Those the reporting router carries: only that router may move them on.
+    pub(super) carried: HashMap<Uuid, TokenUsage>,
+}
+
+/// The vouchers `entries` name, `per_select` ids a query (SQLite's binding cost grows with
+/// the square of the parameters, see [`super::Dialect::usage_rows_per_insert`]).
+pub(super) async fn named_tokens(
     tx: &mut sqlx::AnyConnection,
     router_id: &str,
     entries: &[Usage],
-) -> StoreResult<std::collections::HashMap<Uuid, TokenUsage>> {
+    per_select: usize,
+) -> StoreResult<NamedTokens> {
     let ids: std::collections::BTreeSet<Uuid> = entries.iter().filter_map(|u| u.token_id).collect();
     let ids: Vec<Uuid> = ids.into_iter().collect();
-    let mut out = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(TOKENS_PER_SELECT) {
-        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+    let mut named = NamedTokens {
+        totals: BTreeMap::new(),
+        carried: HashMap::with_capacity(ids.len()),
+    };
+    for chunk in ids.chunks(per_select.max(1)) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT t.id, t.state, t.first_login_at, t.usage_seq,
+            "SELECT t.id, t.router_id, t.state, t.first_login_at, t.usage_seq,
+               t.total_uptime_s, t.total_bytes,
                p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
                p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
              FROM tokens t JOIN packages p ON p.id = t.package_id
-             WHERE t.router_id = $1 AND t.id IN ({})",
+             WHERE t.id IN ({})",
             marks.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(router_id);
+        let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(id.to_string());
         }
         for row in q.fetch_all(&mut *tx).await? {
+            let id = uuid_col(&row, "id")?;
+            let up: i64 = row.try_get("total_uptime_s")?;
+            let bytes: i64 = row.try_get("total_bytes")?;
+            named
+                .totals
+                .insert(id, (up.max(0) as u64, bytes.max(0) as u64));
+            let carrier: String = row.try_get("router_id")?;
+            if carrier != router_id {
+                continue;
+            }
             let state: String = row.try_get("state")?;
             let state = TokenState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("token state {state}")))?;
-            out.insert(
-                uuid_col(&row, "id")?,
+            named.carried.insert(
+                id,
                 TokenUsage {
                     state,
                     first_login_at: row.try_get("first_login_at")?,
@@ -67,7 +88,7 @@ pub(super) async fn usage_tokens(
             );
         }
     }
-    Ok(out)
+    Ok(named)
 }
 
 /// Move one voucher on by one usage entry; `token` is kept up to date for a later entry of
@@ -189,6 +210,11 @@ impl CounterUpdates {
         }
     }
 
+    /// The deltas held for `token_id` and not yet written: (uptime seconds, bytes).
+    pub(super) fn held_totals(&self, token_id: &Uuid) -> (i64, i64) {
+        self.totals.get(token_id).copied().unwrap_or_default()
+    }
+
     /// Add the deltas of `entries` to the usage totals of the vouchers they name, whichever
     /// router reported them (as their usage rows count). A total is held at the largest
     /// integer rather than wrapped or refused: refusing would stall every later report of the
@@ -228,7 +254,8 @@ impl CounterUpdates {
                     .replace("{bytes}", "v.column10"),
                 super::value_rows(chunk.len(), 10)
             );
-            let mut q = sqlx::query(&sql);
+            // Only the full size recurs (`super::deferred`).
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
             for (id, c, (up, bytes)) in chunk {
                 q = q
                     .bind(id.to_string())
@@ -258,7 +285,7 @@ impl CounterUpdates {
                     .replace("{bytes}", "v.column3"),
                 super::value_rows(chunk.len(), 3)
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
             for (id, (up, bytes)) in chunk {
                 q = q.bind(id.to_string()).bind(*up).bind(*bytes);
             }

@@ -1,0 +1,231 @@
+//! The writes an ingest transaction holds back until just before its commit: usage rows,
+//! voucher counters, check evidence and each router's progress. A run of a hundred agents then
+//! costs one statement of each per few hundred rows rather than four per report; on PostgreSQL
+//! every statement is a round trip the writer waits for.
+//!
+//! Holding them back changes nothing the transaction reads: usage rows and check evidence are
+//! never read back in it, a router's progress is read only when its agent comes again (the run
+//! is written out first, see [`Deferred::agent_again`]), and a voucher's counters are written
+//! out before anything else of its router's touches vouchers ([`Deferred::before_item`]). The
+//! usage totals a report's checks judge against add what is held back
+//! ([`Deferred::held_totals`]), so they read as if written at once.
+//!
+//! Only statements of the full size are kept prepared: the last of each kind has a size of its
+//! own every run, and preparing each would push the ones that recur out of the statement cache.
+
+use super::ingest::db_int;
+use super::token_usage::CounterUpdates;
+use super::Dialect;
+use crate::store::*;
+use mtm_common::{UpMessage, Usage};
+use std::collections::{BTreeMap, HashSet};
+
+/// Held-back writes of one ingest transaction, borrowing the usage entries of the batches it
+/// applies.
+pub(super) struct Deferred<'a> {
+    dialect: Dialect,
+    /// Each usage report's entries, by router id and report time.
+    usage: Vec<(String, i64, &'a [Usage])>,
+    counters: CounterUpdates,
+    /// Whether `counters` holds updates made by the agent being applied.
+    agent_counters: bool,
+    /// Check evidence by router id and seq: its time, JSON and when it was recorded. Keyed, as
+    /// the table is, so a re-enrolled device's seq takes the slot.
+    checks: BTreeMap<(String, i64), (i64, String, i64)>,
+    /// Each applied router's new `last_seq`, `up_floor` and `last_seen`, by router id.
+    progress: BTreeMap<String, (i64, i64, i64)>,
+    /// The agents applied since the last write-out.
+    agents: HashSet<String>,
+}
+
+impl<'a> Deferred<'a> {
+    /// Nothing held yet.
+    pub(super) fn new(dialect: Dialect) -> Self {
+        Deferred {
+            dialect,
+            usage: Vec::new(),
+            counters: CounterUpdates::default(),
+            agent_counters: false,
+            checks: BTreeMap::new(),
+            progress: BTreeMap::new(),
+            agents: HashSet::new(),
+        }
+    }
+
+    /// `agent_id` is about to be applied. If it was already applied in this transaction (a
+    /// second share of one agent, under another key), everything is written out first: its
+    /// router's progress is read again.
+    pub(super) async fn agent_again(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        agent_id: &str,
+    ) -> StoreResult<()> {
+        self.agent_counters = false;
+        if self.agents.insert(agent_id.to_owned()) {
+            return Ok(());
+        }
+        self.write(tx).await
+    }
+
+    /// Called before each message of the agent being applied: a message that reads or moves
+    /// vouchers after one of the agent's usage reports finds their counters written.
+    pub(super) async fn before_item(
+        &mut self,
+        tx: &mut sqlx::AnyConnection,
+        message: &UpMessage,
+    ) -> StoreResult<()> {
+        let leaves_vouchers = matches!(
+            message,
+            UpMessage::Hello(_) | UpMessage::Health(_) | UpMessage::Checkpoints(_)
+        );
+        if self.agent_counters && !leaves_vouchers {
+            self.write_counters(tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The voucher counter updates the agent's usage report adds to.
+    pub(super) fn counters(&mut self) -> &mut CounterUpdates {
+        self.agent_counters = true;
+        &mut self.counters
+    }
+
+    /// The usage deltas held back for `token_id`: (uptime seconds, bytes).
+    pub(super) fn held_totals(&self, token_id: &Uuid) -> (i64, i64) {
+        self.counters.held_totals(token_id)
+    }
+
+    /// Hold a usage report's rows.
+    pub(super) fn usage(&mut self, router_id: &str, at: i64, entries: &'a [Usage]) {
+        if !entries.is_empty() {
+            self.usage.push((router_id.to_owned(), at, entries));
+        }
+    }
+
+    /// Hold the check evidence of the message `seq` of `router_id`.
+    pub(super) fn check(&mut self, router_id: &str, seq: i64, at: i64, evidence: String, now: i64) {
+        self.checks
+            .insert((router_id.to_owned(), seq), (at, evidence, now));
+    }
+
+    /// Hold a router's progress after its agent's messages.
+    pub(super) fn progress(&mut self, router_id: &str, last_seq: i64, floor: i64, seen: i64) {
+        self.progress
+            .insert(router_id.to_owned(), (last_seq, floor, seen));
+    }
+
+    /// Write everything held, leaving nothing.
+    pub(super) async fn write(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        self.write_usage(tx).await?;
+        self.write_counters(tx).await?;
+        self.write_checks(tx).await?;
+        self.write_progress(tx).await?;
+        self.agents.clear();
+        Ok(())
+    }
+
+    async fn write_counters(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        self.agent_counters = false;
+        std::mem::take(&mut self.counters)
+            .write(tx, self.dialect.usage_rows_per_insert())
+            .await
+    }
+
+    async fn write_usage(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        let rows: Vec<(&str, i64, &Usage)> = self
+            .usage
+            .iter()
+            .flat_map(|(rid, at, entries)| entries.iter().map(move |u| (rid.as_str(), *at, u)))
+            .collect();
+        let per = self.dialect.usage_rows_per_insert().max(1);
+        for chunk in rows.chunks(per) {
+            insert_usage_rows(tx, chunk, chunk.len() == per).await?;
+        }
+        self.usage.clear();
+        Ok(())
+    }
+
+    async fn write_checks(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        let checks: Vec<_> = std::mem::take(&mut self.checks).into_iter().collect();
+        let per = self.dialect.usage_rows_per_insert().max(1);
+        for chunk in checks.chunks(per) {
+            let sql = format!(
+                "INSERT INTO pending_checks (router_id, seq, at, evidence, created_at)
+                 VALUES {}
+                 ON CONFLICT (router_id, seq) DO UPDATE
+                 SET at = excluded.at, evidence = excluded.evidence, created_at = excluded.created_at",
+                super::value_rows(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
+            for ((router_id, seq), (at, evidence, now)) in chunk {
+                q = q
+                    .bind(router_id.as_str())
+                    .bind(*seq)
+                    .bind(*at)
+                    .bind(evidence.as_str())
+                    .bind(*now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_progress(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        let progress: Vec<_> = std::mem::take(&mut self.progress).into_iter().collect();
+        let per = self.dialect.usage_rows_per_insert().max(1);
+        for chunk in progress.chunks(per) {
+            let sql = format!(
+                "UPDATE routers SET last_seq = v.column2, up_floor = v.column3,
+                   last_seen = v.column4, online = 1
+                 FROM (VALUES {}) AS v WHERE routers.id = v.column1",
+                super::value_rows(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
+            for (router_id, (last_seq, floor, seen)) in chunk {
+                q = q
+                    .bind(router_id.as_str())
+                    .bind(*last_seq)
+                    .bind(*floor)
+                    .bind(*seen);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One multi-row INSERT of usage rows (router id, report time, entry), its statement kept
+/// prepared if `persistent`.
+async fn insert_usage_rows(
+    tx: &mut sqlx::AnyConnection,
+    rows: &[(&str, i64, &Usage)],
+    persistent: bool,
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in,
+           bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
+         VALUES {}",
+        super::value_rows(rows.len(), 12)
+    );
+    let mut q = sqlx::query(&sql).persistent(persistent);
+    for (router_id, at, u) in rows {
+        q = q
+            .bind(*router_id)
+            .bind(u.token_id.map(|t| t.to_string()))
+            .bind(&u.username)
+            .bind(*at)
+            .bind(u.active as i64)
+            .bind(db_int(u.uptime_s))
+            .bind(db_int(u.bytes_in))
+            .bind(db_int(u.bytes_out))
+            .bind(db_int(u.delta_uptime_s))
+            .bind(db_int(u.delta_bytes_in))
+            .bind(db_int(u.delta_bytes_out))
+            .bind(u.counters_reset as i64);
+    }
+    q.execute(&mut *tx).await?;
+    Ok(())
+}

@@ -353,6 +353,8 @@ mod tests_abandoned;
 #[cfg(test)]
 mod tests_database;
 #[cfg(test)]
+mod tests_held_counters;
+#[cfg(test)]
 mod tests_raised_keys;
 #[cfg(test)]
 mod tests_replicas;

@@ -129,6 +129,7 @@ pub(super) async fn apply_token_usage(
         counters.set(
             token_id,
             Counters {
+                was: state,
                 state: next,
                 first_login_at: first_login,
                 uptime_s: db_int(u.uptime_s),
@@ -142,12 +143,18 @@ pub(super) async fn apply_token_usage(
     } else if !counters.amend(token_id, next, first_login) {
         // Usage only grows between resets, so what an older report proves (first use, used
         // up) still holds; its counters are behind the newer ones already stored.
-        sqlx::query("UPDATE tokens SET state = $1, first_login_at = $2 WHERE id = $3")
-            .bind(next.as_str())
-            .bind(first_login)
-            .bind(token_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE tokens SET state = {}, first_login_at = $2 WHERE id = $3",
+            STATE_UNLESS_MOVED
+                .replace("{was}", "$4")
+                .replace("{next}", "$1")
+        ))
+        .bind(next.as_str())
+        .bind(first_login)
+        .bind(token_id.to_string())
+        .bind(state.as_str())
+        .execute(&mut *tx)
+        .await?;
     }
     token.state = next;
     token.first_login_at = first_login;
@@ -172,6 +179,8 @@ pub(super) async fn apply_token_usage(
 /// A voucher's counters as the latest report sets them.
 #[derive(Debug, Clone, Copy)]
 struct Counters {
+    /// The state the report found, which `state` replaces only if it still holds.
+    was: TokenState,
     state: TokenState,
     first_login_at: Option<i64>,
     uptime_s: i64,
@@ -192,8 +201,11 @@ pub(super) struct CounterUpdates {
 }
 
 impl CounterUpdates {
-    /// `token_id`'s counters are now `c`.
-    fn set(&mut self, token_id: Uuid, c: Counters) {
+    /// `token_id`'s counters are now `c`; a second set for it keeps the state the first found.
+    fn set(&mut self, token_id: Uuid, mut c: Counters) {
+        if let Some(held) = self.rows.get(&token_id) {
+            c.was = held.was;
+        }
         self.rows.insert(token_id, c);
     }
 
@@ -245,14 +257,17 @@ impl CounterUpdates {
             .collect();
         for chunk in rows.chunks(per_statement) {
             let sql = format!(
-                "UPDATE tokens SET state = v.column2, first_login_at = v.column3,
+                "UPDATE tokens SET state = {}, first_login_at = v.column3,
                    uptime_s = v.column4, bytes_in = v.column5, bytes_out = v.column6,
                    updated_at = v.column7, usage_seq = v.column8, {}
                  FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
+                STATE_UNLESS_MOVED
+                    .replace("{was}", "v.column11")
+                    .replace("{next}", "v.column2"),
                 ADD_TOTALS
                     .replace("{up}", "v.column9")
                     .replace("{bytes}", "v.column10"),
-                super::value_rows(chunk.len(), 10)
+                super::value_rows(chunk.len(), 11)
             );
             // Only the full size recurs (`super::deferred`).
             let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
@@ -267,7 +282,8 @@ impl CounterUpdates {
                     .bind(c.updated_at)
                     .bind(c.usage_seq)
                     .bind(*up)
-                    .bind(*bytes);
+                    .bind(*bytes)
+                    .bind(c.was.as_str());
             }
             q.execute(&mut *tx).await?;
         }
@@ -294,6 +310,12 @@ impl CounterUpdates {
         Ok(())
     }
 }
+
+/// The state `{next}` a report moves a voucher to, if it is still in the state `{was}` the
+/// report found; else the state it is in now. A staff member's disable, refund or extension
+/// committed between the read and the write (the write comes at the end of the ingest run)
+/// stands.
+const STATE_UNLESS_MOVED: &str = "CASE WHEN tokens.state = {was} THEN {next} ELSE tokens.state END";
 
 /// The usage totals plus `{up}` and `{bytes}` (never negative), held at the largest integer.
 const ADD_TOTALS: &str = "total_uptime_s = CASE WHEN total_uptime_s > 9223372036854775807 - {up}

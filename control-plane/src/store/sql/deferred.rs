@@ -53,18 +53,25 @@ impl<'a> Deferred<'a> {
     }
 
     /// `agent_id` is about to be applied. If it was already applied in this transaction (a
-    /// second share of one agent, under another key), everything is written out first: its
-    /// router's progress is read again.
+    /// second share of one agent, under another key), everything is written out first, and
+    /// true says its router must be read again.
     pub(super) async fn agent_again(
         &mut self,
         tx: &mut sqlx::AnyConnection,
         agent_id: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.agent_counters = false;
         if self.agents.insert(agent_id.to_owned()) {
-            return Ok(());
+            return Ok(false);
         }
-        self.write(tx).await
+        self.write(tx).await?;
+        self.agents.insert(agent_id.to_owned());
+        Ok(true)
+    }
+
+    /// The database's dialect.
+    pub(super) fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Called before each message of the agent being applied: a message that reads or moves

@@ -4,6 +4,7 @@
 
 use super::chain::append_ledger;
 use super::deferred::Deferred;
+use super::locked_routers::{lock_routers, LockedRouter};
 use super::rows::*;
 use super::token_usage::{apply_token_usage, named_tokens};
 use crate::store::applied::AppliedSet;
@@ -23,7 +24,18 @@ pub(super) async fn apply_up(
     let _w = s.write.lock().await;
     let mut tx = s.begin_write().await?;
     let mut deferred = Deferred::new(s.dialect);
-    let out = apply_agent(s, &mut tx, &mut deferred, agent_id, signed_by, items, now).await?;
+    let locked = lock_routers(&mut tx, s.dialect, &[agent_id]).await?;
+    let router = locked.into_values().next();
+    let out = apply_agent(
+        &mut tx,
+        &mut deferred,
+        router,
+        agent_id,
+        signed_by,
+        items,
+        now,
+    )
+    .await?;
     deferred.write(&mut tx).await?;
     tx.commit().await?;
     Ok(out)
@@ -46,13 +58,22 @@ pub(super) async fn apply_up_many(
     let _w = s.sqlite_writer().await;
     let mut tx = s.begin_write().await?;
     let mut deferred = Deferred::new(s.dialect);
+    let agents: Vec<&str> = batches.iter().map(|b| b.agent_id).collect();
+    let mut locked = lock_routers(&mut tx, s.dialect, &agents).await?;
     let mut outcomes = Vec::with_capacity(batches.len());
     for b in batches {
-        deferred.agent_again(&mut tx, b.agent_id).await?;
+        let router = if deferred.agent_again(&mut tx, b.agent_id).await? {
+            // Its first share moved the router on: read it as it is now.
+            lock_routers(&mut tx, s.dialect, &[b.agent_id])
+                .await?
+                .remove(b.agent_id)
+        } else {
+            locked.remove(b.agent_id)
+        };
         let applied = apply_agent(
-            s,
             &mut tx,
             &mut deferred,
+            router,
             b.agent_id,
             Some(b.signed_by),
             b.items,
@@ -70,38 +91,31 @@ pub(super) async fn apply_up_many(
     Ok(outcomes)
 }
 
-/// One agent's messages inside the caller's write transaction; some of their writes are held
-/// in `deferred` for the caller to write out.
+/// One agent's messages inside the caller's write transaction, its router locked by the caller
+/// (`None`: no router has this agent); some of their writes are held in `deferred` for the
+/// caller to write out.
 async fn apply_agent<'a>(
-    s: &super::SqlStore,
     tx: &mut sqlx::AnyConnection,
     deferred: &mut Deferred<'a>,
+    locked: Option<LockedRouter>,
     agent_id: &str,
     signed_by: Option<&str>,
     items: &'a [UpItem],
     now: i64,
 ) -> StoreResult<ApplyOutcome> {
     // On PostgreSQL a row lock keeps two replicas from applying one agent's messages at once.
-    let router = sqlx::query(&format!(
-        "SELECT * FROM routers WHERE agent_id = $1{}",
-        s.dialect.for_update()
-    ))
-    .bind(agent_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
-    let floor: i64 = router.try_get("up_floor")?;
-    let router = router_from_row(&router)?;
+    let LockedRouter {
+        router,
+        floor,
+        ranges,
+    } = locked.ok_or_else(|| StoreError::NotFound(format!("agent {agent_id}")))?;
     // Verified before a re-enrollment with a new key committed: the old device's seqs would
     // mark the new device's own as duplicates, and its usage would outrank the new reports.
     if signed_by.is_some_and(|k| k != router.public_key_hex) {
         return Err(StoreError::KeyReplaced);
     }
     let rid = router.id.to_string();
-    // Read in a statement of its own, after the lock: on PostgreSQL a statement that waited
-    // for the row lock sees the row as the other replica committed it, but anything it joined
-    // as it was before, so ranges read with the row could miss seqs the other just applied.
-    let mut applied = applied_set(&mut *tx, &rid, floor).await?;
+    let mut applied = AppliedSet::new(floor.max(0) as u64, ranges);
     let ranges_before = applied.ranges().to_vec();
     let mut sorted: Vec<&UpItem> = items.iter().collect();
     sorted.sort_by_key(|i| i.seq);
@@ -117,7 +131,7 @@ async fn apply_agent<'a>(
         deferred.before_item(&mut *tx, &item.message).await?;
         let before = match &item.message {
             UpMessage::Usage(report) => {
-                Some(apply_usage(tx, s.dialect, deferred, &router, item, &report.entries).await?)
+                Some(apply_usage(tx, deferred, &router, item, &report.entries).await?)
             }
             _ => {
                 apply_one(&mut *tx, &router, item).await?;
@@ -149,27 +163,6 @@ async fn apply_agent<'a>(
         deferred.progress(&rid, db_int(out.last_seq), db_int(applied.floor()), now);
     }
     Ok(out)
-}
-
-/// The router's applied seqs: everything at or below `routers.up_floor`, and the `up_seen`
-/// ranges (`seq` to `hi`) above it. Read under the batch's lock on the router row, from which
-/// `floor` comes.
-async fn applied_set(
-    tx: &mut sqlx::AnyConnection,
-    router_id: &str,
-    floor: i64,
-) -> StoreResult<AppliedSet> {
-    let rows = sqlx::query("SELECT seq, hi FROM up_seen WHERE router_id = $1")
-        .bind(router_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut ranges = Vec::with_capacity(rows.len());
-    for r in rows {
-        let lo: i64 = r.try_get("seq")?;
-        let hi: i64 = r.try_get("hi")?;
-        ranges.push((lo.max(0) as u64, hi.max(0) as u64));
-    }
-    Ok(AppliedSet::new(floor.max(0) as u64, ranges))
 }
 
 /// Write the ranges above the floor back (few: one per gap that has not filled).
@@ -461,14 +454,14 @@ async fn close_command(
 /// counted before the report, for its checks (an id no voucher has counts as no usage).
 async fn apply_usage<'a>(
     tx: &mut sqlx::AnyConnection,
-    dialect: super::Dialect,
     deferred: &mut Deferred<'a>,
     router: &Router,
     item: &UpItem,
     entries: &'a [mtm_common::Usage],
 ) -> StoreResult<BTreeMap<Uuid, (u64, u64)>> {
     let rid = router.id.to_string();
-    let mut named = named_tokens(tx, &rid, entries, dialect.usage_rows_per_insert()).await?;
+    let per_select = deferred.dialect().usage_rows_per_insert();
+    let mut named = named_tokens(tx, &rid, entries, per_select).await?;
     let before = entries
         .iter()
         .filter_map(|u| u.token_id)

@@ -23,6 +23,7 @@ mod entities;
 mod figures;
 mod ingest;
 mod ingest_store;
+mod locked_routers;
 mod login_limits;
 mod notify;
 mod packages;

@@ -38,7 +38,7 @@ async fn a_seq_another_replica_applied_while_this_one_waited_for_the_lock_is_a_d
     };
     // Until this replica's read of the router is waiting for the lock.
     let waiting = "SELECT COUNT(*) FROM pg_stat_activity
-                   WHERE wait_event_type = 'Lock' AND query LIKE '%FROM routers%agent_id = $1%'";
+                   WHERE wait_event_type = 'Lock' AND query LIKE '%FROM routers WHERE agent_id IN%'";
     let mut waited = false;
     for _ in 0..500 {
         let n: i64 = sqlx::query_scalar(waiting).fetch_one(pool).await.unwrap();

@@ -5,7 +5,7 @@ use crate::store::suite::item;
 use crate::store::suite_expiry::replace_device;
 use crate::store::*;
 use crate::testutil::{fixture, Fixture, TestDb};
-use mtm_common::{Health, TokenExpired, UpMessage, Usage, UsageReport};
+use mtm_common::{Health, TokenExpired, UpMessage};
 use rstest::rstest;
 
 fn health(seq: u64, sessions: u32) -> UpItem {
@@ -121,19 +121,18 @@ async fn a_share_the_store_refuses_fails_the_call_and_nothing_is_applied(
 }
 
 fn used(token: &Token, uptime: u64, bytes_in: u64) -> UpMessage {
-    UpMessage::Usage(UsageReport {
-        entries: vec![Usage {
-            token_id: Some(token.id),
-            username: token.code.clone(),
-            active: true,
-            uptime_s: uptime,
-            bytes_in,
-            delta_uptime_s: uptime,
-            delta_bytes_in: bytes_in,
-            ..Default::default()
-        }],
-        issued_here: Vec::new(),
-    })
+    crate::store::suite_usage_totals::usage(token, uptime, bytes_in, 0, false)
+}
+
+/// The usage `token` has counted, as its router's checks read it: (uptime seconds, bytes).
+async fn counted(f: &Fixture, token: &Token) -> (u64, u64) {
+    let on_router = f
+        .store
+        .issued_tokens(f.router.id, &[token.id], &[])
+        .await
+        .unwrap();
+    let mine = on_router.iter().find(|x| x.token_id == token.id).unwrap();
+    (mine.used_uptime_s, mine.used_bytes)
 }
 
 /// The usage a check of `agent`'s report `seq` judges against, for `token`.
@@ -173,13 +172,7 @@ async fn what_one_agent_reported_counts_for_the_next_in_the_same_call(
     let stored = f.store.token(t.id).await.unwrap().unwrap();
     assert_eq!(stored.state, TokenState::InUse);
     assert_eq!(stored.uptime_s, 60, "only its router's counters");
-    let on_router = f
-        .store
-        .issued_tokens(f.router.id, &[t.id], &[])
-        .await
-        .unwrap();
-    let mine = on_router.iter().find(|x| x.token_id == t.id).unwrap();
-    assert_eq!((mine.used_uptime_s, mine.used_bytes), (90, 1500));
+    assert_eq!(counted(&f, &t).await, (90, 1500));
     assert_eq!(last_seq(&f, "agent-1").await, 1);
     assert_eq!(last_seq(&f, "agent-2").await, 4);
 }
@@ -247,11 +240,5 @@ async fn an_agent_twice_in_one_call_is_applied_once(
         .await
         .unwrap();
     assert_eq!(again[0].as_ref().unwrap().duplicates, 1);
-    let on_router = f
-        .store
-        .issued_tokens(f.router.id, &[t.id], &[])
-        .await
-        .unwrap();
-    let mine = on_router.iter().find(|x| x.token_id == t.id).unwrap();
-    assert_eq!((mine.used_uptime_s, mine.used_bytes), (150, 2500));
+    assert_eq!(counted(&f, &t).await, (150, 2500));
 }

@@ -7,7 +7,14 @@ use crate::testutil::{fixture, TestDb};
 use mtm_common::{UpMessage, Usage, UsageReport};
 use rstest::rstest;
 
-fn usage(token: &Token, uptime: u64, bytes_in: u64, bytes_out: u64, reset: bool) -> UpMessage {
+/// A usage report of `token` alone, its counters and deltas alike.
+pub(crate) fn usage(
+    token: &Token,
+    uptime: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    reset: bool,
+) -> UpMessage {
     UpMessage::Usage(UsageReport {
         entries: vec![Usage {
             token_id: Some(token.id),

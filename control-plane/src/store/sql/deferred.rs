@@ -134,7 +134,7 @@ impl<'a> Deferred<'a> {
     async fn write_counters(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
         self.agent_counters = false;
         std::mem::take(&mut self.counters)
-            .write(tx, self.dialect.usage_rows_per_insert())
+            .write(tx, self.dialect)
             .await
     }
 
@@ -146,7 +146,7 @@ impl<'a> Deferred<'a> {
             .collect();
         let per = self.dialect.usage_rows_per_insert().max(1);
         for chunk in rows.chunks(per) {
-            insert_usage_rows(tx, chunk, chunk.len() == per).await?;
+            insert_usage_rows(tx, self.dialect, chunk, chunk.len() == per).await?;
         }
         self.usage.clear();
         Ok(())
@@ -161,7 +161,7 @@ impl<'a> Deferred<'a> {
                  VALUES {}
                  ON CONFLICT (router_id, seq) DO UPDATE
                  SET at = excluded.at, evidence = excluded.evidence, created_at = excluded.created_at",
-                super::value_rows(chunk.len(), 5)
+                self.dialect.value_rows(chunk.len(), 5)
             );
             let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
             for ((router_id, seq), (at, evidence, now)) in chunk {
@@ -185,7 +185,7 @@ impl<'a> Deferred<'a> {
                 "UPDATE routers SET last_seq = v.column2, up_floor = v.column3,
                    last_seen = v.column4, online = 1
                  FROM (VALUES {}) AS v WHERE routers.id = v.column1",
-                super::value_rows(chunk.len(), 4)
+                self.dialect.value_rows(chunk.len(), 4)
             );
             let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
             for (router_id, (last_seq, floor, seen)) in chunk {
@@ -205,6 +205,7 @@ impl<'a> Deferred<'a> {
 /// prepared if `persistent`.
 async fn insert_usage_rows(
     tx: &mut sqlx::AnyConnection,
+    dialect: Dialect,
     rows: &[(&str, i64, &Usage)],
     persistent: bool,
 ) -> StoreResult<()> {
@@ -215,7 +216,7 @@ async fn insert_usage_rows(
         "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in,
            bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
          VALUES {}",
-        super::value_rows(rows.len(), 12)
+        dialect.value_rows(rows.len(), 12)
     );
     let mut q = sqlx::query(&sql).persistent(persistent);
     for (router_id, at, u) in rows {

@@ -460,8 +460,7 @@ async fn apply_usage<'a>(
     entries: &'a [mtm_common::Usage],
 ) -> StoreResult<BTreeMap<Uuid, (u64, u64)>> {
     let rid = router.id.to_string();
-    let per_select = deferred.dialect().usage_rows_per_insert();
-    let mut named = named_tokens(tx, &rid, entries, per_select).await?;
+    let mut named = named_tokens(tx, &rid, entries, deferred.dialect()).await?;
     let before = entries
         .iter()
         .filter_map(|u| u.token_id)

@@ -32,7 +32,7 @@ pub(super) async fn lock_routers(
     for chunk in sorted.chunks(per) {
         let sql = format!(
             "SELECT * FROM routers WHERE agent_id IN {}{}",
-            super::value_rows(1, chunk.len()),
+            dialect.value_rows(1, chunk.len()),
             match dialect {
                 Dialect::Sqlite => "",
                 Dialect::Postgres => " ORDER BY agent_id COLLATE \"C\" FOR UPDATE",
@@ -64,7 +64,7 @@ pub(super) async fn lock_routers(
     for chunk in ids.chunks(per) {
         let sql = format!(
             "SELECT router_id, seq, hi FROM up_seen WHERE router_id IN {}",
-            super::value_rows(1, chunk.len())
+            dialect.value_rows(1, chunk.len())
         );
         let mut q = sqlx::query(&sql).persistent(chunk.len() == per || chunk.len() == 1);
         for id in chunk {

@@ -104,17 +104,37 @@ impl Dialect {
         }
     }
 
-    /// Usage rows per INSERT statement (12 values each). Small on SQLite: it finds a
-    /// parameter's name by walking the statement's list of names, and sqlx asks for every one
-    /// when it binds, so the binding cost grows with the square of the parameters (5 % of the
-    /// server's time at 256 rows in the ingest profile of docs/benchmarks.md). PostgreSQL has
-    /// no such cost, and each statement is a round trip the writer waits for, so a report's
-    /// rows go in one.
+    /// Usage rows per INSERT statement (12 values each), and the rows or ids of the ingest's
+    /// other multi-row statements. Small on SQLite, where binding numbered parameters cost the
+    /// square of their number (5 % of the server's time at 256 rows in the ingest profile of
+    /// docs/benchmarks.md); those statements now take anonymous marks ([`Self::value_rows`]),
+    /// and 32 stays as measured. On PostgreSQL each statement is a round trip the writer waits
+    /// for, so a few hundred rows go in one.
     pub(crate) fn usage_rows_per_insert(self) -> usize {
         match self {
             Dialect::Sqlite => 32,
             Dialect::Postgres => 256,
         }
+    }
+
+    /// `rows` parenthesised groups of `columns` placeholders, `($1, $2), ($3, $4)`, for a
+    /// multi-row `VALUES` or `IN` list in a statement whose only parameters they are, bound in
+    /// order. SQLite gets anonymous `?` marks: sqlx binds a numbered one by asking SQLite its
+    /// name, which SQLite finds by a linear search, so binding a statement of n numbered
+    /// parameters cost n² steps (a tenth of the server's time under ingest).
+    pub(crate) fn value_rows(self, rows: usize, columns: usize) -> String {
+        let groups: Vec<String> = (0..rows)
+            .map(|r| {
+                let marks: Vec<String> = (1..=columns)
+                    .map(|c| match self {
+                        Dialect::Sqlite => "?".to_owned(),
+                        Dialect::Postgres => format!("${}", r * columns + c),
+                    })
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        groups.join(", ")
     }
 
     /// A statement taking a per-chain lock until commit (`$1` names the chain), so another
@@ -125,20 +145,6 @@ impl Dialect {
             Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
         }
     }
-}
-
-/// `rows` parenthesised groups of `columns` numbered placeholders, `($1, $2), ($3, $4)`, for a
-/// multi-row `VALUES` list.
-pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
-    let groups: Vec<String> = (0..rows)
-        .map(|r| {
-            let marks: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
-                .collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
-    groups.join(", ")
 }
 
 /// The store in a SQLite file or a PostgreSQL database.

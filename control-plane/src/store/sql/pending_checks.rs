@@ -92,7 +92,7 @@ pub(super) async fn finish_checks(s: &super::SqlStore, done: &[(Uuid, u64)]) -> 
     for chunk in done.chunks(FINISHED_PER_STATEMENT) {
         let sql = format!(
             "DELETE FROM pending_checks WHERE (router_id, seq) IN (VALUES {})",
-            super::value_rows(chunk.len(), 2)
+            s.dialect.value_rows(chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for (router_id, seq) in chunk {

@@ -32,7 +32,9 @@ async fn a_state_set_between_the_read_and_the_write_stands(
     let rid = f.router.id.to_string();
 
     let mut tx = sql.begin_write().await.unwrap();
-    let mut named = named_tokens(&mut tx, &rid, &entries, 32).await.unwrap();
+    let mut named = named_tokens(&mut tx, &rid, &entries, sql.dialect())
+        .await
+        .unwrap();
     let mut counters = CounterUpdates::default();
     counters.add_deltas(&entries);
     for u in &entries {
@@ -47,7 +49,7 @@ async fn a_state_set_between_the_read_and_the_write_stands(
         .execute(&mut *tx)
         .await
         .unwrap();
-    counters.write(&mut tx, 32).await.unwrap();
+    counters.write(&mut tx, sql.dialect()).await.unwrap();
     tx.commit().await.unwrap();
 
     let kept = sql.token(kept.id).await.unwrap().unwrap();

@@ -33,13 +33,13 @@ pub(super) struct NamedTokens {
     pub(super) carried: HashMap<Uuid, TokenUsage>,
 }
 
-/// The vouchers `entries` name, `per_select` ids a query (SQLite's binding cost grows with
-/// the square of the parameters, see [`super::Dialect::usage_rows_per_insert`]).
+/// The vouchers `entries` name, a few hundred ids a query (a few dozen on SQLite, see
+/// [`super::Dialect::usage_rows_per_insert`]).
 pub(super) async fn named_tokens(
     tx: &mut sqlx::AnyConnection,
     router_id: &str,
     entries: &[Usage],
-    per_select: usize,
+    dialect: super::Dialect,
 ) -> StoreResult<NamedTokens> {
     let ids: std::collections::BTreeSet<Uuid> = entries.iter().filter_map(|u| u.token_id).collect();
     let ids: Vec<Uuid> = ids.into_iter().collect();
@@ -47,16 +47,15 @@ pub(super) async fn named_tokens(
         totals: BTreeMap::new(),
         carried: HashMap::with_capacity(ids.len()),
     };
-    for chunk in ids.chunks(per_select.max(1)) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+    for chunk in ids.chunks(dialect.usage_rows_per_insert().max(1)) {
         let sql = format!(
             "SELECT t.id, t.router_id, t.state, t.first_login_at, t.usage_seq,
                t.total_uptime_s, t.total_bytes,
                p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
                p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total
              FROM tokens t JOIN packages p ON p.id = t.package_id
-             WHERE t.id IN ({})",
-            marks.join(", ")
+             WHERE t.id IN {}",
+            dialect.value_rows(1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
@@ -248,9 +247,9 @@ impl CounterUpdates {
     pub(super) async fn write(
         mut self,
         tx: &mut sqlx::AnyConnection,
-        per_statement: usize,
+        dialect: super::Dialect,
     ) -> StoreResult<()> {
-        let per_statement = per_statement.clamp(1, 256);
+        let per_statement = dialect.usage_rows_per_insert().clamp(1, 256);
         let rows: Vec<(Uuid, Counters, (i64, i64))> = std::mem::take(&mut self.rows)
             .into_iter()
             .map(|(id, c)| (id, c, self.totals.remove(&id).unwrap_or_default()))
@@ -267,7 +266,7 @@ impl CounterUpdates {
                 ADD_TOTALS
                     .replace("{up}", "v.column9")
                     .replace("{bytes}", "v.column10"),
-                super::value_rows(chunk.len(), 11)
+                dialect.value_rows(chunk.len(), 11)
             );
             // Only the full size recurs (`super::deferred`).
             let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
@@ -299,7 +298,7 @@ impl CounterUpdates {
                 ADD_TOTALS
                     .replace("{up}", "v.column2")
                     .replace("{bytes}", "v.column3"),
-                super::value_rows(chunk.len(), 3)
+                dialect.value_rows(chunk.len(), 3)
             );
             let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
             for (id, (up, bytes)) in chunk {

@@ -275,24 +275,31 @@ pub(super) async fn issued_tokens(
 ) -> StoreResult<Vec<crate::reconcile::IssuedToken>> {
     use crate::reconcile::{password_sha256, IssuedToken, TokenState as Ledger};
     // `live` adds every token the router should carry now; without it only the named ones.
-    let mut cond = String::from(if live {
-        "(t.router_id = $1 AND t.state IN ('applied', 'in_use', 'used_up', 'expired', 'disabled'))"
-    } else {
-        "(t.router_id = $1 AND 1 = 0)"
-    });
-    let mut n = 1;
-    let mut list = |len: usize| {
-        let p: Vec<String> = (0..len).map(|i| format!("${}", n + 1 + i)).collect();
+    // Parameters are numbered and bound in the order they appear, so SQLite can take anonymous
+    // marks (see `Dialect::value_rows`): a report names a hundred users or more.
+    let mut n = 0;
+    let mut marks = |len: usize| {
+        let list = s.dialect.marks(n + 1, len);
         n += len;
-        p.join(", ")
+        list
     };
+    let mut cond = format!(
+        "(t.router_id = {} AND {})",
+        marks(1),
+        if live {
+            "t.state IN ('applied', 'in_use', 'used_up', 'expired', 'disabled')"
+        } else {
+            "1 = 0"
+        }
+    );
     if !ids.is_empty() {
-        cond.push_str(&format!(" OR t.id IN ({})", list(ids.len())));
+        cond.push_str(&format!(" OR t.id IN {}", marks(ids.len())));
     }
     if !codes.is_empty() {
+        let router = marks(1);
         cond.push_str(&format!(
-            " OR (t.router_id = $1 AND t.code IN ({}))",
-            list(codes.len())
+            " OR (t.router_id = {router} AND t.code IN {})",
+            marks(codes.len())
         ));
     }
     let sql = format!(
@@ -308,6 +315,9 @@ pub(super) async fn issued_tokens(
     let mut q = sqlx::query(&sql).bind(router_id.to_string());
     for id in ids {
         q = q.bind(id.to_string());
+    }
+    if !codes.is_empty() {
+        q = q.bind(router_id.to_string());
     }
     for c in codes {
         q = q.bind(c.clone());

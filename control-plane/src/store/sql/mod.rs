@@ -117,6 +117,19 @@ impl Dialect {
         }
     }
 
+    /// `len` placeholders in parentheses, numbered from `first`, for a statement whose
+    /// parameters are numbered and bound in the order they appear (anonymous on SQLite, as in
+    /// [`Self::value_rows`]).
+    pub(crate) fn marks(self, first: usize, len: usize) -> String {
+        let marks: Vec<String> = (first..first + len)
+            .map(|i| match self {
+                Dialect::Sqlite => "?".to_owned(),
+                Dialect::Postgres => format!("${i}"),
+            })
+            .collect();
+        format!("({})", marks.join(", "))
+    }
+
     /// `rows` parenthesised groups of `columns` placeholders, `($1, $2), ($3, $4)`, for a
     /// multi-row `VALUES` or `IN` list in a statement whose only parameters they are, bound in
     /// order. SQLite gets anonymous `?` marks: sqlx binds a numbered one by asking SQLite its
@@ -124,15 +137,7 @@ impl Dialect {
     /// parameters cost n² steps (a tenth of the server's time under ingest).
     pub(crate) fn value_rows(self, rows: usize, columns: usize) -> String {
         let groups: Vec<String> = (0..rows)
-            .map(|r| {
-                let marks: Vec<String> = (1..=columns)
-                    .map(|c| match self {
-                        Dialect::Sqlite => "?".to_owned(),
-                        Dialect::Postgres => format!("${}", r * columns + c),
-                    })
-                    .collect();
-                format!("({})", marks.join(", "))
-            })
+            .map(|r| self.marks(r * columns + 1, columns))
             .collect();
         groups.join(", ")
     }

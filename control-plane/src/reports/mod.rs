@@ -65,19 +65,13 @@ pub async fn inputs(
     window: DayWindow,
 ) -> Result<DailyInputs, ReportError> {
     let (from, to) = (window.start_ms, window.end_ms);
+    // The location's own rows only: the report runs for every location, so reading the whole
+    // fleet here made a chain's nightly run grow with the square of its size.
     let location = store
-        .list_locations()
+        .location(location_id)
         .await?
-        .into_iter()
-        .find(|l| l.id == location_id)
         .ok_or_else(|| StoreError::NotFound(format!("location {location_id}")))?;
-    let routers: Vec<_> = store
-        .list_routers()
-        .await?
-        .into_iter()
-        .map(|r| r.router)
-        .filter(|r| r.location_id == location_id)
-        .collect();
+    let routers = store.routers_at(location_id).await?;
     let mut by_router: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for (router, token) in store.day_token_ids(location_id, from, to).await? {
         by_router.entry(router).or_default().push(token);
@@ -151,12 +145,13 @@ pub async fn inputs(
         store,
         &AlertFilter {
             location_id: Some(location_id),
+            from: Some(from),
+            to: Some(to),
             ..Default::default()
         },
     )
     .await?
     .into_iter()
-    .filter(|a| window.contains(a.created_at))
     .map(|a| RecordedAlert {
         raised_at: a.created_at,
         kind: a.kind,

@@ -3,8 +3,8 @@
 //! these read page after page until none is left, so a busy day is never silently cut short.
 
 use super::{
-    AfterSale, AfterSaleFilter, Alert, AlertFilter, Shift, ShiftFilter, Store, StoreResult, Token,
-    TokenFilter,
+    AfterSale, AfterSaleFilter, Alert, AlertFilter, Cursor, Shift, ShiftFilter, Store, StoreResult,
+    Token, TokenFilter,
 };
 use std::collections::HashSet;
 use std::future::Future;
@@ -32,23 +32,23 @@ pub async fn every_token(store: &dyn Store, filter: &TokenFilter) -> StoreResult
     .await
 }
 
-/// Every alert matching `filter` (its `limit` and `offset` are ignored), newest first.
+/// Every alert matching `filter` (its `limit` and `offset` are ignored), newest first, read
+/// page by page after the last row seen: a location's day of alerts is one index range however
+/// many came before it.
 pub async fn every_alert(store: &dyn Store, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
-    let filter = AlertFilter {
-        limit: Some(PAGE),
-        ..filter.clone()
-    };
-    every(
-        |offset| {
-            let f = AlertFilter {
-                offset: Some(offset),
-                ..filter.clone()
-            };
-            async move { store.list_alerts(&f).await }
-        },
-        |a: &Alert| a.id,
-    )
-    .await
+    let mut all: Vec<Alert> = Vec::new();
+    loop {
+        let cursor = all.last().map(|a| Cursor {
+            created_at: a.created_at,
+            id: a.id,
+        });
+        let page = store.alerts_after(filter, cursor, PAGE).await?;
+        let last = page.len() < PAGE as usize;
+        all.extend(page);
+        if last {
+            return Ok(all);
+        }
+    }
 }
 
 /// Every shift matching `filter` (its `limit` and `offset` are ignored), newest first.

@@ -24,6 +24,8 @@ pub(crate) mod suite_batch;
 #[cfg(test)]
 pub(crate) mod suite_expiry;
 #[cfg(test)]
+pub(crate) mod suite_location_reads;
+#[cfg(test)]
 pub(crate) mod suite_login_limits;
 #[cfg(test)]
 pub(crate) mod suite_mac_lock;

@@ -573,6 +573,10 @@ pub struct AlertFilter {
     pub state: Option<AlertState>,
     /// Only this location.
     pub location_id: Option<Uuid>,
+    /// Only alerts raised at or after this time (unix ms).
+    pub from: Option<i64>,
+    /// Only alerts raised before this time (unix ms).
+    pub to: Option<i64>,
     /// Page size (default 50, at most 500).
     pub limit: Option<u32>,
     /// Rows to skip.

@@ -11,6 +11,8 @@ pub trait CatalogStore: Send + Sync {
     async fn create_location(&self, location: NewLocation) -> StoreResult<Location>;
     /// All locations.
     async fn list_locations(&self) -> StoreResult<Vec<Location>>;
+    /// A location by id.
+    async fn location(&self, id: Uuid) -> StoreResult<Option<Location>>;
     /// Enroll a router; the MQTT password is stored as a SHA-256 hash.
     async fn create_router(&self, router: NewRouter) -> StoreResult<Router>;
     /// A router by id.
@@ -21,6 +23,9 @@ pub trait CatalogStore: Send + Sync {
     async fn check_mqtt_password(&self, agent_id: &str, password: &str) -> StoreResult<bool>;
     /// All routers with their latest health.
     async fn list_routers(&self) -> StoreResult<Vec<RouterStatus>>;
+    /// The routers at one location, without their health: what a location's own figures
+    /// need, one index range rather than the whole fleet.
+    async fn routers_at(&self, location_id: Uuid) -> StoreResult<Vec<Router>>;
     /// Record an agent's retained status. Unsigned, so a hint only: it never moves `last_seen`,
     /// which only verified messages refresh (in [`Store::apply_up`]).
     async fn set_router_online(&self, agent_id: &str, online: bool) -> StoreResult<()>;

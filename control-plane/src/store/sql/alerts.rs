@@ -212,12 +212,15 @@ pub(super) async fn list_alerts(s: &super::SqlStore, f: &AlertFilter) -> StoreRe
     let rows = sqlx::query(
         "SELECT * FROM alerts
          WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR location_id = $2)
+           AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6)
          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
     )
     .bind(f.state.map(|v| v.as_str()))
     .bind(f.location_id.map(|v| v.to_string()))
     .bind(limit)
     .bind(offset)
+    .bind(f.from)
+    .bind(f.to)
     .fetch_all(&s.pool)
     .await?;
     rows.iter().map(alert_from_row).collect()

@@ -35,16 +35,15 @@ impl CatalogStore for SqlStore {
         let rows = sqlx::query("SELECT * FROM locations ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Location {
-                    id: uuid_col(r, "id")?,
-                    name: r.try_get("name")?,
-                    timezone: r.try_get("timezone")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(location_from_row).collect()
+    }
+
+    async fn location(&self, id: Uuid) -> StoreResult<Option<Location>> {
+        let row = sqlx::query("SELECT * FROM locations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(location_from_row).transpose()
     }
 
     async fn create_router(&self, r: NewRouter) -> StoreResult<Router> {
@@ -81,6 +80,14 @@ impl CatalogStore for SqlStore {
 
     async fn list_routers(&self) -> StoreResult<Vec<RouterStatus>> {
         entities::list_routers(self).await
+    }
+
+    async fn routers_at(&self, location_id: Uuid) -> StoreResult<Vec<Router>> {
+        let rows = sqlx::query("SELECT * FROM routers WHERE location_id = $1 ORDER BY name, id")
+            .bind(location_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(router_from_row).collect()
     }
 
     async fn set_router_online(&self, agent_id: &str, online: bool) -> StoreResult<()> {

@@ -149,6 +149,12 @@ fn alert_conds(f: &AlertFilter) -> Conds {
     if let Some(l) = f.location_id {
         c.add("a.location_id = ?", Bind::Text(l.to_string()));
     }
+    if let Some(from) = f.from {
+        c.add("a.created_at >= ?", Bind::Int(from));
+    }
+    if let Some(to) = f.to {
+        c.add("a.created_at < ?", Bind::Int(to));
+    }
     c
 }
 

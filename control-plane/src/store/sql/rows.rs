@@ -107,6 +107,16 @@ impl TryFrom<RouterRow> for Router {
     }
 }
 
+/// A location row.
+pub(crate) fn location_from_row(r: &AnyRow) -> StoreResult<Location> {
+    Ok(Location {
+        id: uuid_col(r, "id")?,
+        name: r.try_get("name")?,
+        timezone: r.try_get("timezone")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
 /// A router read from any query that selects the `routers` columns.
 pub(crate) fn router_from_row(r: &AnyRow) -> StoreResult<Router> {
     RouterRow::from_row(r)?.try_into()

@@ -26,19 +26,46 @@ const PASS_LIMIT: u32 = 500;
 /// stopped in between (or whose checks failed).
 pub const SWEEP_AFTER_MS: i64 = 30_000;
 
+/// What one pass of checks did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Alerts that were new.
+    pub raised: usize,
+    /// Checks still pending after the pass: those that failed, and at least one more when
+    /// the pass read as many as it takes (more may wait beyond them).
+    pub left: usize,
+}
+
 /// Run the alert checks applied evidence still owes: `agents`' (every router's for none)
 /// recorded before `created_before`, in seq order per router, each forgotten once its alerts
-/// are stored. A check that fails stays pending and is tried again later. Returns how many
-/// alerts were new. Running a check twice (two replicas, a sweeper racing the ingest) raises
-/// nothing twice: alerts are unique on their dedup key.
+/// are stored. A check that fails stays pending and is tried again later. Running a check
+/// twice (two replicas, a sweeper racing the ingest) raises nothing twice: alerts are unique on
+/// their dedup key.
 pub async fn run_pending(
     store: &dyn Store,
     agents: &[&str],
     created_before: i64,
-) -> Result<usize, StoreError> {
+) -> Result<Pass, StoreError> {
     let checks = store
         .pending_checks(agents, created_before, PASS_LIMIT)
         .await?;
+    let full = checks.len() >= PASS_LIMIT as usize;
+    let mut pass = run(store, checks).await?;
+    if full {
+        pass.left = pass.left.max(1);
+    }
+    Ok(pass)
+}
+
+/// Run `checks`, which applies recorded as pending (an ingest hands on those its batch
+/// recorded, so they need not be read back), and forget each once its alerts are stored.
+/// What fails stays pending for [`sweep_loop`].
+pub async fn run(store: &dyn Store, mut checks: Vec<PendingCheck>) -> Result<Pass, StoreError> {
+    if checks.is_empty() {
+        return Ok(Pass::default());
+    }
+    let owed = checks.len();
+    checks.sort_by_key(|c| (c.router_id, c.seq));
     // One router's checks in seq order (an inventory's findings before the next one's); the
     // routers side by side, since each check is a few reads the pass would otherwise wait on
     // one after another.
@@ -59,7 +86,10 @@ pub async fn run_pending(
     // Forgotten together once their alerts are stored; a pass cut short runs them again, which
     // raises nothing twice.
     store.finish_checks(&finished).await?;
-    Ok(raised)
+    Ok(Pass {
+        raised,
+        left: owed.saturating_sub(finished.len()),
+    })
 }
 
 /// Routers whose checks run at once: each holds a database connection while it reads, and

@@ -14,7 +14,9 @@ use crate::link::IngestReceiver;
 use crate::link_acks::AckTicket;
 use crate::metrics::Metrics;
 use crate::mqtt::Incoming;
-use crate::store::{now_ms, ApplyOutcome, SignedBatch, Store, StoreError, StoreResult, UpItem};
+use crate::store::{
+    now_ms, ApplyOutcome, PendingCheck, SignedBatch, Store, StoreError, StoreResult, UpItem,
+};
 use mtm_common::{
     keys, topics, Envelope, UpMessage, WireError, CONTROL_PLANE_ID, MAX_ENVELOPE_BYTES,
 };
@@ -117,6 +119,14 @@ impl Reject {
 /// Most (agent, reason) pairs remembered as logged already.
 const REJECT_LOG_CAP: usize = 1024;
 
+/// What a batch's store stage hands to its checks: the agents whose messages were stored, and
+/// the alert checks those messages recorded.
+#[derive(Default)]
+struct Stored {
+    agents: Vec<String>,
+    checks: Vec<PendingCheck>,
+}
+
 /// The ingest stage: owns no state a replica would need from another.
 pub struct Ingest {
     store: Arc<dyn Store>,
@@ -128,6 +138,10 @@ pub struct Ingest {
     /// Agents asked (or about to be asked) to resend after a failed batch: at most one
     /// request in flight per agent.
     resend_pending: Arc<Mutex<HashSet<String>>>,
+    /// Whether checks may be pending that no pass of this process has in hand: at start
+    /// (a server that stopped after a commit), and after a pass that could not run them all.
+    /// The next pass then reads its agents' pending checks rather than take the batch's own.
+    checks_left: std::sync::atomic::AtomicBool,
 }
 
 impl Ingest {
@@ -140,6 +154,7 @@ impl Ingest {
             logged: Mutex::new(HashSet::new()),
             followups: Mutex::new(Vec::new()),
             resend_pending: Arc::new(Mutex::new(HashSet::new())),
+            checks_left: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -154,28 +169,27 @@ impl Ingest {
     /// the store stage takes them one at a time, as they were received.
     pub async fn run(self: Arc<Self>, mut rx: IngestReceiver) {
         let (to_store, mut verified) = tokio::sync::mpsc::channel::<Verified>(1);
-        let (to_check, mut stored) = tokio::sync::mpsc::channel::<Vec<String>>(1);
+        let (to_check, mut stored) = tokio::sync::mpsc::channel::<Stored>(1);
         // Dropped with this task (a server shutting down aborts it), which aborts the stages.
         let mut stages = tokio::task::JoinSet::new();
         let me = self.clone();
         stages.spawn(async move {
             while let Some(batch) = verified.recv().await {
-                let agents = me.store_verified(batch).await;
-                if !agents.is_empty() && to_check.send(agents).await.is_err() {
+                let stored = me.store_verified(batch).await;
+                if !stored.agents.is_empty() && to_check.send(stored).await.is_err() {
                     break;
                 }
             }
         });
         let me = self.clone();
         stages.spawn(async move {
-            while let Some(mut agents) = stored.recv().await {
+            while let Some(mut pass) = stored.recv().await {
                 // Batches stored while the last checks ran are checked in one pass.
                 while let Ok(more) = stored.try_recv() {
-                    agents.extend(more);
+                    pass.agents.extend(more.agents);
+                    pass.checks.extend(more.checks);
                 }
-                agents.sort_unstable();
-                agents.dedup();
-                me.run_checks(&agents).await;
+                me.run_checks(pass).await;
             }
         });
         while let Some(first) = rx.recv().await {
@@ -200,7 +214,7 @@ impl Ingest {
     pub async fn handle_batch(&self, batch: Vec<Incoming>) {
         let verified = self.verify_batch(batch).await;
         let stored = self.store_verified(verified).await;
-        self.run_checks(&stored).await;
+        self.run_checks(stored).await;
     }
 
     /// Check every message of a batch and sort what passed by agent (and the key that verified
@@ -274,15 +288,16 @@ impl Ingest {
 
     /// Store every agent's share of a verified batch in one transaction (by agent, so router
     /// rows are locked in one order), ack each agent, then record the batch's online/offline
-    /// notices. The agents whose messages were stored.
-    async fn store_verified(&self, batch: Verified) -> Vec<String> {
+    /// notices. The agents stored, and the alert checks their messages owe.
+    async fn store_verified(&self, batch: Verified) -> Stored {
         let started = std::time::Instant::now();
         let Verified { shares, statuses } = batch;
         let results = self.store_shares(&shares).await;
-        let mut stored = Vec::with_capacity(shares.len());
+        let mut stored = Stored::default();
         for (((agent, _), (items, acks)), result) in shares.into_iter().zip(results) {
-            if self.after_store(&agent, items, acks, result).await {
-                stored.push(agent);
+            if let Some(checks) = self.after_store(&agent, items, acks, result).await {
+                stored.agents.push(agent);
+                stored.checks.extend(checks);
             }
         }
         // After the store, which marks a router it heard from online: a notice that came later
@@ -295,17 +310,32 @@ impl Ingest {
         stored
     }
 
-    /// Run the alert checks a stored batch recorded in its transaction, for all its agents at
-    /// once (one read of what is owed, one transaction to forget it), with any of theirs left
-    /// over. What fails stays pending for the sweeper.
-    async fn run_checks(&self, stored: &[String]) {
-        if stored.is_empty() {
+    /// Run the alert checks stored batches recorded in their transactions, handed on in memory
+    /// (the pending rows are the copy a crash leaves for the sweeper, not read back here), all
+    /// in one pass with one statement to forget them. What fails stays pending for the sweeper.
+    async fn run_checks(&self, stored: Stored) {
+        let Stored { mut agents, checks } = stored;
+        if agents.is_empty() {
             return;
         }
         let started = std::time::Instant::now();
-        let agents: Vec<&str> = stored.iter().map(String::as_str).collect();
-        if let Err(e) = crate::checks::run_pending(&*self.store, &agents, i64::MAX).await {
-            tracing::error!(error = %e, "alert checks could not run; they stay pending");
+        use std::sync::atomic::Ordering;
+        let pass = if self.checks_left.swap(false, Ordering::AcqRel) {
+            // What is left runs first, in seq order with this batch's own, which it includes.
+            agents.sort_unstable();
+            agents.dedup();
+            let agents: Vec<&str> = agents.iter().map(String::as_str).collect();
+            crate::checks::run_pending(&*self.store, &agents, i64::MAX).await
+        } else {
+            crate::checks::run(&*self.store, checks).await
+        };
+        match pass {
+            Ok(p) if p.left == 0 => {}
+            Ok(_) => self.checks_left.store(true, Ordering::Release),
+            Err(e) => {
+                self.checks_left.store(true, Ordering::Release);
+                tracing::error!(error = %e, "alert checks could not run; they stay pending");
+            }
         }
         self.metrics
             .add_elapsed(&self.metrics.ingest_checks_us, started);
@@ -434,15 +464,15 @@ impl Ingest {
     }
 
     /// Finish one agent's share once the store answered: on success count it, ack it and run
-    /// what its messages start; `acks` (the broker's tickets) are dropped either way. Whether
-    /// it was stored (the caller then runs the alert checks it owes).
+    /// what its messages start; `acks` (the broker's tickets) are dropped either way. The
+    /// alert checks it owes if it was stored (the caller runs them).
     async fn after_store(
         &self,
         agent: &str,
         items: Vec<UpItem>,
         acks: Vec<AckTicket>,
         result: StoreResult<ApplyOutcome>,
-    ) -> bool {
+    ) -> Option<Vec<PendingCheck>> {
         let outcome = match result {
             Ok(o) => {
                 drop(acks);
@@ -451,7 +481,7 @@ impl Ingest {
             Err(StoreError::KeyReplaced) => {
                 // The old device's: refused like a bad signature, never asked for again.
                 self.reject(agent, Reject::KeyReplaced);
-                return false;
+                return None;
             }
             Err(e) => {
                 // Not acked to the agent: it keeps the messages and sends them again, asked
@@ -462,7 +492,7 @@ impl Ingest {
                 self.metrics.inc(&self.metrics.ingest_failed_batches);
                 let from_seq = items.iter().map(|i| i.seq).min().unwrap_or(1);
                 self.ask_resend(agent, from_seq);
-                return false;
+                return None;
             }
         };
         self.metrics.inc(&self.metrics.ingest_batches);
@@ -525,7 +555,7 @@ impl Ingest {
                 }
             });
         }
-        true
+        Some(outcome.checks)
     }
 
     /// Record an online/offline notice from `status/{agent}`.

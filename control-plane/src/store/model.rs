@@ -426,6 +426,9 @@ pub struct ApplyOutcome {
     pub duplicates: usize,
     /// A Hello was among the applied messages.
     pub saw_hello: bool,
+    /// The alert checks the applied messages owe, as recorded pending in the same
+    /// transaction: the ingest runs them from here rather than reading them back.
+    pub checks: Vec<super::PendingCheck>,
 }
 
 /// A router with its latest health and usage, for the routers API.

@@ -239,7 +239,8 @@ async fn ingest_applies_once_and_moves_token_state(
             last_seq: 2,
             applied: 2,
             duplicates: 0,
-            saw_hello: true
+            saw_hello: true,
+            checks: Vec::new(),
         }
     );
     let t = s.token(token.id).await.unwrap().unwrap();

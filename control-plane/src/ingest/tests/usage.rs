@@ -27,7 +27,16 @@ fn usage(entries: Vec<Usage>) -> UpMessage {
     })
 }
 
+/// A voucher issued and applied on agent-1's router through the ingest (its seq 1).
 async fn applied_token(rig: &Rig) -> crate::store::Token {
+    let (token, applied) = issued(rig).await;
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &applied));
+    rig.ingest.handle_batch(vec![m]).await;
+    token
+}
+
+/// A voucher issued, and the agent's message that it is applied.
+async fn issued(rig: &Rig) -> (crate::store::Token, UpMessage) {
     let (token, cmd) = rig.f.issue().await;
     let applied = UpMessage::TokenApplied(TokenApplied {
         command_id: cmd.id,
@@ -35,9 +44,7 @@ async fn applied_token(rig: &Rig) -> crate::store::Token {
         router_user_id: "*1".into(),
         already_present: false,
     });
-    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 1, &applied));
-    rig.ingest.handle_batch(vec![m]).await;
-    token
+    (token, applied)
 }
 
 async fn kinds(rig: &Rig) -> Vec<(String, serde_json::Value)> {
@@ -125,6 +132,43 @@ async fn a_user_seen_only_in_usage_is_rogue_once() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "rogue_token");
     assert_eq!(found[0].1["user"], "SOLDCASH");
+    // Run from what the batches stored, and forgotten once run.
+    let store = &rig.f.store;
+    assert!(store
+        .pending_checks(&[], i64::MAX, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Once a server's first pass has picked up what a stopped one left, each batch's checks are
+/// the ones it stored, handed on in memory: a check another server committed and never ran
+/// is not read by them but by the sweeper.
+#[tokio::test]
+async fn a_batch_runs_its_own_checks_and_the_sweeper_what_others_left() {
+    let rig = rig().await;
+    let store = rig.f.store.clone();
+    let _ = applied_token(&rig).await;
+    // Another replica's commit, whose checks it never ran.
+    let left = usage(vec![entry(None, "LEFTOVER", 60, 60)]);
+    store
+        .apply_up("agent-1", &[item(2, left)], now_ms())
+        .await
+        .unwrap();
+    let own = usage(vec![entry(None, "SOLDCASH", 60, 60)]);
+    let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 3, &own));
+    rig.ingest.handle_batch(vec![m]).await;
+    let found = kinds(&rig).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1["user"], "SOLDCASH");
+    let pending = store.pending_checks(&[], i64::MAX, 10).await.unwrap();
+    assert_eq!(pending.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![2]);
+    // The sweeper's pass.
+    let pass = crate::checks::run_pending(&*store, &[], i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(pass, crate::checks::Pass { raised: 1, left: 0 });
+    assert_eq!(kinds(&rig).await.len(), 2);
 }
 
 fn item(seq: u64, message: UpMessage) -> crate::store::UpItem {
@@ -168,7 +212,8 @@ async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
     // The next server's sweep finds what the dead one owed.
     let raised = crate::checks::run_pending(&*store, &[], i64::MAX)
         .await
-        .unwrap();
+        .unwrap()
+        .raised;
     assert_eq!(raised, 2);
     let found = kinds(&rig).await;
     let reset = found
@@ -187,7 +232,8 @@ async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
     assert_eq!(
         crate::checks::run_pending(&*store, &[], i64::MAX)
             .await
-            .unwrap(),
+            .unwrap()
+            .raised,
         0
     );
     assert_eq!(kinds(&rig).await.len(), 2);
@@ -197,7 +243,12 @@ async fn a_counters_reset_committed_just_before_a_crash_is_still_raised() {
 async fn the_sweeper_leaves_fresh_checks_to_the_ingest_that_committed_them() {
     let rig = rig().await;
     let store = rig.f.store.clone();
-    let token = applied_token(&rig).await;
+    // Stored by a server that stopped before its checks ran; this one has not run any yet.
+    let (token, applied) = issued(&rig).await;
+    store
+        .apply_up("agent-1", &[item(1, applied)], now_ms())
+        .await
+        .unwrap();
     let mut reset = entry(Some(&token), &token.code, 900, 900);
     reset.counters_reset = true;
     store
@@ -208,10 +259,11 @@ async fn the_sweeper_leaves_fresh_checks_to_the_ingest_that_committed_them() {
     assert_eq!(
         crate::checks::run_pending(&*store, &[], sweep_from)
             .await
-            .unwrap(),
+            .unwrap()
+            .raised,
         0
     );
-    // The agent's next batch runs what its last one left over.
+    // A server's first pass for the agent runs what was left over before it started.
     let health = UpMessage::Health(Default::default());
     let m = up("agent-1", sealed(&rig.f.agent_key, "agent-1", 3, &health));
     rig.ingest.handle_batch(vec![m]).await;

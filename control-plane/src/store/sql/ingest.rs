@@ -140,8 +140,16 @@ async fn apply_agent<'a>(
         };
         // The evidence its alert checks need, in the same transaction, so a crash before
         // they run loses nothing (`checks::run_pending`).
-        if let Some(evidence) = super::pending_checks::evidence(item, before)? {
-            deferred.check(&rid, db_int(item.seq), item.at, evidence, now);
+        if let Some(evidence) = super::pending_checks::evidence(item, before) {
+            let json = super::pending_checks::evidence_json(&evidence)?;
+            deferred.check(&rid, db_int(item.seq), item.at, json, now);
+            out.checks.push(PendingCheck {
+                agent_id: router.agent_id.clone(),
+                router_id: router.id,
+                seq: item.seq,
+                at: item.at,
+                evidence,
+            });
         }
         applied.insert(item.seq);
         if let UpMessage::Health(h) = &item.message {

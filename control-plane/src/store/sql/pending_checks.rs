@@ -9,27 +9,29 @@ use mtm_common::UpMessage;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// The check evidence `item` owes as JSON, if it is evidence (a usage report with entries, an
+/// The check evidence `item` owes, if it is evidence (a usage report with entries, an
 /// inventory); `before` is what the vouchers a usage report names had counted before it.
 pub(super) fn evidence(
     item: &UpItem,
     before: Option<BTreeMap<Uuid, (u64, u64)>>,
-) -> StoreResult<Option<String>> {
-    let evidence = match (&item.message, before) {
+) -> Option<CheckEvidence> {
+    match (&item.message, before) {
         (UpMessage::Usage(report), Some(before)) if !report.entries.is_empty() => {
-            CheckEvidence::Usage {
+            Some(CheckEvidence::Usage {
                 report: report.clone(),
                 before,
-            }
+            })
         }
-        (UpMessage::Inventory(inventory), _) => CheckEvidence::Inventory {
+        (UpMessage::Inventory(inventory), _) => Some(CheckEvidence::Inventory {
             inventory: inventory.clone(),
-        },
-        _ => return Ok(None),
-    };
-    serde_json::to_string(&evidence)
-        .map(Some)
-        .map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
+        }),
+        _ => None,
+    }
+}
+
+/// `evidence` as stored.
+pub(super) fn evidence_json(evidence: &CheckEvidence) -> StoreResult<String> {
+    serde_json::to_string(evidence).map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
 }
 
 pub(super) async fn pending_checks(

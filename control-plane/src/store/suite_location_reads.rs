@@ -25,6 +25,16 @@ fn findings(location: Uuid, tag: &str, n: usize) -> Vec<Finding> {
         .collect()
 }
 
+/// A second location, "Other".
+async fn other_location(s: &dyn Store) -> Location {
+    s.create_location(NewLocation {
+        name: "Other".into(),
+        timezone: "UTC".into(),
+    })
+    .await
+    .unwrap()
+}
+
 /// A location's alerts of one day are all read, each once, even when more than a page share
 /// one instant; the days around it and the other locations' are left out.
 #[rstest]
@@ -34,13 +44,7 @@ async fn a_locations_alerts_of_a_day_are_read_whole_and_alone(
 ) {
     let f = fixture(db).await;
     let s = &f.store;
-    let other = s
-        .create_location(NewLocation {
-            name: "Other".into(),
-            timezone: "UTC".into(),
-        })
-        .await
-        .unwrap();
+    let other = other_location(&**s).await;
     let here = f.location.id;
     s.raise_alerts(&findings(here, "before", 3), 1_000)
         .await
@@ -93,13 +97,7 @@ async fn a_locations_alerts_of_a_day_are_read_whole_and_alone(
 async fn a_locations_routers_are_its_own(#[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb) {
     let f = fixture(db).await;
     let s = &f.store;
-    let other = s
-        .create_location(NewLocation {
-            name: "Other".into(),
-            timezone: "UTC".into(),
-        })
-        .await
-        .unwrap();
+    let other = other_location(&**s).await;
     let key = mtm_common::keys::generate_signing_key();
     let there = s
         .create_router(NewRouter {

@@ -21,6 +21,7 @@ use mtm_common::{
     keys, topics, Envelope, UpMessage, WireError, CONTROL_PLANE_ID, MAX_ENVELOPE_BYTES,
 };
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 /// One agent's share of a batch, by agent and the key that verified it: its messages and their
@@ -310,16 +311,16 @@ impl Ingest {
         stored
     }
 
-    /// Run the alert checks stored batches recorded in their transactions, handed on in memory
-    /// (the pending rows are the copy a crash leaves for the sweeper, not read back here), all
-    /// in one pass with one statement to forget them. What fails stays pending for the sweeper.
+    /// Run the alert checks stored batches recorded in their transactions, all in one pass
+    /// with one statement to forget them. They are taken as handed on in memory; the pending
+    /// rows are read back only while checks may be left over (`checks_left`). What fails stays
+    /// pending, for the next pass and the sweeper.
     async fn run_checks(&self, stored: Stored) {
         let Stored { mut agents, checks } = stored;
         if agents.is_empty() {
             return;
         }
         let started = std::time::Instant::now();
-        use std::sync::atomic::Ordering;
         let pass = if self.checks_left.swap(false, Ordering::AcqRel) {
             // What is left runs first, in seq order with this batch's own, which it includes.
             agents.sort_unstable();

@@ -242,3 +242,110 @@ async fn an_agent_twice_in_one_call_is_applied_once(
     assert_eq!(again[0].as_ref().unwrap().duplicates, 1);
     assert_eq!(counted(&f, &t).await, (150, 2500));
 }
+
+/// The events of the ledger from `after` on, oldest first: (event, token id).
+async fn ledger_since(f: &Fixture, after: usize) -> Vec<(String, String)> {
+    let mut rows = f.store.list_log(LogTable::Ledger, 1000, 0).await.unwrap();
+    rows.reverse();
+    rows.into_iter()
+        .skip(after)
+        .map(|r| (r.action, r.target))
+        .collect()
+}
+
+/// Ledger entries a usage report owes are appended at the end of the call, yet the chain
+/// keeps the order the messages were applied in: a later message's own entry follows them.
+#[rstest]
+#[tokio::test]
+async fn ledger_entries_owed_by_usage_keep_the_order_of_the_messages(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
+    let key1 = f.router.public_key_hex.clone();
+    let (a, _) = f.issue().await;
+    let (b, _) = f.issue().await;
+    let before = f
+        .store
+        .list_log(LogTable::Ledger, 1000, 0)
+        .await
+        .unwrap()
+        .len();
+    let expired = UpMessage::TokenExpired(TokenExpired {
+        token_id: a.id,
+        expired_at: 2_000,
+    });
+    let reset = crate::store::suite_usage_totals::usage(&b, 5, 10, 0, true);
+    let one = [
+        item(1, used(&a, 60, 1000)),
+        item(2, used(&b, 60, 1000)),
+        item(3, expired),
+        item(4, reset),
+    ];
+    let out = f
+        .store
+        .apply_up_many(&[share("agent-1", &key1, &one)], now_ms())
+        .await
+        .unwrap();
+    assert_eq!(out[0].as_ref().unwrap().applied, 4);
+    let (a, b) = (a.id.to_string(), b.id.to_string());
+    assert_eq!(
+        ledger_since(&f, before).await,
+        [
+            ("first_use".to_owned(), a.clone()),
+            ("first_use".to_owned(), b.clone()),
+            ("expired".to_owned(), a),
+            ("counters_reset".to_owned(), b),
+        ]
+    );
+    for report in f.store.verify_chains().await.unwrap() {
+        assert_eq!(report.first_bad_row, None, "{report:?}");
+    }
+}
+
+/// Sales appending to the ledger while ingest appends the entries usage owes, at once (on
+/// PostgreSQL the ingest does not wait for the process's writer): every entry is in the chain
+/// once, and the chain holds.
+#[rstest]
+#[tokio::test]
+async fn sales_and_usage_appending_at_once_leave_one_intact_chain(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
+    let key1 = f.router.public_key_hex.clone();
+    let mut sold = Vec::new();
+    for _ in 0..12 {
+        sold.push(f.issue().await.0);
+    }
+    let before = f
+        .store
+        .list_log(LogTable::Ledger, 1000, 0)
+        .await
+        .unwrap()
+        .len();
+    let usage = async {
+        for (i, t) in sold.iter().enumerate() {
+            let one = [item(i as u64 + 1, used(t, 60, 1000))];
+            f.store
+                .apply_up_many(&[share("agent-1", &key1, &one)], now_ms())
+                .await
+                .unwrap();
+        }
+    };
+    let sales = async {
+        for _ in 0..12 {
+            f.issue().await;
+        }
+    };
+    tokio::join!(usage, sales);
+    let events = ledger_since(&f, before).await;
+    let first_uses: std::collections::BTreeSet<&String> = events
+        .iter()
+        .filter(|(e, _)| e == "first_use")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(first_uses.len(), sold.len(), "{events:?}");
+    assert_eq!(events.iter().filter(|(e, _)| e == "issued").count(), 12);
+    for report in f.store.verify_chains().await.unwrap() {
+        assert_eq!(report.first_bad_row, None, "{report:?}");
+    }
+}

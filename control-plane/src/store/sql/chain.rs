@@ -26,37 +26,78 @@ async fn head(conn: &mut AnyConnection, table: &str) -> StoreResult<(i64, String
     }
 }
 
+/// One event for a token's ledger, not yet given its place in the chain.
+#[derive(Debug, Clone)]
+pub(crate) struct LedgerEntry {
+    pub(crate) token_id: Uuid,
+    pub(crate) event: &'static str,
+    /// The event's detail as JSON text.
+    pub(crate) detail: String,
+    pub(crate) actor: String,
+    pub(crate) at: i64,
+}
+
 /// Append one event to a token's ledger.
 pub(crate) async fn append_ledger(
     conn: &mut AnyConnection,
     token_id: Uuid,
-    event: &str,
+    event: &'static str,
     detail: &serde_json::Value,
     actor: &str,
     at: i64,
 ) -> StoreResult<()> {
-    let (last, prev) = head(conn, "token_ledger").await?;
-    let id = last + 1;
-    let token = token_id.to_string();
-    let detail = detail.to_string();
-    let hash = chain_hash(
-        &prev,
-        &ledger_content(id, &token, event, &detail, actor, at),
-    );
-    sqlx::query(
-        "INSERT INTO token_ledger (id, token_id, event, detail, actor, at, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(&token)
-    .bind(event)
-    .bind(&detail)
-    .bind(actor)
-    .bind(at)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
+    let entry = LedgerEntry {
+        token_id,
+        event,
+        detail: detail.to_string(),
+        actor: actor.to_owned(),
+        at,
+    };
+    append_ledger_many(conn, std::slice::from_ref(&entry)).await
+}
+
+/// Append `entries` to the ledger in order: one chain lock and one read of the head for all of
+/// them, chained in memory and inserted many rows per statement. On PostgreSQL the lock is held
+/// to commit, so a writer that appends just before committing keeps other writers waiting for
+/// its commit alone, not for its whole transaction.
+pub(crate) async fn append_ledger_many(
+    conn: &mut AnyConnection,
+    entries: &[LedgerEntry],
+) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let dialect = super::Dialect::of(conn);
+    let (mut last, mut prev) = head(conn, "token_ledger").await?;
+    let per = dialect.usage_rows_per_insert().max(1);
+    for chunk in entries.chunks(per) {
+        let sql = format!(
+            "INSERT INTO token_ledger (id, token_id, event, detail, actor, at, prev_hash, hash)
+             VALUES {}",
+            dialect.value_rows(chunk.len(), 8)
+        );
+        // Only the full size recurs (`super::deferred`).
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
+        for e in chunk {
+            let id = last + 1;
+            let token = e.token_id.to_string();
+            let hash = chain_hash(
+                &prev,
+                &ledger_content(id, &token, e.event, &e.detail, &e.actor, e.at),
+            );
+            q = q
+                .bind(id)
+                .bind(token)
+                .bind(e.event)
+                .bind(e.detail.as_str())
+                .bind(e.actor.as_str())
+                .bind(e.at)
+                .bind(std::mem::replace(&mut prev, hash.clone()))
+                .bind(hash);
+            last = id;
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The writes an ingest transaction holds back until just before its commit: usage rows,
-//! voucher counters, check evidence and each router's progress. A run of a hundred agents then
+//! voucher counters, check evidence, each router's progress and the ledger entries usage owes
+//! (a voucher's first use, its using up, a counter reset). A run of a hundred agents then
 //! costs one statement of each per few hundred rows rather than four per report; on PostgreSQL
 //! every statement is a round trip the writer waits for.
 //!
@@ -10,9 +11,15 @@
 //! usage totals a report's checks judge against add what is held back
 //! ([`Deferred::held_totals`]), so they read as if written at once.
 //!
+//! Ledger entries are appended last, all at once, and also before any message that may append
+//! its own ([`Deferred::before_item`]), so the chain keeps the order the messages were applied
+//! in. On PostgreSQL the chain's lock is held to commit: taken at the end, it keeps the other
+//! writers waiting for one commit rather than for the whole transaction.
+//!
 //! Only statements of the full size are kept prepared: the last of each kind has a size of its
 //! own every run, and preparing each would push the ones that recur out of the statement cache.
 
+use super::chain::{append_ledger_many, LedgerEntry};
 use super::ingest::db_int;
 use super::token_usage::CounterUpdates;
 use super::Dialect;
@@ -36,6 +43,8 @@ pub(super) struct Deferred<'a> {
     progress: BTreeMap<String, (i64, i64, i64)>,
     /// The agents applied since the last write-out.
     agents: HashSet<String>,
+    /// Ledger entries in the order they were owed.
+    ledger: Vec<LedgerEntry>,
 }
 
 impl<'a> Deferred<'a> {
@@ -49,6 +58,7 @@ impl<'a> Deferred<'a> {
             checks: BTreeMap::new(),
             progress: BTreeMap::new(),
             agents: HashSet::new(),
+            ledger: Vec::new(),
         }
     }
 
@@ -75,7 +85,8 @@ impl<'a> Deferred<'a> {
     }
 
     /// Called before each message of the agent being applied: a message that reads or moves
-    /// vouchers after one of the agent's usage reports finds their counters written.
+    /// vouchers after one of the agent's usage reports finds their counters written, and one
+    /// that may append to the ledger finds the entries owed before it appended.
     pub(super) async fn before_item(
         &mut self,
         tx: &mut sqlx::AnyConnection,
@@ -88,7 +99,16 @@ impl<'a> Deferred<'a> {
         if self.agent_counters && !leaves_vouchers {
             self.write_counters(tx).await?;
         }
+        // A usage report holds its own entries, in order after these.
+        if !leaves_vouchers && !matches!(message, UpMessage::Usage(_)) {
+            self.write_ledger(tx).await?;
+        }
         Ok(())
+    }
+
+    /// Hold a ledger entry, owed now, to be appended after those held before it.
+    pub(super) fn ledger(&mut self, entry: LedgerEntry) {
+        self.ledger.push(entry);
     }
 
     /// The voucher counter updates the agent's usage report adds to.
@@ -127,8 +147,13 @@ impl<'a> Deferred<'a> {
         self.write_counters(tx).await?;
         self.write_checks(tx).await?;
         self.write_progress(tx).await?;
+        self.write_ledger(tx).await?;
         self.agents.clear();
         Ok(())
+    }
+
+    async fn write_ledger(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        append_ledger_many(tx, &std::mem::take(&mut self.ledger)).await
     }
 
     async fn write_counters(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {

@@ -480,8 +480,7 @@ async fn apply_usage<'a>(
         })
         .collect();
     deferred.usage(&rid, item.at, entries);
-    let counters = deferred.counters();
-    counters.add_deltas(entries);
+    deferred.counters().add_deltas(entries);
     for u in entries {
         let Some(token_id) = u.token_id else {
             continue;
@@ -490,7 +489,7 @@ async fn apply_usage<'a>(
         let Some(token) = named.carried.get_mut(&token_id) else {
             continue;
         };
-        apply_token_usage(tx, router, item.at, item.seq, u, token_id, token, counters).await?;
+        apply_token_usage(tx, router, item.at, item.seq, u, token_id, token, deferred).await?;
     }
     Ok(before)
 }

@@ -2,7 +2,8 @@
 //! (a staff member's disable committed by another transaction): the report's new state is
 //! written only if the state it found still holds; its counters are written either way.
 
-use super::token_usage::{apply_token_usage, named_tokens, CounterUpdates};
+use super::deferred::Deferred;
+use super::token_usage::{apply_token_usage, named_tokens};
 use crate::store::*;
 use crate::testutil::{seed, sql_store, TestDb};
 use mtm_common::Usage;
@@ -35,12 +36,12 @@ async fn a_state_set_between_the_read_and_the_write_stands(
     let mut named = named_tokens(&mut tx, &rid, &entries, sql.dialect())
         .await
         .unwrap();
-    let mut counters = CounterUpdates::default();
-    counters.add_deltas(&entries);
+    let mut deferred = Deferred::new(sql.dialect());
+    deferred.counters().add_deltas(&entries);
     for u in &entries {
         let id = u.token_id.unwrap();
         let token = named.carried.get_mut(&id).unwrap();
-        apply_token_usage(&mut tx, &f.router, 1_000, 1, u, id, token, &mut counters)
+        apply_token_usage(&mut tx, &f.router, 1_000, 1, u, id, token, &mut deferred)
             .await
             .unwrap();
     }
@@ -49,7 +50,7 @@ async fn a_state_set_between_the_read_and_the_write_stands(
         .execute(&mut *tx)
         .await
         .unwrap();
-    counters.write(&mut tx, sql.dialect()).await.unwrap();
+    deferred.write(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
 
     let kept = sql.token(kept.id).await.unwrap().unwrap();

@@ -1,5 +1,6 @@
 //! What a usage report does to the vouchers it names: their state (in use, used up), first
-//! use and cumulative counters, and the ledger entries those changes owe.
+//! use and cumulative counters, and the ledger entries those changes owe, held with the
+//! counters to the end of the ingest run.
 //!
 //! A report carries a router's whole hotspot, so a busy router's report names a hundred
 //! vouchers or more. Their counters are held with the rest of the ingest run's
@@ -7,7 +8,8 @@
 //! vouchers rather than one statement each: on PostgreSQL every statement is a round trip the
 //! writer waits for.
 
-use super::chain::append_ledger;
+use super::chain::LedgerEntry;
+use super::deferred::Deferred;
 use super::ingest::db_int;
 use super::rows::*;
 use crate::store::*;
@@ -91,8 +93,8 @@ pub(super) async fn named_tokens(
 }
 
 /// Move one voucher on by one usage entry; `token` is kept up to date for a later entry of
-/// the same report naming it again. Its new counters go into `counters`, written for the whole
-/// report at once; the ledger entries it owes are appended now.
+/// the same report naming it again. Its new counters and the ledger entries it owes are held in
+/// `deferred`, written for the whole run at once.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn apply_token_usage(
     tx: &mut sqlx::AnyConnection,
@@ -102,8 +104,9 @@ pub(super) async fn apply_token_usage(
     u: &Usage,
     token_id: Uuid,
     token: &mut TokenUsage,
-    counters: &mut CounterUpdates,
+    deferred: &mut Deferred<'_>,
 ) -> StoreResult<()> {
+    let counters = deferred.counters();
     let state = token.state;
     let had_login = token.first_login_at;
     let seq_i = db_int(seq);
@@ -157,20 +160,25 @@ pub(super) async fn apply_token_usage(
     }
     token.state = next;
     token.first_login_at = first_login;
-    let actor = router.agent_id.as_str();
+    let mut owe = |event: &'static str, detail: serde_json::Value| {
+        deferred.ledger(LedgerEntry {
+            token_id,
+            event,
+            detail: detail.to_string(),
+            actor: router.agent_id.clone(),
+            at,
+        })
+    };
     if had_login.is_none() && first_login.is_some() {
-        let detail = json!({"first_login_at": first_login});
-        append_ledger(tx, token_id, "first_use", &detail, actor, at).await?;
+        owe("first_use", json!({"first_login_at": first_login}));
     }
+    let counted =
+        || json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
     if next == TokenState::UsedUp && state != TokenState::UsedUp {
-        let detail =
-            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
-        append_ledger(tx, token_id, "used_up", &detail, actor, at).await?;
+        owe("used_up", counted());
     }
     if u.counters_reset {
-        let detail =
-            json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
-        append_ledger(tx, token_id, "counters_reset", &detail, actor, at).await?;
+        owe("counters_reset", counted());
     }
     Ok(())
 }

@@ -349,3 +349,55 @@ async fn sales_and_usage_appending_at_once_leave_one_intact_chain(
         assert_eq!(report.first_bad_row, None, "{report:?}");
     }
 }
+
+/// The time a voucher was used up, as the checks read it with the voucher, is its ledger's
+/// `used_up` entry: from a report in a call of several, and from an older report that arrives
+/// after a newer one (whose counters are not written).
+#[rstest]
+#[tokio::test]
+async fn when_a_voucher_was_used_up_is_read_with_it_as_its_ledger_has_it(
+    #[values(TestDb::Sqlite, TestDb::Postgres)] db: TestDb,
+) {
+    let f = fixture(db).await;
+    let key1 = f.router.public_key_hex.clone();
+    let (a, _) = f.issue().await;
+    let (b, _) = f.issue().await;
+    // The package allows an hour.
+    let mut over = item(1, used(&a, 3_600, 1000));
+    over.at = 5_000;
+    let mut under = item(2, used(&b, 60, 1000));
+    under.at = 6_000;
+    f.store
+        .apply_up_many(&[share("agent-1", &key1, &[over, under])], now_ms())
+        .await
+        .unwrap();
+    // b: a newer report (seq 4) first, then an older one (seq 3) proving it used up earlier.
+    let mut newer = item(4, used(&b, 100, 1000));
+    newer.at = 8_000;
+    let mut older = item(3, used(&b, 3_700, 1000));
+    older.at = 7_000;
+    f.store
+        .apply_up_many(&[share("agent-1", &key1, &[newer])], now_ms())
+        .await
+        .unwrap();
+    f.store
+        .apply_up_many(&[share("agent-1", &key1, &[older])], now_ms())
+        .await
+        .unwrap();
+    let read = f
+        .store
+        .issued_tokens(f.router.id, &[a.id, b.id], &[])
+        .await
+        .unwrap();
+    let at = |t: &Token| read.iter().find(|x| x.token_id == t.id).unwrap().used_up_at;
+    assert_eq!((at(&a), at(&b)), (Some(5_000), Some(7_000)));
+    let ledger = f.store.list_log(LogTable::Ledger, 1000, 0).await.unwrap();
+    let used_up: Vec<(String, i64)> = ledger
+        .iter()
+        .filter(|r| r.action == "used_up")
+        .map(|r| (r.target.clone(), r.at))
+        .collect();
+    assert_eq!(used_up.len(), 2, "{used_up:?}");
+    assert!(used_up.contains(&(a.id.to_string(), 5_000)));
+    assert!(used_up.contains(&(b.id.to_string(), 7_000)));
+}

@@ -310,7 +310,6 @@ pub(super) async fn issued_tokens(
            p.limit_uptime_s + t.extra_uptime_s AS limit_uptime_s,
            p.limit_bytes_total + t.extra_bytes_total AS limit_bytes_total,
            (SELECT r.agent_id FROM routers r WHERE r.id = t.router_id) AS agent_id,
-           (SELECT MAX(l.at) FROM token_ledger l WHERE l.token_id = t.id AND l.event = 'used_up') AS used_up_at,
            t.total_uptime_s AS used_uptime, t.total_bytes AS used_bytes
          FROM tokens t JOIN packages p ON p.id = t.package_id
          WHERE {cond}"

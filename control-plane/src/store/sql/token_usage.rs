@@ -127,6 +127,8 @@ pub(super) async fn apply_token_usage(
         TokenState::Issued | TokenState::Applied if used => TokenState::InUse,
         s => s,
     };
+    // Its ledger gets a `used_up` entry dated `at` (below); the token row keeps the newest.
+    let used_up_at = (next == TokenState::UsedUp && state != TokenState::UsedUp).then_some(at);
     if later {
         counters.set(
             token_id,
@@ -139,22 +141,25 @@ pub(super) async fn apply_token_usage(
                 bytes_out: db_int(u.bytes_out),
                 updated_at: at,
                 usage_seq: seq_i,
+                used_up_at,
             },
         );
         token.usage_seq = Some(seq_i);
-    } else if !counters.amend(token_id, next, first_login) {
+    } else if !counters.amend(token_id, next, first_login, used_up_at) {
         // Usage only grows between resets, so what an older report proves (first use, used
         // up) still holds; its counters are behind the newer ones already stored.
         sqlx::query(&format!(
-            "UPDATE tokens SET state = {}, first_login_at = $2 WHERE id = $3",
+            "UPDATE tokens SET state = {}, first_login_at = $2, used_up_at = {} WHERE id = $3",
             STATE_UNLESS_MOVED
                 .replace("{was}", "$4")
-                .replace("{next}", "$1")
+                .replace("{next}", "$1"),
+            LATEST_USED_UP.replace("{at}", "$5")
         ))
         .bind(next.as_str())
         .bind(first_login)
         .bind(token_id.to_string())
         .bind(state.as_str())
+        .bind(used_up_at)
         .execute(&mut *tx)
         .await?;
     }
@@ -195,6 +200,8 @@ struct Counters {
     bytes_out: i64,
     updated_at: i64,
     usage_seq: i64,
+    /// When the report used the voucher up, if it did.
+    used_up_at: Option<i64>,
 }
 
 /// The counter updates of one report, by voucher, until [`CounterUpdates::write`]: the latest
@@ -208,21 +215,30 @@ pub(super) struct CounterUpdates {
 }
 
 impl CounterUpdates {
-    /// `token_id`'s counters are now `c`; a second set for it keeps the state the first found.
+    /// `token_id`'s counters are now `c`; a second set for it keeps the state the first found
+    /// and the newest time it was used up.
     fn set(&mut self, token_id: Uuid, mut c: Counters) {
         if let Some(held) = self.rows.get(&token_id) {
             c.was = held.was;
+            c.used_up_at = c.used_up_at.max(held.used_up_at);
         }
         self.rows.insert(token_id, c);
     }
 
     /// A later entry of the same report moved `token_id` on without new counters: carry its
-    /// state and first use into the pending update, if there is one (false if not).
-    fn amend(&mut self, token_id: Uuid, state: TokenState, first_login_at: Option<i64>) -> bool {
+    /// state, first use and using up into the pending update, if there is one (false if not).
+    fn amend(
+        &mut self,
+        token_id: Uuid,
+        state: TokenState,
+        first_login_at: Option<i64>,
+        used_up_at: Option<i64>,
+    ) -> bool {
         match self.rows.get_mut(&token_id) {
             Some(c) => {
                 c.state = state;
                 c.first_login_at = first_login_at;
+                c.used_up_at = c.used_up_at.max(used_up_at);
                 true
             }
             None => false,
@@ -266,7 +282,7 @@ impl CounterUpdates {
             let sql = format!(
                 "UPDATE tokens SET state = {}, first_login_at = v.column3,
                    uptime_s = v.column4, bytes_in = v.column5, bytes_out = v.column6,
-                   updated_at = v.column7, usage_seq = v.column8, {}
+                   updated_at = v.column7, usage_seq = v.column8, {}, used_up_at = {}
                  FROM (VALUES {}) AS v WHERE tokens.id = v.column1",
                 STATE_UNLESS_MOVED
                     .replace("{was}", "v.column11")
@@ -274,7 +290,8 @@ impl CounterUpdates {
                 ADD_TOTALS
                     .replace("{up}", "v.column9")
                     .replace("{bytes}", "v.column10"),
-                dialect.value_rows(chunk.len(), 11)
+                LATEST_USED_UP.replace("{at}", "v.column12"),
+                dialect.value_rows(chunk.len(), 12)
             );
             // Only the full size recurs (`super::deferred`).
             let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
@@ -290,7 +307,8 @@ impl CounterUpdates {
                     .bind(c.usage_seq)
                     .bind(*up)
                     .bind(*bytes)
-                    .bind(c.was.as_str());
+                    .bind(c.was.as_str())
+                    .bind(c.used_up_at);
             }
             q.execute(&mut *tx).await?;
         }
@@ -323,6 +341,12 @@ impl CounterUpdates {
 /// committed between the read and the write (the write comes at the end of the ingest run)
 /// stands.
 const STATE_UNLESS_MOVED: &str = "CASE WHEN tokens.state = {was} THEN {next} ELSE tokens.state END";
+
+/// The later of the time the voucher was last used up and `{at}` (which may be null: not used
+/// up by this report). Written whether or not the state moves: the ledger entry is appended
+/// either way, and the column is its newest.
+const LATEST_USED_UP: &str =
+    "COALESCE(CASE WHEN {at} > tokens.used_up_at THEN {at} ELSE tokens.used_up_at END, {at})";
 
 /// The usage totals plus `{up}` and `{bytes}` (never negative), held at the largest integer.
 const ADD_TOTALS: &str = "total_uptime_s = CASE WHEN total_uptime_s > 9223372036854775807 - {up}

@@ -253,6 +253,13 @@ async fn ledger_since(f: &Fixture, after: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Both chains verify from their first row to their last.
+async fn assert_chains_hold(f: &Fixture) {
+    for report in f.store.verify_chains().await.unwrap() {
+        assert_eq!(report.first_bad_row, None, "{report:?}");
+    }
+}
+
 /// Ledger entries a usage report owes are appended at the end of the call, yet the chain
 /// keeps the order the messages were applied in: a later message's own entry follows them.
 #[rstest]
@@ -264,12 +271,7 @@ async fn ledger_entries_owed_by_usage_keep_the_order_of_the_messages(
     let key1 = f.router.public_key_hex.clone();
     let (a, _) = f.issue().await;
     let (b, _) = f.issue().await;
-    let before = f
-        .store
-        .list_log(LogTable::Ledger, 1000, 0)
-        .await
-        .unwrap()
-        .len();
+    let before = ledger_since(&f, 0).await.len();
     let expired = UpMessage::TokenExpired(TokenExpired {
         token_id: a.id,
         expired_at: 2_000,
@@ -297,9 +299,7 @@ async fn ledger_entries_owed_by_usage_keep_the_order_of_the_messages(
             ("counters_reset".to_owned(), b),
         ]
     );
-    for report in f.store.verify_chains().await.unwrap() {
-        assert_eq!(report.first_bad_row, None, "{report:?}");
-    }
+    assert_chains_hold(&f).await;
 }
 
 /// Sales appending to the ledger while ingest appends the entries usage owes, at once (on
@@ -316,12 +316,7 @@ async fn sales_and_usage_appending_at_once_leave_one_intact_chain(
     for _ in 0..12 {
         sold.push(f.issue().await.0);
     }
-    let before = f
-        .store
-        .list_log(LogTable::Ledger, 1000, 0)
-        .await
-        .unwrap()
-        .len();
+    let before = ledger_since(&f, 0).await.len();
     let usage = async {
         for (i, t) in sold.iter().enumerate() {
             let one = [item(i as u64 + 1, used(t, 60, 1000))];
@@ -345,9 +340,7 @@ async fn sales_and_usage_appending_at_once_leave_one_intact_chain(
         .collect();
     assert_eq!(first_uses.len(), sold.len(), "{events:?}");
     assert_eq!(events.iter().filter(|(e, _)| e == "issued").count(), 12);
-    for report in f.store.verify_chains().await.unwrap() {
-        assert_eq!(report.first_bad_row, None, "{report:?}");
-    }
+    assert_chains_hold(&f).await;
 }
 
 /// The time a voucher was used up, as the checks read it with the voucher, is its ledger's

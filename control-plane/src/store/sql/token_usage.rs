@@ -127,7 +127,8 @@ pub(super) async fn apply_token_usage(
         TokenState::Issued | TokenState::Applied if used => TokenState::InUse,
         s => s,
     };
-    // Its ledger gets a `used_up` entry dated `at` (below); the token row keeps the newest.
+    // The report used it up: its ledger gets a `used_up` entry dated `at` (below), and the
+    // token row keeps the newest such time.
     let used_up_at = (next == TokenState::UsedUp && state != TokenState::UsedUp).then_some(at);
     if later {
         counters.set(
@@ -179,7 +180,7 @@ pub(super) async fn apply_token_usage(
     }
     let counted =
         || json!({"uptime_s": u.uptime_s, "bytes_in": u.bytes_in, "bytes_out": u.bytes_out});
-    if next == TokenState::UsedUp && state != TokenState::UsedUp {
+    if used_up_at.is_some() {
         owe("used_up", counted());
     }
     if u.counters_reset {

@@ -1,14 +1,14 @@
 //! The agent's disk fills up and is freed again while staff sell and customers use vouchers.
 //! The real `mtm-server serve` and `mtm-agent run` run as processes over a private Mosquitto;
 //! the agent's data directory is its own 8 MiB tmpfs, filled to the last byte with a ballast
-//! file (so every write really fails with ENOSPC), kept full, then freed by deleting the
-//! ballast. The router is simulated in this process so the test can compare exact counters.
+//! file (so every write needing a new page fails with ENOSPC), kept full, then freed by deleting
+//! the ballast. The router is simulated in this process so the test can compare exact counters.
 //!
-//! While the disk is full the agent says so (`/status` `store.ok` false, `/healthz` 503). Once
-//! it is freed the agent heals by itself (it is never restarted): every voucher sold before,
-//! during and after is on the router exactly once, each token's counters and usage deltas equal
-//! the router's to the byte, no command stays open, no ledger event is recorded twice, and the
-//! full disk raises no alert.
+//! While its writes fail the agent says so (`/status` `store.ok` false, `/healthz` 503). It
+//! heals by itself (it is never restarted), at the latest once the disk is freed: every voucher
+//! sold before, during and after is on the router exactly once, each token's counters and usage
+//! deltas equal the router's to the byte, no command stays open, no ledger event is recorded
+//! twice, and the full disk raises no alert.
 //!
 //! Mounting needs root (CAP_SYS_ADMIN); without it the test says so and passes vacuously, as
 //! the agent's own `disk_full` test does.
@@ -153,12 +153,10 @@ async fn a_full_agent_disk_heals_without_a_restart_and_loses_nothing() {
         .await
         .unwrap();
     assert_eq!(healthz.status(), 503, "/healthz while the disk is full");
+    // The disk stays full for the rest of the window. The agent may well report healthy again
+    // before it is freed: redb reuses pages its file already holds, so once a commit fits in
+    // them writes succeed on a full disk, and the store is then rightly healthy.
     tokio::time::sleep(full_for.saturating_sub(full_at.elapsed())).await;
-    let while_full = agent_status(&status).await;
-    assert_eq!(
-        while_full["store"]["ok"], false,
-        "still failing: {while_full}"
-    );
 
     std::fs::remove_file(&ballast).unwrap();
     let freed = Instant::now();

@@ -51,7 +51,7 @@ fn insert_sql(n: u64) -> String {
         .map(|r| {
             let m = |c: u64| format!("${}", r * 6 + c);
             format!(
-                "({}, NULL, {}, {}, 1, {}, {}, {}, 30, 20000, 200000, 0)",
+                "({}, NULL, {}, {}, 1, {}, {}, {}, 30, 20000, 200000, 0, {r}, NULL)",
                 m(1),
                 m(2),
                 m(3),
@@ -63,7 +63,8 @@ fn insert_sql(n: u64) -> String {
         .collect();
     format!(
         "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in, \
-         bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset) VALUES {}",
+         bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset, seq, \
+         first_login_at) VALUES {}",
         rows.join(", ")
     )
 }

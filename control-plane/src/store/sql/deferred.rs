@@ -20,8 +20,8 @@
 //! own every run, and preparing each would push the ones that recur out of the statement cache.
 
 use super::chain::{append_ledger_many, LedgerEntry};
-use super::ingest::db_int;
 use super::token_usage::CounterUpdates;
+use super::usage_rows::{insert_usage_rows, UsageRow};
 use super::Dialect;
 use crate::store::*;
 use mtm_common::{UpMessage, Usage};
@@ -31,8 +31,8 @@ use std::collections::{BTreeMap, HashSet};
 /// applies.
 pub(super) struct Deferred<'a> {
     dialect: Dialect,
-    /// Each usage report's entries, by router id and report time.
-    usage: Vec<(String, i64, &'a [Usage])>,
+    /// Each usage report's entries, by router id, report time and seq.
+    usage: Vec<(String, i64, i64, &'a [Usage])>,
     counters: CounterUpdates,
     /// Whether `counters` holds updates made by the agent being applied.
     agent_counters: bool,
@@ -122,10 +122,10 @@ impl<'a> Deferred<'a> {
         self.counters.held_totals(token_id)
     }
 
-    /// Hold a usage report's rows.
-    pub(super) fn usage(&mut self, router_id: &str, at: i64, entries: &'a [Usage]) {
+    /// Hold the rows of the usage report `seq` of `router_id`, taken at `at`.
+    pub(super) fn usage(&mut self, router_id: &str, at: i64, seq: i64, entries: &'a [Usage]) {
         if !entries.is_empty() {
-            self.usage.push((router_id.to_owned(), at, entries));
+            self.usage.push((router_id.to_owned(), at, seq, entries));
         }
     }
 
@@ -164,10 +164,12 @@ impl<'a> Deferred<'a> {
     }
 
     async fn write_usage(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
-        let rows: Vec<(&str, i64, &Usage)> = self
+        let rows: Vec<UsageRow<'_>> = self
             .usage
             .iter()
-            .flat_map(|(rid, at, entries)| entries.iter().map(move |u| (rid.as_str(), *at, u)))
+            .flat_map(|(rid, at, seq, entries)| {
+                entries.iter().map(move |u| (rid.as_str(), *at, *seq, u))
+            })
             .collect();
         let per = self.dialect.usage_rows_per_insert().max(1);
         for chunk in rows.chunks(per) {
@@ -224,41 +226,4 @@ impl<'a> Deferred<'a> {
         }
         Ok(())
     }
-}
-
-/// One multi-row INSERT of usage rows (router id, report time, entry), its statement kept
-/// prepared if `persistent`.
-async fn insert_usage_rows(
-    tx: &mut sqlx::AnyConnection,
-    dialect: Dialect,
-    rows: &[(&str, i64, &Usage)],
-    persistent: bool,
-) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO usage (router_id, token_id, username, at, active, uptime_s, bytes_in,
-           bytes_out, delta_uptime_s, delta_bytes_in, delta_bytes_out, counters_reset)
-         VALUES {}",
-        dialect.value_rows(rows.len(), 12)
-    );
-    let mut q = sqlx::query(&sql).persistent(persistent);
-    for (router_id, at, u) in rows {
-        q = q
-            .bind(*router_id)
-            .bind(u.token_id.map(|t| t.to_string()))
-            .bind(&u.username)
-            .bind(*at)
-            .bind(u.active as i64)
-            .bind(db_int(u.uptime_s))
-            .bind(db_int(u.bytes_in))
-            .bind(db_int(u.bytes_out))
-            .bind(db_int(u.delta_uptime_s))
-            .bind(db_int(u.delta_bytes_in))
-            .bind(db_int(u.delta_bytes_out))
-            .bind(u.counters_reset as i64);
-    }
-    q.execute(&mut *tx).await?;
-    Ok(())
 }

@@ -141,7 +141,7 @@ async fn apply_agent<'a>(
         // The evidence its alert checks need, in the same transaction, so a crash before
         // they run loses nothing (`checks::run_pending`).
         if let Some(evidence) = super::pending_checks::evidence(item, before) {
-            let json = super::pending_checks::evidence_json(&evidence)?;
+            let json = super::pending_checks::stored_json(&evidence)?;
             deferred.check(&rid, db_int(item.seq), item.at, json, now);
             out.checks.push(PendingCheck {
                 agent_id: router.agent_id.clone(),
@@ -479,7 +479,7 @@ async fn apply_usage<'a>(
             (id, (up, bytes.saturating_add(held_bytes.max(0) as u64)))
         })
         .collect();
-    deferred.usage(&rid, item.at, entries);
+    deferred.usage(&rid, item.at, db_int(item.seq), entries);
     deferred.counters().add_deltas(entries);
     for u in entries {
         let Some(token_id) = u.token_id else {

@@ -36,6 +36,7 @@ mod rows;
 mod sales_store;
 mod token_usage;
 mod tokens;
+mod usage_rows;
 
 use super::*;
 use rows::*;
@@ -366,6 +367,8 @@ mod tests_abandoned;
 mod tests_database;
 #[cfg(test)]
 mod tests_held_counters;
+#[cfg(test)]
+mod tests_pending_usage;
 #[cfg(test)]
 mod tests_raised_keys;
 #[cfg(test)]

@@ -2,10 +2,17 @@
 //! transaction (with the writes it holds back, `super::deferred`), listed by whoever runs them
 //! (the ingest after its commit, a sweeper for what a dead server left behind), deleted once the
 //! alerts are stored.
+//!
+//! A usage report's check does not copy the report: its entries are the usage rows written in
+//! the same transaction (`super::usage_rows`), and the check names them by the report's router,
+//! time and seq. The copy was tens of kilobytes of JSON a report, compressed and deleted again
+//! a moment later, and most of what the database spent on a pending check.
 
 use super::rows::*;
+use super::usage_rows::report_entries;
 use crate::store::*;
-use mtm_common::UpMessage;
+use mtm_common::{Inventory, IssuedHere, UpMessage, UsageReport};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -29,9 +36,88 @@ pub(super) fn evidence(
     }
 }
 
-/// `evidence` as stored.
-pub(super) fn evidence_json(evidence: &CheckEvidence) -> StoreResult<String> {
-    serde_json::to_string(evidence).map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
+/// A pending check's evidence as stored (JSON).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Stored {
+    /// A usage report whose entries are its usage rows (same router, time and seq).
+    UsageRows {
+        /// How many rows the report wrote: fewer read back means rows went missing.
+        entries: usize,
+        /// The report's word on vouchers its agent made.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        issued_here: Vec<IssuedHere>,
+        /// Token id to (uptime seconds, bytes) before the report.
+        before: BTreeMap<Uuid, (u64, u64)>,
+    },
+    /// A whole usage report, as servers stored it before usage rows named their report.
+    Usage {
+        report: UsageReport,
+        before: BTreeMap<Uuid, (u64, u64)>,
+    },
+    /// An inventory.
+    Inventory { inventory: Inventory },
+}
+
+/// [`Stored::UsageRows`] written from borrowed parts, so storing copies no report.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename = "usage_rows")]
+struct UsageRowsOut<'a> {
+    entries: usize,
+    #[serde(skip_serializing_if = "<[IssuedHere]>::is_empty")]
+    issued_here: &'a [IssuedHere],
+    before: &'a BTreeMap<Uuid, (u64, u64)>,
+}
+
+/// `evidence` as stored: a usage report by the rows its entries were written as (the caller
+/// writes them in the same transaction), an inventory whole.
+pub(super) fn stored_json(evidence: &CheckEvidence) -> StoreResult<String> {
+    let json = match evidence {
+        CheckEvidence::Usage { report, before } => serde_json::to_string(&UsageRowsOut {
+            entries: report.entries.len(),
+            issued_here: &report.issued_here,
+            before,
+        }),
+        CheckEvidence::Inventory { .. } => serde_json::to_string(evidence),
+    };
+    json.map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
+}
+
+/// The evidence stored for the check of message `seq` of `router_id`, taken at `at`, with a
+/// usage report's entries read back from its rows.
+async fn stored_evidence(
+    s: &super::SqlStore,
+    router_id: &str,
+    seq: i64,
+    at: i64,
+    json: &str,
+) -> StoreResult<CheckEvidence> {
+    let stored: Stored = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("check evidence: {e}")))?;
+    Ok(match stored {
+        Stored::UsageRows {
+            entries,
+            issued_here,
+            before,
+        } => {
+            let rows = report_entries(s, router_id, at, seq).await?;
+            if rows.len() != entries {
+                return Err(StoreError::Corrupt(format!(
+                    "usage report {seq} of router {router_id}: {} of its {entries} rows stored",
+                    rows.len()
+                )));
+            }
+            CheckEvidence::Usage {
+                report: UsageReport {
+                    entries: rows,
+                    issued_here,
+                },
+                before,
+            }
+        }
+        Stored::Usage { report, before } => CheckEvidence::Usage { report, before },
+        Stored::Inventory { inventory } => CheckEvidence::Inventory { inventory },
+    })
 }
 
 pub(super) async fn pending_checks(
@@ -65,19 +151,21 @@ pub(super) async fn pending_checks(
         q = q.bind(*a);
     }
     let rows = q.fetch_all(&s.pool).await?;
-    rows.iter()
-        .map(|r| {
-            let evidence: String = r.try_get("evidence")?;
-            Ok(PendingCheck {
-                agent_id: r.try_get("agent_id")?,
-                router_id: uuid_col(r, "router_id")?,
-                seq: r.try_get::<i64, _>("seq")?.max(0) as u64,
-                at: r.try_get("at")?,
-                evidence: serde_json::from_str(&evidence)
-                    .map_err(|e| StoreError::Corrupt(format!("check evidence: {e}")))?,
-            })
-        })
-        .collect()
+    let mut checks = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let router_id: String = r.try_get("router_id")?;
+        let seq: i64 = r.try_get("seq")?;
+        let at: i64 = r.try_get("at")?;
+        let json: String = r.try_get("evidence")?;
+        checks.push(PendingCheck {
+            agent_id: r.try_get("agent_id")?,
+            router_id: id("pending check router_id", router_id.clone())?,
+            seq: seq.max(0) as u64,
+            at,
+            evidence: stored_evidence(s, &router_id, seq, at, &json).await?,
+        });
+    }
+    Ok(checks)
 }
 
 pub(super) async fn finish_checks(s: &super::SqlStore, done: &[(Uuid, u64)]) -> StoreResult<()> {

@@ -8,6 +8,7 @@
 #   INGEST_S=60 FLEET=10000 scripts/bench.sh   # the full lengths and sizes
 #   FLEET=10000 FLEET_BROKER=mosquitto BENCH_ONLY=fleet1000 scripts/bench.sh   # where the
 #                               # open-file limit is below 3 per agent (see fleet1000 below)
+#   FLEET_DB=postgres BENCH_ONLY=fleet1000 scripts/bench.sh   # the fleet's server on PostgreSQL
 #
 # Builds release binaries, then for each figure starts a fresh `mtm-server` (embedded broker,
 # SQLite in a temp dir, or a fresh `mtm_bench` database on the PostgreSQL at $BENCH_PG) and
@@ -324,16 +325,24 @@ if wants fleet1000; then
             MQTT=$(replica_mqtt a)
         fi
     }
-    echo "## $FLEET agents reporting every 30 s (${FLEET_BROKER:-embedded} broker): one clerk every 500 ms; catalog; storm"
+    # FLEET_DB=postgres keeps the fleet's server on a fresh `mtm_bench` database at $BENCH_PG
+    # instead of SQLite in its data folder; fleet_db sets DB_URL (empty: SQLite).
+    fleet_db() {
+        DB_URL=
+        if [ "${FLEET_DB:-sqlite}" = postgres ]; then fresh_pg; DB_URL=$BENCH_PG/mtm_bench; fi
+    }
+    echo "## $FLEET agents reporting every 30 s (${FLEET_BROKER:-embedded} broker, ${FLEET_DB:-sqlite}): one clerk every 500 ms; catalog; storm"
     fleet_mqtt "$FLEET"
-    start_server "fleet$FLEET" "" "$MQTT"
+    fleet_db
+    start_server "fleet$FLEET" "$DB_URL" "$MQTT"
     fleet --agents "$FLEET" --usage-s 30 --health-s 60 --staff 1 --sell-every-ms 500 \
         --duration-s "$SELL_S" --catalog-edit --storm --enroll-parallel 16
     stop_server
     stop_broker
-    echo "## $FLEET agents reporting every 30 s (${FLEET_BROKER:-embedded} broker): 45 clerks each selling every 2 s"
+    echo "## $FLEET agents reporting every 30 s (${FLEET_BROKER:-embedded} broker, ${FLEET_DB:-sqlite}): 45 clerks each selling every 2 s"
     fleet_mqtt "$FLEET-45"
-    start_server "fleet$FLEET-45" "" "$MQTT"
+    fleet_db
+    start_server "fleet$FLEET-45" "$DB_URL" "$MQTT"
     fleet --agents "$FLEET" --usage-s 30 --health-s 60 --staff 45 --sell-every-ms 2000 \
         --duration-s "$SELL_S" --enroll-parallel 16
     stop_server

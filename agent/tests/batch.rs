@@ -149,7 +149,10 @@ async fn a_resumed_batch_makes_each_voucher_once() {
     let resync_id = resync.id;
     cp.send(&DownMessage::Command(resync)).await;
     wait_until(20, "the resync's inventory", || {
-        cp.count(|m| matches!(m, UpMessage::CommandDone(d) if d.command_id == resync_id)) >= 1
+        cp.seen_after(
+            |m| matches!(m, UpMessage::CommandDone(d) if d.command_id == resync_id),
+            |m| matches!(m, UpMessage::Inventory(_)),
+        )
     })
     .await;
     let vouched = cp.collect(|m| match m {

@@ -198,8 +198,16 @@ async fn token_controls_and_resync() {
     wait_until(20, "enable", || done(cp) == 3).await;
     assert!(!user().unwrap().disabled);
 
-    cp.command(&cmd(CommandKind::Resync)).await;
-    wait_until(20, "inventory", || done(cp) == 4).await;
+    let resync = cmd(CommandKind::Resync);
+    cp.command(&resync).await;
+    wait_until(20, "inventory", || {
+        cp.seen_after(
+            |m| matches!(m, UpMessage::CommandDone(d) if d.command_id == resync.id),
+            |m| matches!(m, UpMessage::Inventory(_)),
+        )
+    })
+    .await;
+    assert_eq!(done(cp), 4);
     let inv = cp.collect(|m| match m {
         UpMessage::Inventory(i) => Some(i.clone()),
         _ => None,

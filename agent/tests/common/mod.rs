@@ -313,6 +313,18 @@ impl Cp {
             .collect()
     }
 
+    /// Whether a message matching `then` arrived with a seq after the first matching `first`
+    /// (what a result announces, such as a resync's inventory, goes out after the result).
+    pub fn seen_after(
+        &self,
+        first: impl Fn(&UpMessage) -> bool,
+        then: impl Fn(&UpMessage) -> bool,
+    ) -> bool {
+        let first = self.seqs(first).first().copied();
+        let then = self.seqs(then).last().copied();
+        matches!((first, then), (Some(f), Some(t)) if t > f)
+    }
+
     pub fn count(&self, f: impl Fn(&UpMessage) -> bool) -> usize {
         self.seen
             .lock()

@@ -14,6 +14,7 @@ use crate::store::*;
 use mtm_common::{Inventory, IssuedHere, UpMessage, UsageReport};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The check evidence `item` owes, if it is evidence (a usage report with entries, an
@@ -36,19 +37,20 @@ pub(super) fn evidence(
     }
 }
 
-/// A pending check's evidence as stored (JSON).
+/// A pending check's evidence as stored (JSON). Borrowed when written, so storing copies
+/// nothing; owned when read back.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum Stored {
+enum Stored<'a> {
     /// A usage report whose entries are its usage rows (same router, time and seq).
     UsageRows {
         /// How many rows the report wrote: fewer read back means rows went missing.
         entries: usize,
         /// The report's word on vouchers its agent made.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        issued_here: Vec<IssuedHere>,
+        #[serde(default, skip_serializing_if = "<[IssuedHere]>::is_empty")]
+        issued_here: Cow<'a, [IssuedHere]>,
         /// Token id to (uptime seconds, bytes) before the report.
-        before: BTreeMap<Uuid, (u64, u64)>,
+        before: Cow<'a, BTreeMap<Uuid, (u64, u64)>>,
     },
     /// A whole usage report, as servers stored it before usage rows named their report.
     Usage {
@@ -56,31 +58,23 @@ enum Stored {
         before: BTreeMap<Uuid, (u64, u64)>,
     },
     /// An inventory.
-    Inventory { inventory: Inventory },
-}
-
-/// [`Stored::UsageRows`] written from borrowed parts, so storing copies no report.
-#[derive(Serialize)]
-#[serde(tag = "kind", rename = "usage_rows")]
-struct UsageRowsOut<'a> {
-    entries: usize,
-    #[serde(skip_serializing_if = "<[IssuedHere]>::is_empty")]
-    issued_here: &'a [IssuedHere],
-    before: &'a BTreeMap<Uuid, (u64, u64)>,
+    Inventory { inventory: Cow<'a, Inventory> },
 }
 
 /// `evidence` as stored: a usage report by the rows its entries were written as (the caller
 /// writes them in the same transaction), an inventory whole.
 pub(super) fn stored_json(evidence: &CheckEvidence) -> StoreResult<String> {
-    let json = match evidence {
-        CheckEvidence::Usage { report, before } => serde_json::to_string(&UsageRowsOut {
+    let stored = match evidence {
+        CheckEvidence::Usage { report, before } => Stored::UsageRows {
             entries: report.entries.len(),
-            issued_here: &report.issued_here,
-            before,
-        }),
-        CheckEvidence::Inventory { .. } => serde_json::to_string(evidence),
+            issued_here: Cow::Borrowed(&report.issued_here),
+            before: Cow::Borrowed(before),
+        },
+        CheckEvidence::Inventory { inventory } => Stored::Inventory {
+            inventory: Cow::Borrowed(inventory),
+        },
     };
-    json.map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
+    serde_json::to_string(&stored).map_err(|e| StoreError::Invalid(format!("check evidence: {e}")))
 }
 
 /// The evidence stored for the check of message `seq` of `router_id`, taken at `at`, with a
@@ -110,13 +104,15 @@ async fn stored_evidence(
             CheckEvidence::Usage {
                 report: UsageReport {
                     entries: rows,
-                    issued_here,
+                    issued_here: issued_here.into_owned(),
                 },
-                before,
+                before: before.into_owned(),
             }
         }
         Stored::Usage { report, before } => CheckEvidence::Usage { report, before },
-        Stored::Inventory { inventory } => CheckEvidence::Inventory { inventory },
+        Stored::Inventory { inventory } => CheckEvidence::Inventory {
+            inventory: inventory.into_owned(),
+        },
     })
 }
 

@@ -239,19 +239,24 @@ async fn refund_shift(
     token: &Token,
     person: Uuid,
 ) -> StoreResult<Option<Uuid>> {
-    let own: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM shifts WHERE staff_id = $1 AND location_id = $2 AND closed_at IS NULL",
-    )
+    // Held to commit, as a sale holds its shift: the refund is in the shift's close or finds
+    // it closed.
+    let share = super::Dialect::of(tx).for_share();
+    let own: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT id FROM shifts WHERE staff_id = $1 AND location_id = $2 AND closed_at IS NULL{share}"
+    ))
     .bind(person.to_string())
     .bind(token.location_id.to_string())
     .fetch_optional(&mut *tx)
     .await?;
     let sold_in: Option<String> = match token.shift_id {
         Some(sid) => {
-            sqlx::query_scalar("SELECT id FROM shifts WHERE id = $1 AND closed_at IS NULL")
-                .bind(sid.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
+            sqlx::query_scalar(&format!(
+                "SELECT id FROM shifts WHERE id = $1 AND closed_at IS NULL{share}"
+            ))
+            .bind(sid.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
         }
         None => None,
     };

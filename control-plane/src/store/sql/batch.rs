@@ -3,7 +3,7 @@
 //! with the `CreateTokens` commands that carry them, at most
 //! [`mtm_common::MAX_TOKENS_PER_COMMAND`] vouchers each.
 
-use super::chain::{append_audit, append_ledger};
+use super::chain::append_ledger;
 use super::rows::*;
 use crate::store::*;
 use mtm_common::{CommandKind, CreateTokens, MAX_TOKENS_PER_COMMAND};
@@ -19,9 +19,11 @@ pub(super) async fn issue_batch(s: &super::SqlStore, req: IssueBatch) -> StoreRe
         )));
     }
     let now = now_ms();
-    let _w = s.write.lock().await;
+    // Ordered against other writers as a single sale is (`super::tokens::issue_token`).
+    let _w = s.sqlite_writer().await;
     let mut tx = s.begin_write().await?;
     let ctx = super::tokens::sale_context(&mut tx, req.staff_id, req.package_id).await?;
+    let mut chains = super::tokens::SaleChains::default();
     let mut tokens = Vec::with_capacity(n);
     let mut creates = Vec::with_capacity(n);
     let spec = ctx.pkg.spec();
@@ -37,19 +39,18 @@ pub(super) async fn issue_batch(s: &super::SqlStore, req: IssueBatch) -> StoreRe
             sale_key: None,
             now,
         };
-        let token = super::tokens::record_sale(&mut tx, &ctx, sale).await?;
+        let token = super::tokens::record_sale(&mut tx, &ctx, sale, &mut chains).await?;
         creates.push(super::tokens::create_command(&token, &ctx.pkg));
         tokens.push(token);
     }
     let (shift, pkg, router) = (&ctx.shift, &ctx.pkg, &ctx.router);
-    let audit = AuditEntry {
+    chains.audit(AuditEntry {
         actor: req.staff_username.clone(),
         action: "token.batch".into(),
         target: req.batch_id.to_string(),
         detail: json!({"count": n, "package": pkg.slug, "router": router.agent_id,
             "shift_id": shift.id}),
-    };
-    append_audit(&mut tx, &audit, now).await?;
+    });
     let mut commands = Vec::new();
     for chunk in creates.chunks(MAX_TOKENS_PER_COMMAND) {
         let mut tokens = chunk.to_vec();
@@ -73,6 +74,7 @@ pub(super) async fn issue_batch(s: &super::SqlStore, req: IssueBatch) -> StoreRe
         .await?;
         commands.push(cmd);
     }
+    chains.append(&mut tx, now).await?;
     tx.commit().await?;
     Ok(IssuedBatch {
         batch_id: req.batch_id,

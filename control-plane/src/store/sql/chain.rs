@@ -107,27 +107,50 @@ pub(crate) async fn append_audit(
     e: &AuditEntry,
     at: i64,
 ) -> StoreResult<()> {
-    let (last, prev) = head(conn, "audit_log").await?;
-    let id = last + 1;
-    let detail = e.detail.to_string();
-    let hash = chain_hash(
-        &prev,
-        &audit_content(id, at, &e.actor, &e.action, &e.target, &detail),
-    );
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(at)
-    .bind(&e.actor)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(&detail)
-    .bind(&prev)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
+    append_audit_many(conn, std::slice::from_ref(e), at).await
+}
+
+/// Append `entries`, all dated `at`, to the audit log in order: one chain lock and one read of
+/// the head for all of them, as [`append_ledger_many`] does for the ledger.
+pub(crate) async fn append_audit_many(
+    conn: &mut AnyConnection,
+    entries: &[AuditEntry],
+    at: i64,
+) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let dialect = super::Dialect::of(conn);
+    let (mut last, mut prev) = head(conn, "audit_log").await?;
+    let per = dialect.usage_rows_per_insert().max(1);
+    for chunk in entries.chunks(per) {
+        let sql = format!(
+            "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)
+             VALUES {}",
+            dialect.value_rows(chunk.len(), 8)
+        );
+        // Only the full size recurs (`super::deferred`).
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
+        for e in chunk {
+            let id = last + 1;
+            let detail = e.detail.to_string();
+            let hash = chain_hash(
+                &prev,
+                &audit_content(id, at, &e.actor, &e.action, &e.target, &detail),
+            );
+            q = q
+                .bind(id)
+                .bind(at)
+                .bind(e.actor.as_str())
+                .bind(e.action.as_str())
+                .bind(e.target.as_str())
+                .bind(detail)
+                .bind(std::mem::replace(&mut prev, hash.clone()))
+                .bind(hash);
+            last = id;
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -313,9 +313,14 @@ pub(super) async fn mark_commands_sent(
     if ids.is_empty() {
         return Ok(());
     }
-    let _w = s.write.lock().await;
+    // Each row's update is ordered against its other writers by PostgreSQL itself; in id
+    // order, so two of these never wait on each other's rows in a cycle.
+    let _w = s.sqlite_writer().await;
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
     let mut tx = s.begin_write().await?;
-    for id in ids {
+    for id in &ids {
         sqlx::query(
             "UPDATE agent_commands SET state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END,
                attempts = attempts + 1, sent_at = $1 WHERE id = $2",

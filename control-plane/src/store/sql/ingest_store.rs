@@ -52,7 +52,8 @@ impl IngestStore for SqlStore {
     }
 
     async fn mark_command_sent(&self, id: Uuid, now: i64) -> StoreResult<()> {
-        let _w = self.write.lock().await;
+        // One statement, which PostgreSQL orders against the command's other writers itself.
+        let _w = self.sqlite_writer().await;
         sqlx::query(
             "UPDATE agent_commands SET state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END,
                attempts = attempts + 1, sent_at = $1 WHERE id = $2",
@@ -82,7 +83,7 @@ impl IngestStore for SqlStore {
     async fn next_cp_seqs(&self, n: u64) -> StoreResult<u64> {
         let n = i64::try_from(n.max(1))
             .map_err(|_| StoreError::Invalid("too many seqs at once".into()))?;
-        let _w = self.write.lock().await;
+        let _w = self.sqlite_writer().await;
         let last: i64 =
             sqlx::query_scalar("UPDATE cp_seq SET seq = seq + $1 WHERE id = 1 RETURNING seq")
                 .bind(n)

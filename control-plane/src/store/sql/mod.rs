@@ -87,6 +87,17 @@ impl Dialect {
         }
     }
 
+    /// Suffix for a read of a row that must not change until commit, though others may read
+    /// it so too: on PostgreSQL a writer of the row (a shift being closed) waits for this
+    /// transaction, and this one for a writer already there, then sees its commit. SQLite's
+    /// write transaction already serialises.
+    pub(crate) fn for_share(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR SHARE",
+        }
+    }
+
     /// Suffix for `SUM(...)`: PostgreSQL widens a BIGINT sum to NUMERIC, cast back (a sum past
     /// i64 is then an error, as SQLite's own "integer overflow" is, never a wrapped figure).
     pub(crate) fn sum_as_bigint(self) -> &'static str {
@@ -373,3 +384,5 @@ mod tests_pending_usage;
 mod tests_raised_keys;
 #[cfg(test)]
 mod tests_replicas;
+#[cfg(test)]
+mod tests_shift_races;

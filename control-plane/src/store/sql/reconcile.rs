@@ -115,11 +115,16 @@ pub(super) async fn close_shift_by_id(
     let sid = shift_id.to_string();
     let _w = s.write.lock().await;
     let mut tx = s.begin_write().await?;
-    let row = sqlx::query("SELECT * FROM shifts WHERE id = $1")
-        .bind(&sid)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("shift {shift_id}")))?;
+    // Locked as a clock-out locks it (`super::tokens::close_shift`): a sale in flight is
+    // counted or refused, never lost.
+    let row = sqlx::query(&format!(
+        "SELECT * FROM shifts WHERE id = $1{}",
+        s.dialect.for_update()
+    ))
+    .bind(&sid)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("shift {shift_id}")))?;
     let mut shift = shift_from_row(&row)?;
     if shift.closed_at.is_some() {
         return Err(StoreError::RefusedConflict(crate::refusal::Refusal::new(

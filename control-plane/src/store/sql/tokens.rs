@@ -1,6 +1,6 @@
 //! Shifts and tokens: the transactions behind clock-in, clock-out and dispensing.
 
-use super::chain::{append_audit, append_ledger};
+use super::chain::{append_audit, append_audit_many, append_ledger_many, LedgerEntry};
 use super::rows::*;
 use crate::refusal::Refusal;
 use crate::store::*;
@@ -77,11 +77,16 @@ pub(super) async fn close_shift(
     let now = now_ms();
     let _w = s.write.lock().await;
     let mut tx = s.begin_write().await?;
-    let row = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
-        .bind(staff_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::Refused(Refusal::new("err-no-open-shift")))?;
+    // Locked: a sale in flight on another replica (or, on PostgreSQL, in this process) is
+    // counted in the close or refused after it, never lost between the two.
+    let row = sqlx::query(&format!(
+        "SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL{}",
+        s.dialect.for_update()
+    ))
+    .bind(staff_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StoreError::Refused(Refusal::new("err-no-open-shift")))?;
     let mut shift = shift_from_row(&row)?;
     settle_shift(&mut tx, &mut shift, declared, None, now).await?;
     let audit = AuditEntry {
@@ -161,11 +166,16 @@ pub(super) async fn sale_context(
     staff_id: Uuid,
     package_id: Uuid,
 ) -> StoreResult<SaleContext> {
-    let shift = sqlx::query("SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL")
-        .bind(staff_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::Refused(Refusal::new("err-clock-in-first")))?;
+    // Held to commit: the shift cannot close under the sale (its close waits and then counts
+    // it), and a sale that waited for a close finds no open shift.
+    let shift = sqlx::query(&format!(
+        "SELECT * FROM shifts WHERE staff_id = $1 AND closed_at IS NULL{}",
+        super::Dialect::of(conn).for_share()
+    ))
+    .bind(staff_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::Refused(Refusal::new("err-clock-in-first")))?;
     let shift = shift_from_row(&shift)?;
     let pkg = sqlx::query("SELECT * FROM packages WHERE id = $1 AND active = 1")
         .bind(package_id.to_string())
@@ -201,12 +211,37 @@ pub(super) struct Sale<'a> {
     pub(super) now: i64,
 }
 
-/// Store a sold voucher the one way every sale is stored: its token row, its `issued` ledger
-/// entry, its revenue record and its audit row. The command that carries it is the caller's.
+/// The chain entries of a transaction's sales, appended together just before it commits. On
+/// PostgreSQL each chain's lock is held from its append to the commit, so concurrent sales and
+/// the ingest wait for one another over those last statements only, not the whole sale.
+#[derive(Default)]
+pub(super) struct SaleChains {
+    ledger: Vec<LedgerEntry>,
+    audit: Vec<AuditEntry>,
+}
+
+impl SaleChains {
+    /// One more audit row, after those of the sales.
+    pub(super) fn audit(&mut self, entry: AuditEntry) {
+        self.audit.push(entry);
+    }
+
+    /// Append the ledger entries, then the audit rows dated `at` (every writer takes the two
+    /// chains' locks in that order, so none waits on another in a cycle).
+    pub(super) async fn append(self, conn: &mut sqlx::AnyConnection, at: i64) -> StoreResult<()> {
+        append_ledger_many(conn, &self.ledger).await?;
+        append_audit_many(conn, &self.audit, at).await
+    }
+}
+
+/// Store a sold voucher the one way every sale is stored: its token row and revenue record
+/// now, its `issued` ledger entry and audit row into `chains` (the caller appends them before
+/// it commits). The command that carries it is the caller's.
 pub(super) async fn record_sale(
     conn: &mut sqlx::AnyConnection,
     ctx: &SaleContext,
     sale: Sale<'_>,
+    chains: &mut SaleChains,
 ) -> StoreResult<Token> {
     let SaleContext { shift, pkg, router } = ctx;
     let now = sale.now;
@@ -257,7 +292,6 @@ pub(super) async fn record_sale(
         detail["batch_id"] = json!(b);
         audit_detail["batch_id"] = json!(b);
     }
-    append_ledger(conn, sale.id, "issued", &detail, sale.staff_username, now).await?;
     sqlx::query(
         "INSERT INTO revenue_records (id, token_id, shift_id, staff_id, location_id, expected_minor, currency, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -272,13 +306,19 @@ pub(super) async fn record_sale(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let audit = AuditEntry {
+    chains.ledger.push(LedgerEntry {
+        token_id: sale.id,
+        event: "issued",
+        detail: detail.to_string(),
+        actor: sale.staff_username.to_owned(),
+        at: now,
+    });
+    chains.audit(AuditEntry {
         actor: sale.staff_username.to_owned(),
         action: "token.issue".into(),
         target: sale.id.to_string(),
         detail: audit_detail,
-    };
-    append_audit(conn, &audit, now).await?;
+    });
     Ok(Token {
         id: sale.id,
         code: sale.code.to_owned(),
@@ -329,9 +369,12 @@ pub(super) async fn issue_token(
     req: IssueToken,
 ) -> StoreResult<(Token, StoredCommand)> {
     let now = now_ms();
-    let _w = s.write.lock().await;
+    // On PostgreSQL sales run side by side: the shift's row lock and the chains' locks order
+    // them against every other writer, in this process as across replicas.
+    let _w = s.sqlite_writer().await;
     let mut tx = s.begin_write().await?;
     let ctx = sale_context(&mut tx, req.staff_id, req.package_id).await?;
+    let mut chains = SaleChains::default();
     let sale = Sale {
         id: req.id,
         code: &req.code,
@@ -342,7 +385,7 @@ pub(super) async fn issue_token(
         sale_key: req.sale_key.as_deref(),
         now,
     };
-    let token = record_sale(&mut tx, &ctx, sale).await?;
+    let token = record_sale(&mut tx, &ctx, sale, &mut chains).await?;
     let mut create = create_command(&token, &ctx.pkg);
     create.profile = Some(Box::new(ctx.pkg.spec()));
     let kind = CommandKind::CreateToken(create);
@@ -360,6 +403,7 @@ pub(super) async fn issue_token(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    chains.append(&mut tx, now).await?;
     tx.commit().await?;
     let cmd = StoredCommand {
         id: req.command_id,

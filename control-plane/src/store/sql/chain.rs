@@ -64,41 +64,28 @@ pub(crate) async fn append_ledger_many(
     conn: &mut AnyConnection,
     entries: &[LedgerEntry],
 ) -> StoreResult<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let dialect = super::Dialect::of(conn);
-    let (mut last, mut prev) = head(conn, "token_ledger").await?;
-    let per = dialect.usage_rows_per_insert().max(1);
-    for chunk in entries.chunks(per) {
-        let sql = format!(
-            "INSERT INTO token_ledger (id, token_id, event, detail, actor, at, prev_hash, hash)
-             VALUES {}",
-            dialect.value_rows(chunk.len(), 8)
-        );
-        // Only the full size recurs (`super::deferred`).
-        let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
-        for e in chunk {
-            let id = last + 1;
+    append_rows(
+        conn,
+        "token_ledger",
+        "id, token_id, event, detail, actor, at",
+        entries,
+        |q, id, e, prev| {
             let token = e.token_id.to_string();
             let hash = chain_hash(
-                &prev,
+                prev,
                 &ledger_content(id, &token, e.event, &e.detail, &e.actor, e.at),
             );
-            q = q
+            let q = q
                 .bind(id)
                 .bind(token)
                 .bind(e.event)
-                .bind(e.detail.as_str())
-                .bind(e.actor.as_str())
-                .bind(e.at)
-                .bind(std::mem::replace(&mut prev, hash.clone()))
-                .bind(hash);
-            last = id;
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+                .bind(e.detail.clone())
+                .bind(e.actor.clone())
+                .bind(e.at);
+            (q, hash)
+        },
+    )
+    .await
 }
 
 /// Append one row to the audit log.
@@ -110,41 +97,68 @@ pub(crate) async fn append_audit(
     append_audit_many(conn, std::slice::from_ref(e), at).await
 }
 
-/// Append `entries`, all dated `at`, to the audit log in order: one chain lock and one read of
-/// the head for all of them, as [`append_ledger_many`] does for the ledger.
+/// Append `entries`, all dated `at`, to the audit log in order, as [`append_ledger_many`] does
+/// to the ledger.
 pub(crate) async fn append_audit_many(
     conn: &mut AnyConnection,
     entries: &[AuditEntry],
     at: i64,
 ) -> StoreResult<()> {
-    if entries.is_empty() {
+    append_rows(
+        conn,
+        "audit_log",
+        "id, at, actor, action, target, detail",
+        entries,
+        |q, id, e, prev| {
+            let detail = e.detail.to_string();
+            let hash = chain_hash(
+                prev,
+                &audit_content(id, at, &e.actor, &e.action, &e.target, &detail),
+            );
+            let q = q
+                .bind(id)
+                .bind(at)
+                .bind(e.actor.clone())
+                .bind(e.action.clone())
+                .bind(e.target.clone())
+                .bind(detail);
+            (q, hash)
+        },
+    )
+    .await
+}
+
+/// A statement being bound.
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Append `rows` to chain `table` after its head, under the chain's lock: `bind_row` binds a
+/// row's `columns` given its id and the hash before it, and returns the row's own hash, which
+/// is bound after them with the one before (`prev_hash, hash`).
+async fn append_rows<T>(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &str,
+    rows: &[T],
+    bind_row: impl for<'q> Fn(AnyQuery<'q>, i64, &T, &str) -> (AnyQuery<'q>, String),
+) -> StoreResult<()> {
+    if rows.is_empty() {
         return Ok(());
     }
     let dialect = super::Dialect::of(conn);
-    let (mut last, mut prev) = head(conn, "audit_log").await?;
+    let (mut last, mut prev) = head(conn, table).await?;
     let per = dialect.usage_rows_per_insert().max(1);
-    for chunk in entries.chunks(per) {
+    let width = columns.split(',').count() + 2;
+    for chunk in rows.chunks(per) {
         let sql = format!(
-            "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)
-             VALUES {}",
-            dialect.value_rows(chunk.len(), 8)
+            "INSERT INTO {table} ({columns}, prev_hash, hash) VALUES {}",
+            dialect.value_rows(chunk.len(), width)
         );
         // Only the full size recurs (`super::deferred`).
         let mut q = sqlx::query(&sql).persistent(chunk.len() == per);
-        for e in chunk {
+        for row in chunk {
             let id = last + 1;
-            let detail = e.detail.to_string();
-            let hash = chain_hash(
-                &prev,
-                &audit_content(id, at, &e.actor, &e.action, &e.target, &detail),
-            );
-            q = q
-                .bind(id)
-                .bind(at)
-                .bind(e.actor.as_str())
-                .bind(e.action.as_str())
-                .bind(e.target.as_str())
-                .bind(detail)
+            let (bound, hash) = bind_row(q, id, row, &prev);
+            q = bound
                 .bind(std::mem::replace(&mut prev, hash.clone()))
                 .bind(hash);
             last = id;

@@ -53,7 +53,7 @@ pub(crate) async fn append_ledger(
         actor: actor.to_owned(),
         at,
     };
-    append_ledger_many(conn, std::slice::from_ref(&entry)).await
+    append_ledger_many(conn, vec![entry]).await
 }
 
 /// Append `entries` to the ledger in order: one chain lock and one read of the head for all of
@@ -62,7 +62,7 @@ pub(crate) async fn append_ledger(
 /// its commit alone, not for its whole transaction.
 pub(crate) async fn append_ledger_many(
     conn: &mut AnyConnection,
-    entries: &[LedgerEntry],
+    entries: Vec<LedgerEntry>,
 ) -> StoreResult<()> {
     append_rows(
         conn,
@@ -79,8 +79,8 @@ pub(crate) async fn append_ledger_many(
                 .bind(id)
                 .bind(token)
                 .bind(e.event)
-                .bind(e.detail.clone())
-                .bind(e.actor.clone())
+                .bind(e.detail)
+                .bind(e.actor)
                 .bind(e.at);
             (q, hash)
         },
@@ -94,14 +94,14 @@ pub(crate) async fn append_audit(
     e: &AuditEntry,
     at: i64,
 ) -> StoreResult<()> {
-    append_audit_many(conn, std::slice::from_ref(e), at).await
+    append_audit_many(conn, vec![e.clone()], at).await
 }
 
 /// Append `entries`, all dated `at`, to the audit log in order, as [`append_ledger_many`] does
 /// to the ledger.
 pub(crate) async fn append_audit_many(
     conn: &mut AnyConnection,
-    entries: &[AuditEntry],
+    entries: Vec<AuditEntry>,
     at: i64,
 ) -> StoreResult<()> {
     append_rows(
@@ -118,9 +118,9 @@ pub(crate) async fn append_audit_many(
             let q = q
                 .bind(id)
                 .bind(at)
-                .bind(e.actor.clone())
-                .bind(e.action.clone())
-                .bind(e.target.clone())
+                .bind(e.actor)
+                .bind(e.action)
+                .bind(e.target)
                 .bind(detail);
             (q, hash)
         },
@@ -133,13 +133,14 @@ type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q
 
 /// Append `rows` to chain `table` after its head, under the chain's lock: `bind_row` binds a
 /// row's `columns` given its id and the hash before it, and returns the row's own hash, which
-/// is bound after them with the one before (`prev_hash, hash`).
+/// is bound after them with the one before (`prev_hash, hash`). Rows are taken by value, so
+/// their text is bound without a copy.
 async fn append_rows<T>(
     conn: &mut AnyConnection,
     table: &str,
     columns: &str,
-    rows: &[T],
-    bind_row: impl for<'q> Fn(AnyQuery<'q>, i64, &T, &str) -> (AnyQuery<'q>, String),
+    rows: Vec<T>,
+    bind_row: impl for<'q> Fn(AnyQuery<'q>, i64, T, &str) -> (AnyQuery<'q>, String),
 ) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
@@ -148,7 +149,9 @@ async fn append_rows<T>(
     let (mut last, mut prev) = head(conn, table).await?;
     let per = dialect.usage_rows_per_insert().max(1);
     let width = columns.split(',').count() + 2;
-    for chunk in rows.chunks(per) {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<T> = rows.by_ref().take(per).collect();
         let sql = format!(
             "INSERT INTO {table} ({columns}, prev_hash, hash) VALUES {}",
             dialect.value_rows(chunk.len(), width)

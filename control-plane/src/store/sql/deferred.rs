@@ -153,7 +153,7 @@ impl<'a> Deferred<'a> {
     }
 
     async fn write_ledger(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
-        append_ledger_many(tx, &std::mem::take(&mut self.ledger)).await
+        append_ledger_many(tx, std::mem::take(&mut self.ledger)).await
     }
 
     async fn write_counters(&mut self, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {

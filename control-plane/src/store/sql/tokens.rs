@@ -229,8 +229,8 @@ impl SaleChains {
     /// Append the ledger entries, then the audit rows dated `at` (every writer takes the two
     /// chains' locks in that order, so none waits on another in a cycle).
     pub(super) async fn append(self, conn: &mut sqlx::AnyConnection, at: i64) -> StoreResult<()> {
-        append_ledger_many(conn, &self.ledger).await?;
-        append_audit_many(conn, &self.audit, at).await
+        append_ledger_many(conn, self.ledger).await?;
+        append_audit_many(conn, self.audit, at).await
     }
 }
 

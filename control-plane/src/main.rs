@@ -117,6 +117,8 @@ fn release_large_allocations() {
     }
 }
 
+/// mimalloc built with `no_thp` (see Cargo.toml): it turns transparent huge pages off for the
+/// process, so sparse buffers stay as small as what is written to them.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -117,14 +117,25 @@ fn release_large_allocations() {
     }
 }
 
-/// mimalloc built with `no_thp` (see Cargo.toml): it turns transparent huge pages off for the
-/// process, so sparse buffers stay as small as what is written to them.
+/// Keep transparent huge pages off for the server, whatever the machine's setting. mimalloc
+/// advises them on its memory, and the embedded broker sets aside queues and logs for every
+/// connection that are mostly never written: in 2 MiB pages, the first write makes a whole
+/// buffer resident (1,000 agents: about 600 MiB with them, 110 MiB without).
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl only sets a flag of this process (kernels before 3.15 refuse it, harmlessly).
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     release_large_allocations();
+    no_transparent_huge_pages();
     let cli = Cli::parse();
     // The demo's terminal is for people trying it: the URL, logins and a status line, with only
     // warnings and errors from the log (RUST_LOG=info shows everything).

@@ -5,25 +5,62 @@
 use crate::store::*;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-/// The newest row of a chain (id and hash), locking the chain where the database can.
+/// The ledger's table, locked before the audit log's by every writer that takes both, so none
+/// waits on another in a cycle.
+const LEDGER: &str = "token_ledger";
+/// The audit log's table.
+const AUDIT: &str = "audit_log";
+
+/// The newest row (id and hash) of each chain in `tables`, in order, each chain locked first
+/// where the database can: a lock held until commit, so another replica appending to the same
+/// chain waits. On PostgreSQL the locks and the read cost one round trip, as statements of one
+/// simple query, run one after another: the read's snapshot is taken once the locks are held,
+/// where a single statement would take it before waiting for them and could miss a row
+/// committed meanwhile.
+async fn heads(conn: &mut AnyConnection, tables: &[&str]) -> StoreResult<Vec<(i64, String)>> {
+    let read = tables
+        .iter()
+        .enumerate()
+        .map(|(n, t)| {
+            format!("SELECT {n} AS n, id, hash FROM (SELECT id, hash FROM {t} ORDER BY id DESC LIMIT 1) AS h{n}")
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let rows = match super::Dialect::of(conn) {
+        super::Dialect::Sqlite => sqlx::query(&read).fetch_all(&mut *conn).await?,
+        super::Dialect::Postgres => {
+            let mut sql = String::new();
+            for t in tables {
+                // `::text`: the lock's `void` is not a type the `Any` driver reads.
+                sql.push_str(&format!(
+                    "SELECT pg_advisory_xact_lock(hashtext('mtm:{t}'))::text AS locked; "
+                ));
+            }
+            sql.push_str(&read);
+            // Called on the connection: `RawSql::fetch_all` is not `Send` in the store's
+            // async traits.
+            sqlx::Executor::fetch_all(&mut *conn, sqlx::raw_sql(&sql)).await?
+        }
+    };
+    let mut found = vec![(0, GENESIS_HASH.to_owned()); tables.len()];
+    // The locks' rows have no `n`.
+    for r in rows.iter().filter(|r| r.try_column("n").is_ok()) {
+        let n: i64 = r.try_get("n")?;
+        let slot = usize::try_from(n)
+            .ok()
+            .and_then(|n| found.get_mut(n))
+            .ok_or_else(|| StoreError::Invalid(format!("chain head {n} not asked for")))?;
+        *slot = (r.try_get("id")?, r.try_get("hash")?);
+    }
+    Ok(found)
+}
+
+/// The head of one chain, locked as [`heads`] locks it.
 async fn head(conn: &mut AnyConnection, table: &str) -> StoreResult<(i64, String)> {
-    // Where the database offers one, a lock held until commit: another replica appending to
-    // the same chain waits here.
-    if let Some(sql) = super::Dialect::of(conn).chain_lock() {
-        sqlx::query(sql)
-            .bind(format!("mtm:{table}"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    let row = sqlx::query(&format!(
-        "SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1"
-    ))
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        Some(r) => Ok((r.try_get("id")?, r.try_get("hash")?)),
-        None => Ok((0, GENESIS_HASH.to_owned())),
-    }
+    let mut found = heads(conn, &[table]).await?;
+    found
+        .pop()
+        .ok_or_else(|| StoreError::Invalid(format!("no head read for {table}")))
 }
 
 /// One event for a token's ledger, not yet given its place in the chain.
@@ -64,11 +101,47 @@ pub(crate) async fn append_ledger_many(
     conn: &mut AnyConnection,
     entries: Vec<LedgerEntry>,
 ) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let after = head(conn, LEDGER).await?;
+    insert_ledger(conn, entries, after).await
+}
+
+/// Append `ledger`, then `audit` dated `at`, as [`append_ledger_many`] and
+/// [`append_audit_many`] would, with both chains locked and their heads read in one go.
+pub(crate) async fn append_ledger_and_audit(
+    conn: &mut AnyConnection,
+    ledger: Vec<LedgerEntry>,
+    audit: Vec<AuditEntry>,
+    at: i64,
+) -> StoreResult<()> {
+    match (ledger.is_empty(), audit.is_empty()) {
+        (true, _) => append_audit_many(conn, audit, at).await,
+        (false, true) => append_ledger_many(conn, ledger).await,
+        (false, false) => {
+            let mut found = heads(conn, &[LEDGER, AUDIT]).await?.into_iter();
+            let (Some(ledger_head), Some(audit_head)) = (found.next(), found.next()) else {
+                return Err(StoreError::Invalid("chain heads not read".into()));
+            };
+            insert_ledger(conn, ledger, ledger_head).await?;
+            insert_audit(conn, audit, at, audit_head).await
+        }
+    }
+}
+
+/// Insert `entries` into the ledger after the row `after` (its id and hash).
+async fn insert_ledger(
+    conn: &mut AnyConnection,
+    entries: Vec<LedgerEntry>,
+    after: (i64, String),
+) -> StoreResult<()> {
     append_rows(
         conn,
-        "token_ledger",
+        LEDGER,
         "id, token_id, event, detail, actor, at",
         entries,
+        after,
         |q, id, e, prev| {
             let token = e.token_id.to_string();
             let hash = chain_hash(
@@ -104,11 +177,26 @@ pub(crate) async fn append_audit_many(
     entries: Vec<AuditEntry>,
     at: i64,
 ) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let after = head(conn, AUDIT).await?;
+    insert_audit(conn, entries, at, after).await
+}
+
+/// Insert `entries`, all dated `at`, into the audit log after the row `after`.
+async fn insert_audit(
+    conn: &mut AnyConnection,
+    entries: Vec<AuditEntry>,
+    at: i64,
+    after: (i64, String),
+) -> StoreResult<()> {
     append_rows(
         conn,
-        "audit_log",
+        AUDIT,
         "id, at, actor, action, target, detail",
         entries,
+        after,
         |q, id, e, prev| {
             let detail = e.detail.to_string();
             let hash = chain_hash(
@@ -131,22 +219,20 @@ pub(crate) async fn append_audit_many(
 /// A statement being bound.
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Append `rows` to chain `table` after its head, under the chain's lock: `bind_row` binds a
-/// row's `columns` given its id and the hash before it, and returns the row's own hash, which
-/// is bound after them with the one before (`prev_hash, hash`). Rows are taken by value, so
-/// their text is bound without a copy.
+/// Insert `rows` into chain `table` after its head `after` (id and hash), read under the
+/// chain's lock: `bind_row` binds a row's `columns` given its id and the hash before it, and
+/// returns the row's own hash, which is bound after them with the one before (`prev_hash,
+/// hash`). Rows are taken by value, so their text is bound without a copy.
 async fn append_rows<T>(
     conn: &mut AnyConnection,
     table: &str,
     columns: &str,
     rows: Vec<T>,
+    after: (i64, String),
     bind_row: impl for<'q> Fn(AnyQuery<'q>, i64, T, &str) -> (AnyQuery<'q>, String),
 ) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
     let dialect = super::Dialect::of(conn);
-    let (mut last, mut prev) = head(conn, table).await?;
+    let (mut last, mut prev) = after;
     let per = dialect.usage_rows_per_insert().max(1);
     let width = columns.split(',').count() + 2;
     let mut rows = rows.into_iter().peekable();

@@ -153,15 +153,6 @@ impl Dialect {
             .collect();
         groups.join(", ")
     }
-
-    /// A statement taking a per-chain lock until commit (`$1` names the chain), so another
-    /// replica appending to the same chain waits; SQLite's writer lock already does.
-    pub(crate) fn chain_lock(self) -> Option<&'static str> {
-        match self {
-            Dialect::Sqlite => None,
-            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
-        }
-    }
 }
 
 /// The store in a SQLite file or a PostgreSQL database.

@@ -3,10 +3,12 @@
 //! expected cash holds every sale stored against the shift: a sale lost between the two would
 //! show as a cash variance the staff member never caused.
 //!
+//! Two sales on two replicas racing for the hash chains are appended one after the other.
+//!
 //! Each test holds one of the hash chains' locks from a third connection, so that the first
 //! writer stops just before its commit, still holding its shift lock, while the second arrives.
 
-use crate::store::{IssueToken, SalesStore, StoreError};
+use crate::store::{AdminStore, IssueToken, SalesStore, StoreError};
 use crate::testutil::{seed, sql_replicas, Fixture, TestDb};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,4 +125,39 @@ async fn a_sale_that_waited_for_its_shift_to_close_is_refused() {
         .await
         .unwrap();
     assert_eq!(sold, 0, "nothing stored against the closed shift");
+}
+
+/// Two sales on two replicas both waiting for the chains' locks: the one let through second
+/// reads the chains' heads the first committed, not those of before its wait, so both are
+/// stored and both chains hold.
+#[tokio::test]
+async fn sales_on_two_replicas_that_waited_for_the_chains_append_one_after_the_other() {
+    let (one, two, _dir) = sql_replicas(TestDb::Postgres).await;
+    let f = seed(one.clone()).await;
+    one.open_shift(f.staff.id, f.location.id, 1_000, "staff")
+        .await
+        .unwrap();
+    let chain = hold_chain(one.pool(), "token_ledger").await;
+    let first = {
+        let (one, req) = (one.clone(), sale(&f));
+        tokio::spawn(async move { one.issue_token(req).await })
+    };
+    until_waiting(one.pool(), 1).await;
+    let second = {
+        let (two, req) = (Arc::clone(&two), sale(&f));
+        tokio::spawn(async move { two.issue_token(req).await })
+    };
+    until_waiting(one.pool(), 2).await;
+    chain.rollback().await.unwrap();
+    first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    for report in two.verify_chains().await.unwrap() {
+        assert_eq!(report.first_bad_row, None, "{report:?}");
+    }
+    let issued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM token_ledger WHERE event = 'issued'")
+            .fetch_one(one.pool())
+            .await
+            .unwrap();
+    assert_eq!(issued, 2);
 }

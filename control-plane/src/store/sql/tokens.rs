@@ -1,6 +1,6 @@
 //! Shifts and tokens: the transactions behind clock-in, clock-out and dispensing.
 
-use super::chain::{append_audit, append_audit_many, append_ledger_many, LedgerEntry};
+use super::chain::{append_audit, append_ledger_and_audit, LedgerEntry};
 use super::rows::*;
 use crate::refusal::Refusal;
 use crate::store::*;
@@ -229,8 +229,7 @@ impl SaleChains {
     /// Append the ledger entries, then the audit rows dated `at` (every writer takes the two
     /// chains' locks in that order, so none waits on another in a cycle).
     pub(super) async fn append(self, conn: &mut sqlx::AnyConnection, at: i64) -> StoreResult<()> {
-        append_ledger_many(conn, self.ledger).await?;
-        append_audit_many(conn, self.audit, at).await
+        append_ledger_and_audit(conn, self.ledger, self.audit, at).await
     }
 }
 

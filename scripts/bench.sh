@@ -174,9 +174,11 @@ start_broker() {
         mtm-server "$BROKER_PASSWORD" >/dev/null
     BROKER_PORT=$(free_port)
     # `user root` keeps a broker started by root from dropping to `mosquitto`, which could not
-    # write the dynsec file in this folder; in-flight as deploy/mosquitto/mosquitto.conf sets it.
+    # write the dynsec file in this folder; in-flight and TCP_NODELAY as
+    # deploy/mosquitto/mosquitto.conf sets them.
     cat >"$dir/mosquitto.conf" <<EOF
 user root
+set_tcp_nodelay true
 listener $BROKER_PORT 127.0.0.1
 allow_anonymous false
 plugin $plugin

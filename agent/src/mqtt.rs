@@ -72,6 +72,10 @@ pub async fn run(shared: Arc<Shared>, opts: MqttOptions, mut shutdown: watch::Re
             return;
         }
         let (client, mut el) = AsyncClient::new(opts.clone(), 256);
+        // Each packet at once, not held for the broker's delayed ACK (Nagle's algorithm).
+        let mut network = el.network_options();
+        network.set_tcp_nodelay(true);
+        el.set_network_options(network);
         let mut backoffs = Backoffs {
             link: &mut backoff,
             local: &mut local,

@@ -358,7 +358,11 @@ impl Agent {
                 },
                 _ = sleep_until(reconnect_at.unwrap_or_else(tokio::time::Instant::now)), if reconnect_at.is_some() => {
                     reconnect_at = None;
-                    let (client, new_el) = AsyncClient::new(self.options(), 1024);
+                    let (client, mut new_el) = AsyncClient::new(self.options(), 1024);
+                    // As mtm-agent: each packet at once (`TCP_NODELAY`).
+                    let mut network = new_el.network_options();
+                    network.set_tcp_nodelay(true);
+                    new_el.set_network_options(network);
                     self.client = Some(client);
                     el = Some(Link::drive(new_el));
                 }

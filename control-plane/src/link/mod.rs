@@ -212,7 +212,13 @@ fn new_client(settings: &ClientSettings) -> (AsyncClient, EventLoop) {
     if let Some((u, p)) = &settings.credentials {
         opts.set_credentials(u.clone(), p.clone());
     }
-    AsyncClient::new(opts, settings.request_capacity.max(16))
+    let (client, mut eventloop) = AsyncClient::new(opts, settings.request_capacity.max(16));
+    // Each packet at once: a command behind a publish the broker has not acknowledged yet
+    // would otherwise wait for the broker's delayed ACK, about 40 ms (Nagle's algorithm).
+    let mut network = eventloop.network_options();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
+    (client, eventloop)
 }
 
 fn filters(shared: bool) -> Vec<SubscribeFilter> {

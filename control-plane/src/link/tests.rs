@@ -135,3 +135,67 @@ fn after_an_outage_routers_get_the_time_their_agents_need_to_come_back() {
         Some(lost + 3_600_000 + AGENT_RECONNECT_MAX_MS)
     );
 }
+
+/// The server's end of its broker connection sends each packet at once (`TCP_NODELAY`): with
+/// Nagle's algorithm a command behind a publish the broker had not yet acknowledged waited for
+/// the broker's delayed ACK, about 40 ms.
+#[tokio::test]
+async fn the_link_sends_each_packet_at_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let metrics = Arc::new(Metrics::default());
+    let (tx, _rx) = ingest_queue(1024, metrics.clone());
+    let link = MqttLink::start(
+        ClientSettings::new("127.0.0.1".into(), port, None, false),
+        tx,
+        metrics,
+    );
+    let (mut sock, client) = listener.accept().await.unwrap();
+    // The CONNECT comes after the client has set its socket's options.
+    let mut buf = [0u8; 64];
+    assert!(sock.read(&mut buf).await.unwrap() > 0);
+    assert_eq!(nodelay_of_local_port(client.port()), Some(true));
+    link.shutdown();
+}
+
+/// `TCP_NODELAY` of this process's IPv4 socket bound to local `port`, found among its open
+/// descriptors (rumqttc keeps its socket to itself).
+fn nodelay_of_local_port(port: u16) -> Option<bool> {
+    for entry in std::fs::read_dir("/proc/self/fd").ok()? {
+        let Some(fd) = entry
+            .ok()
+            .and_then(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: a zeroed sockaddr_in is a valid value; getsockname writes at most `len` bytes
+        // into it and fails harmlessly on a descriptor that is not a socket.
+        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_in>()).ok()?;
+        let named = unsafe {
+            libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len)
+        };
+        if named != 0
+            || i32::from(addr.sin_family) != libc::AF_INET
+            || u16::from_be(addr.sin_port) != port
+        {
+            continue;
+        }
+        let mut on: libc::c_int = 0;
+        let mut on_len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).ok()?;
+        // SAFETY: getsockopt writes one c_int into `on`.
+        let read = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&mut on as *mut libc::c_int).cast(),
+                &mut on_len,
+            )
+        };
+        if read == 0 {
+            return Some(on != 0);
+        }
+    }
+    None
+}

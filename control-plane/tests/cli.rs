@@ -69,8 +69,8 @@ async fn migrate_create_admin_verify_and_serve() {
     let base = http.strip_prefix("http on ").unwrap().to_owned();
     // Transparent huge pages are off for the server: with them, the embedded broker's mostly
     // unwritten buffers for each connection were resident in 2 MiB pages (docs/benchmarks.md).
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap();
-    assert!(status.contains("THP_enabled:\t0"), "{status}");
+    // Asserted once the server is stopped, so a failure does not leave it running.
+    let proc_status = std::fs::read_to_string(format!("/proc/{}/status", server.id()));
     let r = reqwest::Client::new()
         .post(format!("{base}/api/auth/login"))
         .json(&serde_json::json!({"username": "root", "password": "a long secret"}))
@@ -87,6 +87,8 @@ async fn migrate_create_admin_verify_and_serve() {
     let status = server.wait().unwrap();
     assert!(ok);
     assert!(status.success(), "exit after SIGTERM: {status}");
+    let proc_status = proc_status.unwrap();
+    assert!(proc_status.contains("THP_enabled:\t0"), "{proc_status}");
 
     // Someone edits the audit log behind the triggers' back: verify names the row.
     let url = format!("sqlite://{}/mtm.db", data.display());
